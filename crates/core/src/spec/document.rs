@@ -1,0 +1,448 @@
+//! The `MesosCluster` document: the one thing a user writes.
+//!
+//! Every struct denies unknown fields, because a misspelt field silently ignored is a
+//! setting the user believes is in force and is not (Mesos itself does exactly that with
+//! unknown `MESOS_*` variables, and it bites people). Counts and ports are `u32` rather than
+//! `u8`/`u16` so that an out-of-range value reaches validation, which names the range and
+//! the fix, instead of failing in the deserializer with a bare type error.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The only `apiVersion` this build understands.
+pub const API_VERSION: &str = "mesos-operator.io/v1alpha1";
+/// The only `kind` this build understands.
+pub const KIND: &str = "MesosCluster";
+
+/// One containerized Mesos cluster: ZooKeeper, masters, agents and Marathon on a fleet of
+/// Docker hosts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MesosCluster {
+    /// Always `mesos-operator.io/v1alpha1`.
+    pub api_version: String,
+    /// Always `MesosCluster`.
+    pub kind: String,
+    /// Name and store-managed bookkeeping.
+    pub metadata: Metadata,
+    /// The desired state.
+    pub spec: ClusterSpec,
+}
+
+/// Identity of the document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Metadata {
+    /// DNS label, 1-40 characters: `[a-z0-9]([a-z0-9-]*[a-z0-9])?`. Used in container names.
+    pub name: String,
+    /// Set by the store, +1 on every change of spec. A document read with `get` carries it;
+    /// applying such a document checks that nobody changed the spec since (optimistic
+    /// concurrency). Leave it out to apply unconditionally.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u64>,
+}
+
+/// The desired state of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterSpec {
+    /// Registry (`host[:port]`) prefixed to image references that carry no registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+    /// The Docker hosts of the fleet. Names and addresses are unique.
+    pub hosts: Vec<Host>,
+    /// The ZooKeeper ensemble (3.5+, dynamic reconfiguration).
+    pub zookeeper: ZookeeperSpec,
+    /// The Mesos masters.
+    pub masters: MastersSpec,
+    /// The Mesos agents.
+    pub agents: AgentsSpec,
+    /// Marathon; leave out for a cluster without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marathon: Option<MarathonSpec>,
+    /// How changes are rolled out.
+    #[serde(default)]
+    pub rollout: RolloutSpec,
+}
+
+/// One Docker host of the fleet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Host {
+    /// Unique host name, a DNS label; used in container names.
+    pub name: String,
+    /// IP address components bind to and advertise (`MESOS_IP`, ZooKeeper peer address).
+    pub address: String,
+    /// How to reach the host's Docker Engine.
+    pub docker: DockerEndpoint,
+}
+
+/// How to reach one Docker Engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DockerEndpoint {
+    /// `unix:///var/run/docker.sock` or `tcp://HOST:PORT`.
+    pub endpoint: String,
+    /// Mutual TLS for `tcp://`: names of secrets, never the key material itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsRefs>,
+    /// Plain `tcp://` without TLS; must be asked for explicitly.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub insecure: bool,
+}
+
+/// Secret references for mutual TLS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TlsRefs {
+    /// Secret holding the CA certificate (PEM) that signed the host's server certificate.
+    pub ca: String,
+    /// Secret holding the client certificate (PEM).
+    pub cert: String,
+    /// Secret holding the client private key (PEM).
+    pub key: String,
+}
+
+/// A reference to secret material stored under `secrets/<name>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretRef {
+    /// Name of the secret.
+    pub secret: String,
+}
+
+/// The ZooKeeper ensemble.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ZookeeperSpec {
+    /// Image reference; any tag (releases, release candidates, rebuilt images).
+    pub image: String,
+    /// Voting members, 1..7.
+    pub servers: u32,
+    /// Eligible hosts in order of preference; default: every host, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<Vec<String>>,
+    /// Client port.
+    #[serde(default = "default_zk_client_port")]
+    pub client_port: u32,
+    /// Quorum (peer) port.
+    #[serde(default = "default_zk_peer_port")]
+    pub peer_port: u32,
+    /// Leader election port.
+    #[serde(default = "default_zk_election_port")]
+    pub election_port: u32,
+    /// AdminServer port. Not ZooKeeper's 8080 default, which Marathon uses.
+    #[serde(default = "default_zk_admin_port")]
+    pub admin_port: u32,
+    /// Digest super user for `reconfig` (`user:password` in the secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub super_digest: Option<SecretRef>,
+}
+
+/// The Mesos masters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MastersSpec {
+    /// Image reference.
+    pub image: String,
+    /// Number of masters: odd, 1..7. `MESOS_QUORUM` is derived as `count/2 + 1`.
+    pub count: u32,
+    /// Eligible hosts in order of preference; default: every host, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<Vec<String>>,
+    /// Required to grow from 1 master: Mesos must wipe its replicated log (the registry).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub accept_registry_reset: bool,
+    /// HTTP port.
+    #[serde(default = "default_master_port")]
+    pub port: u32,
+    /// Extra `MESOS_*` flags; those the operator manages are rejected.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+}
+
+/// The Mesos agents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentsSpec {
+    /// Image reference.
+    pub image: String,
+    /// `all`, or a list of host names.
+    #[serde(default)]
+    pub hosts: AgentHosts,
+    /// HTTP port.
+    #[serde(default = "default_agent_port")]
+    pub port: u32,
+    /// `--containerizers`.
+    #[serde(default = "default_containerizers")]
+    pub containerizers: Vec<String>,
+    /// `--isolation`.
+    #[serde(default = "default_isolation")]
+    pub isolation: Vec<String>,
+    /// `--executor_registration_timeout`, a duration such as `5mins`.
+    #[serde(default = "default_executor_registration_timeout")]
+    pub executor_registration_timeout: String,
+    /// Extra `MESOS_*` flags; those the operator manages are rejected.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+}
+
+/// Which hosts run an agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum AgentHosts {
+    /// The keyword `all`.
+    Keyword(AllHosts),
+    /// Named hosts.
+    List(Vec<String>),
+}
+
+impl Default for AgentHosts {
+    fn default() -> Self {
+        AgentHosts::Keyword(AllHosts::All)
+    }
+}
+
+/// The keyword `all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AllHosts {
+    /// Every host of the fleet.
+    All,
+}
+
+/// Marathon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MarathonSpec {
+    /// Image reference.
+    pub image: String,
+    /// Number of instances (one leads, the rest stand by).
+    #[serde(default = "default_one")]
+    pub instances: u32,
+    /// Eligible hosts in order of preference; default: every host, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<Vec<String>>,
+    /// HTTP port.
+    #[serde(default = "default_marathon_port")]
+    pub port: u32,
+    /// Allow moving to an older Marathon version (its ZooKeeper state was migrated forward).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allow_downgrade: bool,
+    /// Extra `MARATHON_*` flags; those the operator manages are rejected.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+}
+
+/// How changes are rolled out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RolloutSpec {
+    /// Observe and report, take no step.
+    #[serde(default)]
+    pub paused: bool,
+    /// Agents replaced at once; ZooKeeper, masters and Marathon always go one at a time.
+    #[serde(default = "default_one")]
+    pub max_unavailable_agents: u32,
+    /// A step that is not healthy after this long blocks the rollout, e.g. `300s`.
+    #[serde(default = "default_health_timeout")]
+    pub health_timeout: String,
+    /// Mesos maintenance (schedule, down, up) around an agent's replacement.
+    #[serde(default = "default_true")]
+    pub drain_agents: bool,
+}
+
+impl Default for RolloutSpec {
+    fn default() -> Self {
+        RolloutSpec {
+            paused: false,
+            max_unavailable_agents: 1,
+            health_timeout: default_health_timeout(),
+            drain_agents: true,
+        }
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+fn default_true() -> bool {
+    true
+}
+fn default_one() -> u32 {
+    1
+}
+fn default_zk_client_port() -> u32 {
+    2181
+}
+fn default_zk_peer_port() -> u32 {
+    2888
+}
+fn default_zk_election_port() -> u32 {
+    3888
+}
+fn default_zk_admin_port() -> u32 {
+    8081
+}
+fn default_master_port() -> u32 {
+    5050
+}
+fn default_agent_port() -> u32 {
+    5051
+}
+fn default_marathon_port() -> u32 {
+    8080
+}
+fn default_containerizers() -> Vec<String> {
+    vec!["docker".into(), "mesos".into()]
+}
+fn default_isolation() -> Vec<String> {
+    vec!["cgroups/cpu".into(), "cgroups/mem".into()]
+}
+fn default_executor_registration_timeout() -> String {
+    "5mins".into()
+}
+fn default_health_timeout() -> String {
+    "300s".into()
+}
+
+/// The four components, in the order a rollout visits them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Component {
+    /// ZooKeeper servers.
+    Zookeeper,
+    /// Mesos masters.
+    Masters,
+    /// Mesos agents.
+    Agents,
+    /// Marathon instances.
+    Marathon,
+}
+
+impl Component {
+    /// All components in rollout order.
+    pub const ALL: [Component; 4] = [
+        Component::Zookeeper,
+        Component::Masters,
+        Component::Agents,
+        Component::Marathon,
+    ];
+
+    /// The name used on the command line and in status (`zookeeper`, `masters`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Component::Zookeeper => "zookeeper",
+            Component::Masters => "masters",
+            Component::Agents => "agents",
+            Component::Marathon => "marathon",
+        }
+    }
+
+    /// The container role label (`zookeeper`, `master`, `agent`, `marathon`).
+    pub fn role(self) -> &'static str {
+        match self {
+            Component::Zookeeper => "zookeeper",
+            Component::Masters => "master",
+            Component::Agents => "agent",
+            Component::Marathon => "marathon",
+        }
+    }
+
+    /// Parses a command-line component name; accepts the singular forms too.
+    pub fn parse(s: &str) -> Option<Component> {
+        match s {
+            "zookeeper" | "zk" => Some(Component::Zookeeper),
+            "masters" | "master" => Some(Component::Masters),
+            "agents" | "agent" => Some(Component::Agents),
+            "marathon" => Some(Component::Marathon),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Component {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl MesosCluster {
+    /// The hosts, sorted by name: the default placement order.
+    fn hosts_by_name(&self) -> Vec<&Host> {
+        let mut v: Vec<&Host> = self.spec.hosts.iter().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    fn pick<'a>(&'a self, list: Option<&Vec<String>>, n: u32) -> Vec<&'a Host> {
+        let eligible: Vec<&Host> = match list {
+            Some(names) => names
+                .iter()
+                .filter_map(|n| self.host(n))
+                .collect::<Vec<_>>(),
+            None => self.hosts_by_name(),
+        };
+        eligible.into_iter().take(n as usize).collect()
+    }
+
+    /// The host with this name.
+    pub fn host(&self, name: &str) -> Option<&Host> {
+        self.spec.hosts.iter().find(|h| h.name == name)
+    }
+
+    /// Hosts that run a ZooKeeper server.
+    pub fn zookeeper_hosts(&self) -> Vec<&Host> {
+        self.pick(self.spec.zookeeper.hosts.as_ref(), self.spec.zookeeper.servers)
+    }
+
+    /// Hosts that run a Mesos master.
+    pub fn master_hosts(&self) -> Vec<&Host> {
+        self.pick(self.spec.masters.hosts.as_ref(), self.spec.masters.count)
+    }
+
+    /// Hosts that run a Mesos agent.
+    pub fn agent_hosts(&self) -> Vec<&Host> {
+        match &self.spec.agents.hosts {
+            AgentHosts::Keyword(AllHosts::All) => self.hosts_by_name(),
+            AgentHosts::List(names) => names.iter().filter_map(|n| self.host(n)).collect(),
+        }
+    }
+
+    /// Hosts that run Marathon.
+    pub fn marathon_hosts(&self) -> Vec<&Host> {
+        match &self.spec.marathon {
+            Some(m) => self.pick(m.hosts.as_ref(), m.instances),
+            None => Vec::new(),
+        }
+    }
+
+    /// The hosts of a component.
+    pub fn component_hosts(&self, c: Component) -> Vec<&Host> {
+        match c {
+            Component::Zookeeper => self.zookeeper_hosts(),
+            Component::Masters => self.master_hosts(),
+            Component::Agents => self.agent_hosts(),
+            Component::Marathon => self.marathon_hosts(),
+        }
+    }
+
+    /// The image reference of a component as written in the document.
+    pub fn image(&self, c: Component) -> Option<&str> {
+        match c {
+            Component::Zookeeper => Some(&self.spec.zookeeper.image),
+            Component::Masters => Some(&self.spec.masters.image),
+            Component::Agents => Some(&self.spec.agents.image),
+            Component::Marathon => self.spec.marathon.as_ref().map(|m| m.image.as_str()),
+        }
+    }
+
+    /// The Mesos replicated-log quorum derived from the master count.
+    pub fn master_quorum(&self) -> u32 {
+        self.spec.masters.count / 2 + 1
+    }
+}

@@ -1,0 +1,652 @@
+//! Validation: every problem of a document in one pass, each with its field path, what is
+//! wrong and how to fix it.
+//!
+//! Reporting all problems at once matters for automation that writes documents: one round
+//! trip shows everything, instead of a fix-and-retry loop one error at a time. Validation is
+//! pure and also runs in the operator on specs written to etcd without the CLI.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::IpAddr;
+
+use super::document::*;
+use super::{duration, image::check_registry, image::ImageRef};
+
+/// One problem in a document.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldError {
+    /// Dotted path, e.g. `spec.masters.count`.
+    pub path: String,
+    /// What is wrong.
+    pub problem: String,
+    /// What to do about it.
+    pub fix: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}; {}", self.path, self.problem, self.fix)
+    }
+}
+
+/// Most voters/masters we accept: beyond 7 every write waits on more peers for no gain.
+pub const MAX_QUORUM_MEMBERS: u32 = 7;
+
+/// Environment variables the operator sets on masters; users may not override them.
+pub const MANAGED_MASTER_ENV: &[&str] = &[
+    "MESOS_ZK",
+    "MESOS_QUORUM",
+    "MESOS_IP",
+    "MESOS_PORT",
+    "MESOS_HOSTNAME",
+    "MESOS_WORK_DIR",
+    "MESOS_CLUSTER",
+    "MESOS_LOG_DIR",
+    "MESOS_ADVERTISE_IP",
+    "MESOS_ADVERTISE_PORT",
+];
+
+/// Environment variables the operator sets on agents.
+pub const MANAGED_AGENT_ENV: &[&str] = &[
+    "MESOS_MASTER",
+    "MESOS_IP",
+    "MESOS_PORT",
+    "MESOS_HOSTNAME",
+    "MESOS_WORK_DIR",
+    "MESOS_LOG_DIR",
+    "MESOS_CONTAINERIZERS",
+    "MESOS_ISOLATION",
+    "MESOS_EXECUTOR_REGISTRATION_TIMEOUT",
+    "MESOS_DOCKER_MESOS_IMAGE",
+    "MESOS_RECOVER",
+    "MESOS_ADVERTISE_IP",
+    "MESOS_ADVERTISE_PORT",
+];
+
+/// Environment variables the operator sets on Marathon.
+pub const MANAGED_MARATHON_ENV: &[&str] = &[
+    "MARATHON_MASTER",
+    "MARATHON_ZK",
+    "MARATHON_HTTP_PORT",
+    "MARATHON_HOSTNAME",
+    "MARATHON_HA",
+    "MARATHON_DISABLE_HA",
+];
+
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn add(&mut self, path: impl Into<String>, problem: impl Into<String>, fix: impl Into<String>) {
+        self.0.push(FieldError {
+            path: path.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        });
+    }
+}
+
+/// Validates a document. `previous` is the spec stored now, if any: some changes are
+/// only wrong relative to it (growing masters from 1 wipes the Mesos registry).
+pub fn validate(doc: &MesosCluster, previous: Option<&MesosCluster>) -> Result<(), Vec<FieldError>> {
+    let mut e = Errors(Vec::new());
+    header(doc, &mut e);
+    let host_names = hosts(doc, &mut e);
+    if let Some(r) = &doc.spec.registry {
+        if let Err(msg) = check_registry(r) {
+            e.add("spec.registry", msg, "write host[:port], e.g. registry.local:5000");
+        }
+    }
+    zookeeper(doc, &host_names, &mut e);
+    masters(doc, &host_names, previous, &mut e);
+    agents(doc, &host_names, &mut e);
+    marathon(doc, &host_names, &mut e);
+    rollout(doc, &mut e);
+    ports(doc, &mut e);
+    if e.0.is_empty() {
+        Ok(())
+    } else {
+        Err(e.0)
+    }
+}
+
+/// `[a-z0-9]([a-z0-9-]*[a-z0-9])?`, at most `max` characters.
+pub fn is_dns_label(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn header(doc: &MesosCluster, e: &mut Errors) {
+    if doc.api_version != API_VERSION {
+        e.add(
+            "apiVersion",
+            format!("'{}' is not supported", doc.api_version),
+            format!("write apiVersion: {API_VERSION}"),
+        );
+    }
+    if doc.kind != KIND {
+        e.add(
+            "kind",
+            format!("'{}' is not supported", doc.kind),
+            format!("write kind: {KIND}"),
+        );
+    }
+    if !is_dns_label(&doc.metadata.name, 40) {
+        e.add(
+            "metadata.name",
+            format!("'{}' is not a DNS label of 1-40 characters", doc.metadata.name),
+            "use lowercase letters, digits and '-', starting and ending with a letter or digit, e.g. cluster7",
+        );
+    }
+}
+
+/// Validates hosts; returns the set of names for placement checks.
+fn hosts(doc: &MesosCluster, e: &mut Errors) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut addrs: BTreeMap<String, usize> = BTreeMap::new();
+    if doc.spec.hosts.is_empty() {
+        e.add("spec.hosts", "is empty", "list at least one Docker host");
+    }
+    for (i, h) in doc.spec.hosts.iter().enumerate() {
+        let p = format!("spec.hosts[{i}]");
+        if !is_dns_label(&h.name, 63) {
+            e.add(
+                format!("{p}.name"),
+                format!("'{}' is not a DNS label", h.name),
+                "use lowercase letters, digits and '-', e.g. host1",
+            );
+        }
+        if !names.insert(h.name.clone()) {
+            e.add(
+                format!("{p}.name"),
+                format!("'{}' is used by another host", h.name),
+                "give every host a unique name",
+            );
+        }
+        match h.address.parse::<IpAddr>() {
+            Ok(ip) => {
+                if let Some(j) = addrs.insert(ip.to_string(), i) {
+                    e.add(
+                        format!("{p}.address"),
+                        format!("{} is also the address of spec.hosts[{j}]", h.address),
+                        "give every host its own address",
+                    );
+                }
+                if ip.is_unspecified() {
+                    e.add(
+                        format!("{p}.address"),
+                        format!("{} cannot be advertised to peers", h.address),
+                        "use the host's own IP address",
+                    );
+                }
+            }
+            Err(_) => e.add(
+                format!("{p}.address"),
+                format!("'{}' is not an IP address", h.address),
+                "write the IP address components bind to and advertise, e.g. 10.20.30.2",
+            ),
+        }
+        docker_endpoint(&p, &h.docker, e);
+    }
+    names
+}
+
+fn docker_endpoint(p: &str, d: &DockerEndpoint, e: &mut Errors) {
+    let ep = format!("{p}.docker.endpoint");
+    if let Some(path) = d.endpoint.strip_prefix("unix://") {
+        if !path.starts_with('/') {
+            e.add(
+                &ep,
+                format!("'{}' has no absolute socket path", d.endpoint),
+                "write unix:///var/run/docker.sock",
+            );
+        }
+        if d.tls.is_some() {
+            e.add(
+                format!("{p}.docker.tls"),
+                "TLS does not apply to a unix socket",
+                "remove tls, or use a tcp:// endpoint",
+            );
+        }
+        if d.insecure {
+            e.add(
+                format!("{p}.docker.insecure"),
+                "insecure does not apply to a unix socket",
+                "remove insecure",
+            );
+        }
+    } else if let Some(hp) = d.endpoint.strip_prefix("tcp://") {
+        let ok = hp
+            .rsplit_once(':')
+            .map(|(h, port)| !h.is_empty() && matches!(port.parse::<u16>(), Ok(n) if n > 0))
+            .unwrap_or(false);
+        if !ok {
+            e.add(
+                &ep,
+                format!("'{}' is not tcp://HOST:PORT", d.endpoint),
+                "write e.g. tcp://10.20.30.2:2376",
+            );
+        }
+        match (&d.tls, d.insecure) {
+            (None, false) => e.add(
+                format!("{p}.docker.tls"),
+                "a tcp:// endpoint without TLS lets anyone on the network run containers as root",
+                "add tls: {ca: SECRET, cert: SECRET, key: SECRET}, or say insecure: true if you really mean plain TCP",
+            ),
+            (Some(_), true) => e.add(
+                format!("{p}.docker.insecure"),
+                "insecure: true contradicts tls",
+                "remove one of tls and insecure",
+            ),
+            _ => {}
+        }
+        if let Some(t) = &d.tls {
+            secret_name(&format!("{p}.docker.tls.ca"), &t.ca, e);
+            secret_name(&format!("{p}.docker.tls.cert"), &t.cert, e);
+            secret_name(&format!("{p}.docker.tls.key"), &t.key, e);
+        }
+    } else {
+        e.add(
+            ep,
+            format!("'{}' has an unsupported scheme", d.endpoint),
+            "use unix:///var/run/docker.sock or tcp://HOST:2376 with tls",
+        );
+    }
+}
+
+fn secret_name(path: &str, name: &str, e: &mut Errors) {
+    if name.contains("-----BEGIN") || name.contains('\n') || name.len() > 253 {
+        e.add(
+            path,
+            "holds key material inline; documents are stored and shown in plain text",
+            "store it with `mesos-operator secret set NAME --from-file FILE` and write its NAME here",
+        );
+    } else if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | '_'))
+        || name.is_empty()
+    {
+        e.add(
+            path,
+            format!("'{name}' is not a secret name"),
+            "use lowercase letters, digits, '-', '.', '_' (the name given to `secret set`)",
+        );
+    }
+}
+
+fn image(path: &str, s: &str, e: &mut Errors) {
+    if let Err(msg) = ImageRef::parse(s) {
+        e.add(
+            path,
+            format!("image reference '{s}' {msg}"),
+            "write [registry/]repository:tag, e.g. mesos-master:1.11.0 or registry.local:5000/zookeeper:3.8.0",
+        );
+    }
+}
+
+fn port(path: &str, p: u32, e: &mut Errors) {
+    if !(1..=65535).contains(&p) {
+        e.add(path, format!("{p} is not a port"), "use a port in 1..65535");
+    }
+}
+
+/// Checks a placement list; returns how many hosts are eligible.
+fn placement(path: &str, list: Option<&Vec<String>>, names: &BTreeSet<String>, e: &mut Errors) -> usize {
+    match list {
+        None => names.len(),
+        Some(l) => {
+            let mut seen = BTreeSet::new();
+            for (i, n) in l.iter().enumerate() {
+                if !names.contains(n) {
+                    e.add(
+                        format!("{path}[{i}]"),
+                        format!("'{n}' is not a host in spec.hosts"),
+                        "name a host listed in spec.hosts",
+                    );
+                }
+                if !seen.insert(n) {
+                    e.add(
+                        format!("{path}[{i}]"),
+                        format!("'{n}' is listed twice"),
+                        "list each host once",
+                    );
+                }
+            }
+            seen.len()
+        }
+    }
+}
+
+fn env(path: &str, env: &BTreeMap<String, String>, managed: &[&str], prefix: &str, e: &mut Errors) {
+    for (k, v) in env {
+        let p = format!("{path}.{k}");
+        let name_ok = !k.is_empty()
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !k.starts_with(|c: char| c.is_ascii_digit());
+        if !name_ok {
+            e.add(&p, format!("'{k}' is not an environment variable name"), "use letters, digits and _");
+            continue;
+        }
+        if managed.contains(&k.as_str()) {
+            e.add(
+                &p,
+                format!("{k} is managed by the operator (derived from the document)"),
+                format!("remove it; the operator sets {}", managed.join(", ")),
+            );
+        } else if k == "MESOS_ISOLATOR" {
+            e.add(
+                &p,
+                "Mesos has no flag 'isolator' and silently ignores MESOS_ISOLATOR",
+                "set spec.agents.isolation instead",
+            );
+        } else if !k.starts_with(prefix) {
+            e.add(
+                &p,
+                format!("{k} is not a {prefix}* flag"),
+                format!("only {prefix}* variables configure this component; rename or remove it"),
+            );
+        }
+        if v.contains("-----BEGIN") {
+            e.add(
+                &p,
+                "holds key material; container environments are visible to `docker inspect`",
+                "store it with `mesos-operator secret set` instead",
+            );
+        }
+    }
+}
+
+fn zookeeper(doc: &MesosCluster, names: &BTreeSet<String>, e: &mut Errors) {
+    let z = &doc.spec.zookeeper;
+    image("spec.zookeeper.image", &z.image, e);
+    let eligible = placement("spec.zookeeper.hosts", z.hosts.as_ref(), names, e);
+    if !(1..=MAX_QUORUM_MEMBERS).contains(&z.servers) {
+        e.add(
+            "spec.zookeeper.servers",
+            format!("{} is outside 1..{MAX_QUORUM_MEMBERS}", z.servers),
+            "use 1 for development, 3 or 5 for production",
+        );
+    } else if z.servers as usize > eligible {
+        e.add(
+            "spec.zookeeper.servers",
+            format!("{} servers need {} hosts, but only {eligible} are eligible", z.servers, z.servers),
+            "add hosts, widen spec.zookeeper.hosts, or lower servers",
+        );
+    }
+    port("spec.zookeeper.clientPort", z.client_port, e);
+    port("spec.zookeeper.peerPort", z.peer_port, e);
+    port("spec.zookeeper.electionPort", z.election_port, e);
+    port("spec.zookeeper.adminPort", z.admin_port, e);
+    if let Some(s) = &z.super_digest {
+        secret_name("spec.zookeeper.superDigest.secret", &s.secret, e);
+    }
+}
+
+fn masters(doc: &MesosCluster, names: &BTreeSet<String>, previous: Option<&MesosCluster>, e: &mut Errors) {
+    let m = &doc.spec.masters;
+    image("spec.masters.image", &m.image, e);
+    let eligible = placement("spec.masters.hosts", m.hosts.as_ref(), names, e);
+    if !(1..=MAX_QUORUM_MEMBERS).contains(&m.count) {
+        e.add(
+            "spec.masters.count",
+            format!("{} is outside 1..{MAX_QUORUM_MEMBERS}", m.count),
+            "use 1 for development, 3 or 5 for production",
+        );
+    } else if m.count % 2 == 0 {
+        let q = m.count / 2 + 1;
+        let survives = m.count - q;
+        e.add(
+            "spec.masters.count",
+            format!(
+                "{} is even; a quorum of {q} out of {} survives {survives} failure{}, like {} masters do",
+                m.count,
+                m.count,
+                if survives == 1 { "" } else { "s" },
+                m.count - 1
+            ),
+            format!("use {} or {}", m.count - 1, m.count + 1),
+        );
+    } else if m.count as usize > eligible {
+        e.add(
+            "spec.masters.count",
+            format!("{} masters need {} hosts, but only {eligible} are eligible", m.count, m.count),
+            "add hosts, widen spec.masters.hosts, or lower count",
+        );
+    }
+    if let Some(prev) = previous {
+        if prev.spec.masters.count == 1 && m.count > 1 && !m.accept_registry_reset {
+            e.add(
+                "spec.masters.acceptRegistryReset",
+                format!(
+                    "growing from 1 master to {} wipes Mesos' replicated log: the registry (agents, maintenance, quota) is lost",
+                    m.count
+                ),
+                "set spec.masters.acceptRegistryReset: true if that is acceptable, or keep count: 1",
+            );
+        }
+    }
+    port("spec.masters.port", m.port, e);
+    env("spec.masters.env", &m.env, MANAGED_MASTER_ENV, "MESOS_", e);
+}
+
+fn agents(doc: &MesosCluster, names: &BTreeSet<String>, e: &mut Errors) {
+    let a = &doc.spec.agents;
+    image("spec.agents.image", &a.image, e);
+    if let AgentHosts::List(l) = &a.hosts {
+        if l.is_empty() {
+            e.add("spec.agents.hosts", "is empty", "write all, or list at least one host");
+        }
+        placement("spec.agents.hosts", Some(l), names, e);
+    }
+    port("spec.agents.port", a.port, e);
+    if a.containerizers.is_empty() {
+        e.add("spec.agents.containerizers", "is empty", "use [docker, mesos]");
+    }
+    for (i, c) in a.containerizers.iter().enumerate() {
+        if c != "docker" && c != "mesos" {
+            e.add(
+                format!("spec.agents.containerizers[{i}]"),
+                format!("'{c}' is not a Mesos containerizer"),
+                "use docker and/or mesos",
+            );
+        }
+    }
+    for (i, iso) in a.isolation.iter().enumerate() {
+        if iso.is_empty() || iso.contains(',') || iso.contains(char::is_whitespace) {
+            e.add(
+                format!("spec.agents.isolation[{i}]"),
+                format!("'{iso}' is not one isolator"),
+                "write one isolator per list item, e.g. cgroups/cpu",
+            );
+        }
+    }
+    if let Err(msg) = duration::parse(&a.executor_registration_timeout) {
+        e.add("spec.agents.executorRegistrationTimeout", msg, "write e.g. 5mins");
+    }
+    env("spec.agents.env", &a.env, MANAGED_AGENT_ENV, "MESOS_", e);
+}
+
+fn marathon(doc: &MesosCluster, names: &BTreeSet<String>, e: &mut Errors) {
+    let Some(m) = &doc.spec.marathon else { return };
+    image("spec.marathon.image", &m.image, e);
+    let eligible = placement("spec.marathon.hosts", m.hosts.as_ref(), names, e);
+    if m.instances == 0 {
+        e.add(
+            "spec.marathon.instances",
+            "is 0",
+            "use 1 or more, or remove spec.marathon for a cluster without Marathon",
+        );
+    } else if m.instances as usize > eligible {
+        e.add(
+            "spec.marathon.instances",
+            format!("{} instances need {} hosts, but only {eligible} are eligible", m.instances, m.instances),
+            "add hosts, widen spec.marathon.hosts, or lower instances",
+        );
+    }
+    port("spec.marathon.port", m.port, e);
+    env("spec.marathon.env", &m.env, MANAGED_MARATHON_ENV, "MARATHON_", e);
+}
+
+fn rollout(doc: &MesosCluster, e: &mut Errors) {
+    let r = &doc.spec.rollout;
+    if r.max_unavailable_agents == 0 {
+        e.add(
+            "spec.rollout.maxUnavailableAgents",
+            "is 0, so no agent could ever be replaced",
+            "use 1 or more",
+        );
+    }
+    match duration::parse(&r.health_timeout) {
+        Ok(d) if d.as_secs_f64() < 1.0 => e.add(
+            "spec.rollout.healthTimeout",
+            format!("'{}' is too short for any component to start", r.health_timeout),
+            "use at least 10s; 300s is the default",
+        ),
+        Ok(_) => {}
+        Err(msg) => e.add("spec.rollout.healthTimeout", msg, "write e.g. 300s"),
+    }
+}
+
+/// Every component placed on a host binds its ports on the host's address (host
+/// networking), so two components sharing a port on one host cannot both start.
+fn ports(doc: &MesosCluster, e: &mut Errors) {
+    let mut by_host: BTreeMap<&str, Vec<(u32, &'static str)>> = BTreeMap::new();
+    let z = &doc.spec.zookeeper;
+    for h in doc.zookeeper_hosts() {
+        let v = by_host.entry(&h.name).or_default();
+        v.push((z.client_port, "spec.zookeeper.clientPort"));
+        v.push((z.peer_port, "spec.zookeeper.peerPort"));
+        v.push((z.election_port, "spec.zookeeper.electionPort"));
+        v.push((z.admin_port, "spec.zookeeper.adminPort"));
+    }
+    for h in doc.master_hosts() {
+        by_host.entry(&h.name).or_default().push((doc.spec.masters.port, "spec.masters.port"));
+    }
+    for h in doc.agent_hosts() {
+        by_host.entry(&h.name).or_default().push((doc.spec.agents.port, "spec.agents.port"));
+    }
+    if let Some(m) = &doc.spec.marathon {
+        for h in doc.marathon_hosts() {
+            by_host.entry(&h.name).or_default().push((m.port, "spec.marathon.port"));
+        }
+    }
+    let mut reported = BTreeSet::new();
+    for (host, list) in by_host {
+        for (i, (p, a)) in list.iter().enumerate() {
+            for (q, b) in &list[..i] {
+                if p == q && reported.insert((*a, *b)) {
+                    e.add(
+                        *a,
+                        format!("port {p} is also {b} on host {host}; both bind the host's address"),
+                        format!("change {a} or {b}"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::parse_document;
+
+    const SEED: &str = include_str!("../../../../manifests/examples/cluster7.yaml");
+
+    fn seed() -> MesosCluster {
+        parse_document(SEED).unwrap()
+    }
+
+    fn paths(doc: &MesosCluster, prev: Option<&MesosCluster>) -> Vec<String> {
+        validate(doc, prev)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.path)
+            .collect()
+    }
+
+    #[test]
+    fn the_seed_example_is_valid() {
+        validate(&seed(), None).unwrap();
+    }
+
+    #[test]
+    fn even_master_count_explains_why() {
+        let mut d = seed();
+        d.spec.masters.count = 4;
+        let errs = validate(&d, None).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(
+            errs[0].to_string(),
+            "spec.masters.count: 4 is even; a quorum of 3 out of 4 survives 1 failure, like 3 masters do; use 3 or 5"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let mut d = seed();
+        d.metadata.name = "Bad_Name".into();
+        d.spec.masters.count = 9;
+        d.spec.zookeeper.client_port = 0;
+        d.spec.agents.env.insert("MESOS_MASTER".into(), "x".into());
+        let p = paths(&d, None);
+        for want in [
+            "metadata.name",
+            "spec.masters.count",
+            "spec.zookeeper.clientPort",
+            "spec.agents.env.MESOS_MASTER",
+        ] {
+            assert!(p.iter().any(|x| x == want), "{want} missing from {p:?}");
+        }
+    }
+
+    #[test]
+    fn growing_from_one_master_needs_registry_reset() {
+        let mut prev = seed();
+        prev.spec.masters.count = 1;
+        let d = seed();
+        assert_eq!(paths(&d, Some(&prev)), vec!["spec.masters.acceptRegistryReset"]);
+        let mut ok = seed();
+        ok.spec.masters.accept_registry_reset = true;
+        validate(&ok, Some(&prev)).unwrap();
+        // Creating a 3-master cluster from nothing loses no registry.
+        validate(&d, None).unwrap();
+    }
+
+    #[test]
+    fn shared_port_on_one_host_is_rejected() {
+        let mut d = seed();
+        d.spec.masters.port = 2181;
+        let errs = validate(&d, None).unwrap_err();
+        assert!(errs.iter().any(|e| e.problem.contains("port 2181")), "{errs:?}");
+    }
+
+    #[test]
+    fn plain_tcp_needs_explicit_insecure() {
+        let mut d = seed();
+        d.spec.hosts[0].docker.tls = None;
+        assert_eq!(paths(&d, None), vec!["spec.hosts[0].docker.tls"]);
+        d.spec.hosts[0].docker.insecure = true;
+        validate(&d, None).unwrap();
+    }
+
+    #[test]
+    fn inline_key_material_is_refused() {
+        let mut d = seed();
+        if let Some(t) = d.spec.hosts[0].docker.tls.as_mut() {
+            t.key = "-----BEGIN PRIVATE KEY-----\nMIIE".into();
+        }
+        assert_eq!(paths(&d, None), vec!["spec.hosts[0].docker.tls.key"]);
+    }
+
+    #[test]
+    fn more_servers_than_eligible_hosts() {
+        let mut d = seed();
+        d.spec.zookeeper.hosts = Some(vec!["host1".into(), "host2".into()]);
+        assert_eq!(paths(&d, None), vec!["spec.zookeeper.servers"]);
+    }
+}
