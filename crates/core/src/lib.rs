@@ -6,8 +6,10 @@
 //! reach out and touch a cluster on its own (the way raft-rs keeps its state machine pure).
 //!
 //! - [`spec`]: the `MesosCluster` document, its reading and validation.
+//! - [`status`]: the status document the operator writes back.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod spec;
+pub mod status;

@@ -397,7 +397,10 @@ impl MesosCluster {
 
     /// Hosts that run a ZooKeeper server.
     pub fn zookeeper_hosts(&self) -> Vec<&Host> {
-        self.pick(self.spec.zookeeper.hosts.as_ref(), self.spec.zookeeper.servers)
+        self.pick(
+            self.spec.zookeeper.hosts.as_ref(),
+            self.spec.zookeeper.servers,
+        )
     }
 
     /// Hosts that run a Mesos master.

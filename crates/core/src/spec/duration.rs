@@ -38,7 +38,7 @@ pub fn parse(s: &str) -> Result<Duration, String> {
 /// The duration in Mesos' flag syntax, e.g. `300secs`.
 pub fn to_mesos(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}secs", ms / 1000)
     } else {
         format!("{ms}ms")

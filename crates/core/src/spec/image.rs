@@ -150,7 +150,9 @@ fn check_tag(t: &str) -> Result<(), String> {
 
 fn check_digest(d: &str) -> Result<(), String> {
     let Some((alg, hex)) = d.split_once(':') else {
-        return Err(format!("digest '{d}' must look like sha256:<64 hex digits>"));
+        return Err(format!(
+            "digest '{d}' must look like sha256:<64 hex digits>"
+        ));
     };
     let alg_ok = !alg.is_empty()
         && alg
@@ -160,7 +162,9 @@ fn check_digest(d: &str) -> Result<(), String> {
     if alg_ok && hex_ok && (alg != "sha256" || hex.len() == 64) {
         Ok(())
     } else {
-        Err(format!("digest '{d}' must look like sha256:<64 hex digits>"))
+        Err(format!(
+            "digest '{d}' must look like sha256:<64 hex digits>"
+        ))
     }
 }
 

@@ -9,3 +9,12 @@ pub mod validate;
 pub use document::*;
 pub use parse::{parse_document, ParseError};
 pub use validate::{validate, FieldError};
+
+/// The JSON Schema (draft 2020-12) of the document, as committed in
+/// `crds/mesoscluster.schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(MesosCluster);
+    let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    s.push('\n');
+    s
+}

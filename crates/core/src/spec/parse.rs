@@ -41,6 +41,8 @@ pub fn parse_document(text: &str) -> Result<MesosCluster, ParseError> {
 
 fn clean_path(p: &serde_path_to_error::Path) -> String {
     let s = p.to_string();
+    // `?` stands for a position serde could not name (inside a syntax error).
+    let s = s.trim_end_matches(".?").to_string();
     if s.is_empty() || s == "?" {
         ".".into()
     } else {
@@ -61,8 +63,7 @@ fn parse_yaml(text: &str) -> Result<MesosCluster, ParseError> {
     if text.trim().is_empty() {
         return Err(ParseError {
             path: ".".into(),
-            message: "the document is empty; write a MesosCluster (see manifests/examples/)"
-                .into(),
+            message: "the document is empty; write a MesosCluster (see manifests/examples/)".into(),
             location: None,
         });
     }
@@ -71,9 +72,15 @@ fn parse_yaml(text: &str) -> Result<MesosCluster, ParseError> {
         let path = clean_path(e.path());
         let inner = e.into_inner();
         let location = inner.location().map(|l| (l.line(), l.column()));
+        let message = strip_location(&inner.to_string());
+        // serde_yaml_ng already starts its message with the path; say it once.
+        let message = match message.strip_prefix(&format!("{path}: ")) {
+            Some(m) => m.to_string(),
+            None => message,
+        };
         ParseError {
             path,
-            message: strip_location(&inner.to_string()),
+            message,
             location,
         }
     })

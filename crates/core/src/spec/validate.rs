@@ -87,13 +87,20 @@ impl Errors {
 
 /// Validates a document. `previous` is the spec stored now, if any: some changes are
 /// only wrong relative to it (growing masters from 1 wipes the Mesos registry).
-pub fn validate(doc: &MesosCluster, previous: Option<&MesosCluster>) -> Result<(), Vec<FieldError>> {
+pub fn validate(
+    doc: &MesosCluster,
+    previous: Option<&MesosCluster>,
+) -> Result<(), Vec<FieldError>> {
     let mut e = Errors(Vec::new());
     header(doc, &mut e);
     let host_names = hosts(doc, &mut e);
     if let Some(r) = &doc.spec.registry {
         if let Err(msg) = check_registry(r) {
-            e.add("spec.registry", msg, "write host[:port], e.g. registry.local:5000");
+            e.add(
+                "spec.registry",
+                msg,
+                "write host[:port], e.g. registry.local:5000",
+            );
         }
     }
     zookeeper(doc, &host_names, &mut e);
@@ -294,7 +301,12 @@ fn port(path: &str, p: u32, e: &mut Errors) {
 }
 
 /// Checks a placement list; returns how many hosts are eligible.
-fn placement(path: &str, list: Option<&Vec<String>>, names: &BTreeSet<String>, e: &mut Errors) -> usize {
+fn placement(
+    path: &str,
+    list: Option<&Vec<String>>,
+    names: &BTreeSet<String>,
+    e: &mut Errors,
+) -> usize {
     match list {
         None => names.len(),
         Some(l) => {
@@ -327,7 +339,11 @@ fn env(path: &str, env: &BTreeMap<String, String>, managed: &[&str], prefix: &st
             && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             && !k.starts_with(|c: char| c.is_ascii_digit());
         if !name_ok {
-            e.add(&p, format!("'{k}' is not an environment variable name"), "use letters, digits and _");
+            e.add(
+                &p,
+                format!("'{k}' is not an environment variable name"),
+                "use letters, digits and _",
+            );
             continue;
         }
         if managed.contains(&k.as_str()) {
@@ -372,7 +388,10 @@ fn zookeeper(doc: &MesosCluster, names: &BTreeSet<String>, e: &mut Errors) {
     } else if z.servers as usize > eligible {
         e.add(
             "spec.zookeeper.servers",
-            format!("{} servers need {} hosts, but only {eligible} are eligible", z.servers, z.servers),
+            format!(
+                "{} servers need {} hosts, but only {eligible} are eligible",
+                z.servers, z.servers
+            ),
             "add hosts, widen spec.zookeeper.hosts, or lower servers",
         );
     }
@@ -385,7 +404,12 @@ fn zookeeper(doc: &MesosCluster, names: &BTreeSet<String>, e: &mut Errors) {
     }
 }
 
-fn masters(doc: &MesosCluster, names: &BTreeSet<String>, previous: Option<&MesosCluster>, e: &mut Errors) {
+fn masters(
+    doc: &MesosCluster,
+    names: &BTreeSet<String>,
+    previous: Option<&MesosCluster>,
+    e: &mut Errors,
+) {
     let m = &doc.spec.masters;
     image("spec.masters.image", &m.image, e);
     let eligible = placement("spec.masters.hosts", m.hosts.as_ref(), names, e);
@@ -395,7 +419,7 @@ fn masters(doc: &MesosCluster, names: &BTreeSet<String>, previous: Option<&Mesos
             format!("{} is outside 1..{MAX_QUORUM_MEMBERS}", m.count),
             "use 1 for development, 3 or 5 for production",
         );
-    } else if m.count % 2 == 0 {
+    } else if m.count.is_multiple_of(2) {
         let q = m.count / 2 + 1;
         let survives = m.count - q;
         e.add(
@@ -412,7 +436,10 @@ fn masters(doc: &MesosCluster, names: &BTreeSet<String>, previous: Option<&Mesos
     } else if m.count as usize > eligible {
         e.add(
             "spec.masters.count",
-            format!("{} masters need {} hosts, but only {eligible} are eligible", m.count, m.count),
+            format!(
+                "{} masters need {} hosts, but only {eligible} are eligible",
+                m.count, m.count
+            ),
             "add hosts, widen spec.masters.hosts, or lower count",
         );
     }
@@ -437,13 +464,21 @@ fn agents(doc: &MesosCluster, names: &BTreeSet<String>, e: &mut Errors) {
     image("spec.agents.image", &a.image, e);
     if let AgentHosts::List(l) = &a.hosts {
         if l.is_empty() {
-            e.add("spec.agents.hosts", "is empty", "write all, or list at least one host");
+            e.add(
+                "spec.agents.hosts",
+                "is empty",
+                "write all, or list at least one host",
+            );
         }
         placement("spec.agents.hosts", Some(l), names, e);
     }
     port("spec.agents.port", a.port, e);
     if a.containerizers.is_empty() {
-        e.add("spec.agents.containerizers", "is empty", "use [docker, mesos]");
+        e.add(
+            "spec.agents.containerizers",
+            "is empty",
+            "use [docker, mesos]",
+        );
     }
     for (i, c) in a.containerizers.iter().enumerate() {
         if c != "docker" && c != "mesos" {
@@ -464,7 +499,11 @@ fn agents(doc: &MesosCluster, names: &BTreeSet<String>, e: &mut Errors) {
         }
     }
     if let Err(msg) = duration::parse(&a.executor_registration_timeout) {
-        e.add("spec.agents.executorRegistrationTimeout", msg, "write e.g. 5mins");
+        e.add(
+            "spec.agents.executorRegistrationTimeout",
+            msg,
+            "write e.g. 5mins",
+        );
     }
     env("spec.agents.env", &a.env, MANAGED_AGENT_ENV, "MESOS_", e);
 }
@@ -482,12 +521,21 @@ fn marathon(doc: &MesosCluster, names: &BTreeSet<String>, e: &mut Errors) {
     } else if m.instances as usize > eligible {
         e.add(
             "spec.marathon.instances",
-            format!("{} instances need {} hosts, but only {eligible} are eligible", m.instances, m.instances),
+            format!(
+                "{} instances need {} hosts, but only {eligible} are eligible",
+                m.instances, m.instances
+            ),
             "add hosts, widen spec.marathon.hosts, or lower instances",
         );
     }
     port("spec.marathon.port", m.port, e);
-    env("spec.marathon.env", &m.env, MANAGED_MARATHON_ENV, "MARATHON_", e);
+    env(
+        "spec.marathon.env",
+        &m.env,
+        MANAGED_MARATHON_ENV,
+        "MARATHON_",
+        e,
+    );
 }
 
 fn rollout(doc: &MesosCluster, e: &mut Errors) {
@@ -502,7 +550,10 @@ fn rollout(doc: &MesosCluster, e: &mut Errors) {
     match duration::parse(&r.health_timeout) {
         Ok(d) if d.as_secs_f64() < 1.0 => e.add(
             "spec.rollout.healthTimeout",
-            format!("'{}' is too short for any component to start", r.health_timeout),
+            format!(
+                "'{}' is too short for any component to start",
+                r.health_timeout
+            ),
             "use at least 10s; 300s is the default",
         ),
         Ok(_) => {}
@@ -523,14 +574,23 @@ fn ports(doc: &MesosCluster, e: &mut Errors) {
         v.push((z.admin_port, "spec.zookeeper.adminPort"));
     }
     for h in doc.master_hosts() {
-        by_host.entry(&h.name).or_default().push((doc.spec.masters.port, "spec.masters.port"));
+        by_host
+            .entry(&h.name)
+            .or_default()
+            .push((doc.spec.masters.port, "spec.masters.port"));
     }
     for h in doc.agent_hosts() {
-        by_host.entry(&h.name).or_default().push((doc.spec.agents.port, "spec.agents.port"));
+        by_host
+            .entry(&h.name)
+            .or_default()
+            .push((doc.spec.agents.port, "spec.agents.port"));
     }
     if let Some(m) = &doc.spec.marathon {
         for h in doc.marathon_hosts() {
-            by_host.entry(&h.name).or_default().push((m.port, "spec.marathon.port"));
+            by_host
+                .entry(&h.name)
+                .or_default()
+                .push((m.port, "spec.marathon.port"));
         }
     }
     let mut reported = BTreeSet::new();
@@ -540,7 +600,9 @@ fn ports(doc: &MesosCluster, e: &mut Errors) {
                 if p == q && reported.insert((*a, *b)) {
                     e.add(
                         *a,
-                        format!("port {p} is also {b} on host {host}; both bind the host's address"),
+                        format!(
+                            "port {p} is also {b} on host {host}; both bind the host's address"
+                        ),
                         format!("change {a} or {b}"),
                     );
                 }
@@ -609,7 +671,10 @@ mod tests {
         let mut prev = seed();
         prev.spec.masters.count = 1;
         let d = seed();
-        assert_eq!(paths(&d, Some(&prev)), vec!["spec.masters.acceptRegistryReset"]);
+        assert_eq!(
+            paths(&d, Some(&prev)),
+            vec!["spec.masters.acceptRegistryReset"]
+        );
         let mut ok = seed();
         ok.spec.masters.accept_registry_reset = true;
         validate(&ok, Some(&prev)).unwrap();
@@ -622,7 +687,10 @@ mod tests {
         let mut d = seed();
         d.spec.masters.port = 2181;
         let errs = validate(&d, None).unwrap_err();
-        assert!(errs.iter().any(|e| e.problem.contains("port 2181")), "{errs:?}");
+        assert!(
+            errs.iter().any(|e| e.problem.contains("port 2181")),
+            "{errs:?}"
+        );
     }
 
     #[test]

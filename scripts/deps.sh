@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, from Debian's packages, only when missing.
+# Idempotent and quiet when everything is there already.
+set -euo pipefail
+
+need=()
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
+command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
+[ -f /usr/include/google/protobuf/descriptor.proto ] || need+=(libprotobuf-dev)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+for extra in "$@"; do
+  case "$extra" in
+    mmdebstrap) command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap) ;;
+    skopeo) command -v skopeo >/dev/null 2>&1 || need+=(skopeo) ;;
+    *) need+=("$extra") ;;
+  esac
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "deps: installing ${need[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,116 @@
+//! `validate`, `apply`, `get` and `delete`: the document as a whole.
+
+use std::io::Read;
+use std::path::Path;
+
+use mesos_operator_core::spec::{parse_document, validate as check, MesosCluster};
+
+use super::output;
+use super::{CliError, CliResult, Format};
+use crate::store::{format_errors, Store, WriteOutcome};
+
+/// Reads and parses a document from a file, or standard input for `-`.
+fn read_document(file: &Path) -> Result<MesosCluster, CliError> {
+    let text = if file == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| CliError::Input(format!("cannot read standard input: {e}")))?;
+        s
+    } else {
+        std::fs::read_to_string(file)
+            .map_err(|e| CliError::Input(format!("cannot read {}: {e}", file.display())))?
+    };
+    parse_document(&text).map_err(|e| CliError::Input(format!("{}: {e}", file.display())))
+}
+
+pub(super) fn validate(file: &Path) -> CliResult {
+    let doc = read_document(file)?;
+    match check(&doc, None) {
+        Ok(()) => {
+            println!("{}: valid", doc.metadata.name);
+            Ok(())
+        }
+        Err(errs) => Err(CliError::Input(format!(
+            "{} is invalid:\n{}",
+            file.display(),
+            format_errors(&errs)
+        ))),
+    }
+}
+
+pub(super) async fn apply(store: &Store, file: &Path, dry_run: bool) -> CliResult {
+    let doc = read_document(file)?;
+    let name = doc.metadata.name.clone();
+    if dry_run {
+        let current = store.get(&name).await?;
+        check(&doc, current.as_ref().map(|c| &c.doc)).map_err(|errs| {
+            CliError::Input(format!("invalid document:\n{}", format_errors(&errs)))
+        })?;
+        let old = match &current {
+            Some(c) => output::yaml(&c.doc.spec)?,
+            None => String::new(),
+        };
+        let new = output::yaml(&doc.spec)?;
+        if old == new {
+            println!("{name}: unchanged (dry run)");
+        } else {
+            print!("{}", output::diff(&old, &new));
+            println!(
+                "{name}: would be {} (dry run; nothing written)",
+                if current.is_some() {
+                    "updated"
+                } else {
+                    "created"
+                }
+            );
+        }
+        return Ok(());
+    }
+    match store.apply(&doc).await? {
+        WriteOutcome::Created { generation } => {
+            println!("{name} created (generation {generation})")
+        }
+        WriteOutcome::Updated { generation } => {
+            println!("{name} configured (generation {generation})")
+        }
+        WriteOutcome::Unchanged { generation } => {
+            println!("{name} unchanged (generation {generation})")
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn get(store: &Store, name: Option<&str>, format: Option<Format>) -> CliResult {
+    match name {
+        Some(name) => {
+            let stored = store
+                .get(name)
+                .await?
+                .ok_or_else(|| CliError::Failed(format!("cluster {name} not found")))?;
+            match format.unwrap_or(Format::Yaml) {
+                Format::Json => println!("{}", output::json(&stored.doc)?),
+                Format::Yaml => print!("{}", output::yaml(&stored.doc)?),
+                Format::Table => print!("{}", output::cluster_table(&[stored.doc])),
+            }
+        }
+        None => {
+            let docs: Vec<MesosCluster> = store.list().await?.into_iter().map(|s| s.doc).collect();
+            match format.unwrap_or(Format::Table) {
+                Format::Json => println!("{}", output::json(&docs)?),
+                Format::Yaml => print!("{}", output::yaml(&docs)?),
+                Format::Table => print!("{}", output::cluster_table(&docs)),
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn delete(store: &Store, name: &str) -> CliResult {
+    if store.delete(name).await? {
+        println!("{name} deleted (its containers stay until removed)");
+        Ok(())
+    } else {
+        Err(CliError::Failed(format!("cluster {name} not found")))
+    }
+}

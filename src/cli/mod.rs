@@ -1,0 +1,284 @@
+//! The `mesos-operator` command line: argument definitions, dispatch and exit codes.
+//!
+//! Exit codes are part of the contract: 0 success, 1 a failed operation (etcd unreachable,
+//! conflict, not found), 2 bad usage or invalid input. Scripts branch on them, so every
+//! error is mapped here in one place rather than decided command by command.
+
+mod document;
+mod edit;
+mod output;
+mod secret;
+mod status;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::etcd::EtcdOptions;
+use crate::store::{Store, StoreError};
+
+/// Keeps containerized Apache Mesos clusters converged on a fleet of Docker hosts.
+#[derive(Debug, Parser)]
+#[command(name = "mesos-operator", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalOpts,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command that talks to etcd takes.
+#[derive(Debug, clap::Args)]
+struct GlobalOpts {
+    /// etcd endpoints, comma-separated.
+    #[arg(
+        long,
+        global = true,
+        env = "MESOS_OPERATOR_ETCD",
+        default_value = "http://127.0.0.1:2379",
+        value_delimiter = ','
+    )]
+    etcd: Vec<String>,
+    /// Key prefix for everything the operator stores.
+    #[arg(
+        long,
+        global = true,
+        env = "MESOS_OPERATOR_ETCD_PREFIX",
+        default_value = "/mesos-operator/"
+    )]
+    etcd_prefix: String,
+    /// etcd user; the password comes from MESOS_OPERATOR_ETCD_PASSWORD or --etcd-password-file.
+    #[arg(long, global = true, env = "MESOS_OPERATOR_ETCD_USER")]
+    etcd_user: Option<String>,
+    /// File holding the etcd password (never pass a password on the command line).
+    #[arg(long, global = true, env = "MESOS_OPERATOR_ETCD_PASSWORD_FILE")]
+    etcd_password_file: Option<PathBuf>,
+    /// CA certificate (PEM) for etcd's TLS.
+    #[arg(long, global = true, env = "MESOS_OPERATOR_ETCD_CACERT")]
+    etcd_cacert: Option<PathBuf>,
+    /// Client certificate (PEM) for etcd's mutual TLS.
+    #[arg(long, global = true, env = "MESOS_OPERATOR_ETCD_CERT")]
+    etcd_cert: Option<PathBuf>,
+    /// Client key (PEM) for etcd's mutual TLS.
+    #[arg(long, global = true, env = "MESOS_OPERATOR_ETCD_KEY")]
+    etcd_key: Option<PathBuf>,
+}
+
+/// Output formats for reading commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// A table for people.
+    Table,
+    /// YAML.
+    Yaml,
+    /// JSON, stable for scripts.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate a document (needs no etcd).
+    Validate {
+        /// The document, YAML or JSON; `-` reads standard input.
+        #[arg(short = 'f', long = "file")]
+        file: PathBuf,
+    },
+    /// Validate and store a document (create or update); prints the new generation.
+    Apply {
+        /// The document, YAML or JSON; `-` reads standard input.
+        #[arg(short = 'f', long = "file")]
+        file: PathBuf,
+        /// Show what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show the stored desired state; without NAME, list clusters.
+    Get {
+        /// Cluster name.
+        name: Option<String>,
+        /// Output format (default: yaml for one cluster, table for the list).
+        #[arg(short = 'o', long = "output", value_enum)]
+        output: Option<Format>,
+    },
+    /// Show the status the operator wrote.
+    Status {
+        /// Cluster name.
+        name: String,
+        /// Output format.
+        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+        output: Format,
+        /// Keep printing the status each time the operator writes it.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Set the image tag of one component.
+    Bump {
+        /// Cluster name.
+        name: String,
+        /// zookeeper, masters, agents or marathon.
+        component: String,
+        /// The new tag, e.g. 1.12.0-rc1.
+        tag: String,
+    },
+    /// Set spec.rollout.paused: the operator observes and reports but takes no step.
+    Pause {
+        /// Cluster name.
+        name: String,
+    },
+    /// Clear spec.rollout.paused.
+    Resume {
+        /// Cluster name.
+        name: String,
+    },
+    /// List earlier specs.
+    History {
+        /// Cluster name.
+        name: String,
+        /// Output format.
+        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+        output: Format,
+    },
+    /// Store an earlier spec again, as a new generation.
+    Rollback {
+        /// Cluster name.
+        name: String,
+        /// Generation to go back to (default: the previous one).
+        #[arg(long)]
+        to: Option<u64>,
+    },
+    /// Remove the desired state (spec, status, history). Containers stay.
+    Delete {
+        /// Cluster name.
+        name: String,
+        /// Also remove the cluster's containers (needs the reconcile loop; not available yet).
+        #[arg(long)]
+        cascade: bool,
+    },
+    /// Manage secret material (TLS keys, ZooKeeper digests).
+    Secret {
+        #[command(subcommand)]
+        command: secret::SecretCommand,
+    },
+    /// Print the JSON Schema of the document.
+    Schema,
+}
+
+/// An error with its exit code.
+#[derive(Debug)]
+pub(crate) enum CliError {
+    /// Bad usage or invalid input: exit 2.
+    Input(String),
+    /// A failed operation: exit 1.
+    Failed(String),
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid(_) => CliError::Input(e.to_string()),
+            other => CliError::Failed(other.to_string()),
+        }
+    }
+}
+
+type CliResult = Result<(), CliError>;
+
+impl GlobalOpts {
+    fn etcd_options(&self) -> Result<EtcdOptions, CliError> {
+        let password = match (
+            &self.etcd_password_file,
+            std::env::var("MESOS_OPERATOR_ETCD_PASSWORD"),
+        ) {
+            (Some(f), _) => Some(
+                std::fs::read_to_string(f)
+                    .map_err(|e| {
+                        CliError::Input(format!(
+                            "cannot read --etcd-password-file {}: {e}",
+                            f.display()
+                        ))
+                    })?
+                    .trim_end_matches(['\n', '\r'])
+                    .to_string(),
+            ),
+            (None, Ok(p)) => Some(p),
+            (None, Err(_)) => None,
+        };
+        if password.is_some() && self.etcd_user.is_none() {
+            return Err(CliError::Input(
+                "an etcd password was given but no user; set --etcd-user".into(),
+            ));
+        }
+        Ok(EtcdOptions {
+            endpoints: self.etcd.clone(),
+            prefix: self.etcd_prefix.clone(),
+            user: self.etcd_user.clone(),
+            password,
+            ca_file: self.etcd_cacert.clone(),
+            cert_file: self.etcd_cert.clone(),
+            key_file: self.etcd_key.clone(),
+        })
+    }
+
+    async fn store(&self) -> Result<Store, CliError> {
+        Ok(Store::connect(&self.etcd_options()?).await?)
+    }
+}
+
+/// Runs a parsed command line and returns the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    let result = dispatch(cli).await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Input(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(2)
+        }
+        Err(CliError::Failed(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> CliResult {
+    let g = &cli.global;
+    match cli.command {
+        Command::Validate { file } => document::validate(&file),
+        Command::Apply { file, dry_run } => {
+            document::apply(&g.store().await?, &file, dry_run).await
+        }
+        Command::Get { name, output } => {
+            document::get(&g.store().await?, name.as_deref(), output).await
+        }
+        Command::Status {
+            name,
+            output,
+            watch,
+        } => status::status(&g.store().await?, &name, output, watch).await,
+        Command::Bump {
+            name,
+            component,
+            tag,
+        } => edit::bump(&g.store().await?, &name, &component, &tag).await,
+        Command::Pause { name } => edit::set_paused(&g.store().await?, &name, true).await,
+        Command::Resume { name } => edit::set_paused(&g.store().await?, &name, false).await,
+        Command::History { name, output } => edit::history(&g.store().await?, &name, output).await,
+        Command::Rollback { name, to } => edit::rollback(&g.store().await?, &name, to).await,
+        Command::Delete { name, cascade } => {
+            if cascade {
+                return Err(CliError::Input(
+                    "--cascade needs the reconcile loop, which is not built yet; run delete without it \
+                     (containers stay) and remove them by their io.mesos-operator.cluster label"
+                        .into(),
+                ));
+            }
+            document::delete(&g.store().await?, &name).await
+        }
+        Command::Secret { command } => secret::run(&g.store().await?, command).await,
+        Command::Schema => {
+            print!("{}", mesos_operator_core::spec::json_schema());
+            Ok(())
+        }
+    }
+}

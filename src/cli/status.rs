@@ -1,0 +1,104 @@
+//! `status`: what the operator last wrote about a cluster.
+
+use etcd_client::EventType;
+use mesos_operator_core::status::ClusterStatus;
+
+use super::output;
+use super::{CliError, CliResult, Format};
+use crate::store::Store;
+
+fn render(
+    name: &str,
+    generation: Option<u64>,
+    s: &ClusterStatus,
+    format: Format,
+) -> Result<String, CliError> {
+    Ok(match format {
+        Format::Json => output::json(s)? + "\n",
+        Format::Yaml => output::yaml(s)?,
+        Format::Table => {
+            let mut out = format!(
+                "{name}  {}  observed generation {}{}\n{}\n",
+                s.phase.as_str(),
+                s.observed_generation,
+                generation.map(|g| format!(" of {g}")).unwrap_or_default(),
+                s.message
+            );
+            if let Some(step) = &s.step {
+                out.push_str(&format!(
+                    "step: {}{} since {}\n",
+                    step.kind,
+                    step.host
+                        .as_ref()
+                        .map(|h| format!(" on {h}"))
+                        .unwrap_or_default(),
+                    step.started_at
+                ));
+            }
+            for e in &s.errors {
+                out.push_str(&format!("  {e}\n"));
+            }
+            let rows: Vec<Vec<String>> = s
+                .components
+                .iter()
+                .map(|(c, st)| {
+                    vec![
+                        c.clone(),
+                        st.desired.to_string(),
+                        st.ready.to_string(),
+                        st.leader.clone().unwrap_or_else(|| "-".into()),
+                        st.image.clone().unwrap_or_else(|| "-".into()),
+                    ]
+                })
+                .collect();
+            out.push_str(&output::table(
+                &["COMPONENT", "DESIRED", "READY", "LEADER", "IMAGE"],
+                &rows,
+            ));
+            out.push_str(&format!("updated {}\n", s.updated_at));
+            out
+        }
+    })
+}
+
+pub(super) async fn status(store: &Store, name: &str, format: Format, watch: bool) -> CliResult {
+    let generation = store
+        .get(name)
+        .await?
+        .ok_or_else(|| CliError::Failed(format!("cluster {name} not found")))?
+        .generation();
+    match store.status(name).await? {
+        Some(s) => print!("{}", render(name, Some(generation), &s, format)?),
+        None if !watch => {
+            return Err(CliError::Failed(format!(
+                "{name} has no status yet: no operator (`mesos-operator run`) has reconciled it"
+            )))
+        }
+        None => eprintln!("{name} has no status yet; waiting for the operator to write one"),
+    }
+    if !watch {
+        return Ok(());
+    }
+    let mut stream = store.watch_status(name).await?;
+    loop {
+        let resp = stream
+            .message()
+            .await
+            .map_err(|e| CliError::Failed(format!("watch ended: {e}")))?;
+        let Some(resp) = resp else {
+            return Err(CliError::Failed("etcd closed the watch".into()));
+        };
+        for ev in resp.events() {
+            if ev.event_type() == EventType::Delete {
+                println!("{name}: status removed");
+                continue;
+            }
+            if let Some(kv) = ev.kv() {
+                match serde_json::from_slice::<ClusterStatus>(kv.value()) {
+                    Ok(s) => print!("{}", render(name, None, &s, format)?),
+                    Err(e) => eprintln!("unreadable status: {e}"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,448 @@
+//! The desired state in etcd: cluster documents, their history, status and secrets.
+//!
+//! Layout (under the prefix, default `/mesos-operator/`):
+//! `clusters/<name>/spec`, `clusters/<name>/status`, `clusters/<name>/history/<generation>`,
+//! `secrets/<name>`.
+//!
+//! Every spec write is one transaction conditioned on the `mod_revision` the writer read, so
+//! two writers never lose an update silently: the loser gets [`StoreError::Conflict`] and
+//! nothing of its write lands. The previous spec is written to history in the same
+//! transaction, so history and spec never disagree.
+
+use std::future::Future;
+
+use etcd_client::{
+    Client, Compare, CompareOp, DeleteOptions, GetOptions, KeyValue, Txn, TxnOp, WatchOptions,
+    WatchStream,
+};
+use mesos_operator_core::spec::{validate, FieldError, MesosCluster};
+use mesos_operator_core::status::ClusterStatus;
+
+use crate::etcd::{self, ConnectError, EtcdOptions, REQUEST_TIMEOUT};
+
+/// What can go wrong talking to the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Could not connect.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// etcd answered with an error.
+    #[error("etcd: {0}")]
+    Etcd(#[from] etcd_client::Error),
+    /// etcd did not answer in time.
+    #[error("etcd did not answer within {}s", REQUEST_TIMEOUT.as_secs())]
+    Timeout,
+    /// Someone else changed the spec between our read and our write.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// No such cluster (or history entry, or secret).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The document fails validation; nothing was written.
+    #[error("invalid document:\n{}", format_errors(.0))]
+    Invalid(Vec<FieldError>),
+    /// A stored value does not parse.
+    #[error("stored value at {key} is unreadable: {reason}")]
+    Corrupt {
+        /// The key.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One error per line, as the CLI prints them.
+pub fn format_errors(errs: &[FieldError]) -> String {
+    errs.iter()
+        .map(|e| format!("  {e}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A cluster document as stored, with the revision needed to update it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The document; `metadata.generation` is set.
+    pub doc: MesosCluster,
+    /// etcd mod_revision of the spec key, for compare-and-swap.
+    pub mod_revision: i64,
+}
+
+impl Stored {
+    /// The stored generation.
+    pub fn generation(&self) -> u64 {
+        self.doc.metadata.generation.unwrap_or(0)
+    }
+}
+
+/// What a write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// The cluster did not exist; stored at generation 1.
+    Created {
+        /// The new generation.
+        generation: u64,
+    },
+    /// The spec changed; stored at a new generation.
+    Updated {
+        /// The new generation.
+        generation: u64,
+    },
+    /// The spec is the one already stored; nothing was written.
+    Unchanged {
+        /// The current generation.
+        generation: u64,
+    },
+}
+
+impl WriteOutcome {
+    /// The generation stored after the write.
+    pub fn generation(&self) -> u64 {
+        match self {
+            WriteOutcome::Created { generation }
+            | WriteOutcome::Updated { generation }
+            | WriteOutcome::Unchanged { generation } => *generation,
+        }
+    }
+}
+
+/// A secret's metadata; the value is never part of it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SecretInfo {
+    /// Name.
+    pub name: String,
+    /// Size in bytes.
+    pub size: usize,
+    /// etcd mod_revision.
+    pub revision: i64,
+}
+
+/// How many times a read-modify-write (bump, pause) retries after losing a race.
+const MAX_RETRIES: usize = 5;
+
+/// The store: an etcd client and the key prefix.
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    prefix: String,
+}
+
+async fn timed<T, F>(f: F) -> Result<T, StoreError>
+where
+    F: Future<Output = Result<T, etcd_client::Error>>,
+{
+    match tokio::time::timeout(REQUEST_TIMEOUT, f).await {
+        Ok(r) => r.map_err(StoreError::from),
+        Err(_) => Err(StoreError::Timeout),
+    }
+}
+
+fn parse_stored(kv: &KeyValue) -> Result<Stored, StoreError> {
+    let key = String::from_utf8_lossy(kv.key()).into_owned();
+    let doc: MesosCluster =
+        serde_json::from_slice(kv.value()).map_err(|e| StoreError::Corrupt {
+            key,
+            reason: e.to_string(),
+        })?;
+    Ok(Stored {
+        doc,
+        mod_revision: kv.mod_revision(),
+    })
+}
+
+fn to_json(doc: &MesosCluster) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(doc).map_err(|e| StoreError::Corrupt {
+        key: doc.metadata.name.clone(),
+        reason: format!("cannot serialize: {e}"),
+    })
+}
+
+impl Store {
+    /// Connects to etcd.
+    pub async fn connect(opts: &EtcdOptions) -> Result<Store, StoreError> {
+        let client = etcd::connect(opts).await?;
+        Ok(Store::new(client, &opts.prefix))
+    }
+
+    /// Wraps an existing client.
+    pub fn new(client: Client, prefix: &str) -> Store {
+        let mut prefix = prefix.to_string();
+        if !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        Store { client, prefix }
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The underlying client (for leader election and watches).
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
+    fn key(&self, rest: &str) -> String {
+        format!("{}{rest}", self.prefix)
+    }
+
+    /// Key of a cluster's spec.
+    pub fn spec_key(&self, name: &str) -> String {
+        self.key(&format!("clusters/{name}/spec"))
+    }
+
+    /// Key of a cluster's status.
+    pub fn status_key(&self, name: &str) -> String {
+        self.key(&format!("clusters/{name}/status"))
+    }
+
+    fn history_key(&self, name: &str, generation: u64) -> String {
+        self.key(&format!("clusters/{name}/history/{generation}"))
+    }
+
+    fn secret_key(&self, name: &str) -> String {
+        self.key(&format!("secrets/{name}"))
+    }
+
+    /// The current etcd revision (tests use it to show nothing was written).
+    pub async fn revision(&self) -> Result<i64, StoreError> {
+        let mut c = self.client.clone();
+        let r = timed(c.get(self.key(""), Some(GetOptions::new().with_count_only()))).await?;
+        Ok(r.header().map(|h| h.revision()).unwrap_or(0))
+    }
+
+    /// The stored document, if any.
+    pub async fn get(&self, name: &str) -> Result<Option<Stored>, StoreError> {
+        let mut c = self.client.clone();
+        let r = timed(c.get(self.spec_key(name), None)).await?;
+        r.kvs().first().map(parse_stored).transpose()
+    }
+
+    /// Every stored cluster, by name.
+    pub async fn list(&self) -> Result<Vec<Stored>, StoreError> {
+        let mut c = self.client.clone();
+        let r = timed(c.get(self.key("clusters/"), Some(GetOptions::new().with_prefix()))).await?;
+        let mut out = Vec::new();
+        for kv in r.kvs() {
+            if kv.key().ends_with(b"/spec") {
+                out.push(parse_stored(kv)?);
+            }
+        }
+        out.sort_by(|a, b| a.doc.metadata.name.cmp(&b.doc.metadata.name));
+        Ok(out)
+    }
+
+    /// Validates `doc` against what is stored and writes it if its spec differs.
+    ///
+    /// When `doc.metadata.generation` is set (a document read with `get`), the write only
+    /// happens if the stored generation is still that one.
+    pub async fn apply(&self, doc: &MesosCluster) -> Result<WriteOutcome, StoreError> {
+        let current = self.get(&doc.metadata.name).await?;
+        if let (Some(expected), Some(cur)) = (doc.metadata.generation, &current) {
+            if expected != cur.generation() {
+                return Err(StoreError::Conflict(format!(
+                    "the document was read at generation {expected}, but {} is at generation {} now; \
+                     get it again, or remove metadata.generation to overwrite",
+                    doc.metadata.name,
+                    cur.generation()
+                )));
+            }
+        }
+        self.write(doc.clone(), current.as_ref()).await
+    }
+
+    /// Compare-and-swap write of `doc` over `current` (None: must not exist yet).
+    async fn write(
+        &self,
+        mut doc: MesosCluster,
+        current: Option<&Stored>,
+    ) -> Result<WriteOutcome, StoreError> {
+        validate(&doc, current.map(|c| &c.doc)).map_err(StoreError::Invalid)?;
+        let name = doc.metadata.name.clone();
+        let key = self.spec_key(&name);
+        let (txn, outcome) = match current {
+            None => {
+                doc.metadata.generation = Some(1);
+                let txn = Txn::new()
+                    .when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)])
+                    .and_then([TxnOp::put(key, to_json(&doc)?, None)]);
+                (txn, WriteOutcome::Created { generation: 1 })
+            }
+            Some(cur) => {
+                let generation = cur.generation();
+                if cur.doc.spec == doc.spec {
+                    return Ok(WriteOutcome::Unchanged { generation });
+                }
+                doc.metadata.generation = Some(generation + 1);
+                let txn = Txn::new()
+                    .when([Compare::mod_revision(
+                        key.clone(),
+                        CompareOp::Equal,
+                        cur.mod_revision,
+                    )])
+                    .and_then([
+                        TxnOp::put(
+                            self.history_key(&name, generation),
+                            to_json(&cur.doc)?,
+                            None,
+                        ),
+                        TxnOp::put(key, to_json(&doc)?, None),
+                    ]);
+                (
+                    txn,
+                    WriteOutcome::Updated {
+                        generation: generation + 1,
+                    },
+                )
+            }
+        };
+        let mut c = self.client.clone();
+        let r = timed(c.txn(txn)).await?;
+        if r.succeeded() {
+            Ok(outcome)
+        } else {
+            Err(StoreError::Conflict(format!(
+                "{name} was changed by someone else since it was read; nothing was written, try again"
+            )))
+        }
+    }
+
+    /// Read-modify-write of a stored spec (bump, pause, resume), retried when another
+    /// writer got in between: the change is re-applied to the fresh document each time.
+    pub async fn update<F>(&self, name: &str, change: F) -> Result<WriteOutcome, StoreError>
+    where
+        F: Fn(&mut MesosCluster),
+    {
+        let mut last = None;
+        for _ in 0..MAX_RETRIES {
+            let cur = self
+                .get(name)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("cluster {name}")))?;
+            let mut doc = cur.doc.clone();
+            change(&mut doc);
+            match self.write(doc, Some(&cur)).await {
+                Err(StoreError::Conflict(m)) => last = Some(m),
+                other => return other,
+            }
+        }
+        Err(StoreError::Conflict(last.unwrap_or_default()))
+    }
+
+    /// Earlier specs, oldest first (the current one is not included).
+    pub async fn history(&self, name: &str) -> Result<Vec<MesosCluster>, StoreError> {
+        let mut c = self.client.clone();
+        let prefix = self.key(&format!("clusters/{name}/history/"));
+        let r = timed(c.get(prefix, Some(GetOptions::new().with_prefix()))).await?;
+        let mut out = Vec::new();
+        for kv in r.kvs() {
+            out.push(parse_stored(kv)?.doc);
+        }
+        out.sort_by_key(|d| d.metadata.generation);
+        Ok(out)
+    }
+
+    /// Stores the spec of generation `to` (default: the one before the current) again, as a
+    /// new generation. Validated against the current spec like any apply.
+    pub async fn rollback(
+        &self,
+        name: &str,
+        to: Option<u64>,
+    ) -> Result<(u64, WriteOutcome), StoreError> {
+        let cur = self
+            .get(name)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("cluster {name}")))?;
+        let history = self.history(name).await?;
+        let target_gen = match to {
+            Some(g) => g,
+            None => history
+                .last()
+                .and_then(|d| d.metadata.generation)
+                .ok_or_else(|| StoreError::NotFound(format!("an earlier generation of {name}")))?,
+        };
+        let target = if target_gen == cur.generation() {
+            cur.doc.clone()
+        } else {
+            history
+                .into_iter()
+                .find(|d| d.metadata.generation == Some(target_gen))
+                .ok_or_else(|| StoreError::NotFound(format!("generation {target_gen} of {name}")))?
+        };
+        let mut doc = cur.doc.clone();
+        doc.spec = target.spec;
+        Ok((target_gen, self.write(doc, Some(&cur)).await?))
+    }
+
+    /// Removes a cluster's spec, status and history. Returns false if there was none.
+    pub async fn delete(&self, name: &str) -> Result<bool, StoreError> {
+        let mut c = self.client.clone();
+        let r = timed(c.delete(
+            self.key(&format!("clusters/{name}/")),
+            Some(DeleteOptions::new().with_prefix()),
+        ))
+        .await?;
+        Ok(r.deleted() > 0)
+    }
+
+    /// The status the operator wrote, if any.
+    pub async fn status(&self, name: &str) -> Result<Option<ClusterStatus>, StoreError> {
+        let mut c = self.client.clone();
+        let key = self.status_key(name);
+        let r = timed(c.get(key.clone(), None)).await?;
+        match r.kvs().first() {
+            None => Ok(None),
+            Some(kv) => {
+                serde_json::from_slice(kv.value())
+                    .map(Some)
+                    .map_err(|e| StoreError::Corrupt {
+                        key,
+                        reason: e.to_string(),
+                    })
+            }
+        }
+    }
+
+    /// Watches the status key; events arrive as etcd sends them.
+    pub async fn watch_status(&self, name: &str) -> Result<WatchStream, StoreError> {
+        let mut c = self.client.clone();
+        timed(c.watch(self.status_key(name), Some(WatchOptions::new()))).await
+    }
+
+    /// Stores secret material.
+    pub async fn secret_set(&self, name: &str, value: Vec<u8>) -> Result<(), StoreError> {
+        let mut c = self.client.clone();
+        timed(c.put(self.secret_key(name), value, None)).await?;
+        Ok(())
+    }
+
+    /// Reads secret material.
+    pub async fn secret_get(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut c = self.client.clone();
+        let r = timed(c.get(self.secret_key(name), None)).await?;
+        Ok(r.kvs().first().map(|kv| kv.value().to_vec()))
+    }
+
+    /// Names, sizes and revisions of secrets; never their values.
+    pub async fn secret_list(&self) -> Result<Vec<SecretInfo>, StoreError> {
+        let mut c = self.client.clone();
+        let prefix = self.key("secrets/");
+        let r = timed(c.get(prefix.clone(), Some(GetOptions::new().with_prefix()))).await?;
+        Ok(r.kvs()
+            .iter()
+            .map(|kv| SecretInfo {
+                name: String::from_utf8_lossy(&kv.key()[prefix.len()..]).into_owned(),
+                size: kv.value().len(),
+                revision: kv.mod_revision(),
+            })
+            .collect())
+    }
+
+    /// Deletes a secret. Returns false if there was none.
+    pub async fn secret_delete(&self, name: &str) -> Result<bool, StoreError> {
+        let mut c = self.client.clone();
+        let r = timed(c.delete(self.secret_key(name), None)).await?;
+        Ok(r.deleted() > 0)
+    }
+}

@@ -1,0 +1,178 @@
+//! The shared integration-test harness.
+//!
+//! One real etcd (Debian's `etcd-server`) per test binary, on free loopback ports with a
+//! temporary data directory, started on first use. Rust runs no destructor for statics, so
+//! a small watchdog process (started here, known by pid) stops that etcd by its pid and
+//! removes its directory when the test process exits, however it exits. Set
+//! `MESOS_OPERATOR_TEST_ETCD=http://127.0.0.1:PORT` to use an etcd you started yourself.
+//!
+//! Every test gets its own key prefix, so tests in one binary never see each other's data.
+
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// A running etcd.
+pub struct Etcd {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+static ETCD: OnceLock<Etcd> = OnceLock::new();
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+fn which(cmd: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(cmd))
+            .find(|p| p.is_file())
+    })
+}
+
+// The watchdog, not this process, ends etcd; it is reaped when the test process exits.
+#[allow(clippy::zombie_processes)]
+fn start_etcd() -> Etcd {
+    if let Ok(ep) = std::env::var("MESOS_OPERATOR_TEST_ETCD") {
+        return Etcd { endpoint: ep };
+    }
+    let bin = which("etcd").expect("etcd not found: `make test` installs Debian's etcd-server");
+    let dir = tempfile::Builder::new()
+        .prefix("mesos-operator-test-etcd-")
+        .tempdir()
+        .expect("temp dir")
+        .keep();
+    let (client, peer) = (free_port(), free_port());
+    let endpoint = format!("http://127.0.0.1:{client}");
+    let log = std::fs::File::create(dir.join("etcd.log")).expect("etcd log");
+    let child = Command::new(bin)
+        .arg("--name")
+        .arg("test")
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--listen-client-urls")
+        .arg(&endpoint)
+        .arg("--advertise-client-urls")
+        .arg(&endpoint)
+        .arg("--listen-peer-urls")
+        .arg(format!("http://127.0.0.1:{peer}"))
+        .arg("--initial-advertise-peer-urls")
+        .arg(format!("http://127.0.0.1:{peer}"))
+        .arg("--initial-cluster")
+        .arg(format!("test=http://127.0.0.1:{peer}"))
+        .stdout(Stdio::from(log.try_clone().expect("log")))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start etcd");
+    watchdog(child.id(), &dir);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", client)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "etcd did not listen on {endpoint}; see {}",
+            dir.join("etcd.log").display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Etcd { endpoint }
+}
+
+/// Stops `pid` and removes `dir` once this test process is gone.
+#[allow(clippy::zombie_processes)]
+fn watchdog(pid: u32, dir: &Path) {
+    let me = std::process::id();
+    let script = format!(
+        "while kill -0 {me} 2>/dev/null; do sleep 0.5; done; kill {pid} 2>/dev/null; sleep 1; kill -9 {pid} 2>/dev/null; rm -rf '{}'",
+        dir.display()
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start watchdog");
+}
+
+/// The binary's etcd, started on first use.
+pub fn etcd() -> &'static Etcd {
+    ETCD.get_or_init(start_etcd)
+}
+
+/// A unique etcd key prefix for one test.
+pub fn unique_prefix(test: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    format!("/test-{}-{n}-{test}/", std::process::id())
+}
+
+/// Path of a file in the repository.
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Runs `mesos-operator` with the test etcd and prefix; stdin is empty.
+pub fn cli(prefix: &str, args: &[&str]) -> Output {
+    cli_with_stdin(prefix, args, "")
+}
+
+/// Runs `mesos-operator` feeding `stdin`.
+pub fn cli_with_stdin(prefix: &str, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mesos-operator"))
+        .env("MESOS_OPERATOR_ETCD", &etcd().endpoint)
+        .env("MESOS_OPERATOR_ETCD_PREFIX", prefix)
+        .env_remove("MESOS_OPERATOR_ETCD_PASSWORD")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mesos-operator");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+/// Exit code, stdout and stderr as strings.
+pub fn parts(o: &Output) -> (i32, String, String) {
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// A store on the test etcd under `prefix`.
+pub async fn store(prefix: &str) -> mesos_operator::store::Store {
+    let opts = mesos_operator::etcd::EtcdOptions {
+        endpoints: vec![etcd().endpoint.clone()],
+        prefix: prefix.to_string(),
+        ..Default::default()
+    };
+    mesos_operator::store::Store::connect(&opts)
+        .await
+        .expect("connect to test etcd")
+}
+
+/// The seed example as text, renamed.
+pub fn seed_yaml(name: &str) -> String {
+    std::fs::read_to_string(repo_path("manifests/examples/cluster7.yaml"))
+        .expect("seed example")
+        .replace("name: cluster7", &format!("name: {name}"))
+}

@@ -1,0 +1,249 @@
+//! The desired state in etcd through the command line and the store, against a real etcd.
+
+mod common;
+
+use common::{cli, cli_with_stdin, parts, seed_yaml, store, unique_prefix};
+use mesos_operator::store::{StoreError, WriteOutcome};
+use mesos_operator_core::spec::parse_document;
+
+#[test]
+fn apply_creates_then_reapply_changes_nothing_then_a_change_bumps_generation() {
+    let p = unique_prefix("apply");
+    let doc = seed_yaml("c1");
+    let (code, out, err) = parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &doc));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("c1 created (generation 1)"), "{out}");
+
+    let (code, out, _) = parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &doc));
+    assert_eq!(code, 0);
+    assert!(out.contains("c1 unchanged (generation 1)"), "{out}");
+
+    let changed = doc.replace("marathon:1.10.17", "marathon:1.10.26");
+    let (code, out, _) = parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &changed));
+    assert_eq!(code, 0);
+    assert!(out.contains("c1 configured (generation 2)"), "{out}");
+
+    // The previous spec went to history, and get shows the stored generation.
+    let (code, out, _) = parts(&cli(&p, &["history", "c1", "-o", "json"]));
+    assert_eq!(code, 0);
+    let hist: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(hist[0]["metadata"]["generation"], 1);
+    assert_eq!(hist[0]["spec"]["marathon"]["image"], "marathon:1.10.17");
+    assert_eq!(hist[1]["metadata"]["generation"], 2);
+    let (_, out, _) = parts(&cli(&p, &["get", "c1", "-o", "json"]));
+    let got: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(got["metadata"]["generation"], 2);
+    assert_eq!(got["spec"]["marathon"]["image"], "marathon:1.10.26");
+}
+
+#[test]
+fn dry_run_shows_the_diff_and_writes_nothing() {
+    let p = unique_prefix("dryrun");
+    let doc = seed_yaml("c2");
+    assert_eq!(parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &doc)).0, 0);
+    let changed = doc.replace("count: 3", "count: 5").replace(
+        "  hosts:\n",
+        "  hosts:\n    - {name: host4, address: 10.20.30.5, docker: {endpoint: 'unix:///var/run/docker.sock'}}\n    - {name: host5, address: 10.20.30.6, docker: {endpoint: 'unix:///var/run/docker.sock'}}\n",
+    );
+    let (code, out, err) = parts(&cli_with_stdin(
+        &p,
+        &["apply", "--dry-run", "-f", "-"],
+        &changed,
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("-   count: 3") && out.contains("+   count: 5"),
+        "{out}"
+    );
+    assert!(out.contains("nothing written"));
+    let (_, out, _) = parts(&cli(&p, &["get", "c2", "-o", "json"]));
+    let got: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(got["metadata"]["generation"], 1);
+    assert_eq!(got["spec"]["masters"]["count"], 3);
+}
+
+#[test]
+fn bump_pause_resume_and_rollback() {
+    let p = unique_prefix("edit");
+    assert_eq!(
+        parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &seed_yaml("c3"))).0,
+        0
+    );
+
+    let (code, out, err) = parts(&cli(&p, &["bump", "c3", "masters", "1.12.0-rc1"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("mesos-master:1.12.0-rc1 (generation 2)"),
+        "{out}"
+    );
+    // Bumping to the same tag again is not a new generation.
+    let (code, out, _) = parts(&cli(&p, &["bump", "c3", "masters", "1.12.0-rc1"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("unchanged"), "{out}");
+
+    assert_eq!(parts(&cli(&p, &["pause", "c3"])).0, 0);
+    let (_, out, _) = parts(&cli(&p, &["get", "c3", "-o", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["spec"]["rollout"]["paused"], true);
+    assert_eq!(v["metadata"]["generation"], 3);
+    assert_eq!(parts(&cli(&p, &["resume", "c3"])).0, 0);
+
+    // Roll back to generation 1: the 1.11.0 masters come back as generation 5.
+    let (code, out, err) = parts(&cli(&p, &["rollback", "c3", "--to", "1"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("generation 5"), "{out}");
+    let (_, out, _) = parts(&cli(&p, &["get", "c3", "-o", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["spec"]["masters"]["image"], "mesos-master:1.11.0");
+    assert_eq!(v["metadata"]["generation"], 5);
+    // Rolling back to a generation that never existed fails and writes nothing.
+    let (code, _, err) = parts(&cli(&p, &["rollback", "c3", "--to", "42"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("generation 42"), "{err}");
+}
+
+#[test]
+fn bad_usage_and_missing_clusters_have_distinct_exit_codes() {
+    let p = unique_prefix("codes");
+    assert_eq!(parts(&cli(&p, &["bump", "nope", "masters", "1.0"])).0, 1);
+    assert_eq!(parts(&cli(&p, &["get", "nope"])).0, 1);
+    assert_eq!(parts(&cli(&p, &["status", "nope"])).0, 1);
+    assert_eq!(parts(&cli(&p, &["delete", "nope"])).0, 1);
+    assert_eq!(parts(&cli(&p, &["frobnicate"])).0, 2);
+    assert_eq!(
+        parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &seed_yaml("c4"))).0,
+        0
+    );
+    let (code, _, err) = parts(&cli(&p, &["bump", "c4", "kafka", "1.0"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown component 'kafka'"), "{err}");
+    let (code, _, err) = parts(&cli(&p, &["bump", "c4", "masters", "evil:tag"]));
+    assert_eq!(code, 2, "{err}");
+    // A password on the command line is not an option at all.
+    assert_eq!(parts(&cli(&p, &["--etcd-password", "x", "get"])).0, 2);
+}
+
+#[test]
+fn unreachable_etcd_is_a_failed_operation_not_a_hang() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mesos-operator"))
+        .args(["--etcd", "http://127.0.0.1:9", "get"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("etcd"));
+}
+
+#[test]
+fn secrets_are_listed_by_name_and_size_never_by_value() {
+    let p = unique_prefix("secret");
+    let value = "super:Sekr3tValue-do-not-print";
+    let (code, _, err) = parts(&cli_with_stdin(
+        &p,
+        &["secret", "set", "zk-super", "--from-file", "-"],
+        value,
+    ));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = parts(&cli(&p, &["secret", "list", "-o", "json"]));
+    assert_eq!(code, 0);
+    assert!(!out.contains("Sekr3t"), "{out}");
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list[0]["name"], "zk-super");
+    assert_eq!(list[0]["size"], value.len());
+    assert_eq!(parts(&cli(&p, &["secret", "delete", "zk-super"])).0, 0);
+    assert_eq!(parts(&cli(&p, &["secret", "delete", "zk-super"])).0, 1);
+}
+
+#[test]
+fn delete_removes_spec_and_history_and_cascade_is_refused() {
+    let p = unique_prefix("delete");
+    assert_eq!(
+        parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &seed_yaml("c5"))).0,
+        0
+    );
+    assert_eq!(
+        parts(&cli(&p, &["bump", "c5", "agents", "1.12.0-rc1"])).0,
+        0
+    );
+    let (code, _, err) = parts(&cli(&p, &["delete", "c5", "--cascade"]));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        parts(&cli(&p, &["get", "c5"])).0,
+        0,
+        "refused cascade must not delete"
+    );
+    assert_eq!(parts(&cli(&p, &["delete", "c5"])).0, 0);
+    assert_eq!(parts(&cli(&p, &["get", "c5"])).0, 1);
+    assert_eq!(parts(&cli(&p, &["history", "c5"])).0, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_document_loses_with_a_conflict() {
+    let p = unique_prefix("stale");
+    let s = store(&p).await;
+    let doc = parse_document(&seed_yaml("c6")).unwrap();
+    assert_eq!(
+        s.apply(&doc).await.unwrap(),
+        WriteOutcome::Created { generation: 1 }
+    );
+    // Two people read generation 1 and each change something.
+    let mut a = s.get("c6").await.unwrap().unwrap().doc;
+    let mut b = a.clone();
+    a.spec.masters.image = "mesos-master:1.12.0-rc1".into();
+    b.spec.agents.image = "mesos-agent:1.12.0-rc1".into();
+    assert_eq!(
+        s.apply(&a).await.unwrap(),
+        WriteOutcome::Updated { generation: 2 }
+    );
+    match s.apply(&b).await {
+        Err(StoreError::Conflict(m)) => assert!(m.contains("generation 1"), "{m}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let now = s.get("c6").await.unwrap().unwrap().doc;
+    assert_eq!(now.spec.masters.image, "mesos-master:1.12.0-rc1");
+    assert_eq!(now.spec.agents.image, "mesos-agent:1.11.0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_never_lose_an_update() {
+    let p = unique_prefix("race");
+    let s = store(&p).await;
+    let doc = parse_document(&seed_yaml("c7")).unwrap();
+    s.apply(&doc).await.unwrap();
+    // Eight writers each set one distinct env var at the same time.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.update("c7", move |d| {
+                    d.spec
+                        .masters
+                        .env
+                        .insert(format!("MESOS_TEST_{i}"), i.to_string());
+                })
+                .await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(WriteOutcome::Updated { .. }) => ok += 1,
+            Err(StoreError::Conflict(_)) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let now = s.get("c7").await.unwrap().unwrap();
+    // Every successful write is in the document; none was silently overwritten.
+    let written = now
+        .doc
+        .spec
+        .masters
+        .env
+        .keys()
+        .filter(|k| k.starts_with("MESOS_TEST_"))
+        .count();
+    assert_eq!(written, ok);
+    assert_eq!(now.generation(), 1 + ok as u64);
+    assert_eq!(s.history("c7").await.unwrap().len(), ok);
+    assert!(ok >= 1);
+}
