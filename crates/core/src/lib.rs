@@ -7,9 +7,19 @@
 //!
 //! - [`spec`]: the `MesosCluster` document, its reading and validation.
 //! - [`status`]: the status document the operator writes back.
+//! - [`desired`]: what should run where, with a config hash per container.
+//! - [`observed`]: what the observe layer saw, as plain data.
+//! - [`plan`]: `plan(desired, observed, now) -> Decision`, one safe step at a time.
+//! - [`invariants`]: the safety rules, checked independently of the planner (tests, simulation).
+//! - [`sim`]: a model cluster that carries out steps, for the simulation and benchmarks.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod desired;
+pub mod invariants;
+pub mod observed;
+pub mod plan;
+pub mod sim;
 pub mod spec;
 pub mod status;

@@ -1,0 +1,399 @@
+//! The desired model: what should run where, derived from a valid document.
+//!
+//! Each container gets its full configuration (image, environment, volumes, mounts) and a
+//! hash of it, so that "matches spec" is one comparison of hashes, not of image tags alone:
+//! a ZooKeeper membership change alters the masters' `MESOS_ZK`, hence their hash, hence
+//! they are rolled. Things that identify a member rather than configure it (a ZooKeeper
+//! server id, the ensemble it first joins) are not hashed: they must not trigger a
+//! replacement.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::spec::{duration, image::ImageRef, Component, MesosCluster};
+
+/// Label keys the operator puts on its containers and volumes.
+pub mod labels {
+    /// Cluster name; the operator touches only objects carrying its cluster's value.
+    pub const CLUSTER: &str = "io.mesos-operator.cluster";
+    /// `zookeeper`, `master`, `agent` or `marathon`.
+    pub const ROLE: &str = "io.mesos-operator.role";
+    /// Host name from the document.
+    pub const HOST: &str = "io.mesos-operator.host";
+    /// Hash of the container's configuration.
+    pub const CONFIG_HASH: &str = "io.mesos-operator.config-hash";
+    /// ZooKeeper server id.
+    pub const ZK_ID: &str = "io.mesos-operator.zookeeper-id";
+    /// The `MESOS_QUORUM` a master was started with.
+    pub const MASTER_QUORUM: &str = "io.mesos-operator.master-quorum";
+}
+
+/// A named volume mounted into a container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VolumeMount {
+    /// Docker volume name; survives container replacement.
+    pub volume: String,
+    /// Path in the container.
+    pub path: String,
+}
+
+/// A host path bind-mounted into a container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BindMount {
+    /// Path on the Docker host.
+    pub host_path: String,
+    /// Path in the container.
+    pub path: String,
+    /// Read-only.
+    pub read_only: bool,
+}
+
+/// One container the document asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerSpec {
+    /// `<cluster>-<role>-<host>`.
+    pub name: String,
+    /// Which component.
+    pub component: Component,
+    /// Host name.
+    pub host: String,
+    /// Full image reference, registry applied.
+    pub image: String,
+    /// Environment (never secrets: `docker inspect` shows it).
+    pub env: BTreeMap<String, String>,
+    /// Named volumes.
+    pub volumes: Vec<VolumeMount>,
+    /// Host bind mounts.
+    pub binds: Vec<BindMount>,
+    /// Host networking, as the seed runs every component.
+    pub host_network: bool,
+    /// Hash of everything above but name and host.
+    pub config_hash: String,
+}
+
+/// ZooKeeper settings the planner and the joiner's configuration need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZookeeperPlan {
+    /// Hosts that should hold a voter, in placement order.
+    pub hosts: Vec<String>,
+    /// Client port.
+    pub client_port: u32,
+    /// Peer port.
+    pub peer_port: u32,
+    /// Election port.
+    pub election_port: u32,
+}
+
+/// Everything the planner needs from the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    /// Cluster name.
+    pub name: String,
+    /// Spec generation.
+    pub generation: u64,
+    /// Observe and report only.
+    pub paused: bool,
+    /// Health gate timeout.
+    pub health_timeout: Duration,
+    /// Agents replaced at once.
+    pub max_unavailable_agents: u32,
+    /// Mesos maintenance around agent replacement.
+    pub drain_agents: bool,
+    /// Wiping the masters' replicated log is allowed.
+    pub accept_registry_reset: bool,
+    /// Moving Marathon to an older version is allowed.
+    pub allow_marathon_downgrade: bool,
+    /// Host name → address.
+    pub addresses: BTreeMap<String, String>,
+    /// ZooKeeper placement and ports.
+    pub zookeeper: ZookeeperPlan,
+    /// Master count and quorum.
+    pub master_count: u32,
+    /// `count/2 + 1`.
+    pub master_quorum: u32,
+    /// Every container, keyed by (component, host).
+    pub containers: BTreeMap<(Component, String), ContainerSpec>,
+}
+
+impl Desired {
+    /// Derives the desired model from a *valid* document.
+    pub fn from_document(doc: &MesosCluster) -> Desired {
+        let s = &doc.spec;
+        let name = doc.metadata.name.clone();
+        let registry = s.registry.as_deref();
+        let full_image = |img: &str| match ImageRef::parse(img) {
+            Ok(r) => r.with_default_registry(registry).to_string(),
+            Err(_) => img.to_string(),
+        };
+        let zk_hosts: Vec<&crate::spec::Host> = doc.zookeeper_hosts();
+        let zk_connect = zk_hosts
+            .iter()
+            .map(|h| format!("{}:{}", h.address, s.zookeeper.client_port))
+            .collect::<Vec<_>>()
+            .join(",");
+        let zk_url = |path: &str| format!("zk://{zk_connect}/{path}");
+        let quorum = doc.master_quorum();
+        let mut containers = BTreeMap::new();
+        let mut add = |component: Component,
+                       host: &crate::spec::Host,
+                       image: &str,
+                       env: BTreeMap<String, String>,
+                       volumes: Vec<VolumeMount>,
+                       binds: Vec<BindMount>| {
+            let mut c = ContainerSpec {
+                name: container_name(&name, component, &host.name),
+                component,
+                host: host.name.clone(),
+                image: full_image(image),
+                env,
+                volumes,
+                binds,
+                host_network: true,
+                config_hash: String::new(),
+            };
+            c.config_hash = config_hash(&c);
+            containers.insert((component, host.name.clone()), c);
+        };
+
+        let z = &s.zookeeper;
+        for h in &zk_hosts {
+            let env = BTreeMap::from([
+                ("ZK_CLIENT_PORT".to_string(), z.client_port.to_string()),
+                ("ZK_PEER_PORT".to_string(), z.peer_port.to_string()),
+                ("ZK_ELECTION_PORT".to_string(), z.election_port.to_string()),
+                ("ZK_ADMIN_PORT".to_string(), z.admin_port.to_string()),
+                ("ZK_ADDRESS".to_string(), h.address.clone()),
+            ]);
+            let vols = vec![VolumeMount {
+                volume: volume_name(&name, Component::Zookeeper, &h.name),
+                path: "/var/lib/zookeeper".into(),
+            }];
+            add(Component::Zookeeper, h, &z.image, env, vols, vec![]);
+        }
+
+        let m = &s.masters;
+        for h in doc.master_hosts() {
+            let mut env = m.env.clone();
+            env.extend([
+                ("MESOS_ZK".to_string(), zk_url("mesos")),
+                ("MESOS_QUORUM".to_string(), quorum.to_string()),
+                ("MESOS_IP".to_string(), h.address.clone()),
+                ("MESOS_HOSTNAME".to_string(), h.address.clone()),
+                ("MESOS_PORT".to_string(), m.port.to_string()),
+                ("MESOS_WORK_DIR".to_string(), "/var/lib/mesos".to_string()),
+                ("MESOS_LOG_DIR".to_string(), "/var/log/mesos".to_string()),
+                ("MESOS_CLUSTER".to_string(), name.clone()),
+            ]);
+            let vols = vec![VolumeMount {
+                volume: volume_name(&name, Component::Masters, &h.name),
+                path: "/var/lib/mesos".into(),
+            }];
+            add(Component::Masters, h, &m.image, env, vols, vec![]);
+        }
+
+        let a = &s.agents;
+        let ert = duration::parse(&a.executor_registration_timeout)
+            .map(duration::to_mesos)
+            .unwrap_or_else(|_| a.executor_registration_timeout.clone());
+        for h in doc.agent_hosts() {
+            let mut env = a.env.clone();
+            env.extend([
+                ("MESOS_MASTER".to_string(), zk_url("mesos")),
+                ("MESOS_IP".to_string(), h.address.clone()),
+                ("MESOS_HOSTNAME".to_string(), h.address.clone()),
+                ("MESOS_PORT".to_string(), a.port.to_string()),
+                ("MESOS_WORK_DIR".to_string(), "/var/lib/mesos".to_string()),
+                ("MESOS_LOG_DIR".to_string(), "/var/log/mesos".to_string()),
+                (
+                    "MESOS_CONTAINERIZERS".to_string(),
+                    a.containerizers.join(","),
+                ),
+                ("MESOS_ISOLATION".to_string(), a.isolation.join(",")),
+                (
+                    "MESOS_EXECUTOR_REGISTRATION_TIMEOUT".to_string(),
+                    ert.clone(),
+                ),
+                ("MESOS_DOCKER_MESOS_IMAGE".to_string(), full_image(&a.image)),
+                ("MESOS_RECOVER".to_string(), "reconnect".to_string()),
+            ]);
+            let vols = vec![VolumeMount {
+                volume: volume_name(&name, Component::Agents, &h.name),
+                path: "/var/lib/mesos".into(),
+            }];
+            let binds = vec![
+                BindMount {
+                    host_path: "/var/run/docker.sock".into(),
+                    path: "/var/run/docker.sock".into(),
+                    read_only: false,
+                },
+                BindMount {
+                    host_path: "/sys".into(),
+                    path: "/sys".into(),
+                    read_only: true,
+                },
+            ];
+            add(Component::Agents, h, &a.image, env, vols, binds);
+        }
+
+        if let Some(mar) = &s.marathon {
+            for h in doc.marathon_hosts() {
+                let mut env = mar.env.clone();
+                env.extend([
+                    ("MARATHON_MASTER".to_string(), zk_url("mesos")),
+                    ("MARATHON_ZK".to_string(), zk_url("marathon")),
+                    ("MARATHON_HTTP_PORT".to_string(), mar.port.to_string()),
+                    ("MARATHON_HOSTNAME".to_string(), h.address.clone()),
+                ]);
+                add(Component::Marathon, h, &mar.image, env, vec![], vec![]);
+            }
+        }
+
+        Desired {
+            name,
+            generation: doc.metadata.generation.unwrap_or(0),
+            paused: s.rollout.paused,
+            health_timeout: duration::parse(&s.rollout.health_timeout)
+                .unwrap_or(Duration::from_secs(300)),
+            max_unavailable_agents: s.rollout.max_unavailable_agents.max(1),
+            drain_agents: s.rollout.drain_agents,
+            accept_registry_reset: m.accept_registry_reset,
+            allow_marathon_downgrade: s.marathon.as_ref().is_some_and(|m| m.allow_downgrade),
+            addresses: s
+                .hosts
+                .iter()
+                .map(|h| (h.name.clone(), h.address.clone()))
+                .collect(),
+            zookeeper: ZookeeperPlan {
+                hosts: zk_hosts.iter().map(|h| h.name.clone()).collect(),
+                client_port: z.client_port,
+                peer_port: z.peer_port,
+                election_port: z.election_port,
+            },
+            master_count: m.count,
+            master_quorum: quorum,
+            containers,
+        }
+    }
+
+    /// The desired container of a component on a host.
+    pub fn container(&self, c: Component, host: &str) -> Option<&ContainerSpec> {
+        self.containers.get(&(c, host.to_string()))
+    }
+
+    /// Hosts that should run a component, sorted by name.
+    pub fn hosts_of(&self, c: Component) -> Vec<&str> {
+        self.containers
+            .keys()
+            .filter(|(k, _)| *k == c)
+            .map(|(_, h)| h.as_str())
+            .collect()
+    }
+
+    /// The desired image of a component, if any member is desired.
+    pub fn image_of(&self, c: Component) -> Option<&str> {
+        self.containers
+            .iter()
+            .find(|((k, _), _)| *k == c)
+            .map(|(_, s)| s.image.as_str())
+    }
+}
+
+/// `<cluster>-<role>-<host>`.
+pub fn container_name(cluster: &str, c: Component, host: &str) -> String {
+    format!("{cluster}-{}-{host}", c.role())
+}
+
+/// The named data volume of a member; kept across replacements.
+pub fn volume_name(cluster: &str, c: Component, host: &str) -> String {
+    format!("{cluster}-{}-{host}-data", c.role())
+}
+
+/// FNV-1a over the canonical JSON of the hashed fields: stable across builds and Rust
+/// versions (std's hasher promises neither), so a new operator binary does not see every
+/// container as changed.
+fn config_hash(c: &ContainerSpec) -> String {
+    #[derive(Serialize)]
+    struct Hashed<'a> {
+        image: &'a str,
+        env: &'a BTreeMap<String, String>,
+        volumes: &'a [VolumeMount],
+        binds: &'a [BindMount],
+        host_network: bool,
+    }
+    let canonical = serde_json::to_string(&Hashed {
+        image: &c.image,
+        env: &c.env,
+        volumes: &c.volumes,
+        binds: &c.binds,
+        host_network: c.host_network,
+    })
+    .unwrap_or_default();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in canonical.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::parse_document;
+
+    fn seed() -> MesosCluster {
+        parse_document(include_str!("../../../manifests/examples/cluster7.yaml")).unwrap()
+    }
+
+    #[test]
+    fn seed_places_every_component_and_derives_quorum() {
+        let d = Desired::from_document(&seed());
+        assert_eq!(
+            d.hosts_of(Component::Zookeeper),
+            ["host1", "host2", "host3"]
+        );
+        assert_eq!(d.hosts_of(Component::Masters).len(), 3);
+        assert_eq!(d.hosts_of(Component::Agents).len(), 3);
+        assert_eq!(d.hosts_of(Component::Marathon), ["host1"]);
+        let m = d.container(Component::Masters, "host2").unwrap();
+        assert_eq!(m.name, "cluster7-master-host2");
+        assert_eq!(m.env["MESOS_QUORUM"], "2");
+        assert_eq!(
+            m.env["MESOS_ZK"],
+            "zk://10.20.30.2:2181,10.20.30.3:2181,10.20.30.4:2181/mesos"
+        );
+        assert_eq!(m.image, "registry.local:5000/mesos-master:1.11.0");
+        let a = d.container(Component::Agents, "host1").unwrap();
+        assert_eq!(a.env["MESOS_EXECUTOR_REGISTRATION_TIMEOUT"], "300secs");
+        assert_eq!(a.env["MESOS_DOCKER_MESOS_IMAGE"], a.image);
+    }
+
+    #[test]
+    fn zookeeper_membership_changes_the_masters_hash_not_the_zookeeper_hash() {
+        let before = Desired::from_document(&seed());
+        let mut doc = seed();
+        doc.spec.zookeeper.servers = 1;
+        let after = Desired::from_document(&doc);
+        let key = (Component::Masters, "host1".to_string());
+        assert_ne!(
+            before.containers[&key].config_hash,
+            after.containers[&key].config_hash
+        );
+        let zk = (Component::Zookeeper, "host1".to_string());
+        assert_eq!(
+            before.containers[&zk].config_hash,
+            after.containers[&zk].config_hash
+        );
+    }
+
+    #[test]
+    fn hash_is_stable_across_builds() {
+        // A changed hash function would replace every container of every cluster on upgrade.
+        let d = Desired::from_document(&seed());
+        let zk = &d.containers[&(Component::Zookeeper, "host1".to_string())];
+        assert_eq!(zk.config_hash, config_hash(zk));
+        assert_eq!(zk.config_hash.len(), 16);
+    }
+}

@@ -1,0 +1,248 @@
+//! The observed model: what the observe layer saw on the hosts and in the components, as
+//! plain data. The planner reads only this; it never asks a host anything itself.
+//!
+//! Times are seconds since the Unix epoch, supplied by the caller.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::Component;
+
+/// A container's state as Docker reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ContainerState {
+    /// Created, never started.
+    Created,
+    /// Running.
+    Running,
+    /// Restarting under its restart policy.
+    Restarting,
+    /// Paused.
+    Paused,
+    /// Exited (or dead).
+    Exited,
+}
+
+/// One of this cluster's containers on a host (found by the cluster label).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedContainer {
+    /// Container name.
+    pub name: String,
+    /// Role label.
+    pub component: Component,
+    /// Host label.
+    pub host: String,
+    /// Image reference it runs.
+    pub image: String,
+    /// Config-hash label.
+    pub config_hash: String,
+    /// State.
+    pub state: ContainerState,
+    /// When it last started (0: never).
+    pub started_at: u64,
+    /// ZooKeeper server id label.
+    pub zk_id: Option<u64>,
+    /// `MESOS_QUORUM` label of a master.
+    pub master_quorum: Option<u32>,
+}
+
+impl ObservedContainer {
+    /// Running (a paused or restarting container is not serving).
+    pub fn running(&self) -> bool {
+        self.state == ContainerState::Running
+    }
+}
+
+/// A Docker host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostObservation {
+    /// The engine answered; these are the cluster's containers on it.
+    Reachable {
+        /// Containers with this cluster's label, by component.
+        containers: BTreeMap<Component, ObservedContainer>,
+        /// Data volumes of this cluster on the host, by name.
+        volumes: Vec<String>,
+    },
+    /// The engine did not answer in time or refused us; nothing is known of it.
+    Unreachable {
+        /// Why, for people.
+        reason: String,
+    },
+}
+
+/// ZooKeeper server mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ZkMode {
+    /// Leads the ensemble.
+    Leader,
+    /// Voting follower.
+    Follower,
+    /// Non-voting member (a joiner before `reconfig -add`, or an observer).
+    Observer,
+    /// Answers but is not serving (looking for a leader).
+    Looking,
+}
+
+/// One ZooKeeper server as it answered (or not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZkServerObservation {
+    /// Answered `ruok` with `imok`.
+    pub ok: bool,
+    /// Its mode, when known.
+    pub mode: Option<ZkMode>,
+    /// The `/zookeeper/config` version it reports.
+    pub config_version: Option<u64>,
+}
+
+/// The ensemble's committed membership.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZkConfig {
+    /// Config version (ZooKeeper's compare-and-swap token for `reconfig`).
+    pub version: u64,
+    /// Voting members: server id → host name.
+    pub voters: BTreeMap<u64, String>,
+}
+
+/// ZooKeeper as observed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZkObservation {
+    /// Committed config as the serving members report it; None if none answers.
+    pub committed: Option<ZkConfig>,
+    /// Per host.
+    pub servers: BTreeMap<String, ZkServerObservation>,
+    /// Host of the current leader.
+    pub leader: Option<String>,
+}
+
+/// One Mesos master.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MasterObservation {
+    /// `/health` answered 200.
+    pub healthy: bool,
+    /// `master/elected` is 1.
+    pub elected: bool,
+    /// `registrar/log/recovered` is 1 (meaningful on the leader).
+    pub recovered: bool,
+    /// Version it reports.
+    pub version: Option<String>,
+}
+
+/// The masters as observed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MastersObservation {
+    /// Per host.
+    pub members: BTreeMap<String, MasterObservation>,
+    /// Leader host per the lowest `json.info_` node in ZooKeeper, when it and the leader's
+    /// `/master/state` agree.
+    pub leader: Option<String>,
+}
+
+/// One agent, as the leading master lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentObservation {
+    /// `/health` answered 200 and `/state` is not 503.
+    pub healthy: bool,
+    /// Listed active by the leading master.
+    pub registered: bool,
+    /// Version the leading master lists for it.
+    pub version: Option<String>,
+}
+
+/// Mesos maintenance state of a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Maintenance {
+    /// In the schedule, still up.
+    Draining,
+    /// Down: its agent is shut down and may not re-register.
+    Down,
+}
+
+/// The agents as observed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentsObservation {
+    /// Per host.
+    pub members: BTreeMap<String, AgentObservation>,
+    /// Hosts in the maintenance schedule or down.
+    pub maintenance: BTreeMap<String, Maintenance>,
+}
+
+/// One Marathon instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarathonObservation {
+    /// `/ping` answered.
+    pub healthy: bool,
+    /// Version from `/v2/info`.
+    pub version: Option<String>,
+}
+
+/// Marathon as observed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarathonsObservation {
+    /// Per host.
+    pub members: BTreeMap<String, MarathonObservation>,
+    /// Leader host from `/v2/leader`.
+    pub leader: Option<String>,
+    /// Framework `marathon` registered and active with the leading master.
+    pub registered: bool,
+}
+
+/// A step recorded in status before acting, so that a gate on a step without a container
+/// of its own (a reconfig) has a start time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlight {
+    /// Step kind.
+    pub kind: String,
+    /// Host.
+    pub host: Option<String>,
+    /// Started at.
+    pub started_at: u64,
+}
+
+/// Everything observed about one cluster at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    /// Every host of the document (and hosts where the cluster label was found).
+    pub hosts: BTreeMap<String, HostObservation>,
+    /// ZooKeeper.
+    pub zookeeper: ZkObservation,
+    /// Masters.
+    pub masters: MastersObservation,
+    /// Agents.
+    pub agents: AgentsObservation,
+    /// Marathon.
+    pub marathon: MarathonsObservation,
+    /// Highest ZooKeeper id ever handed out (from status), so ids are never reused.
+    pub zk_highest_id: u64,
+    /// The step recorded as in flight, if any.
+    pub in_flight: Option<InFlight>,
+}
+
+impl Observed {
+    /// The container of `c` on `host`, if the host answered and has one.
+    pub fn container(&self, c: Component, host: &str) -> Option<&ObservedContainer> {
+        match self.hosts.get(host) {
+            Some(HostObservation::Reachable { containers, .. }) => containers.get(&c),
+            _ => None,
+        }
+    }
+
+    /// Whether the host's engine answered.
+    pub fn reachable(&self, host: &str) -> bool {
+        matches!(
+            self.hosts.get(host),
+            Some(HostObservation::Reachable { .. })
+        )
+    }
+
+    /// Every container of `c`, by host.
+    pub fn containers_of(&self, c: Component) -> Vec<&ObservedContainer> {
+        self.hosts
+            .values()
+            .filter_map(|h| match h {
+                HostObservation::Reachable { containers, .. } => containers.get(&c),
+                HostObservation::Unreachable { .. } => None,
+            })
+            .collect()
+    }
+}

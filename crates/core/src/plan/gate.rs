@@ -1,0 +1,66 @@
+//! Health gates: waiting for a member that is starting, and turning a wait that lasted past
+//! `healthTimeout` into a block that tells a person where to look.
+
+use super::{BlockKind, Ctx, Decision};
+use crate::observed::ObservedContainer;
+
+/// A member whose container runs but is not healthy yet: wait until `started_at + timeout`,
+/// then block.
+pub(super) fn wait_for(ctx: &Ctx, c: &ObservedContainer, what: &str, gate: &str) -> Decision {
+    let deadline = c.started_at + ctx.timeout();
+    if ctx.now >= deadline {
+        Decision::Blocked {
+            kind: BlockKind::HealthTimeout,
+            reason: format!(
+                "{what} on {} is not healthy {}s after its container started ({gate})",
+                c.host,
+                ctx.now.saturating_sub(c.started_at)
+            ),
+            action: format!(
+                "look at `docker logs {}` on {}; fix the image or configuration, or go back with `mesos-operator rollback`",
+                c.name, c.host
+            ),
+        }
+    } else {
+        Decision::Wait {
+            reason: format!("waiting for {what} on {}: {gate}", c.host),
+            until: Some(deadline),
+        }
+    }
+}
+
+/// A gate on something without a container start time of its own (a reconfig, a leader
+/// election): measured from the recorded in-flight step when there is one.
+pub(super) fn wait_since(ctx: &Ctx, since: Option<u64>, what: String, action: &str) -> Decision {
+    let since = since.or(ctx.o.in_flight.as_ref().map(|f| f.started_at));
+    match since {
+        Some(s) if ctx.now >= s + ctx.timeout() => Decision::Blocked {
+            kind: BlockKind::HealthTimeout,
+            reason: format!("{what} for {}s", ctx.now - s),
+            action: action.to_string(),
+        },
+        Some(s) => Decision::Wait {
+            reason: what,
+            until: Some(s + ctx.timeout()),
+        },
+        None => Decision::Wait {
+            reason: what,
+            until: None,
+        },
+    }
+}
+
+/// A host in the document whose engine does not answer.
+pub(super) fn unreachable(ctx: &Ctx, host: &str, what: &str) -> Decision {
+    let reason = match ctx.o.hosts.get(host) {
+        Some(crate::observed::HostObservation::Unreachable { reason }) => reason.clone(),
+        _ => "not observed".into(),
+    };
+    Decision::Blocked {
+        kind: BlockKind::Degraded,
+        reason: format!("host {host} is unreachable ({reason}); its {what} cannot be checked or changed"),
+        action: format!(
+            "bring {host} back, or remove it from spec.hosts if it is lost for good (its members are then replaced safely)"
+        ),
+    }
+}

@@ -1,0 +1,203 @@
+//! Marathon: the documented HA upgrade for a version change (down to one old instance, one
+//! new instance beside it, the old one stopped so the new one takes over and migrates its
+//! state, then the rest), and a plain one-at-a-time roll, leader last, for any other change.
+//! A downgrade is refused unless the document allows it: Marathon migrates its ZooKeeper
+//! state forward and an older version may not read it.
+
+use super::gate::{wait_for, wait_since};
+use super::{act, blocked, leader_last, BlockKind, Ctx, Decision, Step};
+use crate::observed::ObservedContainer;
+use crate::spec::Component;
+
+const MAR: Component = Component::Marathon;
+const GATE: &str = "answer /ping, with a leader known and the framework registered";
+
+/// Numeric version from an image reference's tag: `marathon:1.10.26-2` → [1, 10, 26].
+pub fn tag_version(image: &str) -> Option<Vec<u64>> {
+    let tag = image.rsplit_once(':').map(|(_, t)| t)?;
+    if tag.contains('/') {
+        return None;
+    }
+    let core = tag.trim_start_matches('v').split(['-', '+']).next()?;
+    core.split('.').map(|p| p.parse().ok()).collect()
+}
+
+fn ok(ctx: &Ctx, host: &str) -> bool {
+    ctx.o.container(MAR, host).is_some_and(|c| c.running())
+        && ctx.o.marathon.members.get(host).is_some_and(|m| m.healthy)
+}
+
+pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
+    let desired = ctx.d.hosts_of(MAR);
+    let leader = ctx.o.marathon.leader.as_deref();
+    let all: Vec<&ObservedContainer> = ctx.o.containers_of(MAR);
+    let want_image = ctx.d.image_of(MAR);
+
+    // 1. Gate: an instance starting up; then a leader and the framework registered.
+    for c in &all {
+        if c.running() && !ok(ctx, &c.host) {
+            return Some(wait_for(ctx, c, "Marathon", GATE));
+        }
+    }
+    let running: Vec<&&ObservedContainer> = all.iter().filter(|c| c.running()).collect();
+    let led = leader.is_some() && ctx.o.marathon.registered;
+    let newest = running.iter().map(|c| c.started_at).max();
+    if !running.is_empty() && !led {
+        return Some(wait_since(
+            ctx,
+            newest,
+            "waiting for a Marathon leader registered with the Mesos master".into(),
+            "look at Marathon's logs and /v2/leader; check ZooKeeper and the masters",
+        ));
+    }
+
+    // 2. Downgrades only when asked for.
+    if let (Some(want), false) = (
+        want_image.and_then(tag_version),
+        ctx.d.allow_marathon_downgrade,
+    ) {
+        for c in &all {
+            let have = ctx
+                .o
+                .marathon
+                .members
+                .get(&c.host)
+                .and_then(|m| m.version.as_deref())
+                .map(|v| format!("x:{v}"))
+                .unwrap_or_else(|| c.image.clone());
+            if tag_version(&have).is_some_and(|h| h > want) {
+                return blocked(
+                    BlockKind::Safety,
+                    format!("Marathon on {} runs a newer version than {}; Marathon's migrated state may not be readable by it", c.host, want_image.unwrap_or_default()),
+                    "set spec.marathon.allowDowngrade: true if the older version is known to read it, or bump marathon forward",
+                );
+            }
+        }
+    }
+
+    // 3. A version change: the HA upgrade procedure.
+    if let Some(want) = want_image {
+        let old: Vec<&ObservedContainer> =
+            all.iter().copied().filter(|c| c.image != want).collect();
+        let new: Vec<&ObservedContainer> =
+            all.iter().copied().filter(|c| c.image == want).collect();
+        if old.len() > 1 {
+            let hosts = leader_last(old.iter().map(|c| c.host.as_str()).collect(), leader);
+            return act(
+                Step::RemoveContainer {
+                    component: MAR,
+                    host: hosts[0].to_string(),
+                    remove_volume: false,
+                },
+                "Marathon version change: stop all old instances but one",
+            );
+        }
+        if let [last_old] = old.as_slice() {
+            if new.is_empty() {
+                let free = desired.iter().find(|h| ctx.o.container(MAR, h).is_none());
+                return act(
+                    match free {
+                        Some(h) => Step::CreateContainer {
+                            component: MAR,
+                            host: h.to_string(),
+                        },
+                        None => Step::ReplaceContainer {
+                            component: MAR,
+                            host: last_old.host.clone(),
+                            reset_registry: false,
+                        },
+                    },
+                    "Marathon version change: start one instance of the new version",
+                );
+            }
+            let step = if desired.contains(&last_old.host.as_str()) {
+                Step::ReplaceContainer {
+                    component: MAR,
+                    host: last_old.host.clone(),
+                    reset_registry: false,
+                }
+            } else {
+                Step::RemoveContainer {
+                    component: MAR,
+                    host: last_old.host.clone(),
+                    remove_volume: false,
+                }
+            };
+            return act(
+                step,
+                "Marathon version change: stop the last old instance; the new one takes over",
+            );
+        }
+    }
+
+    // 4. Instances no longer wanted, leader last.
+    let extras: Vec<&str> = all
+        .iter()
+        .map(|c| c.host.as_str())
+        .filter(|h| !desired.contains(h))
+        .collect();
+    if let Some(h) = leader_last(extras, leader).first() {
+        return act(
+            Step::RemoveContainer {
+                component: MAR,
+                host: h.to_string(),
+                remove_volume: false,
+            },
+            format!("no Marathon instance is wanted on {h}"),
+        );
+    }
+
+    // 5. Other configuration changes, one at a time, leader last; a leader with standbys
+    //    abdicates first so that the takeover is orderly.
+    let stale: Vec<&str> = desired
+        .iter()
+        .copied()
+        .filter(|h| {
+            ctx.o.container(MAR, h).is_some_and(|c| {
+                Some(c.config_hash.as_str())
+                    != ctx.d.container(MAR, h).map(|s| s.config_hash.as_str())
+            })
+        })
+        .collect();
+    if let Some(h) = leader_last(stale, leader).first() {
+        let standbys_ok = running.iter().any(|c| c.host != *h && ok(ctx, &c.host));
+        if Some(*h) == leader && standbys_ok {
+            return act(
+                Step::MarathonAbdicate { host: h.to_string() },
+                format!("the Marathon leader on {h} needs replacing; hand leadership to a standby first"),
+            );
+        }
+        return act(
+            Step::ReplaceContainer {
+                component: MAR,
+                host: h.to_string(),
+                reset_registry: false,
+            },
+            format!("Marathon on {h} runs an outdated configuration"),
+        );
+    }
+
+    // 6. Missing instances.
+    if let Some(h) = desired.iter().find(|h| ctx.o.container(MAR, h).is_none()) {
+        return act(
+            Step::CreateContainer {
+                component: MAR,
+                host: h.to_string(),
+            },
+            format!("a Marathon instance is wanted on {h}"),
+        );
+    }
+    if let Some(h) = desired.iter().find(|h| !ok(ctx, h)) {
+        let c = ctx.o.container(MAR, h)?;
+        return Some(wait_for(ctx, c, "Marathon", GATE));
+    }
+    if !desired.is_empty() && !led {
+        return Some(wait_since(
+            ctx,
+            newest,
+            "waiting for a Marathon leader".into(),
+            "look at Marathon's logs",
+        ));
+    }
+    None
+}

@@ -1,0 +1,257 @@
+//! Mesos masters: the replicated log's quorum floor and ceiling, count changes by the
+//! documented procedure, and rolling replacement non-leaders first, leader last.
+//!
+//! Two numbers bound every step. The floor: a master is stopped only if the healthy masters
+//! left number at least the quorum in force. During a quorum change Mesos' own procedure
+//! (grow: restart the existing masters with the new quorum, then add; shrink: remove the
+//! extra masters for good, then restart the rest with the lower quorum) needs the lower of
+//! the two quorums as that floor, so the floor is `min(lowest quorum running, desired
+//! quorum)`. The ceiling: never more masters running than `2*q - 1` for the lowest quorum
+//! `q` among them, or two disjoint quorums could write the log. Masters on unreachable
+//! hosts count as running for the ceiling: we cannot see them, so we assume the worst.
+
+use super::gate::{unreachable, wait_for, wait_since};
+use super::{act, blocked, leader_last, BlockKind, Ctx, Decision, Step};
+use crate::observed::ObservedContainer;
+use crate::spec::Component;
+
+const M: Component = Component::Masters;
+const GATE: &str = "answer /health, with a leader elected and its registry recovered";
+
+fn member_ok(ctx: &Ctx, host: &str) -> bool {
+    ctx.o.container(M, host).is_some_and(|c| c.running())
+        && ctx.o.masters.members.get(host).is_some_and(|m| m.healthy)
+}
+
+fn quorum_of(ctx: &Ctx, c: &ObservedContainer) -> u32 {
+    c.master_quorum.unwrap_or(ctx.d.master_quorum)
+}
+
+/// (host, quorum) of every master that is or may be running.
+fn possibly_running<'a>(ctx: &'a Ctx) -> Vec<(&'a str, u32)> {
+    let mut v: Vec<(&str, u32)> = ctx
+        .o
+        .containers_of(M)
+        .into_iter()
+        .filter(|c| c.running())
+        .map(|c| (c.host.as_str(), quorum_of(ctx, c)))
+        .collect();
+    for h in ctx.d.hosts_of(M) {
+        if !ctx.o.reachable(h) {
+            v.push((h, ctx.d.master_quorum));
+        }
+    }
+    v
+}
+
+/// Whether `n` masters whose lowest quorum is `q` stay within the ceiling `2q - 1`.
+pub(crate) fn within_ceiling(n: usize, q: u32) -> bool {
+    n as u32 <= 2 * q - 1
+}
+
+/// The ceiling check for a step that leaves `host` running with quorum `q_new`.
+fn ceiling_ok_with(ctx: &Ctx, host: &str, q_new: u32) -> bool {
+    let mut qs: Vec<u32> = possibly_running(ctx)
+        .into_iter()
+        .filter(|(h, _)| *h != host)
+        .map(|(_, q)| q)
+        .collect();
+    qs.push(q_new);
+    let min_q = qs.iter().copied().min().unwrap_or(q_new);
+    within_ceiling(qs.len(), min_q)
+}
+
+/// Repair may start a stopped master only within the ceiling.
+pub(crate) fn may_start(ctx: &Ctx, c: &ObservedContainer) -> bool {
+    ctx.d.container(M, &c.host).is_some() && ceiling_ok_with(ctx, &c.host, quorum_of(ctx, c))
+}
+
+/// The quorum floor in force: the lower of the lowest running quorum and the desired one.
+pub(crate) fn floor(ctx: &Ctx) -> u32 {
+    possibly_running(ctx)
+        .iter()
+        .map(|(_, q)| *q)
+        .min()
+        .unwrap_or(ctx.d.master_quorum)
+        .min(ctx.d.master_quorum)
+}
+
+/// Healthy masters other than `host`.
+fn healthy_left(ctx: &Ctx, host: &str) -> usize {
+    ctx.o
+        .containers_of(M)
+        .into_iter()
+        .filter(|c| c.host != host && member_ok(ctx, &c.host))
+        .count()
+}
+
+fn below_floor(ctx: &Ctx, host: &str, what: &str) -> Option<Decision> {
+    let left = healthy_left(ctx, host);
+    let floor = floor(ctx);
+    if (left as u32) < floor {
+        return blocked(
+            BlockKind::Safety,
+            format!(
+                "{what} the master on {host} would leave {left} healthy master(s), below the quorum of {floor}"
+            ),
+            if ctx.d.master_count == 1 {
+                "a single master cannot be replaced without an outage; run 3 masters (spec.masters.count: 3, acceptRegistryReset: true)".to_string()
+            } else {
+                "bring the other masters back to health first".to_string()
+            },
+        );
+    }
+    None
+}
+
+pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
+    let desired = ctx.d.hosts_of(M);
+    let leader = ctx.o.masters.leader.as_deref();
+    let running: Vec<&ObservedContainer> = ctx
+        .o
+        .containers_of(M)
+        .into_iter()
+        .filter(|c| c.running())
+        .collect();
+
+    // 1. Gates: a master starting up, then a leader with a recovered registry whenever
+    //    enough masters run to form one.
+    for c in &running {
+        if !member_ok(ctx, &c.host) {
+            return Some(wait_for(ctx, c, "the Mesos master", GATE));
+        }
+    }
+    let quorum_ok = leader.is_some_and(|l| {
+        ctx.o
+            .masters
+            .members
+            .get(l)
+            .is_some_and(|m| m.elected && m.recovered)
+            && member_ok(ctx, l)
+    });
+    let min_running_q = running
+        .iter()
+        .map(|c| quorum_of(ctx, c))
+        .min()
+        .unwrap_or(ctx.d.master_quorum);
+    let newest = running.iter().map(|c| c.started_at).max();
+    if !running.is_empty() && running.len() as u32 >= min_running_q && !quorum_ok {
+        return Some(wait_since(
+            ctx,
+            newest,
+            "waiting for a Mesos master leader with a recovered registry".into(),
+            "look at the masters' logs and /master/state; check that ZooKeeper is reachable from them",
+        ));
+    }
+    for h in &desired {
+        if !ctx.o.reachable(h) {
+            return Some(unreachable(ctx, h, "Mesos master"));
+        }
+    }
+
+    // 2. Masters no longer wanted go first, for good (their log must never come back).
+    let extras: Vec<&str> = ctx
+        .o
+        .containers_of(M)
+        .into_iter()
+        .map(|c| c.host.as_str())
+        .filter(|h| !desired.contains(h))
+        .collect();
+    if let Some(h) = leader_last(extras, leader).first() {
+        let running_here = ctx.o.container(M, h).is_some_and(|c| c.running());
+        if running_here {
+            if let Some(b) = below_floor(ctx, h, "removing") {
+                return Some(b);
+            }
+        }
+        return act(
+            Step::RemoveContainer {
+                component: M,
+                host: h.to_string(),
+                remove_volume: true,
+            },
+            format!("the master on {h} is no longer wanted; its replicated log must never return"),
+        );
+    }
+
+    // 3. Replacements: outdated configuration (image, quorum, ZooKeeper string).
+    let stale: Vec<&str> = desired
+        .iter()
+        .copied()
+        .filter(|h| {
+            ctx.o.container(M, h).is_some_and(|c| {
+                Some(c.config_hash.as_str())
+                    != ctx.d.container(M, h).map(|s| s.config_hash.as_str())
+            })
+        })
+        .collect();
+    if let Some(h) = leader_last(stale, leader).first() {
+        let c = ctx.o.container(M, h)?;
+        let reset = quorum_of(ctx, c) == 1 && ctx.d.master_quorum > 1;
+        if reset && !ctx.d.accept_registry_reset {
+            return blocked(
+                BlockKind::Safety,
+                "growing from 1 master requires wiping the replicated log, which loses the registry (agents, maintenance, quota)",
+                "set spec.masters.acceptRegistryReset: true if that is acceptable, or keep spec.masters.count: 1",
+            );
+        }
+        if c.running() && !reset {
+            if let Some(b) = below_floor(ctx, h, "replacing") {
+                return Some(b);
+            }
+        }
+        if !ceiling_ok_with(ctx, h, ctx.d.master_quorum) {
+            return blocked(
+                BlockKind::Safety,
+                format!("restarting the master on {h} with quorum {} would leave more masters running than the log allows", ctx.d.master_quorum),
+                "remove the masters that are no longer wanted first (are some on unreachable hosts?)",
+            );
+        }
+        return act(
+            Step::ReplaceContainer {
+                component: M,
+                host: h.to_string(),
+                reset_registry: reset,
+            },
+            format!("the master on {h} runs an outdated configuration"),
+        );
+    }
+
+    // 4. Missing masters, one at a time, within the ceiling.
+    for h in &desired {
+        if ctx.o.container(M, h).is_some() {
+            continue;
+        }
+        if !ceiling_ok_with(ctx, h, ctx.d.master_quorum) {
+            return blocked(
+                BlockKind::Safety,
+                format!(
+                    "starting a master on {h} would run more than 2*quorum-1 masters for the lowest quorum in force ({min_running_q})"
+                ),
+                "the running masters must first be restarted with the new quorum",
+            );
+        }
+        return act(
+            Step::CreateContainer {
+                component: M,
+                host: h.to_string(),
+            },
+            format!("a master is wanted on {h}"),
+        );
+    }
+
+    // 5. Everything in place: healthy and led, or wait.
+    if let Some(h) = desired.iter().find(|h| !member_ok(ctx, h)) {
+        let c = ctx.o.container(M, h)?;
+        return Some(wait_for(ctx, c, "the Mesos master", GATE));
+    }
+    if !quorum_ok {
+        return Some(wait_since(
+            ctx,
+            newest,
+            "waiting for a Mesos master leader with a recovered registry".into(),
+            "look at the masters' logs and /master/state",
+        ));
+    }
+    None
+}

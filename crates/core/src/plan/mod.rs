@@ -1,0 +1,164 @@
+//! The planner: `plan(desired, observed, now) -> Decision`, a pure function.
+//!
+//! It is level-based: it decides from what it observes, never from a memory of what it did,
+//! so an operator killed at any instant and started again makes the same decision from the
+//! same cluster. Each call returns at most one step; the caller carries it out, observes
+//! again and calls again (raft-rs style: the core decides, the caller does the IO).
+//!
+//! Order of concerns in one call:
+//! 1. paused → wait;
+//! 2. repair: a stopped container that belongs where it is gets started, anywhere, as long
+//!    as the quorum rules hold (starting never lowers a quorum; for masters the ceiling of
+//!    `2*quorum - 1` running is checked);
+//! 3. ZooKeeper, then masters, then agents, then Marathon: a component is planned only when
+//!    every component before it is converged and healthy. Within a component: gate on
+//!    anything in progress, then membership (removals of dead members, additions, removals
+//!    of live ones), then configuration changes, followers first and the leader last.
+//!
+//! Every rule that can forbid a step is written as a check right before the step is
+//! returned; [`crate::invariants`] re-checks every returned step independently in tests.
+
+mod agents;
+mod gate;
+mod marathon;
+mod masters;
+mod repair;
+pub mod step;
+mod zookeeper;
+
+use serde::{Deserialize, Serialize};
+
+use crate::desired::Desired;
+use crate::observed::Observed;
+use crate::spec::Component;
+pub use step::{Step, ZkMember};
+
+/// Why the planner will not move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BlockKind {
+    /// A member did not turn healthy within `healthTimeout`.
+    HealthTimeout,
+    /// A container exits right after it starts.
+    CrashLoop,
+    /// Every next step would break a safety rule.
+    Safety,
+    /// Something is down (a host unreachable, a member lost) that the operator may not fix
+    /// without breaking a rule.
+    Degraded,
+}
+
+/// What the planner decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Decision {
+    /// Everything matches the spec and is healthy.
+    Converged,
+    /// Something is in progress; plan again later (at the latest at `until`).
+    Wait {
+        /// What is being waited for.
+        reason: String,
+        /// When waiting turns into a block (seconds since the epoch).
+        until: Option<u64>,
+    },
+    /// No step may be taken; a person should look.
+    Blocked {
+        /// Kind.
+        kind: BlockKind,
+        /// What is wrong.
+        reason: String,
+        /// What a person should do.
+        action: String,
+    },
+    /// Take exactly this step.
+    Act {
+        /// The step.
+        step: Step,
+        /// Why, for status and logs.
+        reason: String,
+    },
+}
+
+impl Decision {
+    /// The step, if one.
+    pub fn step(&self) -> Option<&Step> {
+        match self {
+            Decision::Act { step, .. } => Some(step),
+            _ => None,
+        }
+    }
+}
+
+/// What every part of the planner reads.
+pub(crate) struct Ctx<'a> {
+    pub d: &'a Desired,
+    pub o: &'a Observed,
+    pub now: u64,
+}
+
+impl Ctx<'_> {
+    fn timeout(&self) -> u64 {
+        self.d.health_timeout.as_secs().max(1)
+    }
+}
+
+/// Decides the next step for one cluster. Pure: same inputs, same answer.
+pub fn plan(desired: &Desired, observed: &Observed, now: u64) -> Decision {
+    let ctx = Ctx {
+        d: desired,
+        o: observed,
+        now,
+    };
+    if desired.paused {
+        return Decision::Wait {
+            reason: "rollout paused (spec.rollout.paused); observing only".into(),
+            until: None,
+        };
+    }
+    if let Some(d) = repair::plan(&ctx) {
+        return d;
+    }
+    for c in Component::ALL {
+        let d = match c {
+            Component::Zookeeper => zookeeper::plan(&ctx),
+            Component::Masters => masters::plan(&ctx),
+            Component::Agents => agents::plan(&ctx),
+            Component::Marathon => marathon::plan(&ctx),
+        };
+        if let Some(d) = d {
+            return d;
+        }
+    }
+    Decision::Converged
+}
+
+fn act(step: Step, reason: impl Into<String>) -> Option<Decision> {
+    Some(Decision::Act {
+        step,
+        reason: reason.into(),
+    })
+}
+
+fn blocked(
+    kind: BlockKind,
+    reason: impl Into<String>,
+    action: impl Into<String>,
+) -> Option<Decision> {
+    Some(Decision::Blocked {
+        kind,
+        reason: reason.into(),
+        action: action.into(),
+    })
+}
+
+/// Majority of `n` voters.
+pub fn majority(n: usize) -> usize {
+    n / 2 + 1
+}
+
+/// Orders hosts so that the leader comes last (followers first), the rest by name.
+fn leader_last<'a>(mut hosts: Vec<&'a str>, leader: Option<&str>) -> Vec<&'a str> {
+    hosts.sort_by_key(|h| (Some(*h) == leader, *h));
+    hosts
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,71 @@
+//! Repair: start a stopped container that belongs where it is. Allowed before any ordered
+//! rollout work, because starting a member never takes one away; masters are the exception
+//! that is checked (more running than `2*quorum - 1` can corrupt the replicated log).
+
+use super::{act, blocked, masters, BlockKind, Ctx, Decision};
+use crate::observed::{ContainerState, ObservedContainer};
+use crate::plan::Step;
+use crate::spec::Component;
+
+pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
+    for c in Component::ALL {
+        for oc in ctx.o.containers_of(c) {
+            if !matches!(oc.state, ContainerState::Exited | ContainerState::Created) {
+                continue;
+            }
+            if !belongs(ctx, oc) {
+                continue;
+            }
+            if oc.state == ContainerState::Exited
+                && oc.started_at > 0
+                && ctx.now < oc.started_at + ctx.timeout()
+            {
+                return blocked(
+                    BlockKind::CrashLoop,
+                    format!(
+                        "the {} container {} on {} exited {}s after it started",
+                        c.role(),
+                        oc.name,
+                        oc.host,
+                        ctx.now.saturating_sub(oc.started_at)
+                    ),
+                    format!(
+                        "look at `docker logs {}` on {}; it is started again after healthTimeout",
+                        oc.name, oc.host
+                    ),
+                );
+            }
+            if c == Component::Masters && !masters::may_start(ctx, oc) {
+                continue;
+            }
+            return act(
+                Step::StartContainer {
+                    component: c,
+                    host: oc.host.clone(),
+                },
+                format!(
+                    "repair: the {} container on {} is stopped",
+                    c.role(),
+                    oc.host
+                ),
+            );
+        }
+    }
+    None
+}
+
+/// Whether a stopped container is one the cluster should have running.
+fn belongs(ctx: &Ctx, oc: &ObservedContainer) -> bool {
+    let desired_here = ctx.d.container(oc.component, &oc.host).is_some();
+    if oc.component != Component::Zookeeper {
+        return desired_here;
+    }
+    match (&ctx.o.zookeeper.committed, oc.zk_id) {
+        // A voter: starting it can only help the quorum.
+        (Some(cfg), Some(id)) if cfg.voters.contains_key(&id) => true,
+        // A joiner for a host that should get a voter.
+        (Some(cfg), _) => desired_here && !cfg.voters.values().any(|h| *h == oc.host),
+        // Nobody answers: start the servers that belong here (an ensemble-wide restart).
+        (None, _) => desired_here,
+    }
+}

@@ -1,0 +1,276 @@
+//! Steps: the one action the planner hands to the caller, and the gate that must pass after
+//! it before anything else is planned.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::Component;
+
+/// A ZooKeeper server as it appears in a dynamic config line
+/// `server.<id>=<address>:<peer>:<election>:participant;<client>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZkMember {
+    /// Server id.
+    pub id: u64,
+    /// Host name.
+    pub host: String,
+    /// Host address.
+    pub address: String,
+}
+
+/// One action. Each is one container created, started, replaced or removed, one ZooKeeper
+/// reconfiguration, or one Mesos/Marathon API call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Step {
+    /// Start a stopped container as it is (repair).
+    StartContainer {
+        /// Component.
+        component: Component,
+        /// Host.
+        host: String,
+    },
+    /// Create and start a missing container with the desired configuration.
+    CreateContainer {
+        /// Component.
+        component: Component,
+        /// Host.
+        host: String,
+    },
+    /// Stop and remove a container and create it again with the desired configuration on
+    /// the same data volume. With `reset_registry` the master's replicated log is wiped
+    /// first (only when the document accepts it).
+    ReplaceContainer {
+        /// Component.
+        component: Component,
+        /// Host.
+        host: String,
+        /// Wipe `<work_dir>/replicated_log` before starting.
+        reset_registry: bool,
+    },
+    /// Stop and remove a container; with `remove_volume`, its data volume too.
+    RemoveContainer {
+        /// Component.
+        component: Component,
+        /// Host.
+        host: String,
+        /// Remove the data volume too (a master that must never come back, a ZooKeeper
+        /// server already out of the config).
+        remove_volume: bool,
+    },
+    /// Start a ZooKeeper server whose dynamic config is `ensemble` (the committed voters
+    /// plus itself). With one member it bootstraps a new ensemble of one. Its data volume
+    /// is created fresh.
+    ZkStartServer {
+        /// Host.
+        host: String,
+        /// Fresh server id, never used before in this cluster.
+        id: u64,
+        /// Initial dynamic config: the committed members, then this server.
+        ensemble: Vec<ZkMember>,
+    },
+    /// `reconfig -add` of a synced joiner, conditional on the config version.
+    ZkAdd {
+        /// The joining member.
+        member: ZkMember,
+        /// Config version the plan was made from.
+        expected_version: u64,
+    },
+    /// `reconfig -remove`, conditional on the config version.
+    ZkRemove {
+        /// Server id.
+        id: u64,
+        /// Host.
+        host: String,
+        /// Config version the plan was made from.
+        expected_version: u64,
+    },
+    /// Add a host to the Mesos maintenance schedule (it becomes DRAINING).
+    AgentDrain {
+        /// Host.
+        host: String,
+    },
+    /// `machine/down`: the agent is shut down and may not re-register.
+    AgentDown {
+        /// Host.
+        host: String,
+    },
+    /// `machine/up`: the host leaves maintenance.
+    AgentUp {
+        /// Host.
+        host: String,
+    },
+    /// `DELETE /v2/leader` on the Marathon leader so a standby takes over before the leader's
+    /// container is replaced.
+    MarathonAbdicate {
+        /// Host of the leader.
+        host: String,
+    },
+}
+
+impl Step {
+    /// The step's name, e.g. `ReplaceContainer`, as status and metrics show it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::StartContainer { .. } => "StartContainer",
+            Step::CreateContainer { .. } => "CreateContainer",
+            Step::ReplaceContainer { .. } => "ReplaceContainer",
+            Step::RemoveContainer { .. } => "RemoveContainer",
+            Step::ZkStartServer { .. } => "ZkStartServer",
+            Step::ZkAdd { .. } => "ZkAdd",
+            Step::ZkRemove { .. } => "ZkRemove",
+            Step::AgentDrain { .. } => "AgentDrain",
+            Step::AgentDown { .. } => "AgentDown",
+            Step::AgentUp { .. } => "AgentUp",
+            Step::MarathonAbdicate { .. } => "MarathonAbdicate",
+        }
+    }
+
+    /// The host the step acts on.
+    pub fn host(&self) -> &str {
+        match self {
+            Step::StartContainer { host, .. }
+            | Step::CreateContainer { host, .. }
+            | Step::ReplaceContainer { host, .. }
+            | Step::RemoveContainer { host, .. }
+            | Step::ZkStartServer { host, .. }
+            | Step::ZkRemove { host, .. }
+            | Step::AgentDrain { host }
+            | Step::AgentDown { host }
+            | Step::AgentUp { host }
+            | Step::MarathonAbdicate { host } => host,
+            Step::ZkAdd { member, .. } => &member.host,
+        }
+    }
+
+    /// The component the step acts on.
+    pub fn component(&self) -> Component {
+        match self {
+            Step::StartContainer { component, .. }
+            | Step::CreateContainer { component, .. }
+            | Step::ReplaceContainer { component, .. }
+            | Step::RemoveContainer { component, .. } => *component,
+            Step::ZkStartServer { .. } | Step::ZkAdd { .. } | Step::ZkRemove { .. } => {
+                Component::Zookeeper
+            }
+            Step::AgentDrain { .. } | Step::AgentDown { .. } | Step::AgentUp { .. } => {
+                Component::Agents
+            }
+            Step::MarathonAbdicate { .. } => Component::Marathon,
+        }
+    }
+
+    /// Whether the step takes a running member out of service.
+    pub fn is_disruptive(&self) -> bool {
+        matches!(
+            self,
+            Step::ReplaceContainer { .. }
+                | Step::RemoveContainer { .. }
+                | Step::ZkRemove { .. }
+                | Step::AgentDown { .. }
+                | Step::MarathonAbdicate { .. }
+        )
+    }
+
+    /// The health gate that must pass after this step before the next is planned.
+    pub fn gate(&self) -> &'static str {
+        match self.component() {
+            Component::Zookeeper => match self {
+                Step::ZkStartServer { .. } => {
+                    "the server answers imok and serves as a synced (non-voting) member"
+                }
+                Step::ZkAdd { .. } | Step::ZkRemove { .. } => {
+                    "every member reports the new config version"
+                }
+                _ => "the server rejoins as leader or follower on the committed config",
+            },
+            Component::Masters => {
+                "the master answers /health, a leader is elected and its registrar/log/recovered is 1"
+            }
+            Component::Agents => {
+                "the agent answers /health and the leading master lists it active with the desired version"
+            }
+            Component::Marathon => {
+                "Marathon answers /ping, /v2/leader names a leader and the framework is active"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::StartContainer { component, host } => {
+                write!(
+                    f,
+                    "start the stopped {} container on {host}",
+                    component.role()
+                )
+            }
+            Step::CreateContainer { component, host } => {
+                write!(f, "create the {} container on {host}", component.role())
+            }
+            Step::ReplaceContainer {
+                component,
+                host,
+                reset_registry,
+            } => {
+                write!(f, "replace the {} container on {host}", component.role())?;
+                if *reset_registry {
+                    write!(f, ", wiping its replicated log")?;
+                }
+                Ok(())
+            }
+            Step::RemoveContainer {
+                component,
+                host,
+                remove_volume,
+            } => {
+                write!(f, "remove the {} container on {host}", component.role())?;
+                if *remove_volume {
+                    write!(f, " and its data volume")?;
+                }
+                Ok(())
+            }
+            Step::ZkStartServer { host, id, ensemble } => {
+                if ensemble.len() == 1 {
+                    write!(
+                        f,
+                        "bootstrap ZooKeeper server {id} on {host} as an ensemble of one"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "start ZooKeeper server {id} on {host} joining the {} committed members",
+                        ensemble.len() - 1
+                    )
+                }
+            }
+            Step::ZkAdd {
+                member,
+                expected_version,
+            } => write!(
+                f,
+                "reconfig: add server {} on {} as a voter (config version {expected_version:#x})",
+                member.id, member.host
+            ),
+            Step::ZkRemove {
+                id,
+                host,
+                expected_version,
+            } => write!(
+                f,
+                "reconfig: remove server {id} on {host} (config version {expected_version:#x})"
+            ),
+            Step::AgentDrain { host } => {
+                write!(f, "schedule maintenance for the agent host {host}")
+            }
+            Step::AgentDown { host } => write!(f, "put the agent host {host} down for maintenance"),
+            Step::AgentUp { host } => write!(f, "bring the agent host {host} up from maintenance"),
+            Step::MarathonAbdicate { host } => {
+                write!(f, "ask the Marathon leader on {host} to abdicate")
+            }
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! ZooKeeper: membership through 3.5+ dynamic reconfiguration, one change at a time, and
+//! rolling replacement followers first, leader last.
+//!
+//! The committed config (voters and version) is the source of truth for membership; a
+//! container whose id is not in it is either a joiner (its host should hold a voter and
+//! holds none) or a leftover of a removed server. Every reconfig carries the config version
+//! it was planned from, so a stale plan fails with `BadVersion` instead of applying.
+
+use std::collections::BTreeMap;
+
+use super::gate::{unreachable, wait_for, wait_since};
+use super::{act, blocked, leader_last, majority, BlockKind, Ctx, Decision, Step, ZkMember};
+use crate::observed::{HostObservation, ObservedContainer, ZkConfig, ZkMode};
+use crate::spec::Component;
+
+const ZK: Component = Component::Zookeeper;
+
+/// Serving, synced on the committed config, in a voting mode.
+pub(crate) fn voter_up(ctx: &Ctx, cfg: &ZkConfig, host: &str, id: u64) -> bool {
+    let Some(c) = ctx.o.container(ZK, host) else {
+        return false;
+    };
+    let Some(s) = ctx.o.zookeeper.servers.get(host) else {
+        return false;
+    };
+    c.running()
+        && c.zk_id == Some(id)
+        && s.ok
+        && matches!(s.mode, Some(ZkMode::Leader | ZkMode::Follower))
+        && s.config_version == Some(cfg.version)
+}
+
+/// A joiner serving as a synced non-voting member.
+fn joiner_synced(ctx: &Ctx, cfg: &ZkConfig, c: &ObservedContainer) -> bool {
+    let Some(s) = ctx.o.zookeeper.servers.get(&c.host) else {
+        return false;
+    };
+    c.running()
+        && s.ok
+        && matches!(s.mode, Some(ZkMode::Observer | ZkMode::Follower))
+        && s.config_version == Some(cfg.version)
+}
+
+/// The lowest id never handed out.
+fn fresh_id(ctx: &Ctx) -> u64 {
+    let mut top = ctx.o.zk_highest_id;
+    if let Some(cfg) = &ctx.o.zookeeper.committed {
+        top = top.max(cfg.voters.keys().copied().max().unwrap_or(0));
+    }
+    for c in ctx.o.containers_of(ZK) {
+        top = top.max(c.zk_id.unwrap_or(0));
+    }
+    top + 1
+}
+
+fn member(ctx: &Ctx, id: u64, host: &str) -> ZkMember {
+    ZkMember {
+        id,
+        host: host.to_string(),
+        address: ctx.d.addresses.get(host).cloned().unwrap_or_default(),
+    }
+}
+
+pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
+    let desired: Vec<&str> = ctx.d.zookeeper.hosts.iter().map(String::as_str).collect();
+    match &ctx.o.zookeeper.committed {
+        None => no_quorum(ctx, &desired),
+        Some(cfg) => with_config(ctx, cfg, &desired),
+    }
+}
+
+/// No server reports a committed config: bootstrap a new ensemble only when there is
+/// certainly none (every host answers, no ZooKeeper container or data volume anywhere);
+/// otherwise wait for the servers, which the repair pass has started.
+fn no_quorum(ctx: &Ctx, desired: &[&str]) -> Option<Decision> {
+    let first = desired.first()?;
+    if let Some(h) = ctx.o.hosts.iter().find_map(|(h, o)| match o {
+        HostObservation::Unreachable { .. } => Some(h),
+        _ => None,
+    }) {
+        return Some(unreachable(ctx, h, "ZooKeeper data"));
+    }
+    let containers = ctx.o.containers_of(ZK);
+    let volumes_left = ctx.o.hosts.values().any(|o| match o {
+        HostObservation::Reachable { volumes, .. } => {
+            volumes.iter().any(|v| v.contains("-zookeeper-"))
+        }
+        _ => false,
+    });
+    if containers.is_empty() && !volumes_left {
+        let id = fresh_id(ctx);
+        return act(
+            Step::ZkStartServer {
+                host: first.to_string(),
+                id,
+                ensemble: vec![member(ctx, id, first)],
+            },
+            "no ZooKeeper ensemble exists: bootstrap the first server",
+        );
+    }
+    let newest = containers
+        .iter()
+        .filter(|c| c.running())
+        .max_by_key(|c| c.started_at);
+    Some(match newest {
+        Some(c) => wait_for(ctx, c, "ZooKeeper", "a quorum of servers serves a committed config"),
+        None => Decision::Blocked {
+            kind: BlockKind::Degraded,
+            reason: "no ZooKeeper server answers and none is running, but ZooKeeper data exists".into(),
+            action: "look at the ZooKeeper containers' logs; the operator will not bootstrap over existing data".into(),
+        },
+    })
+}
+
+fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> {
+    let voters: &BTreeMap<u64, String> = &cfg.voters;
+    let up: Vec<u64> = voters
+        .iter()
+        .filter(|(id, h)| voter_up(ctx, cfg, h, **id))
+        .map(|(id, _)| *id)
+        .collect();
+    let all_up = up.len() == voters.len();
+    let leader = ctx.o.zookeeper.leader.as_deref();
+
+    // 1. A voter whose container runs but is not serving yet: the gate of the last step.
+    for (id, h) in voters {
+        if let Some(c) = ctx.o.container(ZK, h) {
+            if c.running() && c.zk_id == Some(*id) && !up.contains(id) {
+                return Some(wait_for(
+                    ctx,
+                    c,
+                    &format!("ZooKeeper server {id}"),
+                    "rejoin as leader or follower on the committed config",
+                ));
+            }
+        }
+    }
+
+    // 2. Containers not in the config: joiners, or leftovers of removed servers.
+    for c in ctx.o.containers_of(ZK) {
+        let Some(id) = c.zk_id else { continue };
+        if voters.contains_key(&id) {
+            continue;
+        }
+        let host_has_voter = voters.values().any(|h| *h == c.host);
+        let wanted = desired.contains(&c.host.as_str());
+        if !wanted {
+            // Not a voter and not wanted here: it has been reconfigured out (or never got
+            // in); its data may go.
+            return act(
+                Step::RemoveContainer {
+                    component: ZK,
+                    host: c.host.clone(),
+                    remove_volume: true,
+                },
+                format!(
+                    "ZooKeeper server {id} on {} is not in the committed config",
+                    c.host
+                ),
+            );
+        }
+        if host_has_voter {
+            // The host's old voter lost its container; it must leave the config before
+            // this one can join.
+            continue;
+        }
+        if !c.running() {
+            continue; // the repair pass starts it
+        }
+        if !joiner_synced(ctx, cfg, c) {
+            return Some(wait_for(
+                ctx,
+                c,
+                &format!("joining ZooKeeper server {id}"),
+                "serve as a synced non-voting member",
+            ));
+        }
+        if up.len() < majority(voters.len()) || up.len() + 1 < majority(voters.len() + 1) {
+            return blocked(
+                BlockKind::Degraded,
+                format!("only {} of {} ZooKeeper voters are up; adding server {id} would not keep a majority", up.len(), voters.len()),
+                "bring the down servers back first",
+            );
+        }
+        return act(
+            Step::ZkAdd {
+                member: member(ctx, id, &c.host),
+                expected_version: cfg.version,
+            },
+            format!(
+                "ZooKeeper server {id} on {} is synced; make it a voter",
+                c.host
+            ),
+        );
+    }
+
+    // 3. Dead voters that cannot come back where they are: not wanted any more, or their
+    //    host answers but their container (and id) is gone. Removed one at a time, and only
+    //    while every voter that stays is up.
+    for (id, h) in voters {
+        if up.contains(id) {
+            continue;
+        }
+        let wanted = desired.contains(&h.as_str());
+        let gone_here =
+            ctx.o.reachable(h) && ctx.o.container(ZK, h).is_none_or(|c| c.zk_id != Some(*id));
+        if wanted && !gone_here {
+            // Down where it should be: its host is unreachable, or its container is stopped
+            // (the repair pass starts it).
+            if !ctx.o.reachable(h) {
+                return Some(unreachable(ctx, h, "ZooKeeper server"));
+            }
+            continue;
+        }
+        let remaining = voters.len() - 1;
+        let remaining_up = up.len();
+        if remaining == 0 {
+            break;
+        }
+        if remaining_up < remaining || remaining_up < majority(voters.len()) {
+            return blocked(
+                BlockKind::Degraded,
+                format!(
+                    "ZooKeeper server {id} on {h} is down and should be removed, but only {remaining_up} of the {remaining} other voters are up"
+                ),
+                "bring the other servers back first; the operator never shrinks an ensemble that is not fully up",
+            );
+        }
+        return act(
+            Step::ZkRemove {
+                id: *id,
+                host: h.clone(),
+                expected_version: cfg.version,
+            },
+            format!("ZooKeeper server {id} on {h} is down and not coming back there"),
+        );
+    }
+
+    if !all_up {
+        // A stopped voter the repair pass is restarting, or one on an unreachable host.
+        let (id, h) = voters.iter().find(|(id, _)| !up.contains(id))?;
+        if !ctx.o.reachable(h) {
+            return Some(unreachable(ctx, h, "ZooKeeper server"));
+        }
+        return Some(wait_since(
+            ctx,
+            ctx.o.container(ZK, h).map(|c| c.started_at),
+            format!("waiting for ZooKeeper server {id} on {h} to serve"),
+            "look at the server's container logs",
+        ));
+    }
+
+    // 4. Growth: a wanted host without a voter gets a joiner, one at a time.
+    for h in desired {
+        if voters.values().any(|v| v == h) {
+            continue;
+        }
+        if !ctx.o.reachable(h) {
+            return Some(unreachable(ctx, h, "ZooKeeper server"));
+        }
+        if ctx.o.container(ZK, h).is_some() {
+            continue; // a joiner already handled above
+        }
+        let id = fresh_id(ctx);
+        let mut ensemble: Vec<ZkMember> =
+            voters.iter().map(|(i, vh)| member(ctx, *i, vh)).collect();
+        ensemble.push(member(ctx, id, h));
+        return act(
+            Step::ZkStartServer {
+                host: h.to_string(),
+                id,
+                ensemble,
+            },
+            format!("ZooKeeper should have a voter on {h}"),
+        );
+    }
+
+    // 5. Shrink: live voters on hosts no longer wanted, followers first, leader last.
+    let unwanted: Vec<&str> = voters
+        .values()
+        .map(String::as_str)
+        .filter(|h| !desired.contains(h))
+        .collect();
+    if let Some(h) = leader_last(unwanted, leader).first() {
+        let id = voters.iter().find(|(_, v)| v == h).map(|(i, _)| *i)?;
+        if voters.len() < 2 {
+            return blocked(
+                BlockKind::Safety,
+                format!("the only ZooKeeper voter is on {h}, which should not hold one"),
+                "list a ZooKeeper host in spec.zookeeper.hosts so that a new server joins first",
+            );
+        }
+        return act(
+            Step::ZkRemove {
+                id,
+                host: h.to_string(),
+                expected_version: cfg.version,
+            },
+            format!("ZooKeeper should not have a voter on {h}"),
+        );
+    }
+
+    // 6. Configuration (image) changes: one server at a time, followers first.
+    let stale: Vec<&str> = voters
+        .values()
+        .map(String::as_str)
+        .filter(|h| {
+            let want = ctx.d.container(ZK, h).map(|s| s.config_hash.as_str());
+            ctx.o.container(ZK, h).map(|c| c.config_hash.as_str()) != want
+        })
+        .collect();
+    if let Some(h) = leader_last(stale, leader).first() {
+        if voters.len() - 1 < majority(voters.len()) {
+            return blocked(
+                BlockKind::Safety,
+                format!(
+                    "the ZooKeeper server on {h} needs replacing, but an ensemble of {} cannot lose a server without losing its quorum",
+                    voters.len()
+                ),
+                "grow spec.zookeeper.servers to 3 first, or accept the outage by replacing the container by hand",
+            );
+        }
+        return act(
+            Step::ReplaceContainer {
+                component: ZK,
+                host: h.to_string(),
+                reset_registry: false,
+            },
+            format!("the ZooKeeper server on {h} runs an outdated configuration"),
+        );
+    }
+    None
+}

@@ -1,0 +1,800 @@
+//! A model cluster for the simulation: it carries out steps the way Docker, ZooKeeper and
+//! Mesos would (coarsely), reports what an observer would see, and takes injected faults.
+//!
+//! It also keeps its own record of what must never happen — a second ZooKeeper ensemble,
+//! a reused server id, a voter's data deleted, more masters than the log allows, a quorum
+//! lost by an operator step — checked after every transition, independently of both the
+//! planner and [`crate::invariants`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::desired::Desired;
+use crate::observed::*;
+use crate::plan::{majority, Step};
+use crate::spec::Component;
+
+/// Seconds a healthy container needs to serve after it starts.
+pub const STARTUP_SECS: u64 = 2;
+
+/// One container in the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimContainer {
+    /// Image reference.
+    pub image: String,
+    /// Config hash label.
+    pub config_hash: String,
+    /// State.
+    pub state: ContainerState,
+    /// Last start.
+    pub started_at: u64,
+    /// ZooKeeper id.
+    pub zk_id: Option<u64>,
+    /// Master quorum.
+    pub master_quorum: Option<u32>,
+}
+
+/// One Docker host in the model.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimHost {
+    /// The engine answers.
+    pub reachable: bool,
+    /// The cluster's containers.
+    pub containers: BTreeMap<Component, SimContainer>,
+    /// Data volumes.
+    pub volumes: BTreeSet<String>,
+    /// Containers of someone else (must never change).
+    pub foreign: Vec<String>,
+}
+
+/// The model cluster.
+#[derive(Debug, Clone, Default)]
+pub struct SimCluster {
+    /// Cluster name.
+    pub name: String,
+    /// Hosts.
+    pub hosts: BTreeMap<String, SimHost>,
+    /// Committed ZooKeeper config.
+    pub zk: Option<ZkConfig>,
+    /// ZooKeeper leader (sticky while it serves).
+    pub zk_leader: Option<String>,
+    /// Highest ZooKeeper id handed out (as status would record it).
+    pub zk_highest_id: u64,
+    /// Every id ever started, to catch reuse.
+    pub zk_ids_used: BTreeSet<u64>,
+    /// Mesos master leader (sticky while it runs).
+    pub master_leader: Option<String>,
+    /// Marathon leader (sticky while it runs).
+    pub marathon_leader: Option<String>,
+    /// Maintenance state per host.
+    pub maintenance: BTreeMap<String, Maintenance>,
+    /// Images that start but never become healthy.
+    pub broken_images: BTreeSet<String>,
+    /// Current time.
+    pub now: u64,
+    /// Safety violations seen (a test fails on any).
+    pub violations: Vec<String>,
+}
+
+impl SimCluster {
+    /// An empty fleet of reachable hosts, each with a foreign container.
+    pub fn new(name: &str, hosts: &[String], now: u64) -> SimCluster {
+        SimCluster {
+            name: name.to_string(),
+            hosts: hosts
+                .iter()
+                .map(|h| {
+                    (
+                        h.clone(),
+                        SimHost {
+                            reachable: true,
+                            foreign: vec![format!("someone-else-{h}")],
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect(),
+            now,
+            ..Default::default()
+        }
+    }
+
+    fn ready(&self, c: &SimContainer) -> bool {
+        c.state == ContainerState::Running
+            && self.now >= c.started_at + STARTUP_SECS
+            && !self.broken_images.contains(&c.image)
+    }
+
+    fn container(&self, comp: Component, host: &str) -> Option<&SimContainer> {
+        let h = self.hosts.get(host)?;
+        if !h.reachable {
+            return None;
+        }
+        h.containers.get(&comp)
+    }
+
+    fn live(&self, comp: Component, host: &str) -> bool {
+        self.container(comp, host).is_some_and(|c| self.ready(c))
+    }
+
+    /// ZooKeeper voters serving: ready containers carrying the voter's id.
+    fn zk_serving(&self) -> BTreeSet<u64> {
+        let Some(cfg) = &self.zk else {
+            return BTreeSet::new();
+        };
+        cfg.voters
+            .iter()
+            .filter(|(id, h)| {
+                self.container(Component::Zookeeper, h)
+                    .is_some_and(|c| self.ready(c) && c.zk_id == Some(**id))
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Ids of every ZooKeeper container serving (voters and synced joiners).
+    fn zk_ready_ids(&self) -> BTreeSet<u64> {
+        self.hosts
+            .keys()
+            .filter_map(|h| self.container(Component::Zookeeper, h))
+            .filter(|c| self.ready(c))
+            .filter_map(|c| c.zk_id)
+            .collect()
+    }
+
+    fn zk_has_quorum(&self) -> bool {
+        self.zk
+            .as_ref()
+            .is_some_and(|cfg| self.zk_serving().len() >= majority(cfg.voters.len()))
+    }
+
+    /// Masters running (or unknown on unreachable hosts) with their quorum.
+    fn masters_running(&self) -> Vec<(String, u32)> {
+        self.hosts
+            .iter()
+            .filter_map(|(h, host)| {
+                let c = host.containers.get(&Component::Masters)?;
+                (c.state == ContainerState::Running)
+                    .then(|| (h.clone(), c.master_quorum.unwrap_or(1)))
+            })
+            .collect()
+    }
+
+    fn masters_live(&self) -> Vec<(String, u32)> {
+        self.masters_running()
+            .into_iter()
+            .filter(|(h, _)| self.live(Component::Masters, h))
+            .collect()
+    }
+
+    /// Whether the master leader has its registry recovered.
+    fn master_quorum_ok(&self) -> bool {
+        let Some(l) = &self.master_leader else {
+            return false;
+        };
+        let live = self.masters_live();
+        let q = live
+            .iter()
+            .find(|(h, _)| h == l)
+            .map(|(_, q)| *q)
+            .unwrap_or(u32::MAX);
+        live.len() as u32 >= q && self.zk_has_quorum()
+    }
+
+    /// Moves time forward and lets leaders settle.
+    pub fn tick(&mut self, secs: u64) {
+        self.now += secs;
+        self.settle();
+    }
+
+    fn settle(&mut self) {
+        // ZooKeeper leader: sticky while serving, else the lowest serving voter.
+        let serving = self.zk_serving();
+        if self.zk_has_quorum() {
+            let cfg = self.zk.clone().unwrap_or(ZkConfig {
+                version: 0,
+                voters: BTreeMap::new(),
+            });
+            let leader_ok = self.zk_leader.as_ref().is_some_and(|l| {
+                cfg.voters
+                    .iter()
+                    .any(|(id, h)| h == l && serving.contains(id))
+            });
+            if !leader_ok {
+                self.zk_leader = serving
+                    .iter()
+                    .next()
+                    .and_then(|id| cfg.voters.get(id).cloned());
+            }
+        } else {
+            self.zk_leader = None;
+        }
+        // Master leader: sticky while live, else the first live master; needs ZooKeeper.
+        let live: Vec<String> = self.masters_live().into_iter().map(|(h, _)| h).collect();
+        if !self.zk_has_quorum() {
+            self.master_leader = None;
+        } else if !self
+            .master_leader
+            .as_ref()
+            .is_some_and(|l| live.contains(l))
+        {
+            self.master_leader = live.first().cloned();
+        }
+        // Marathon leader likewise.
+        let mlive: Vec<String> = self
+            .hosts
+            .keys()
+            .filter(|h| self.live(Component::Marathon, h))
+            .cloned()
+            .collect();
+        if !self.zk_has_quorum() {
+            self.marathon_leader = None;
+        } else if !self
+            .marathon_leader
+            .as_ref()
+            .is_some_and(|l| mlive.contains(l))
+        {
+            self.marathon_leader = mlive.first().cloned();
+        }
+        self.check_ceiling();
+    }
+
+    fn check_ceiling(&mut self) {
+        let running = self.masters_running();
+        if let Some(q) = running.iter().map(|(_, q)| *q).min() {
+            if running.len() as u32 > 2 * q - 1 {
+                self.violations.push(format!(
+                    "t={}: {} masters running with quorum {q}: the replicated log can split",
+                    self.now,
+                    running.len()
+                ));
+            }
+        }
+    }
+
+    /// What an observer would see now.
+    pub fn observe(&self) -> Observed {
+        let mut o = Observed {
+            zk_highest_id: self.zk_highest_id,
+            ..Default::default()
+        };
+        for (h, host) in &self.hosts {
+            if !host.reachable {
+                o.hosts.insert(
+                    h.clone(),
+                    HostObservation::Unreachable {
+                        reason: "no answer".into(),
+                    },
+                );
+                continue;
+            }
+            let containers = host
+                .containers
+                .iter()
+                .map(|(comp, c)| {
+                    (
+                        *comp,
+                        ObservedContainer {
+                            name: crate::desired::container_name(&self.name, *comp, h),
+                            component: *comp,
+                            host: h.clone(),
+                            image: c.image.clone(),
+                            config_hash: c.config_hash.clone(),
+                            state: c.state,
+                            started_at: c.started_at,
+                            zk_id: c.zk_id,
+                            master_quorum: c.master_quorum,
+                        },
+                    )
+                })
+                .collect();
+            o.hosts.insert(
+                h.clone(),
+                HostObservation::Reachable {
+                    containers,
+                    volumes: host.volumes.iter().cloned().collect(),
+                },
+            );
+        }
+        // ZooKeeper.
+        let quorum = self.zk_has_quorum();
+        if quorum {
+            o.zookeeper.committed = self.zk.clone();
+            o.zookeeper.leader = self.zk_leader.clone();
+        }
+        for h in self.hosts.keys() {
+            let Some(c) = self.container(Component::Zookeeper, h) else {
+                continue;
+            };
+            let ready = self.ready(c);
+            let is_voter = self
+                .zk
+                .as_ref()
+                .is_some_and(|cfg| c.zk_id.is_some_and(|id| cfg.voters.get(&id) == Some(h)));
+            let mode = match (ready, quorum, is_voter) {
+                (false, _, _) => None,
+                (true, false, _) => Some(ZkMode::Looking),
+                (true, true, true) if self.zk_leader.as_deref() == Some(h.as_str()) => {
+                    Some(ZkMode::Leader)
+                }
+                (true, true, true) => Some(ZkMode::Follower),
+                (true, true, false) => Some(ZkMode::Observer),
+            };
+            o.zookeeper.servers.insert(
+                h.clone(),
+                ZkServerObservation {
+                    ok: ready,
+                    mode,
+                    config_version: if ready && quorum {
+                        self.zk.as_ref().map(|c| c.version)
+                    } else {
+                        None
+                    },
+                },
+            );
+        }
+        // Masters.
+        let qok = self.master_quorum_ok();
+        for h in self.hosts.keys() {
+            if let Some(c) = self.container(Component::Masters, h) {
+                let live = self.ready(c);
+                let leads = self.master_leader.as_deref() == Some(h.as_str());
+                o.masters.members.insert(
+                    h.clone(),
+                    MasterObservation {
+                        healthy: live,
+                        elected: live && leads,
+                        recovered: live && leads && qok,
+                        version: None,
+                    },
+                );
+            }
+        }
+        o.masters.leader = self.master_leader.clone();
+        // Agents.
+        for h in self.hosts.keys() {
+            if let Some(c) = self.container(Component::Agents, h) {
+                let live = self.ready(c);
+                let down = self.maintenance.get(h) == Some(&Maintenance::Down);
+                o.agents.members.insert(
+                    h.clone(),
+                    AgentObservation {
+                        healthy: live,
+                        registered: live && qok && !down,
+                        version: None,
+                    },
+                );
+            }
+        }
+        if qok {
+            o.agents.maintenance = self.maintenance.clone();
+        }
+        // Marathon.
+        for h in self.hosts.keys() {
+            if let Some(c) = self.container(Component::Marathon, h) {
+                o.marathon.members.insert(
+                    h.clone(),
+                    MarathonObservation {
+                        healthy: self.ready(c),
+                        version: None,
+                    },
+                );
+            }
+        }
+        o.marathon.leader = self.marathon_leader.clone();
+        o.marathon.registered = self.marathon_leader.is_some() && qok;
+        o
+    }
+
+    fn spec_container(d: &Desired, comp: Component, host: &str) -> Option<SimContainer> {
+        let s = d.container(comp, host)?;
+        Some(SimContainer {
+            image: s.image.clone(),
+            config_hash: s.config_hash.clone(),
+            state: ContainerState::Running,
+            started_at: 0,
+            zk_id: None,
+            master_quorum: (comp == Component::Masters).then_some(d.master_quorum),
+        })
+    }
+
+    /// Carries out a step. With `crash_midway`, a multi-action step stops after its first
+    /// action, as if the operator died there. Returns false when the step failed (as a
+    /// stale reconfig would with BadVersion).
+    pub fn apply(&mut self, d: &Desired, step: &Step, crash_midway: bool) -> bool {
+        let before_serving = self.zk_ready_ids();
+        let before_quorum = self.zk_has_quorum();
+        let before_masters_live = self.masters_live();
+        let now = self.now;
+        let ok = self.apply_inner(d, step, crash_midway, now);
+        self.settle();
+        self.check_step_effects(
+            d,
+            step,
+            &before_serving,
+            before_quorum,
+            &before_masters_live,
+        );
+        ok
+    }
+
+    fn apply_inner(&mut self, d: &Desired, step: &Step, crash_midway: bool, now: u64) -> bool {
+        let host = step.host().to_string();
+        let Some(h) = self.hosts.get_mut(&host) else {
+            return false;
+        };
+        if !h.reachable {
+            return false;
+        }
+        match step {
+            Step::StartContainer { component, .. } => {
+                if let Some(c) = h.containers.get_mut(component) {
+                    c.state = ContainerState::Running;
+                    c.started_at = now;
+                }
+            }
+            Step::CreateContainer { component, .. } => {
+                let Some(mut c) = Self::spec_container(d, *component, &host) else {
+                    return false;
+                };
+                c.started_at = now;
+                if crash_midway {
+                    c.state = ContainerState::Created;
+                }
+                h.volumes
+                    .insert(crate::desired::volume_name(&self.name, *component, &host));
+                h.containers.insert(*component, c);
+            }
+            Step::ReplaceContainer {
+                component,
+                reset_registry,
+                ..
+            } => {
+                let old = h.containers.remove(component);
+                if crash_midway {
+                    return true;
+                }
+                let Some(mut c) = Self::spec_container(d, *component, &host) else {
+                    return false;
+                };
+                c.started_at = now;
+                c.zk_id = old.and_then(|o| o.zk_id);
+                let _ = reset_registry;
+                h.containers.insert(*component, c);
+            }
+            Step::RemoveContainer {
+                component,
+                remove_volume,
+                ..
+            } => {
+                let old = h.containers.remove(component);
+                if *remove_volume && !crash_midway {
+                    h.volumes
+                        .remove(&crate::desired::volume_name(&self.name, *component, &host));
+                    if let (Component::Zookeeper, Some(id), Some(cfg)) =
+                        (component, old.and_then(|o| o.zk_id), &self.zk)
+                    {
+                        if cfg.voters.contains_key(&id) {
+                            self.violations
+                                .push(format!("t={now}: data of voter {id} deleted"));
+                        }
+                    }
+                }
+            }
+            Step::ZkStartServer { id, ensemble, .. } => {
+                let Some(mut c) = Self::spec_container(d, Component::Zookeeper, &host) else {
+                    return false;
+                };
+                c.started_at = now;
+                c.zk_id = Some(*id);
+                if crash_midway {
+                    c.state = ContainerState::Created;
+                }
+                h.volumes.insert(crate::desired::volume_name(
+                    &self.name,
+                    Component::Zookeeper,
+                    &host,
+                ));
+                h.containers.insert(Component::Zookeeper, c);
+                if !self.zk_ids_used.insert(*id) {
+                    self.violations
+                        .push(format!("t={now}: ZooKeeper id {id} reused"));
+                }
+                self.zk_highest_id = self.zk_highest_id.max(*id);
+                match &self.zk {
+                    None if ensemble.len() == 1 => {
+                        self.zk = Some(ZkConfig {
+                            version: 0x1_0000_0000,
+                            voters: BTreeMap::from([(*id, host.clone())]),
+                        });
+                    }
+                    None => self
+                        .violations
+                        .push(format!("t={now}: joiner started with no ensemble")),
+                    Some(cfg) => {
+                        let listed: BTreeSet<u64> = ensemble.iter().map(|m| m.id).collect();
+                        let mut want: BTreeSet<u64> = cfg.voters.keys().copied().collect();
+                        want.insert(*id);
+                        if listed != want {
+                            self.violations.push(format!("t={now}: server {id} started with ensemble {listed:?}, committed {want:?}: split ensemble"));
+                        }
+                    }
+                }
+            }
+            Step::ZkAdd {
+                member,
+                expected_version,
+            } => {
+                let serving = self
+                    .container(Component::Zookeeper, &host)
+                    .is_some_and(|c| self.ready(c) && c.zk_id == Some(member.id));
+                let Some(cfg) = self.zk.as_mut() else {
+                    return false;
+                };
+                if cfg.version != *expected_version || !serving {
+                    return false;
+                }
+                cfg.voters.insert(member.id, host.clone());
+                cfg.version += 1;
+            }
+            Step::ZkRemove {
+                id,
+                expected_version,
+                ..
+            } => {
+                let Some(cfg) = self.zk.as_mut() else {
+                    return false;
+                };
+                if cfg.version != *expected_version {
+                    return false;
+                }
+                cfg.voters.remove(id);
+                cfg.version += 1;
+            }
+            Step::AgentDrain { .. } => {
+                self.maintenance.insert(host, Maintenance::Draining);
+            }
+            Step::AgentDown { .. } => {
+                self.maintenance.insert(host, Maintenance::Down);
+            }
+            Step::AgentUp { .. } => {
+                self.maintenance.remove(&host);
+            }
+            Step::MarathonAbdicate { .. } => {
+                if let Some(c) = h.containers.get_mut(&Component::Marathon) {
+                    c.started_at = now; // exits and is restarted by its restart policy
+                }
+                self.marathon_leader = None;
+            }
+        }
+        true
+    }
+
+    /// Safety of one operator step, judged on the model.
+    fn check_step_effects(
+        &mut self,
+        d: &Desired,
+        step: &Step,
+        before_serving: &BTreeSet<u64>,
+        before_quorum: bool,
+        before_live: &[(String, u32)],
+    ) {
+        let now = self.now;
+        if before_quorum && !self.zk_has_quorum_ignoring_startup(before_serving) {
+            self.violations
+                .push(format!("t={now}: {step} cost ZooKeeper its quorum"));
+        }
+        // Masters: a live master stopped by us must leave the floor of live masters.
+        let stopped_live = match step {
+            Step::ReplaceContainer {
+                component: Component::Masters,
+                host,
+                reset_registry: false,
+            }
+            | Step::RemoveContainer {
+                component: Component::Masters,
+                host,
+                ..
+            } => before_live.iter().any(|(h, _)| h == host),
+            _ => false,
+        };
+        if stopped_live {
+            let left = before_live.iter().filter(|(h, _)| h != step.host()).count() as u32;
+            let min_q = before_live.iter().map(|(_, q)| *q).min().unwrap_or(1);
+            let floor = min_q.min(d.master_quorum);
+            if left < floor {
+                self.violations.push(format!(
+                    "t={now}: {step} left {left} live masters, quorum {floor}"
+                ));
+            }
+        }
+    }
+
+    /// Quorum right after a step: voters that served before and still run count as up
+    /// (a container we just started is not counted; one we did not touch still serves).
+    fn zk_has_quorum_ignoring_startup(&self, before_serving: &BTreeSet<u64>) -> bool {
+        let Some(cfg) = &self.zk else { return false };
+        let still = cfg
+            .voters
+            .iter()
+            .filter(|(id, h)| {
+                before_serving.contains(id)
+                    && self.container(Component::Zookeeper, h).is_some_and(|c| {
+                        c.state == ContainerState::Running && c.zk_id == Some(**id)
+                    })
+            })
+            .count();
+        still >= majority(cfg.voters.len())
+    }
+
+    /// Fault: a container dies behind the operator's back.
+    pub fn crash(&mut self, comp: Component, host: &str) {
+        if let Some(c) = self
+            .hosts
+            .get_mut(host)
+            .and_then(|h| h.containers.get_mut(&comp))
+        {
+            c.state = ContainerState::Exited;
+        }
+        self.settle();
+    }
+
+    /// Fault: a host stops answering (its containers are gone from sight and from service).
+    pub fn lose_host(&mut self, host: &str) {
+        if let Some(h) = self.hosts.get_mut(host) {
+            h.reachable = false;
+            for c in h.containers.values_mut() {
+                c.state = ContainerState::Exited;
+            }
+        }
+        self.settle();
+    }
+
+    /// Whether the model runs exactly what `d` asks for, healthy.
+    pub fn matches(&self, d: &Desired) -> Result<(), String> {
+        for ((comp, host), s) in &d.containers {
+            let Some(c) = self.container(*comp, host) else {
+                return Err(format!("{comp} missing on {host}"));
+            };
+            if c.config_hash != s.config_hash || !self.ready(c) {
+                return Err(format!("{comp} on {host} not converged"));
+            }
+        }
+        for (h, host) in &self.hosts {
+            for comp in host.containers.keys() {
+                if d.container(*comp, h).is_none() {
+                    return Err(format!("extra {comp} on {h}"));
+                }
+            }
+            if host.foreign != vec![format!("someone-else-{h}")] {
+                return Err(format!("foreign container on {h} touched"));
+            }
+        }
+        let voters: BTreeSet<&str> = self
+            .zk
+            .iter()
+            .flat_map(|c| c.voters.values().map(String::as_str))
+            .collect();
+        let want: BTreeSet<&str> = d.zookeeper.hosts.iter().map(String::as_str).collect();
+        if voters != want {
+            return Err(format!("ZooKeeper voters {voters:?}, want {want:?}"));
+        }
+        Ok(())
+    }
+}
+
+/// A small deterministic random source (xorshift64*), so that a failing seed replays
+/// exactly, with no dependency.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded generator.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// Next value.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+
+    /// True with probability `p` percent.
+    pub fn percent(&mut self, p: u64) -> bool {
+        self.below(100) < p
+    }
+}
+
+/// Faults injected while driving.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Faults {
+    /// Percent chance per iteration that a random container crashes.
+    pub crash_percent: u64,
+    /// Percent chance per step that the operator dies half-way through it.
+    pub midway_percent: u64,
+}
+
+/// How a drive ended.
+#[derive(Debug, Clone)]
+pub struct DriveOutcome {
+    /// Steps carried out.
+    pub steps: usize,
+    /// Transitions (steps, faults and ticks) checked.
+    pub transitions: usize,
+    /// The last decision.
+    pub last: crate::plan::Decision,
+}
+
+/// Plans and applies until converged (or `max_iterations`), with faults; every
+/// transition's step is checked with [`crate::invariants::check_step`] and the model's own
+/// safety record. Errors name the first violation.
+pub fn drive(
+    sim: &mut SimCluster,
+    d: &Desired,
+    rng: &mut Rng,
+    faults: Faults,
+    max_iterations: usize,
+) -> Result<DriveOutcome, String> {
+    use crate::plan::{plan, Decision};
+    let mut steps = 0;
+    let mut transitions = 0;
+    let mut last = Decision::Converged;
+    for _ in 0..max_iterations {
+        if faults.crash_percent > 0 && rng.percent(faults.crash_percent) {
+            let hosts: Vec<String> = sim.hosts.keys().cloned().collect();
+            let h = &hosts[rng.below(hosts.len() as u64) as usize];
+            let comp = Component::ALL[rng.below(4) as usize];
+            sim.crash(comp, h);
+            transitions += 1;
+        }
+        let o = sim.observe();
+        let decision = plan(d, &o, sim.now);
+        transitions += 1;
+        match &decision {
+            Decision::Act { step, .. } => {
+                if let Err(v) = crate::invariants::check_step(d, &o, step) {
+                    return Err(format!("t={}: planner returned {step}: {v}", sim.now));
+                }
+                let midway = faults.midway_percent > 0 && rng.percent(faults.midway_percent);
+                sim.apply(d, step, midway);
+                steps += 1;
+                sim.tick(1 + rng.below(3));
+            }
+            Decision::Converged => {
+                if faults.crash_percent == 0 {
+                    last = decision;
+                    break;
+                }
+                sim.tick(5);
+            }
+            Decision::Wait { .. } => sim.tick(1 + rng.below(5)),
+            Decision::Blocked { reason, action, .. } => {
+                if reason.is_empty() || action.is_empty() {
+                    return Err(format!(
+                        "t={}: blocked without saying why or what to do",
+                        sim.now
+                    ));
+                }
+                sim.tick(10 + rng.below(20));
+            }
+        }
+        if let Some(v) = sim.violations.first() {
+            return Err(v.clone());
+        }
+        last = decision;
+    }
+    Ok(DriveOutcome {
+        steps,
+        transitions,
+        last,
+    })
+}
