@@ -419,6 +419,10 @@ impl SimCluster {
 
     fn apply_inner(&mut self, d: &Desired, step: &Step, crash_midway: bool, now: u64) -> bool {
         let host = step.host().to_string();
+        // Ensemble and master API calls do not go through the member's own host.
+        if let Some(ok) = self.apply_api(step, &host) {
+            return ok;
+        }
         let Some(h) = self.hosts.get_mut(&host) else {
             return false;
         };
@@ -520,45 +524,11 @@ impl SimCluster {
                     }
                 }
             }
-            Step::ZkAdd {
-                member,
-                expected_version,
-            } => {
-                let serving = self
-                    .container(Component::Zookeeper, &host)
-                    .is_some_and(|c| self.ready(c) && c.zk_id == Some(member.id));
-                let Some(cfg) = self.zk.as_mut() else {
-                    return false;
-                };
-                if cfg.version != *expected_version || !serving {
-                    return false;
-                }
-                cfg.voters.insert(member.id, host.clone());
-                cfg.version += 1;
-            }
-            Step::ZkRemove {
-                id,
-                expected_version,
-                ..
-            } => {
-                let Some(cfg) = self.zk.as_mut() else {
-                    return false;
-                };
-                if cfg.version != *expected_version {
-                    return false;
-                }
-                cfg.voters.remove(id);
-                cfg.version += 1;
-            }
-            Step::AgentDrain { .. } => {
-                self.maintenance.insert(host, Maintenance::Draining);
-            }
-            Step::AgentDown { .. } => {
-                self.maintenance.insert(host, Maintenance::Down);
-            }
-            Step::AgentUp { .. } => {
-                self.maintenance.remove(&host);
-            }
+            Step::ZkAdd { .. }
+            | Step::ZkRemove { .. }
+            | Step::AgentDrain { .. }
+            | Step::AgentDown { .. }
+            | Step::AgentUp { .. } => {}
             Step::MarathonAbdicate { .. } => {
                 if let Some(c) = h.containers.get_mut(&Component::Marathon) {
                     c.started_at = now; // exits and is restarted by its restart policy
@@ -567,6 +537,58 @@ impl SimCluster {
             }
         }
         true
+    }
+
+    /// Steps carried out through the ZooKeeper ensemble or the Mesos master's API.
+    fn apply_api(&mut self, step: &Step, host: &str) -> Option<bool> {
+        let host = host.to_string();
+        Some(match step {
+            Step::ZkAdd {
+                member,
+                expected_version,
+            } => {
+                let serving = self
+                    .container(Component::Zookeeper, &host)
+                    .is_some_and(|c| self.ready(c) && c.zk_id == Some(member.id));
+                let Some(cfg) = self.zk.as_mut() else {
+                    return Some(false);
+                };
+                if cfg.version != *expected_version || !serving {
+                    return Some(false);
+                }
+                cfg.voters.insert(member.id, host.clone());
+                cfg.version += 1;
+                true
+            }
+            Step::ZkRemove {
+                id,
+                expected_version,
+                ..
+            } => {
+                let Some(cfg) = self.zk.as_mut() else {
+                    return Some(false);
+                };
+                if cfg.version != *expected_version {
+                    return Some(false);
+                }
+                cfg.voters.remove(id);
+                cfg.version += 1;
+                true
+            }
+            Step::AgentDrain { .. } => {
+                self.maintenance.insert(host, Maintenance::Draining);
+                true
+            }
+            Step::AgentDown { .. } => {
+                self.maintenance.insert(host, Maintenance::Down);
+                true
+            }
+            Step::AgentUp { .. } => {
+                self.maintenance.remove(&host);
+                true
+            }
+            _ => return None,
+        })
     }
 
     /// Safety of one operator step, judged on the model.
@@ -660,6 +682,9 @@ impl SimCluster {
             }
         }
         for (h, host) in &self.hosts {
+            if !host.reachable && !d.addresses.contains_key(h) {
+                continue; // lost for good and dropped from the spec: out of our reach
+            }
             for comp in host.containers.keys() {
                 if d.container(*comp, h).is_none() {
                     return Err(format!("extra {comp} on {h}"));
@@ -732,6 +757,8 @@ pub struct DriveOutcome {
     pub transitions: usize,
     /// The last decision.
     pub last: crate::plan::Decision,
+    /// The last few decisions with the time, for a failing seed's report.
+    pub trace: Vec<String>,
 }
 
 /// Plans and applies until converged (or `max_iterations`), with faults; every
@@ -748,6 +775,7 @@ pub fn drive(
     let mut steps = 0;
     let mut transitions = 0;
     let mut last = Decision::Converged;
+    let mut trace: std::collections::VecDeque<String> = std::collections::VecDeque::new();
     for _ in 0..max_iterations {
         if faults.crash_percent > 0 && rng.percent(faults.crash_percent) {
             let hosts: Vec<String> = sim.hosts.keys().cloned().collect();
@@ -759,6 +787,10 @@ pub fn drive(
         let o = sim.observe();
         let decision = plan(d, &o, sim.now);
         transitions += 1;
+        if trace.len() == 12 {
+            trace.pop_front();
+        }
+        trace.push_back(format!("t={} {decision:?}", sim.now));
         match &decision {
             Decision::Act { step, .. } => {
                 if let Err(v) = crate::invariants::check_step(d, &o, step) {
@@ -788,7 +820,10 @@ pub fn drive(
             }
         }
         if let Some(v) = sim.violations.first() {
-            return Err(v.clone());
+            return Err(format!(
+                "{v}\nlast decisions:\n{}",
+                Vec::from(trace).join("\n")
+            ));
         }
         last = decision;
     }
@@ -796,5 +831,6 @@ pub fn drive(
         steps,
         transitions,
         last,
+        trace: trace.into(),
     })
 }

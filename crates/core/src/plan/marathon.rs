@@ -34,15 +34,22 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     let want_image = ctx.d.image_of(MAR);
 
     // 1. Gate: an instance starting up; then a leader and the framework registered.
+    let stale = |h: &str| {
+        let want = ctx.d.container(MAR, h).map(|s| s.config_hash.as_str());
+        ctx.o
+            .container(MAR, h)
+            .is_some_and(|c| Some(c.config_hash.as_str()) != want)
+    };
     for c in &all {
-        if c.running() && !ok(ctx, &c.host) {
+        if c.running() && !ok(ctx, &c.host) && !stale(&c.host) {
             return Some(wait_for(ctx, c, "Marathon", GATE));
         }
     }
     let running: Vec<&&ObservedContainer> = all.iter().filter(|c| c.running()).collect();
     let led = leader.is_some() && ctx.o.marathon.registered;
     let newest = running.iter().map(|c| c.started_at).max();
-    if !running.is_empty() && !led {
+    let any_stale = all.iter().any(|c| stale(&c.host));
+    if !running.is_empty() && !led && !any_stale {
         return Some(wait_since(
             ctx,
             newest,

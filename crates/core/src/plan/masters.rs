@@ -23,6 +23,15 @@ fn member_ok(ctx: &Ctx, host: &str) -> bool {
         && ctx.o.masters.members.get(host).is_some_and(|m| m.healthy)
 }
 
+/// The container on `host` runs a configuration other than the desired one (or none is
+/// desired there). Such a member is not waited for: replacing or removing it is the remedy.
+fn stale(ctx: &Ctx, host: &str) -> bool {
+    let want = ctx.d.container(M, host).map(|s| s.config_hash.as_str());
+    ctx.o
+        .container(M, host)
+        .is_some_and(|c| Some(c.config_hash.as_str()) != want)
+}
+
 fn quorum_of(ctx: &Ctx, c: &ObservedContainer) -> u32 {
     c.master_quorum.unwrap_or(ctx.d.master_quorum)
 }
@@ -117,10 +126,39 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     // 1. Gates: a master starting up, then a leader with a recovered registry whenever
     //    enough masters run to form one.
     for c in &running {
-        if !member_ok(ctx, &c.host) {
+        if !member_ok(ctx, &c.host) && !stale(ctx, &c.host) {
             return Some(wait_for(ctx, c, "the Mesos master", GATE));
         }
     }
+    for h in &desired {
+        if !ctx.o.reachable(h) {
+            return Some(unreachable(ctx, h, "Mesos master"));
+        }
+    }
+
+    // 2. Missing masters that fit within the ceiling, before anything else: adding one never
+    //    lowers a quorum, it is how a leader whose quorum went missing (a master lost with
+    //    its host, an operator killed half-way through a replacement) recovers, and replacing
+    //    one first would dip below the floor. A creation that does not fit waits for the
+    //    replacements below (growing 3 -> 5 restarts the three with the new quorum first).
+    let missing: Vec<&str> = desired
+        .iter()
+        .copied()
+        .filter(|h| ctx.o.container(M, h).is_none())
+        .collect();
+    if let Some(h) = missing
+        .iter()
+        .find(|h| ceiling_ok_with(ctx, h, ctx.d.master_quorum))
+    {
+        return act(
+            Step::CreateContainer {
+                component: M,
+                host: h.to_string(),
+            },
+            format!("a master is wanted on {h}"),
+        );
+    }
+
     let quorum_ok = leader.is_some_and(|l| {
         ctx.o
             .masters
@@ -143,13 +181,8 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             "look at the masters' logs and /master/state; check that ZooKeeper is reachable from them",
         ));
     }
-    for h in &desired {
-        if !ctx.o.reachable(h) {
-            return Some(unreachable(ctx, h, "Mesos master"));
-        }
-    }
 
-    // 2. Masters no longer wanted go first, for good (their log must never come back).
+    // 3. Masters no longer wanted go first, for good (their log must never come back).
     let extras: Vec<&str> = ctx
         .o
         .containers_of(M)
@@ -174,7 +207,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         );
     }
 
-    // 3. Replacements: outdated configuration (image, quorum, ZooKeeper string).
+    // 4. Replacements: outdated configuration (image, quorum, ZooKeeper string).
     let stale: Vec<&str> = desired
         .iter()
         .copied()
@@ -217,26 +250,13 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         );
     }
 
-    // 4. Missing masters, one at a time, within the ceiling.
-    for h in &desired {
-        if ctx.o.container(M, h).is_some() {
-            continue;
-        }
-        if !ceiling_ok_with(ctx, h, ctx.d.master_quorum) {
-            return blocked(
-                BlockKind::Safety,
-                format!(
-                    "starting a master on {h} would run more than 2*quorum-1 masters for the lowest quorum in force ({min_running_q})"
-                ),
-                "the running masters must first be restarted with the new quorum",
-            );
-        }
-        return act(
-            Step::CreateContainer {
-                component: M,
-                host: h.to_string(),
-            },
-            format!("a master is wanted on {h}"),
+    if let Some(h) = missing.first() {
+        return blocked(
+            BlockKind::Safety,
+            format!(
+                "starting a master on {h} would run more than 2*quorum-1 masters for the lowest quorum in force ({min_running_q})"
+            ),
+            "the running masters must first be restarted with the new quorum",
         );
     }
 

@@ -41,6 +41,14 @@ fn joiner_synced(ctx: &Ctx, cfg: &ZkConfig, c: &ObservedContainer) -> bool {
         && s.config_version == Some(cfg.version)
 }
 
+/// The container on `host` runs a configuration other than the desired one.
+fn stale(ctx: &Ctx, host: &str) -> bool {
+    let want = ctx.d.container(ZK, host).map(|s| s.config_hash.as_str());
+    ctx.o
+        .container(ZK, host)
+        .is_some_and(|c| Some(c.config_hash.as_str()) != want)
+}
+
 /// The lowest id never handed out.
 fn fresh_id(ctx: &Ctx) -> u64 {
     let mut top = ctx.o.zk_highest_id;
@@ -122,10 +130,12 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
     let all_up = up.len() == voters.len();
     let leader = ctx.o.zookeeper.leader.as_deref();
 
-    // 1. A voter whose container runs but is not serving yet: the gate of the last step.
+    // 1. A voter whose container runs the desired configuration but is not serving yet:
+    //    the gate of the last step. (One on an outdated configuration is not waited for:
+    //    replacing it is the remedy, e.g. after a rollback from a broken image.)
     for (id, h) in voters {
         if let Some(c) = ctx.o.container(ZK, h) {
-            if c.running() && c.zk_id == Some(*id) && !up.contains(id) {
+            if c.running() && c.zk_id == Some(*id) && !up.contains(id) && !stale(ctx, h) {
                 return Some(wait_for(
                     ctx,
                     c,
@@ -236,6 +246,25 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
         );
     }
 
+    // A down voter on an outdated configuration is replaced where it stands: it serves
+    // nobody now, so replacing it costs no quorum as long as the others hold one.
+    for (id, h) in voters {
+        if up.contains(id) || !stale(ctx, h) || !ctx.o.reachable(h) {
+            continue;
+        }
+        if up.len() < majority(voters.len()) {
+            break;
+        }
+        return act(
+            Step::ReplaceContainer {
+                component: ZK,
+                host: h.clone(),
+                reset_registry: false,
+            },
+            format!("ZooKeeper server {id} on {h} is down on an outdated configuration"),
+        );
+    }
+
     if !all_up {
         // A stopped voter the repair pass is restarting, or one on an unreachable host.
         let (id, h) = voters.iter().find(|(id, _)| !up.contains(id))?;
@@ -304,10 +333,7 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
     let stale: Vec<&str> = voters
         .values()
         .map(String::as_str)
-        .filter(|h| {
-            let want = ctx.d.container(ZK, h).map(|s| s.config_hash.as_str());
-            ctx.o.container(ZK, h).map(|c| c.config_hash.as_str()) != want
-        })
+        .filter(|h| stale(ctx, h))
         .collect();
     if let Some(h) = leader_last(stale, leader).first() {
         if voters.len() - 1 < majority(voters.len()) {
