@@ -294,7 +294,9 @@ fn check_zookeeper(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violati
             Ok(())
         }
         Step::ReplaceContainer { .. } | Step::RemoveContainer { .. } => {
-            let is_voter = id_here.is_some_and(|i| cfg.voters.contains_key(&i));
+            // A voter is its id on the host the committed config places it on.
+            let is_voter =
+                id_here.is_some_and(|i| cfg.voters.get(&i).map(String::as_str) == Some(host));
             if let Step::RemoveContainer {
                 remove_volume: true,
                 ..
@@ -387,8 +389,8 @@ fn check_masters(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation
     Ok(())
 }
 
-/// 5. A leader is replaced only when no other member of its component still needs the
-///    same change.
+/// 5. A serving leader is replaced only when no other member of its component still needs
+///    the same change.
 fn check_leader_last(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation> {
     let Step::ReplaceContainer {
         component, host, ..
@@ -403,6 +405,25 @@ fn check_leader_last(d: &Desired, o: &Observed, step: &Step) -> Result<(), Viola
         Component::Agents => None,
     };
     if leader != Some(host.as_str()) {
+        return Ok(());
+    }
+    // The rule saves elections; a reported leader that is not serving causes none.
+    let serving = match component {
+        Component::Zookeeper => o.zookeeper.committed.as_ref().is_some_and(|cfg| {
+            let up = zk_voters_up(o, cfg);
+            cfg.voters
+                .iter()
+                .any(|(id, h)| h == host && up.contains(id))
+        }),
+        Component::Masters => master_healthy(o, host),
+        Component::Marathon => {
+            o.container(Component::Marathon, host)
+                .is_some_and(|c| c.running())
+                && o.marathon.members.get(host).is_some_and(|m| m.healthy)
+        }
+        Component::Agents => false,
+    };
+    if !serving {
         return Ok(());
     }
     for other in d.hosts_of(*component) {

@@ -149,8 +149,16 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
     // 2. Containers not in the config: joiners, or leftovers of removed servers.
     for c in ctx.o.containers_of(ZK) {
         let Some(id) = c.zk_id else { continue };
-        if voters.contains_key(&id) {
+        if voters.get(&id) == Some(&c.host) {
             continue;
+        }
+        if voters.contains_key(&id) {
+            // Claims a voter's id on another host (a copied volume, a hand-made container):
+            // not the voter, and it can never join under that id.
+            return act(
+                Step::RemoveContainer { component: ZK, host: c.host.clone(), remove_volume: true },
+                format!("the ZooKeeper container on {} claims id {id}, which belongs to the voter on {}", c.host, voters[&id]),
+            );
         }
         let host_has_voter = voters.values().any(|h| *h == c.host);
         let wanted = desired.contains(&c.host.as_str());
@@ -279,7 +287,22 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
         ));
     }
 
-    // 4. Growth: a wanted host without a voter gets a joiner, one at a time.
+    // 4. Growth: a wanted host without a voter gets a joiner, one at a time: never while
+    //    another joiner exists, in whatever state (paused, restarting, waiting for its
+    //    host's old voter to leave).
+    if let Some(j) = ctx
+        .o
+        .containers_of(ZK)
+        .into_iter()
+        .find(|c| c.zk_id.is_none_or(|id| voters.get(&id) != Some(&c.host)))
+    {
+        return Some(wait_for(
+            ctx,
+            j,
+            "the joining ZooKeeper server",
+            "serve as a synced non-voting member",
+        ));
+    }
     for h in desired {
         if voters.values().any(|v| v == h) {
             continue;
@@ -353,6 +376,19 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
                 reset_registry: false,
             },
             format!("the ZooKeeper server on {h} runs an outdated configuration"),
+        );
+    }
+    // Done only if nothing differs; anything left is odd enough for a person.
+    let members: Vec<&str> = voters.values().map(String::as_str).collect();
+    let containers = ctx.o.containers_of(ZK);
+    if members.len() != desired.len()
+        || desired.iter().any(|h| !members.contains(h))
+        || containers.len() != desired.len()
+    {
+        return blocked(
+            BlockKind::Degraded,
+            format!("ZooKeeper voters {members:?} and containers do not match the wanted hosts {desired:?}, and no safe step applies"),
+            "look at the ZooKeeper containers and /zookeeper/config; remove stray containers by hand if they are not this cluster's",
         );
     }
     None
