@@ -140,23 +140,17 @@ pub fn check_step(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violatio
         );
     }
     match step {
-        Step::StartContainer { .. }
-        | Step::ReplaceContainer { .. }
-        | Step::RemoveContainer { .. } => {
-            if existing.is_none() && !matches!(step, Step::ReplaceContainer { .. }) {
-                return violation(
-                    "unknown-container",
-                    format!("{step}: no container of this cluster there"),
-                );
-            }
+        Step::StartContainer { .. } | Step::RemoveContainer { .. } if existing.is_none() => {
+            return violation(
+                "unknown-container",
+                format!("{step}: no container of this cluster there"),
+            );
         }
-        Step::CreateContainer { .. } | Step::ZkStartServer { .. } => {
-            if existing.is_some() {
-                return violation(
-                    "overwrite",
-                    format!("{step}: a container already exists there"),
-                );
-            }
+        Step::CreateContainer { .. } | Step::ZkStartServer { .. } if existing.is_some() => {
+            return violation(
+                "overwrite",
+                format!("{step}: a container already exists there"),
+            );
         }
         _ => {}
     }
@@ -376,7 +370,7 @@ fn check_masters(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation
         _ => {}
     }
     if let Some(q) = after.iter().copied().min() {
-        if after.len() as u32 > 2 * q - 1 {
+        if after.len() as u32 >= 2 * q {
             return violation(
                 "masters-ceiling",
                 format!("{step}: {} masters running with quorum {q}", after.len()),

@@ -98,6 +98,42 @@ impl SimCluster {
         }
     }
 
+    /// A fleet already running exactly `d`, healthy: a fixture for benchmarks and tests of
+    /// large clusters, which would take long to bring up step by step.
+    pub fn converged(d: &Desired, now: u64) -> SimCluster {
+        let hosts: Vec<String> = d.addresses.keys().cloned().collect();
+        let mut sim = SimCluster::new(&d.name, &hosts, now);
+        let mut voters = BTreeMap::new();
+        for ((comp, host), spec) in &d.containers {
+            let mut c = SimContainer {
+                image: spec.image.clone(),
+                config_hash: spec.config_hash.clone(),
+                state: ContainerState::Running,
+                started_at: now.saturating_sub(3600),
+                zk_id: None,
+                master_quorum: (*comp == Component::Masters).then_some(d.master_quorum),
+            };
+            if *comp == Component::Zookeeper {
+                let id = voters.len() as u64 + 1;
+                c.zk_id = Some(id);
+                voters.insert(id, host.clone());
+                sim.zk_ids_used.insert(id);
+            }
+            if let Some(h) = sim.hosts.get_mut(host) {
+                h.volumes
+                    .insert(crate::desired::volume_name(&d.name, *comp, host));
+                h.containers.insert(*comp, c);
+            }
+        }
+        sim.zk_highest_id = voters.len() as u64;
+        sim.zk = Some(ZkConfig {
+            version: 0x1_0000_0000,
+            voters,
+        });
+        sim.settle();
+        sim
+    }
+
     fn ready(&self, c: &SimContainer) -> bool {
         c.state == ContainerState::Running
             && self.now >= c.started_at + STARTUP_SECS
@@ -241,7 +277,7 @@ impl SimCluster {
     fn check_ceiling(&mut self) {
         let running = self.masters_running();
         if let Some(q) = running.iter().map(|(_, q)| *q).min() {
-            if running.len() as u32 > 2 * q - 1 {
+            if running.len() as u32 >= 2 * q {
                 self.violations.push(format!(
                     "t={}: {} masters running with quorum {q}: the replicated log can split",
                     self.now,

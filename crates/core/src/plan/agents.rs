@@ -43,6 +43,8 @@ fn in_flight_since(ctx: &Ctx, host: &str) -> Option<u64> {
 
 pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     let desired = ctx.d.hosts_of(A);
+    // Membership is checked per container: a set keeps planning linear in hosts.
+    let wanted: std::collections::BTreeSet<&str> = desired.iter().copied().collect();
 
     // 1. Finish maintenance already under way, wherever it stands.
     for (h, state) in &ctx.o.agents.maintenance {
@@ -50,17 +52,19 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         if !ctx.o.reachable(h) {
             return Some(unreachable(ctx, h, "Mesos agent"));
         }
-        let wanted = desired.contains(&h);
+        let is_wanted = wanted.contains(h);
         let step = match state {
-            Maintenance::Draining if wanted && !hash_ok(ctx, h) => {
+            Maintenance::Draining if is_wanted && !hash_ok(ctx, h) => {
                 Step::AgentDown { host: h.into() }
             }
-            Maintenance::Down if wanted && !hash_ok(ctx, h) => Step::ReplaceContainer {
+            Maintenance::Down if is_wanted && !hash_ok(ctx, h) => Step::ReplaceContainer {
                 component: A,
                 host: h.into(),
                 reset_registry: false,
             },
-            Maintenance::Down if wanted && !ctx.o.container(A, h).is_some_and(|c| c.running()) => {
+            Maintenance::Down
+                if is_wanted && !ctx.o.container(A, h).is_some_and(|c| c.running()) =>
+            {
                 continue; // the repair pass starts it
             }
             _ => Step::AgentUp { host: h.into() },
@@ -70,7 +74,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
 
     // 2. Agents no longer wanted.
     for c in ctx.o.containers_of(A) {
-        if !desired.contains(&c.host.as_str()) {
+        if !wanted.contains(c.host.as_str()) {
             return act(
                 Step::RemoveContainer {
                     component: A,
@@ -96,6 +100,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         .copied()
         .filter(|h| !ctx.o.reachable(h) || (hash_ok(ctx, h) && ctx.o.container(A, h).is_some()))
         .collect();
+    let in_progress_set: std::collections::BTreeSet<&str> = in_progress.iter().copied().collect();
     if in_progress.len() as u32 >= ctx.d.max_unavailable_agents {
         let h = in_progress[0];
         if !ctx.o.reachable(h) {
@@ -116,7 +121,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
 
     // 4. The next agent to create or replace.
     for h in &not_ok {
-        if in_progress.contains(h) {
+        if in_progress_set.contains(h) {
             continue;
         }
         let Some(c) = ctx.o.container(A, h) else {

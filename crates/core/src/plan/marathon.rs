@@ -29,6 +29,8 @@ fn ok(ctx: &Ctx, host: &str) -> bool {
 
 pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     let desired = ctx.d.hosts_of(MAR);
+    // Membership is checked per container: a set keeps planning linear in hosts.
+    let wanted: std::collections::BTreeSet<&str> = desired.iter().copied().collect();
     let leader = ctx.o.marathon.leader.as_deref();
     let all: Vec<&ObservedContainer> = ctx.o.containers_of(MAR);
     let want_image = ctx.d.image_of(MAR);
@@ -117,7 +119,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
                     "Marathon version change: start one instance of the new version",
                 );
             }
-            let step = if desired.contains(&last_old.host.as_str()) {
+            let step = if wanted.contains(last_old.host.as_str()) {
                 Step::ReplaceContainer {
                     component: MAR,
                     host: last_old.host.clone(),
@@ -141,7 +143,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     let extras: Vec<&str> = all
         .iter()
         .map(|c| c.host.as_str())
-        .filter(|h| !desired.contains(h))
+        .filter(|h| !wanted.contains(h))
         .collect();
     if let Some(h) = leader_last(extras, leader).first() {
         return act(

@@ -55,7 +55,7 @@ fn possibly_running<'a>(ctx: &'a Ctx) -> Vec<(&'a str, u32)> {
 
 /// Whether `n` masters whose lowest quorum is `q` stay within the ceiling `2q - 1`.
 pub(crate) fn within_ceiling(n: usize, q: u32) -> bool {
-    n as u32 <= 2 * q - 1
+    (n as u32) < 2 * q
 }
 
 /// The ceiling check for a step that leaves `host` running with quorum `q_new`.
@@ -115,6 +115,8 @@ fn below_floor(ctx: &Ctx, host: &str, what: &str) -> Option<Decision> {
 
 pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     let desired = ctx.d.hosts_of(M);
+    // Membership is checked per container: a set keeps planning linear in hosts.
+    let wanted: std::collections::BTreeSet<&str> = desired.iter().copied().collect();
     let leader = ctx.o.masters.leader.as_deref();
     let running: Vec<&ObservedContainer> = ctx
         .o
@@ -188,7 +190,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         .containers_of(M)
         .into_iter()
         .map(|c| c.host.as_str())
-        .filter(|h| !desired.contains(h))
+        .filter(|h| !wanted.contains(h))
         .collect();
     if let Some(h) = leader_last(extras, leader).first() {
         let running_here = ctx.o.container(M, h).is_some_and(|c| c.running());

@@ -16,10 +16,17 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             if !belongs(ctx, oc) {
                 continue;
             }
-            if oc.state == ContainerState::Exited
+            let recent = oc.state == ContainerState::Exited
                 && oc.started_at > 0
-                && ctx.now < oc.started_at + ctx.timeout()
-            {
+                && ctx.now < oc.started_at + ctx.timeout();
+            let outdated =
+                ctx.d.container(c, &oc.host).map(|s| &s.config_hash) != Some(&oc.config_hash);
+            if recent && outdated {
+                // It died recently on a configuration that is going away anyway: leave it to
+                // the ordered rollout, which replaces it (or starts it once the window passed).
+                continue;
+            }
+            if recent {
                 return blocked(
                     BlockKind::CrashLoop,
                     format!(

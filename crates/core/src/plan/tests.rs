@@ -1,1 +1,495 @@
+//! One test per rule of `shared/design/safety.md`, each on a small cluster brought to
+//! convergence by the model (the fixture), then changed.
 
+use super::*;
+use crate::desired::Desired;
+use crate::observed::ContainerState;
+use crate::sim::{drive, Faults, Rng, SimCluster};
+use crate::spec::{parse_document, MesosCluster};
+
+fn doc(hosts: usize, zk: u32, masters: u32, marathon: u32) -> MesosCluster {
+    let mut y = String::from("apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {name: t}\nspec:\n  hosts:\n");
+    for i in 1..=hosts {
+        y.push_str(&format!(
+            "    - {{name: h{i}, address: 10.0.0.{i}, docker: {{endpoint: 'unix:///d.sock'}}}}\n"
+        ));
+    }
+    y.push_str(&format!(
+        "  zookeeper: {{image: zk:1, servers: {zk}}}\n  masters: {{image: m:1, count: {masters}}}\n  agents: {{image: a:1}}\n  rollout: {{healthTimeout: 60s}}\n"
+    ));
+    if marathon > 0 {
+        y.push_str(&format!(
+            "  marathon: {{image: 'mar:1.10.17', instances: {marathon}}}\n"
+        ));
+    }
+    parse_document(&y).unwrap()
+}
+
+fn converged(d: &MesosCluster) -> SimCluster {
+    let desired = Desired::from_document(d);
+    let mut sim = SimCluster::new(
+        "t",
+        &desired.addresses.keys().cloned().collect::<Vec<_>>(),
+        1_000_000,
+    );
+    let out = drive(
+        &mut sim,
+        &desired,
+        &mut Rng::new(1),
+        Faults::default(),
+        10_000,
+    )
+    .unwrap();
+    assert_eq!(out.last, Decision::Converged);
+    sim
+}
+
+fn next(d: &MesosCluster, sim: &SimCluster) -> Decision {
+    plan(&Desired::from_document(d), &sim.observe(), sim.now)
+}
+
+fn step_of(d: Decision) -> Step {
+    match d {
+        Decision::Act { step, .. } => step,
+        other => panic!("expected a step, got {other:?}"),
+    }
+}
+
+/// Applies the planned steps until `stop` says so; returns the steps taken.
+fn run_until(
+    d: &MesosCluster,
+    sim: &mut SimCluster,
+    max: usize,
+    stop: impl Fn(&Step) -> bool,
+) -> Vec<Step> {
+    let desired = Desired::from_document(d);
+    let mut steps = Vec::new();
+    for _ in 0..max {
+        match plan(&desired, &sim.observe(), sim.now) {
+            Decision::Act { step, .. } => {
+                if stop(&step) {
+                    steps.push(step);
+                    return steps;
+                }
+                sim.apply(&desired, &step, false);
+                steps.push(step);
+                sim.tick(3);
+            }
+            Decision::Converged => return steps,
+            _ => sim.tick(3),
+        }
+    }
+    steps
+}
+
+#[test]
+fn zookeeper_bootstrap_starts_one_server_as_an_ensemble_of_one() {
+    let d = doc(3, 3, 3, 1);
+    let sim = SimCluster::new("t", &["h1".into(), "h2".into(), "h3".into()], 0);
+    match step_of(next(&d, &sim)) {
+        Step::ZkStartServer { host, ensemble, id } => {
+            assert_eq!(host, "h1");
+            assert_eq!(ensemble.len(), 1);
+            assert_eq!(ensemble[0].id, id);
+        }
+        s => panic!("{s:?}"),
+    }
+}
+
+#[test]
+fn zookeeper_joiner_lists_the_committed_members_plus_itself() {
+    let d = doc(3, 1, 1, 0);
+    let mut sim = converged(&d);
+    let d3 = doc(3, 3, 1, 0);
+    match step_of(next(&d3, &sim)) {
+        Step::ZkStartServer { host, id, ensemble } => {
+            assert_eq!(host, "h2");
+            let ids: Vec<u64> = ensemble.iter().map(|m| m.id).collect();
+            let committed: Vec<u64> = sim.zk.as_ref().unwrap().voters.keys().copied().collect();
+            assert_eq!(ids, [committed, vec![id]].concat());
+            sim.apply(
+                &Desired::from_document(&d3),
+                &Step::ZkStartServer { host, id, ensemble },
+                false,
+            );
+        }
+        s => panic!("{s:?}"),
+    }
+    // Never a second joiner before the first is a voter.
+    let s = next(&d3, &sim);
+    assert!(
+        !matches!(s.step(), Some(Step::ZkStartServer { .. })),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn zookeeper_reconfig_is_conditional_on_the_config_version_it_was_planned_from() {
+    let d = doc(3, 1, 1, 0);
+    let mut sim = converged(&d);
+    let d3 = doc(3, 3, 1, 0);
+    let steps = run_until(&d3, &mut sim, 100, |s| matches!(s, Step::ZkAdd { .. }));
+    let Some(Step::ZkAdd {
+        expected_version, ..
+    }) = steps.last().cloned()
+    else {
+        panic!("{steps:?}")
+    };
+    assert_eq!(expected_version, sim.zk.as_ref().unwrap().version);
+    // A stale version fails in the ensemble, as BadVersion would.
+    let mut stale = steps.last().cloned().unwrap();
+    if let Step::ZkAdd {
+        expected_version, ..
+    } = &mut stale
+    {
+        *expected_version -= 1;
+    }
+    let desired = Desired::from_document(&d3);
+    assert!(!sim.apply(&desired, &stale, false));
+}
+
+#[test]
+fn zookeeper_followers_are_replaced_before_the_leader() {
+    let d = doc(3, 3, 3, 0);
+    let mut sim = converged(&d);
+    let leader = sim.zk_leader.clone().unwrap();
+    let mut d2 = d.clone();
+    d2.spec.zookeeper.image = "zk:2".into();
+    let steps = run_until(&d2, &mut sim, 200, |_| false);
+    let zk_replacements: Vec<&str> = steps
+        .iter()
+        .filter(|s| {
+            matches!(
+                s,
+                Step::ReplaceContainer {
+                    component: Component::Zookeeper,
+                    ..
+                }
+            )
+        })
+        .map(|s| s.host())
+        .collect();
+    assert_eq!(zk_replacements.len(), 3);
+    assert_eq!(zk_replacements[2], leader, "{zk_replacements:?}");
+}
+
+#[test]
+fn zookeeper_is_not_rolled_while_a_voter_is_down() {
+    let d = doc(3, 3, 3, 0);
+    let mut sim = converged(&d);
+    sim.crash(Component::Zookeeper, "h3");
+    let mut d2 = d.clone();
+    d2.spec.zookeeper.image = "zk:2".into();
+    // The down voter is outdated too: it may be replaced where it stands (it serves nobody),
+    // but no live voter is stopped while it is down.
+    let s = step_of(next(&d2, &sim));
+    assert_eq!(s.host(), "h3", "{s:?}");
+}
+
+#[test]
+fn zookeeper_data_is_deleted_only_after_the_server_left_the_config() {
+    let d = doc(5, 5, 3, 0);
+    let mut sim = converged(&d);
+    let d3 = doc(5, 3, 3, 0);
+    let steps = run_until(&d3, &mut sim, 300, |_| false);
+    let first_remove = steps
+        .iter()
+        .position(|s| matches!(s, Step::ZkRemove { .. }))
+        .unwrap();
+    let first_delete = steps
+        .iter()
+        .position(|s| {
+            matches!(
+                s,
+                Step::RemoveContainer {
+                    component: Component::Zookeeper,
+                    remove_volume: true,
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    assert!(first_remove < first_delete, "{steps:?}");
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+}
+
+#[test]
+fn zookeeper_ids_are_never_reused() {
+    let d = doc(3, 1, 1, 0);
+    let mut sim = converged(&d);
+    sim.zk_highest_id = 41; // as status recorded it after earlier removals
+    match step_of(next(&doc(3, 3, 1, 0), &sim)) {
+        Step::ZkStartServer { id, .. } => assert_eq!(id, 42),
+        s => panic!("{s:?}"),
+    }
+}
+
+#[test]
+fn zookeeper_is_never_bootstrapped_over_existing_data() {
+    let d = doc(3, 3, 3, 0);
+    let mut sim = converged(&d);
+    for h in sim.hosts.values_mut() {
+        h.containers.clear(); // containers gone, volumes left
+    }
+    sim.zk = None;
+    match next(&d, &sim) {
+        Decision::Blocked {
+            kind: BlockKind::Degraded,
+            ..
+        } => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn masters_wait_until_zookeeper_has_converged() {
+    let d = doc(3, 3, 3, 0);
+    let mut sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.zookeeper.image = "zk:2".into();
+    d2.spec.masters.image = "m:2".into();
+    let steps = run_until(&d2, &mut sim, 300, |_| false);
+    let last_zk = steps
+        .iter()
+        .rposition(|s| s.component() == Component::Zookeeper)
+        .unwrap();
+    let first_master = steps
+        .iter()
+        .position(|s| s.component() == Component::Masters)
+        .unwrap();
+    assert!(last_zk < first_master, "{steps:?}");
+}
+
+#[test]
+fn masters_quorum_floor_forbids_stopping_a_second_master() {
+    let d = doc(3, 3, 3, 0);
+    let mut sim = converged(&d);
+    // One master is down and stays down (the crash-loop guard holds it).
+    sim.crash(Component::Masters, "h3");
+    let mut d2 = d.clone();
+    d2.spec.masters.image = "m:2".into();
+    let decision = next(&d2, &sim);
+    let stops_live = matches!(decision.step(), Some(Step::ReplaceContainer { host, .. } | Step::RemoveContainer { host, .. }) if host != "h3");
+    assert!(!stops_live, "{decision:?}");
+}
+
+#[test]
+fn masters_grow_by_restarting_with_the_new_quorum_before_adding() {
+    let d = doc(5, 3, 3, 0);
+    let mut sim = converged(&d);
+    let mut d5 = d.clone();
+    d5.spec.masters.count = 5;
+    let steps = run_until(&d5, &mut sim, 300, |_| false);
+    let masters: Vec<&Step> = steps
+        .iter()
+        .filter(|s| s.component() == Component::Masters)
+        .collect();
+    assert!(
+        matches!(
+            masters[..3],
+            [
+                Step::ReplaceContainer { .. },
+                Step::ReplaceContainer { .. },
+                Step::ReplaceContainer { .. }
+            ]
+        ),
+        "{masters:?}"
+    );
+    assert!(
+        matches!(
+            masters[3..],
+            [Step::CreateContainer { .. }, Step::CreateContainer { .. }]
+        ),
+        "{masters:?}"
+    );
+}
+
+#[test]
+fn masters_shrink_by_removing_extras_for_good_before_lowering_the_quorum() {
+    let mut d = doc(5, 3, 5, 0);
+    d.spec.masters.count = 5;
+    let mut sim = converged(&d);
+    let mut d3 = d.clone();
+    d3.spec.masters.count = 3;
+    let steps = run_until(&d3, &mut sim, 300, |_| false);
+    let masters: Vec<&Step> = steps
+        .iter()
+        .filter(|s| s.component() == Component::Masters)
+        .collect();
+    assert!(
+        matches!(
+            masters[..2],
+            [
+                Step::RemoveContainer {
+                    remove_volume: true,
+                    ..
+                },
+                Step::RemoveContainer {
+                    remove_volume: true,
+                    ..
+                }
+            ]
+        ),
+        "{masters:?}"
+    );
+    assert_eq!(masters.len(), 5, "{masters:?}");
+}
+
+#[test]
+fn masters_leader_is_replaced_last() {
+    let d = doc(3, 3, 3, 0);
+    let mut sim = converged(&d);
+    let leader = sim.master_leader.clone().unwrap();
+    let mut d2 = d.clone();
+    d2.spec.masters.image = "m:2".into();
+    let steps = run_until(&d2, &mut sim, 300, |_| false);
+    let hosts: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.component() == Component::Masters)
+        .map(|s| s.host())
+        .collect();
+    assert_eq!(hosts.last().copied(), Some(leader.as_str()), "{hosts:?}");
+}
+
+#[test]
+fn a_single_master_is_not_replaced_without_consent_to_an_outage() {
+    let d = doc(1, 1, 1, 0);
+    let sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.masters.image = "m:2".into();
+    match next(&d2, &sim) {
+        Decision::Blocked {
+            kind: BlockKind::Safety,
+            action,
+            ..
+        } => assert!(action.contains("3 masters")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn agents_go_max_unavailable_at_a_time() {
+    let mut d = doc(4, 3, 3, 0);
+    d.spec.rollout.max_unavailable_agents = 2;
+    d.spec.rollout.drain_agents = false;
+    let sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.agents.image = "a:2".into();
+    let desired = Desired::from_document(&d2);
+    let mut sim2 = sim.clone();
+    let s1 = step_of(plan(&desired, &sim2.observe(), sim2.now));
+    sim2.apply(&desired, &s1, false);
+    let s2 = step_of(plan(&desired, &sim2.observe(), sim2.now));
+    sim2.apply(&desired, &s2, false);
+    assert_ne!(s1.host(), s2.host());
+    // Two agents are starting: the third waits.
+    assert!(matches!(
+        plan(&desired, &sim2.observe(), sim2.now),
+        Decision::Wait { .. }
+    ));
+}
+
+#[test]
+fn agents_are_drained_down_replaced_and_brought_up() {
+    let d = doc(3, 3, 3, 0);
+    let mut sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.agents.image = "a:2".into();
+    let steps = run_until(&d2, &mut sim, 40, |s| matches!(s, Step::AgentUp { .. }));
+    let kinds: Vec<&str> = steps.iter().map(|s| s.kind()).collect();
+    assert_eq!(
+        kinds,
+        ["AgentDrain", "AgentDown", "ReplaceContainer", "AgentUp"]
+    );
+}
+
+#[test]
+fn marathon_version_change_follows_the_ha_upgrade() {
+    let d = doc(3, 3, 3, 2);
+    let mut sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.marathon.as_mut().unwrap().image = "mar:1.10.26".into();
+    let steps = run_until(&d2, &mut sim, 100, |_| false);
+    let kinds: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.component() == Component::Marathon)
+        .map(|s| s.kind())
+        .collect();
+    // Down to one old instance, one new beside it, the old one replaced.
+    assert_eq!(
+        kinds,
+        ["RemoveContainer", "CreateContainer", "ReplaceContainer"]
+    );
+}
+
+#[test]
+fn marathon_downgrade_is_refused_unless_allowed() {
+    let d = doc(3, 3, 3, 1);
+    let sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.marathon.as_mut().unwrap().image = "mar:1.9.0".into();
+    assert!(matches!(
+        next(&d2, &sim),
+        Decision::Blocked {
+            kind: BlockKind::Safety,
+            ..
+        }
+    ));
+    d2.spec.marathon.as_mut().unwrap().allow_downgrade = true;
+    assert!(next(&d2, &sim).step().is_some());
+}
+
+#[test]
+fn paused_takes_no_step() {
+    let d = doc(3, 3, 3, 1);
+    let sim = SimCluster::new("t", &["h1".into(), "h2".into(), "h3".into()], 0);
+    let mut d2 = d.clone();
+    d2.spec.rollout.paused = true;
+    assert!(matches!(next(&d2, &sim), Decision::Wait { .. }));
+}
+
+#[test]
+fn an_unreachable_host_is_reported_not_acted_on() {
+    let d = doc(3, 3, 3, 1);
+    let mut sim = converged(&d);
+    sim.lose_host("h2");
+    let mut d2 = d.clone();
+    d2.spec.masters.image = "m:2".into();
+    match next(&d2, &sim) {
+        Decision::Blocked {
+            kind: BlockKind::Degraded,
+            reason,
+            ..
+        } => assert!(reason.contains("h2")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_container_that_exits_right_after_starting_blocks_as_a_crash_loop() {
+    let d = doc(3, 3, 3, 1);
+    let mut sim = converged(&d);
+    sim.tick(5);
+    let started = sim.now;
+    if let Some(c) = sim
+        .hosts
+        .get_mut("h2")
+        .and_then(|h| h.containers.get_mut(&Component::Agents))
+    {
+        c.started_at = started;
+        c.state = ContainerState::Exited;
+    }
+    sim.tick(1);
+    assert!(matches!(
+        next(&d, &sim),
+        Decision::Blocked {
+            kind: BlockKind::CrashLoop,
+            ..
+        }
+    ));
+    sim.tick(120);
+    assert!(matches!(
+        step_of(next(&d, &sim)),
+        Step::StartContainer { .. }
+    ));
+}
