@@ -15,7 +15,8 @@ mmdebstrap --quiet --variant=minbase \
   --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
   --include=ca-certificates \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
-  bookworm "$work/rootfs.tar" "$mirror"
+  bookworm "$work/rootfs.tar" "$mirror" >"$work/mmdebstrap.log" 2>&1 \
+  || { cat "$work/mmdebstrap.log" >&2; exit 1; }
 docker import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change "LABEL io.mesos-operator.version=$version io.mesos-operator.image=base" \

@@ -1,0 +1,54 @@
+#!/bin/sh
+# ZooKeeper 3.8 with dynamic reconfiguration.
+#
+# The configuration is generated on the first start only and kept on the data volume:
+# ZooKeeper rewrites zoo.cfg and writes zoo.cfg.dynamic.<version> itself after every
+# reconfig, so regenerating it on a restart would undo committed membership changes.
+#
+# First start needs: ZK_SERVER_ID, ZK_ENSEMBLE ("id=address,id=address,...": the committed
+# members plus this server; just this server to bootstrap an ensemble of one), ZK_ADDRESS,
+# and the ports ZK_CLIENT_PORT, ZK_PEER_PORT, ZK_ELECTION_PORT, ZK_ADMIN_PORT.
+# The super-user digest (never in the environment, which `docker inspect` shows) is read
+# from /run/mesos-operator/zk-super-digest if that file exists at first start.
+set -eu
+DATA=/var/lib/zookeeper
+CONF=$DATA/conf
+mkdir -p "$CONF" "$DATA/data"
+if [ ! -f "$CONF/zoo.cfg" ]; then
+  : "${ZK_SERVER_ID:?ZK_SERVER_ID is required on first start}"
+  : "${ZK_ENSEMBLE:?ZK_ENSEMBLE is required on first start}"
+  : "${ZK_ADDRESS:?ZK_ADDRESS is required on first start}"
+  client=${ZK_CLIENT_PORT:-2181}; peer=${ZK_PEER_PORT:-2888}; election=${ZK_ELECTION_PORT:-3888}
+  echo "$ZK_SERVER_ID" > "$DATA/data/myid"
+  {
+    echo "tickTime=2000"
+    echo "initLimit=10"
+    echo "syncLimit=5"
+    echo "dataDir=$DATA/data"
+    echo "reconfigEnabled=true"
+    echo "standaloneEnabled=false"
+    echo "4lw.commands.whitelist=*"
+    echo "admin.enableServer=true"
+    echo "admin.serverAddress=$ZK_ADDRESS"
+    echo "admin.serverPort=${ZK_ADMIN_PORT:-8081}"
+    if [ -s /run/mesos-operator/zk-super-digest ]; then
+      echo "DigestAuthenticationProvider.superDigest=$(cat /run/mesos-operator/zk-super-digest)"
+    fi
+    echo "dynamicConfigFile=$CONF/zoo.cfg.dynamic"
+  } > "$CONF/zoo.cfg.tmp"
+  : > "$CONF/zoo.cfg.dynamic"
+  echo "$ZK_ENSEMBLE" | tr ',' '\n' | while IFS='=' read -r id addr; do
+    [ -n "$id" ] || continue
+    echo "server.$id=$addr:$peer:$election:participant;0.0.0.0:$client" >> "$CONF/zoo.cfg.dynamic"
+  done
+  mv "$CONF/zoo.cfg.tmp" "$CONF/zoo.cfg"
+fi
+CP=/usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar
+for j in slf4j-api slf4j-log4j12 log4j-1.2 servlet-api jetty9-server jetty9-servlet jetty9-util jetty9-http jetty9-io jetty9-security jackson-databind jackson-core jackson-annotations netty commons-cli metrics-core snappy-java jline; do
+  for f in /usr/share/java/$j.jar /usr/share/java/$j*.jar; do
+    [ -f "$f" ] && CP="$CP:$f" && break
+  done
+done
+exec java -Xmx${ZK_HEAP:-64m} -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+  -Dzookeeper.log.dir=/tmp -Dlog4j.configuration=file:/etc/zookeeper/log4j-console.properties \
+  -cp "$CP" org.apache.zookeeper.server.quorum.QuorumPeerMain "$CONF/zoo.cfg"
