@@ -2,12 +2,25 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all deps build test lint unit bench demo demo-down schema clean
+.PHONY: all deps build test lint unit bench demo demo-down schema clean images testbed-up testbed-down
+HOSTS ?= 3
 
 all: build
 
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh mmdebstrap skopeo curl
+
+# The project's images, built here from Debian's packages (no registry needed); each is
+# rebuilt only when its build context changed.
+images: deps
+	@scripts/images.sh
+
+# A fleet of HOSTS Docker hosts with mutual TLS and a TLS registry (TESTBED_ID=demo).
+testbed-up: images
+	@scripts/testbed.sh up $(HOSTS)
+
+testbed-down:
+	@scripts/testbed.sh down
 
 build: deps
 	$(CARGO) build --workspace --all-targets
@@ -17,8 +30,9 @@ lint: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # Every test: unit, property and simulation tests of the core, integration tests against
-# a real etcd (started by the tests themselves on free loopback ports).
-test: deps lint
+# a real etcd (started by the tests on free loopback ports) and a real fleet (each test
+# binary that needs one brings up its own test bed and a watchdog takes it down).
+test: deps lint images
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 

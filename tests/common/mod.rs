@@ -10,6 +10,8 @@
 
 #![allow(dead_code)]
 
+pub mod fleet;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,0 +1,343 @@
+//! The shared fleet: Docker hosts in containers with mutual TLS and a TLS registry, brought
+//! up once per test binary by `scripts/testbed.sh` under a test bed id of its own, and taken
+//! down by a watchdog (by that id's label) when the test process exits. Set
+//! `MESOS_OPERATOR_TESTBED_ENV=.testbed/<id>/env` to reuse a running test bed instead.
+//!
+//! Also the fault helpers (freeze, partition, kill a host, kill a container behind the
+//! operator's back), each acting only on the test bed's own containers.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use super::repo_path;
+
+/// One Docker host of the fleet.
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// Name, e.g. `host1`.
+    pub name: String,
+    /// Its address on the test bed's network.
+    pub ip: String,
+    /// The outer container running its dockerd.
+    pub container: String,
+}
+
+/// A running test bed.
+#[derive(Debug)]
+pub struct Fleet {
+    /// Test bed id.
+    pub id: String,
+    /// Docker network name.
+    pub network: String,
+    /// `IP:5000`.
+    pub registry: String,
+    /// Hosts by name.
+    pub hosts: BTreeMap<String, Host>,
+    /// The test bed's PKI directory (ca.pem, client-cert.pem, client-key.pem).
+    pub pki: PathBuf,
+}
+
+static FLEET: OnceLock<Fleet> = OnceLock::new();
+/// Tests that break hosts (freeze, partition, kill) hold this exclusively; the others share it.
+static FAULTS: RwLock<()> = RwLock::new(());
+
+/// For a test that needs the hosts healthy: shared with other such tests.
+pub fn shared() -> RwLockReadGuard<'static, ()> {
+    FAULTS.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// For a test that injects faults into hosts: runs alone.
+pub fn exclusive() -> RwLockWriteGuard<'static, ()> {
+    FAULTS.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn parse_env(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+fn from_env(text: &str) -> Fleet {
+    let env = parse_env(text);
+    let id = env["TESTBED_ID"].clone();
+    let hosts = env["TESTBED_HOSTS"]
+        .split(',')
+        .filter_map(|p| p.split_once('='))
+        .map(|(n, ip)| {
+            (
+                n.to_string(),
+                Host {
+                    name: n.to_string(),
+                    ip: ip.to_string(),
+                    container: format!("mo-tb-{id}-{n}"),
+                },
+            )
+        })
+        .collect();
+    Fleet {
+        network: env["TESTBED_NETWORK"].clone(),
+        registry: env["TESTBED_REGISTRY"].clone(),
+        pki: PathBuf::from(&env["TESTBED_PKI"]),
+        hosts,
+        id,
+    }
+}
+
+fn start() -> Fleet {
+    if let Ok(path) = std::env::var("MESOS_OPERATOR_TESTBED_ENV") {
+        let text = std::fs::read_to_string(&path).expect("MESOS_OPERATOR_TESTBED_ENV file");
+        return from_env(&text);
+    }
+    let id = format!("t{}", std::process::id());
+    let script = repo_path("scripts/testbed.sh");
+    // The watchdog takes the test bed down, by its label, once this process is gone.
+    let me = std::process::id();
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "while kill -0 {me} 2>/dev/null; do sleep 1; done; TESTBED_ID={id} '{}' down",
+            script.display()
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start test bed watchdog");
+    let hosts = std::env::var("MESOS_OPERATOR_TESTBED_HOSTS").unwrap_or_else(|_| "3".into());
+    let out = Command::new(&script)
+        .args(["up", &hosts])
+        .env("TESTBED_ID", &id)
+        .env("TESTBED_SKIP_IMAGES", "1")
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/testbed.sh");
+    assert!(
+        out.status.success(),
+        "testbed.sh up failed (run `make images` first)"
+    );
+    from_env(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The binary's fleet, started on first use.
+pub fn fleet() -> &'static Fleet {
+    FLEET.get_or_init(start)
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run docker")
+}
+
+impl Fleet {
+    /// A host by name.
+    pub fn host(&self, name: &str) -> &Host {
+        &self.hosts[name]
+    }
+
+    /// `docker` against a host over mutual TLS.
+    pub fn docker(&self, host: &str, args: &[&str]) -> Output {
+        let h = self.host(host);
+        run(Command::new("docker")
+            .arg("--tlsverify")
+            .arg("--tlscacert")
+            .arg(self.pki.join("ca.pem"))
+            .arg("--tlscert")
+            .arg(self.pki.join("client-cert.pem"))
+            .arg("--tlskey")
+            .arg(self.pki.join("client-key.pem"))
+            .arg("-H")
+            .arg(format!("tcp://{}:2376", h.ip))
+            .args(args))
+    }
+
+    /// Like [`Fleet::docker`], asserting success; returns stdout.
+    pub fn docker_ok(&self, host: &str, args: &[&str]) -> String {
+        let o = self.docker(host, args);
+        assert!(
+            o.status.success(),
+            "docker {args:?} on {host}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
+    /// `docker` on the outer machine, for the test bed's own containers only.
+    fn outer(&self, args: &[&str]) -> Output {
+        run(Command::new("docker").args(args))
+    }
+
+    fn outer_ok(&self, args: &[&str]) {
+        let o = self.outer(args);
+        assert!(
+            o.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    /// Freezes a host (`docker pause`): TCP still connects, nothing answers.
+    pub fn freeze(&self, host: &str) {
+        self.outer_ok(&["pause", &self.host(host).container]);
+    }
+
+    /// Thaws a frozen host.
+    pub fn thaw(&self, host: &str) {
+        self.outer_ok(&["unpause", &self.host(host).container]);
+    }
+
+    /// Cuts a host off the network entirely.
+    pub fn partition(&self, host: &str) {
+        self.outer_ok(&[
+            "network",
+            "disconnect",
+            &self.network,
+            &self.host(host).container,
+        ]);
+    }
+
+    /// Reconnects a partitioned host with its own address.
+    pub fn heal(&self, host: &str) {
+        let h = self.host(host);
+        self.outer_ok(&[
+            "network",
+            "connect",
+            "--ip",
+            &h.ip,
+            &self.network,
+            &h.container,
+        ]);
+    }
+
+    /// Drops traffic between a host and named peers (both directions), inside the host:
+    /// its dockerd stays reachable from the outer machine.
+    pub fn partition_from(&self, host: &str, peers: &[&str]) {
+        for p in peers {
+            let ip = &self.host(p).ip;
+            for chain in [["INPUT", "-s"], ["OUTPUT", "-d"]] {
+                self.outer_ok(&[
+                    "exec",
+                    &self.host(host).container,
+                    "iptables",
+                    "-I",
+                    chain[0],
+                    chain[1],
+                    ip,
+                    "-j",
+                    "DROP",
+                ]);
+            }
+        }
+    }
+
+    /// Undoes [`Fleet::partition_from`].
+    pub fn heal_from(&self, host: &str, peers: &[&str]) {
+        for p in peers {
+            let ip = &self.host(p).ip;
+            for chain in [["INPUT", "-s"], ["OUTPUT", "-d"]] {
+                self.outer_ok(&[
+                    "exec",
+                    &self.host(host).container,
+                    "iptables",
+                    "-D",
+                    chain[0],
+                    chain[1],
+                    ip,
+                    "-j",
+                    "DROP",
+                ]);
+            }
+        }
+    }
+
+    /// Kills a host's container (a host crash).
+    pub fn kill_host(&self, host: &str) {
+        self.outer_ok(&["kill", &self.host(host).container]);
+    }
+
+    /// Starts a killed host again and waits for its dockerd.
+    pub fn start_host(&self, host: &str) {
+        self.outer_ok(&["start", &self.host(host).container]);
+        self.wait_docker(host);
+    }
+
+    /// Kills a container on a host behind the operator's back.
+    pub fn kill_container(&self, host: &str, name: &str) {
+        self.docker_ok(host, &["kill", name]);
+    }
+
+    /// Waits until a host's dockerd answers over mutual TLS.
+    pub fn wait_docker(&self, host: &str) {
+        for _ in 0..100 {
+            if self.docker(host, &["version"]).status.success() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("dockerd on {host} did not come back");
+    }
+
+    /// Removes containers on every host that carry `label` (a test's own).
+    pub fn remove_labelled(&self, label: &str) {
+        for h in self.hosts.keys() {
+            let ids = self.docker_ok(h, &["ps", "-aq", "--filter", &format!("label={label}")]);
+            for id in ids.split_whitespace() {
+                self.docker(h, &["rm", "-f", "-v", id]);
+            }
+        }
+    }
+
+    /// Prints the logs of the containers carrying `label`, for a failed test.
+    pub fn dump_logs(&self, label: &str) {
+        for h in self.hosts.keys() {
+            let ids = self.docker_ok(h, &["ps", "-aq", "--filter", &format!("label={label}")]);
+            for id in ids.split_whitespace() {
+                let o = self.docker(h, &["logs", "--tail", "50", id]);
+                eprintln!(
+                    "---- {h} {id}\n{}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+        }
+    }
+}
+
+/// Dumps the logs of a test's containers if the test panics, and removes them either way.
+pub struct Scoped<'a> {
+    /// The fleet.
+    pub fleet: &'a Fleet,
+    /// The label the test put on its containers (`key=value`).
+    pub label: String,
+}
+
+impl Drop for Scoped<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.fleet.dump_logs(&self.label);
+        }
+        self.fleet.remove_labelled(&self.label);
+    }
+}
+
+/// Sends a ZooKeeper four-letter word and returns the answer ("" when nothing answers).
+pub fn four_letter(ip: &str, port: u16, word: &str, timeout: Duration) -> String {
+    let addr: SocketAddr = format!("{ip}:{port}").parse().expect("address");
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, timeout) else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(timeout));
+    let _ = s.set_write_timeout(Some(timeout));
+    if s.write_all(word.as_bytes()).is_err() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
