@@ -91,6 +91,8 @@ fn from_env(text: &str) -> Fleet {
     }
 }
 
+// The watchdog outlives this process on purpose; it is reaped by init.
+#[allow(clippy::zombie_processes)]
 fn start() -> Fleet {
     if let Ok(path) = std::env::var("MESOS_OPERATOR_TESTBED_ENV") {
         let text = std::fs::read_to_string(&path).expect("MESOS_OPERATOR_TESTBED_ENV file");
