@@ -44,7 +44,7 @@ for w in "${want[@]}"; do
       build mesos-operator/zookeeper:3.8.0-2 images/zookeeper --build-arg TAG=3.8.0-2 ;;
     dockerhost) build mesos-operator/dockerhost:dev images/dockerhost ;;
     registry) build mesos-operator/registry:dev images/registry ;;
-    emulator) [ -x images/emulator/build.sh ] && images/emulator/build.sh "$VERSION" || echo "images: emulator not built yet" ;;
+    emulator) images/emulator/build.sh "$VERSION" ;;
     *) echo "images: unknown image $w" >&2; exit 2 ;;
   esac
 done

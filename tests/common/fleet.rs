@@ -16,7 +16,16 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
-use super::repo_path;
+/// A file of the repository (found from whichever crate includes this harness).
+fn repo_path(rel: &str) -> PathBuf {
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    while !dir.join("scripts/testbed.sh").exists() {
+        if !dir.pop() {
+            panic!("cannot find the repository root above {}", env!("CARGO_MANIFEST_DIR"));
+        }
+    }
+    dir.join(rel)
+}
 
 /// One Docker host of the fleet.
 #[derive(Debug, Clone)]

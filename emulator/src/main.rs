@@ -1,0 +1,32 @@
+//! `mesos-emulator master|agent|marathon [--flag=value ...]`: an emulated Mesos master,
+//! Mesos agent or Marathon for the test bed, configured like the real ones (flags and
+//! `MESOS_*` / `MARATHON_*` variables). The version it reports comes from
+//! `EMULATOR_VERSION`, which each image sets from the tag it was built for; an image built
+//! with `EMULATOR_BROKEN=1` starts but never turns healthy (for tests of blocked rollouts).
+
+mod agent;
+mod flags;
+mod marathon;
+mod master;
+mod util;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        eprintln!("usage: mesos-emulator master|agent|marathon [--flag=value ...]");
+        std::process::exit(2);
+    }
+    let role = args.remove(0);
+    let version = std::env::var("EMULATOR_VERSION").unwrap_or_else(|_| "1.11.0".into());
+    let broken = std::env::var("EMULATOR_BROKEN").is_ok_and(|v| v == "1");
+    match role.as_str() {
+        "master" => master::run(args, version, broken).await,
+        "agent" | "slave" => agent::run(args, version, broken).await,
+        "marathon" => marathon::run(args, version, broken).await,
+        other => {
+            eprintln!("unknown role {other}; use master, agent or marathon");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,645 @@
+//! The Mesos master: ZooKeeper leader election through `json.info_` EPHEMERAL|SEQUENTIAL
+//! nodes, replicated-log quorum through `log_replicas` members, and the HTTP endpoints of
+//! `shared/reference/mesos-marathon-api.md` §1, §3 and §5, shaped field by field.
+//!
+//! What is emulated: no offers, tasks or replicated-log contents; the registry counts as
+//! recovered while at least `--quorum` masters of the cluster are up (their replicas visible
+//! in `log_replicas`), and the elected leader exits after `--registry_fetch_timeout`
+//! without it, as the real one does.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use zookeeper_client as zk;
+
+use crate::flags::{parse_zk_url, Flags};
+use crate::log;
+use crate::util::{self, now_f64};
+
+const KNOWN: &[(&str, Option<&str>)] = &[
+    ("zk", None),
+    ("quorum", None),
+    ("work_dir", None),
+    ("ip", None),
+    ("port", Some("5050")),
+    ("hostname", None),
+    ("cluster", None),
+    ("log_dir", None),
+    ("registry", Some("replicated_log")),
+    ("zk_session_timeout", Some("10secs")),
+    ("registry_fetch_timeout", Some("1mins")),
+    ("agent_reregister_timeout", Some("10mins")),
+    ("agent_ping_timeout", Some("15secs")),
+    ("max_agent_ping_timeouts", Some("5")),
+    ("log_auto_initialize", Some("true")),
+    ("logging_level", Some("INFO")),
+];
+
+#[derive(Debug, Clone)]
+struct AgentRec {
+    id: String,
+    hostname: String,
+    ip: String,
+    port: u64,
+    pid: String,
+    version: String,
+    registered_time: f64,
+    reregistered_time: Option<f64>,
+    last_seen: Instant,
+    active: bool,
+}
+
+#[derive(Debug, Clone)]
+struct FrameworkRec {
+    id: String,
+    name: String,
+    hostname: String,
+    webui_url: String,
+    registered_time: f64,
+    last_seen: Instant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MachineMode {
+    Draining,
+    Down,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    my_node: String,
+    leader: Option<Value>,
+    elected_time: Option<f64>,
+    replicas: usize,
+    recovered: bool,
+    without_quorum_since: Option<Instant>,
+    agents: BTreeMap<String, AgentRec>,
+    agent_counter: u64,
+    frameworks: BTreeMap<String, FrameworkRec>,
+    framework_counter: u64,
+    schedule: Value,
+    machines: BTreeMap<(String, String), MachineMode>,
+    warned_quorum: bool,
+}
+
+struct Master {
+    flags: Flags,
+    version: String,
+    broken: bool,
+    id: String,
+    ip: String,
+    port: u16,
+    hostname: String,
+    start_time: f64,
+    quorum: usize,
+    zk_path: String,
+    zk: Option<zk::Client>,
+    state: Mutex<State>,
+}
+
+type Shared = Arc<Master>;
+
+impl Master {
+    fn pid(&self) -> String {
+        format!("master@{}:{}", self.ip, self.port)
+    }
+
+    fn elected(&self, st: &State) -> bool {
+        st.leader.as_ref().and_then(|l| l["pid"].as_str()) == Some(self.pid().as_str()) && !st.my_node.is_empty()
+    }
+
+    fn info(&self) -> Value {
+        let ip_num = self.ip.parse::<std::net::Ipv4Addr>().map(|a| u32::from_le_bytes(a.octets())).unwrap_or(0);
+        json!({
+            "address": {"hostname": self.hostname, "ip": self.ip, "port": self.port},
+            "capabilities": [{"type": "AGENT_UPDATE"}, {"type": "AGENT_DRAINING"}, {"type": "QUOTA_V2"}],
+            "hostname": self.hostname, "id": self.id, "ip": ip_num, "pid": self.pid(),
+            "port": self.port, "version": self.version,
+        })
+    }
+}
+
+fn exit_with(msg: &str) -> ! {
+    eprintln!("{msg}");
+    std::process::exit(1);
+}
+
+/// Runs the master until it exits.
+pub async fn run(args: Vec<String>, version: String, broken: bool) {
+    let flags = Flags::parse(&args, "MESOS_", KNOWN);
+    let Some(work_dir) = flags.get("work_dir").map(str::to_string) else {
+        exit_with("Flag 'work_dir' is required, but it was not provided");
+    };
+    let quorum: Option<usize> = flags.get("quorum").and_then(|q| q.parse().ok());
+    let zk_url = flags.get("zk").map(str::to_string);
+    if zk_url.is_some() && quorum.is_none() && flags.get("registry") == Some("replicated_log") {
+        exit_with("Need to specify --quorum for replicated log based registry when using ZooKeeper");
+    }
+    let ip = flags.get("ip").unwrap_or("127.0.0.1").to_string();
+    let port: u16 = flags.get("port").and_then(|p| p.parse().ok()).unwrap_or(5050);
+    let hostname = flags.get("hostname").unwrap_or(&ip).to_string();
+    let _ = std::fs::create_dir_all(format!("{work_dir}/replicated_log"));
+    let (zk_servers, zk_path) = match zk_url.as_deref().map(parse_zk_url) {
+        Some(Some(p)) => p,
+        Some(None) => exit_with("Failed to parse --zk: expected zk://host:port[,host:port]/path"),
+        None => (String::new(), String::new()),
+    };
+    let zk = if zk_servers.is_empty() {
+        None
+    } else {
+        match util::zk_connect(&zk_servers, Duration::from_secs(60)).await {
+            Ok(c) => Some(c),
+            Err(e) => exit_with(&format!("Failed to connect to ZooKeeper {zk_servers}: {e}")),
+        }
+    };
+    let m: Shared = Arc::new(Master {
+        version,
+        broken,
+        id: util::uuid(),
+        ip: ip.clone(),
+        port,
+        hostname,
+        start_time: now_f64(),
+        quorum: quorum.unwrap_or(1),
+        zk_path,
+        zk,
+        flags,
+        state: Mutex::new(State { schedule: json!({}), ..Default::default() }),
+    });
+    log!("Master {} ({}) started on {}:{} with quorum {}", m.id, m.version, ip, port, m.quorum);
+    if !m.broken {
+        if let Some(c) = &m.zk {
+            util::exit_on_session_loss(c, "Master");
+            if let Err(e) = contend(&m, c).await {
+                exit_with(&format!("Failed to contend for leadership: {e}"));
+            }
+            tokio::spawn(elect_loop(m.clone()));
+        } else {
+            let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.leader = Some(m.info());
+            st.my_node = "standalone".into();
+            st.elected_time = Some(now_f64());
+            st.recovered = true;
+        }
+    }
+    serve(m, &ip, port).await;
+}
+
+async fn contend(m: &Shared, c: &zk::Client) -> Result<(), String> {
+    util::zk_mkdirs(c, &format!("{}/log_replicas", m.zk_path)).await?;
+    let replica = format!("log-replica(1)@{}:{} quorum={}", m.ip, m.port, m.quorum);
+    let eph_seq = zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all());
+    c.create(&format!("{}/log_replicas/", m.zk_path), replica.as_bytes(), &eph_seq)
+        .await
+        .map_err(|e| e.to_string())?;
+    let data = serde_json::to_vec(&m.info()).unwrap_or_default();
+    let (_, seq) = c
+        .create(&format!("{}/json.info_", m.zk_path), &data, &eph_seq)
+        .await
+        .map_err(|e| e.to_string())?;
+    let node = format!("json.info_{seq}");
+    log!("Created election node {}/{node}", m.zk_path);
+    m.state.lock().unwrap_or_else(|e| e.into_inner()).my_node = node;
+    Ok(())
+}
+
+async fn elect_loop(m: Shared) {
+    let Some(c) = m.zk.clone() else { return };
+    let fetch_timeout = m.flags.duration("registry_fetch_timeout").unwrap_or(Duration::from_secs(60));
+    let ping = m.flags.duration("agent_ping_timeout").unwrap_or(Duration::from_secs(15));
+    let max_pings: u32 = m.flags.get("max_agent_ping_timeouts").and_then(|s| s.parse().ok()).unwrap_or(5);
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let Ok((children, _)) = c.get_children(&m.zk_path).await else { continue };
+        let leader_node = children
+            .iter()
+            .filter(|n| n.starts_with("json.info_") || n.starts_with("info_"))
+            .filter_map(|n| util::sequence(n).map(|s| (s, n)))
+            .min()
+            .map(|(_, n)| n.clone());
+        let leader = match &leader_node {
+            Some(n) => c
+                .get_data(&format!("{}/{n}", m.zk_path))
+                .await
+                .ok()
+                .and_then(|(d, _)| serde_json::from_slice::<Value>(&d).ok()),
+            None => None,
+        };
+        let replicas = c.get_children(&format!("{}/log_replicas", m.zk_path)).await.map(|(r, _)| r).unwrap_or_default();
+        let mut quorums = Vec::new();
+        for r in &replicas {
+            if let Ok((d, _)) = c.get_data(&format!("{}/log_replicas/{r}", m.zk_path)).await {
+                let s = String::from_utf8_lossy(&d).to_string();
+                if let Some(q) = s.rsplit_once("quorum=").and_then(|(_, q)| q.parse::<usize>().ok()) {
+                    quorums.push(q);
+                }
+            }
+        }
+        let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
+        let was_elected = m.elected(&st);
+        st.leader = leader;
+        st.replicas = replicas.len();
+        let elected = m.elected(&st);
+        if elected && !was_elected {
+            st.elected_time = Some(now_f64());
+            st.agents.clear();
+            st.frameworks.clear();
+            log!("Elected as the leading master!");
+        }
+        if !elected {
+            st.elected_time = None;
+        }
+        if quorums.iter().any(|q| *q != m.quorum) && !st.warned_quorum {
+            st.warned_quorum = true;
+            log!("WARNING: masters disagree on --quorum: mine is {}, replicas report {quorums:?}", m.quorum);
+        }
+        if elected {
+            st.recovered = st.replicas >= m.quorum;
+            if st.recovered {
+                st.without_quorum_since = None;
+            } else {
+                let since = *st.without_quorum_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > fetch_timeout {
+                    log!("Recovery failed: Failed to recover registrar: Failed to perform fetch within {}secs", fetch_timeout.as_secs());
+                    std::process::exit(1);
+                }
+            }
+            let limit = ping * max_pings;
+            for a in st.agents.values_mut() {
+                if a.active && a.last_seen.elapsed() > limit {
+                    log!("Agent {} ({}) is unreachable", a.id, a.hostname);
+                    a.active = false;
+                }
+            }
+        } else {
+            st.recovered = false;
+        }
+    }
+}
+
+async fn serve(m: Shared, ip: &str, port: u16) {
+    let app = axum::Router::new().fallback(handle).with_state(m);
+    let addr = format!("{ip}:{port}");
+    let listener = match tokio::net::TcpListener::bind(&addr).await {
+        Ok(l) => l,
+        Err(e) => exit_with(&format!("Failed to bind {addr}: {e}")),
+    };
+    if let Err(e) = axum::serve(listener, app).await {
+        exit_with(&format!("HTTP server failed: {e}"));
+    }
+}
+
+fn json_response(status: StatusCode, v: &Value) -> Response {
+    let mut r = (status, v.to_string()).into_response();
+    r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    r
+}
+
+fn text(status: StatusCode, body: &str) -> Response {
+    (status, body.to_string()).into_response()
+}
+
+async fn handle(
+    axum::extract::State(m): axum::extract::State<Shared>,
+    method: Method,
+    uri: Uri,
+    _headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().trim_end_matches('/').to_string();
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let st = m.state.lock().unwrap_or_else(|e| e.into_inner());
+    if m.broken {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "Master is not healthy");
+    }
+    match path.as_str() {
+        "/health" | "/master/health" => return StatusCode::OK.into_response(),
+        "/version" => {
+            return json_response(StatusCode::OK, &json!({
+                "build_date": "2020-11-19 10:00:00", "build_time": 1605780000.0, "build_user": "root",
+                "git_tag": m.version, "version": m.version,
+            }))
+        }
+        "/master/flags" | "/flags" => return json_response(StatusCode::OK, &json!({"flags": m.flags.all()})),
+        "/metrics/snapshot" => return json_response(StatusCode::OK, &metrics(&m, &st)),
+        "/master/state.json" => return text(StatusCode::NOT_FOUND, ""),
+        _ => {}
+    }
+    // Everything else is the leader's: redirect or 503 from a non-leader.
+    if !m.elected(&st) {
+        return match &st.leader {
+            Some(l) => {
+                let host = l["hostname"].as_str().unwrap_or_default();
+                let port = l["port"].as_u64().unwrap_or(5050);
+                let loc = if path == "/master/redirect" {
+                    format!("//{host}:{port}")
+                } else {
+                    format!("//{host}:{port}{path}{query}")
+                };
+                let mut r = StatusCode::TEMPORARY_REDIRECT.into_response();
+                if let Ok(v) = HeaderValue::from_str(&loc) {
+                    r.headers_mut().insert("location", v);
+                }
+                r
+            }
+            None => text(StatusCode::SERVICE_UNAVAILABLE, "No leader elected"),
+        };
+    }
+    drop(st);
+    let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
+    match (method.as_str(), path.as_str()) {
+        (_, "/master/redirect") => {
+            let mut r = StatusCode::TEMPORARY_REDIRECT.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("//{}:{}", m.hostname, m.port)) {
+                r.headers_mut().insert("location", v);
+            }
+            r
+        }
+        ("GET", "/master/state") | ("GET", "/state") => json_response(StatusCode::OK, &state_json(&m, &st)),
+        ("GET", "/master/slaves") | ("GET", "/slaves") => {
+            json_response(StatusCode::OK, &json!({"slaves": agents_json(&st), "recovered_slaves": []}))
+        }
+        ("GET", "/master/frameworks") | ("GET", "/frameworks") => json_response(
+            StatusCode::OK,
+            &json!({"frameworks": frameworks_json(&st), "completed_frameworks": [], "unregistered_frameworks": []}),
+        ),
+        ("GET", "/master/state-summary") | ("GET", "/state-summary") => json_response(
+            StatusCode::OK,
+            &json!({"hostname": m.hostname, "cluster": m.flags.get("cluster").unwrap_or(""), "slaves": agents_json(&st), "frameworks": frameworks_json(&st)}),
+        ),
+        ("GET", "/master/maintenance/schedule") => json_response(StatusCode::OK, &st.schedule.clone()),
+        ("POST", "/master/maintenance/schedule") => post_schedule(&mut st, &body),
+        ("GET", "/master/maintenance/status") => maintenance_status(&st),
+        ("POST", "/master/machine/down") => machines(&mut st, &body, true),
+        ("POST", "/master/machine/up") => machines(&mut st, &body, false),
+        ("POST", "/emulator/register-agent") => register_agent(&m, &mut st, &body),
+        ("POST", "/emulator/register-framework") => register_framework(&m, &mut st, &body),
+        _ => text(StatusCode::NOT_FOUND, ""),
+    }
+}
+
+fn metrics(m: &Master, st: &State) -> Value {
+    let elected = m.elected(st);
+    let active = st.agents.values().filter(|a| a.active).count() as f64;
+    let inactive = st.agents.len() as f64 - active;
+    let fw = st.frameworks.len() as f64;
+    json!({
+        "master/elected": if elected { 1.0 } else { 0.0 },
+        "master/uptime_secs": now_f64() - m.start_time,
+        "master/slaves_active": active, "master/slaves_inactive": inactive,
+        "master/slaves_connected": active, "master/slaves_disconnected": inactive,
+        "master/slaves_unreachable": inactive,
+        "master/frameworks_active": fw, "master/frameworks_connected": fw,
+        "master/tasks_running": 0.0,
+        "registrar/log/recovered": if elected && st.recovered { 1.0 } else { 0.0 },
+        "registrar/log/ensemble_size": st.replicas as f64,
+        "registrar/queued_operations": 0.0,
+    })
+}
+
+fn agents_json(st: &State) -> Vec<Value> {
+    st.agents
+        .values()
+        .map(|a| {
+            let mut v = json!({
+                "id": a.id, "hostname": a.hostname, "port": a.port, "attributes": {}, "pid": a.pid,
+                "registered_time": a.registered_time,
+                "resources": {"cpus": 4.0, "gpus": 0.0, "mem": 7680.0, "disk": 40000.0, "ports": "[31000-32000]"},
+                "active": a.active, "deactivated": !a.active, "version": a.version,
+                "capabilities": ["MULTI_ROLE", "AGENT_DRAINING"],
+            });
+            if let Some(t) = a.reregistered_time {
+                v["reregistered_time"] = json!(t);
+            }
+            v
+        })
+        .collect()
+}
+
+fn frameworks_json(st: &State) -> Vec<Value> {
+    st.frameworks
+        .values()
+        .map(|f| {
+            let active = f.last_seen.elapsed() < Duration::from_secs(30);
+            json!({
+                "id": f.id, "name": f.name, "hostname": f.hostname, "webui_url": f.webui_url,
+                "active": active, "connected": active, "checkpoint": true,
+                "failover_timeout": 604800.0, "registered_time": f.registered_time, "roles": ["*"], "tasks": [],
+            })
+        })
+        .collect()
+}
+
+fn state_json(m: &Master, st: &State) -> Value {
+    let active = st.agents.values().filter(|a| a.active).count() as f64;
+    let mut v = json!({
+        "version": m.version, "git_tag": m.version, "build_date": "2020-11-19 10:00:00",
+        "build_time": 1605780000.0, "build_user": "root", "start_time": m.start_time,
+        "id": m.id, "pid": m.pid(), "hostname": m.hostname,
+        "capabilities": ["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"],
+        "activated_slaves": active, "deactivated_slaves": st.agents.len() as f64 - active,
+        "unreachable_slaves": st.agents.len() as f64 - active,
+        "cluster": m.flags.get("cluster").unwrap_or(""), "log_dir": m.flags.get("log_dir").unwrap_or(""),
+        "flags": m.flags.all(),
+        "slaves": agents_json(st), "recovered_slaves": [], "frameworks": frameworks_json(st),
+        "completed_frameworks": [], "orphan_tasks": [], "unregistered_frameworks": [],
+    });
+    if let Some(t) = st.elected_time {
+        v["elected_time"] = json!(t);
+    }
+    if let Some(l) = &st.leader {
+        v["leader"] = l["pid"].clone();
+        v["leader_info"] = json!({"id": l["id"], "pid": l["pid"], "port": l["port"], "hostname": l["hostname"]});
+    }
+    v
+}
+
+fn machine_key(v: &Value) -> (String, String) {
+    (
+        v["hostname"].as_str().unwrap_or_default().to_string(),
+        v["ip"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+fn post_schedule(st: &mut State, body: &[u8]) -> Response {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return text(StatusCode::BAD_REQUEST, "Failed to parse the request body: not JSON");
+    };
+    let Some(windows) = v["windows"].as_array() else {
+        return text(StatusCode::BAD_REQUEST, "Failed to validate maintenance schedule: missing 'windows'");
+    };
+    let mut scheduled = Vec::new();
+    for w in windows {
+        let Some(ids) = w["machine_ids"].as_array() else {
+            return text(StatusCode::BAD_REQUEST, "Failed to validate maintenance schedule: window without machine_ids");
+        };
+        if w["unavailability"]["start"]["nanoseconds"].as_i64().is_none() {
+            return text(StatusCode::BAD_REQUEST, "Failed to validate maintenance schedule: unavailability.start missing");
+        }
+        for id in ids {
+            let k = machine_key(id);
+            if k.0.is_empty() && k.1.is_empty() {
+                return text(StatusCode::BAD_REQUEST, "Failed to validate maintenance schedule: MachineID must have hostname or ip");
+            }
+            scheduled.push(k);
+        }
+    }
+    // A machine that is DOWN must stay in the schedule until it is brought up.
+    for (k, mode) in &st.machines {
+        if *mode == MachineMode::Down && !scheduled.contains(k) {
+            return text(StatusCode::BAD_REQUEST, &format!("Failed to validate maintenance schedule: machine {} is down and must stay scheduled", k.0));
+        }
+    }
+    st.machines.retain(|k, mode| *mode == MachineMode::Down || scheduled.contains(k));
+    for k in scheduled {
+        st.machines.entry(k).or_insert(MachineMode::Draining);
+    }
+    st.schedule = v;
+    StatusCode::OK.into_response()
+}
+
+fn maintenance_status(st: &State) -> Response {
+    let draining: Vec<Value> = st
+        .machines
+        .iter()
+        .filter(|(_, m)| **m == MachineMode::Draining)
+        .map(|(k, _)| json!({"id": {"hostname": k.0, "ip": k.1}, "statuses": []}))
+        .collect();
+    let down: Vec<Value> = st
+        .machines
+        .iter()
+        .filter(|(_, m)| **m == MachineMode::Down)
+        .map(|(k, _)| json!({"hostname": k.0, "ip": k.1}))
+        .collect();
+    json_response(StatusCode::OK, &json!({"draining_machines": draining, "down_machines": down}))
+}
+
+fn machines(st: &mut State, body: &[u8], down: bool) -> Response {
+    let Ok(Value::Array(ids)) = serde_json::from_slice::<Value>(body) else {
+        return text(StatusCode::BAD_REQUEST, "Failed to parse the request body: expected a list of MachineIDs");
+    };
+    let keys: Vec<(String, String)> = ids.iter().map(machine_key).collect();
+    for k in &keys {
+        match (st.machines.get(k), down) {
+            (Some(MachineMode::Draining), true) | (Some(MachineMode::Down), false) => {}
+            (_, true) => return text(StatusCode::BAD_REQUEST, &format!("Machine '{}' is not in DRAINING mode and cannot be brought down", k.0)),
+            (_, false) => return text(StatusCode::BAD_REQUEST, &format!("Machine '{}' is not in DOWN mode and cannot be brought up", k.0)),
+        }
+    }
+    for k in keys {
+        if down {
+            st.machines.insert(k.clone(), MachineMode::Down);
+            // Agents on the machine are shut down and removed.
+            st.agents.retain(|_, a| !(a.hostname == k.0 || a.ip == k.1));
+        } else {
+            st.machines.remove(&k);
+            if let Some(ws) = st.schedule["windows"].as_array_mut() {
+                for w in ws.iter_mut() {
+                    if let Some(ids) = w["machine_ids"].as_array_mut() {
+                        ids.retain(|id| machine_key(id) != k);
+                    }
+                }
+                ws.retain(|w| w["machine_ids"].as_array().is_some_and(|a| !a.is_empty()));
+            }
+        }
+    }
+    StatusCode::OK.into_response()
+}
+
+fn register_agent(m: &Master, st: &mut State, body: &[u8]) -> Response {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return text(StatusCode::BAD_REQUEST, "bad registration");
+    };
+    let hostname = v["hostname"].as_str().unwrap_or_default().to_string();
+    let ip = v["ip"].as_str().unwrap_or_default().to_string();
+    if st.machines.iter().any(|(k, mode)| *mode == MachineMode::Down && (k.0 == hostname || k.1 == ip)) {
+        return text(StatusCode::FORBIDDEN, "Agent attempted to register from a machine that is DOWN");
+    }
+    let wanted = v["id"].as_str().unwrap_or_default().to_string();
+    let now = now_f64();
+    let id = if let Some(a) = st.agents.get_mut(&wanted) {
+        a.last_seen = Instant::now();
+        a.active = true;
+        a.version = v["version"].as_str().unwrap_or_default().to_string();
+        wanted
+    } else {
+        // A new agent, or a known one re-registering after a master failover (it keeps
+        // its id when its work dir persisted).
+        let rereg = !wanted.is_empty();
+        let id = if rereg {
+            wanted
+        } else {
+            st.agent_counter += 1;
+            format!("{}-S{}", m.id, st.agent_counter - 1)
+        };
+        st.agents.retain(|_, a| a.hostname != hostname || a.ip != ip);
+        st.agents.insert(
+            id.clone(),
+            AgentRec {
+                id: id.clone(),
+                hostname: hostname.clone(),
+                ip: ip.clone(),
+                port: v["port"].as_u64().unwrap_or(5051),
+                pid: v["pid"].as_str().unwrap_or_default().to_string(),
+                version: v["version"].as_str().unwrap_or_default().to_string(),
+                registered_time: now,
+                reregistered_time: rereg.then_some(now),
+                last_seen: Instant::now(),
+                active: true,
+            },
+        );
+        log!("{} agent {id} at {hostname}", if rereg { "Re-registered" } else { "Registered" });
+        id
+    };
+    json_response(StatusCode::OK, &json!({"id": id, "master_hostname": m.hostname}))
+}
+
+fn register_framework(m: &Master, st: &mut State, body: &[u8]) -> Response {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return text(StatusCode::BAD_REQUEST, "bad registration");
+    };
+    let wanted = v["id"].as_str().unwrap_or_default().to_string();
+    let id = if wanted.is_empty() {
+        st.framework_counter += 1;
+        format!("{}-{:04}", m.id, st.framework_counter - 1)
+    } else {
+        wanted
+    };
+    let rec = st.frameworks.entry(id.clone()).or_insert_with(|| FrameworkRec {
+        id: id.clone(),
+        name: v["name"].as_str().unwrap_or("marathon").to_string(),
+        hostname: v["hostname"].as_str().unwrap_or_default().to_string(),
+        webui_url: v["webui_url"].as_str().unwrap_or_default().to_string(),
+        registered_time: now_f64(),
+        last_seen: Instant::now(),
+    });
+    rec.last_seen = Instant::now();
+    rec.hostname = v["hostname"].as_str().unwrap_or_default().to_string();
+    rec.webui_url = v["webui_url"].as_str().unwrap_or_default().to_string();
+    json_response(StatusCode::OK, &json!({"id": id}))
+}
+
+/// The leading master's `host:port` from the election nodes, for agents and Marathon.
+pub async fn find_leader(c: &zk::Client, zk_path: &str) -> Option<(String, Value)> {
+    let (children, _) = c.get_children(zk_path).await.ok()?;
+    let node = children
+        .iter()
+        .filter(|n| n.starts_with("json.info_"))
+        .filter_map(|n| util::sequence(n).map(|s| (s, n)))
+        .min()?
+        .1
+        .clone();
+    let (data, _) = c.get_data(&format!("{zk_path}/{node}")).await.ok()?;
+    let info: Value = serde_json::from_slice(&data).ok()?;
+    let addr = format!(
+        "{}:{}",
+        info["address"]["ip"].as_str().unwrap_or_default(),
+        info["address"]["port"].as_u64().unwrap_or(5050)
+    );
+    Some((addr, info))
+}

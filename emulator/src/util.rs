@@ -1,0 +1,153 @@
+//! Small shared pieces: time, ids, logging, a minimal HTTP/1.1 client for talking to the
+//! leading master and forwarding to the Marathon leader (with a timeout on every call), and
+//! ZooKeeper connection handling.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use zookeeper_client as zk;
+
+/// Seconds since the epoch, as Mesos reports times (a double).
+pub fn now_f64() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// A random UUID v4 string from the kernel's random source.
+pub fn uuid() -> String {
+    let mut b = [0u8; 16];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = std::io::Read::read_exact(&mut f, &mut b);
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+/// A log line on stdout, the way the real components log to their console.
+#[macro_export]
+macro_rules! log {
+    ($($t:tt)*) => {{
+        println!("{:.3} {}", $crate::util::now_f64(), format!($($t)*));
+    }};
+}
+
+/// A response read by [`http`].
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers, lowercased names.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+/// One HTTP/1.1 request with `Connection: close`, bounded by `timeout`.
+pub async fn http(
+    method: &str,
+    host_port: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    timeout: Duration,
+) -> Result<HttpResponse, String> {
+    let fut = async {
+        let mut s = tokio::net::TcpStream::connect(host_port).await.map_err(|e| e.to_string())?;
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host_port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
+        s.write_all(body).await.map_err(|e| e.to_string())?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await.map_err(|e| e.to_string())?;
+        parse_response(&buf)
+    };
+    tokio::time::timeout(timeout, fut).await.map_err(|_| "timed out".to_string())?
+}
+
+fn parse_response(buf: &[u8]) -> Result<HttpResponse, String> {
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").ok_or("no header end")?;
+    let head = String::from_utf8_lossy(&buf[..end]);
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or("bad status line")?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = buf[end + 4..].to_vec();
+    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
+        body = dechunk(&body);
+    }
+    Ok(HttpResponse { status, headers, body })
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
+        let n = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
+        if n == 0 || b.len() < i + 2 + n {
+            break;
+        }
+        out.extend_from_slice(&b[i + 2..i + 2 + n]);
+        b = &b[(i + 4 + n).min(b.len())..];
+    }
+    out
+}
+
+/// Connects to ZooKeeper, retrying until `deadline` (the ensemble may still be starting).
+pub async fn zk_connect(servers: &str, deadline: Duration) -> Result<zk::Client, String> {
+    let start = tokio::time::Instant::now();
+    loop {
+        let c = zk::Client::connector()
+            .with_session_timeout(Duration::from_secs(10))
+            .with_connection_timeout(Duration::from_secs(3));
+        match tokio::time::timeout(Duration::from_secs(5), c.connect(servers)).await {
+            Ok(Ok(client)) => return Ok(client),
+            Ok(Err(e)) if start.elapsed() > deadline => return Err(e.to_string()),
+            Err(_) if start.elapsed() > deadline => return Err("timed out".into()),
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}
+
+/// Creates `path` and its parents as persistent nodes if missing.
+pub async fn zk_mkdirs(client: &zk::Client, path: &str) -> Result<(), String> {
+    let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    let mut cur = String::new();
+    for part in path.split('/').filter(|p| !p.is_empty()) {
+        cur.push('/');
+        cur.push_str(part);
+        match client.create(&cur, &[], &opts).await {
+            Ok(_) | Err(zk::Error::NodeExists) => {}
+            Err(e) => return Err(format!("create {cur}: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Exits the process when the ZooKeeper session ends, as Mesos and Marathon do ("a leader
+/// that loses its ZooKeeper session exits and relies on a supervisor to come back").
+pub fn exit_on_session_loss(client: &zk::Client, what: &'static str) {
+    let mut w = client.state_watcher();
+    tokio::spawn(async move {
+        loop {
+            let s = w.changed().await;
+            if s.is_terminated() {
+                crate::log!("{what}: lost the ZooKeeper session ({s:?}); committing suicide!");
+                std::process::exit(1);
+            }
+        }
+    });
+}
+
+/// Sequence number at the end of an election node name (`json.info_0000000007` → 7).
+pub fn sequence(name: &str) -> Option<u64> {
+    name.rsplit(['_', '-']).next()?.parse().ok()
+}
