@@ -72,12 +72,18 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
         exit_with("Flag 'master' must be zk://host:port[,host:port]/path");
     };
     let ip = flags.get("ip").unwrap_or("127.0.0.1").to_string();
-    let port: u16 = flags.get("port").and_then(|p| p.parse().ok()).unwrap_or(5051);
+    let port: u16 = flags
+        .get("port")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5051);
     let hostname = flags.get("hostname").unwrap_or(&ip).to_string();
     let meta = format!("{work_dir}/meta/slaves");
     let _ = std::fs::create_dir_all(&meta);
     let id_file = format!("{meta}/latest");
-    let id = std::fs::read_to_string(&id_file).unwrap_or_default().trim().to_string();
+    let id = std::fs::read_to_string(&id_file)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     if !id.is_empty() {
         log!("Recovering agent {id} from {work_dir}");
     }
@@ -91,7 +97,10 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
         started: Instant::now(),
         start_time: now_f64(),
         id_file,
-        state: Mutex::new(State { id, ..Default::default() }),
+        state: Mutex::new(State {
+            id,
+            ..Default::default()
+        }),
     });
     if !a.broken {
         let zk = match util::zk_connect(&zk_servers, Duration::from_secs(60)).await {
@@ -124,7 +133,15 @@ async fn register_loop(a: Arc<Agent>, zk: zookeeper_client::Client, zk_path: Str
         .to_string();
         let res = match &leader {
             Some((addr, _)) => {
-                util::http("POST", addr, "/emulator/register-agent", &[("Content-Type".into(), "application/json".into())], body.as_bytes(), Duration::from_secs(2)).await
+                util::http(
+                    "POST",
+                    addr,
+                    "/emulator/register-agent",
+                    &[("Content-Type".into(), "application/json".into())],
+                    body.as_bytes(),
+                    Duration::from_secs(2),
+                )
+                .await
             }
             None => Err("no leading master".into()),
         };
@@ -143,7 +160,10 @@ async fn register_loop(a: Arc<Agent>, zk: zookeeper_client::Client, zk_path: Str
                         log!("Re-registered with master as agent {}", st.id);
                     }
                     st.registered = true;
-                    st.master_hostname = v["master_hostname"].as_str().unwrap_or_default().to_string();
+                    st.master_hostname = v["master_hostname"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
                 }
                 Ok(r) if r.status == 403 => {
                     if st.registered {
@@ -165,11 +185,16 @@ async fn register_loop(a: Arc<Agent>, zk: zookeeper_client::Client, zk_path: Str
 
 fn json_response(v: &Value) -> Response {
     let mut r = (StatusCode::OK, v.to_string()).into_response();
-    r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
     r
 }
 
-async fn handle(axum::extract::State(a): axum::extract::State<Arc<Agent>>, uri: Uri, _body: Bytes) -> Response {
+async fn handle(
+    axum::extract::State(a): axum::extract::State<Arc<Agent>>,
+    uri: Uri,
+    _body: Bytes,
+) -> Response {
     if a.broken {
         return (StatusCode::SERVICE_UNAVAILABLE, "Agent is not healthy").into_response();
     }
@@ -178,7 +203,11 @@ async fn handle(axum::extract::State(a): axum::extract::State<Arc<Agent>>, uri: 
         "/health" | "/slave(1)/health" => StatusCode::OK.into_response(),
         "/state" | "/slave(1)/state" => {
             if a.started.elapsed() < RECOVERY {
-                return (StatusCode::SERVICE_UNAVAILABLE, "Agent has not finished recovery").into_response();
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Agent has not finished recovery",
+                )
+                    .into_response();
             }
             json_response(&json!({
                 "version": a.version, "start_time": a.start_time,

@@ -91,7 +91,10 @@ pub fn parse_zk_url(url: &str) -> Option<(String, String)> {
     let rest = url.strip_prefix("zk://")?;
     let rest = rest.rsplit_once('@').map(|(_, r)| r).unwrap_or(rest);
     let (hosts, path) = rest.split_once('/')?;
-    Some((hosts.to_string(), format!("/{}", path.trim_end_matches('/'))))
+    Some((
+        hosts.to_string(),
+        format!("/{}", path.trim_end_matches('/')),
+    ))
 }
 
 #[cfg(test)]
@@ -100,8 +103,15 @@ mod tests {
 
     #[test]
     fn command_line_wins_and_unknown_names_are_ignored() {
-        let args: Vec<String> = ["--quorum=2", "--bogus=1", "--port", "5055"].iter().map(|s| s.to_string()).collect();
-        let f = Flags::parse(&args, "EMULATOR_TEST_", &[("quorum", None), ("port", Some("5050"))]);
+        let args: Vec<String> = ["--quorum=2", "--bogus=1", "--port", "5055"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let f = Flags::parse(
+            &args,
+            "EMULATOR_TEST_",
+            &[("quorum", None), ("port", Some("5050"))],
+        );
         assert_eq!(f.get("quorum"), Some("2"));
         assert_eq!(f.get("port"), Some("5055"));
         assert_eq!(f.get("bogus"), None);
@@ -109,7 +119,10 @@ mod tests {
 
     #[test]
     fn zk_urls_and_durations() {
-        assert_eq!(parse_zk_url("zk://a:2181,b:2181/mesos"), Some(("a:2181,b:2181".into(), "/mesos".into())));
+        assert_eq!(
+            parse_zk_url("zk://a:2181,b:2181/mesos"),
+            Some(("a:2181,b:2181".into(), "/mesos".into()))
+        );
         assert_eq!(parse_duration("1mins"), Some(Duration::from_secs(60)));
         assert_eq!(parse_duration("15secs"), Some(Duration::from_secs(15)));
     }

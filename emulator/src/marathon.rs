@@ -65,7 +65,10 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
     let Some((zk_servers, zk_path)) = flags.get("zk").and_then(parse_zk_url) else {
         exit_with("--zk must be zk://host:port[,host:port]/path");
     };
-    let port: u16 = flags.get("http_port").and_then(|p| p.parse().ok()).unwrap_or(8080);
+    let port: u16 = flags
+        .get("http_port")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
     let hostname = flags.get("hostname").unwrap_or("localhost").to_string();
     let me = format!("{hostname}:{port}");
     let zk = if broken {
@@ -89,11 +92,21 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
     if let Some(c) = m.zk.clone() {
         util::exit_on_session_loss(&c, "Marathon");
         let latch = format!("{}/leader-curator", m.zk_path);
-        if let Err(e) = util::zk_mkdirs(&c, &latch).await.and(util::zk_mkdirs(&c, &format!("{}/state", m.zk_path)).await) {
+        if let Err(e) = util::zk_mkdirs(&c, &latch)
+            .await
+            .and(util::zk_mkdirs(&c, &format!("{}/state", m.zk_path)).await)
+        {
             exit_with(&format!("ZooKeeper: {e}"));
         }
         let opts = zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all());
-        if let Err(e) = c.create(&format!("{latch}/_c_{}-latch-", util::uuid()), me.as_bytes(), &opts).await {
+        if let Err(e) = c
+            .create(
+                &format!("{latch}/_c_{}-latch-", util::uuid()),
+                me.as_bytes(),
+                &opts,
+            )
+            .await
+        {
             exit_with(&format!("ZooKeeper: cannot join the leader latch: {e}"));
         }
         tokio::spawn(latch_loop(m.clone(), c, master));
@@ -111,14 +124,29 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
 
 async fn latch_loop(m: Arc<Marathon>, c: zk::Client, master: String) {
     let latch = format!("{}/leader-curator", m.zk_path);
-    let mesos = parse_zk_url(&master).map(|(_, p)| p).unwrap_or_else(|| "/mesos".into());
+    let mesos = parse_zk_url(&master)
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| "/mesos".into());
     let mut leading = false;
     let mut last_register = std::time::Instant::now() - Duration::from_secs(10);
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let Ok((children, _)) = c.get_children(&latch).await else { continue };
-        let Some(first) = children.iter().filter_map(|n| util::sequence(n).map(|s| (s, n))).min().map(|(_, n)| n.clone()) else { continue };
-        let leader = c.get_data(&format!("{latch}/{first}")).await.ok().map(|(d, _)| String::from_utf8_lossy(&d).to_string());
+        let Ok((children, _)) = c.get_children(&latch).await else {
+            continue;
+        };
+        let Some(first) = children
+            .iter()
+            .filter_map(|n| util::sequence(n).map(|s| (s, n)))
+            .min()
+            .map(|(_, n)| n.clone())
+        else {
+            continue;
+        };
+        let leader = c
+            .get_data(&format!("{latch}/{first}"))
+            .await
+            .ok()
+            .map(|(d, _)| String::from_utf8_lossy(&d).to_string());
         let is_me = leader.as_deref() == Some(m.me.as_str());
         m.state.lock().unwrap_or_else(|e| e.into_inner()).leader = leader;
         if is_me && !leading {
@@ -144,7 +172,9 @@ async fn take_over(m: &Marathon, c: &zk::Client) {
             }
             if stored != m.version {
                 log!("Migrating stored state from {stored} to {}", m.version);
-                let _ = c.set_data(&node, m.version.as_bytes(), Some(stat.version)).await;
+                let _ = c
+                    .set_data(&node, m.version.as_bytes(), Some(stat.version))
+                    .await;
             }
         }
         Err(_) => {
@@ -152,25 +182,56 @@ async fn take_over(m: &Marathon, c: &zk::Client) {
             let _ = c.create(&node, m.version.as_bytes(), &opts).await;
         }
     }
-    if let Ok((d, _)) = c.get_data(&format!("{}/state/framework-id", m.zk_path)).await {
-        m.state.lock().unwrap_or_else(|e| e.into_inner()).framework_id = String::from_utf8_lossy(&d).to_string();
+    if let Ok((d, _)) = c
+        .get_data(&format!("{}/state/framework-id", m.zk_path))
+        .await
+    {
+        m.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .framework_id = String::from_utf8_lossy(&d).to_string();
     }
     log!("Elected as the Marathon leader ({})", m.me);
 }
 
 async fn register(m: &Marathon, c: &zk::Client, mesos_path: &str) {
-    let Some((addr, _)) = crate::master::find_leader(c, mesos_path).await else { return };
-    let id = m.state.lock().unwrap_or_else(|e| e.into_inner()).framework_id.clone();
+    let Some((addr, _)) = crate::master::find_leader(c, mesos_path).await else {
+        return;
+    };
+    let id = m
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .framework_id
+        .clone();
     let body = json!({"id": id, "name": m.flags.get("framework_name").unwrap_or("marathon"), "hostname": m.me.split(':').next().unwrap_or_default(), "webui_url": format!("http://{}", m.me)}).to_string();
-    if let Ok(r) = util::http("POST", &addr, "/emulator/register-framework", &[("Content-Type".into(), "application/json".into())], body.as_bytes(), Duration::from_secs(2)).await {
+    if let Ok(r) = util::http(
+        "POST",
+        &addr,
+        "/emulator/register-framework",
+        &[("Content-Type".into(), "application/json".into())],
+        body.as_bytes(),
+        Duration::from_secs(2),
+    )
+    .await
+    {
         if r.status == 200 {
             let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
             let new = v["id"].as_str().unwrap_or_default().to_string();
             if new != id && !new.is_empty() {
                 let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
-                let _ = c.create(&format!("{}/state/framework-id", m.zk_path), new.as_bytes(), &opts).await;
+                let _ = c
+                    .create(
+                        &format!("{}/state/framework-id", m.zk_path),
+                        new.as_bytes(),
+                        &opts,
+                    )
+                    .await;
                 log!("Registered with Mesos as framework {new}");
-                m.state.lock().unwrap_or_else(|e| e.into_inner()).framework_id = new;
+                m.state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .framework_id = new;
             }
         }
     }
@@ -178,7 +239,8 @@ async fn register(m: &Marathon, c: &zk::Client, mesos_path: &str) {
 
 fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response {
     let mut r = (status, body).into_response();
-    r.headers_mut().insert("content-type", HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static(content_type));
     r
 }
 
@@ -190,35 +252,80 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     if m.broken {
-        return respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "not healthy".into());
+        return respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "not healthy".into(),
+        );
     }
-    let mut leader = m.state.lock().unwrap_or_else(|e| e.into_inner()).leader.clone();
+    let mut leader = m
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .leader
+        .clone();
     // A standby with no known leader retries 11 x 250 ms, then answers 502.
     let mut tries = 0;
     while leader.is_none() && tries < 11 {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        leader = m.state.lock().unwrap_or_else(|e| e.into_inner()).leader.clone();
+        leader = m
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .leader
+            .clone();
         tries += 1;
     }
     let Some(leader) = leader else {
-        return respond(StatusCode::BAD_GATEWAY, "text/plain", "Could not determine the current leader".into());
+        return respond(
+            StatusCode::BAD_GATEWAY,
+            "text/plain",
+            "Could not determine the current leader".into(),
+        );
     };
     if leader != m.me {
-        let via = headers.get("x-marathon-via").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let via = headers
+            .get("x-marathon-via")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         if via.contains(&m.me) {
-            return respond(StatusCode::BAD_GATEWAY, "text/plain", "Detected proxying loop.".into());
+            return respond(
+                StatusCode::BAD_GATEWAY,
+                "text/plain",
+                "Detected proxying loop.".into(),
+            );
         }
-        let mut fwd: Vec<(String, String)> = vec![("X-Marathon-Via".into(), format!("1.1 {}", m.me))];
+        let mut fwd: Vec<(String, String)> =
+            vec![("X-Marathon-Via".into(), format!("1.1 {}", m.me))];
         if let Some(ct) = headers.get("content-type").and_then(|v| v.to_str().ok()) {
             fwd.push(("Content-Type".into(), ct.to_string()));
         }
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        return match util::http(method.as_str(), &leader, path, &fwd, &body, Duration::from_secs(5)).await {
+        return match util::http(
+            method.as_str(),
+            &leader,
+            path,
+            &fwd,
+            &body,
+            Duration::from_secs(5),
+        )
+        .await
+        {
             Ok(r) => {
-                let mut resp = (StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_GATEWAY), r.body).into_response();
+                let mut resp = (
+                    StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_GATEWAY),
+                    r.body,
+                )
+                    .into_response();
                 for (k, v) in r.headers {
-                    if matches!(k.as_str(), "content-type" | "x-marathon-leader" | "location") {
-                        if let (Ok(n), Ok(v)) = (axum::http::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
+                    if matches!(
+                        k.as_str(),
+                        "content-type" | "x-marathon-leader" | "location"
+                    ) {
+                        if let (Ok(n), Ok(v)) = (
+                            axum::http::HeaderName::from_bytes(k.as_bytes()),
+                            HeaderValue::from_str(&v),
+                        ) {
                             resp.headers_mut().insert(n, v);
                         }
                     }
@@ -228,7 +335,11 @@ async fn handle(
                 }
                 resp
             }
-            Err(_) => respond(StatusCode::BAD_GATEWAY, "text/plain", "Could not determine the current leader".into()),
+            Err(_) => respond(
+                StatusCode::BAD_GATEWAY,
+                "text/plain",
+                "Could not determine the current leader".into(),
+            ),
         };
     }
     let mut resp = local(&m, &method, uri.path());
@@ -239,7 +350,12 @@ async fn handle(
 }
 
 fn local(m: &Marathon, method: &Method, path: &str) -> Response {
-    let fw = m.state.lock().unwrap_or_else(|e| e.into_inner()).framework_id.clone();
+    let fw = m
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .framework_id
+        .clone();
     match (method.as_str(), path.trim_end_matches('/')) {
         ("GET", "/ping") => respond(StatusCode::OK, "text/plain", "pong".into()),
         ("GET", "/v2/leader") => respond(StatusCode::OK, "application/json", json!({"leader": m.me}).to_string()),

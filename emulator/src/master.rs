@@ -110,11 +110,16 @@ impl Master {
     }
 
     fn elected(&self, st: &State) -> bool {
-        st.leader.as_ref().and_then(|l| l["pid"].as_str()) == Some(self.pid().as_str()) && !st.my_node.is_empty()
+        st.leader.as_ref().and_then(|l| l["pid"].as_str()) == Some(self.pid().as_str())
+            && !st.my_node.is_empty()
     }
 
     fn info(&self) -> Value {
-        let ip_num = self.ip.parse::<std::net::Ipv4Addr>().map(|a| u32::from_le_bytes(a.octets())).unwrap_or(0);
+        let ip_num = self
+            .ip
+            .parse::<std::net::Ipv4Addr>()
+            .map(|a| u32::from_le_bytes(a.octets()))
+            .unwrap_or(0);
         json!({
             "address": {"hostname": self.hostname, "ip": self.ip, "port": self.port},
             "capabilities": [{"type": "AGENT_UPDATE"}, {"type": "AGENT_DRAINING"}, {"type": "QUOTA_V2"}],
@@ -138,10 +143,15 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
     let quorum: Option<usize> = flags.get("quorum").and_then(|q| q.parse().ok());
     let zk_url = flags.get("zk").map(str::to_string);
     if zk_url.is_some() && quorum.is_none() && flags.get("registry") == Some("replicated_log") {
-        exit_with("Need to specify --quorum for replicated log based registry when using ZooKeeper");
+        exit_with(
+            "Need to specify --quorum for replicated log based registry when using ZooKeeper",
+        );
     }
     let ip = flags.get("ip").unwrap_or("127.0.0.1").to_string();
-    let port: u16 = flags.get("port").and_then(|p| p.parse().ok()).unwrap_or(5050);
+    let port: u16 = flags
+        .get("port")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5050);
     let hostname = flags.get("hostname").unwrap_or(&ip).to_string();
     let _ = std::fs::create_dir_all(format!("{work_dir}/replicated_log"));
     let (zk_servers, zk_path) = match zk_url.as_deref().map(parse_zk_url) {
@@ -169,9 +179,19 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
         zk_path,
         zk,
         flags,
-        state: Mutex::new(State { schedule: json!({}), ..Default::default() }),
+        state: Mutex::new(State {
+            schedule: json!({}),
+            ..Default::default()
+        }),
     });
-    log!("Master {} ({}) started on {}:{} with quorum {}", m.id, m.version, ip, port, m.quorum);
+    log!(
+        "Master {} ({}) started on {}:{} with quorum {}",
+        m.id,
+        m.version,
+        ip,
+        port,
+        m.quorum
+    );
     if !m.broken {
         if let Some(c) = &m.zk {
             util::exit_on_session_loss(c, "Master");
@@ -194,9 +214,13 @@ async fn contend(m: &Shared, c: &zk::Client) -> Result<(), String> {
     util::zk_mkdirs(c, &format!("{}/log_replicas", m.zk_path)).await?;
     let replica = format!("log-replica(1)@{}:{} quorum={}", m.ip, m.port, m.quorum);
     let eph_seq = zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all());
-    c.create(&format!("{}/log_replicas/", m.zk_path), replica.as_bytes(), &eph_seq)
-        .await
-        .map_err(|e| e.to_string())?;
+    c.create(
+        &format!("{}/log_replicas/", m.zk_path),
+        replica.as_bytes(),
+        &eph_seq,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let data = serde_json::to_vec(&m.info()).unwrap_or_default();
     let (_, seq) = c
         .create(&format!("{}/json.info_", m.zk_path), &data, &eph_seq)
@@ -210,12 +234,24 @@ async fn contend(m: &Shared, c: &zk::Client) -> Result<(), String> {
 
 async fn elect_loop(m: Shared) {
     let Some(c) = m.zk.clone() else { return };
-    let fetch_timeout = m.flags.duration("registry_fetch_timeout").unwrap_or(Duration::from_secs(60));
-    let ping = m.flags.duration("agent_ping_timeout").unwrap_or(Duration::from_secs(15));
-    let max_pings: u32 = m.flags.get("max_agent_ping_timeouts").and_then(|s| s.parse().ok()).unwrap_or(5);
+    let fetch_timeout = m
+        .flags
+        .duration("registry_fetch_timeout")
+        .unwrap_or(Duration::from_secs(60));
+    let ping = m
+        .flags
+        .duration("agent_ping_timeout")
+        .unwrap_or(Duration::from_secs(15));
+    let max_pings: u32 = m
+        .flags
+        .get("max_agent_ping_timeouts")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let Ok((children, _)) = c.get_children(&m.zk_path).await else { continue };
+        let Ok((children, _)) = c.get_children(&m.zk_path).await else {
+            continue;
+        };
         let leader_node = children
             .iter()
             .filter(|n| n.starts_with("json.info_") || n.starts_with("info_"))
@@ -230,12 +266,19 @@ async fn elect_loop(m: Shared) {
                 .and_then(|(d, _)| serde_json::from_slice::<Value>(&d).ok()),
             None => None,
         };
-        let replicas = c.get_children(&format!("{}/log_replicas", m.zk_path)).await.map(|(r, _)| r).unwrap_or_default();
+        let replicas = c
+            .get_children(&format!("{}/log_replicas", m.zk_path))
+            .await
+            .map(|(r, _)| r)
+            .unwrap_or_default();
         let mut quorums = Vec::new();
         for r in &replicas {
             if let Ok((d, _)) = c.get_data(&format!("{}/log_replicas/{r}", m.zk_path)).await {
                 let s = String::from_utf8_lossy(&d).to_string();
-                if let Some(q) = s.rsplit_once("quorum=").and_then(|(_, q)| q.parse::<usize>().ok()) {
+                if let Some(q) = s
+                    .rsplit_once("quorum=")
+                    .and_then(|(_, q)| q.parse::<usize>().ok())
+                {
                     quorums.push(q);
                 }
             }
@@ -256,7 +299,10 @@ async fn elect_loop(m: Shared) {
         }
         if quorums.iter().any(|q| *q != m.quorum) && !st.warned_quorum {
             st.warned_quorum = true;
-            log!("WARNING: masters disagree on --quorum: mine is {}, replicas report {quorums:?}", m.quorum);
+            log!(
+                "WARNING: masters disagree on --quorum: mine is {}, replicas report {quorums:?}",
+                m.quorum
+            );
         }
         if elected {
             st.recovered = st.replicas >= m.quorum;
@@ -296,7 +342,8 @@ async fn serve(m: Shared, ip: &str, port: u16) {
 
 fn json_response(status: StatusCode, v: &Value) -> Response {
     let mut r = (status, v.to_string()).into_response();
-    r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
     r
 }
 
@@ -320,12 +367,17 @@ async fn handle(
     match path.as_str() {
         "/health" | "/master/health" => return StatusCode::OK.into_response(),
         "/version" => {
-            return json_response(StatusCode::OK, &json!({
-                "build_date": "2020-11-19 10:00:00", "build_time": 1605780000.0, "build_user": "root",
-                "git_tag": m.version, "version": m.version,
-            }))
+            return json_response(
+                StatusCode::OK,
+                &json!({
+                    "build_date": "2020-11-19 10:00:00", "build_time": 1605780000.0, "build_user": "root",
+                    "git_tag": m.version, "version": m.version,
+                }),
+            )
         }
-        "/master/flags" | "/flags" => return json_response(StatusCode::OK, &json!({"flags": m.flags.all()})),
+        "/master/flags" | "/flags" => {
+            return json_response(StatusCode::OK, &json!({"flags": m.flags.all()}))
+        }
         "/metrics/snapshot" => return json_response(StatusCode::OK, &metrics(&m, &st)),
         "/master/state.json" => return text(StatusCode::NOT_FOUND, ""),
         _ => {}
@@ -360,10 +412,13 @@ async fn handle(
             }
             r
         }
-        ("GET", "/master/state") | ("GET", "/state") => json_response(StatusCode::OK, &state_json(&m, &st)),
-        ("GET", "/master/slaves") | ("GET", "/slaves") => {
-            json_response(StatusCode::OK, &json!({"slaves": agents_json(&st), "recovered_slaves": []}))
+        ("GET", "/master/state") | ("GET", "/state") => {
+            json_response(StatusCode::OK, &state_json(&m, &st))
         }
+        ("GET", "/master/slaves") | ("GET", "/slaves") => json_response(
+            StatusCode::OK,
+            &json!({"slaves": agents_json(&st), "recovered_slaves": []}),
+        ),
         ("GET", "/master/frameworks") | ("GET", "/frameworks") => json_response(
             StatusCode::OK,
             &json!({"frameworks": frameworks_json(&st), "completed_frameworks": [], "unregistered_frameworks": []}),
@@ -372,7 +427,9 @@ async fn handle(
             StatusCode::OK,
             &json!({"hostname": m.hostname, "cluster": m.flags.get("cluster").unwrap_or(""), "slaves": agents_json(&st), "frameworks": frameworks_json(&st)}),
         ),
-        ("GET", "/master/maintenance/schedule") => json_response(StatusCode::OK, &st.schedule.clone()),
+        ("GET", "/master/maintenance/schedule") => {
+            json_response(StatusCode::OK, &st.schedule.clone())
+        }
         ("POST", "/master/maintenance/schedule") => post_schedule(&mut st, &body),
         ("GET", "/master/maintenance/status") => maintenance_status(&st),
         ("POST", "/master/machine/down") => machines(&mut st, &body, true),
@@ -454,7 +511,8 @@ fn state_json(m: &Master, st: &State) -> Value {
     }
     if let Some(l) = &st.leader {
         v["leader"] = l["pid"].clone();
-        v["leader_info"] = json!({"id": l["id"], "pid": l["pid"], "port": l["port"], "hostname": l["hostname"]});
+        v["leader_info"] =
+            json!({"id": l["id"], "pid": l["pid"], "port": l["port"], "hostname": l["hostname"]});
     }
     v
 }
@@ -468,23 +526,41 @@ fn machine_key(v: &Value) -> (String, String) {
 
 fn post_schedule(st: &mut State, body: &[u8]) -> Response {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return text(StatusCode::BAD_REQUEST, "Failed to parse the request body: not JSON");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "Failed to parse the request body: not JSON",
+        );
     };
     let Some(windows) = v["windows"].as_array() else {
-        return text(StatusCode::BAD_REQUEST, "Failed to validate maintenance schedule: missing 'windows'");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "Failed to validate maintenance schedule: missing 'windows'",
+        );
     };
     let mut scheduled = Vec::new();
     for w in windows {
         let Some(ids) = w["machine_ids"].as_array() else {
-            return text(StatusCode::BAD_REQUEST, "Failed to validate maintenance schedule: window without machine_ids");
+            return text(
+                StatusCode::BAD_REQUEST,
+                "Failed to validate maintenance schedule: window without machine_ids",
+            );
         };
-        if w["unavailability"]["start"]["nanoseconds"].as_i64().is_none() {
-            return text(StatusCode::BAD_REQUEST, "Failed to validate maintenance schedule: unavailability.start missing");
+        if w["unavailability"]["start"]["nanoseconds"]
+            .as_i64()
+            .is_none()
+        {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "Failed to validate maintenance schedule: unavailability.start missing",
+            );
         }
         for id in ids {
             let k = machine_key(id);
             if k.0.is_empty() && k.1.is_empty() {
-                return text(StatusCode::BAD_REQUEST, "Failed to validate maintenance schedule: MachineID must have hostname or ip");
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    "Failed to validate maintenance schedule: MachineID must have hostname or ip",
+                );
             }
             scheduled.push(k);
         }
@@ -495,7 +571,8 @@ fn post_schedule(st: &mut State, body: &[u8]) -> Response {
             return text(StatusCode::BAD_REQUEST, &format!("Failed to validate maintenance schedule: machine {} is down and must stay scheduled", k.0));
         }
     }
-    st.machines.retain(|k, mode| *mode == MachineMode::Down || scheduled.contains(k));
+    st.machines
+        .retain(|k, mode| *mode == MachineMode::Down || scheduled.contains(k));
     for k in scheduled {
         st.machines.entry(k).or_insert(MachineMode::Draining);
     }
@@ -516,19 +593,41 @@ fn maintenance_status(st: &State) -> Response {
         .filter(|(_, m)| **m == MachineMode::Down)
         .map(|(k, _)| json!({"hostname": k.0, "ip": k.1}))
         .collect();
-    json_response(StatusCode::OK, &json!({"draining_machines": draining, "down_machines": down}))
+    json_response(
+        StatusCode::OK,
+        &json!({"draining_machines": draining, "down_machines": down}),
+    )
 }
 
 fn machines(st: &mut State, body: &[u8], down: bool) -> Response {
     let Ok(Value::Array(ids)) = serde_json::from_slice::<Value>(body) else {
-        return text(StatusCode::BAD_REQUEST, "Failed to parse the request body: expected a list of MachineIDs");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "Failed to parse the request body: expected a list of MachineIDs",
+        );
     };
     let keys: Vec<(String, String)> = ids.iter().map(machine_key).collect();
     for k in &keys {
         match (st.machines.get(k), down) {
             (Some(MachineMode::Draining), true) | (Some(MachineMode::Down), false) => {}
-            (_, true) => return text(StatusCode::BAD_REQUEST, &format!("Machine '{}' is not in DRAINING mode and cannot be brought down", k.0)),
-            (_, false) => return text(StatusCode::BAD_REQUEST, &format!("Machine '{}' is not in DOWN mode and cannot be brought up", k.0)),
+            (_, true) => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "Machine '{}' is not in DRAINING mode and cannot be brought down",
+                        k.0
+                    ),
+                )
+            }
+            (_, false) => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "Machine '{}' is not in DOWN mode and cannot be brought up",
+                        k.0
+                    ),
+                )
+            }
         }
     }
     for k in keys {
@@ -557,8 +656,15 @@ fn register_agent(m: &Master, st: &mut State, body: &[u8]) -> Response {
     };
     let hostname = v["hostname"].as_str().unwrap_or_default().to_string();
     let ip = v["ip"].as_str().unwrap_or_default().to_string();
-    if st.machines.iter().any(|(k, mode)| *mode == MachineMode::Down && (k.0 == hostname || k.1 == ip)) {
-        return text(StatusCode::FORBIDDEN, "Agent attempted to register from a machine that is DOWN");
+    if st
+        .machines
+        .iter()
+        .any(|(k, mode)| *mode == MachineMode::Down && (k.0 == hostname || k.1 == ip))
+    {
+        return text(
+            StatusCode::FORBIDDEN,
+            "Agent attempted to register from a machine that is DOWN",
+        );
     }
     let wanted = v["id"].as_str().unwrap_or_default().to_string();
     let now = now_f64();
@@ -577,7 +683,8 @@ fn register_agent(m: &Master, st: &mut State, body: &[u8]) -> Response {
             st.agent_counter += 1;
             format!("{}-S{}", m.id, st.agent_counter - 1)
         };
-        st.agents.retain(|_, a| a.hostname != hostname || a.ip != ip);
+        st.agents
+            .retain(|_, a| a.hostname != hostname || a.ip != ip);
         st.agents.insert(
             id.clone(),
             AgentRec {
@@ -593,10 +700,16 @@ fn register_agent(m: &Master, st: &mut State, body: &[u8]) -> Response {
                 active: true,
             },
         );
-        log!("{} agent {id} at {hostname}", if rereg { "Re-registered" } else { "Registered" });
+        log!(
+            "{} agent {id} at {hostname}",
+            if rereg { "Re-registered" } else { "Registered" }
+        );
         id
     };
-    json_response(StatusCode::OK, &json!({"id": id, "master_hostname": m.hostname}))
+    json_response(
+        StatusCode::OK,
+        &json!({"id": id, "master_hostname": m.hostname}),
+    )
 }
 
 fn register_framework(m: &Master, st: &mut State, body: &[u8]) -> Response {
@@ -610,14 +723,17 @@ fn register_framework(m: &Master, st: &mut State, body: &[u8]) -> Response {
     } else {
         wanted
     };
-    let rec = st.frameworks.entry(id.clone()).or_insert_with(|| FrameworkRec {
-        id: id.clone(),
-        name: v["name"].as_str().unwrap_or("marathon").to_string(),
-        hostname: v["hostname"].as_str().unwrap_or_default().to_string(),
-        webui_url: v["webui_url"].as_str().unwrap_or_default().to_string(),
-        registered_time: now_f64(),
-        last_seen: Instant::now(),
-    });
+    let rec = st
+        .frameworks
+        .entry(id.clone())
+        .or_insert_with(|| FrameworkRec {
+            id: id.clone(),
+            name: v["name"].as_str().unwrap_or("marathon").to_string(),
+            hostname: v["hostname"].as_str().unwrap_or_default().to_string(),
+            webui_url: v["webui_url"].as_str().unwrap_or_default().to_string(),
+            registered_time: now_f64(),
+            last_seen: Instant::now(),
+        });
     rec.last_seen = Instant::now();
     rec.hostname = v["hostname"].as_str().unwrap_or_default().to_string();
     rec.webui_url = v["webui_url"].as_str().unwrap_or_default().to_string();

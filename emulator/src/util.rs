@@ -9,7 +9,10 @@ use zookeeper_client as zk;
 
 /// Seconds since the epoch, as Mesos reports times (a double).
 pub fn now_f64() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// A random UUID v4 string from the kernel's random source.
@@ -21,7 +24,14 @@ pub fn uuid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// A log line on stdout, the way the real components log to their console.
@@ -53,23 +63,32 @@ pub async fn http(
     timeout: Duration,
 ) -> Result<HttpResponse, String> {
     let fut = async {
-        let mut s = tokio::net::TcpStream::connect(host_port).await.map_err(|e| e.to_string())?;
+        let mut s = tokio::net::TcpStream::connect(host_port)
+            .await
+            .map_err(|e| e.to_string())?;
         let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host_port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
         for (k, v) in headers {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
         req.push_str("\r\n");
-        s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
+        s.write_all(req.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
         s.write_all(body).await.map_err(|e| e.to_string())?;
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).await.map_err(|e| e.to_string())?;
         parse_response(&buf)
     };
-    tokio::time::timeout(timeout, fut).await.map_err(|_| "timed out".to_string())?
+    tokio::time::timeout(timeout, fut)
+        .await
+        .map_err(|_| "timed out".to_string())?
 }
 
 fn parse_response(buf: &[u8]) -> Result<HttpResponse, String> {
-    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").ok_or("no header end")?;
+    let end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no header end")?;
     let head = String::from_utf8_lossy(&buf[..end]);
     let mut lines = head.split("\r\n");
     let status: u16 = lines
@@ -82,10 +101,17 @@ fn parse_response(buf: &[u8]) -> Result<HttpResponse, String> {
         .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
         .collect();
     let mut body = buf[end + 4..].to_vec();
-    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
+    if headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
+    {
         body = dechunk(&body);
     }
-    Ok(HttpResponse { status, headers, body })
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {

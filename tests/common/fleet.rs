@@ -21,7 +21,10 @@ fn repo_path(rel: &str) -> PathBuf {
     let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     while !dir.join("scripts/testbed.sh").exists() {
         if !dir.pop() {
-            panic!("cannot find the repository root above {}", env!("CARGO_MANIFEST_DIR"));
+            panic!(
+                "cannot find the repository root above {}",
+                env!("CARGO_MANIFEST_DIR")
+            );
         }
     }
     dir.join(rel)
