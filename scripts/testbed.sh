@@ -22,7 +22,7 @@ IMAGES=(
   "mesos-operator/zookeeper:3.8.0=zookeeper:3.8.0"
   "mesos-operator/zookeeper:3.8.0-2=zookeeper:3.8.0-2"
 )
-for img in $(docker images --format '{{.Repository}}:{{.Tag}}' --filter label=io.mesos-operator.image=emulator 2>/dev/null); do
+for img in $(docker images --format '{{.Repository}}:{{.Tag}}' --filter dangling=false --filter label=io.mesos-operator.image=emulator 2>/dev/null); do
   IMAGES+=("$img=${img#mesos-operator/}")
 done
 

@@ -1,10 +1,10 @@
-//! Small shared pieces: time, ids, logging, a minimal HTTP/1.1 client for talking to the
-//! leading master and forwarding to the Marathon leader (with a timeout on every call), and
-//! ZooKeeper connection handling.
+//! Small shared pieces: time, ids, logging, HTTP (through `httplite`, with a timeout on every
+//! call) and ZooKeeper connection handling.
+
+pub use httplite::request as http;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zookeeper_client as zk;
 
 /// Seconds since the epoch, as Mesos reports times (a double).
@@ -40,91 +40,6 @@ macro_rules! log {
     ($($t:tt)*) => {{
         println!("{:.3} {}", $crate::util::now_f64(), format!($($t)*));
     }};
-}
-
-/// A response read by [`http`].
-#[derive(Debug, Clone)]
-pub struct HttpResponse {
-    /// Status code.
-    pub status: u16,
-    /// Headers, lowercased names.
-    pub headers: Vec<(String, String)>,
-    /// Body.
-    pub body: Vec<u8>,
-}
-
-/// One HTTP/1.1 request with `Connection: close`, bounded by `timeout`.
-pub async fn http(
-    method: &str,
-    host_port: &str,
-    path: &str,
-    headers: &[(String, String)],
-    body: &[u8],
-    timeout: Duration,
-) -> Result<HttpResponse, String> {
-    let fut = async {
-        let mut s = tokio::net::TcpStream::connect(host_port)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host_port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        s.write_all(req.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        s.write_all(body).await.map_err(|e| e.to_string())?;
-        let mut buf = Vec::new();
-        s.read_to_end(&mut buf).await.map_err(|e| e.to_string())?;
-        parse_response(&buf)
-    };
-    tokio::time::timeout(timeout, fut)
-        .await
-        .map_err(|_| "timed out".to_string())?
-}
-
-fn parse_response(buf: &[u8]) -> Result<HttpResponse, String> {
-    let end = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("no header end")?;
-    let head = String::from_utf8_lossy(&buf[..end]);
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or("bad status line")?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
-        .collect();
-    let mut body = buf[end + 4..].to_vec();
-    if headers
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
-    {
-        body = dechunk(&body);
-    }
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
-    })
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
-        let n = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
-        if n == 0 || b.len() < i + 2 + n {
-            break;
-        }
-        out.extend_from_slice(&b[i + 2..i + 2 + n]);
-        b = &b[(i + 4 + n).min(b.len())..];
-    }
-    out
 }
 
 /// Connects to ZooKeeper, retrying until `deadline` (the ensemble may still be starting).

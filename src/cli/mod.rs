@@ -7,6 +7,7 @@
 mod document;
 mod edit;
 mod output;
+mod plan;
 mod secret;
 mod status;
 
@@ -155,6 +156,17 @@ enum Command {
         #[arg(long)]
         cascade: bool,
     },
+    /// Observe the hosts and print the steps the operator would take now; changes nothing.
+    Plan {
+        /// Cluster name.
+        name: String,
+        /// Output format.
+        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+        output: Format,
+        /// Read secrets from DIR/<name> files instead of etcd.
+        #[arg(long)]
+        secrets_dir: Option<PathBuf>,
+    },
     /// Manage secret material (TLS keys, ZooKeeper digests).
     Secret {
         #[command(subcommand)]
@@ -275,6 +287,11 @@ async fn dispatch(cli: Cli) -> CliResult {
             }
             document::delete(&g.store().await?, &name).await
         }
+        Command::Plan {
+            name,
+            output,
+            secrets_dir,
+        } => plan::run(&g.store().await?, &name, output, secrets_dir).await,
         Command::Secret { command } => secret::run(&g.store().await?, command).await,
         Command::Schema => {
             print!("{}", mesos_operator_core::spec::json_schema());

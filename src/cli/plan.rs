@@ -1,0 +1,137 @@
+//! `plan NAME`: observe the hosts and print what is there and the one step the operator
+//! would take now. Changes nothing.
+
+use std::path::PathBuf;
+
+use mesos_operator_core::desired::Desired;
+use mesos_operator_core::observed::{HostObservation, Observed};
+use mesos_operator_core::plan::{plan, Decision};
+use mesos_operator_core::spec::{validate, Component};
+
+use super::output;
+use super::{CliError, CliResult, Format};
+use crate::observe;
+use crate::secrets::SecretSource;
+use crate::store::{format_errors, Store};
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+pub(super) async fn run(
+    store: &Store,
+    name: &str,
+    format: Format,
+    secrets_dir: Option<PathBuf>,
+) -> CliResult {
+    let stored = store
+        .get(name)
+        .await?
+        .ok_or_else(|| CliError::Failed(format!("cluster {name} not found")))?;
+    let doc = stored.doc;
+    if let Err(errs) = validate(&doc, None) {
+        return Err(CliError::Input(format!(
+            "the stored spec of {name} is invalid:\n{}",
+            format_errors(&errs)
+        )));
+    }
+    let status = store.status(name).await.ok().flatten();
+    let secrets = match secrets_dir {
+        Some(d) => SecretSource::Dir(d),
+        None => SecretSource::Store(store.clone()),
+    };
+    let fleet = observe::connect(&doc, &secrets).await;
+    let observed = observe::observe(
+        &doc,
+        &fleet,
+        status.and_then(|s| s.zookeeper_highest_id).unwrap_or(0),
+    )
+    .await;
+    let desired = Desired::from_document(&doc);
+    let decision = plan(&desired, &observed, now());
+    match format {
+        Format::Json => {
+            let v = serde_json::json!({"observed": observed, "decision": decision});
+            println!("{}", output::json(&v)?);
+        }
+        _ => print!("{}", render(&desired, &observed, &decision)),
+    }
+    Ok(())
+}
+
+fn render(d: &Desired, o: &Observed, decision: &Decision) -> String {
+    let mut rows = Vec::new();
+    for (host, h) in &o.hosts {
+        match h {
+            HostObservation::Unreachable { reason } => rows.push(vec![
+                host.clone(),
+                "-".into(),
+                "unreachable".into(),
+                reason.clone(),
+                "-".into(),
+            ]),
+            HostObservation::Reachable { containers, .. } => {
+                for c in Component::ALL {
+                    let want = d.container(c, host);
+                    let have = containers.get(&c);
+                    let config = match (want, have) {
+                        (Some(w), Some(h)) if w.config_hash == h.config_hash => "current",
+                        (Some(_), Some(_)) => "outdated",
+                        (Some(_), None) => "missing",
+                        (None, Some(_)) => "not wanted",
+                        (None, None) => continue,
+                    };
+                    rows.push(vec![
+                        host.clone(),
+                        c.role().into(),
+                        have.map(|x| format!("{:?}", x.state).to_lowercase())
+                            .unwrap_or_else(|| "-".into()),
+                        have.map(|x| x.image.clone())
+                            .or_else(|| want.map(|w| w.image.clone()))
+                            .unwrap_or_default(),
+                        config.into(),
+                    ]);
+                }
+            }
+        }
+    }
+    let mut out = output::table(&["HOST", "ROLE", "STATE", "IMAGE", "CONFIG"], &rows);
+    match &o.zookeeper.committed {
+        Some(c) => out.push_str(&format!(
+            "zookeeper: voters {} (config version {:#x}), leader {}\n",
+            c.voters
+                .iter()
+                .map(|(i, h)| format!("{i}@{h}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            c.version,
+            o.zookeeper.leader.as_deref().unwrap_or("-")
+        )),
+        None => out.push_str("zookeeper: no quorum answers\n"),
+    }
+    out.push_str(&format!(
+        "masters: leader {}; marathon: leader {}{}\n",
+        o.masters.leader.as_deref().unwrap_or("-"),
+        o.marathon.leader.as_deref().unwrap_or("-"),
+        if o.marathon.registered {
+            ", registered"
+        } else {
+            ""
+        }
+    ));
+    out.push_str(&match decision {
+        Decision::Converged => "plan: converged; nothing to do\n".to_string(),
+        Decision::Wait { reason, .. } => format!("plan: wait: {reason}\n"),
+        Decision::Blocked { reason, action, .. } => {
+            format!("plan: blocked: {reason}\n  what to do: {action}\n")
+        }
+        Decision::Act { step, reason } => format!(
+            "plan: next step: {step}\n  because: {reason}\n  then: {}\n",
+            step.gate()
+        ),
+    });
+    out
+}

@@ -1,0 +1,300 @@
+//! One snapshot of a cluster: every host's containers and every component's health,
+//! gathered concurrently (at most [`MAX_CONCURRENT_HOSTS`] Docker hosts at once) and turned
+//! into the pure [`Observed`] model the planner reads.
+//!
+//! A host or a component that does not answer within its deadline is recorded as such
+//! (unreachable, unhealthy, unknown leader); the snapshot always completes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use mesos_operator_core::observed::*;
+use mesos_operator_core::spec::MesosCluster;
+use tokio::sync::Semaphore;
+
+use crate::docker::{self, HostClient};
+use crate::probe;
+use crate::secrets::SecretSource;
+
+/// Docker hosts queried at once.
+pub const MAX_CONCURRENT_HOSTS: usize = 16;
+
+/// Connected clients of a document's hosts; a host that could not be set up keeps its error.
+pub struct Fleet {
+    /// Host name → client, or why there is none.
+    pub hosts: BTreeMap<String, Result<HostClient, String>>,
+}
+
+/// Sets up a client for every host of the document (no request is made).
+pub async fn connect(doc: &MesosCluster, secrets: &SecretSource) -> Fleet {
+    let mut hosts = BTreeMap::new();
+    for h in &doc.spec.hosts {
+        hosts.insert(
+            h.name.clone(),
+            docker::connect(h, secrets).await.map_err(|e| e.to_string()),
+        );
+    }
+    Fleet { hosts }
+}
+
+/// Observes the cluster once.
+pub async fn observe(doc: &MesosCluster, fleet: &Fleet, zk_highest_id: u64) -> Observed {
+    let cluster = doc.metadata.name.clone();
+    let sem = Arc::new(Semaphore::new(MAX_CONCURRENT_HOSTS));
+    let host_futs = fleet.hosts.iter().map(|(name, client)| {
+        let sem = sem.clone();
+        let cluster = cluster.clone();
+        async move {
+            let _permit = sem.acquire().await;
+            let obs = match client {
+                Err(e) => HostObservation::Unreachable { reason: e.clone() },
+                Ok(c) => match c.observe(&cluster).await {
+                    Ok((containers, volumes)) => HostObservation::Reachable {
+                        containers,
+                        volumes,
+                    },
+                    Err(e) => HostObservation::Unreachable {
+                        reason: e.to_string(),
+                    },
+                },
+            };
+            (name.clone(), obs)
+        }
+    });
+    let (hosts, components) = tokio::join!(
+        futures_util::future::join_all(host_futs),
+        probe_components(doc)
+    );
+    let (zookeeper, masters, agents, marathon) = components;
+    Observed {
+        hosts: hosts.into_iter().collect(),
+        zookeeper,
+        masters,
+        agents,
+        marathon,
+        zk_highest_id,
+        in_flight: None,
+    }
+}
+
+async fn probe_components(
+    doc: &MesosCluster,
+) -> (
+    ZkObservation,
+    MastersObservation,
+    AgentsObservation,
+    MarathonsObservation,
+) {
+    let s = &doc.spec;
+    let host_of: BTreeMap<String, String> = s
+        .hosts
+        .iter()
+        .map(|h| (h.address.clone(), h.name.clone()))
+        .collect();
+    let addr_of = |name: &str| {
+        doc.host(name)
+            .map(|h| h.address.clone())
+            .unwrap_or_default()
+    };
+    // ZooKeeper: every host that may hold a server (placement may have changed).
+    let zk_port = s.zookeeper.client_port;
+    let zk_hosts: Vec<String> = s.hosts.iter().map(|h| h.name.clone()).collect();
+    let connect = doc
+        .zookeeper_hosts()
+        .iter()
+        .map(|h| format!("{}:{zk_port}", h.address))
+        .collect::<Vec<_>>()
+        .join(",");
+    let zk_client = probe::zk_connect(&connect).await;
+    let servers_fut = futures_util::future::join_all(zk_hosts.iter().map(|h| {
+        let addr = format!("{}:{zk_port}", addr_of(h));
+        async move { (h.clone(), probe::zk_server(&addr).await) }
+    }));
+    let committed_fut = async {
+        match &zk_client {
+            Some(c) => probe::zk_committed(c, &host_of).await,
+            None => None,
+        }
+    };
+    let mesos_leader_fut = async {
+        match &zk_client {
+            Some(c) => probe::mesos_leader_from_zk(c, "/mesos").await,
+            None => None,
+        }
+    };
+    let (servers, committed, zk_leader_addr) =
+        tokio::join!(servers_fut, committed_fut, mesos_leader_fut);
+    let servers: BTreeMap<String, ZkServerObservation> = servers
+        .into_iter()
+        .filter(|(_, s)| s.ok || s.mode.is_some())
+        .collect();
+    let zk_leader = servers
+        .iter()
+        .find(|(_, s)| s.mode == Some(ZkMode::Leader))
+        .map(|(h, _)| h.clone());
+    // Servers not serving the committed config do not count as having it.
+    let zookeeper = ZkObservation {
+        committed,
+        servers,
+        leader: zk_leader,
+    };
+
+    // Masters: each one's health and metrics; the leader where ZooKeeper's lowest
+    // json.info_ node and that master's own /master/state agree.
+    let mport = s.masters.port;
+    let master_hosts: Vec<String> = s.hosts.iter().map(|h| h.name.clone()).collect();
+    let members = futures_util::future::join_all(master_hosts.iter().map(|h| {
+        let addr = format!("{}:{mport}", addr_of(h));
+        async move {
+            let (health, metrics, version) = tokio::join!(
+                probe::status_of(&addr, "/health"),
+                probe::get_json(&addr, "/metrics/snapshot"),
+                probe::get_json(&addr, "/version")
+            );
+            let present = health.is_some();
+            let m = MasterObservation {
+                healthy: health == Some(200),
+                elected: metrics
+                    .as_ref()
+                    .is_some_and(|v| probe::num(&v["master/elected"]) == 1.0),
+                recovered: metrics
+                    .as_ref()
+                    .is_some_and(|v| probe::num(&v["registrar/log/recovered"]) == 1.0),
+                version: version.and_then(|v| v["version"].as_str().map(str::to_string)),
+            };
+            (h.clone(), present.then_some(m))
+        }
+    }))
+    .await;
+    let members: BTreeMap<String, MasterObservation> = members
+        .into_iter()
+        .filter_map(|(h, m)| m.map(|m| (h, m)))
+        .collect();
+    let leader_state = match &zk_leader_addr {
+        Some(addr) => probe::get_json(addr, "/master/state").await,
+        None => None,
+    };
+    let leader = match (&zk_leader_addr, &leader_state) {
+        (Some(addr), Some(st)) if st["leader"].as_str() == Some(&format!("master@{addr}")) => addr
+            .split(':')
+            .next()
+            .and_then(|ip| host_of.get(ip))
+            .cloned(),
+        _ => None,
+    };
+    let masters = MastersObservation {
+        members,
+        leader: leader.clone(),
+    };
+
+    // Agents: as the leading master lists them, plus their own /health and /state.
+    let aport = s.agents.port;
+    let listed: BTreeMap<String, (bool, Option<String>)> = leader_state
+        .as_ref()
+        .and_then(|st| st["slaves"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|a| {
+            let h = host_of.get(a["hostname"].as_str()?)?.clone();
+            Some((
+                h,
+                (
+                    a["active"].as_bool().unwrap_or(false),
+                    a["version"].as_str().map(str::to_string),
+                ),
+            ))
+        })
+        .collect();
+    let agent_members = futures_util::future::join_all(doc.agent_hosts().into_iter().map(|h| {
+        let addr = format!("{}:{aport}", h.address);
+        let name = h.name.clone();
+        let listed = listed.get(&name).cloned();
+        async move {
+            let (health, state) = tokio::join!(
+                probe::status_of(&addr, "/health"),
+                probe::status_of(&addr, "/state")
+            );
+            health.map(|hs| {
+                (
+                    name,
+                    AgentObservation {
+                        healthy: hs == 200 && state == Some(200),
+                        registered: listed.as_ref().is_some_and(|(active, _)| *active),
+                        version: listed.and_then(|(_, v)| v),
+                    },
+                )
+            })
+        }
+    }))
+    .await;
+    let mut maintenance = BTreeMap::new();
+    if let Some(addr) = &zk_leader_addr {
+        if let Some(v) = probe::get_json(addr, "/master/maintenance/status").await {
+            for (hostname, ip, mode) in probe::parse_maintenance(&v) {
+                if let Some(h) = host_of.get(&hostname).or_else(|| host_of.get(&ip)) {
+                    maintenance.insert(h.clone(), mode);
+                }
+            }
+        }
+    }
+    let agents = AgentsObservation {
+        members: agent_members.into_iter().flatten().collect(),
+        maintenance,
+    };
+
+    // Marathon: /ping per instance, the leader from /v2/leader, the framework in the master.
+    let marathon = match &s.marathon {
+        None => MarathonsObservation::default(),
+        Some(m) => {
+            let port = m.port;
+            let all_hosts: Vec<String> = s.hosts.iter().map(|h| h.name.clone()).collect();
+            let members = futures_util::future::join_all(all_hosts.iter().map(|h| {
+                let addr = format!("{}:{port}", addr_of(h));
+                async move {
+                    let (ping, info) = tokio::join!(
+                        probe::status_of(&addr, "/ping"),
+                        probe::get_json(&addr, "/v2/info")
+                    );
+                    ping.map(|p| {
+                        (
+                            h.clone(),
+                            MarathonObservation {
+                                healthy: p == 200,
+                                version: info
+                                    .and_then(|v| v["version"].as_str().map(str::to_string)),
+                            },
+                        )
+                    })
+                }
+            }))
+            .await;
+            let members: BTreeMap<String, MarathonObservation> =
+                members.into_iter().flatten().collect();
+            let mut leader = None;
+            for h in members.iter().filter(|(_, m)| m.healthy).map(|(h, _)| h) {
+                if let Some(v) =
+                    probe::get_json(&format!("{}:{port}", addr_of(h)), "/v2/leader").await
+                {
+                    leader = v["leader"]
+                        .as_str()
+                        .and_then(|l| l.split(':').next())
+                        .and_then(|ip| host_of.get(ip))
+                        .cloned();
+                    break;
+                }
+            }
+            let registered = leader_state
+                .as_ref()
+                .and_then(|st| st["frameworks"].as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .any(|f| f["name"] == "marathon" && f["active"] == true);
+            MarathonsObservation {
+                members,
+                leader,
+                registered,
+            }
+        }
+    };
+    (zookeeper, masters, agents, marathon)
+}

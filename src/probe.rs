@@ -1,0 +1,215 @@
+//! Health probes, each with a deadline, as `shared/reference/mesos-marathon-api.md` documents
+//! the components: ZooKeeper through a real client (the committed `/zookeeper/config`) and
+//! four-letter words (`ruok`, `srvr`, `conf`); Mesos masters, agents and Marathon through
+//! their HTTP APIs and ZooKeeper election nodes. A slow component answers `None` / unhealthy
+//! at its deadline; it never stalls the rest. Numbers are read as floats (1.x writes `1.0`,
+//! 0.22 writes `1`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use mesos_operator_core::observed::{Maintenance, ZkConfig, ZkMode, ZkServerObservation};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use zookeeper_client as zk;
+
+/// Deadline of one probe.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Sends a four-letter word; `None` when nothing answers in time.
+pub async fn four_letter(addr: &str, word: &str) -> Option<String> {
+    let f = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+        s.write_all(word.as_bytes()).await.ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.ok()?;
+        Some(out)
+    };
+    tokio::time::timeout(PROBE_TIMEOUT, f).await.ok().flatten()
+}
+
+/// One ZooKeeper server: `ruok`, its mode from `srvr`, its config version from `conf`.
+pub async fn zk_server(addr: &str) -> ZkServerObservation {
+    let (ruok, srvr, conf) = tokio::join!(
+        four_letter(addr, "ruok"),
+        four_letter(addr, "srvr"),
+        four_letter(addr, "conf")
+    );
+    let mode = srvr.as_deref().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("Mode: "))
+            .map(|m| match m.trim() {
+                "leader" | "standalone" => ZkMode::Leader,
+                "follower" => ZkMode::Follower,
+                "observer" => ZkMode::Observer,
+                _ => ZkMode::Looking,
+            })
+    });
+    // A server that is not serving answers srvr with "This ZooKeeper instance is not currently serving requests".
+    let mode = mode.or(srvr
+        .as_deref()
+        .filter(|s| s.contains("not currently serving"))
+        .map(|_| ZkMode::Looking));
+    let config_version = conf.as_deref().and_then(|c| {
+        c.lines()
+            .find_map(|l| l.strip_prefix("version="))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    });
+    ZkServerObservation {
+        ok: ruok.as_deref() == Some("imok"),
+        mode,
+        config_version,
+    }
+}
+
+/// Parses `/zookeeper/config` (`server.N=addr:peer:election[:role];client` lines and
+/// `version=HEX`) into voters keyed by id, named by `host_of` (address → host name).
+pub fn parse_zk_config(text: &str, host_of: &BTreeMap<String, String>) -> Option<ZkConfig> {
+    let mut voters = BTreeMap::new();
+    let mut version = None;
+    for line in text.lines() {
+        if let Some(v) = line.strip_prefix("version=") {
+            version = u64::from_str_radix(v.trim(), 16).ok();
+        } else if let Some(rest) = line.strip_prefix("server.") {
+            let (id, spec) = rest.split_once('=')?;
+            let id: u64 = id.parse().ok()?;
+            let addr = spec.split(':').next()?.to_string();
+            if spec.contains(":observer") {
+                continue;
+            }
+            voters.insert(id, host_of.get(&addr).cloned().unwrap_or(addr));
+        }
+    }
+    Some(ZkConfig {
+        version: version?,
+        voters,
+    })
+}
+
+/// Connects to the ensemble, with a deadline.
+pub async fn zk_connect(connect: &str) -> Option<zk::Client> {
+    let c = zk::Client::connector()
+        .with_session_timeout(Duration::from_secs(10))
+        .with_connection_timeout(PROBE_TIMEOUT);
+    tokio::time::timeout(PROBE_TIMEOUT + Duration::from_secs(1), c.connect(connect))
+        .await
+        .ok()?
+        .ok()
+}
+
+/// The committed config, read through a real client.
+pub async fn zk_committed(
+    client: &zk::Client,
+    host_of: &BTreeMap<String, String>,
+) -> Option<ZkConfig> {
+    let (data, _) = tokio::time::timeout(PROBE_TIMEOUT, client.get_config())
+        .await
+        .ok()?
+        .ok()?;
+    parse_zk_config(&String::from_utf8_lossy(&data), host_of)
+}
+
+/// The leading master's `ip:port` per the lowest `json.info_` election node under `path`.
+pub async fn mesos_leader_from_zk(client: &zk::Client, path: &str) -> Option<String> {
+    let (children, _) = tokio::time::timeout(PROBE_TIMEOUT, client.get_children(path))
+        .await
+        .ok()?
+        .ok()?;
+    let node = children
+        .iter()
+        .filter(|n| n.starts_with("json.info_"))
+        .filter_map(|n| n.rsplit('_').next()?.parse::<u64>().ok().map(|s| (s, n)))
+        .min()?
+        .1
+        .clone();
+    let (data, _) = tokio::time::timeout(PROBE_TIMEOUT, client.get_data(&format!("{path}/{node}")))
+        .await
+        .ok()?
+        .ok()?;
+    let v: Value = serde_json::from_slice(&data).ok()?;
+    Some(format!(
+        "{}:{}",
+        v["address"]["ip"].as_str()?,
+        v["address"]["port"].as_u64()?
+    ))
+}
+
+/// GET and parse JSON; `None` on any failure or non-200.
+pub async fn get_json(addr: &str, path: &str) -> Option<Value> {
+    let r = httplite::get(addr, path, PROBE_TIMEOUT).await.ok()?;
+    if r.status != 200 {
+        return None;
+    }
+    serde_json::from_slice(&r.body).ok()
+}
+
+/// The HTTP status of a GET, if any answer came.
+pub async fn status_of(addr: &str, path: &str) -> Option<u16> {
+    httplite::get(addr, path, PROBE_TIMEOUT)
+        .await
+        .ok()
+        .map(|r| r.status)
+}
+
+/// A number, whether written `1` or `1.0`.
+pub fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(0.0)
+}
+
+/// Maintenance state by machine hostname or ip, from `/master/maintenance/status`.
+pub fn parse_maintenance(v: &Value) -> Vec<(String, String, Maintenance)> {
+    let mut out = Vec::new();
+    for m in v["draining_machines"].as_array().into_iter().flatten() {
+        out.push((
+            m["id"]["hostname"].as_str().unwrap_or_default().to_string(),
+            m["id"]["ip"].as_str().unwrap_or_default().to_string(),
+            Maintenance::Draining,
+        ));
+    }
+    for m in v["down_machines"].as_array().into_iter().flatten() {
+        out.push((
+            m["hostname"].as_str().unwrap_or_default().to_string(),
+            m["ip"].as_str().unwrap_or_default().to_string(),
+            Maintenance::Down,
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zookeeper_config_is_read_with_hex_version_and_host_names() {
+        let hosts = BTreeMap::from([("10.0.0.1".to_string(), "host1".to_string())]);
+        let c = parse_zk_config(
+            "server.1=10.0.0.1:2888:3888:participant;0.0.0.0:2181\nserver.4=10.0.0.9:2888:3888:participant;0.0.0.0:2181\nserver.5=10.0.0.7:2888:3888:observer;0.0.0.0:2181\nversion=10000000a",
+            &hosts,
+        )
+        .unwrap();
+        assert_eq!(c.version, 0x1_0000_000a);
+        assert_eq!(
+            c.voters,
+            BTreeMap::from([(1, "host1".to_string()), (4, "10.0.0.9".to_string())])
+        );
+    }
+
+    #[test]
+    fn numbers_parse_from_both_eras() {
+        let v: Value = serde_json::from_str("{\"a\":1,\"b\":1.0}").unwrap();
+        assert_eq!(num(&v["a"]), 1.0);
+        assert_eq!(num(&v["b"]), 1.0);
+    }
+
+    #[test]
+    fn maintenance_status_shape() {
+        let v: Value = serde_json::from_str(r#"{"draining_machines":[{"id":{"hostname":"a1","ip":"10.0.0.21"},"statuses":[]}],"down_machines":[{"hostname":"a2","ip":"10.0.0.22"}]}"#).unwrap();
+        let m = parse_maintenance(&v);
+        assert_eq!(
+            m[0],
+            ("a1".into(), "10.0.0.21".into(), Maintenance::Draining)
+        );
+        assert_eq!(m[1], ("a2".into(), "10.0.0.22".into(), Maintenance::Down));
+    }
+}

@@ -1,0 +1,257 @@
+//! Observation against the real test bed: Docker hosts over mutual TLS, containers found by
+//! label, ZooKeeper and the Mesos masters probed from Rust, and failures reported as what
+//! they are within the deadlines.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::fleet::{exclusive, fleet, shared, Fleet};
+use mesos_operator::docker::{self, DockerError};
+use mesos_operator::observe;
+use mesos_operator::secrets::SecretSource;
+use mesos_operator_core::desired::{labels, Desired};
+use mesos_operator_core::observed::{ContainerState, HostObservation};
+use mesos_operator_core::spec::{parse_document, Component, MesosCluster};
+
+fn document(f: &Fleet, name: &str) -> MesosCluster {
+    let mut y = format!("apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {{name: {name}}}\nspec:\n  registry: '{}'\n  hosts:\n", f.registry);
+    for h in f.hosts.values() {
+        y.push_str(&format!(
+            "    - {{name: {}, address: {}, docker: {{endpoint: 'tcp://{}:2376', tls: {{ca: ca, cert: client-cert, key: client-key}}}}}}\n",
+            h.name, h.ip, h.ip
+        ));
+    }
+    y.push_str("  zookeeper: {image: 'zookeeper:3.8.0', servers: 3}\n  masters: {image: 'mesos-master:1.11.0', count: 3}\n  agents: {image: 'mesos-agent:broken'}\n  marathon: {image: 'marathon:1.10.17'}\n");
+    parse_document(&y).unwrap()
+}
+
+fn secrets_dir(f: &Fleet) -> SecretSource {
+    let dir = tempfile::tempdir().unwrap().keep();
+    std::fs::copy(f.pki.join("ca.pem"), dir.join("ca")).unwrap();
+    std::fs::copy(f.pki.join("client-cert.pem"), dir.join("client-cert")).unwrap();
+    std::fs::copy(f.pki.join("client-key.pem"), dir.join("client-key")).unwrap();
+    // A certificate of the same CA that is not for clients (serverAuth only).
+    std::fs::copy(f.pki.join("host1-cert.pem"), dir.join("server-cert")).unwrap();
+    std::fs::copy(f.pki.join("host1-key.pem"), dir.join("server-key")).unwrap();
+    SecretSource::Dir(dir)
+}
+
+fn cleanup(f: &Fleet, cluster: &str) {
+    f.remove_labelled(&format!("{}={cluster}", labels::CLUSTER));
+    for h in f.hosts.keys() {
+        let vols = f.docker_ok(
+            h,
+            &[
+                "volume",
+                "ls",
+                "-q",
+                "--filter",
+                &format!("label={}={cluster}", labels::CLUSTER),
+            ],
+        );
+        for v in vols.split_whitespace() {
+            f.docker(h, &["volume", "rm", "-f", v]);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_is_reached_over_mutual_tls_and_refused_without_a_client_certificate() {
+    let _g = shared();
+    let f = fleet();
+    let s = secrets_dir(f);
+    let doc = document(f, "obs1");
+    let c = docker::connect(&doc.spec.hosts[0], &s).await.unwrap();
+    c.ping().await.unwrap();
+    // A certificate that is not a client certificate: the daemon refuses the handshake.
+    let mut wrong = doc.spec.hosts[0].clone();
+    if let Some(t) = wrong.docker.tls.as_mut() {
+        t.cert = "server-cert".into();
+        t.key = "server-key".into();
+    }
+    let c = docker::connect(&wrong, &s).await.unwrap();
+    assert!(matches!(
+        c.ping().await,
+        Err(DockerError::Unreachable { .. })
+    ));
+    // Plain HTTP to the TLS port, as `insecure: true` would do: refused too.
+    let mut plain = doc.spec.hosts[0].clone();
+    plain.docker.tls = None;
+    plain.docker.insecure = true;
+    let c = docker::connect(&plain, &s).await.unwrap();
+    assert!(c.ping().await.is_err());
+    // A missing secret is named, and its would-be value never appears.
+    let mut missing = doc.spec.hosts[0].clone();
+    if let Some(t) = missing.docker.tls.as_mut() {
+        t.key = "no-such-key".into();
+    }
+    let err = docker::connect(&missing, &s)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("no-such-key"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containers_are_found_by_label_and_foreign_ones_ignored() {
+    let _g = shared();
+    let f = fleet();
+    let s = secrets_dir(f);
+    let doc = document(f, "obs2");
+    cleanup(f, "obs2");
+    let d = Desired::from_document(&doc);
+    let host = doc.spec.hosts[1].clone();
+    let c = docker::connect(&host, &s).await.unwrap();
+    let spec = d.container(Component::Agents, &host.name).unwrap();
+    c.pull(&spec.image).await.unwrap();
+    c.create_and_start("obs2", spec, &BTreeMap::new(), &BTreeMap::new())
+        .await
+        .unwrap();
+    let foreign = format!("someone-else-{}", std::process::id());
+    f.docker_ok(
+        &host.name,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &foreign,
+            "--entrypoint",
+            "sleep",
+            &spec.image,
+            "600",
+        ],
+    );
+    let (containers, volumes) = c.observe("obs2").await.unwrap();
+    assert_eq!(containers.len(), 1, "{containers:?}");
+    let agent = &containers[&Component::Agents];
+    assert_eq!(agent.name, spec.name);
+    assert_eq!(agent.config_hash, spec.config_hash);
+    assert_eq!(agent.state, ContainerState::Running);
+    assert!(agent.started_at > 0);
+    assert_eq!(volumes, vec![spec.volumes[0].volume.clone()]);
+    // A missing tag is a clear error naming the image.
+    let err = c
+        .pull(&format!("{}/mesos-agent:9.9.9", f.registry))
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("mesos-agent:9.9.9"), "{err}");
+    f.docker(&host.name, &["rm", "-f", &foreign]);
+    cleanup(f, "obs2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
+    let _g = exclusive();
+    let f = fleet();
+    let s = secrets_dir(f);
+    let doc = document(f, "obs3");
+    cleanup(f, "obs3");
+    let d = Desired::from_document(&doc);
+    let fleet_clients = observe::connect(&doc, &s).await;
+    let ensemble = doc
+        .spec
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| format!("{}={}", i + 1, h.address))
+        .collect::<Vec<_>>()
+        .join(",");
+    for (i, h) in doc.spec.hosts.iter().enumerate() {
+        let Ok(c) = &fleet_clients.hosts[&h.name] else {
+            panic!()
+        };
+        let zk = d.container(Component::Zookeeper, &h.name).unwrap();
+        c.pull(&zk.image).await.unwrap();
+        let env = BTreeMap::from([
+            ("ZK_SERVER_ID".to_string(), (i + 1).to_string()),
+            ("ZK_ENSEMBLE".to_string(), ensemble.clone()),
+        ]);
+        let lbl = BTreeMap::from([(labels::ZK_ID.to_string(), (i + 1).to_string())]);
+        c.create_and_start("obs3", zk, &env, &lbl).await.unwrap();
+        let m = d.container(Component::Masters, &h.name).unwrap();
+        c.pull(&m.image).await.unwrap();
+        c.create_and_start(
+            "obs3",
+            m,
+            &BTreeMap::new(),
+            &BTreeMap::from([(labels::MASTER_QUORUM.to_string(), "2".to_string())]),
+        )
+        .await
+        .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let o = loop {
+        let o = observe::observe(&doc, &fleet_clients, 0).await;
+        let synced = o.zookeeper.committed.as_ref().is_some_and(|c| {
+            o.zookeeper.servers.len() == 3
+                && o.zookeeper
+                    .servers
+                    .values()
+                    .all(|s| s.ok && s.config_version == Some(c.version))
+        });
+        if synced && o.masters.leader.is_some() {
+            break o;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no ZooKeeper config or master leader observed: {o:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let cfg = o.zookeeper.committed.clone().unwrap();
+    let names: Vec<&str> = cfg.voters.values().map(String::as_str).collect();
+    assert_eq!(names, ["host1", "host2", "host3"]);
+    assert!(o.zookeeper.leader.is_some());
+    assert!(
+        o.zookeeper
+            .servers
+            .values()
+            .all(|s| s.ok && s.config_version == Some(cfg.version)),
+        "{:?}",
+        o.zookeeper.servers
+    );
+    let leader = o.masters.leader.clone().unwrap();
+    assert!(o.masters.members[&leader].elected && o.masters.members[&leader].recovered);
+    assert_eq!(o.masters.members.values().filter(|m| m.elected).count(), 1);
+
+    // A container stopped behind the operator's back is seen as exited.
+    let victim = d
+        .container(Component::Masters, "host3")
+        .unwrap()
+        .name
+        .clone();
+    f.docker_ok("host3", &["stop", "-t", "1", &victim]);
+    let o = observe::observe(&doc, &fleet_clients, 0).await;
+    assert_eq!(
+        o.container(Component::Masters, "host3").unwrap().state,
+        ContainerState::Exited
+    );
+
+    // A frozen host and a disconnected host are unreachable, within the deadlines.
+    f.freeze("host2");
+    let t = Instant::now();
+    let o = observe::observe(&doc, &fleet_clients, 0).await;
+    let took = t.elapsed();
+    f.thaw("host2");
+    assert!(
+        matches!(o.hosts["host2"], HostObservation::Unreachable { .. }),
+        "{:?}",
+        o.hosts["host2"]
+    );
+    assert!(o.reachable("host1"));
+    assert!(took < Duration::from_secs(20), "observation took {took:?}");
+    f.partition("host2");
+    let o = observe::observe(&doc, &fleet_clients, 0).await;
+    f.heal("host2");
+    assert!(matches!(
+        o.hosts["host2"],
+        HostObservation::Unreachable { .. }
+    ));
+    f.wait_docker("host2");
+    cleanup(f, "obs3");
+}
