@@ -80,7 +80,7 @@ pub enum SecretError {
 #[derive(Clone)]
 pub enum SecretSource {
     /// etcd's `secrets/` keys.
-    Store(Store),
+    Store(Box<Store>),
     /// `DIR/<name>` files.
     Dir(PathBuf),
 }

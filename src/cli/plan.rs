@@ -41,7 +41,7 @@ pub(super) async fn run(
     let status = store.status(name).await.ok().flatten();
     let secrets = match secrets_dir {
         Some(d) => SecretSource::Dir(d),
-        None => SecretSource::Store(store.clone()),
+        None => SecretSource::Store(Box::new(store.clone())),
     };
     let fleet = observe::connect(&doc, &secrets).await;
     let observed = observe::observe(
