@@ -36,7 +36,7 @@ test: deps lint images
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 
-bench: deps
+bench: deps images
 	$(CARGO) bench --workspace
 
 schema: build

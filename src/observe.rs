@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use mesos_operator_core::observed::*;
-use mesos_operator_core::spec::MesosCluster;
+use mesos_operator_core::spec::{Component, MesosCluster};
 use tokio::sync::Semaphore;
 
 use crate::docker::{self, HostClient};
@@ -61,13 +61,15 @@ pub async fn observe(doc: &MesosCluster, fleet: &Fleet, zk_highest_id: u64) -> O
             (name.clone(), obs)
         }
     });
-    let (hosts, components) = tokio::join!(
-        futures_util::future::join_all(host_futs),
-        probe_components(doc)
-    );
-    let (zookeeper, masters, agents, marathon) = components;
+    // Containers first: components are then probed only where they should run or where a
+    // container of theirs was found, not on every host.
+    let hosts: BTreeMap<String, HostObservation> = futures_util::future::join_all(host_futs)
+        .await
+        .into_iter()
+        .collect();
+    let (zookeeper, masters, agents, marathon) = probe_components(doc, &hosts).await;
     Observed {
-        hosts: hosts.into_iter().collect(),
+        hosts,
         zookeeper,
         masters,
         agents,
@@ -77,8 +79,30 @@ pub async fn observe(doc: &MesosCluster, fleet: &Fleet, zk_highest_id: u64) -> O
     }
 }
 
+/// Hosts to probe for a component: where the document places it and where it was found.
+fn probe_hosts(
+    doc: &MesosCluster,
+    hosts: &BTreeMap<String, HostObservation>,
+    c: Component,
+) -> Vec<String> {
+    let mut v: std::collections::BTreeSet<String> = doc
+        .component_hosts(c)
+        .into_iter()
+        .map(|h| h.name.clone())
+        .collect();
+    for (name, h) in hosts {
+        if let HostObservation::Reachable { containers, .. } = h {
+            if containers.contains_key(&c) {
+                v.insert(name.clone());
+            }
+        }
+    }
+    v.into_iter().collect()
+}
+
 async fn probe_components(
     doc: &MesosCluster,
+    hosts: &BTreeMap<String, HostObservation>,
 ) -> (
     ZkObservation,
     MastersObservation,
@@ -98,7 +122,7 @@ async fn probe_components(
     };
     // ZooKeeper: every host that may hold a server (placement may have changed).
     let zk_port = s.zookeeper.client_port;
-    let zk_hosts: Vec<String> = s.hosts.iter().map(|h| h.name.clone()).collect();
+    let zk_hosts = probe_hosts(doc, hosts, Component::Zookeeper);
     let connect = doc
         .zookeeper_hosts()
         .iter()
@@ -142,7 +166,7 @@ async fn probe_components(
     // Masters: each one's health and metrics; the leader where ZooKeeper's lowest
     // json.info_ node and that master's own /master/state agree.
     let mport = s.masters.port;
-    let master_hosts: Vec<String> = s.hosts.iter().map(|h| h.name.clone()).collect();
+    let master_hosts = probe_hosts(doc, hosts, Component::Masters);
     let members = futures_util::future::join_all(master_hosts.iter().map(|h| {
         let addr = format!("{}:{mport}", addr_of(h));
         async move {
@@ -247,7 +271,7 @@ async fn probe_components(
         None => MarathonsObservation::default(),
         Some(m) => {
             let port = m.port;
-            let all_hosts: Vec<String> = s.hosts.iter().map(|h| h.name.clone()).collect();
+            let all_hosts = probe_hosts(doc, hosts, Component::Marathon);
             let members = futures_util::future::join_all(all_hosts.iter().map(|h| {
                 let addr = format!("{}:{port}", addr_of(h));
                 async move {

@@ -268,13 +268,28 @@ fn secrets_never_appear_in_output_or_logs() {
     let key = std::fs::read_to_string(f.pki.join("client-key.pem")).unwrap();
     // A line from the middle of the key: what a leak would show.
     let needle = key.lines().nth(5).unwrap().to_string();
-    for (name, file) in [("ca", "ca.pem"), ("client-cert", "client-cert.pem"), ("client-key", "client-key.pem")] {
+    for (name, file) in [
+        ("ca", "ca.pem"),
+        ("client-cert", "client-cert.pem"),
+        ("client-key", "client-key.pem"),
+    ] {
         let path = f.pki.join(file);
-        let (code, _, err) = common::parts(&common::cli(&prefix, &["secret", "set", name, "--from-file", path.to_str().unwrap()]));
+        let (code, _, err) = common::parts(&common::cli(
+            &prefix,
+            &["secret", "set", name, "--from-file", path.to_str().unwrap()],
+        ));
         assert_eq!(code, 0, "{err}");
     }
     let doc = serde_yaml_ng::to_string(&document(f, "obs4")).unwrap();
-    assert_eq!(common::parts(&common::cli_with_stdin(&prefix, &["apply", "-f", "-"], &doc)).0, 0);
+    assert_eq!(
+        common::parts(&common::cli_with_stdin(
+            &prefix,
+            &["apply", "-f", "-"],
+            &doc
+        ))
+        .0,
+        0
+    );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_mesos-operator"))
         .env("MESOS_OPERATOR_ETCD", &common::etcd().endpoint)
         .env("MESOS_OPERATOR_ETCD_PREFIX", &prefix)
@@ -287,7 +302,10 @@ fn secrets_never_appear_in_output_or_logs() {
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("\"decision\""), "{stdout}");
     for text in [&stdout, &stderr] {
-        assert!(!text.contains(&needle) && !text.contains("PRIVATE KEY"), "key material leaked");
+        assert!(
+            !text.contains(&needle) && !text.contains("PRIVATE KEY"),
+            "key material leaked"
+        );
     }
     // Listing secrets shows names and sizes only.
     let (_, list, _) = common::parts(&common::cli(&prefix, &["secret", "list", "-o", "json"]));
