@@ -33,7 +33,7 @@ lint: deps
 # a real etcd (started by the tests on free loopback ports) and a real fleet (each test
 # binary that needs one brings up its own test bed and a watchdog takes it down).
 test: deps lint images
-	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --all-targets --no-fail-fast
 	$(CARGO) test --workspace --doc
 
 bench: deps images
@@ -42,7 +42,7 @@ bench: deps images
 schema: build
 	$(CARGO) run -q -- schema > crds/mesoscluster.schema.json
 
-demo: deps build
+demo: deps build images
 	@scripts/demo.sh up
 
 demo-down:

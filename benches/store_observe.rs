@@ -45,6 +45,10 @@ fn fleet_doc(f: &common::fleet::Fleet, name: &str, hosts: usize) -> MesosCluster
 }
 
 fn main() {
+    // `cargo test --all-targets` runs bench binaries too; the timings only under `cargo bench`.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -267,7 +267,8 @@ fn the_emulator_honours_the_documented_contract() {
     let laddr = format!("{}:5050", ips[leader]);
     for i in 0..3 {
         let addr = format!("{}:5050", ips[i]);
-        let h = get(&addr, "/health").unwrap();
+        // A master still pulling its image or joining ZooKeeper does not answer yet.
+        let h = eventually("the master to serve HTTP", 60, || get(&addr, "/health"));
         assert_eq!((h.status, h.body.as_str()), (200, ""));
         let v = get(&addr, "/version").unwrap().json();
         assert_eq!(v["version"], "1.11.0");
