@@ -22,7 +22,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 use mesos_operator_core::desired::{labels, ContainerSpec};
-use mesos_operator_core::observed::{ContainerState, ObservedContainer};
+use mesos_operator_core::observed::{ContainerDetail, ContainerState, ObservedContainer};
 use mesos_operator_core::spec::{Component, Host};
 
 use crate::secrets::{PrivateDir, SecretError, SecretSource};
@@ -219,6 +219,12 @@ impl HostClient {
                     master_quorum: labels_map
                         .get(labels::MASTER_QUORUM)
                         .and_then(|v| v.parse().ok()),
+                    detail: ContainerDetail {
+                        image_id: inspect.image.unwrap_or_default(),
+                        restart_count: inspect.restart_count.unwrap_or(0),
+                        finished_at: st.finished_at.as_deref().map(parse_time).unwrap_or(0),
+                        exit_code: st.exit_code.unwrap_or(0),
+                    },
                 },
             );
         }

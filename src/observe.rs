@@ -198,6 +198,25 @@ async fn probe_components(
         Some(addr) => probe::get_json(addr, "/master/state").await,
         None => None,
     };
+    // Without readable json.info_ nodes (0.22 writes protobuf info_ nodes), ask the masters
+    // themselves: a non-leader redirects to the leader.
+    let (zk_leader_addr, leader_state) = match (zk_leader_addr, leader_state) {
+        (Some(a), Some(st)) => (Some(a), Some(st)),
+        _ => {
+            let mut found = (None, None);
+            for h in &master_hosts {
+                if let Some((from, st)) =
+                    probe::master_state(&format!("{}:{mport}", addr_of(h))).await
+                {
+                    if st["leader"].as_str() == Some(&format!("master@{from}")) {
+                        found = (Some(from), Some(st));
+                        break;
+                    }
+                }
+            }
+            found
+        }
+    };
     let leader = match (&zk_leader_addr, &leader_state) {
         (Some(addr), Some(st)) if st["leader"].as_str() == Some(&format!("master@{addr}")) => addr
             .split(':')

@@ -143,6 +143,33 @@ pub async fn get_json(addr: &str, path: &str) -> Option<Value> {
     serde_json::from_slice(&r.body).ok()
 }
 
+/// `/master/state` from any master: a non-leader's 307 is followed once (its Location is
+/// protocol-relative, `//host:port/master/state`), a 503 ("No leader elected") is `None`,
+/// and a 404 falls back to 0.22's `/master/state.json`. Returns the state and the address it
+/// came from.
+pub async fn master_state(addr: &str) -> Option<(String, Value)> {
+    let mut target = addr.to_string();
+    for _ in 0..2 {
+        let r = httplite::get(&target, "/master/state", PROBE_TIMEOUT)
+            .await
+            .ok()?;
+        match r.status {
+            200 => return serde_json::from_slice(&r.body).ok().map(|v| (target, v)),
+            307 => {
+                let loc = r.header("location")?.trim_start_matches("//");
+                target = loc.split('/').next()?.to_string();
+            }
+            404 => {
+                return get_json(&target, "/master/state.json")
+                    .await
+                    .map(|v| (target, v))
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// The HTTP status of a GET, if any answer came.
 pub async fn status_of(addr: &str, path: &str) -> Option<u16> {
     httplite::get(addr, path, PROBE_TIMEOUT)

@@ -222,6 +222,15 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
     let leader = o.masters.leader.clone().unwrap();
     assert!(o.masters.members[&leader].elected && o.masters.members[&leader].recovered);
     assert_eq!(o.masters.members.values().filter(|m| m.elected).count(), 1);
+    // Asked anywhere, /master/state comes from the leader (a non-leader's 307 is followed).
+    let leader_addr = format!("{}:5050", doc.host(&leader).unwrap().address);
+    for h in &doc.spec.hosts {
+        let (from, st) = mesos_operator::probe::master_state(&format!("{}:5050", h.address))
+            .await
+            .unwrap();
+        assert_eq!(from, leader_addr);
+        assert_eq!(st["leader"], format!("master@{leader_addr}"));
+    }
 
     // A container stopped behind the operator's back is seen as exited.
     let victim = d
@@ -231,9 +240,11 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
         .clone();
     f.docker_ok("host3", &["stop", "-t", "1", &victim]);
     let o = observe::observe(&doc, &fleet_clients, 0).await;
-    assert_eq!(
-        o.container(Component::Masters, "host3").unwrap().state,
-        ContainerState::Exited
+    let stopped = o.container(Component::Masters, "host3").unwrap();
+    assert_eq!(stopped.state, ContainerState::Exited);
+    assert!(
+        stopped.detail.finished_at >= stopped.started_at
+            && stopped.detail.image_id.starts_with("sha256:")
     );
 
     // A frozen host and a disconnected host are unreachable, within the deadlines.

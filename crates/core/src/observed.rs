@@ -45,6 +45,22 @@ pub struct ObservedContainer {
     pub zk_id: Option<u64>,
     /// `MESOS_QUORUM` label of a master.
     pub master_quorum: Option<u32>,
+    /// Docker's detail, for people and status: image id, restarts, last exit.
+    #[serde(default)]
+    pub detail: ContainerDetail,
+}
+
+/// What Docker says of a container beyond what the planner decides on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerDetail {
+    /// Image id (`sha256:...`).
+    pub image_id: String,
+    /// Restarts by its restart policy.
+    pub restart_count: i64,
+    /// When it last finished (0: never).
+    pub finished_at: u64,
+    /// Exit code of the last run.
+    pub exit_code: i64,
 }
 
 impl ObservedContainer {

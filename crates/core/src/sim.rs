@@ -319,6 +319,7 @@ impl SimCluster {
                             started_at: c.started_at,
                             zk_id: c.zk_id,
                             master_quorum: c.master_quorum,
+                            detail: Default::default(),
                         },
                     )
                 })

@@ -106,6 +106,7 @@ fn observation(r: &mut Rng, d: &Desired) -> Observed {
                     started_at: now - 1 - r.below(200),
                     zk_id: (c == Component::Zookeeper).then(|| 1 + r.below(6)),
                     master_quorum: (c == Component::Masters).then(|| 1 + r.below(3) as u32),
+                    detail: Default::default(),
                 },
             );
         }

@@ -386,7 +386,7 @@ fn random_walk(seed: u64) -> usize {
 #[test]
 fn random_seeds_with_crashes_and_midway_deaths_stay_safe_and_converge() {
     let mut total = 0;
-    for seed in seeds(1000) {
+    for seed in seeds(2000) {
         let r = std::panic::catch_unwind(|| random_walk(seed));
         match r {
             Ok(t) => total += t,
