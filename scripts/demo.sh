@@ -1,48 +1,25 @@
 #!/usr/bin/env bash
 # The local demo: a fleet of 3 Docker hosts with mutual TLS and a registry (test bed id
-# "demo"), an etcd of its own on a free loopback port, the TLS material stored as secrets,
+# "demo") with its etcd on a free loopback port, the TLS material stored as secrets,
 # and the demo cluster stored for that fleet; then `plan` shows what the operator would do.
-# `scripts/demo.sh down` stops exactly what `up` started (the etcd by its pid, the fleet by
-# its label).
+# `scripts/demo.sh down` stops exactly what `up` started (via the test bed's `down`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-state=.testbed/demo-etcd
+state=.testbed/demo-files
 bin=target/debug/mesos-operator
 
 down() {
-  if [ -f "$state/etcd.pid" ]; then
-    pid=$(cat "$state/etcd.pid")
-    if kill -0 "$pid" 2>/dev/null; then kill "$pid"; echo "demo: stopped etcd (pid $pid)"; fi
-  fi
   rm -rf "$state"
   TESTBED_ID=demo scripts/testbed.sh down
 }
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 up() {
   mkdir -p "$state"
   TESTBED_ID=demo TESTBED_SKIP_IMAGES=1 scripts/testbed.sh up 3 >/dev/null
   # shellcheck disable=SC1091
   . .testbed/demo/env
-  if [ -f "$state/etcd.pid" ] && kill -0 "$(cat "$state/etcd.pid")" 2>/dev/null; then
-    echo "demo: etcd already running at $(cat "$state/endpoint")"
-  else
-    client=$(free_port); peer=$(free_port)
-    endpoint="http://127.0.0.1:$client"
-    nohup etcd --name demo --data-dir "$state/etcd" \
-      --listen-client-urls "$endpoint" --advertise-client-urls "$endpoint" \
-      --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
-      --initial-cluster "demo=http://127.0.0.1:$peer" >"$state/etcd.log" 2>&1 &
-    echo $! >"$state/etcd.pid"
-    echo "$endpoint" >"$state/endpoint"
-    for _ in $(seq 1 100); do
-      etcdctl --endpoints "$endpoint" endpoint health >/dev/null 2>&1 && break
-      sleep 0.1
-    done
-    echo "demo: etcd running at $endpoint (pid $(cat "$state/etcd.pid"))"
-  fi
-  export MESOS_OPERATOR_ETCD; MESOS_OPERATOR_ETCD=$(cat "$state/endpoint")
+  export MESOS_OPERATOR_ETCD=$TESTBED_ETCD
+  echo "demo: fleet up; etcd at $TESTBED_ETCD"
   $bin secret set ca --from-file "$TESTBED_PKI/ca.pem" >/dev/null
   $bin secret set client-cert --from-file "$TESTBED_PKI/client-cert.pem" >/dev/null
   $bin secret set client-key --from-file "$TESTBED_PKI/client-key.pem" >/dev/null

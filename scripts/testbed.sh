@@ -100,6 +100,19 @@ up() {
   for i in $(seq 1 "$n"); do
     wait_for "host$i's dockerd" dockertls "$base.$((10 + i))" version
   done
+  # etcd (Debian's etcd-server) on a free loopback port, recorded by pid.
+  if ! { [ -f "$state/etcd.pid" ] && kill -0 "$(cat "$state/etcd.pid")" 2>/dev/null; }; then
+    local client peer
+    client=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    peer=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    nohup etcd --name "tb-$id" --data-dir "$state/etcd" \
+      --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
+      --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+      --initial-cluster "tb-$id=http://127.0.0.1:$peer" >"$state/etcd.log" 2>&1 &
+    echo $! >"$state/etcd.pid"
+    echo "http://127.0.0.1:$client" >"$state/etcd.endpoint"
+    wait_for "etcd" etcdctl --endpoints "http://127.0.0.1:$client" endpoint health
+  fi
   cat > "$state/env" <<ENV
 TESTBED_ID=$id
 TESTBED_NETWORK=$prefix
@@ -107,6 +120,7 @@ TESTBED_SUBNET=$subnet
 TESTBED_REGISTRY=$registry_ip:5000
 TESTBED_HOSTS=${hosts_env%,}
 TESTBED_PKI=$state/pki
+TESTBED_ETCD=$(cat "$state/etcd.endpoint")
 ENV
   echo "testbed: $n hosts up in $((SECONDS - t0))s; env in $state/env" >&2
   cat "$state/env"
@@ -114,6 +128,9 @@ ENV
 
 down() {
   local ids
+  if [ -f "$state/etcd.pid" ]; then
+    kill "$(cat "$state/etcd.pid")" 2>/dev/null || true
+  fi
   ids=$(docker ps -aq --filter "label=$label")
   [ -z "$ids" ] || docker rm -f -v $ids >/dev/null
   ids=$(docker volume ls -q --filter "label=$label")
