@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::flags::{parse_zk_url, Flags};
 use crate::log;
-use crate::util::{self, now_f64};
+use crate::util::{self, exit_with, now_f64};
 
 const KNOWN: &[(&str, Option<&str>)] = &[
     ("master", None),
@@ -55,11 +55,6 @@ struct Agent {
     start_time: f64,
     id_file: String,
     state: Mutex<State>,
-}
-
-fn exit_with(msg: &str) -> ! {
-    eprintln!("{msg}");
-    std::process::exit(1);
 }
 
 /// Runs the agent until it exits.
@@ -111,13 +106,7 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
     }
     let app = axum::Router::new().fallback(handle).with_state(a);
     let addr = format!("{ip}:{port}");
-    let listener = match tokio::net::TcpListener::bind(&addr).await {
-        Ok(l) => l,
-        Err(e) => exit_with(&format!("Failed to bind {addr}: {e}")),
-    };
-    if let Err(e) = axum::serve(listener, app).await {
-        exit_with(&format!("HTTP server failed: {e}"));
-    }
+    util::serve(app, &addr).await;
 }
 
 async fn register_loop(a: Arc<Agent>, zk: zookeeper_client::Client, zk_path: String) {

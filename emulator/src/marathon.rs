@@ -18,7 +18,7 @@ use zookeeper_client as zk;
 
 use crate::flags::{parse_zk_url, Flags};
 use crate::log;
-use crate::util::{self, now_f64};
+use crate::util::{self, exit_with, now_f64};
 
 const KNOWN: &[(&str, Option<&str>)] = &[
     ("master", None),
@@ -45,11 +45,6 @@ struct Marathon {
     start_time: f64,
     zk: Option<zk::Client>,
     state: Mutex<State>,
-}
-
-fn exit_with(msg: &str) -> ! {
-    eprintln!("{msg}");
-    std::process::exit(1);
 }
 
 fn version_key(v: &str) -> Vec<u64> {
@@ -112,14 +107,8 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
         tokio::spawn(latch_loop(m.clone(), c, master));
     }
     let app = axum::Router::new().fallback(handle).with_state(m);
-    let listener = match tokio::net::TcpListener::bind(("0.0.0.0", port)).await {
-        Ok(l) => l,
-        Err(e) => exit_with(&format!("Failed to bind port {port}: {e}")),
-    };
-    log!("Marathon {} listening on {me}", env!("CARGO_PKG_NAME"));
-    if let Err(e) = axum::serve(listener, app).await {
-        exit_with(&format!("HTTP server failed: {e}"));
-    }
+    log!("Marathon listening on {me}");
+    util::serve(app, &format!("0.0.0.0:{port}")).await;
 }
 
 async fn latch_loop(m: Arc<Marathon>, c: zk::Client, master: String) {

@@ -19,7 +19,7 @@ use zookeeper_client as zk;
 
 use crate::flags::{parse_zk_url, Flags};
 use crate::log;
-use crate::util::{self, now_f64};
+use crate::util::{self, exit_with, now_f64};
 
 const KNOWN: &[(&str, Option<&str>)] = &[
     ("zk", None),
@@ -127,11 +127,6 @@ impl Master {
             "port": self.port, "version": self.version,
         })
     }
-}
-
-fn exit_with(msg: &str) -> ! {
-    eprintln!("{msg}");
-    std::process::exit(1);
 }
 
 /// Runs the master until it exits.
@@ -331,13 +326,7 @@ async fn elect_loop(m: Shared) {
 async fn serve(m: Shared, ip: &str, port: u16) {
     let app = axum::Router::new().fallback(handle).with_state(m);
     let addr = format!("{ip}:{port}");
-    let listener = match tokio::net::TcpListener::bind(&addr).await {
-        Ok(l) => l,
-        Err(e) => exit_with(&format!("Failed to bind {addr}: {e}")),
-    };
-    if let Err(e) = axum::serve(listener, app).await {
-        exit_with(&format!("HTTP server failed: {e}"));
-    }
+    util::serve(app, &addr).await;
 }
 
 fn json_response(status: StatusCode, v: &Value) -> Response {

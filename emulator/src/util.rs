@@ -92,3 +92,20 @@ pub fn exit_on_session_loss(client: &zk::Client, what: &'static str) {
 pub fn sequence(name: &str) -> Option<u64> {
     name.rsplit(['_', '-']).next()?.parse().ok()
 }
+
+/// Prints why and exits with status 1, as the real components do on a fatal error.
+pub fn exit_with(msg: &str) -> ! {
+    eprintln!("{msg}");
+    std::process::exit(1);
+}
+
+/// Serves `app` on `addr` until the process ends; a bind or server failure is fatal.
+pub async fn serve(app: axum::Router, addr: &str) {
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => exit_with(&format!("Failed to bind {addr}: {e}")),
+    };
+    if let Err(e) = axum::serve(listener, app).await {
+        exit_with(&format!("HTTP server failed: {e}"));
+    }
+}

@@ -232,26 +232,15 @@ impl Fleet {
     /// Drops traffic between a host and named peers (both directions), inside the host:
     /// its dockerd stays reachable from the outer machine.
     pub fn partition_from(&self, host: &str, peers: &[&str]) {
-        for p in peers {
-            let ip = &self.host(p).ip;
-            for chain in [["INPUT", "-s"], ["OUTPUT", "-d"]] {
-                self.outer_ok(&[
-                    "exec",
-                    &self.host(host).container,
-                    "iptables",
-                    "-I",
-                    chain[0],
-                    chain[1],
-                    ip,
-                    "-j",
-                    "DROP",
-                ]);
-            }
-        }
+        self.iptables(host, peers, "-I");
     }
 
     /// Undoes [`Fleet::partition_from`].
     pub fn heal_from(&self, host: &str, peers: &[&str]) {
+        self.iptables(host, peers, "-D");
+    }
+
+    fn iptables(&self, host: &str, peers: &[&str], op: &str) {
         for p in peers {
             let ip = &self.host(p).ip;
             for chain in [["INPUT", "-s"], ["OUTPUT", "-d"]] {
@@ -259,7 +248,7 @@ impl Fleet {
                     "exec",
                     &self.host(host).container,
                     "iptables",
-                    "-D",
+                    op,
                     chain[0],
                     chain[1],
                     ip,

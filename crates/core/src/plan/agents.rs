@@ -41,6 +41,21 @@ fn in_flight_since(ctx: &Ctx, host: &str) -> Option<u64> {
         .map(|f| f.started_at)
 }
 
+/// The gate of an agent in progress: its container's start, or the recorded step's.
+fn wait_for_agent(ctx: &Ctx, h: &str) -> Option<Decision> {
+    let c = ctx.o.container(A, h)?;
+    Some(if c.running() {
+        wait_for(ctx, c, "the Mesos agent", GATE)
+    } else {
+        wait_since(
+            ctx,
+            in_flight_since(ctx, h),
+            format!("waiting for the agent on {h}"),
+            "look at the agent's logs",
+        )
+    })
+}
+
 pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     let desired = ctx.d.hosts_of(A);
     // Membership is checked per container: a set keeps planning linear in hosts.
@@ -106,17 +121,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         if !ctx.o.reachable(h) {
             return Some(unreachable(ctx, h, "Mesos agent"));
         }
-        let c = ctx.o.container(A, h)?;
-        return Some(if c.running() {
-            wait_for(ctx, c, "the Mesos agent", GATE)
-        } else {
-            wait_since(
-                ctx,
-                in_flight_since(ctx, h),
-                format!("waiting for the agent on {h}"),
-                "look at the agent's logs",
-            )
-        });
+        return wait_for_agent(ctx, h);
     }
 
     // 4. The next agent to create or replace.
@@ -152,16 +157,5 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     }
 
     // Only agents in progress remain, within the budget: wait for the first.
-    let h = in_progress.first()?;
-    let c = ctx.o.container(A, h)?;
-    Some(if c.running() {
-        wait_for(ctx, c, "the Mesos agent", GATE)
-    } else {
-        wait_since(
-            ctx,
-            in_flight_since(ctx, h),
-            format!("waiting for the agent on {h}"),
-            "look at the agent's logs",
-        )
-    })
+    wait_for_agent(ctx, in_progress.first()?)
 }
