@@ -134,18 +134,8 @@ fn fault_helpers_do_what_they_say() {
     f.freeze("host3");
     assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok());
     let t = Instant::now();
-    let out = std::process::Command::new("timeout")
-        .arg("3")
-        .arg("docker")
-        .arg("--tlsverify")
-        .arg("--tlscacert")
-        .arg(f.pki.join("ca.pem"))
-        .arg("--tlscert")
-        .arg(f.pki.join("client-cert.pem"))
-        .arg("--tlskey")
-        .arg(f.pki.join("client-key.pem"))
-        .arg("-H")
-        .arg(format!("tcp://{ip}:2376"))
+    let out = f
+        .docker_command("host3", &["timeout", "3"])
         .arg("version")
         .output()
         .unwrap();

@@ -155,11 +155,19 @@ impl Fleet {
         &self.hosts[name]
     }
 
-    /// `docker` against a host over mutual TLS.
-    pub fn docker(&self, host: &str, args: &[&str]) -> Output {
+    /// The `docker` command line for a host over mutual TLS, run through `wrapper` (e.g.
+    /// `["timeout", "3"]`) if given.
+    pub fn docker_command(&self, host: &str, wrapper: &[&str]) -> Command {
         let h = self.host(host);
-        run(Command::new("docker")
-            .arg("--tlsverify")
+        let mut c = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg("docker");
+                c
+            }
+            None => Command::new("docker"),
+        };
+        c.arg("--tlsverify")
             .arg("--tlscacert")
             .arg(self.pki.join("ca.pem"))
             .arg("--tlscert")
@@ -167,8 +175,13 @@ impl Fleet {
             .arg("--tlskey")
             .arg(self.pki.join("client-key.pem"))
             .arg("-H")
-            .arg(format!("tcp://{}:2376", h.ip))
-            .args(args))
+            .arg(format!("tcp://{}:2376", h.ip));
+        c
+    }
+
+    /// `docker` against a host over mutual TLS.
+    pub fn docker(&self, host: &str, args: &[&str]) -> Output {
+        run(self.docker_command(host, &[]).args(args))
     }
 
     /// Like [`Fleet::docker`], asserting success; returns stdout.
