@@ -18,6 +18,8 @@ use crate::secrets::SecretSource;
 
 /// Docker hosts queried at once.
 pub const MAX_CONCURRENT_HOSTS: usize = 16;
+/// Bound on all component probes of one observation together.
+pub const PROBES_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Connected clients of a document's hosts; a host that could not be set up keeps its error.
 pub struct Fleet {
@@ -67,7 +69,12 @@ pub async fn observe(doc: &MesosCluster, fleet: &Fleet, zk_highest_id: u64) -> O
         .await
         .into_iter()
         .collect();
-    let (zookeeper, masters, agents, marathon) = probe_components(doc, &hosts).await;
+    // One deadline for all component probes: however many of them hang, an observation
+    // ends within the Docker deadline plus this one, with what was learnt marked unknown.
+    let (zookeeper, masters, agents, marathon) =
+        tokio::time::timeout(PROBES_DEADLINE, probe_components(doc, &hosts))
+            .await
+            .unwrap_or_default();
     Observed {
         hosts,
         zookeeper,
@@ -203,18 +210,17 @@ async fn probe_components(
     let (zk_leader_addr, leader_state) = match (zk_leader_addr, leader_state) {
         (Some(a), Some(st)) => (Some(a), Some(st)),
         _ => {
-            let mut found = (None, None);
-            for h in &master_hosts {
-                if let Some((from, st)) =
-                    probe::master_state(&format!("{}:{mport}", addr_of(h))).await
-                {
-                    if st["leader"].as_str() == Some(&format!("master@{from}")) {
-                        found = (Some(from), Some(st));
-                        break;
-                    }
-                }
-            }
-            found
+            let answers = futures_util::future::join_all(master_hosts.iter().map(|h| {
+                let addr = format!("{}:{mport}", addr_of(h));
+                async move { probe::master_state(&addr).await }
+            }))
+            .await;
+            answers
+                .into_iter()
+                .flatten()
+                .find(|(from, st)| st["leader"].as_str() == Some(&format!("master@{from}")))
+                .map(|(a, st)| (Some(a), Some(st)))
+                .unwrap_or((None, None))
         }
     };
     let leader = match (&zk_leader_addr, &leader_state) {
@@ -313,19 +319,20 @@ async fn probe_components(
             .await;
             let members: BTreeMap<String, MarathonObservation> =
                 members.into_iter().flatten().collect();
-            let mut leader = None;
-            for h in members.iter().filter(|(_, m)| m.healthy).map(|(h, _)| h) {
-                if let Some(v) =
-                    probe::get_json(&format!("{}:{port}", addr_of(h)), "/v2/leader").await
-                {
-                    leader = v["leader"]
-                        .as_str()
-                        .and_then(|l| l.split(':').next())
-                        .and_then(|ip| host_of.get(ip))
-                        .cloned();
-                    break;
-                }
-            }
+            let answers = futures_util::future::join_all(
+                members.iter().filter(|(_, m)| m.healthy).map(|(h, _)| {
+                    let addr = format!("{}:{port}", addr_of(h));
+                    async move { probe::get_json(&addr, "/v2/leader").await }
+                }),
+            )
+            .await;
+            let leader = answers.into_iter().flatten().find_map(|v| {
+                v["leader"]
+                    .as_str()
+                    .and_then(|l| l.split(':').next())
+                    .and_then(|ip| host_of.get(ip))
+                    .cloned()
+            });
             let registered = leader_state
                 .as_ref()
                 .and_then(|st| st["frameworks"].as_array().cloned())

@@ -225,9 +225,21 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
     // Asked anywhere, /master/state comes from the leader (a non-leader's 307 is followed).
     let leader_addr = format!("{}:5050", doc.host(&leader).unwrap().address);
     for h in &doc.spec.hosts {
-        let (from, st) = mesos_operator::probe::master_state(&format!("{}:5050", h.address))
-            .await
-            .unwrap();
+        // A master that has just started knows no leader for a moment (503).
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let (from, st) = loop {
+            if let Some(r) =
+                mesos_operator::probe::master_state(&format!("{}:5050", h.address)).await
+            {
+                break r;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} never pointed at the leader",
+                h.name
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        };
         assert_eq!(from, leader_addr);
         assert_eq!(st["leader"], format!("master@{leader_addr}"));
     }
