@@ -369,7 +369,13 @@ fn check_masters(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation
         Step::CreateContainer { .. } | Step::ReplaceContainer { .. } => after.push(d.master_quorum),
         _ => {}
     }
-    if let Some(q) = after.iter().copied().min() {
+    // Only a step that leaves a master running can break the ceiling; removing one only
+    // lowers the count, even in a state that is already over it.
+    let adds = matches!(
+        step,
+        Step::StartContainer { .. } | Step::CreateContainer { .. } | Step::ReplaceContainer { .. }
+    );
+    if let Some(q) = after.iter().copied().min().filter(|_| adds) {
         if after.len() as u32 >= 2 * q {
             return violation(
                 "masters-ceiling",

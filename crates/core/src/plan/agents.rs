@@ -43,7 +43,18 @@ fn in_flight_since(ctx: &Ctx, host: &str) -> Option<u64> {
 
 /// The gate of an agent in progress: its container's start, or the recorded step's.
 fn wait_for_agent(ctx: &Ctx, h: &str) -> Option<Decision> {
-    let c = ctx.o.container(A, h)?;
+    // Never `None` here: that would read as "agents converged".
+    if !ctx.o.reachable(h) {
+        return Some(unreachable(ctx, h, "Mesos agent"));
+    }
+    let Some(c) = ctx.o.container(A, h) else {
+        return Some(wait_since(
+            ctx,
+            in_flight_since(ctx, h),
+            format!("waiting for the agent on {h} to be created"),
+            "look at the operator's log",
+        ));
+    };
     Some(if c.running() {
         wait_for(ctx, c, "the Mesos agent", GATE)
     } else {

@@ -4,7 +4,7 @@
 //! A downgrade is refused unless the document allows it: Marathon migrates its ZooKeeper
 //! state forward and an older version may not read it.
 
-use super::gate::{wait_for, wait_since};
+use super::gate::{unreachable, wait_for, wait_since};
 use super::{act, blocked, leader_last, BlockKind, Ctx, Decision, Step};
 use crate::observed::ObservedContainer;
 use crate::spec::Component;
@@ -197,8 +197,10 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         );
     }
     if let Some(h) = desired.iter().find(|h| !ok(ctx, h)) {
-        let c = ctx.o.container(MAR, h)?;
-        return Some(wait_for(ctx, c, "Marathon", GATE));
+        return Some(match ctx.o.container(MAR, h) {
+            Some(c) => wait_for(ctx, c, "Marathon", GATE),
+            None => unreachable(ctx, h, "Marathon instance"),
+        });
     }
     if !desired.is_empty() && !led {
         return Some(wait_since(

@@ -264,8 +264,10 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
 
     // 5. Everything in place: healthy and led, or wait.
     if let Some(h) = desired.iter().find(|h| !member_ok(ctx, h)) {
-        let c = ctx.o.container(M, h)?;
-        return Some(wait_for(ctx, c, "the Mesos master", GATE));
+        return Some(match ctx.o.container(M, h) {
+            Some(c) => wait_for(ctx, c, "the Mesos master", GATE),
+            None => unreachable(ctx, h, "Mesos master"),
+        });
     }
     if !quorum_ok {
         return Some(wait_since(
