@@ -349,7 +349,8 @@ fn generated_states_exercise_every_component_and_step_kind() {
 fn known_counterexamples_stay_fixed() {
     // 2608207252883875906: an unreachable agent host made the agents planner answer "done",
     // and Marathon's rollout started before the agents had converged.
-    for seed in [2608207252883875906u64] {
+    const SEEDS: &[u64] = &[2608207252883875906];
+    for &seed in SEEDS {
         let mut r = Rng::new(seed);
         let doc = document(&mut r);
         let d = Desired::from_document(&doc);
