@@ -122,11 +122,13 @@ async fn probe_components(
         .iter()
         .map(|h| (h.address.clone(), h.name.clone()))
         .collect();
-    let addr_of = |name: &str| {
-        doc.host(name)
-            .map(|h| h.address.clone())
-            .unwrap_or_default()
-    };
+    // Looked up per probe: a map, not a scan of the host list each time.
+    let address: BTreeMap<&str, &str> = s
+        .hosts
+        .iter()
+        .map(|h| (h.name.as_str(), h.address.as_str()))
+        .collect();
+    let addr_of = |name: &str| address.get(name).copied().unwrap_or_default().to_string();
     // ZooKeeper: every host that may hold a server (placement may have changed).
     let zk_port = s.zookeeper.client_port;
     let zk_hosts = probe_hosts(doc, hosts, Component::Zookeeper);

@@ -243,12 +243,7 @@ fn check_zookeeper(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violati
             member,
             expected_version,
         } => {
-            if *expected_version != cfg.version {
-                return violation(
-                    "zookeeper-cas",
-                    format!("{step}: planned from a stale version"),
-                );
-            }
+            check_version(step, *expected_version, cfg)?;
             if up.len() + 1 < majority(n + 1) || up.len() < majority(n) {
                 return violation(
                     "zookeeper-quorum",
@@ -265,12 +260,7 @@ fn check_zookeeper(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violati
             expected_version,
             ..
         } => {
-            if *expected_version != cfg.version {
-                return violation(
-                    "zookeeper-cas",
-                    format!("{step}: planned from a stale version"),
-                );
-            }
+            check_version(step, *expected_version, cfg)?;
             let after: usize = up.iter().filter(|u| *u != id).count();
             if after < majority(n - 1) || up.len() < majority(n) {
                 return violation(
@@ -314,6 +304,17 @@ fn check_zookeeper(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violati
         }
         _ => Ok(()),
     }
+}
+
+/// A reconfig must carry the committed version it was planned from (ZooKeeper's CAS).
+fn check_version(step: &Step, expected: u64, cfg: &ZkConfig) -> Result<(), Violation> {
+    if expected != cfg.version {
+        return violation(
+            "zookeeper-cas",
+            format!("{step}: planned from a stale version"),
+        );
+    }
+    Ok(())
 }
 
 fn check_masters(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation> {
