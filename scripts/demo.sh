@@ -1,28 +1,48 @@
 #!/usr/bin/env bash
 # The local demo: a fleet of 3 Docker hosts with mutual TLS and a registry (test bed id
-# "demo") with its etcd on a free loopback port, the TLS material stored as secrets,
-# and the demo cluster stored for that fleet; then `plan` shows what the operator would do.
-# `scripts/demo.sh down` stops exactly what `up` started (via the test bed's `down`).
+# "demo") with its etcd on a free loopback port; the TLS material and a ZooKeeper digest
+# stored as secrets; the demo cluster applied; `mesos-operator run` in the background
+# (log in .demo/operator.log); `status --watch` until Converged; then a rolling upgrade of
+# the masters. Everything stays running; `.demo/env` says where it is.
+# `scripts/demo.sh down` stops exactly what `up` started: the operator by its pid, the
+# test bed (and its etcd) by its label and pid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-state=.testbed/demo-files
+state=.demo
 bin=target/debug/mesos-operator
 
+running() {
+  [ -f "$state/operator.pid" ] && kill -0 "$(cat "$state/operator.pid")" 2>/dev/null
+}
+
 down() {
-  rm -rf "$state"
+  if running; then
+    kill -TERM "$(cat "$state/operator.pid")" 2>/dev/null || true
+    for _ in $(seq 1 100); do running || break; sleep 0.2; done
+  fi
   TESTBED_ID=demo scripts/testbed.sh down
+  rm -rf "$state" .testbed/demo-files
+  echo "demo: removed"
 }
 
 up() {
+  if running; then
+    echo "demo: already running (operator pid $(cat "$state/operator.pid")); see $state/env, or stop it with: make demo-down"
+    exit 0
+  fi
   mkdir -p "$state"
+  chmod 700 "$state"
   TESTBED_ID=demo TESTBED_SKIP_IMAGES=1 scripts/testbed.sh up 3 >/dev/null
   # shellcheck disable=SC1091
   . .testbed/demo/env
   export MESOS_OPERATOR_ETCD=$TESTBED_ETCD
-  echo "demo: fleet up; etcd at $TESTBED_ETCD"
+  echo "demo: fleet of 3 Docker hosts up; etcd at $TESTBED_ETCD"
   $bin secret set ca --from-file "$TESTBED_PKI/ca.pem" >/dev/null
   $bin secret set client-cert --from-file "$TESTBED_PKI/client-cert.pem" >/dev/null
   $bin secret set client-key --from-file "$TESTBED_PKI/client-key.pem" >/dev/null
+  # The ZooKeeper super user for reconfiguration: a fresh password, only ever in etcd.
+  printf 'super:%s' "$(openssl rand -hex 16)" | $bin secret set zk-super --from-file - >/dev/null
+  ips=()
   {
     echo "apiVersion: mesos-operator.io/v1alpha1"
     echo "kind: MesosCluster"
@@ -35,24 +55,48 @@ up() {
       n=${p%%=*}; ip=${p#*=}
       echo "    - {name: $n, address: $ip, docker: {endpoint: 'tcp://$ip:2376', tls: {ca: ca, cert: client-cert, key: client-key}}}"
     done
-    echo "  zookeeper: {image: 'zookeeper:3.8.0', servers: 3}"
+    echo "  zookeeper: {image: 'zookeeper:3.8.0', servers: 3, superDigest: {secret: zk-super}}"
     echo "  masters: {image: 'mesos-master:1.11.0', count: 3}"
     echo "  agents: {image: 'mesos-agent:1.11.0'}"
     echo "  marathon: {image: 'marathon:1.10.17'}"
+    echo "  rollout: {healthTimeout: 120s}"
   } >"$state/demo.yaml"
+  IFS=',' read -ra pairs <<<"$TESTBED_HOSTS"
+  for p in "${pairs[@]}"; do ips+=("${p#*=}"); done
   $bin apply -f "$state/demo.yaml"
-  $bin get
-  $bin plan demo
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  nohup $bin run --metrics-addr "127.0.0.1:$port" >"$state/operator.log" 2>&1 &
+  echo $! >"$state/operator.pid"
+  {
+    echo "MESOS_OPERATOR_ETCD=$TESTBED_ETCD"
+    echo "METRICS_URL=http://127.0.0.1:$port/metrics"
+    echo "MASTER_URLS=$(printf 'http://%s:5050,' "${ips[@]}" | sed 's/,$//')"
+    echo "MARATHON_URL=http://${ips[0]}:8080"
+    echo "ZK_SERVERS=$(printf '%s:2181,' "${ips[@]}" | sed 's/,$//')"
+    echo "OPERATOR_PID=$(cat "$state/operator.pid")"
+  } >"$state/env"
+  echo "demo: operator running (pid $(cat "$state/operator.pid"), log $state/operator.log); converging the cluster:"
+  $bin status demo --watch --until Converged --timeout 600
+  echo
+  echo "demo: converged. Now a rolling upgrade of the masters to 1.12.0-rc1 (one at a time, the leader last):"
+  $bin bump demo masters 1.12.0-rc1
+  $bin status demo --watch --until Converged --timeout 600
+  echo
+  $bin status demo
+  echo
+  $bin events demo | head -15
   cat <<MSG
 
-demo: a 3-host fleet (Docker hosts with mutual TLS, registry $TESTBED_REGISTRY) and etcd at
-$MESOS_OPERATOR_ETCD are up; the cluster "demo" is stored, and \`plan\` above is what the
-operator observes on the hosts and the one step it would take first.
-  Try:  export MESOS_OPERATOR_ETCD=$MESOS_OPERATOR_ETCD
-        $bin bump demo masters 1.12.0-rc1 && $bin history demo && $bin plan demo
-Not there yet: the reconcile loop (\`mesos-operator run\`) that carries the steps out, leader
-election between operator replicas, and metrics; so nothing is converged yet.
-Stop the demo with: make demo-down
+demo: the cluster "demo" runs on 3 Docker hosts (ZooKeeper 3 servers, 3 Mesos masters,
+3 agents, Marathon), managed by mesos-operator. Everything stays up; $state/env has:
+$(sed 's/^/  /' "$state/env")
+Try:
+  export MESOS_OPERATOR_ETCD=$TESTBED_ETCD
+  $bin status demo --watch          # follow what the operator does
+  $bin bump demo zookeeper 3.8.0-2  # a rolling ZooKeeper upgrade, leader last
+  $bin events demo                  # every step, newest first
+  curl -s \$(grep METRICS_URL $state/env | cut -d= -f2) | grep mesos_operator_
+Stop everything the demo made with: make demo-down
 MSG
 }
 

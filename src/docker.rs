@@ -31,6 +31,12 @@ use crate::secrets::{PrivateDir, SecretError, SecretSource};
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Deadline of an image pull.
 pub const PULL_TIMEOUT: Duration = Duration::from_secs(300);
+/// Grace period a container gets to stop before it is killed (as `docker stop`).
+pub const STOP_GRACE_SECS: i32 = 10;
+/// The client's own timeout. Every call is bounded by its own deadline above; the client's
+/// must be longer than the longest of them, or it cuts pulls and stops off after a few
+/// seconds and they read as "unreachable".
+const CLIENT_TIMEOUT_SECS: u64 = 600;
 
 /// What can go wrong with a host.
 #[derive(Debug, thiserror::Error)]
@@ -59,9 +65,30 @@ pub enum DockerError {
     Api {
         /// Host.
         host: String,
+        /// HTTP status of the answer (0 for an error inside a stream).
+        status: u16,
         /// What Docker said.
         reason: String,
     },
+}
+
+impl DockerError {
+    /// The HTTP status, when the engine answered with an error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            DockerError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            DockerError::Secret(_) | DockerError::Config { .. } => "config",
+            DockerError::Unreachable { .. } => "unreachable",
+            DockerError::Api { .. } => "api_error",
+        }
+    }
 }
 
 /// A connected Docker host.
@@ -80,7 +107,7 @@ pub async fn connect(host: &Host, secrets: &SecretSource) -> Result<HostClient, 
         host: host.name.clone(),
         reason,
     };
-    let timeout = CALL_TIMEOUT.as_secs();
+    let timeout = CLIENT_TIMEOUT_SECS;
     let (docker, tls) = if let Some(path) = ep.strip_prefix("unix://") {
         let d = Docker::connect_with_unix(path, timeout, bollard::API_DEFAULT_VERSION)
             .map_err(|e| cfg(e.to_string()))?;
@@ -263,8 +290,13 @@ impl HostClient {
         };
         match tokio::time::timeout(PULL_TIMEOUT, drain).await {
             Ok(r) => r.map_err(|e| match e {
-                DockerError::Api { host, reason } => DockerError::Api {
+                DockerError::Api {
                     host,
+                    status,
+                    reason,
+                } => DockerError::Api {
+                    host,
+                    status,
                     reason: format!("pulling {image}: {reason}"),
                 },
                 other => other,
@@ -282,6 +314,19 @@ impl HostClient {
     /// Creates the container of `spec` (with `extra` labels and environment, e.g. a
     /// ZooKeeper id) and its named volumes, all labelled as this cluster's, and starts it.
     pub async fn create_and_start(
+        &self,
+        cluster: &str,
+        spec: &ContainerSpec,
+        extra_env: &BTreeMap<String, String>,
+        extra_labels: &BTreeMap<String, String>,
+    ) -> Result<(), DockerError> {
+        self.create(cluster, spec, extra_env, extra_labels).await?;
+        self.start(&spec.name).await
+    }
+
+    /// Creates the container of `spec` and its named volumes (existing volumes are kept:
+    /// creating a volume that exists is a no-op in Docker), without starting it.
+    async fn create(
         &self,
         cluster: &str,
         spec: &ContainerSpec,
@@ -350,52 +395,178 @@ impl HostClient {
             name: Some(spec.name.clone()),
             ..Default::default()
         };
-        let created = self
-            .call(CALL_TIMEOUT, self.docker.create_container(Some(opts), body))
+        self.call(CALL_TIMEOUT, self.docker.create_container(Some(opts), body))
             .await?;
-        self.start(&created.id).await
+        Ok(())
     }
 
-    /// Starts a container.
+    /// Starts a container; one already running counts as started.
     pub async fn start(&self, name: &str) -> Result<(), DockerError> {
-        self.call(
-            CALL_TIMEOUT,
-            self.docker
-                .start_container(name, None::<StartContainerOptions>),
-        )
-        .await
-    }
-
-    /// Stops and removes a container; with `volume`, removes that named volume too.
-    pub async fn remove(&self, name: &str, volume: Option<&str>) -> Result<(), DockerError> {
-        let stop = StopContainerOptions {
-            t: Some(10),
-            ..Default::default()
-        };
         match self
             .call(
-                Duration::from_secs(20),
-                self.docker.stop_container(name, Some(stop)),
+                CALL_TIMEOUT,
+                self.docker
+                    .start_container(name, None::<StartContainerOptions>),
             )
             .await
         {
-            Ok(()) | Err(DockerError::Api { .. }) => {}
+            Err(e) if e.status() == Some(304) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Stops and removes a container; with `volume`, removes that named volume too. A
+    /// container or volume that is gone already counts as removed.
+    pub async fn remove(&self, name: &str, volume: Option<&str>) -> Result<(), DockerError> {
+        self.remove_container(name).await?;
+        if let Some(v) = volume {
+            self.remove_volume(v).await?;
+        }
+        Ok(())
+    }
+
+    /// Stops (with [`STOP_GRACE_SECS`]) and removes a container; gone already is done.
+    pub async fn remove_container(&self, name: &str) -> Result<(), DockerError> {
+        let stop = StopContainerOptions {
+            t: Some(STOP_GRACE_SECS),
+            ..Default::default()
+        };
+        // The engine answers a stop only after the grace period: the deadline covers it.
+        let stop_deadline = Duration::from_secs(STOP_GRACE_SECS as u64) + CALL_TIMEOUT * 2;
+        match self
+            .call(stop_deadline, self.docker.stop_container(name, Some(stop)))
+            .await
+        {
+            Ok(()) => {}
+            // 304: not running; 404: gone.
+            Err(e) if matches!(e.status(), Some(304 | 404)) => {}
             Err(e) => return Err(e),
         }
         let rm = RemoveContainerOptions {
             force: true,
             ..Default::default()
         };
-        self.call(CALL_TIMEOUT, self.docker.remove_container(name, Some(rm)))
-            .await?;
-        if let Some(v) = volume {
-            self.call(
-                CALL_TIMEOUT,
-                self.docker.remove_volume(v, None::<RemoveVolumeOptions>),
-            )
-            .await?;
+        match self
+            .call(CALL_TIMEOUT, self.docker.remove_container(name, Some(rm)))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if e.status() == Some(404) => Ok(()),
+            // 409: removal already in progress.
+            Err(e) if e.status() == Some(409) => Ok(()),
+            Err(e) => Err(e),
         }
-        Ok(())
+    }
+
+    /// Removes a named volume; gone already is done.
+    pub async fn remove_volume(&self, volume: &str) -> Result<(), DockerError> {
+        match self
+            .call(
+                CALL_TIMEOUT,
+                self.docker.remove_volume(volume, None::<RemoveVolumeOptions>),
+            )
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if e.status() == Some(404) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates (if missing) and starts the container of `spec`, idempotently: a container
+    /// of that name that carries the expected config hash counts as created (and is
+    /// started if it is not running); one with another hash is an error, never replaced
+    /// here (replacing is the planner's decision). `files` are put into the container
+    /// before its first start (secret material that must not be in its environment).
+    pub async fn ensure_running(
+        &self,
+        cluster: &str,
+        spec: &ContainerSpec,
+        extra_env: &BTreeMap<String, String>,
+        extra_labels: &BTreeMap<String, String>,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<(), DockerError> {
+        match self
+            .call(
+                CALL_TIMEOUT,
+                self.docker
+                    .inspect_container(&spec.name, None::<InspectContainerOptions>),
+            )
+            .await
+        {
+            Ok(existing) => {
+                let labels = existing
+                    .config
+                    .as_ref()
+                    .and_then(|c| c.labels.as_ref())
+                    .cloned()
+                    .unwrap_or_default();
+                if labels.get(labels::CONFIG_HASH) != Some(&spec.config_hash) {
+                    return Err(DockerError::Api {
+                        host: self.name.clone(),
+                        status: 409,
+                        reason: format!(
+                            "container {} exists with another configuration; it must be replaced first",
+                            spec.name
+                        ),
+                    });
+                }
+                let running = existing
+                    .state
+                    .as_ref()
+                    .and_then(|s| s.running)
+                    .unwrap_or(false);
+                if !running {
+                    self.start(&spec.name).await?;
+                }
+                Ok(())
+            }
+            Err(e) if e.status() == Some(404) => {
+                self.create(cluster, spec, extra_env, extra_labels).await?;
+                for (path, content) in files {
+                    self.put_file(&spec.name, path, content).await?;
+                }
+                self.start(&spec.name).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Puts one file (mode 0400, in a 0700 directory) into a container's file system
+    /// through the archive API, so its content is in neither the environment nor a command
+    /// line.
+    async fn put_file(&self, container: &str, path: &str, content: &[u8]) -> Result<(), DockerError> {
+        let bad = |e: std::io::Error| DockerError::Config {
+            host: self.name.clone(),
+            reason: format!("cannot pack {path}: {e}"),
+        };
+        let rel = path.trim_start_matches('/');
+        let mut tar = tar::Builder::new(Vec::new());
+        if let Some((dir, _)) = rel.rsplit_once('/') {
+            let mut dh = tar::Header::new_gnu();
+            dh.set_entry_type(tar::EntryType::Directory);
+            dh.set_size(0);
+            dh.set_mode(0o700);
+            dh.set_cksum();
+            tar.append_data(&mut dh, format!("{dir}/"), std::io::empty())
+                .map_err(bad)?;
+        }
+        let mut fh = tar::Header::new_gnu();
+        fh.set_size(content.len() as u64);
+        fh.set_mode(0o400);
+        fh.set_cksum();
+        tar.append_data(&mut fh, rel, content).map_err(bad)?;
+        let archive = tar.into_inner().map_err(bad)?;
+        let opts = bollard::query_parameters::UploadToContainerOptions {
+            path: "/".to_string(),
+            ..Default::default()
+        };
+        self.call(
+            CALL_TIMEOUT,
+            self.docker
+                .upload_to_container(container, Some(opts), bollard::body_full(archive.into())),
+        )
+        .await
     }
 }
 
@@ -407,10 +578,12 @@ fn classify(host: &str, e: bollard::errors::Error) -> DockerError {
             message,
         } => DockerError::Api {
             host: host.into(),
+            status: status_code,
             reason: format!("{status_code}: {message}"),
         },
         E::DockerStreamError { error } => DockerError::Api {
             host: host.into(),
+            status: 0,
             reason: error,
         },
         other => DockerError::Unreachable {

@@ -9,15 +9,24 @@
 //! - [`docker`]: Docker hosts over a unix socket or mutual TLS, with deadlines;
 //! - [`probe`]: ZooKeeper, Mesos and Marathon health as the components report it;
 //! - [`observe`]: one concurrent snapshot of a cluster as the planner's observed model;
+//! - [`election`]: the [`election::Fence`] every action asks before it touches anything;
+//! - [`act`]: carrying out a step's operations on Docker hosts, ZooKeeper and the APIs;
+//! - [`reconcile`]: the loop (watch, scheduler, runner, backoff) and one cluster's reconcile;
+//! - [`metrics`], [`admin`]: Prometheus metrics and `/metrics`, `/healthz`, `/readyz`;
 //! - [`cli`]: the command line.
 
 #![forbid(unsafe_code)]
 
+pub mod act;
+pub mod admin;
 pub mod cli;
 pub mod docker;
+pub mod election;
 pub mod etcd;
+pub mod metrics;
 pub mod observe;
 pub mod probe;
+pub mod reconcile;
 pub mod secrets;
 pub mod store;
 

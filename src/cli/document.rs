@@ -114,3 +114,29 @@ pub(super) async fn delete(store: &Store, name: &str) -> CliResult {
         Err(CliError::Failed(format!("cluster {name} not found")))
     }
 }
+
+/// `delete --cascade`: asks the operator to remove the cluster's containers and volumes,
+/// then its keys, and waits until the spec is gone.
+pub(super) async fn delete_cascade(
+    store: &Store,
+    name: &str,
+    timeout: std::time::Duration,
+) -> CliResult {
+    if store.get(name).await?.is_none() {
+        return Err(CliError::Failed(format!("cluster {name} not found")));
+    }
+    store.request_deletion(name).await?;
+    eprintln!("{name}: deletion requested; waiting for the operator to remove Marathon, agents, masters and ZooKeeper");
+    let deadline = tokio::time::Instant::now() + timeout;
+    while tokio::time::Instant::now() < deadline {
+        if store.get(name).await?.is_none() {
+            println!("{name} deleted with its containers and data volumes");
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    Err(CliError::Failed(format!(
+        "{name} is not deleted after {}s: is `mesos-operator run` running? The request stays and is carried out when it does",
+        timeout.as_secs()
+    )))
+}

@@ -6,8 +6,10 @@
 
 mod document;
 mod edit;
+mod events;
 mod output;
 mod plan;
+mod run;
 mod secret;
 mod status;
 
@@ -25,13 +27,16 @@ use crate::store::{Store, StoreError};
 pub struct Cli {
     #[command(flatten)]
     global: GlobalOpts,
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value = "text", env = "MESOS_OPERATOR_LOG_FORMAT")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
 
 /// Options every command that talks to etcd takes.
 #[derive(Debug, clap::Args)]
-struct GlobalOpts {
+pub(crate) struct GlobalOpts {
     /// etcd endpoints, comma-separated.
     #[arg(
         long,
@@ -64,6 +69,15 @@ struct GlobalOpts {
     /// Client key (PEM) for etcd's mutual TLS.
     #[arg(long, global = true, env = "MESOS_OPERATOR_ETCD_KEY")]
     etcd_key: Option<PathBuf>,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Output formats for reading commands.
@@ -112,6 +126,21 @@ enum Command {
         /// Keep printing the status each time the operator writes it.
         #[arg(long)]
         watch: bool,
+        /// With --watch: exit 0 once the cluster reaches this phase (e.g. Converged) for
+        /// the current generation.
+        #[arg(long, value_name = "PHASE")]
+        until: Option<String>,
+        /// With --watch: give up (exit 1) after this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<u64>,
+    },
+    /// The steps the operator took for a cluster, newest first, with outcome and duration.
+    Events {
+        /// Cluster name.
+        name: String,
+        /// Output format.
+        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+        output: Format,
     },
     /// Set the image tag of one component.
     Bump {
@@ -152,10 +181,16 @@ enum Command {
     Delete {
         /// Cluster name.
         name: String,
-        /// Also remove the cluster's containers (needs the reconcile loop; not available yet).
+        /// Also remove the cluster's containers and data volumes (Marathon, agents, masters,
+        /// ZooKeeper), carried out by the running operator; waits until it is done.
         #[arg(long)]
         cascade: bool,
+        /// With --cascade: how many seconds to wait for the operator.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
     },
+    /// The operator: reconcile every cluster in etcd until stopped (SIGTERM/SIGINT).
+    Run(run::RunArgs),
     /// Observe the hosts and print the steps the operator would take now; changes nothing.
     Plan {
         /// Cluster name.
@@ -174,6 +209,13 @@ enum Command {
     },
     /// Print the JSON Schema of the document.
     Schema,
+}
+
+impl Cli {
+    /// Whether the command is the operator itself (it logs at info by default).
+    pub fn is_run(&self) -> bool {
+        matches!(self.command, Command::Run(_))
+    }
 }
 
 /// An error with its exit code.
@@ -267,7 +309,18 @@ async fn dispatch(cli: Cli) -> CliResult {
             name,
             output,
             watch,
-        } => status::status(&g.store().await?, &name, output, watch).await,
+            until,
+            timeout,
+        } => {
+            let w = status::Watch {
+                enabled: watch,
+                until,
+                timeout: timeout.map(std::time::Duration::from_secs),
+            };
+            status::status(&g.store().await?, &name, output, w).await
+        }
+        Command::Events { name, output } => events::run(&g.store().await?, &name, output).await,
+        Command::Run(args) => run::run(g, args).await,
         Command::Bump {
             name,
             component,
@@ -277,15 +330,18 @@ async fn dispatch(cli: Cli) -> CliResult {
         Command::Resume { name } => edit::set_paused(&g.store().await?, &name, false).await,
         Command::History { name, output } => edit::history(&g.store().await?, &name, output).await,
         Command::Rollback { name, to } => edit::rollback(&g.store().await?, &name, to).await,
-        Command::Delete { name, cascade } => {
+        Command::Delete {
+            name,
+            cascade,
+            timeout,
+        } => {
+            let store = g.store().await?;
             if cascade {
-                return Err(CliError::Input(
-                    "--cascade needs the reconcile loop, which is not built yet; run delete without it \
-                     (containers stay) and remove them by their io.mesos-operator.cluster label"
-                        .into(),
-                ));
+                document::delete_cascade(&store, &name, std::time::Duration::from_secs(timeout))
+                    .await
+            } else {
+                document::delete(&store, &name).await
             }
-            document::delete(&g.store().await?, &name).await
         }
         Command::Plan {
             name,

@@ -24,6 +24,9 @@ fn render(
                 generation.map(|g| format!(" of {g}")).unwrap_or_default(),
                 s.message
             );
+            if !s.components.is_empty() {
+                out.push_str(&format!("progress: {}\n", s.progress()));
+            }
             if let Some(step) = &s.step {
                 out.push_str(&format!(
                     "step: {}{} since {}\n",
@@ -61,13 +64,73 @@ fn render(
     })
 }
 
-pub(super) async fn status(store: &Store, name: &str, format: Format, watch: bool) -> CliResult {
+/// One line per change while watching: time, phase, progress per component, message.
+fn watch_line(s: &ClusterStatus) -> String {
+    let time = s
+        .updated_at
+        .split('T')
+        .nth(1)
+        .map(|t| t.trim_end_matches('Z'))
+        .unwrap_or(&s.updated_at);
+    format!(
+        "{time}  {:<11}  {}\n             {}\n",
+        s.phase.as_str(),
+        s.progress(),
+        s.message
+    )
+}
+
+/// `status --watch` options.
+pub(super) struct Watch {
+    /// Follow changes.
+    pub enabled: bool,
+    /// Stop (exit 0) once the phase is this one.
+    pub until: Option<String>,
+    /// Give up (exit 1) after this long.
+    pub timeout: Option<std::time::Duration>,
+}
+
+pub(super) async fn status(store: &Store, name: &str, format: Format, w: Watch) -> CliResult {
+    match w.timeout {
+        Some(t) => tokio::time::timeout(t, status_inner(store, name, format, &w))
+            .await
+            .unwrap_or_else(|_| {
+                Err(CliError::Failed(format!(
+                    "{name} did not reach {} within {}s",
+                    w.until.as_deref().unwrap_or("the end"),
+                    t.as_secs()
+                )))
+            }),
+        None => status_inner(store, name, format, &w).await,
+    }
+}
+
+async fn status_inner(store: &Store, name: &str, format: Format, w: &Watch) -> CliResult {
+    let watch = w.enabled || w.until.is_some();
     let generation = store
         .get(name)
         .await?
         .ok_or_else(|| CliError::Failed(format!("cluster {name} not found")))?
         .generation();
+    let reached = |s: &ClusterStatus| {
+        w.until.as_deref().is_some_and(|u| {
+            s.phase.as_str().eq_ignore_ascii_case(u) && s.observed_generation >= generation
+        })
+    };
+    let show = |s: &ClusterStatus| -> Result<String, CliError> {
+        if watch && format == Format::Table {
+            Ok(watch_line(s))
+        } else {
+            render(name, None, s, format)
+        }
+    };
     match store.status(name).await? {
+        Some(s) if watch => {
+            print!("{}", show(&s)?);
+            if reached(&s) {
+                return Ok(());
+            }
+        }
         Some(s) => print!("{}", render(name, Some(generation), &s, format)?),
         None if !watch => {
             return Err(CliError::Failed(format!(
@@ -95,7 +158,12 @@ pub(super) async fn status(store: &Store, name: &str, format: Format, watch: boo
             }
             if let Some(kv) = ev.kv() {
                 match serde_json::from_slice::<ClusterStatus>(kv.value()) {
-                    Ok(s) => print!("{}", render(name, None, &s, format)?),
+                    Ok(s) => {
+                        print!("{}", show(&s)?);
+                        if reached(&s) {
+                            return Ok(());
+                        }
+                    }
                     Err(e) => eprintln!("unreadable status: {e}"),
                 }
             }

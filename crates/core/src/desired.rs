@@ -115,6 +115,19 @@ pub struct Desired {
     pub master_quorum: u32,
     /// Every container, keyed by (component, host).
     pub containers: BTreeMap<(Component, String), ContainerSpec>,
+    /// HTTP ports of the Mesos and Marathon components (for API calls the steps make).
+    pub ports: Ports,
+}
+
+/// HTTP ports of the components with an API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ports {
+    /// Mesos masters.
+    pub master: u32,
+    /// Mesos agents.
+    pub agent: u32,
+    /// Marathon.
+    pub marathon: u32,
 }
 
 impl Desired {
@@ -274,6 +287,11 @@ impl Desired {
             master_count: m.count,
             master_quorum: quorum,
             containers,
+            ports: Ports {
+                master: m.port,
+                agent: a.port,
+                marathon: s.marathon.as_ref().map(|m| m.port).unwrap_or(8080),
+            },
         }
     }
 

@@ -10,6 +10,8 @@
 //! - [`desired`]: what should run where, with a config hash per container.
 //! - [`observed`]: what the observe layer saw, as plain data.
 //! - [`plan`]: `plan(desired, observed, now) -> Decision`, one safe step at a time.
+//! - [`ops`]: what a step means in calls to the fleet, shared by the executor and models.
+//! - [`record`]: what the operator wrote itself before acting (highest ZooKeeper id, step in flight).
 //! - [`invariants`]: the safety rules, checked independently of the planner (tests, simulation).
 //! - [`sim`]: a model cluster that carries out steps, for the simulation and benchmarks.
 
@@ -19,7 +21,9 @@
 pub mod desired;
 pub mod invariants;
 pub mod observed;
+pub mod ops;
 pub mod plan;
+pub mod record;
 pub mod sim;
 pub mod spec;
 pub mod status;

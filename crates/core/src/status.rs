@@ -99,3 +99,136 @@ pub struct ClusterStatus {
     /// When this status was written (RFC 3339).
     pub updated_at: String,
 }
+
+/// Everything [`derive`] reads.
+pub struct StatusInputs<'a> {
+    /// The desired model.
+    pub desired: &'a crate::desired::Desired,
+    /// What was observed.
+    pub observed: &'a crate::observed::Observed,
+    /// What the planner decided on it.
+    pub decision: &'a crate::plan::Decision,
+    /// The step being carried out, if any, with its start time (RFC 3339).
+    pub step: Option<StepRecord>,
+    /// Now (RFC 3339).
+    pub now: String,
+}
+
+/// The members of a component that run the desired configuration and are healthy by the
+/// component's own standard.
+pub fn ready_count(
+    d: &crate::desired::Desired,
+    o: &crate::observed::Observed,
+    c: crate::spec::Component,
+) -> u32 {
+    use crate::observed::ZkMode;
+    use crate::spec::Component as C;
+    d.hosts_of(c)
+        .into_iter()
+        .filter(|h| {
+            let Some(oc) = o.container(c, h) else {
+                return false;
+            };
+            let current = d.container(c, h).is_some_and(|s| s.config_hash == oc.config_hash);
+            let healthy = match c {
+                C::Zookeeper => o.zookeeper.servers.get(*h).is_some_and(|s| {
+                    s.ok && matches!(s.mode, Some(ZkMode::Leader | ZkMode::Follower))
+                }),
+                C::Masters => o.masters.members.get(*h).is_some_and(|m| m.healthy),
+                C::Agents => o
+                    .agents
+                    .members
+                    .get(*h)
+                    .is_some_and(|a| a.healthy && a.registered),
+                C::Marathon => o.marathon.members.get(*h).is_some_and(|m| m.healthy),
+            };
+            current && oc.running() && healthy
+        })
+        .count() as u32
+}
+
+/// The status document for what was observed and decided. Pure: the caller supplies the
+/// time as text.
+pub fn derive(i: StatusInputs<'_>) -> ClusterStatus {
+    use crate::plan::{BlockKind, Decision};
+    use crate::spec::Component as C;
+    let d = i.desired;
+    let o = i.observed;
+    let (phase, message) = match i.decision {
+        Decision::Converged => (Phase::Converged, "every container matches the spec and is healthy".to_string()),
+        Decision::Wait { reason, .. } if d.paused => (Phase::Paused, reason.clone()),
+        Decision::Wait { reason, .. } => (Phase::Progressing, reason.clone()),
+        Decision::Act { step, reason } => (Phase::Progressing, format!("{step}: {reason}")),
+        Decision::Blocked { kind, reason, action } => (
+            if *kind == BlockKind::Degraded { Phase::Degraded } else { Phase::Blocked },
+            format!("{reason}; {action}"),
+        ),
+    };
+    let mut components = BTreeMap::new();
+    for c in C::ALL {
+        let desired = d.hosts_of(c).len() as u32;
+        let present = !o.containers_of(c).is_empty();
+        if desired == 0 && !present {
+            continue;
+        }
+        let leader = match c {
+            C::Zookeeper => o.zookeeper.leader.clone(),
+            C::Masters => o.masters.leader.clone(),
+            C::Agents => None,
+            C::Marathon => o.marathon.leader.clone(),
+        };
+        components.insert(
+            c.as_str().to_string(),
+            ComponentStatus {
+                desired,
+                ready: ready_count(d, o, c),
+                voters: (c == C::Zookeeper).then(|| {
+                    o.zookeeper
+                        .committed
+                        .as_ref()
+                        .map(|cfg| cfg.voters.iter().map(|(id, h)| format!("{id}@{h}")).collect())
+                        .unwrap_or_default()
+                }),
+                quorum: (c == C::Masters).then_some(d.master_quorum),
+                leader,
+                image: d.image_of(c).map(str::to_string),
+            },
+        );
+    }
+    ClusterStatus {
+        observed_generation: d.generation,
+        phase,
+        message,
+        step: i.step,
+        components,
+        errors: Vec::new(),
+        zookeeper_highest_id: None,
+        updated_at: i.now,
+    }
+}
+
+impl ClusterStatus {
+    /// Whether two statuses say the same thing (the time of writing aside): the operator
+    /// writes only when something a reader would see changed.
+    pub fn same_as(&self, other: &ClusterStatus) -> bool {
+        let mut a = self.clone();
+        a.updated_at = other.updated_at.clone();
+        a == *other
+    }
+
+    /// The rollout's progress in words, e.g. `masters 2/3 on mesos-master:1.12.0-rc1`.
+    pub fn progress(&self) -> String {
+        self.components
+            .iter()
+            .map(|(name, c)| {
+                let image = c
+                    .image
+                    .as_deref()
+                    .map(|i| i.rsplit('/').next().unwrap_or(i))
+                    .unwrap_or("-");
+                format!("{name} {}/{} on {image}", c.ready, c.desired)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

@@ -148,6 +148,19 @@ fn header(doc: &MesosCluster, e: &mut Errors) {
             "use lowercase letters, digits and '-', starting and ending with a letter or digit, e.g. cluster7",
         );
     }
+    // Containers are named `<cluster>-<role>-<host>`. A Mesos agent treats every container
+    // named `mesos-*` as an orphan of its own and kills it when it recovers, so a cluster
+    // named `mesos` or `mesos-...` would have its ZooKeeper and masters killed by its agents.
+    if doc.metadata.name == "mesos" || doc.metadata.name.starts_with("mesos-") {
+        e.add(
+            "metadata.name",
+            format!(
+                "'{}' gives the cluster's containers names starting with mesos-, which Mesos agents kill as orphaned executor containers on recovery",
+                doc.metadata.name
+            ),
+            "choose a name that does not start with 'mesos-' (e.g. prod-mesos or cluster7)",
+        );
+    }
 }
 
 /// Validates hosts; returns the set of names for placement checks.

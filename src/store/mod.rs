@@ -20,6 +20,9 @@ use mesos_operator_core::status::ClusterStatus;
 
 use crate::etcd::{self, ConnectError, EtcdOptions, REQUEST_TIMEOUT};
 
+mod records;
+pub use records::{cluster_of_spec_key, Event, RecordAt, MAX_EVENTS};
+
 /// What can go wrong talking to the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -1,0 +1,622 @@
+//! Operations: what one planner [`Step`] means in calls to the fleet, as plain data.
+//!
+//! `ops(desired, observed, step)` is pure so that the runtime's executor and any model of
+//! the cluster carry out the very same operations: the container a step creates (its name,
+//! image, environment, labels, volumes and ZooKeeper identity) is decided here, once, not
+//! re-derived by each caller. Every operation is idempotent and checkable, so carrying a step
+//! out twice, or again after the operator died in its middle, is harmless:
+//! - [`Op::Create`] finds an existing container of that name with the expected config hash
+//!   and counts as done (started if it was not);
+//! - [`Op::Remove`] and [`Op::RemoveVolume`] find nothing and count as done;
+//! - [`Op::ZkReconfig`] carries the config version it was planned from; a version that has
+//!   moved on because this very change committed (the reply was lost) counts as done;
+//! - maintenance calls find the machine already in the wanted state and count as done.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::desired::{labels, volume_name, ContainerSpec, Desired};
+use crate::observed::Observed;
+use crate::plan::{Step, ZkMember};
+use crate::spec::Component;
+
+/// A machine as Mesos' maintenance API names it: the agent's `--hostname` and `--ip` (the
+/// operator sets both to the host's address).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machine {
+    /// `hostname` of the machine id.
+    pub hostname: String,
+    /// `ip` of the machine id.
+    pub ip: String,
+}
+
+/// One call to the fleet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op")]
+pub enum Op {
+    /// Pull the image on the host (a missing tag fails here, before anything is stopped).
+    Pull {
+        /// Host name.
+        host: String,
+        /// Full image reference.
+        image: String,
+    },
+    /// Create the container (and its named volumes) and start it.
+    Create {
+        /// Host name.
+        host: String,
+        /// The container as the document wants it.
+        spec: ContainerSpec,
+        /// Labels beyond the spec's own (ZooKeeper id, master quorum); not hashed.
+        extra_labels: BTreeMap<String, String>,
+        /// Environment beyond the spec's own (ZooKeeper id and first ensemble); not hashed:
+        /// identity, not configuration.
+        extra_env: BTreeMap<String, String>,
+        /// Put the cluster's ZooKeeper super-user digest file into the container before it
+        /// starts (never in its environment or command line).
+        zk_digest_file: bool,
+    },
+    /// Start an existing, stopped container.
+    Start {
+        /// Host name.
+        host: String,
+        /// Container name.
+        name: String,
+    },
+    /// Stop and remove a container (gone already: done).
+    Remove {
+        /// Host name.
+        host: String,
+        /// Container name.
+        name: String,
+    },
+    /// Remove a named data volume (gone already: done).
+    RemoveVolume {
+        /// Host name.
+        host: String,
+        /// Volume name.
+        volume: String,
+    },
+    /// Incremental ZooKeeper `reconfig`, conditional on the config version.
+    ZkReconfig {
+        /// Client addresses (`ip:port`) of the committed voters to connect to.
+        connect: Vec<String>,
+        /// Server line of a joining member (`server.N=addr:peer:election:participant;0.0.0.0:client`).
+        joining: Option<String>,
+        /// Id of a leaving member.
+        leaving: Option<u64>,
+        /// The config version the plan was made from.
+        expected_version: u64,
+    },
+    /// Add a machine to the Mesos maintenance schedule (DRAINING), keeping other windows.
+    MaintenanceSchedule {
+        /// Masters to ask (`ip:port`), the leader first.
+        masters: Vec<String>,
+        /// The machine.
+        machine: Machine,
+    },
+    /// `POST /master/machine/down`.
+    MachineDown {
+        /// Masters to ask (`ip:port`), the leader first.
+        masters: Vec<String>,
+        /// The machine.
+        machine: Machine,
+    },
+    /// `POST /master/machine/up`.
+    MachineUp {
+        /// Masters to ask (`ip:port`), the leader first.
+        masters: Vec<String>,
+        /// The machine.
+        machine: Machine,
+    },
+    /// `DELETE /v2/leader` on a Marathon instance.
+    MarathonAbdicate {
+        /// `ip:port` of the instance.
+        address: String,
+    },
+}
+
+impl Op {
+    /// The operation's name, for logs and spans.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::Pull { .. } => "pull",
+            Op::Create { .. } => "create",
+            Op::Start { .. } => "start",
+            Op::Remove { .. } => "remove",
+            Op::RemoveVolume { .. } => "remove-volume",
+            Op::ZkReconfig { .. } => "zk-reconfig",
+            Op::MaintenanceSchedule { .. } => "maintenance-schedule",
+            Op::MachineDown { .. } => "machine-down",
+            Op::MachineUp { .. } => "machine-up",
+            Op::MarathonAbdicate { .. } => "marathon-abdicate",
+        }
+    }
+
+    /// The Docker host the operation goes to, if it goes to one.
+    pub fn docker_host(&self) -> Option<&str> {
+        match self {
+            Op::Pull { host, .. }
+            | Op::Create { host, .. }
+            | Op::Start { host, .. }
+            | Op::Remove { host, .. }
+            | Op::RemoveVolume { host, .. } => Some(host),
+            _ => None,
+        }
+    }
+}
+
+/// Why a step cannot be turned into operations (the planner and the document disagree).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpsError {
+    /// The document has no container for the component on that host.
+    #[error("the document places no {component} container on {host}")]
+    NotDesired {
+        /// Component role.
+        component: &'static str,
+        /// Host name.
+        host: String,
+    },
+    /// The step needs something that was not observed.
+    #[error("{0}")]
+    Missing(String),
+}
+
+/// The dynamic-config line of a ZooKeeper server.
+pub fn zk_server_line(d: &Desired, m: &ZkMember) -> String {
+    let z = &d.zookeeper;
+    format!(
+        "server.{}={}:{}:{}:participant;0.0.0.0:{}",
+        m.id, m.address, z.peer_port, z.election_port, z.client_port
+    )
+}
+
+/// `ZK_ENSEMBLE` for the image's first start: `id=address,...`.
+fn ensemble_env(members: &[ZkMember]) -> String {
+    members
+        .iter()
+        .map(|m| format!("{}={}", m.id, m.address))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Masters to send a Mesos API call to: the leader first, then every other master (a
+/// non-leader answers 307 to the leader, which the executor follows).
+fn masters_to_ask(d: &Desired, o: &Observed) -> Vec<String> {
+    let addr = |h: &str| {
+        d.addresses
+            .get(h)
+            .map(|a| format!("{a}:{}", d.ports.master))
+    };
+    let mut out: Vec<String> = o.masters.leader.as_deref().and_then(addr).into_iter().collect();
+    for h in d.hosts_of(Component::Masters) {
+        if let Some(a) = addr(h) {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+    }
+    out
+}
+
+fn machine(d: &Desired, host: &str) -> Result<Machine, OpsError> {
+    let ip = d
+        .addresses
+        .get(host)
+        .cloned()
+        .ok_or_else(|| OpsError::Missing(format!("host {host} has no address in the document")))?;
+    Ok(Machine {
+        hostname: ip.clone(),
+        ip,
+    })
+}
+
+fn spec_of(d: &Desired, c: Component, host: &str) -> Result<ContainerSpec, OpsError> {
+    d.container(c, host).cloned().ok_or(OpsError::NotDesired {
+        component: c.role(),
+        host: host.to_string(),
+    })
+}
+
+/// The ZooKeeper committed voters as members, for a server's first dynamic config.
+fn committed_members(d: &Desired, o: &Observed) -> Vec<ZkMember> {
+    o.zookeeper
+        .committed
+        .as_ref()
+        .map(|cfg| {
+            cfg.voters
+                .iter()
+                .map(|(id, h)| ZkMember {
+                    id: *id,
+                    host: h.clone(),
+                    address: d.addresses.get(h).cloned().unwrap_or_else(|| h.clone()),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Labels and environment that identify a member (not hashed).
+fn identity(
+    d: &Desired,
+    c: Component,
+    zk: Option<(u64, &[ZkMember])>,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let mut lbl = BTreeMap::new();
+    let mut env = BTreeMap::new();
+    if c == Component::Masters {
+        lbl.insert(labels::MASTER_QUORUM.to_string(), d.master_quorum.to_string());
+    }
+    if let Some((id, ensemble)) = zk {
+        lbl.insert(labels::ZK_ID.to_string(), id.to_string());
+        env.insert("ZK_SERVER_ID".to_string(), id.to_string());
+        env.insert("ZK_ENSEMBLE".to_string(), ensemble_env(ensemble));
+    }
+    (lbl, env)
+}
+
+fn create(
+    d: &Desired,
+    spec: ContainerSpec,
+    zk: Option<(u64, &[ZkMember])>,
+    digest: bool,
+) -> Op {
+    let (extra_labels, extra_env) = identity(d, spec.component, zk);
+    Op::Create {
+        host: spec.host.clone(),
+        zk_digest_file: digest && spec.component == Component::Zookeeper,
+        spec,
+        extra_labels,
+        extra_env,
+    }
+}
+
+/// The operations that carry out `step`, in order. `zk_digest` says whether the document
+/// names a ZooKeeper super-user digest (then servers get the digest file).
+pub fn ops(d: &Desired, o: &Observed, step: &Step, zk_digest: bool) -> Result<Vec<Op>, OpsError> {
+    let host = step.host().to_string();
+    Ok(match step {
+        Step::StartContainer { component, .. } => {
+            let name = o
+                .container(*component, &host)
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| crate::desired::container_name(&d.name, *component, &host));
+            vec![Op::Start { host, name }]
+        }
+        Step::CreateContainer { component, .. } => {
+            let spec = spec_of(d, *component, &host)?;
+            let zk_id = match component {
+                Component::Zookeeper => Some(
+                    o.container(Component::Zookeeper, &host)
+                        .and_then(|c| c.zk_id)
+                        .ok_or_else(|| {
+                            OpsError::Missing(format!(
+                                "a ZooKeeper container on {host} is created only with its server id (ZkStartServer)"
+                            ))
+                        })?,
+                ),
+                _ => None,
+            };
+            let members = committed_members(d, o);
+            vec![
+                Op::Pull {
+                    host: host.clone(),
+                    image: spec.image.clone(),
+                },
+                create(d, spec, zk_id.map(|id| (id, members.as_slice())), zk_digest),
+            ]
+        }
+        Step::ReplaceContainer {
+            component,
+            reset_registry,
+            ..
+        } => {
+            let spec = spec_of(d, *component, &host)?;
+            let old = o.container(*component, &host);
+            let name = old
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| spec.name.clone());
+            let zk_id = match component {
+                Component::Zookeeper => Some(old.and_then(|c| c.zk_id).ok_or_else(|| {
+                    OpsError::Missing(format!(
+                        "the ZooKeeper container on {host} carries no server id label"
+                    ))
+                })?),
+                _ => None,
+            };
+            let members = committed_members(d, o);
+            let mut v = vec![
+                Op::Pull {
+                    host: host.clone(),
+                    image: spec.image.clone(),
+                },
+                Op::Remove {
+                    host: host.clone(),
+                    name,
+                },
+            ];
+            if *reset_registry && *component == Component::Masters {
+                // The master's volume holds only its work dir: the replicated log and the
+                // registry in it. Wiping the registry is wiping the volume.
+                v.push(Op::RemoveVolume {
+                    host: host.clone(),
+                    volume: volume_name(&d.name, *component, &host),
+                });
+            }
+            v.push(create(
+                d,
+                spec,
+                zk_id.map(|id| (id, members.as_slice())),
+                zk_digest,
+            ));
+            v
+        }
+        Step::RemoveContainer {
+            component,
+            remove_volume,
+            ..
+        } => {
+            let name = o
+                .container(*component, &host)
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| crate::desired::container_name(&d.name, *component, &host));
+            let mut v = vec![Op::Remove {
+                host: host.clone(),
+                name,
+            }];
+            if *remove_volume {
+                v.push(Op::RemoveVolume {
+                    host: host.clone(),
+                    volume: volume_name(&d.name, *component, &host),
+                });
+            }
+            v
+        }
+        Step::ZkStartServer { id, ensemble, .. } => {
+            let spec = spec_of(d, Component::Zookeeper, &host)?;
+            vec![
+                Op::Pull {
+                    host: host.clone(),
+                    image: spec.image.clone(),
+                },
+                create(d, spec, Some((*id, ensemble.as_slice())), zk_digest),
+            ]
+        }
+        Step::ZkAdd {
+            member,
+            expected_version,
+        } => vec![Op::ZkReconfig {
+            connect: zk_connect(d, o),
+            joining: Some(zk_server_line(d, member)),
+            leaving: None,
+            expected_version: *expected_version,
+        }],
+        Step::ZkRemove {
+            id,
+            expected_version,
+            ..
+        } => vec![Op::ZkReconfig {
+            connect: zk_connect(d, o),
+            joining: None,
+            leaving: Some(*id),
+            expected_version: *expected_version,
+        }],
+        Step::AgentDrain { .. } => vec![Op::MaintenanceSchedule {
+            masters: masters_to_ask(d, o),
+            machine: machine(d, &host)?,
+        }],
+        Step::AgentDown { .. } => vec![Op::MachineDown {
+            masters: masters_to_ask(d, o),
+            machine: machine(d, &host)?,
+        }],
+        Step::AgentUp { .. } => vec![Op::MachineUp {
+            masters: masters_to_ask(d, o),
+            machine: machine(d, &host)?,
+        }],
+        Step::MarathonAbdicate { .. } => {
+            let ip = d.addresses.get(&host).cloned().ok_or_else(|| {
+                OpsError::Missing(format!("host {host} has no address in the document"))
+            })?;
+            vec![Op::MarathonAbdicate {
+                address: format!("{ip}:{}", d.ports.marathon),
+            }]
+        }
+    })
+}
+
+/// Client addresses of the committed voters (falling back to the desired servers).
+fn zk_connect(d: &Desired, o: &Observed) -> Vec<String> {
+    let port = d.zookeeper.client_port;
+    let members = committed_members(d, o);
+    let mut v: Vec<String> = members
+        .iter()
+        .map(|m| format!("{}:{port}", m.address))
+        .collect();
+    if v.is_empty() {
+        v = d
+            .zookeeper
+            .hosts
+            .iter()
+            .filter_map(|h| d.addresses.get(h))
+            .map(|a| format!("{a}:{port}"))
+            .collect();
+    }
+    v
+}
+
+/// The operations that remove every container of the cluster, in reverse rollout order
+/// (Marathon, agents, masters, ZooKeeper), then their data volumes: `delete --cascade`.
+pub fn teardown(cluster: &str, o: &Observed) -> Vec<Op> {
+    let mut containers = Vec::new();
+    let mut volumes = Vec::new();
+    for c in Component::ALL.iter().rev() {
+        for oc in o.containers_of(*c) {
+            containers.push(Op::Remove {
+                host: oc.host.clone(),
+                name: oc.name.clone(),
+            });
+        }
+    }
+    for (host, h) in &o.hosts {
+        if let crate::observed::HostObservation::Reachable { volumes: vs, .. } = h {
+            for c in Component::ALL.iter().rev() {
+                let v = volume_name(cluster, *c, host);
+                if vs.contains(&v) {
+                    volumes.push(Op::RemoveVolume {
+                        host: host.clone(),
+                        volume: v,
+                    });
+                }
+            }
+        }
+    }
+    containers.extend(volumes);
+    containers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::parse_document;
+
+    fn seed() -> Desired {
+        Desired::from_document(
+            &parse_document(include_str!("../../../manifests/examples/cluster7.yaml")).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_joining_server_gets_its_id_and_the_committed_ensemble_but_no_hash_change() {
+        let d = seed();
+        let members = vec![
+            ZkMember { id: 1, host: "host1".into(), address: "10.20.30.2".into() },
+            ZkMember { id: 2, host: "host2".into(), address: "10.20.30.3".into() },
+        ];
+        let step = Step::ZkStartServer { host: "host2".into(), id: 2, ensemble: members };
+        let ops = ops(&d, &Observed::default(), &step, true).unwrap();
+        let Op::Create { spec, extra_env, extra_labels, zk_digest_file, .. } = &ops[1] else {
+            panic!("{ops:?}")
+        };
+        assert_eq!(extra_env["ZK_SERVER_ID"], "2");
+        assert_eq!(extra_env["ZK_ENSEMBLE"], "1=10.20.30.2,2=10.20.30.3");
+        assert_eq!(extra_labels[labels::ZK_ID], "2");
+        assert!(zk_digest_file);
+        assert_eq!(spec.config_hash, d.container(Component::Zookeeper, "host2").unwrap().config_hash);
+        assert!(matches!(&ops[0], Op::Pull { image, .. } if image == &spec.image));
+    }
+
+    #[test]
+    fn a_replace_pulls_before_it_removes_and_a_registry_reset_wipes_the_volume() {
+        let d = seed();
+        let step = Step::ReplaceContainer {
+            component: Component::Masters,
+            host: "host1".into(),
+            reset_registry: true,
+        };
+        let kinds: Vec<&str> = ops(&d, &Observed::default(), &step, false)
+            .unwrap()
+            .iter()
+            .map(Op::kind)
+            .collect();
+        assert_eq!(kinds, ["pull", "remove", "remove-volume", "create"]);
+        let step = Step::ReplaceContainer {
+            component: Component::Masters,
+            host: "host1".into(),
+            reset_registry: false,
+        };
+        let kinds: Vec<&str> = ops(&d, &Observed::default(), &step, false)
+            .unwrap()
+            .iter()
+            .map(Op::kind)
+            .collect();
+        assert_eq!(kinds, ["pull", "remove", "create"]);
+    }
+
+    #[test]
+    fn a_zookeeper_replace_without_a_known_id_is_refused_not_guessed() {
+        let d = seed();
+        let step = Step::ReplaceContainer {
+            component: Component::Zookeeper,
+            host: "host1".into(),
+            reset_registry: false,
+        };
+        assert!(matches!(
+            ops(&d, &Observed::default(), &step, false),
+            Err(OpsError::Missing(_))
+        ));
+    }
+
+    #[test]
+    fn a_reconfig_names_the_server_line_and_the_version() {
+        let d = seed();
+        let m = ZkMember { id: 4, host: "host3".into(), address: "10.20.30.4".into() };
+        let step = Step::ZkAdd { member: m, expected_version: 0x1_0000_0003 };
+        let ops = ops(&d, &Observed::default(), &step, false).unwrap();
+        assert_eq!(
+            ops,
+            [Op::ZkReconfig {
+                connect: vec!["10.20.30.2:2181".into(), "10.20.30.3:2181".into(), "10.20.30.4:2181".into()],
+                joining: Some("server.4=10.20.30.4:2888:3888:participant;0.0.0.0:2181".into()),
+                leaving: None,
+                expected_version: 0x1_0000_0003,
+            }]
+        );
+    }
+
+    #[test]
+    fn masters_carry_their_quorum_as_a_label() {
+        let d = seed();
+        let step = Step::CreateContainer { component: Component::Masters, host: "host2".into() };
+        let ops = ops(&d, &Observed::default(), &step, false).unwrap();
+        let Op::Create { extra_labels, .. } = &ops[1] else { panic!() };
+        assert_eq!(extra_labels[labels::MASTER_QUORUM], "2");
+    }
+
+    #[test]
+    fn teardown_removes_in_reverse_rollout_order_then_volumes() {
+        use crate::observed::{ContainerState, HostObservation, ObservedContainer};
+        let c = |comp: Component, host: &str| ObservedContainer {
+            name: crate::desired::container_name("c", comp, host),
+            component: comp,
+            host: host.into(),
+            image: "i".into(),
+            config_hash: "h".into(),
+            state: ContainerState::Running,
+            started_at: 1,
+            zk_id: None,
+            master_quorum: None,
+            detail: Default::default(),
+        };
+        let mut o = Observed::default();
+        for h in ["h1", "h2"] {
+            o.hosts.insert(
+                h.into(),
+                HostObservation::Reachable {
+                    containers: Component::ALL.iter().map(|k| (*k, c(*k, h))).collect(),
+                    volumes: vec![
+                        volume_name("c", Component::Zookeeper, h),
+                        volume_name("c", Component::Masters, h),
+                        "someone-elses".into(),
+                    ],
+                },
+            );
+        }
+        let ops = teardown("c", &o);
+        let roles: Vec<String> = ops
+            .iter()
+            .map(|op| match op {
+                Op::Remove { name, .. } => name.split('-').nth(1).unwrap_or("").to_string(),
+                Op::RemoveVolume { volume, .. } => format!("volume {}", volume.split('-').nth(1).unwrap_or("")),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                "marathon", "marathon", "agent", "agent", "master", "master", "zookeeper",
+                "zookeeper", "volume master", "volume zookeeper", "volume master", "volume zookeeper"
+            ]
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! Operations on Docker hosts.
+
+use mesos_operator_core::ops::Op;
+
+use super::{ActError, Executor};
+use crate::docker::HostClient;
+
+/// Where the ZooKeeper image reads the super-user digest at first start.
+const ZK_DIGEST_PATH: &str = "/run/mesos-operator/zk-super-digest";
+
+fn client<'a>(ex: &'a Executor<'_>, host: &str) -> Result<&'a HostClient, ActError> {
+    match ex.fleet.hosts.get(host) {
+        Some(Ok(c)) => Ok(c),
+        Some(Err(reason)) => Err(ActError::NoClient {
+            host: host.to_string(),
+            reason: reason.clone(),
+        }),
+        None => Err(ActError::NoClient {
+            host: host.to_string(),
+            reason: "not a host of the document".into(),
+        }),
+    }
+}
+
+pub(super) async fn execute(ex: &Executor<'_>, op: &Op) -> Result<(), ActError> {
+    match op {
+        Op::Pull { host, image } => Ok(client(ex, host)?.pull(image).await?),
+        Op::Create {
+            host,
+            spec,
+            extra_labels,
+            extra_env,
+            zk_digest_file,
+        } => {
+            let mut files = Vec::new();
+            if *zk_digest_file {
+                if let Some(s) = ex.zk_super {
+                    files.push((ZK_DIGEST_PATH.to_string(), super_digest(s.expose())?));
+                }
+            }
+            Ok(client(ex, host)?
+                .ensure_running(ex.cluster, spec, extra_env, extra_labels, &files)
+                .await?)
+        }
+        Op::Start { host, name } => Ok(client(ex, host)?.start(name).await?),
+        Op::Remove { host, name } => Ok(client(ex, host)?.remove_container(name).await?),
+        Op::RemoveVolume { host, volume } => Ok(client(ex, host)?.remove_volume(volume).await?),
+        _ => Ok(()),
+    }
+}
+
+/// ZooKeeper's `DigestAuthenticationProvider.superDigest` value for `user:password`:
+/// `user:BASE64(SHA1(user:password))`. The server only ever sees this hash.
+pub(crate) fn super_digest(user_password: &[u8]) -> Result<Vec<u8>, ActError> {
+    use base64::Engine;
+    use sha1::{Digest, Sha1};
+    let text = std::str::from_utf8(user_password)
+        .map_err(|_| ActError::Zookeeper("the superDigest secret is not UTF-8 text".into()))?
+        .trim_end_matches(['\n', '\r']);
+    let Some((user, _)) = text.split_once(':') else {
+        return Err(ActError::Zookeeper(
+            "the superDigest secret must hold user:password".into(),
+        ));
+    };
+    let hash = Sha1::digest(text.as_bytes());
+    let b64 = base64::engine::general_purpose::STANDARD.encode(hash);
+    Ok(format!("{user}:{b64}").into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_is_zookeepers_own_format() {
+        // From ZooKeeper's documentation: super:superpw → super:D/InIHSb7yEEbrWz8b9l71RjZJU=
+        assert_eq!(
+            super_digest(b"super:superpw\n").unwrap(),
+            b"super:D/InIHSb7yEEbrWz8b9l71RjZJU=".to_vec()
+        );
+        assert!(super_digest(b"nocolon").is_err());
+    }
+}

@@ -1,0 +1,120 @@
+//! Carrying out operations ([`Op`]) on the fleet: Docker hosts, the ZooKeeper ensemble and
+//! the Mesos/Marathon APIs. One file per kind of target.
+//!
+//! Every operation is idempotent (see [`mesos_operator_core::ops`]) and asks the [`Fence`]
+//! right before it touches anything, so a replica that lost the right to act stops between
+//! two operations instead of finishing a step it no longer owns.
+
+mod docker;
+mod mesos;
+mod zookeeper;
+
+use std::time::Duration;
+
+use mesos_operator_core::ops::Op;
+
+use crate::docker::DockerError;
+use crate::election::{Deposed, Fence};
+use crate::observe::Fleet;
+use crate::secrets::{Secret, SecretError};
+
+/// Deadline of one HTTP call to a Mesos master or Marathon.
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What can go wrong carrying out an operation.
+#[derive(Debug, thiserror::Error)]
+pub enum ActError {
+    /// The replica may not act any more.
+    #[error(transparent)]
+    Deposed(#[from] Deposed),
+    /// A Docker host refused or did not answer.
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+    /// The host has no usable client.
+    #[error("host {host}: {reason}")]
+    NoClient {
+        /// Host.
+        host: String,
+        /// Why.
+        reason: String,
+    },
+    /// Secret material could not be had.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// ZooKeeper refused the reconfiguration or did not answer.
+    #[error("ZooKeeper: {0}")]
+    Zookeeper(String),
+    /// A Mesos master or Marathon refused or did not answer.
+    #[error("{0}")]
+    Http(String),
+}
+
+impl ActError {
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            ActError::Deposed(_) => "deposed",
+            ActError::Docker(e) => e.metric_label(),
+            ActError::NoClient { .. } => "unreachable",
+            ActError::Secret(_) => "secret",
+            ActError::Zookeeper(_) => "zookeeper",
+            ActError::Http(_) => "http",
+        }
+    }
+}
+
+/// Carries out operations for one cluster.
+pub struct Executor<'a> {
+    /// The cluster's name (its label on every object).
+    pub cluster: &'a str,
+    /// Clients of the cluster's hosts.
+    pub fleet: &'a Fleet,
+    /// The ZooKeeper super user's `user:password`, when the document names one.
+    pub zk_super: Option<&'a Secret>,
+    /// HTTP client for the Mesos and Marathon APIs.
+    pub http: &'a reqwest::Client,
+}
+
+impl Executor<'_> {
+    /// Carries out one operation, after checking the fence.
+    pub async fn execute(&self, op: &Op, fence: &Fence) -> Result<(), ActError> {
+        fence.ensure()?;
+        match op {
+            Op::Pull { .. }
+            | Op::Create { .. }
+            | Op::Start { .. }
+            | Op::Remove { .. }
+            | Op::RemoveVolume { .. } => docker::execute(self, op).await,
+            Op::ZkReconfig {
+                connect,
+                joining,
+                leaving,
+                expected_version,
+            } => {
+                zookeeper::reconfig(
+                    connect,
+                    joining.as_deref(),
+                    *leaving,
+                    *expected_version,
+                    self.zk_super,
+                )
+                .await
+            }
+            Op::MaintenanceSchedule { .. }
+            | Op::MachineDown { .. }
+            | Op::MachineUp { .. }
+            | Op::MarathonAbdicate { .. } => mesos::execute(self.http, op).await,
+        }
+    }
+}
+
+/// The HTTP client the executor uses: every request bounded, redirects followed (a
+/// non-leading master answers 307 to the leader).
+pub fn http_client() -> Result<reqwest::Client, ActError> {
+    reqwest::Client::builder()
+        .timeout(HTTP_TIMEOUT)
+        .connect_timeout(Duration::from_secs(3))
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .build()
+        .map_err(|e| ActError::Http(format!("cannot build the HTTP client: {e}")))
+}

@@ -1,0 +1,125 @@
+//! `run`: the operator. Wiring only: the store, secrets, metrics and admin server, the fence,
+//! the reconcile loop, and signals (the first drains, a second exits at once).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tracing::{error, info};
+
+use super::{CliError, CliResult, GlobalOpts};
+use crate::act;
+use crate::admin;
+use crate::election;
+use crate::metrics::Metrics;
+use crate::reconcile::{self, Context, RunOptions};
+use crate::secrets::SecretSource;
+
+/// Options of `run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, default_value = "127.0.0.1:9464", env = "MESOS_OPERATOR_METRICS_ADDR")]
+    metrics_addr: String,
+    /// Read secrets from DIR/<name> files instead of etcd.
+    #[arg(long)]
+    secrets_dir: Option<PathBuf>,
+    /// Clusters reconciled at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Seconds between looks at a converged cluster when nothing changes in etcd.
+    #[arg(long, default_value_t = 30)]
+    resync_secs: u64,
+    /// Milliseconds between looks at a cluster waiting on a health gate.
+    #[arg(long, default_value_t = 2000)]
+    poll_ms: u64,
+    /// Seconds a running step may take to finish after SIGTERM before it is abandoned.
+    #[arg(long, default_value_t = 60)]
+    shutdown_grace_secs: u64,
+}
+
+pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
+    if args.concurrency == 0 {
+        return Err(CliError::Input("--concurrency must be at least 1".into()));
+    }
+    let store = g.store().await?;
+    let metrics = Metrics::new();
+    let listener = admin::bind(&args.metrics_addr).await.map_err(|e| {
+        CliError::Input(format!("cannot listen on --metrics-addr {}: {e}", args.metrics_addr))
+    })?;
+    let secrets = match args.secrets_dir {
+        Some(d) => SecretSource::Dir(d),
+        None => SecretSource::Store(Box::new(store.clone())),
+    };
+    let (fence, revoke) = election::single_replica();
+    metrics.set_leader(true);
+    let http = act::http_client().map_err(|e| CliError::Failed(e.to_string()))?;
+    let ctx = Arc::new(Context {
+        store,
+        secrets,
+        metrics: metrics.clone(),
+        fence,
+        http,
+        opts: RunOptions {
+            concurrency: args.concurrency,
+            resync: Duration::from_secs(args.resync_secs.max(1)),
+            poll: Duration::from_millis(args.poll_ms.max(100)),
+            after_step: Duration::from_millis(500),
+            shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+        },
+    });
+    let (ready_tx, ready_rx) = watch::channel(false);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let admin_stop = {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let admin = tokio::spawn(admin::serve(listener, metrics, ready_rx, admin_stop));
+    info!(metrics = %args.metrics_addr, "mesos-operator running");
+    let loop_stop = {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let signals = tokio::spawn(async move {
+        first_signal().await;
+        info!("signal received: finishing the current step, then exiting (a second signal exits at once)");
+        let _ = stop_tx.send(true);
+        first_signal().await;
+        error!("second signal: exiting now");
+        std::process::exit(130);
+    });
+    reconcile::run(ctx.clone(), ready_tx, loop_stop).await;
+    revoke.revoke();
+    signals.abort();
+    let _ = admin.await;
+    info!("stopped");
+    Ok(())
+}
+
+/// SIGTERM or SIGINT.
+async fn first_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

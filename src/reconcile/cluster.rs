@@ -1,0 +1,376 @@
+//! One reconcile of one cluster: read the spec and the operator's record, observe, plan,
+//! write status, and carry out at most one step. Level-based: it is never told why it runs,
+//! so it is the same whether woken by a spec change, the end of a step or the resync.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mesos_operator_core::desired::Desired;
+use mesos_operator_core::observed::Observed;
+use mesos_operator_core::ops::{self, Op};
+use mesos_operator_core::plan::{plan, Decision, Step};
+use mesos_operator_core::spec::{validate, FieldError, MesosCluster};
+use mesos_operator_core::status::{self, ClusterStatus, Phase, StatusInputs, StepRecord};
+use tracing::{info, info_span, warn, Instrument};
+
+use super::Context;
+use crate::act::{ActError, Executor};
+use crate::observe::{self, Fleet};
+use crate::secrets::Secret;
+use crate::store::{Event, RecordAt, StoreError};
+
+/// What one reconcile can fail on; each is retried with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// etcd failed (spec, record or status).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The step could not be turned into operations.
+    #[error("cannot carry out the step: {0}")]
+    Ops(#[from] ops::OpsError),
+    /// An operation of the step failed.
+    #[error("{kind} failed: {source}")]
+    Act {
+        /// The operation.
+        kind: &'static str,
+        /// Why.
+        source: ActError,
+    },
+    /// Secret material the cluster needs is missing.
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
+    /// The work cannot be finished yet (a host does not answer); retried.
+    #[error("{0}")]
+    Incomplete(String),
+}
+
+impl ReconcileError {
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            ReconcileError::Store(_) => "store",
+            ReconcileError::Ops(_) => "ops",
+            ReconcileError::Act { source, .. } => source.metric_label(),
+            ReconcileError::Secret(_) => "secret",
+            ReconcileError::Incomplete(_) => "incomplete",
+        }
+    }
+}
+
+/// What the loop keeps per cluster between reconciles.
+#[derive(Default)]
+pub struct ClusterState {
+    /// Host clients, kept while the document's hosts stay the same.
+    fleet: Option<(String, Arc<Fleet>)>,
+    /// The status last written, to write only when something changed.
+    last_status: Option<ClusterStatus>,
+}
+
+/// When to look again, by what the reconcile found.
+pub fn seconds_since_epoch() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn rfc3339(secs: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs as i64)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// What to do next with a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Look again after this long.
+    After(Duration),
+    /// The cluster is gone; forget it.
+    Forget,
+}
+
+/// Reconciles `name` once.
+pub async fn reconcile(
+    ctx: &Context,
+    name: &str,
+    state: &mut ClusterState,
+) -> Result<Next, ReconcileError> {
+    let stored = match ctx.store.get(name).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Ok(Next::Forget),
+        Err(StoreError::Corrupt { reason, .. }) => {
+            let err = FieldError {
+                path: "(document)".into(),
+                problem: format!("the stored spec does not parse: {reason}"),
+                fix: "store a valid document with `mesos-operator apply -f FILE`".into(),
+            };
+            write_invalid(ctx, name, 0, vec![err], state).await?;
+            return Ok(Next::After(ctx.opts.resync));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let generation = stored.generation();
+    let doc = stored.doc;
+    if ctx.store.deletion_requested(name).await? {
+        return super::teardown::teardown(ctx, name, &doc, state).await;
+    }
+    // A spec written straight into etcd by automation is held to the same rules as `apply`.
+    let mut errors = validate(&doc, None).err().unwrap_or_default();
+    if doc.metadata.name != name {
+        errors.push(FieldError {
+            path: "metadata.name".into(),
+            problem: format!(
+                "'{}' differs from the key it is stored under ({name})",
+                doc.metadata.name
+            ),
+            fix: format!("store the document under clusters/{}/spec, or set metadata.name: {name}", doc.metadata.name),
+        });
+    }
+    if !errors.is_empty() {
+        write_invalid(ctx, name, generation, errors, state).await?;
+        return Ok(Next::After(ctx.opts.resync));
+    }
+
+    let record = ctx.store.record(name).await?;
+    let fleet = fleet_for(ctx, &doc, state).await;
+    let desired = Desired::from_document(&doc);
+    let mut observed = observe::observe(
+        &doc,
+        &fleet,
+        record.record.zk_highest_id.unwrap_or(0),
+    )
+    .await;
+    observed.in_flight = record.record.in_flight.as_ref().map(|f| {
+        mesos_operator_core::observed::InFlight {
+            kind: f.step.kind().to_string(),
+            host: Some(f.step.host().to_string()),
+            started_at: f.started_at,
+        }
+    });
+    let now = seconds_since_epoch();
+    let decision = plan(&desired, &observed, now);
+    update_metrics(ctx, name, &desired, &observed, &decision);
+
+    let step_record = |step: &Step, at: u64| StepRecord {
+        kind: step.kind().to_string(),
+        host: Some(step.host().to_string()),
+        started_at: rfc3339(at),
+    };
+    let status = status::derive(StatusInputs {
+        desired: &desired,
+        observed: &observed,
+        decision: &decision,
+        step: decision.step().map(|s| step_record(s, now)),
+        now: rfc3339(now),
+    });
+    write_status(ctx, name, status, state).await?;
+
+    match decision {
+        Decision::Act { step, reason } => {
+            let span = info_span!("step", cluster = name, kind = step.kind(), host = step.host());
+            async {
+                info!(%step, %reason, "taking a step");
+                run_step(ctx, name, &doc, &desired, &observed, record, &step, generation, &fleet)
+                    .await
+            }
+            .instrument(span)
+            .await?;
+            // The next plan is the step's health gate: look again right away.
+            Ok(Next::After(ctx.opts.after_step))
+        }
+        Decision::Wait { until, .. } => {
+            let poll = if desired.paused { ctx.opts.resync } else { ctx.opts.poll };
+            let d = until
+                .map(|u| Duration::from_secs(u.saturating_sub(now)).max(Duration::from_millis(200)))
+                .map_or(poll, |d| d.min(poll));
+            Ok(Next::After(d))
+        }
+        Decision::Blocked { .. } => Ok(Next::After(ctx.opts.poll * 5)),
+        Decision::Converged => Ok(Next::After(ctx.opts.resync)),
+    }
+}
+
+/// Fingerprint of what the host clients depend on.
+fn hosts_fingerprint(doc: &MesosCluster) -> String {
+    serde_json::to_string(&doc.spec.hosts).unwrap_or_default()
+}
+
+pub(super) async fn fleet_for(ctx: &Context, doc: &MesosCluster, state: &mut ClusterState) -> Arc<Fleet> {
+    let fp = hosts_fingerprint(doc);
+    if let Some((have, f)) = &state.fleet {
+        // Hosts whose client could not be set up (a missing secret) are retried each time.
+        if *have == fp && f.hosts.values().all(Result::is_ok) {
+            return f.clone();
+        }
+    }
+    let f = Arc::new(observe::connect(doc, &ctx.secrets).await);
+    state.fleet = Some((fp, f.clone()));
+    f
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_step(
+    ctx: &Context,
+    name: &str,
+    doc: &MesosCluster,
+    desired: &Desired,
+    observed: &Observed,
+    record: RecordAt,
+    step: &Step,
+    generation: u64,
+    fleet: &Fleet,
+) -> Result<(), ReconcileError> {
+    let digest_ref = doc.spec.zookeeper.super_digest.as_ref();
+    let ops = ops::ops(desired, observed, step, digest_ref.is_some())?;
+    let zk_super: Option<Secret> = match digest_ref {
+        Some(r) => Some(ctx.secrets.get(&r.secret).await?),
+        None => None,
+    };
+    // Record, then act: the step in flight and any ZooKeeper id it hands out are durable
+    // before the first operation touches the fleet.
+    let started = seconds_since_epoch();
+    ctx.fence.ensure().map_err(|e| ReconcileError::Act {
+        kind: "record",
+        source: e.into(),
+    })?;
+    let before = record.record.before(step, started, generation);
+    let recorded = ctx.store.put_record(name, &record, &before).await?;
+    let ex = Executor {
+        cluster: name,
+        fleet,
+        zk_super: zk_super.as_ref(),
+        http: &ctx.http,
+    };
+    let clock = Instant::now();
+    let mut result = Ok(());
+    for op in &ops {
+        let op_result = execute_counted(ctx, &ex, op).await;
+        if let Err(source) = op_result {
+            result = Err(ReconcileError::Act {
+                kind: op.kind(),
+                source,
+            });
+            break;
+        }
+    }
+    let secs = clock.elapsed().as_secs_f64();
+    let outcome = if result.is_ok() { "ok" } else { "error" };
+    ctx.metrics.step_finished(name, step.kind(), outcome, secs);
+    let event = Event {
+        at: rfc3339(started),
+        kind: step.kind().to_string(),
+        component: step.component().as_str().to_string(),
+        host: step.host().to_string(),
+        step: step.to_string(),
+        outcome: outcome.to_string(),
+        error: result.as_ref().err().map(ToString::to_string),
+        duration_seconds: (secs * 1000.0).round() / 1000.0,
+        generation,
+    };
+    if let Err(e) = ctx.store.push_event(name, event).await {
+        warn!(error = %e, "could not record the step's event");
+    }
+    match &result {
+        Ok(()) => {
+            info!(seconds = secs, "step done");
+            ctx.store
+                .put_record(name, &recorded, &recorded.record.after())
+                .await?;
+        }
+        // The in-flight record stays: it tells people (and the next plan) a step is half done.
+        Err(e) => warn!(error = %e, seconds = secs, "step failed"),
+    }
+    result
+}
+
+async fn execute_counted(ctx: &Context, ex: &Executor<'_>, op: &Op) -> Result<(), ActError> {
+    let r = ex.execute(op, &ctx.fence).await;
+    if let Some(host) = op.docker_host() {
+        let label = match &r {
+            Ok(()) => "ok",
+            Err(e) => e.metric_label(),
+        };
+        ctx.metrics.docker_request(host, label);
+    }
+    r
+}
+
+async fn write_invalid(
+    ctx: &Context,
+    name: &str,
+    generation: u64,
+    errors: Vec<FieldError>,
+    state: &mut ClusterState,
+) -> Result<(), ReconcileError> {
+    warn!(cluster = name, problems = errors.len(), "the stored spec is invalid; nothing is done");
+    let status = ClusterStatus {
+        observed_generation: generation,
+        phase: Phase::Invalid,
+        message: format!(
+            "the stored spec fails validation ({} problem{}); nothing is done until it is fixed",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" }
+        ),
+        step: None,
+        components: Default::default(),
+        errors,
+        zookeeper_highest_id: None,
+        updated_at: rfc3339(seconds_since_epoch()),
+    };
+    ctx.metrics.set_cluster(name, false, Phase::Invalid.as_str());
+    write_status(ctx, name, status, state).await
+}
+
+async fn write_status(
+    ctx: &Context,
+    name: &str,
+    status: ClusterStatus,
+    state: &mut ClusterState,
+) -> Result<(), ReconcileError> {
+    if state
+        .last_status
+        .as_ref()
+        .is_some_and(|s| status.same_as(s))
+    {
+        return Ok(());
+    }
+    ctx.fence.ensure().map_err(|e| ReconcileError::Act {
+        kind: "status",
+        source: e.into(),
+    })?;
+    ctx.store.put_status(name, &status).await?;
+    if state.last_status.as_ref().map(|s| s.phase) != Some(status.phase) {
+        info!(cluster = name, phase = status.phase.as_str(), message = %status.message, "phase");
+    }
+    state.last_status = Some(status);
+    Ok(())
+}
+
+fn update_metrics(ctx: &Context, name: &str, d: &Desired, o: &Observed, decision: &Decision) {
+    use mesos_operator_core::spec::Component;
+    for c in Component::ALL {
+        ctx.metrics.set_component(
+            name,
+            c.as_str(),
+            i64::from(status::ready_count(d, o, c)),
+            d.hosts_of(c).len() as i64,
+        );
+    }
+    ctx.metrics.set_zk_voters(
+        name,
+        o.zookeeper
+            .committed
+            .as_ref()
+            .map_or(0, |c| c.voters.len() as i64),
+    );
+    let phase = match decision {
+        Decision::Converged => Phase::Converged,
+        Decision::Wait { .. } if d.paused => Phase::Paused,
+        Decision::Wait { .. } | Decision::Act { .. } => Phase::Progressing,
+        Decision::Blocked { kind, .. } if *kind == mesos_operator_core::plan::BlockKind::Degraded => Phase::Degraded,
+        Decision::Blocked { .. } => Phase::Blocked,
+    };
+    ctx.metrics
+        .set_cluster(name, phase == Phase::Converged, phase.as_str());
+}

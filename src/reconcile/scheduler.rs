@@ -1,0 +1,76 @@
+//! The queue of clusters to reconcile: one entry per cluster with the earliest time it is
+//! due (a later request never postpones an earlier one), as kube-runtime's scheduler does.
+//! Which clusters are running is kept by the runner; this only orders work.
+
+use std::collections::BTreeMap;
+
+use tokio::time::Instant;
+
+/// Clusters by the time they are next due.
+#[derive(Debug, Default)]
+pub struct Scheduler {
+    due: BTreeMap<String, Instant>,
+}
+
+impl Scheduler {
+    /// Asks for `name` to run at `at`, or earlier if it is already due earlier.
+    pub fn schedule(&mut self, name: &str, at: Instant) {
+        let e = self.due.entry(name.to_string()).or_insert(at);
+        if at < *e {
+            *e = at;
+        }
+    }
+
+    /// Forgets a cluster (deleted).
+    pub fn remove(&mut self, name: &str) {
+        self.due.remove(name);
+    }
+
+    /// The earliest due time, if anything is queued.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.due.values().min().copied()
+    }
+
+    /// Takes every cluster due at `now` that `may_run` accepts (the others stay queued).
+    pub fn take_due(&mut self, now: Instant, mut may_run: impl FnMut(&str) -> bool) -> Vec<String> {
+        let ready: Vec<String> = self
+            .due
+            .iter()
+            .filter(|(n, at)| **at <= now && may_run(n))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in &ready {
+            self.due.remove(n);
+        }
+        ready
+    }
+
+    /// Whether a cluster is queued.
+    pub fn contains(&self, name: &str) -> bool {
+        self.due.contains_key(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_earliest_request_wins_and_only_due_clusters_are_taken() {
+        let now = Instant::now();
+        let mut s = Scheduler::default();
+        s.schedule("a", now + Duration::from_secs(30));
+        s.schedule("a", now + Duration::from_secs(1));
+        s.schedule("a", now + Duration::from_secs(60));
+        s.schedule("b", now + Duration::from_secs(5));
+        assert_eq!(s.next_due(), Some(now + Duration::from_secs(1)));
+        assert!(s.take_due(now, |_| true).is_empty());
+        assert_eq!(s.take_due(now + Duration::from_secs(2), |_| true), ["a"]);
+        // A running cluster is left queued until it may run.
+        assert!(s.take_due(now + Duration::from_secs(10), |n| n != "b").is_empty());
+        assert!(s.contains("b"));
+        assert_eq!(s.take_due(now + Duration::from_secs(10), |_| true), ["b"]);
+        assert_eq!(s.next_due(), None);
+    }
+}

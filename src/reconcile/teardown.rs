@@ -1,0 +1,56 @@
+//! `delete --cascade`: the CLI records a deletion request; the operator, which alone acts on
+//! the fleet, removes the cluster's containers in reverse rollout order (Marathon, agents,
+//! masters, ZooKeeper), then their data volumes, then every key of the cluster.
+
+use mesos_operator_core::ops;
+use mesos_operator_core::spec::MesosCluster;
+use tracing::info;
+
+use super::cluster::{ClusterState, Next, ReconcileError};
+use super::Context;
+use crate::act::Executor;
+use crate::observe;
+
+/// Removes everything of the cluster; the keys go last, so a crash half-way leaves the
+/// request in place and the next reconcile finishes the job.
+pub(super) async fn teardown(
+    ctx: &Context,
+    name: &str,
+    doc: &MesosCluster,
+    state: &mut ClusterState,
+) -> Result<Next, ReconcileError> {
+    let fleet = super::cluster::fleet_for(ctx, doc, state).await;
+    let observed = observe::observe(doc, &fleet, 0).await;
+    if let Some((host, _)) = observed
+        .hosts
+        .iter()
+        .find(|(_, h)| !matches!(h, mesos_operator_core::observed::HostObservation::Reachable { .. }))
+    {
+        return Err(ReconcileError::Incomplete(format!(
+            "host {host} does not answer; the cluster's containers there cannot be removed yet"
+        )));
+    }
+    let plan = ops::teardown(name, &observed);
+    info!(cluster = name, operations = plan.len(), "deleting the cluster's containers and volumes");
+    let ex = Executor {
+        cluster: name,
+        fleet: &fleet,
+        zk_super: None,
+        http: &ctx.http,
+    };
+    for op in &plan {
+        ex.execute(op, &ctx.fence)
+            .await
+            .map_err(|source| ReconcileError::Act {
+                kind: op.kind(),
+                source,
+            })?;
+    }
+    ctx.fence.ensure().map_err(|e| ReconcileError::Act {
+        kind: "delete",
+        source: e.into(),
+    })?;
+    ctx.store.delete(name).await?;
+    info!(cluster = name, "cluster deleted with its containers");
+    Ok(Next::Forget)
+}

@@ -1,0 +1,234 @@
+//! What the leading operator writes about a cluster: its own record (highest ZooKeeper id,
+//! step in flight), the status document, and a bounded list of recent events.
+//!
+//! The record is read strictly: a value that does not parse is an error that stops the
+//! reconcile (a default would hand a ZooKeeper id out twice). It is written with a
+//! compare-and-swap on the revision it was read at, so two writers cannot interleave.
+
+use etcd_client::{Compare, CompareOp, GetOptions, Txn, TxnOp};
+use mesos_operator_core::record::Recorded;
+use mesos_operator_core::status::ClusterStatus;
+use serde::{Deserialize, Serialize};
+
+use super::{timed, Store, StoreError};
+
+/// How many events a cluster keeps (oldest dropped first).
+pub const MAX_EVENTS: usize = 100;
+
+/// The record as read, with the revision a write must compare against (0: absent).
+#[derive(Debug, Clone, Default)]
+pub struct RecordAt {
+    /// The record.
+    pub record: Recorded,
+    /// `mod_revision` of the key when read; 0 when it did not exist.
+    pub mod_revision: i64,
+}
+
+/// One step the operator took, as `events NAME` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// When the step started (RFC 3339).
+    pub at: String,
+    /// Step kind, e.g. `ReplaceContainer`.
+    pub kind: String,
+    /// Component (`zookeeper`, `masters`, `agents`, `marathon`).
+    pub component: String,
+    /// Host the step acted on.
+    pub host: String,
+    /// The step, in words.
+    pub step: String,
+    /// `ok` or `error`.
+    pub outcome: String,
+    /// The error, when the outcome is `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// How long the step's operations took.
+    pub duration_seconds: f64,
+    /// Spec generation the step was planned from.
+    pub generation: u64,
+}
+
+impl Store {
+    /// Key of a cluster's operator record.
+    pub fn record_key(&self, name: &str) -> String {
+        self.key(&format!("clusters/{name}/record"))
+    }
+
+    /// Key of a cluster's deletion request (`delete --cascade`).
+    pub fn deletion_key(&self, name: &str) -> String {
+        self.key(&format!("clusters/{name}/deletion"))
+    }
+
+    /// Asks the operator to remove the cluster's containers, then its keys.
+    pub async fn request_deletion(&self, name: &str) -> Result<(), StoreError> {
+        let mut c = self.client.clone();
+        let at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        timed(c.put(self.deletion_key(name), at, None)).await?;
+        Ok(())
+    }
+
+    /// Whether `delete --cascade` asked for the cluster to go.
+    pub async fn deletion_requested(&self, name: &str) -> Result<bool, StoreError> {
+        let mut c = self.client.clone();
+        let r = timed(c.get(self.deletion_key(name), None)).await?;
+        Ok(!r.kvs().is_empty())
+    }
+
+    /// Key of a cluster's recent events.
+    pub fn events_key(&self, name: &str) -> String {
+        self.key(&format!("clusters/{name}/events"))
+    }
+
+    /// The operator's record of a cluster; absent is an empty record (nothing was ever
+    /// handed out), unreadable is an error.
+    pub async fn record(&self, name: &str) -> Result<RecordAt, StoreError> {
+        let mut c = self.client.clone();
+        let key = self.record_key(name);
+        let r = timed(c.get(key.clone(), None)).await?;
+        match r.kvs().first() {
+            None => Ok(RecordAt::default()),
+            Some(kv) => Ok(RecordAt {
+                record: serde_json::from_slice(kv.value()).map_err(|e| {
+                    StoreError::Corrupt {
+                        key,
+                        reason: e.to_string(),
+                    }
+                })?,
+                mod_revision: kv.mod_revision(),
+            }),
+        }
+    }
+
+    /// Writes the record if it is still at `at.mod_revision`; returns the new revision.
+    pub async fn put_record(
+        &self,
+        name: &str,
+        at: &RecordAt,
+        record: &Recorded,
+    ) -> Result<RecordAt, StoreError> {
+        let key = self.record_key(name);
+        let value = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt {
+            key: key.clone(),
+            reason: e.to_string(),
+        })?;
+        let txn = Txn::new()
+            .when([Compare::mod_revision(
+                key.clone(),
+                CompareOp::Equal,
+                at.mod_revision,
+            )])
+            .and_then([TxnOp::put(key.clone(), value, None)]);
+        let mut c = self.client.clone();
+        let r = timed(c.txn(txn)).await?;
+        if !r.succeeded() {
+            return Err(StoreError::Conflict(format!(
+                "the operator record of {name} was changed by someone else"
+            )));
+        }
+        Ok(RecordAt {
+            record: record.clone(),
+            mod_revision: r.header().map(|h| h.revision()).unwrap_or(0),
+        })
+    }
+
+    /// Writes the status document.
+    pub async fn put_status(&self, name: &str, status: &ClusterStatus) -> Result<(), StoreError> {
+        let key = self.status_key(name);
+        let value = serde_json::to_vec(status).map_err(|e| StoreError::Corrupt {
+            key: key.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut c = self.client.clone();
+        timed(c.put(key, value, None)).await?;
+        Ok(())
+    }
+
+    /// Recent events, oldest first.
+    pub async fn events(&self, name: &str) -> Result<Vec<Event>, StoreError> {
+        Ok(self.events_at(name).await?.0)
+    }
+
+    async fn events_at(&self, name: &str) -> Result<(Vec<Event>, i64), StoreError> {
+        let mut c = self.client.clone();
+        let key = self.events_key(name);
+        let r = timed(c.get(key.clone(), None)).await?;
+        match r.kvs().first() {
+            None => Ok((Vec::new(), 0)),
+            Some(kv) => Ok((
+                serde_json::from_slice(kv.value()).map_err(|e| StoreError::Corrupt {
+                    key,
+                    reason: e.to_string(),
+                })?,
+                kv.mod_revision(),
+            )),
+        }
+    }
+
+    /// Appends an event, keeping the newest [`MAX_EVENTS`].
+    pub async fn push_event(&self, name: &str, event: Event) -> Result<(), StoreError> {
+        let key = self.events_key(name);
+        for _ in 0..super::MAX_RETRIES {
+            let (mut events, rev) = match self.events_at(name).await {
+                Ok(v) => v,
+                // An unreadable list is replaced rather than blocking the operator forever.
+                Err(StoreError::Corrupt { .. }) => (Vec::new(), -1),
+                Err(e) => return Err(e),
+            };
+            events.push(event.clone());
+            let drop = events.len().saturating_sub(MAX_EVENTS);
+            events.drain(..drop);
+            let value = serde_json::to_vec(&events).map_err(|e| StoreError::Corrupt {
+                key: key.clone(),
+                reason: e.to_string(),
+            })?;
+            let mut c = self.client.clone();
+            let txn = if rev < 0 {
+                Txn::new().and_then([TxnOp::put(key.clone(), value, None)])
+            } else {
+                Txn::new()
+                    .when([Compare::mod_revision(key.clone(), CompareOp::Equal, rev)])
+                    .and_then([TxnOp::put(key.clone(), value, None)])
+            };
+            if timed(c.txn(txn)).await?.succeeded() {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Conflict(format!(
+            "the events of {name} kept changing"
+        )))
+    }
+
+    /// Names of the clusters that have a spec, and the revision they were read at (a watch
+    /// from `revision + 1` misses nothing).
+    pub async fn cluster_names(&self) -> Result<(Vec<String>, i64), StoreError> {
+        let mut c = self.client.clone();
+        let prefix = self.key("clusters/");
+        let r = timed(c.get(
+            prefix.clone(),
+            Some(GetOptions::new().with_prefix().with_keys_only()),
+        ))
+        .await?;
+        let names = r
+            .kvs()
+            .iter()
+            .filter_map(|kv| cluster_of_spec_key(&prefix, kv.key()))
+            .collect();
+        Ok((names, r.header().map(|h| h.revision()).unwrap_or(0)))
+    }
+
+    /// The prefix under which every cluster key lives (for watches).
+    pub fn clusters_prefix(&self) -> String {
+        self.key("clusters/")
+    }
+}
+
+/// `<prefix>clusters/<name>/spec` → `name`.
+pub fn cluster_of_spec_key(clusters_prefix: &str, key: &[u8]) -> Option<String> {
+    let key = std::str::from_utf8(key).ok()?;
+    let rest = key.strip_prefix(clusters_prefix)?;
+    let name = rest.strip_suffix("/spec")?;
+    (!name.contains('/')).then(|| name.to_string())
+}

@@ -1,0 +1,550 @@
+//! The operator as users run it: `mesos-operator run` as a child process against the test
+//! etcd and the shared fleet, plus the cluster documents and secrets the scenarios use, and
+//! an independent watcher of the safety invariants.
+//!
+//! The watcher shares nothing with the operator: it polls every host's Docker engine with
+//! the `docker` CLI and every ZooKeeper server with four-letter words, and checks the rules
+//! of `shared/design/safety.md` on what it sees, sample after sample, during the whole run.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::fleet::{four_letter, Fleet};
+use super::{cli, cli_with_stdin, etcd, parts};
+
+/// Ports of one cluster (two clusters on the same hosts need different ones).
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    /// ZooKeeper client port (peer, election and admin derive from it).
+    pub zk: u16,
+    /// Master port.
+    pub master: u16,
+    /// Agent port.
+    pub agent: u16,
+    /// Marathon port.
+    pub marathon: u16,
+}
+
+impl Ports {
+    /// The defaults.
+    pub const DEFAULT: Ports = Ports {
+        zk: 2181,
+        master: 5050,
+        agent: 5051,
+        marathon: 8080,
+    };
+    /// A second set that does not collide with the defaults.
+    pub const SECOND: Ports = Ports {
+        zk: 2281,
+        master: 5150,
+        agent: 5151,
+        marathon: 8180,
+    };
+}
+
+/// What a scenario's cluster looks like.
+#[derive(Debug, Clone)]
+pub struct ClusterOpts {
+    /// Cluster name.
+    pub name: String,
+    /// Hosts used (the fleet's first N by name).
+    pub hosts: usize,
+    /// ZooKeeper servers.
+    pub zk_servers: u32,
+    /// Master count.
+    pub masters: u32,
+    /// Image tags.
+    pub zk_image: String,
+    /// Master image.
+    pub master_image: String,
+    /// Agent image.
+    pub agent_image: String,
+    /// Marathon image.
+    pub marathon_image: String,
+    /// Marathon instances.
+    pub marathon_instances: u32,
+    /// Ports.
+    pub ports: Ports,
+    /// `rollout.healthTimeout`.
+    pub health_timeout: String,
+    /// `rollout.drainAgents`.
+    pub drain_agents: bool,
+    /// `rollout.paused`.
+    pub paused: bool,
+}
+
+impl ClusterOpts {
+    /// The seed's cluster on the fleet's first three hosts.
+    pub fn seed(name: &str) -> ClusterOpts {
+        ClusterOpts {
+            name: name.to_string(),
+            hosts: 3,
+            zk_servers: 3,
+            masters: 3,
+            zk_image: "zookeeper:3.8.0".into(),
+            master_image: "mesos-master:1.11.0".into(),
+            agent_image: "mesos-agent:1.11.0".into(),
+            marathon_image: "marathon:1.10.17".into(),
+            marathon_instances: 1,
+            ports: Ports::DEFAULT,
+            health_timeout: "120s".into(),
+            drain_agents: true,
+            paused: false,
+        }
+    }
+
+    /// The document for the fleet.
+    pub fn yaml(&self, f: &Fleet) -> String {
+        let p = self.ports;
+        let mut y = format!(
+            "apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {{name: {}}}\nspec:\n  registry: '{}'\n  hosts:\n",
+            self.name, f.registry
+        );
+        for h in f.hosts.values().take(self.hosts) {
+            y.push_str(&format!(
+                "    - {{name: {}, address: {}, docker: {{endpoint: 'tcp://{}:2376', tls: {{ca: ca, cert: client-cert, key: client-key}}}}}}\n",
+                h.name, h.ip, h.ip
+            ));
+        }
+        y.push_str(&format!(
+            "  zookeeper: {{image: '{}', servers: {}, clientPort: {}, peerPort: {}, electionPort: {}, adminPort: {}, superDigest: {{secret: zk-super}}}}\n",
+            self.zk_image, self.zk_servers, p.zk, p.zk + 707, p.zk + 1707, p.zk + 6000
+        ));
+        y.push_str(&format!(
+            "  masters: {{image: '{}', count: {}, port: {}}}\n",
+            self.master_image, self.masters, p.master
+        ));
+        y.push_str(&format!(
+            "  agents: {{image: '{}', port: {}}}\n",
+            self.agent_image, p.agent
+        ));
+        y.push_str(&format!(
+            "  marathon: {{image: '{}', instances: {}, port: {}}}\n",
+            self.marathon_image, self.marathon_instances, p.marathon
+        ));
+        y.push_str(&format!(
+            "  rollout: {{healthTimeout: {}, drainAgents: {}, paused: {}}}\n",
+            self.health_timeout, self.drain_agents, self.paused
+        ));
+        y
+    }
+}
+
+/// Stores the fleet's TLS material and a ZooKeeper digest user under `prefix`.
+pub fn store_secrets(prefix: &str, f: &Fleet) {
+    for (name, file) in [
+        ("ca", "ca.pem"),
+        ("client-cert", "client-cert.pem"),
+        ("client-key", "client-key.pem"),
+    ] {
+        let path = f.pki.join(file);
+        let (code, _, err) = parts(&cli(
+            prefix,
+            &["secret", "set", name, "--from-file", &path.to_string_lossy()],
+        ));
+        assert_eq!(code, 0, "secret set {name}: {err}");
+    }
+    let (code, _, err) = parts(&cli_with_stdin(
+        prefix,
+        &["secret", "set", "zk-super", "--from-file", "-"],
+        ZK_SUPER,
+    ));
+    assert_eq!(code, 0, "secret set zk-super: {err}");
+}
+
+/// The digest user the tests give ZooKeeper (never printed by the operator).
+pub const ZK_SUPER: &str = "super:test-zk-secret-0c1d";
+
+/// Applies a document; panics with the CLI's error if refused.
+pub fn apply(prefix: &str, yaml: &str) {
+    let (code, _, err) = parts(&cli_with_stdin(prefix, &["apply", "-f", "-"], yaml));
+    assert_eq!(code, 0, "apply: {err}");
+}
+
+/// A running `mesos-operator run`.
+pub struct Operator {
+    child: Option<Child>,
+    /// `127.0.0.1:PORT` of /metrics.
+    pub metrics_addr: String,
+    /// Its log file.
+    pub log: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+impl Operator {
+    /// Starts the operator for `prefix`, with quick polling for tests.
+    pub fn start(prefix: &str, extra: &[&str]) -> Operator {
+        let metrics_addr = format!("127.0.0.1:{}", free_port());
+        let dir = tempfile::tempdir().expect("tmp").keep();
+        let log = dir.join("operator.log");
+        let out = std::fs::File::create(&log).expect("log");
+        let child = Command::new(env!("CARGO_BIN_EXE_mesos-operator"))
+            .env("MESOS_OPERATOR_ETCD", &etcd().endpoint)
+            .env("MESOS_OPERATOR_ETCD_PREFIX", prefix)
+            .env("RUST_LOG", "info,mesos_operator=debug")
+            .args(["run", "--metrics-addr", &metrics_addr, "--poll-ms", "500", "--resync-secs", "5"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out.try_clone().expect("log")))
+            .stderr(Stdio::from(out))
+            .spawn()
+            .expect("start mesos-operator run");
+        Operator {
+            child: Some(child),
+            metrics_addr,
+            log,
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// The log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the exit code.
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Ok(Some(st)) = child.try_wait() {
+                return st.code();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let text = self.log_text();
+            let tail: Vec<&str> = text.lines().rev().take(80).collect();
+            eprintln!("---- operator log (last 80 lines, newest last)");
+            for l in tail.iter().rev() {
+                eprintln!("{l}");
+            }
+        }
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// The phase the operator last wrote, and its message.
+pub fn phase(prefix: &str, name: &str) -> (String, String, u64) {
+    let (code, out, _) = parts(&cli(prefix, &["status", name, "-o", "json"]));
+    if code != 0 {
+        return (String::new(), String::new(), 0);
+    }
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    (
+        v["phase"].as_str().unwrap_or_default().to_string(),
+        v["message"].as_str().unwrap_or_default().to_string(),
+        v["observedGeneration"].as_u64().unwrap_or(0),
+    )
+}
+
+/// The stored generation of a cluster.
+pub fn generation(prefix: &str, name: &str) -> u64 {
+    let (code, out, err) = parts(&cli(prefix, &["get", name, "-o", "json"]));
+    assert_eq!(code, 0, "get: {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    v["metadata"]["generation"].as_u64().unwrap_or(0)
+}
+
+/// Waits until the cluster reports `want` for its current generation.
+pub fn wait_phase(prefix: &str, name: &str, want: &str, timeout: Duration) -> String {
+    let deadline = Instant::now() + timeout;
+    let mut last = (String::new(), String::new(), 0);
+    while Instant::now() < deadline {
+        let g = generation(prefix, name);
+        last = phase(prefix, name);
+        if last.0 == want && last.2 >= g {
+            return last.1;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!(
+        "{name} did not reach {want} within {}s; last: {} — {}",
+        timeout.as_secs(),
+        last.0,
+        last.1
+    );
+}
+
+/// The operator's events for a cluster, oldest first: (kind, host, outcome, component).
+pub fn events(prefix: &str, name: &str) -> Vec<(String, String, String, String)> {
+    let (code, out, err) = parts(&cli(prefix, &["events", name, "-o", "json"]));
+    assert_eq!(code, 0, "events: {err}");
+    let v: Vec<serde_json::Value> = serde_json::from_str(&out).expect("json");
+    let mut e: Vec<_> = v
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or_default().to_string(),
+                e["host"].as_str().unwrap_or_default().to_string(),
+                e["outcome"].as_str().unwrap_or_default().to_string(),
+                e["component"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    e.reverse();
+    e
+}
+
+/// One container as the watcher saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// Host name.
+    pub host: String,
+    /// Role label.
+    pub role: String,
+    /// Running.
+    pub running: bool,
+    /// ZooKeeper id label.
+    pub zk_id: Option<u64>,
+    /// Master quorum label.
+    pub quorum: Option<u32>,
+    /// Config hash label.
+    pub hash: String,
+    /// Image.
+    pub image: String,
+}
+
+/// Reads a cluster's containers on every host (None for a host that did not answer).
+pub fn containers(f: &Fleet, hosts: &[String], cluster: &str) -> Option<Vec<Seen>> {
+    let mut out = Vec::new();
+    for h in hosts {
+        let o = f
+            .docker_command(h, &["timeout", "5"])
+            .args([
+                "ps",
+                "-a",
+                "--filter",
+                &format!("label=io.mesos-operator.cluster={cluster}"),
+                "--format",
+                "{{.State}}|{{.Label \"io.mesos-operator.role\"}}|{{.Label \"io.mesos-operator.zookeeper-id\"}}|{{.Label \"io.mesos-operator.master-quorum\"}}|{{.Label \"io.mesos-operator.config-hash\"}}|{{.Image}}",
+            ])
+            .output()
+            .ok()?;
+        if !o.status.success() {
+            return None;
+        }
+        for line in String::from_utf8_lossy(&o.stdout).lines() {
+            let p: Vec<&str> = line.split('|').collect();
+            if p.len() < 6 {
+                continue;
+            }
+            out.push(Seen {
+                host: h.clone(),
+                running: p[0] == "running",
+                role: p[1].to_string(),
+                zk_id: p[2].parse().ok(),
+                quorum: p[3].parse().ok(),
+                hash: p[4].to_string(),
+                image: p[5].to_string(),
+            });
+        }
+    }
+    Some(out)
+}
+
+/// The ZooKeeper config with the highest version any server reports: (version, voter ids).
+pub fn zk_config(f: &Fleet, hosts: &[String], port: u16) -> Option<(u64, BTreeSet<u64>)> {
+    let mut best: Option<(u64, BTreeSet<u64>)> = None;
+    for h in hosts {
+        let conf = four_letter(&f.host(h).ip, port, "conf", Duration::from_millis(800));
+        let mut version = None;
+        let mut voters = BTreeSet::new();
+        for l in conf.lines() {
+            if let Some(v) = l.strip_prefix("version=") {
+                version = u64::from_str_radix(v.trim(), 16).ok();
+            } else if let Some(rest) = l.strip_prefix("server.") {
+                if let Some((id, spec)) = rest.split_once('=') {
+                    if spec.contains("participant") {
+                        if let Ok(id) = id.parse() {
+                            voters.insert(id);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(v) = version {
+            if best.as_ref().is_none_or(|(b, _)| v > *b) {
+                best = Some((v, voters));
+            }
+        }
+    }
+    best
+}
+
+/// What the watcher checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    /// ZooKeeper client port.
+    pub zk_port: u16,
+    /// Masters never fewer running than their quorum (after first reaching it). Off for
+    /// master-count changes, where Mesos' own procedure dips by one.
+    pub masters_floor: bool,
+}
+
+/// The independent watcher: samples until stopped and records every rule broken.
+pub struct Watcher {
+    stop: Arc<AtomicBool>,
+    violations: Arc<Mutex<Vec<String>>>,
+    samples: Arc<Mutex<usize>>,
+    /// First time each (role, host, hash) was seen running, in order.
+    timeline: Arc<Mutex<Vec<(Duration, String, String, String)>>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watcher {
+    /// Starts watching `cluster` on `hosts`.
+    pub fn start(f: &'static Fleet, hosts: Vec<String>, cluster: &str, rules: Rules) -> Watcher {
+        let stop = Arc::new(AtomicBool::new(false));
+        let violations = Arc::new(Mutex::new(Vec::new()));
+        let samples = Arc::new(Mutex::new(0));
+        let timeline = Arc::new(Mutex::new(Vec::new()));
+        let (s, v, n, t) = (stop.clone(), violations.clone(), samples.clone(), timeline.clone());
+        let cluster = cluster.to_string();
+        let handle = std::thread::spawn(move || {
+            let t0 = Instant::now();
+            let mut zk_established = false;
+            let mut masters_established = false;
+            let mut known: BTreeSet<(String, String, String)> = BTreeSet::new();
+            while !s.load(Ordering::SeqCst) {
+                let Some(seen) = containers(f, &hosts, &cluster) else {
+                    std::thread::sleep(Duration::from_millis(200));
+                    continue;
+                };
+                let cfg = zk_config(f, &hosts, rules.zk_port);
+                let at = t0.elapsed();
+                let mut bad = Vec::new();
+                for c in seen.iter().filter(|c| c.running) {
+                    let key = (c.role.clone(), c.host.clone(), c.hash.clone());
+                    if known.insert(key.clone()) {
+                        t.lock().unwrap().push((at, key.0, key.1, key.2));
+                    }
+                }
+                // 1. ZooKeeper: voters running are a majority of the committed config.
+                if let Some((version, voters)) = &cfg {
+                    let running: BTreeSet<u64> = seen
+                        .iter()
+                        .filter(|c| c.role == "zookeeper" && c.running)
+                        .filter_map(|c| c.zk_id)
+                        .collect();
+                    let up = voters.intersection(&running).count();
+                    let majority = voters.len() / 2 + 1;
+                    if up >= majority {
+                        zk_established = true;
+                    } else if zk_established {
+                        bad.push(format!(
+                            "ZooKeeper below quorum: {up} of voters {voters:?} (config {version:#x}) running"
+                        ));
+                    }
+                    // 3. One joiner at a time.
+                    let joiners: Vec<u64> = running.difference(voters).copied().collect();
+                    if joiners.len() > 1 {
+                        bad.push(format!("more than one ZooKeeper joiner: {joiners:?}"));
+                    }
+                }
+                // 2. Masters: at most 2q-1 running, and (in steady counts) at least q.
+                let masters: Vec<&Seen> =
+                    seen.iter().filter(|c| c.role == "master" && c.running).collect();
+                if let Some(q) = masters.iter().filter_map(|c| c.quorum).min() {
+                    let n = masters.len() as u32;
+                    if n > 2 * q - 1 {
+                        bad.push(format!("{n} masters running with a lowest quorum of {q}"));
+                    }
+                    let qmax = masters.iter().filter_map(|c| c.quorum).max().unwrap_or(q);
+                    if n >= qmax {
+                        masters_established = true;
+                    } else if masters_established && rules.masters_floor {
+                        bad.push(format!("only {n} masters running, quorum {qmax}"));
+                    }
+                }
+                if !bad.is_empty() {
+                    let mut v = v.lock().unwrap();
+                    for b in bad {
+                        v.push(format!("t={:.1}s: {b}", at.as_secs_f64()));
+                    }
+                }
+                *n.lock().unwrap() += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        Watcher {
+            stop,
+            violations,
+            samples,
+            timeline,
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops watching; panics with every violation seen, or returns the number of samples.
+    pub fn finish(mut self) -> usize {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+        let v = self.violations.lock().unwrap().clone();
+        assert!(v.is_empty(), "invariants broken during the run:\n{}", v.join("\n"));
+        let n = *self.samples.lock().unwrap();
+        assert!(n > 0, "the watcher took no sample");
+        n
+    }
+
+    /// The order in which new container configurations first ran: (role, host).
+    pub fn first_runs_since(&self, since_hashes: &BTreeMap<(String, String), String>) -> Vec<(String, String)> {
+        self.timeline
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, role, host, hash)| {
+                since_hashes.get(&(role.clone(), host.clone())) != Some(hash)
+            })
+            .map(|(_, role, host, _)| (role.clone(), host.clone()))
+            .collect()
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// (role, host) → config hash of the running containers now.
+pub fn hashes(f: &Fleet, hosts: &[String], cluster: &str) -> BTreeMap<(String, String), String> {
+    containers(f, hosts, cluster)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c.running)
+        .map(|c| ((c.role, c.host), c.hash))
+        .collect()
+}

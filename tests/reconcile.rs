@@ -1,0 +1,322 @@
+//! The reconcile loop on the real test bed: `mesos-operator run` converges clusters from
+//! nothing, rolls upgrades of every component, repairs what is broken behind its back,
+//! pauses, blocks on a bad image and recovers by rollback, deletes with --cascade, and runs
+//! two clusters on the same hosts. An independent watcher checks the invariants of
+//! `shared/design/safety.md` during every run (see `common::operator`).
+
+// Each test holds the fleet guard for its whole length on purpose.
+#![allow(clippy::await_holding_lock)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::fleet::{exclusive, fleet};
+use common::operator::{
+    apply, containers, events, hashes, phase, store_secrets, wait_phase, ClusterOpts, Operator,
+    Ports, Rules, Watcher,
+};
+use common::{cli, parts, unique_prefix};
+
+const CONVERGE: Duration = Duration::from_secs(300);
+
+fn hosts(n: usize) -> Vec<String> {
+    fleet().hosts.keys().take(n).cloned().collect()
+}
+
+fn status_json(prefix: &str, name: &str) -> serde_json::Value {
+    let (code, out, err) = parts(&cli(prefix, &["status", name, "-o", "json"]));
+    assert_eq!(code, 0, "status: {err}");
+    serde_json::from_str(&out).expect("status json")
+}
+
+fn run_ok(prefix: &str, args: &[&str]) -> String {
+    let (code, out, err) = parts(&cli(prefix, args));
+    assert_eq!(code, 0, "{args:?}: {err}");
+    out
+}
+
+/// Steps of one kind on one component since event `from`, in order: hosts.
+fn step_hosts(
+    ev: &[(String, String, String, String)],
+    from: usize,
+    kind: &str,
+    component: &str,
+) -> Vec<String> {
+    ev[from..]
+        .iter()
+        .filter(|(k, _, o, c)| k == kind && c == component && o == "ok")
+        .map(|(_, h, _, _)| h.clone())
+        .collect()
+}
+
+/// A rolling change of one component: one at a time, the leader last, nothing else touched.
+fn assert_rolled_leader_last(
+    prefix: &str,
+    name: &str,
+    component: &str,
+    leader_before: &str,
+    from: usize,
+) {
+    let ev = events(prefix, name);
+    let replaced = step_hosts(&ev, from, "ReplaceContainer", component);
+    assert_eq!(replaced.len(), 3, "{component}: every member replaced once: {ev:?}");
+    assert_eq!(
+        replaced.last().map(String::as_str),
+        Some(leader_before),
+        "{component}: the leader goes last: {replaced:?}"
+    );
+    let others: Vec<_> = ev[from..]
+        .iter()
+        .filter(|(_, _, _, c)| c != component)
+        .collect();
+    assert!(others.is_empty(), "only {component} was touched: {others:?}");
+}
+
+#[test]
+fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
+    let _g = exclusive();
+    let f = fleet();
+    let prefix = unique_prefix("lifecycle");
+    store_secrets(&prefix, f);
+    let opts = ClusterOpts::seed("life");
+    let hs = hosts(3);
+    let _op = Operator::start(&prefix, &[]);
+    let watcher = Watcher::start(
+        f,
+        hs.clone(),
+        "life",
+        Rules {
+            zk_port: opts.ports.zk,
+            masters_floor: true,
+        },
+    );
+
+    // 1. Nothing → the seed's cluster, ZooKeeper grown 1 → 3 by reconfiguration.
+    apply(&prefix, &opts.yaml(f));
+    wait_phase(&prefix, "life", "Converged", CONVERGE);
+    let st = status_json(&prefix, "life");
+    let c = &st["components"];
+    for comp in ["zookeeper", "masters", "agents"] {
+        assert_eq!(c[comp]["ready"], 3, "{comp}: {st}");
+    }
+    assert_eq!(c["marathon"]["ready"], 1, "{st}");
+    assert_eq!(c["zookeeper"]["voters"].as_array().map(Vec::len), Some(3));
+    assert_eq!(c["masters"]["quorum"], 2);
+    assert!(c["masters"]["leader"].is_string(), "{st}");
+    assert!(c["marathon"]["leader"].is_string(), "{st}");
+    let ev = events(&prefix, "life");
+    assert_eq!(step_hosts(&ev, 0, "ZkStartServer", "zookeeper").len(), 3, "{ev:?}");
+    assert_eq!(step_hosts(&ev, 0, "ZkAdd", "zookeeper").len(), 2, "{ev:?}");
+    // ZooKeeper, then masters, then agents, then Marathon.
+    let order: Vec<&str> = ev.iter().map(|e| e.3.as_str()).collect();
+    let last_of = |c: &str| order.iter().rposition(|x| *x == c).unwrap_or(0);
+    let first_of = |c: &str| order.iter().position(|x| *x == c).unwrap_or(usize::MAX);
+    assert!(last_of("zookeeper") < first_of("masters"), "{order:?}");
+    assert!(last_of("masters") < first_of("agents"), "{order:?}");
+    assert!(last_of("agents") < first_of("marathon"), "{order:?}");
+    let out = run_ok(&prefix, &["status", "life"]);
+    assert!(out.contains("progress: agents 3/3"), "{out}");
+
+    // 2. Masters: one at a time, the leader last.
+    for (component, tag) in [
+        ("masters", "1.12.0-rc1"),
+        ("zookeeper", "3.8.0-2"),
+        ("marathon", "1.10.26"),
+    ] {
+        let leader = status_json(&prefix, "life")["components"][component]["leader"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let from = events(&prefix, "life").len();
+        run_ok(&prefix, &["bump", "life", component, tag]);
+        wait_phase(&prefix, "life", "Converged", CONVERGE);
+        if component == "marathon" {
+            // One instance: Marathon's upgrade procedure replaces it; nothing else moves.
+            let ev = events(&prefix, "life");
+            assert!(ev[from..].iter().all(|e| e.3 == "marathon"), "{ev:?}");
+            assert!(!ev[from..].is_empty());
+        } else {
+            assert_rolled_leader_last(&prefix, "life", component, &leader, from);
+        }
+        let st = status_json(&prefix, "life");
+        assert!(
+            st["components"][component]["image"]
+                .as_str()
+                .is_some_and(|i| i.ends_with(tag)),
+            "{st}"
+        );
+    }
+
+    // 3. Agents, drained through maintenance (drainAgents), one at a time.
+    let from = events(&prefix, "life").len();
+    run_ok(&prefix, &["bump", "life", "agents", "1.12.0-rc1"]);
+    wait_phase(&prefix, "life", "Converged", CONVERGE);
+    let ev = events(&prefix, "life");
+    for kind in ["AgentDrain", "AgentDown", "ReplaceContainer", "AgentUp"] {
+        assert_eq!(step_hosts(&ev, from, kind, "agents").len(), 3, "{kind}: {ev:?}");
+    }
+    // Each agent is brought up before the next is drained.
+    let seq: Vec<&str> = ev[from..].iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(
+        seq.chunks(4).map(|c| c.to_vec()).collect::<Vec<_>>(),
+        vec![vec!["AgentDrain", "AgentDown", "ReplaceContainer", "AgentUp"]; 3],
+        "{seq:?}"
+    );
+
+    // 4. A container killed behind the operator's back is repaired.
+    let victim = &hs[1];
+    f.docker_ok(victim, &["rm", "-f", &format!("life-agent-{victim}")]);
+    f.docker_ok(victim, &["stop", &format!("life-master-{victim}")]);
+    std::thread::sleep(Duration::from_secs(1));
+    wait_phase(&prefix, "life", "Converged", CONVERGE);
+    let ev = events(&prefix, "life");
+    assert!(
+        ev.iter().any(|e| e.0 == "CreateContainer" && e.1 == *victim && e.3 == "agents"),
+        "{ev:?}"
+    );
+    assert!(
+        ev.iter().any(|e| e.0 == "StartContainer" && e.1 == *victim && e.3 == "masters"),
+        "{ev:?}"
+    );
+
+    // 5. Paused: no step; resumed: continues.
+    run_ok(&prefix, &["pause", "life"]);
+    run_ok(&prefix, &["bump", "life", "masters", "1.11.0"]);
+    wait_phase(&prefix, "life", "Paused", Duration::from_secs(30));
+    let paused_at = events(&prefix, "life").len();
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(events(&prefix, "life").len(), paused_at, "a step was taken while paused");
+    run_ok(&prefix, &["resume", "life"]);
+    wait_phase(&prefix, "life", "Converged", CONVERGE);
+    assert_eq!(
+        step_hosts(&events(&prefix, "life"), paused_at, "ReplaceContainer", "masters").len(),
+        3
+    );
+    let samples = watcher.finish();
+    eprintln!("watcher: {samples} samples, no invariant broken");
+
+    // 6. A bump to an image that never turns healthy blocks after healthTimeout with one
+    //    member touched; rollback recovers.
+    let mut short = opts.clone();
+    short.health_timeout = "20s".into();
+    short.master_image = "mesos-master:1.11.0".into();
+    short.zk_image = "zookeeper:3.8.0-2".into();
+    short.agent_image = "mesos-agent:1.12.0-rc1".into();
+    short.marathon_image = "marathon:1.10.26".into();
+    apply(&prefix, &short.yaml(f));
+    wait_phase(&prefix, "life", "Converged", CONVERGE);
+    let before = hashes(f, &hs, "life");
+    run_ok(&prefix, &["bump", "life", "masters", "broken"]);
+    let msg = wait_phase(&prefix, "life", "Blocked", Duration::from_secs(120));
+    assert!(msg.contains("rollback") || msg.contains("logs"), "{msg}");
+    let seen = containers(f, &hs, "life").expect("hosts answer");
+    let broken: Vec<_> = seen
+        .iter()
+        .filter(|c| c.role == "master" && c.image.ends_with(":broken"))
+        .collect();
+    assert_eq!(broken.len(), 1, "exactly one master touched: {seen:?}");
+    let after = hashes(f, &hs, "life");
+    let changed: Vec<_> = before
+        .iter()
+        .filter(|(k, v)| after.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    run_ok(&prefix, &["rollback", "life"]);
+    wait_phase(&prefix, "life", "Converged", CONVERGE);
+
+    // 7. delete without --cascade leaves containers; with it, everything goes.
+    let (code, _, err) = parts(&cli(&prefix, &["delete", "life", "--cascade", "--timeout", "120"]));
+    assert_eq!(code, 0, "delete --cascade: {err}");
+    let left = containers(f, &hs, "life").expect("hosts answer");
+    assert!(left.is_empty(), "containers left: {left:?}");
+    for h in &hs {
+        let vols = f.docker_ok(h, &["volume", "ls", "-q", "--filter", "label=io.mesos-operator.cluster=life"]);
+        assert!(vols.is_empty(), "volumes left on {h}: {vols}");
+    }
+    assert_eq!(phase(&prefix, "life").0, "");
+}
+
+#[test]
+fn two_clusters_on_the_same_hosts_leave_each_other_alone() {
+    let _g = exclusive();
+    let f = fleet();
+    let prefix = unique_prefix("two");
+    store_secrets(&prefix, f);
+    let hs = hosts(3);
+    let _op = Operator::start(&prefix, &[]);
+    let mut a = ClusterOpts::seed("twoa");
+    a.zk_servers = 1;
+    a.masters = 1;
+    let mut b = ClusterOpts::seed("twob");
+    b.zk_servers = 1;
+    b.masters = 1;
+    b.ports = Ports::SECOND;
+    apply(&prefix, &a.yaml(f));
+    apply(&prefix, &b.yaml(f));
+    wait_phase(&prefix, "twoa", "Converged", CONVERGE);
+    wait_phase(&prefix, "twob", "Converged", CONVERGE);
+    let a_before = hashes(f, &hs, "twoa");
+    assert_eq!(a_before.len(), 1 + 1 + 3 + 1, "{a_before:?}");
+    run_ok(&prefix, &["bump", "twob", "masters", "1.12.0-rc1"]);
+    wait_phase(&prefix, "twob", "Converged", CONVERGE);
+    assert_eq!(hashes(f, &hs, "twoa"), a_before, "cluster twoa was touched");
+    assert!(events(&prefix, "twoa")
+        .iter()
+        .all(|e| e.0 != "ReplaceContainer"));
+    for n in ["twoa", "twob"] {
+        let (code, _, err) = parts(&cli(&prefix, &["delete", n, "--cascade", "--timeout", "120"]));
+        assert_eq!(code, 0, "{err}");
+        assert!(containers(f, &hs, n).expect("hosts").is_empty());
+    }
+}
+
+#[test]
+fn a_spec_written_straight_into_etcd_is_validated_and_never_acted_on() {
+    let f = fleet();
+    let prefix = unique_prefix("invalid");
+    let hs = hosts(3);
+    let _op = Operator::start(&prefix, &[]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = rt.block_on(common::store(&prefix));
+    let mut doc: serde_json::Value =
+        serde_yaml_ng::from_str(&ClusterOpts::seed("bad").yaml(f)).unwrap();
+    doc["spec"]["masters"]["count"] = 4.into();
+    let mut client = store.client();
+    rt.block_on(client.put(
+        store.spec_key("bad"),
+        serde_json::to_vec(&doc).unwrap(),
+        None,
+    ))
+    .unwrap();
+    // Stored under another name than its own.
+    let mut other = doc.clone();
+    other["spec"]["masters"]["count"] = 3.into();
+    rt.block_on(client.put(
+        store.spec_key("elsewhere"),
+        serde_json::to_vec(&other).unwrap(),
+        None,
+    ))
+    .unwrap();
+    wait_phase(&prefix, "bad", "Invalid", Duration::from_secs(30));
+    let st = status_json(&prefix, "bad");
+    let errors = st["errors"].as_array().cloned().unwrap_or_default();
+    assert!(
+        errors.iter().any(|e| e["path"] == "spec.masters.count"),
+        "{st}"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let st = status_json(&prefix, "elsewhere");
+        if st["phase"] == "Invalid" {
+            assert!(st["errors"].to_string().contains("metadata.name"), "{st}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "elsewhere never Invalid");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(containers(f, &hs, "bad").expect("hosts").is_empty());
+    assert!(events(&prefix, "bad").is_empty());
+}
