@@ -9,13 +9,17 @@
 //! - [`docker`]: Docker hosts over a unix socket or mutual TLS, with deadlines;
 //! - [`probe`]: ZooKeeper, Mesos and Marathon health as the components report it;
 //! - [`observe`]: one concurrent snapshot of a cluster as the planner's observed model;
+//! - [`metrics`]: the operator's Prometheus metrics;
+//! - [`admin`]: the HTTP server for `/metrics`, `/healthz` and `/readyz`;
 //! - [`cli`]: the command line.
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod cli;
 pub mod docker;
 pub mod etcd;
+pub mod metrics;
 pub mod observe;
 pub mod probe;
 pub mod secrets;
