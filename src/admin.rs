@@ -93,9 +93,7 @@ pub fn negotiate(accept: Option<&str>) -> Format {
 }
 
 async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = negotiate(accept);
     match state.metrics.try_encode(format) {
         Ok(body) => ([(header::CONTENT_TYPE, format.content_type())], body).into_response(),

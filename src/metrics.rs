@@ -425,8 +425,10 @@ impl Metrics {
         let m = &self.inner;
         let c = || cluster.to_owned();
         for result in s.results {
-            m.reconcile_total
-                .remove(&ClusterResultLabels { cluster: c(), result });
+            m.reconcile_total.remove(&ClusterResultLabels {
+                cluster: c(),
+                result,
+            });
         }
         m.reconcile_duration.remove(&ClusterLabels { cluster: c() });
         for (kind, result) in s.steps {
@@ -438,7 +440,10 @@ impl Metrics {
         }
         m.cluster_converged.remove(&ClusterLabels { cluster: c() });
         for phase in s.phases {
-            m.cluster_phase.remove(&PhaseLabels { cluster: c(), phase });
+            m.cluster_phase.remove(&PhaseLabels {
+                cluster: c(),
+                phase,
+            });
         }
         for component in s.components {
             let labels = ComponentLabels {
@@ -539,7 +544,10 @@ mod tests {
                 om.contains(&format!("# HELP {name} ")),
                 "no HELP for {name}:\n{om}"
             );
-            assert!(om.contains(&format!("# TYPE {name} {ty}\n")), "{name}:\n{om}");
+            assert!(
+                om.contains(&format!("# TYPE {name} {ty}\n")),
+                "{name}:\n{om}"
+            );
             // The 0.0.4 format names counters with their `_total` suffix.
             let text_name = if ty == "counter" {
                 format!("{name}_total")
