@@ -9,6 +9,8 @@ command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 [ -f /usr/include/google/protobuf/descriptor.proto ] || need+=(libprotobuf-dev)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# promtool (tests/metrics.rs checks the /metrics body with it) ships in Debian's prometheus.
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 for extra in "$@"; do
   case "$extra" in
     mmdebstrap) command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap) ;;

@@ -1,0 +1,807 @@
+//! The operator's Prometheus metrics, on the official `prometheus-client` crate.
+//!
+//! Why this shape:
+//! - **Bounded labels only.** Every label value comes from a small closed set: cluster names
+//!   (as many as documents in etcd), component names ([`Component`]), phase names ([`Phase`]),
+//!   step kinds (`Step::kind()`), Docker hosts (the fleet) and result words the caller picks
+//!   from a fixed list (`ok`, `error`, `requeue`, ...). Never put an error message, a container
+//!   id, a generation or a timestamp into a label: each distinct value is a new time series,
+//!   kept in memory here until [`Metrics::forget_cluster`] and in Prometheus for its retention.
+//! - **Deleted clusters go away.** `prometheus-client` families cannot be iterated or filtered,
+//!   so [`Metrics`] remembers which label sets it created for each cluster and removes exactly
+//!   those in [`Metrics::forget_cluster`]; otherwise a deleted cluster would report its last
+//!   state (e.g. "not converged") forever.
+//! - **Two text formats.** [`Metrics::encode`] writes OpenMetrics 1.0 (what Prometheus asks
+//!   for); [`Metrics::encode_text`] writes the Prometheus text format 0.0.4, which
+//!   `promtool check metrics` reads. promtool (2.42) parses its input as 0.0.4 text: an
+//!   OpenMetrics counter family is named without `_total` while its samples carry it, so
+//!   promtool sees the samples as an untyped family without help text and fails. The admin
+//!   server picks the format from the request's `Accept` header.
+//! - **Plain methods.** Callers pass `&str`s and numbers; label structs, families and locks
+//!   stay in here, so the reconcile loop never handles `prometheus-client` types.
+//!
+//! [`Component`]: mesos_operator_core::spec::Component
+//! [`Phase`]: mesos_operator_core::status::Phase
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use mesos_operator_core::status::Phase;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+/// Upper bounds (seconds) of `mesos_operator_reconcile_duration_seconds`: one pass over a
+/// cluster, from a no-op (milliseconds) to one bounded by slow probes (a minute).
+pub const RECONCILE_BUCKETS: [f64; 15] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// Upper bounds (seconds) of `mesos_operator_step_duration_seconds`: one step, from a quick
+/// container restart to a health gate that waits up to ten minutes.
+pub const STEP_BUCKETS: [f64; 13] = [
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+];
+
+/// Content type of [`Format::OpenMetrics`].
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Content type of [`Format::PrometheusText`].
+pub const PROMETHEUS_TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The phases a cluster can be in, as the core names them; [`Metrics::set_cluster`] writes a
+/// 0 for each one the cluster is not in, so a query never has to tell "absent" from "0".
+const KNOWN_PHASES: [Phase; 6] = [
+    Phase::Converged,
+    Phase::Progressing,
+    Phase::Paused,
+    Phase::Blocked,
+    Phase::Degraded,
+    Phase::Invalid,
+];
+
+/// An exposition format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// OpenMetrics 1.0 text (ends with `# EOF`).
+    OpenMetrics,
+    /// Prometheus text format 0.0.4 (what `promtool check metrics` reads).
+    PrometheusText,
+}
+
+impl Format {
+    /// The `Content-Type` of a response in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+            Format::PrometheusText => PROMETHEUS_TEXT_CONTENT_TYPE,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClusterLabels {
+    cluster: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClusterResultLabels {
+    cluster: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StepLabels {
+    cluster: String,
+    kind: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ComponentLabels {
+    cluster: String,
+    component: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PhaseLabels {
+    cluster: String,
+    phase: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HostResultLabels {
+    host: String,
+    result: String,
+}
+
+type HistogramFamily<S> = Family<S, Histogram, fn() -> Histogram>;
+
+fn reconcile_histogram() -> Histogram {
+    Histogram::new(RECONCILE_BUCKETS)
+}
+
+fn step_histogram() -> Histogram {
+    Histogram::new(STEP_BUCKETS)
+}
+
+/// The label values created for one cluster, so that [`Metrics::forget_cluster`] can remove
+/// exactly those series.
+#[derive(Debug, Default)]
+struct Seen {
+    results: BTreeSet<String>,
+    steps: BTreeSet<(String, String)>,
+    components: BTreeSet<String>,
+    phases: BTreeSet<String>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    registry: Registry,
+    reconcile_total: Family<ClusterResultLabels, Counter>,
+    reconcile_duration: HistogramFamily<ClusterLabels>,
+    steps_total: Family<StepLabels, Counter>,
+    step_duration: HistogramFamily<KindLabels>,
+    cluster_converged: Family<ClusterLabels, Gauge>,
+    cluster_phase: Family<PhaseLabels, Gauge>,
+    component_ready: Family<ComponentLabels, Gauge>,
+    component_desired: Family<ComponentLabels, Gauge>,
+    zookeeper_voters: Family<ClusterLabels, Gauge>,
+    leader: Gauge,
+    docker_requests_total: Family<HostResultLabels, Counter>,
+    /// Per cluster, what was created. Every per-cluster update holds this lock while it
+    /// touches the families, so a concurrent [`Metrics::forget_cluster`] cannot leave a
+    /// series behind. Lock order: this, then a family's own lock (encoding takes only the
+    /// latter).
+    seen: Mutex<HashMap<String, Seen>>,
+}
+
+/// The operator's metrics: a registry and its families.
+///
+/// Cheap to clone (an [`Arc`] inside): hand a clone to every task and to the admin server;
+/// all clones update and encode the same series. Every method takes `&self` and is safe to
+/// call from any thread.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry with every family registered and no series yet, except
+    /// `mesos_operator_leader`, which starts at 0.
+    ///
+    /// Infallible: `prometheus-client` registration cannot fail (it only `debug_assert!`s
+    /// that a counter's name does not already end in `_total`, which the unit tests cover).
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+
+        let reconcile_total = Family::<ClusterResultLabels, Counter>::default();
+        registry.register(
+            "mesos_operator_reconcile",
+            "Reconcile passes finished, by cluster and result (ok, error, requeue)",
+            reconcile_total.clone(),
+        );
+
+        let reconcile_duration: HistogramFamily<ClusterLabels> =
+            Family::new_with_constructor(reconcile_histogram);
+        registry.register_with_unit(
+            "mesos_operator_reconcile_duration",
+            "Wall time of one reconcile pass over a cluster",
+            Unit::Seconds,
+            reconcile_duration.clone(),
+        );
+
+        let steps_total = Family::<StepLabels, Counter>::default();
+        registry.register(
+            "mesos_operator_steps",
+            "Plan steps finished, by cluster, step kind and result",
+            steps_total.clone(),
+        );
+
+        let step_duration: HistogramFamily<KindLabels> =
+            Family::new_with_constructor(step_histogram);
+        registry.register_with_unit(
+            "mesos_operator_step_duration",
+            "Wall time of one plan step, health gate included, by step kind",
+            Unit::Seconds,
+            step_duration.clone(),
+        );
+
+        let cluster_converged = Family::<ClusterLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_cluster_converged",
+            "1 when the cluster is converged (phase Converged), else 0",
+            cluster_converged.clone(),
+        );
+
+        let cluster_phase = Family::<PhaseLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_cluster_phase",
+            "1 for the cluster's current phase, 0 for the others",
+            cluster_phase.clone(),
+        );
+
+        let component_ready = Family::<ComponentLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_component_ready",
+            "Members of a component observed running and healthy",
+            component_ready.clone(),
+        );
+
+        let component_desired = Family::<ComponentLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_component_desired",
+            "Members of a component the cluster's spec asks for",
+            component_desired.clone(),
+        );
+
+        let zookeeper_voters = Family::<ClusterLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_zookeeper_voters",
+            "Voting members in the ZooKeeper ensemble's committed configuration",
+            zookeeper_voters.clone(),
+        );
+
+        let leader = Gauge::default();
+        registry.register(
+            "mesos_operator_leader",
+            "1 while this operator replica holds the leader election, else 0",
+            leader.clone(),
+        );
+
+        let docker_requests_total = Family::<HostResultLabels, Counter>::default();
+        registry.register(
+            "mesos_operator_docker_requests",
+            "Requests made to Docker hosts, by host and result",
+            docker_requests_total.clone(),
+        );
+
+        Metrics {
+            inner: Arc::new(Inner {
+                registry,
+                reconcile_total,
+                reconcile_duration,
+                steps_total,
+                step_duration,
+                cluster_converged,
+                cluster_phase,
+                component_ready,
+                component_desired,
+                zookeeper_voters,
+                leader,
+                docker_requests_total,
+                seen: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Runs `f` with the cluster's record of created series, under the lock that
+    /// [`Metrics::forget_cluster`] takes. A poisoned lock is used as is: the record is a
+    /// set of names, never left half-updated in a way that matters.
+    fn with_cluster<R>(&self, cluster: &str, f: impl FnOnce(&Inner, &mut Seen) -> R) -> R {
+        let mut seen = self
+            .inner
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let entry = seen.entry(cluster.to_owned()).or_default();
+        f(&self.inner, entry)
+    }
+
+    /// One reconcile pass over `cluster` finished with `result` (a word from a fixed list:
+    /// `ok`, `error`, `requeue`) after `secs` seconds.
+    pub fn reconcile_finished(&self, cluster: &str, result: &str, secs: f64) {
+        self.with_cluster(cluster, |m, seen| {
+            seen.results.insert(result.to_owned());
+            m.reconcile_total
+                .get_or_create(&ClusterResultLabels {
+                    cluster: cluster.to_owned(),
+                    result: result.to_owned(),
+                })
+                .inc();
+            m.reconcile_duration
+                .get_or_create(&ClusterLabels {
+                    cluster: cluster.to_owned(),
+                })
+                .observe(secs);
+        });
+    }
+
+    /// One plan step of `kind` (`Step::kind()`, e.g. `ReplaceMaster`) on `cluster` finished
+    /// with `result` (e.g. `ok`, `error`, `timeout`) after `secs` seconds.
+    pub fn step_finished(&self, cluster: &str, kind: &str, result: &str, secs: f64) {
+        self.with_cluster(cluster, |m, seen| {
+            seen.steps.insert((kind.to_owned(), result.to_owned()));
+            m.steps_total
+                .get_or_create(&StepLabels {
+                    cluster: cluster.to_owned(),
+                    kind: kind.to_owned(),
+                    result: result.to_owned(),
+                })
+                .inc();
+        });
+        self.inner
+            .step_duration
+            .get_or_create(&KindLabels {
+                kind: kind.to_owned(),
+            })
+            .observe(secs);
+    }
+
+    /// The cluster's state after a pass: `converged` and its `phase` (`Phase::as_str()`).
+    /// The phase family gets 1 for `phase` and 0 for every other phase the core knows or
+    /// this cluster has been in.
+    pub fn set_cluster(&self, cluster: &str, converged: bool, phase: &str) {
+        self.with_cluster(cluster, |m, seen| {
+            m.cluster_converged
+                .get_or_create(&ClusterLabels {
+                    cluster: cluster.to_owned(),
+                })
+                .set(i64::from(converged));
+            seen.phases
+                .extend(KNOWN_PHASES.iter().map(|p| p.as_str().to_owned()));
+            seen.phases.insert(phase.to_owned());
+            for p in &seen.phases {
+                m.cluster_phase
+                    .get_or_create(&PhaseLabels {
+                        cluster: cluster.to_owned(),
+                        phase: p.clone(),
+                    })
+                    .set(i64::from(p == phase));
+            }
+        });
+    }
+
+    /// A component's (`Component::as_str()`: `zookeeper`, `masters`, `agents`, `marathon`)
+    /// observed healthy members and the members the spec asks for.
+    pub fn set_component(&self, cluster: &str, component: &str, ready: i64, desired: i64) {
+        self.with_cluster(cluster, |m, seen| {
+            seen.components.insert(component.to_owned());
+            let labels = ComponentLabels {
+                cluster: cluster.to_owned(),
+                component: component.to_owned(),
+            };
+            m.component_ready.get_or_create(&labels).set(ready);
+            m.component_desired.get_or_create(&labels).set(desired);
+        });
+    }
+
+    /// Voters in the cluster's committed ZooKeeper configuration.
+    pub fn set_zk_voters(&self, cluster: &str, n: i64) {
+        self.with_cluster(cluster, |m, _| {
+            m.zookeeper_voters
+                .get_or_create(&ClusterLabels {
+                    cluster: cluster.to_owned(),
+                })
+                .set(n);
+        });
+    }
+
+    /// Whether this replica currently leads.
+    pub fn set_leader(&self, leader: bool) {
+        self.inner.leader.set(i64::from(leader));
+    }
+
+    /// One request to the Docker host `host` (its name in the fleet, not a URL with
+    /// credentials) finished with `result` (e.g. `ok`, `error`, `timeout`).
+    pub fn docker_request(&self, host: &str, result: &str) {
+        self.inner
+            .docker_requests_total
+            .get_or_create(&HostResultLabels {
+                host: host.to_owned(),
+                result: result.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Removes every series labelled with `cluster` (call it when the cluster's document is
+    /// deleted). `mesos_operator_step_duration_seconds` is labelled by step kind only and
+    /// keeps its observations.
+    pub fn forget_cluster(&self, cluster: &str) {
+        let mut seen = self
+            .inner
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(s) = seen.remove(cluster) else {
+            return;
+        };
+        let m = &self.inner;
+        let c = || cluster.to_owned();
+        for result in s.results {
+            m.reconcile_total.remove(&ClusterResultLabels {
+                cluster: c(),
+                result,
+            });
+        }
+        m.reconcile_duration.remove(&ClusterLabels { cluster: c() });
+        for (kind, result) in s.steps {
+            m.steps_total.remove(&StepLabels {
+                cluster: c(),
+                kind,
+                result,
+            });
+        }
+        m.cluster_converged.remove(&ClusterLabels { cluster: c() });
+        for phase in s.phases {
+            m.cluster_phase.remove(&PhaseLabels {
+                cluster: c(),
+                phase,
+            });
+        }
+        for component in s.components {
+            let labels = ComponentLabels {
+                cluster: c(),
+                component,
+            };
+            m.component_ready.remove(&labels);
+            m.component_desired.remove(&labels);
+        }
+        m.zookeeper_voters.remove(&ClusterLabels { cluster: c() });
+    }
+
+    /// Every series in `format`.
+    ///
+    /// Writing into a `String` cannot fail and these label sets always encode, so an error
+    /// here would be a bug in `prometheus-client`; the admin server answers it with a 500.
+    pub fn try_encode(&self, format: Format) -> Result<String, fmt::Error> {
+        let mut out = String::new();
+        match format {
+            Format::OpenMetrics => {
+                prometheus_client::encoding::text::encode(&mut out, &self.inner.registry)?
+            }
+            Format::PrometheusText => prometheus_client::encoding::prometheus_text::encode(
+                &mut out,
+                &self.inner.registry,
+            )?,
+        }
+        Ok(out)
+    }
+
+    /// Every series as OpenMetrics 1.0 text ([`OPENMETRICS_CONTENT_TYPE`]), ending with
+    /// `# EOF`. On the (unreachable, see [`Metrics::try_encode`]) error, logs it and
+    /// returns a body with only `# EOF`.
+    pub fn encode(&self) -> String {
+        self.try_encode(Format::OpenMetrics).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "encoding metrics failed");
+            "# EOF\n".to_owned()
+        })
+    }
+
+    /// Every series as Prometheus text format 0.0.4 ([`PROMETHEUS_TEXT_CONTENT_TYPE`]), as
+    /// `promtool check metrics` reads it. On the (unreachable) error, logs it and returns an
+    /// empty body.
+    pub fn encode_text(&self) -> String {
+        self.try_encode(Format::PrometheusText).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "encoding metrics failed");
+            String::new()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FAMILIES: [(&str, &str); 11] = [
+        ("mesos_operator_reconcile", "counter"),
+        ("mesos_operator_reconcile_duration_seconds", "histogram"),
+        ("mesos_operator_steps", "counter"),
+        ("mesos_operator_step_duration_seconds", "histogram"),
+        ("mesos_operator_cluster_converged", "gauge"),
+        ("mesos_operator_cluster_phase", "gauge"),
+        ("mesos_operator_component_ready", "gauge"),
+        ("mesos_operator_component_desired", "gauge"),
+        ("mesos_operator_zookeeper_voters", "gauge"),
+        ("mesos_operator_leader", "gauge"),
+        ("mesos_operator_docker_requests", "counter"),
+    ];
+
+    /// The value of the sample line starting with `series ` (name and labels exactly).
+    fn value(body: &str, series: &str) -> Option<f64> {
+        body.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|v| v.parse().ok())
+    }
+
+    fn populated() -> Metrics {
+        let m = Metrics::new();
+        m.reconcile_finished("prod", "ok", 0.02);
+        m.reconcile_finished("prod", "ok", 3.0);
+        m.reconcile_finished("prod", "error", 0.5);
+        m.step_finished("prod", "ReplaceMaster", "ok", 42.0);
+        m.set_cluster("prod", false, "Progressing");
+        m.set_component("prod", "masters", 2, 3);
+        m.set_zk_voters("prod", 3);
+        m.set_leader(true);
+        m.docker_request("host-1", "ok");
+        m
+    }
+
+    #[test]
+    fn every_family_has_help_and_type_in_both_formats() {
+        let m = populated();
+        let om = m.encode();
+        let text = m.encode_text();
+        for (name, ty) in FAMILIES {
+            assert!(
+                om.contains(&format!("# HELP {name} ")),
+                "no HELP for {name}:\n{om}"
+            );
+            assert!(
+                om.contains(&format!("# TYPE {name} {ty}\n")),
+                "{name}:\n{om}"
+            );
+            // The 0.0.4 format names counters with their `_total` suffix.
+            let text_name = if ty == "counter" {
+                format!("{name}_total")
+            } else {
+                name.to_owned()
+            };
+            assert!(
+                text.contains(&format!("# HELP {text_name} ")),
+                "no HELP for {text_name}:\n{text}"
+            );
+            assert!(
+                text.contains(&format!("# TYPE {text_name} {ty}\n")),
+                "{text_name}:\n{text}"
+            );
+        }
+        assert!(om.ends_with("# EOF\n"));
+        assert!(!text.contains("# EOF"));
+        assert!(om.contains("# UNIT mesos_operator_reconcile_duration_seconds seconds\n"));
+    }
+
+    #[test]
+    fn empty_registry_encodes_only_the_leader() {
+        // prometheus-client writes no HELP/TYPE for a family without series; the leader
+        // gauge has no labels and is there from the start.
+        let m = Metrics::new();
+        let om = m.encode();
+        assert_eq!(
+            om,
+            "# HELP mesos_operator_leader 1 while this operator replica holds the leader \
+             election, else 0.\n# TYPE mesos_operator_leader gauge\nmesos_operator_leader 0\n\
+             # EOF\n"
+        );
+    }
+
+    #[test]
+    fn values_move() {
+        let m = populated();
+        let om = m.encode();
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_reconcile_total{cluster="prod",result="ok"}"#
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_reconcile_total{cluster="prod",result="error"}"#
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_reconcile_duration_seconds_count{cluster="prod"}"#
+            ),
+            Some(3.0)
+        );
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_reconcile_duration_seconds_sum{cluster="prod"}"#
+            ),
+            Some(3.52)
+        );
+        // 0.02 and 0.5 are at most 1 s; 3.0 is not.
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_reconcile_duration_seconds_bucket{le="1.0",cluster="prod"}"#
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_steps_total{cluster="prod",kind="ReplaceMaster",result="ok"}"#
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_step_duration_seconds_bucket{le="60.0",kind="ReplaceMaster"}"#
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_step_duration_seconds_bucket{le="30.0",kind="ReplaceMaster"}"#
+            ),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(&om, r#"mesos_operator_cluster_converged{cluster="prod"}"#),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_component_ready{cluster="prod",component="masters"}"#
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_component_desired{cluster="prod",component="masters"}"#
+            ),
+            Some(3.0)
+        );
+        assert_eq!(
+            value(&om, r#"mesos_operator_zookeeper_voters{cluster="prod"}"#),
+            Some(3.0)
+        );
+        assert_eq!(value(&om, "mesos_operator_leader"), Some(1.0));
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_docker_requests_total{host="host-1",result="ok"}"#
+            ),
+            Some(1.0)
+        );
+
+        m.set_leader(false);
+        m.set_cluster("prod", true, "Converged");
+        m.set_component("prod", "masters", 3, 3);
+        m.docker_request("host-1", "ok");
+        let om = m.encode();
+        assert_eq!(value(&om, "mesos_operator_leader"), Some(0.0));
+        assert_eq!(
+            value(&om, r#"mesos_operator_cluster_converged{cluster="prod"}"#),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_component_ready{cluster="prod",component="masters"}"#
+            ),
+            Some(3.0)
+        );
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_docker_requests_total{host="host-1",result="ok"}"#
+            ),
+            Some(2.0)
+        );
+    }
+
+    #[test]
+    fn phase_is_one_hot_over_known_and_seen_phases() {
+        let m = Metrics::new();
+        m.set_cluster("prod", false, "Blocked");
+        let om = m.encode();
+        for p in KNOWN_PHASES {
+            let want = if p == Phase::Blocked { 1.0 } else { 0.0 };
+            let series = format!(
+                r#"mesos_operator_cluster_phase{{cluster="prod",phase="{}"}}"#,
+                p.as_str()
+            );
+            assert_eq!(value(&om, &series), Some(want), "{series}");
+        }
+        // A phase the core does not know (yet) still gets its series, and leaves it at 0.
+        m.set_cluster("prod", false, "Mystery");
+        m.set_cluster("prod", true, "Converged");
+        let om = m.encode();
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_cluster_phase{cluster="prod",phase="Mystery"}"#
+            ),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_cluster_phase{cluster="prod",phase="Converged"}"#
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_cluster_phase{cluster="prod",phase="Blocked"}"#
+            ),
+            Some(0.0)
+        );
+    }
+
+    #[test]
+    fn forget_cluster_removes_only_its_series() {
+        let m = populated();
+        m.reconcile_finished("staging", "ok", 0.1);
+        m.set_cluster("staging", true, "Converged");
+        m.set_component("staging", "agents", 5, 5);
+        m.forget_cluster("prod");
+        // Forgetting twice, or a cluster never seen, is harmless.
+        m.forget_cluster("prod");
+        m.forget_cluster("never-seen");
+        let om = m.encode();
+        assert!(!om.contains(r#"cluster="prod""#), "{om}");
+        assert!(om.contains(r#"cluster="staging""#));
+        // Not per cluster: kept.
+        assert!(om.contains(r#"kind="ReplaceMaster""#));
+        assert!(om.contains(r#"host="host-1""#));
+        assert_eq!(value(&om, "mesos_operator_leader"), Some(1.0));
+
+        // The cluster coming back starts afresh.
+        m.reconcile_finished("prod", "ok", 0.1);
+        let om = m.encode();
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_reconcile_total{cluster="prod",result="ok"}"#
+            ),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn clones_share_series() {
+        let m = Metrics::new();
+        let c = m.clone();
+        c.set_zk_voters("prod", 5);
+        assert_eq!(
+            value(
+                &m.encode(),
+                r#"mesos_operator_zookeeper_voters{cluster="prod"}"#
+            ),
+            Some(5.0)
+        );
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let m = Metrics::new();
+        m.docker_request("we\"ird\\host\n", "ok");
+        let text = m.encode_text();
+        assert!(
+            text.contains(r#"host="we\"ird\\host\n""#),
+            "label not escaped:\n{text}"
+        );
+    }
+
+    #[test]
+    fn buckets_are_sorted_and_in_range() {
+        assert!(RECONCILE_BUCKETS.windows(2).all(|w| w[0] < w[1]));
+        assert!(STEP_BUCKETS.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(RECONCILE_BUCKETS[0], 0.001);
+        assert_eq!(RECONCILE_BUCKETS[RECONCILE_BUCKETS.len() - 1], 60.0);
+        assert_eq!(STEP_BUCKETS[0], 0.05);
+        assert_eq!(STEP_BUCKETS[STEP_BUCKETS.len() - 1], 600.0);
+    }
+}
