@@ -9,7 +9,11 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // `run` reports what it does at info; the other commands only warn.
-    let default = if cli.is_run() { "info" } else { "warn" };
+    let default = if cli.is_run() {
+        "info,zookeeper_client=warn"
+    } else {
+        "warn"
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -168,17 +168,23 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
     let victim = &hs[1];
     f.docker_ok(victim, &["rm", "-f", &format!("life-agent-{victim}")]);
     f.docker_ok(victim, &["stop", &format!("life-master-{victim}")]);
-    std::thread::sleep(Duration::from_secs(1));
+    // The repairs are seen in the events (level-triggered: found by the resync).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let ev = events(&prefix, "life");
+        let created = ev
+            .iter()
+            .any(|e| e.0 == "CreateContainer" && e.1 == *victim && e.3 == "agents" && e.2 == "ok");
+        let started = ev
+            .iter()
+            .any(|e| e.0 == "StartContainer" && e.1 == *victim && e.3 == "masters" && e.2 == "ok");
+        if created && started {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not repaired: {ev:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
     wait_phase(&prefix, "life", "Converged", CONVERGE);
-    let ev = events(&prefix, "life");
-    assert!(
-        ev.iter().any(|e| e.0 == "CreateContainer" && e.1 == *victim && e.3 == "agents"),
-        "{ev:?}"
-    );
-    assert!(
-        ev.iter().any(|e| e.0 == "StartContainer" && e.1 == *victim && e.3 == "masters"),
-        "{ev:?}"
-    );
 
     // 5. Paused: no step; resumed: continues.
     run_ok(&prefix, &["pause", "life"]);

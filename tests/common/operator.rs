@@ -193,7 +193,7 @@ impl Operator {
         let child = Command::new(env!("CARGO_BIN_EXE_mesos-operator"))
             .env("MESOS_OPERATOR_ETCD", &etcd().endpoint)
             .env("MESOS_OPERATOR_ETCD_PREFIX", prefix)
-            .env("RUST_LOG", "info,mesos_operator=debug")
+            .env("RUST_LOG", "info,mesos_operator=debug,zookeeper_client=warn")
             .args(["run", "--metrics-addr", &metrics_addr, "--poll-ms", "500", "--resync-secs", "5"])
             .args(extra)
             .stdin(Stdio::null())
@@ -247,10 +247,8 @@ impl Drop for Operator {
                 eprintln!("{l}");
             }
         }
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        // SIGTERM first, so the operator removes its temporary key files on the way out.
+        self.stop();
     }
 }
 
