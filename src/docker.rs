@@ -463,7 +463,8 @@ impl HostClient {
         match self
             .call(
                 CALL_TIMEOUT,
-                self.docker.remove_volume(volume, None::<RemoveVolumeOptions>),
+                self.docker
+                    .remove_volume(volume, None::<RemoveVolumeOptions>),
             )
             .await
         {
@@ -535,7 +536,12 @@ impl HostClient {
     /// Puts one file (mode 0400, in a 0700 directory) into a container's file system
     /// through the archive API, so its content is in neither the environment nor a command
     /// line.
-    async fn put_file(&self, container: &str, path: &str, content: &[u8]) -> Result<(), DockerError> {
+    async fn put_file(
+        &self,
+        container: &str,
+        path: &str,
+        content: &[u8],
+    ) -> Result<(), DockerError> {
         let bad = |e: std::io::Error| DockerError::Config {
             host: self.name.clone(),
             reason: format!("cannot pack {path}: {e}"),
@@ -563,8 +569,11 @@ impl HostClient {
         };
         self.call(
             CALL_TIMEOUT,
-            self.docker
-                .upload_to_container(container, Some(opts), bollard::body_full(archive.into())),
+            self.docker.upload_to_container(
+                container,
+                Some(opts),
+                bollard::body_full(archive.into()),
+            ),
         )
         .await
     }

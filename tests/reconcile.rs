@@ -60,7 +60,11 @@ fn assert_rolled_leader_last(
 ) {
     let ev = events(prefix, name);
     let replaced = step_hosts(&ev, from, "ReplaceContainer", component);
-    assert_eq!(replaced.len(), 3, "{component}: every member replaced once: {ev:?}");
+    assert_eq!(
+        replaced.len(),
+        3,
+        "{component}: every member replaced once: {ev:?}"
+    );
     assert_eq!(
         replaced.last().map(String::as_str),
         Some(leader_before),
@@ -70,7 +74,10 @@ fn assert_rolled_leader_last(
         .iter()
         .filter(|(_, _, _, c)| c != component)
         .collect();
-    assert!(others.is_empty(), "only {component} was touched: {others:?}");
+    assert!(
+        others.is_empty(),
+        "only {component} was touched: {others:?}"
+    );
 }
 
 #[test]
@@ -106,7 +113,11 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
     assert!(c["masters"]["leader"].is_string(), "{st}");
     assert!(c["marathon"]["leader"].is_string(), "{st}");
     let ev = events(&prefix, "life");
-    assert_eq!(step_hosts(&ev, 0, "ZkStartServer", "zookeeper").len(), 3, "{ev:?}");
+    assert_eq!(
+        step_hosts(&ev, 0, "ZkStartServer", "zookeeper").len(),
+        3,
+        "{ev:?}"
+    );
     assert_eq!(step_hosts(&ev, 0, "ZkAdd", "zookeeper").len(), 2, "{ev:?}");
     // ZooKeeper, then masters, then agents, then Marathon.
     let order: Vec<&str> = ev.iter().map(|e| e.3.as_str()).collect();
@@ -154,7 +165,11 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
     wait_phase(&prefix, "life", "Converged", CONVERGE);
     let ev = events(&prefix, "life");
     for kind in ["AgentDrain", "AgentDown", "ReplaceContainer", "AgentUp"] {
-        assert_eq!(step_hosts(&ev, from, kind, "agents").len(), 3, "{kind}: {ev:?}");
+        assert_eq!(
+            step_hosts(&ev, from, kind, "agents").len(),
+            3,
+            "{kind}: {ev:?}"
+        );
     }
     // Each agent is brought up before the next is drained.
     let seq: Vec<&str> = ev[from..].iter().map(|e| e.0.as_str()).collect();
@@ -192,11 +207,21 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
     wait_phase(&prefix, "life", "Paused", Duration::from_secs(30));
     let paused_at = events(&prefix, "life").len();
     std::thread::sleep(Duration::from_secs(6));
-    assert_eq!(events(&prefix, "life").len(), paused_at, "a step was taken while paused");
+    assert_eq!(
+        events(&prefix, "life").len(),
+        paused_at,
+        "a step was taken while paused"
+    );
     run_ok(&prefix, &["resume", "life"]);
     wait_phase(&prefix, "life", "Converged", CONVERGE);
     assert_eq!(
-        step_hosts(&events(&prefix, "life"), paused_at, "ReplaceContainer", "masters").len(),
+        step_hosts(
+            &events(&prefix, "life"),
+            paused_at,
+            "ReplaceContainer",
+            "masters"
+        )
+        .len(),
         3
     );
     let samples = watcher.finish();
@@ -233,12 +258,24 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
     wait_phase(&prefix, "life", "Converged", CONVERGE);
 
     // 7. delete without --cascade leaves containers; with it, everything goes.
-    let (code, _, err) = parts(&cli(&prefix, &["delete", "life", "--cascade", "--timeout", "120"]));
+    let (code, _, err) = parts(&cli(
+        &prefix,
+        &["delete", "life", "--cascade", "--timeout", "120"],
+    ));
     assert_eq!(code, 0, "delete --cascade: {err}");
     let left = containers(f, &hs, "life").expect("hosts answer");
     assert!(left.is_empty(), "containers left: {left:?}");
     for h in &hs {
-        let vols = f.docker_ok(h, &["volume", "ls", "-q", "--filter", "label=io.mesos-operator.cluster=life"]);
+        let vols = f.docker_ok(
+            h,
+            &[
+                "volume",
+                "ls",
+                "-q",
+                "--filter",
+                "label=io.mesos-operator.cluster=life",
+            ],
+        );
         assert!(vols.is_empty(), "volumes left on {h}: {vols}");
     }
     assert_eq!(phase(&prefix, "life").0, "");
@@ -272,7 +309,10 @@ fn two_clusters_on_the_same_hosts_leave_each_other_alone() {
         .iter()
         .all(|e| e.0 != "ReplaceContainer"));
     for n in ["twoa", "twob"] {
-        let (code, _, err) = parts(&cli(&prefix, &["delete", n, "--cascade", "--timeout", "120"]));
+        let (code, _, err) = parts(&cli(
+            &prefix,
+            &["delete", n, "--cascade", "--timeout", "120"],
+        ));
         assert_eq!(code, 0, "{err}");
         assert!(containers(f, &hs, n).expect("hosts").is_empty());
     }
@@ -319,7 +359,10 @@ fn a_spec_written_straight_into_etcd_is_validated_and_never_acted_on() {
             assert!(st["errors"].to_string().contains("metadata.name"), "{st}");
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "elsewhere never Invalid");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "elsewhere never Invalid"
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
     std::thread::sleep(Duration::from_secs(2));

@@ -20,13 +20,34 @@ async fn main() {
     let role = args.remove(0);
     let version = std::env::var("EMULATOR_VERSION").unwrap_or_else(|_| "1.11.0".into());
     let broken = std::env::var("EMULATOR_BROKEN").is_ok_and(|v| v == "1");
-    match role.as_str() {
-        "master" => master::run(args, version, broken).await,
-        "agent" | "slave" => agent::run(args, version, broken).await,
-        "marathon" => marathon::run(args, version, broken).await,
-        other => {
-            eprintln!("unknown role {other}; use master, agent or marathon");
-            std::process::exit(2);
+    let run = async {
+        match role.as_str() {
+            "master" => master::run(args, version, broken).await,
+            "agent" | "slave" => agent::run(args, version, broken).await,
+            "marathon" => marathon::run(args, version, broken).await,
+            other => {
+                eprintln!("unknown role {other}; use master, agent or marathon");
+                std::process::exit(2);
+            }
         }
+    };
+    // Real Mesos and Marathon exit on SIGTERM (`docker stop`). As PID 1 in a container, a
+    // process without a handler ignores it and is killed only after the grace period, which
+    // would double every failover for a reason that does not exist with the real ones.
+    tokio::select! {
+        () = run => {}
+        () = terminated() => {
+            eprintln!("Received SIGTERM; exiting");
+            std::process::exit(0);
+        }
+    }
+}
+
+async fn terminated() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut s) => {
+            s.recv().await;
+        }
+        Err(_) => std::future::pending::<()>().await,
     }
 }

@@ -152,7 +152,9 @@ pub(super) async fn execute(http: &reqwest::Client, op: &Op) -> Result<(), ActEr
         Op::MaintenanceSchedule { masters, machine } => {
             on_masters(masters, |m| schedule(http, m, machine)).await
         }
-        Op::MachineDown { masters, machine } => on_masters(masters, |m| down(http, m, machine)).await,
+        Op::MachineDown { masters, machine } => {
+            on_masters(masters, |m| down(http, m, machine)).await
+        }
         Op::MachineUp { masters, machine } => on_masters(masters, |m| up(http, m, machine)).await,
         Op::MarathonAbdicate { address } => {
             let url = format!("http://{address}/v2/leader");

@@ -75,8 +75,9 @@ pub(super) async fn reconfig(
             joinings: joinings.iter().copied(),
             leavings: leavings.iter().copied(),
         };
-        let version = i64::try_from(expected_version)
-            .map_err(|_| ActError::Zookeeper(format!("config version {expected_version:#x} out of range")))?;
+        let version = i64::try_from(expected_version).map_err(|_| {
+            ActError::Zookeeper(format!("config version {expected_version:#x} out of range"))
+        })?;
         let result = client.update_ensemble(update, Some(version)).await;
         match result {
             Ok(_) => Ok(()),
@@ -87,7 +88,10 @@ pub(super) async fn reconfig(
                     Ok(fresh) => committed_config(&fresh).await.ok(),
                     Err(_) => None,
                 };
-                if seen.as_deref().is_some_and(|c| applied(c, joining, leaving)) {
+                if seen
+                    .as_deref()
+                    .is_some_and(|c| applied(c, joining, leaving))
+                {
                     Ok(())
                 } else if matches!(e, zk::Error::NoAuth) {
                     Err(ActError::Zookeeper(
@@ -103,7 +107,12 @@ pub(super) async fn reconfig(
     };
     tokio::time::timeout(ZK_TIMEOUT, work)
         .await
-        .unwrap_or_else(|_| Err(ActError::Zookeeper(format!("no answer within {}s", ZK_TIMEOUT.as_secs()))))
+        .unwrap_or_else(|_| {
+            Err(ActError::Zookeeper(format!(
+                "no answer within {}s",
+                ZK_TIMEOUT.as_secs()
+            )))
+        })
 }
 
 #[cfg(test)]
@@ -114,8 +123,16 @@ mod tests {
 
     #[test]
     fn a_change_already_in_the_committed_config_counts_as_done() {
-        assert!(applied(CFG, Some("server.2=10.0.0.3:2888:3888:participant;0.0.0.0:2181"), None));
-        assert!(!applied(CFG, Some("server.3=10.0.0.4:2888:3888:participant;0.0.0.0:2181"), None));
+        assert!(applied(
+            CFG,
+            Some("server.2=10.0.0.3:2888:3888:participant;0.0.0.0:2181"),
+            None
+        ));
+        assert!(!applied(
+            CFG,
+            Some("server.3=10.0.0.4:2888:3888:participant;0.0.0.0:2181"),
+            None
+        ));
         assert!(applied(CFG, None, Some(3)));
         assert!(!applied(CFG, None, Some(1)));
     }

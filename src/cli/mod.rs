@@ -28,7 +28,13 @@ pub struct Cli {
     #[command(flatten)]
     global: GlobalOpts,
     /// Log format on standard error.
-    #[arg(long, global = true, value_enum, default_value = "text", env = "MESOS_OPERATOR_LOG_FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "MESOS_OPERATOR_LOG_FORMAT"
+    )]
     pub log_format: LogFormat,
     #[command(subcommand)]
     command: Command,

@@ -20,7 +20,11 @@ use crate::secrets::SecretSource;
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// Address of /metrics, /healthz and /readyz.
-    #[arg(long, default_value = "127.0.0.1:9464", env = "MESOS_OPERATOR_METRICS_ADDR")]
+    #[arg(
+        long,
+        default_value = "127.0.0.1:9464",
+        env = "MESOS_OPERATOR_METRICS_ADDR"
+    )]
     metrics_addr: String,
     /// Read secrets from DIR/<name> files instead of etcd.
     #[arg(long)]
@@ -46,7 +50,10 @@ pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
     let store = g.store().await?;
     let metrics = Metrics::new();
     let listener = admin::bind(&args.metrics_addr).await.map_err(|e| {
-        CliError::Input(format!("cannot listen on --metrics-addr {}: {e}", args.metrics_addr))
+        CliError::Input(format!(
+            "cannot listen on --metrics-addr {}: {e}",
+            args.metrics_addr
+        ))
     })?;
     let secrets = match args.secrets_dir {
         Some(d) => SecretSource::Dir(d),

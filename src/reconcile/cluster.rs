@@ -77,7 +77,10 @@ pub fn seconds_since_epoch() -> u64 {
 fn rfc3339(secs: u64) -> String {
     time::OffsetDateTime::from_unix_timestamp(secs as i64)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -124,7 +127,10 @@ pub async fn reconcile(
                 "'{}' differs from the key it is stored under ({name})",
                 doc.metadata.name
             ),
-            fix: format!("store the document under clusters/{}/spec, or set metadata.name: {name}", doc.metadata.name),
+            fix: format!(
+                "store the document under clusters/{}/spec, or set metadata.name: {name}",
+                doc.metadata.name
+            ),
         });
     }
     if !errors.is_empty() {
@@ -135,19 +141,18 @@ pub async fn reconcile(
     let record = ctx.store.record(name).await?;
     let fleet = fleet_for(ctx, &doc, state).await;
     let desired = Desired::from_document(&doc);
-    let mut observed = observe::observe(
-        &doc,
-        &fleet,
-        record.record.zk_highest_id.unwrap_or(0),
-    )
-    .await;
-    observed.in_flight = record.record.in_flight.as_ref().map(|f| {
-        mesos_operator_core::observed::InFlight {
-            kind: f.step.kind().to_string(),
-            host: Some(f.step.host().to_string()),
-            started_at: f.started_at,
-        }
-    });
+    let mut observed =
+        observe::observe(&doc, &fleet, record.record.zk_highest_id.unwrap_or(0)).await;
+    observed.in_flight =
+        record
+            .record
+            .in_flight
+            .as_ref()
+            .map(|f| mesos_operator_core::observed::InFlight {
+                kind: f.step.kind().to_string(),
+                host: Some(f.step.host().to_string()),
+                started_at: f.started_at,
+            });
     let now = seconds_since_epoch();
     let decision = plan(&desired, &observed, now);
     update_metrics(ctx, name, &desired, &observed, &decision);
@@ -168,11 +173,18 @@ pub async fn reconcile(
 
     match decision {
         Decision::Act { step, reason } => {
-            let span = info_span!("step", cluster = name, kind = step.kind(), host = step.host());
+            let span = info_span!(
+                "step",
+                cluster = name,
+                kind = step.kind(),
+                host = step.host()
+            );
             async {
                 info!(%step, %reason, "taking a step");
-                run_step(ctx, name, &doc, &desired, &observed, record, &step, generation, &fleet)
-                    .await
+                run_step(
+                    ctx, name, &doc, &desired, &observed, record, &step, generation, &fleet,
+                )
+                .await
             }
             .instrument(span)
             .await?;
@@ -180,7 +192,11 @@ pub async fn reconcile(
             Ok(Next::After(ctx.opts.after_step))
         }
         Decision::Wait { until, .. } => {
-            let poll = if desired.paused { ctx.opts.resync } else { ctx.opts.poll };
+            let poll = if desired.paused {
+                ctx.opts.resync
+            } else {
+                ctx.opts.poll
+            };
             let d = until
                 .map(|u| Duration::from_secs(u.saturating_sub(now)).max(Duration::from_millis(200)))
                 .map_or(poll, |d| d.min(poll));
@@ -196,7 +212,11 @@ fn hosts_fingerprint(doc: &MesosCluster) -> String {
     serde_json::to_string(&doc.spec.hosts).unwrap_or_default()
 }
 
-pub(super) async fn fleet_for(ctx: &Context, doc: &MesosCluster, state: &mut ClusterState) -> Arc<Fleet> {
+pub(super) async fn fleet_for(
+    ctx: &Context,
+    doc: &MesosCluster,
+    state: &mut ClusterState,
+) -> Arc<Fleet> {
     let fp = hosts_fingerprint(doc);
     if let Some((have, f)) = &state.fleet {
         // Hosts whose client could not be set up (a missing secret) are retried each time.
@@ -303,7 +323,11 @@ async fn write_invalid(
     errors: Vec<FieldError>,
     state: &mut ClusterState,
 ) -> Result<(), ReconcileError> {
-    warn!(cluster = name, problems = errors.len(), "the stored spec is invalid; nothing is done");
+    warn!(
+        cluster = name,
+        problems = errors.len(),
+        "the stored spec is invalid; nothing is done"
+    );
     let status = ClusterStatus {
         observed_generation: generation,
         phase: Phase::Invalid,
@@ -318,7 +342,8 @@ async fn write_invalid(
         zookeeper_highest_id: None,
         updated_at: rfc3339(seconds_since_epoch()),
     };
-    ctx.metrics.set_cluster(name, false, Phase::Invalid.as_str());
+    ctx.metrics
+        .set_cluster(name, false, Phase::Invalid.as_str());
     write_status(ctx, name, status, state).await
 }
 
@@ -368,7 +393,11 @@ fn update_metrics(ctx: &Context, name: &str, d: &Desired, o: &Observed, decision
         Decision::Converged => Phase::Converged,
         Decision::Wait { .. } if d.paused => Phase::Paused,
         Decision::Wait { .. } | Decision::Act { .. } => Phase::Progressing,
-        Decision::Blocked { kind, .. } if *kind == mesos_operator_core::plan::BlockKind::Degraded => Phase::Degraded,
+        Decision::Blocked { kind, .. }
+            if *kind == mesos_operator_core::plan::BlockKind::Degraded =>
+        {
+            Phase::Degraded
+        }
         Decision::Blocked { .. } => Phase::Blocked,
     };
     ctx.metrics

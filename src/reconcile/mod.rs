@@ -92,8 +92,12 @@ pub async fn run(
     let mut states: HashMap<String, ClusterState> = HashMap::new();
     let mut backoffs: HashMap<String, Backoff> = HashMap::new();
     let mut running: HashSet<String> = HashSet::new();
-    let mut tasks: JoinSet<(String, ClusterState, Result<Next, cluster::ReconcileError>, f64)> =
-        JoinSet::new();
+    let mut tasks: JoinSet<(
+        String,
+        ClusterState,
+        Result<Next, cluster::ReconcileError>,
+        f64,
+    )> = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
         let next_due = scheduler
@@ -164,7 +168,10 @@ pub async fn run(
     }
     watcher.abort();
     if !tasks.is_empty() {
-        info!(running = tasks.len(), "shutting down: letting running steps finish");
+        info!(
+            running = tasks.len(),
+            "shutting down: letting running steps finish"
+        );
         let drained = tokio::time::timeout(ctx.opts.shutdown_grace, async {
             while tasks.join_next().await.is_some() {}
         })

@@ -68,7 +68,9 @@ mod tests {
         assert!(s.take_due(now, |_| true).is_empty());
         assert_eq!(s.take_due(now + Duration::from_secs(2), |_| true), ["a"]);
         // A running cluster is left queued until it may run.
-        assert!(s.take_due(now + Duration::from_secs(10), |n| n != "b").is_empty());
+        assert!(s
+            .take_due(now + Duration::from_secs(10), |n| n != "b")
+            .is_empty());
         assert!(s.contains("b"));
         assert_eq!(s.take_due(now + Duration::from_secs(10), |_| true), ["b"]);
         assert_eq!(s.next_due(), None);

@@ -21,17 +21,22 @@ pub(super) async fn teardown(
 ) -> Result<Next, ReconcileError> {
     let fleet = super::cluster::fleet_for(ctx, doc, state).await;
     let observed = observe::observe(doc, &fleet, 0).await;
-    if let Some((host, _)) = observed
-        .hosts
-        .iter()
-        .find(|(_, h)| !matches!(h, mesos_operator_core::observed::HostObservation::Reachable { .. }))
-    {
+    if let Some((host, _)) = observed.hosts.iter().find(|(_, h)| {
+        !matches!(
+            h,
+            mesos_operator_core::observed::HostObservation::Reachable { .. }
+        )
+    }) {
         return Err(ReconcileError::Incomplete(format!(
             "host {host} does not answer; the cluster's containers there cannot be removed yet"
         )));
     }
     let plan = ops::teardown(name, &observed);
-    info!(cluster = name, operations = plan.len(), "deleting the cluster's containers and volumes");
+    info!(
+        cluster = name,
+        operations = plan.len(),
+        "deleting the cluster's containers and volumes"
+    );
     let ex = Executor {
         cluster: name,
         fleet: &fleet,

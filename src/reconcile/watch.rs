@@ -137,8 +137,14 @@ mod tests {
     #[test]
     fn only_specs_and_deletion_requests_wake_a_reconcile() {
         let p = "/mo/clusters/";
-        assert_eq!(waking_cluster(p, b"/mo/clusters/c1/spec"), Some("c1".into()));
-        assert_eq!(waking_cluster(p, b"/mo/clusters/c1/deletion"), Some("c1".into()));
+        assert_eq!(
+            waking_cluster(p, b"/mo/clusters/c1/spec"),
+            Some("c1".into())
+        );
+        assert_eq!(
+            waking_cluster(p, b"/mo/clusters/c1/deletion"),
+            Some("c1".into())
+        );
         assert_eq!(waking_cluster(p, b"/mo/clusters/c1/status"), None);
         assert_eq!(waking_cluster(p, b"/mo/clusters/c1/history/3"), None);
         assert_eq!(waking_cluster(p, b"/mo/clusters/c1/record"), None);

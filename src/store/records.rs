@@ -91,11 +91,9 @@ impl Store {
         match r.kvs().first() {
             None => Ok(RecordAt::default()),
             Some(kv) => Ok(RecordAt {
-                record: serde_json::from_slice(kv.value()).map_err(|e| {
-                    StoreError::Corrupt {
-                        key,
-                        reason: e.to_string(),
-                    }
+                record: serde_json::from_slice(kv.value()).map_err(|e| StoreError::Corrupt {
+                    key,
+                    reason: e.to_string(),
                 })?,
                 mod_revision: kv.mod_revision(),
             }),

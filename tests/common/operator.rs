@@ -77,6 +77,8 @@ pub struct ClusterOpts {
     pub drain_agents: bool,
     /// `rollout.paused`.
     pub paused: bool,
+    /// Agents on the first N hosts (0: on every host).
+    pub agent_hosts: usize,
 }
 
 impl ClusterOpts {
@@ -96,6 +98,7 @@ impl ClusterOpts {
             health_timeout: "120s".into(),
             drain_agents: true,
             paused: false,
+            agent_hosts: 0,
         }
     }
 
@@ -120,8 +123,16 @@ impl ClusterOpts {
             "  masters: {{image: '{}', count: {}, port: {}}}\n",
             self.master_image, self.masters, p.master
         ));
+        let agent_hosts = if self.agent_hosts == 0 {
+            "all".to_string()
+        } else {
+            format!(
+                "[{}]",
+                f.hosts.keys().take(self.agent_hosts).cloned().collect::<Vec<_>>().join(", ")
+            )
+        };
         y.push_str(&format!(
-            "  agents: {{image: '{}', port: {}}}\n",
+            "  agents: {{image: '{}', port: {}, hosts: {agent_hosts}}}\n",
             self.agent_image, p.agent
         ));
         y.push_str(&format!(
@@ -146,7 +157,13 @@ pub fn store_secrets(prefix: &str, f: &Fleet) {
         let path = f.pki.join(file);
         let (code, _, err) = parts(&cli(
             prefix,
-            &["secret", "set", name, "--from-file", &path.to_string_lossy()],
+            &[
+                "secret",
+                "set",
+                name,
+                "--from-file",
+                &path.to_string_lossy(),
+            ],
         ));
         assert_eq!(code, 0, "secret set {name}: {err}");
     }
@@ -193,8 +210,19 @@ impl Operator {
         let child = Command::new(env!("CARGO_BIN_EXE_mesos-operator"))
             .env("MESOS_OPERATOR_ETCD", &etcd().endpoint)
             .env("MESOS_OPERATOR_ETCD_PREFIX", prefix)
-            .env("RUST_LOG", "info,mesos_operator=debug,zookeeper_client=warn")
-            .args(["run", "--metrics-addr", &metrics_addr, "--poll-ms", "500", "--resync-secs", "5"])
+            .env(
+                "RUST_LOG",
+                "info,mesos_operator=debug,zookeeper_client=warn",
+            )
+            .args([
+                "run",
+                "--metrics-addr",
+                &metrics_addr,
+                "--poll-ms",
+                "500",
+                "--resync-secs",
+                "5",
+            ])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::from(out.try_clone().expect("log")))
@@ -221,7 +249,10 @@ impl Operator {
     /// Sends SIGTERM and waits for the exit code.
     pub fn stop(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             if let Ok(Some(st)) = child.try_wait() {
@@ -410,13 +441,16 @@ pub struct Rules {
     pub masters_floor: bool,
 }
 
+/// When each (role, host, config hash) first ran.
+type Timeline = Arc<Mutex<Vec<(Duration, String, String, String)>>>;
+
 /// The independent watcher: samples until stopped and records every rule broken.
 pub struct Watcher {
     stop: Arc<AtomicBool>,
     violations: Arc<Mutex<Vec<String>>>,
     samples: Arc<Mutex<usize>>,
     /// First time each (role, host, hash) was seen running, in order.
-    timeline: Arc<Mutex<Vec<(Duration, String, String, String)>>>,
+    timeline: Timeline,
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -427,7 +461,12 @@ impl Watcher {
         let violations = Arc::new(Mutex::new(Vec::new()));
         let samples = Arc::new(Mutex::new(0));
         let timeline = Arc::new(Mutex::new(Vec::new()));
-        let (s, v, n, t) = (stop.clone(), violations.clone(), samples.clone(), timeline.clone());
+        let (s, v, n, t) = (
+            stop.clone(),
+            violations.clone(),
+            samples.clone(),
+            timeline.clone(),
+        );
         let cluster = cluster.to_string();
         let handle = std::thread::spawn(move || {
             let t0 = Instant::now();
@@ -471,8 +510,10 @@ impl Watcher {
                     }
                 }
                 // 2. Masters: at most 2q-1 running, and (in steady counts) at least q.
-                let masters: Vec<&Seen> =
-                    seen.iter().filter(|c| c.role == "master" && c.running).collect();
+                let masters: Vec<&Seen> = seen
+                    .iter()
+                    .filter(|c| c.role == "master" && c.running)
+                    .collect();
                 if let Some(q) = masters.iter().filter_map(|c| c.quorum).min() {
                     let n = masters.len() as u32;
                     if n > 2 * q - 1 {
@@ -511,14 +552,21 @@ impl Watcher {
             let _ = h.join();
         }
         let v = self.violations.lock().unwrap().clone();
-        assert!(v.is_empty(), "invariants broken during the run:\n{}", v.join("\n"));
+        assert!(
+            v.is_empty(),
+            "invariants broken during the run:\n{}",
+            v.join("\n")
+        );
         let n = *self.samples.lock().unwrap();
         assert!(n > 0, "the watcher took no sample");
         n
     }
 
     /// The order in which new container configurations first ran: (role, host).
-    pub fn first_runs_since(&self, since_hashes: &BTreeMap<(String, String), String>) -> Vec<(String, String)> {
+    pub fn first_runs_since(
+        &self,
+        since_hashes: &BTreeMap<(String, String), String>,
+    ) -> Vec<(String, String)> {
         self.timeline
             .lock()
             .unwrap()

@@ -189,7 +189,13 @@ fn masters_to_ask(d: &Desired, o: &Observed) -> Vec<String> {
             .get(h)
             .map(|a| format!("{a}:{}", d.ports.master))
     };
-    let mut out: Vec<String> = o.masters.leader.as_deref().and_then(addr).into_iter().collect();
+    let mut out: Vec<String> = o
+        .masters
+        .leader
+        .as_deref()
+        .and_then(addr)
+        .into_iter()
+        .collect();
     for h in d.hosts_of(Component::Masters) {
         if let Some(a) = addr(h) {
             if !out.contains(&a) {
@@ -201,11 +207,10 @@ fn masters_to_ask(d: &Desired, o: &Observed) -> Vec<String> {
 }
 
 fn machine(d: &Desired, host: &str) -> Result<Machine, OpsError> {
-    let ip = d
-        .addresses
-        .get(host)
-        .cloned()
-        .ok_or_else(|| OpsError::Missing(format!("host {host} has no address in the document")))?;
+    let ip =
+        d.addresses.get(host).cloned().ok_or_else(|| {
+            OpsError::Missing(format!("host {host} has no address in the document"))
+        })?;
     Ok(Machine {
         hostname: ip.clone(),
         ip,
@@ -246,7 +251,10 @@ fn identity(
     let mut lbl = BTreeMap::new();
     let mut env = BTreeMap::new();
     if c == Component::Masters {
-        lbl.insert(labels::MASTER_QUORUM.to_string(), d.master_quorum.to_string());
+        lbl.insert(
+            labels::MASTER_QUORUM.to_string(),
+            d.master_quorum.to_string(),
+        );
     }
     if let Some((id, ensemble)) = zk {
         lbl.insert(labels::ZK_ID.to_string(), id.to_string());
@@ -256,12 +264,7 @@ fn identity(
     (lbl, env)
 }
 
-fn create(
-    d: &Desired,
-    spec: ContainerSpec,
-    zk: Option<(u64, &[ZkMember])>,
-    digest: bool,
-) -> Op {
+fn create(d: &Desired, spec: ContainerSpec, zk: Option<(u64, &[ZkMember])>, digest: bool) -> Op {
     let (extra_labels, extra_env) = identity(d, spec.component, zk);
     Op::Create {
         host: spec.host.clone(),
@@ -490,19 +493,43 @@ mod tests {
     fn a_joining_server_gets_its_id_and_the_committed_ensemble_but_no_hash_change() {
         let d = seed();
         let members = vec![
-            ZkMember { id: 1, host: "host1".into(), address: "10.20.30.2".into() },
-            ZkMember { id: 2, host: "host2".into(), address: "10.20.30.3".into() },
+            ZkMember {
+                id: 1,
+                host: "host1".into(),
+                address: "10.20.30.2".into(),
+            },
+            ZkMember {
+                id: 2,
+                host: "host2".into(),
+                address: "10.20.30.3".into(),
+            },
         ];
-        let step = Step::ZkStartServer { host: "host2".into(), id: 2, ensemble: members };
+        let step = Step::ZkStartServer {
+            host: "host2".into(),
+            id: 2,
+            ensemble: members,
+        };
         let ops = ops(&d, &Observed::default(), &step, true).unwrap();
-        let Op::Create { spec, extra_env, extra_labels, zk_digest_file, .. } = &ops[1] else {
+        let Op::Create {
+            spec,
+            extra_env,
+            extra_labels,
+            zk_digest_file,
+            ..
+        } = &ops[1]
+        else {
             panic!("{ops:?}")
         };
         assert_eq!(extra_env["ZK_SERVER_ID"], "2");
         assert_eq!(extra_env["ZK_ENSEMBLE"], "1=10.20.30.2,2=10.20.30.3");
         assert_eq!(extra_labels[labels::ZK_ID], "2");
         assert!(zk_digest_file);
-        assert_eq!(spec.config_hash, d.container(Component::Zookeeper, "host2").unwrap().config_hash);
+        assert_eq!(
+            spec.config_hash,
+            d.container(Component::Zookeeper, "host2")
+                .unwrap()
+                .config_hash
+        );
         assert!(matches!(&ops[0], Op::Pull { image, .. } if image == &spec.image));
     }
 
@@ -550,13 +577,24 @@ mod tests {
     #[test]
     fn a_reconfig_names_the_server_line_and_the_version() {
         let d = seed();
-        let m = ZkMember { id: 4, host: "host3".into(), address: "10.20.30.4".into() };
-        let step = Step::ZkAdd { member: m, expected_version: 0x1_0000_0003 };
+        let m = ZkMember {
+            id: 4,
+            host: "host3".into(),
+            address: "10.20.30.4".into(),
+        };
+        let step = Step::ZkAdd {
+            member: m,
+            expected_version: 0x1_0000_0003,
+        };
         let ops = ops(&d, &Observed::default(), &step, false).unwrap();
         assert_eq!(
             ops,
             [Op::ZkReconfig {
-                connect: vec!["10.20.30.2:2181".into(), "10.20.30.3:2181".into(), "10.20.30.4:2181".into()],
+                connect: vec![
+                    "10.20.30.2:2181".into(),
+                    "10.20.30.3:2181".into(),
+                    "10.20.30.4:2181".into()
+                ],
                 joining: Some("server.4=10.20.30.4:2888:3888:participant;0.0.0.0:2181".into()),
                 leaving: None,
                 expected_version: 0x1_0000_0003,
@@ -567,9 +605,14 @@ mod tests {
     #[test]
     fn masters_carry_their_quorum_as_a_label() {
         let d = seed();
-        let step = Step::CreateContainer { component: Component::Masters, host: "host2".into() };
+        let step = Step::CreateContainer {
+            component: Component::Masters,
+            host: "host2".into(),
+        };
         let ops = ops(&d, &Observed::default(), &step, false).unwrap();
-        let Op::Create { extra_labels, .. } = &ops[1] else { panic!() };
+        let Op::Create { extra_labels, .. } = &ops[1] else {
+            panic!()
+        };
         assert_eq!(extra_labels[labels::MASTER_QUORUM], "2");
     }
 
@@ -607,15 +650,27 @@ mod tests {
             .iter()
             .map(|op| match op {
                 Op::Remove { name, .. } => name.split('-').nth(1).unwrap_or("").to_string(),
-                Op::RemoveVolume { volume, .. } => format!("volume {}", volume.split('-').nth(1).unwrap_or("")),
+                Op::RemoveVolume { volume, .. } => {
+                    format!("volume {}", volume.split('-').nth(1).unwrap_or(""))
+                }
                 other => panic!("{other:?}"),
             })
             .collect();
         assert_eq!(
             roles,
             [
-                "marathon", "marathon", "agent", "agent", "master", "master", "zookeeper",
-                "zookeeper", "volume master", "volume zookeeper", "volume master", "volume zookeeper"
+                "marathon",
+                "marathon",
+                "agent",
+                "agent",
+                "master",
+                "master",
+                "zookeeper",
+                "zookeeper",
+                "volume master",
+                "volume zookeeper",
+                "volume master",
+                "volume zookeeper"
             ]
         );
     }

@@ -70,7 +70,11 @@ mod tests {
         let step = Step::ZkStartServer {
             host: "h".into(),
             id: 3,
-            ensemble: vec![ZkMember { id: 3, host: "h".into(), address: "a".into() }],
+            ensemble: vec![ZkMember {
+                id: 3,
+                host: "h".into(),
+                address: "a".into(),
+            }],
         };
         assert_eq!(r.before(&step, 1, 1).zk_highest_id, Some(7));
         let step = Step::ZkStartServer {

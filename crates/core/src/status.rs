@@ -129,7 +129,9 @@ pub fn ready_count(
             let Some(oc) = o.container(c, h) else {
                 return false;
             };
-            let current = d.container(c, h).is_some_and(|s| s.config_hash == oc.config_hash);
+            let current = d
+                .container(c, h)
+                .is_some_and(|s| s.config_hash == oc.config_hash);
             let healthy = match c {
                 C::Zookeeper => o.zookeeper.servers.get(*h).is_some_and(|s| {
                     s.ok && matches!(s.mode, Some(ZkMode::Leader | ZkMode::Follower))
@@ -155,12 +157,23 @@ pub fn derive(i: StatusInputs<'_>) -> ClusterStatus {
     let d = i.desired;
     let o = i.observed;
     let (phase, message) = match i.decision {
-        Decision::Converged => (Phase::Converged, "every container matches the spec and is healthy".to_string()),
+        Decision::Converged => (
+            Phase::Converged,
+            "every container matches the spec and is healthy".to_string(),
+        ),
         Decision::Wait { reason, .. } if d.paused => (Phase::Paused, reason.clone()),
         Decision::Wait { reason, .. } => (Phase::Progressing, reason.clone()),
         Decision::Act { step, reason } => (Phase::Progressing, format!("{step}: {reason}")),
-        Decision::Blocked { kind, reason, action } => (
-            if *kind == BlockKind::Degraded { Phase::Degraded } else { Phase::Blocked },
+        Decision::Blocked {
+            kind,
+            reason,
+            action,
+        } => (
+            if *kind == BlockKind::Degraded {
+                Phase::Degraded
+            } else {
+                Phase::Blocked
+            },
             format!("{reason}; {action}"),
         ),
     };
@@ -186,7 +199,12 @@ pub fn derive(i: StatusInputs<'_>) -> ClusterStatus {
                     o.zookeeper
                         .committed
                         .as_ref()
-                        .map(|cfg| cfg.voters.iter().map(|(id, h)| format!("{id}@{h}")).collect())
+                        .map(|cfg| {
+                            cfg.voters
+                                .iter()
+                                .map(|(id, h)| format!("{id}@{h}"))
+                                .collect()
+                        })
                         .unwrap_or_default()
                 }),
                 quorum: (c == C::Masters).then_some(d.master_quorum),
