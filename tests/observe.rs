@@ -244,6 +244,52 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
         assert_eq!(st["leader"], format!("master@{leader_addr}"));
     }
 
+    // What the servers say of themselves: the id of their container's label, and the
+    // committed version as the newest any of them runs; the voters' addresses by id.
+    for (i, h) in doc.spec.hosts.iter().enumerate() {
+        let id = i as u64 + 1;
+        assert_eq!(
+            o.zookeeper.server_ids.get(&h.name),
+            Some(&id),
+            "{:?}",
+            o.zookeeper.server_ids
+        );
+        assert_eq!(o.zookeeper.voter_addresses.get(&id), Some(&h.address));
+    }
+    assert_eq!(o.zookeeper.newest_config_version, Some(cfg.version));
+
+    // Masters that hang (paused: connections are accepted, nothing answers), one of them
+    // named leader by its election node, cost only the masters' observation.
+    let masters: Vec<(String, String)> = doc
+        .spec
+        .hosts
+        .iter()
+        .map(|h| {
+            let name = d
+                .container(Component::Masters, &h.name)
+                .unwrap()
+                .name
+                .clone();
+            (h.name.clone(), name)
+        })
+        .collect();
+    for (h, name) in &masters {
+        f.docker_ok(h, &["pause", name]);
+    }
+    let t = Instant::now();
+    let hung = observe::observe(&doc, &fleet_clients, 0).await;
+    let took = t.elapsed();
+    for (h, name) in &masters {
+        f.docker_ok(h, &["unpause", name]);
+    }
+    assert!(
+        took < observe::PROBES_DEADLINE + Duration::from_secs(10),
+        "observation took {took:?}"
+    );
+    assert_eq!(hung.zookeeper.committed.as_ref(), Some(&cfg), "{hung:#?}");
+    assert_eq!(hung.zookeeper.servers.len(), 3);
+    assert!(hung.masters.members.is_empty() && hung.masters.leader.is_none());
+
     // A container stopped behind the operator's back is seen as exited.
     let victim = d
         .container(Component::Masters, "host3")
