@@ -188,6 +188,15 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
         .await
         .unwrap();
     }
+    // Marathon on host1: only to hang below, with the masters.
+    let marathon = d.container(Component::Marathon, "host1").unwrap().clone();
+    let Ok(c1) = &fleet_clients.hosts["host1"] else {
+        panic!()
+    };
+    c1.pull(&marathon.image).await.unwrap();
+    c1.create_and_start("obs3", &marathon, &BTreeMap::new(), &BTreeMap::new())
+        .await
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
     let o = loop {
         let o = observe::observe(&doc, &fleet_clients, 0).await;
@@ -258,9 +267,10 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
     }
     assert_eq!(o.zookeeper.newest_config_version, Some(cfg.version));
 
-    // Masters that hang (paused: connections are accepted, nothing answers), one of them
-    // named leader by its election node, cost only the masters' observation.
-    let masters: Vec<(String, String)> = doc
+    // Masters and Marathon that hang (paused: connections are accepted, nothing answers),
+    // a master named leader by its election node, cost only their own observation: each
+    // waits out its own deadline, ZooKeeper's is kept.
+    let mut hanging: Vec<(String, String)> = doc
         .spec
         .hosts
         .iter()
@@ -273,13 +283,14 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
             (h.name.clone(), name)
         })
         .collect();
-    for (h, name) in &masters {
+    hanging.push(("host1".to_string(), marathon.name.clone()));
+    for (h, name) in &hanging {
         f.docker_ok(h, &["pause", name]);
     }
     let t = Instant::now();
     let hung = observe::observe(&doc, &fleet_clients, 0).await;
     let took = t.elapsed();
-    for (h, name) in &masters {
+    for (h, name) in &hanging {
         f.docker_ok(h, &["unpause", name]);
     }
     assert!(
@@ -289,6 +300,7 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
     assert_eq!(hung.zookeeper.committed.as_ref(), Some(&cfg), "{hung:#?}");
     assert_eq!(hung.zookeeper.servers.len(), 3);
     assert!(hung.masters.members.is_empty() && hung.masters.leader.is_none());
+    assert!(hung.marathon.members.is_empty() && hung.marathon.leader.is_none());
 
     // A container stopped behind the operator's back is seen as exited.
     let victim = d
