@@ -305,6 +305,107 @@ mod tests {
         assert_eq!(parse_conf("serverId=x\n").server_id, None);
     }
 
+    /// A ZooKeeper server that lags behind its leader: it serves the stale config to a
+    /// session until the session syncs (then the fresh one), or fails the sync with
+    /// `sync_error`. Speaks just enough of the protocol (connect, ping, sync, getData).
+    fn lagging_zookeeper(stale: &str, fresh: &str, sync_error: i32) -> String {
+        use std::io::{Read, Write};
+        fn frame(s: &mut std::net::TcpStream) -> Option<Vec<u8>> {
+            let mut len = [0u8; 4];
+            s.read_exact(&mut len).ok()?;
+            let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+            s.read_exact(&mut body).ok()?;
+            Some(body)
+        }
+        fn send(s: &mut std::net::TcpStream, body: &[u8]) {
+            let _ = s.write_all(&(body.len() as u32).to_be_bytes());
+            let _ = s.write_all(body);
+        }
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (stale, fresh) = (stale.to_string(), fresh.to_string());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut s) = conn else { continue };
+                let (stale, fresh) = (stale.clone(), fresh.clone());
+                std::thread::spawn(move || {
+                    if frame(&mut s).is_none() {
+                        return;
+                    }
+                    // protocol 0, timeout 10 s, session 1, a 16-byte password, not read-only.
+                    let mut r = Vec::new();
+                    r.extend(0i32.to_be_bytes());
+                    r.extend(10_000i32.to_be_bytes());
+                    r.extend(1i64.to_be_bytes());
+                    r.extend(16i32.to_be_bytes());
+                    r.extend([7u8; 16]);
+                    r.push(0);
+                    send(&mut s, &r);
+                    let mut synced = false;
+                    while let Some(req) = frame(&mut s) {
+                        let xid = i32::from_be_bytes([req[0], req[1], req[2], req[3]]);
+                        let op = i32::from_be_bytes([req[4], req[5], req[6], req[7]]);
+                        let reply = |err: i32| {
+                            let mut r = Vec::new();
+                            r.extend(xid.to_be_bytes());
+                            r.extend(0x1_0000_0005i64.to_be_bytes());
+                            r.extend(err.to_be_bytes());
+                            r
+                        };
+                        match op {
+                            // sync: echoes the path (the rest of the request).
+                            9 if sync_error == 0 => {
+                                synced = true;
+                                let mut r = reply(0);
+                                r.extend(&req[8..]);
+                                send(&mut s, &r);
+                            }
+                            9 => send(&mut s, &reply(sync_error)),
+                            // getData: the config this server has, and a stat.
+                            4 => {
+                                let data = if synced { &fresh } else { &stale };
+                                let mut r = reply(0);
+                                r.extend((data.len() as i32).to_be_bytes());
+                                r.extend(data.as_bytes());
+                                r.extend([0u8; 32]); // czxid, mzxid, ctime, mtime
+                                r.extend([0u8; 12]); // version, cversion, aversion
+                                r.extend([0u8; 8]); // ephemeralOwner
+                                r.extend((data.len() as i32).to_be_bytes());
+                                r.extend([0u8; 12]); // numChildren, pzxid
+                                send(&mut s, &r);
+                            }
+                            // close session: answered, then the connection ends.
+                            -11 => {
+                                send(&mut s, &reply(0));
+                                return;
+                            }
+                            // ping and anything else: an empty answer.
+                            _ => send(&mut s, &reply(0)),
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn the_committed_config_is_read_after_a_sync() {
+        let stale = "server.1=10.0.0.1:2888:3888:participant;0.0.0.0:2181\nversion=100000001";
+        let fresh = "server.1=10.0.0.1:2888:3888:participant;0.0.0.0:2181\nserver.2=10.0.0.2:2888:3888:participant;0.0.0.0:2181\nversion=100000004";
+        let hosts = BTreeMap::from([("10.0.0.1".to_string(), "host1".to_string())]);
+        // A server behind its leader hands out the old config unless the session syncs.
+        let addr = lagging_zookeeper(stale, fresh, 0);
+        let client = zk_connect(&addr).await.unwrap();
+        let (c, addresses) = zk_committed(&client, &hosts).await.unwrap();
+        assert_eq!(c.version, 0x1_0000_0004);
+        assert_eq!(addresses.len(), 2);
+        // A sync that fails gives no config rather than one that may be old.
+        let addr = lagging_zookeeper(stale, fresh, -4);
+        let client = zk_connect(&addr).await.unwrap();
+        assert_eq!(zk_committed(&client, &hosts).await, None);
+    }
+
     #[test]
     fn numbers_parse_from_both_eras() {
         let v: Value = serde_json::from_str("{\"a\":1,\"b\":1.0}").unwrap();
