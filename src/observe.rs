@@ -3,14 +3,20 @@
 //! into the pure [`Observed`] model the planner reads.
 //!
 //! A host or a component that does not answer within its deadline is recorded as such
-//! (unreachable, unhealthy, unknown leader); the snapshot always completes.
+//! (unreachable, unhealthy, unknown leader); the snapshot always completes, and a component
+//! that runs out of time costs only its own observation.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use mesos_operator_core::observed::*;
 use mesos_operator_core::spec::{Component, MesosCluster};
+use serde_json::Value;
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use zookeeper_client as zk;
 
 use crate::docker::{self, HostClient};
 use crate::probe;
@@ -18,7 +24,9 @@ use crate::secrets::SecretSource;
 
 /// Docker hosts queried at once.
 pub const MAX_CONCURRENT_HOSTS: usize = 16;
-/// Bound on all component probes of one observation together.
+/// Bound on each component's probes (ZooKeeper, masters, agents, Marathon). Components are
+/// probed concurrently, each under this deadline of its own, so it also bounds them all
+/// together; a component that runs out of time loses only what it had not learnt by then.
 pub const PROBES_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Connected clients of a document's hosts; a host that could not be set up keeps its error.
@@ -69,12 +77,9 @@ pub async fn observe(doc: &MesosCluster, fleet: &Fleet, zk_highest_id: u64) -> O
         .await
         .into_iter()
         .collect();
-    // One deadline for all component probes: however many of them hang, an observation
-    // ends within the Docker deadline plus this one, with what was learnt marked unknown.
-    let (zookeeper, masters, agents, marathon) =
-        tokio::time::timeout(PROBES_DEADLINE, probe_components(doc, &hosts))
-            .await
-            .unwrap_or_default();
+    // A deadline per component: however many of them hang, an observation ends within the
+    // Docker deadline plus this one, keeping what the others (and answering members) told.
+    let (zookeeper, masters, agents, marathon) = probe_components(doc, &hosts).await;
     Observed {
         hosts,
         zookeeper,
@@ -107,6 +112,54 @@ fn probe_hosts(
     v.into_iter().collect()
 }
 
+/// `f`'s output, or `fallback` once `deadline` has passed.
+async fn by<T>(deadline: Instant, fallback: T, f: impl Future<Output = T>) -> T {
+    tokio::time::timeout_at(deadline, f)
+        .await
+        .unwrap_or(fallback)
+}
+
+/// What every component's probes look up: the document and its addresses.
+struct Ctx<'a> {
+    doc: &'a MesosCluster,
+    hosts: &'a BTreeMap<String, HostObservation>,
+    /// Address → host name.
+    host_of: BTreeMap<String, String>,
+    /// Host name → address (a map, not a scan of the host list per probe).
+    address: BTreeMap<&'a str, &'a str>,
+}
+
+impl Ctx<'_> {
+    /// `address:port` of a host (an unknown host gives `:port`, which nothing answers).
+    fn addr(&self, host: &str, port: u32) -> String {
+        format!(
+            "{}:{port}",
+            self.address.get(host).copied().unwrap_or_default()
+        )
+    }
+
+    /// The host at `ip[:port]`, if it is one of the document's.
+    fn host_at(&self, ip_port: &str) -> Option<String> {
+        ip_port
+            .split(':')
+            .next()
+            .and_then(|ip| self.host_of.get(ip))
+            .cloned()
+    }
+}
+
+/// The leading master as found: its address and its `/master/state`.
+#[derive(Clone)]
+struct MasterLeader {
+    addr: String,
+    state: Arc<Value>,
+}
+
+/// Probes the four components concurrently, each under its own deadline of
+/// [`PROBES_DEADLINE`]: a component that runs out of time loses only what it had not learnt
+/// yet (members answer each on their own, so those that did are kept). The leading master's
+/// state is found once and feeds the masters, the agents (registration, maintenance) and
+/// Marathon (its framework); if it is not found in time, they still report their members.
 async fn probe_components(
     doc: &MesosCluster,
     hosts: &BTreeMap<String, HostObservation>,
@@ -116,237 +169,323 @@ async fn probe_components(
     AgentsObservation,
     MarathonsObservation,
 ) {
+    let deadline = Instant::now() + PROBES_DEADLINE;
     let s = &doc.spec;
-    let host_of: BTreeMap<String, String> = s
-        .hosts
-        .iter()
-        .map(|h| (h.address.clone(), h.name.clone()))
-        .collect();
-    // Looked up per probe: a map, not a scan of the host list each time.
-    let address: BTreeMap<&str, &str> = s
-        .hosts
-        .iter()
-        .map(|h| (h.name.as_str(), h.address.as_str()))
-        .collect();
-    let addr_of = |name: &str| address.get(name).copied().unwrap_or_default().to_string();
-    // ZooKeeper: every host that may hold a server (placement may have changed).
-    let zk_port = s.zookeeper.client_port;
-    let zk_hosts = probe_hosts(doc, hosts, Component::Zookeeper);
+    let ctx = Ctx {
+        doc,
+        hosts,
+        host_of: s
+            .hosts
+            .iter()
+            .map(|h| (h.address.clone(), h.name.clone()))
+            .collect(),
+        address: s
+            .hosts
+            .iter()
+            .map(|h| (h.name.as_str(), h.address.as_str()))
+            .collect(),
+    };
+    // One ZooKeeper session, shared by ZooKeeper's probes and the masters' election nodes.
     let connect = doc
         .zookeeper_hosts()
         .iter()
-        .map(|h| format!("{}:{zk_port}", h.address))
+        .map(|h| format!("{}:{}", h.address, s.zookeeper.client_port))
         .collect::<Vec<_>>()
         .join(",");
-    let zk_client = probe::zk_connect(&connect).await;
-    let servers_fut = futures_util::future::join_all(zk_hosts.iter().map(|h| {
-        let addr = format!("{}:{zk_port}", addr_of(h));
-        async move { (h.clone(), probe::zk_server(&addr).await) }
-    }));
-    let committed_fut = async {
-        match &zk_client {
-            Some(c) => probe::zk_committed(c, &host_of).await,
-            None => None,
-        }
-    };
-    let mesos_leader_fut = async {
-        match &zk_client {
-            Some(c) => probe::mesos_leader_from_zk(c, "/mesos").await,
-            None => None,
-        }
-    };
-    let (servers, committed, zk_leader_addr) =
-        tokio::join!(servers_fut, committed_fut, mesos_leader_fut);
-    let servers: BTreeMap<String, ZkServerObservation> = servers
-        .into_iter()
-        .filter(|(_, s)| s.ok || s.mode.is_some())
-        .collect();
-    let zk_leader = servers
-        .iter()
-        .find(|(_, s)| s.mode == Some(ZkMode::Leader))
-        .map(|(h, _)| h.clone());
-    // Servers not serving the committed config do not count as having it.
-    let zookeeper = ZkObservation {
-        committed,
-        servers,
-        leader: zk_leader,
-    };
-
-    // Masters: each one's health and metrics; the leader where ZooKeeper's lowest
-    // json.info_ node and that master's own /master/state agree.
-    let mport = s.masters.port;
+    let zk_client = probe::zk_connect(&connect).shared();
     let master_hosts = probe_hosts(doc, hosts, Component::Masters);
-    let members = futures_util::future::join_all(master_hosts.iter().map(|h| {
-        let addr = format!("{}:{mport}", addr_of(h));
-        async move {
+    let leader = by(
+        deadline,
+        None,
+        find_master_leader(&ctx, zk_client.clone(), &master_hosts),
+    )
+    .shared();
+    tokio::join!(
+        probe_zookeeper(&ctx, zk_client, deadline),
+        probe_masters(&ctx, &master_hosts, leader.clone(), deadline),
+        probe_agents(&ctx, leader.clone(), deadline),
+        probe_marathon(&ctx, leader, deadline),
+    )
+}
+
+/// ZooKeeper: every host that may hold a server (placement may have changed), each on its
+/// own, and the committed config through a session.
+async fn probe_zookeeper(
+    ctx: &Ctx<'_>,
+    zk_client: impl Future<Output = Option<zk::Client>>,
+    deadline: Instant,
+) -> ZkObservation {
+    let port = ctx.doc.spec.zookeeper.client_port;
+    let zk_hosts = probe_hosts(ctx.doc, ctx.hosts, Component::Zookeeper);
+    let servers_fut = futures_util::future::join_all(zk_hosts.iter().map(|h| {
+        let addr = ctx.addr(h, port);
+        by(deadline, None, async move {
+            Some((h.clone(), probe::zk_server(&addr).await))
+        })
+    }));
+    let committed_fut = by(deadline, None, async {
+        let c = zk_client.await?;
+        probe::zk_committed(&c, &ctx.host_of).await
+    });
+    let (servers, committed) = tokio::join!(servers_fut, committed_fut);
+    let servers: Vec<(String, probe::ZkServerProbe)> = servers.into_iter().flatten().collect();
+    // Any server's, even one that is not serving: a version newer than the committed one
+    // read means a reconfig is under way or the read came from behind.
+    let newest_config_version = servers
+        .iter()
+        .filter_map(|(_, p)| p.observation.config_version)
+        .max();
+    let servers: BTreeMap<String, probe::ZkServerProbe> = servers
+        .into_iter()
+        .filter(|(_, p)| p.observation.ok || p.observation.mode.is_some())
+        .collect();
+    let server_ids = servers
+        .iter()
+        .filter_map(|(h, p)| p.server_id.map(|id| (h.clone(), id)))
+        .collect();
+    let leader = servers
+        .iter()
+        .find(|(_, p)| p.observation.mode == Some(ZkMode::Leader))
+        .map(|(h, _)| h.clone());
+    let (committed, voter_addresses) = match committed {
+        Some((c, a)) => (Some(c), a),
+        None => (None, BTreeMap::new()),
+    };
+    ZkObservation {
+        committed,
+        servers: servers
+            .into_iter()
+            .map(|(h, p)| (h, p.observation))
+            .collect(),
+        leader,
+        newest_config_version,
+        server_ids,
+        voter_addresses,
+    }
+}
+
+/// The leading master: the one ZooKeeper's lowest `json.info_` node names, with its own
+/// `/master/state`; without readable json.info_ nodes (0.22 writes protobuf info_ nodes),
+/// the one the masters themselves point at (a non-leader redirects to the leader).
+async fn find_master_leader(
+    ctx: &Ctx<'_>,
+    zk_client: impl Future<Output = Option<zk::Client>>,
+    master_hosts: &[String],
+) -> Option<MasterLeader> {
+    let from_zk = async {
+        let c = zk_client.await?;
+        let addr = probe::mesos_leader_from_zk(&c, "/mesos").await?;
+        let state = probe::get_json(&addr, "/master/state").await?;
+        Some((addr, state))
+    }
+    .await;
+    let (addr, state) = match from_zk {
+        Some(found) => found,
+        None => {
+            let port = ctx.doc.spec.masters.port;
+            let answers = futures_util::future::join_all(
+                master_hosts
+                    .iter()
+                    .map(|h| ctx.addr(h, port))
+                    .map(|addr| async move { probe::master_state(&addr).await }),
+            )
+            .await;
+            answers
+                .into_iter()
+                .flatten()
+                .find(|(from, st)| st["leader"].as_str() == Some(&format!("master@{from}")))?
+        }
+    };
+    Some(MasterLeader {
+        addr,
+        state: Arc::new(state),
+    })
+}
+
+/// Masters: each one's health and metrics; the leader where ZooKeeper's lowest json.info_
+/// node and that master's own /master/state agree.
+async fn probe_masters(
+    ctx: &Ctx<'_>,
+    master_hosts: &[String],
+    leader: impl Future<Output = Option<MasterLeader>>,
+    deadline: Instant,
+) -> MastersObservation {
+    let port = ctx.doc.spec.masters.port;
+    let members_fut = futures_util::future::join_all(master_hosts.iter().map(|h| {
+        let addr = ctx.addr(h, port);
+        by(deadline, None, async move {
             let (health, metrics, version) = tokio::join!(
                 probe::status_of(&addr, "/health"),
                 probe::get_json(&addr, "/metrics/snapshot"),
                 probe::get_json(&addr, "/version")
             );
-            let present = health.is_some();
-            let m = MasterObservation {
-                healthy: health == Some(200),
-                elected: metrics
-                    .as_ref()
-                    .is_some_and(|v| probe::num(&v["master/elected"]) == 1.0),
-                recovered: metrics
-                    .as_ref()
-                    .is_some_and(|v| probe::num(&v["registrar/log/recovered"]) == 1.0),
-                version: version.and_then(|v| v["version"].as_str().map(str::to_string)),
-            };
-            (h.clone(), present.then_some(m))
-        }
-    }))
-    .await;
-    let members: BTreeMap<String, MasterObservation> = members
-        .into_iter()
-        .filter_map(|(h, m)| m.map(|m| (h, m)))
-        .collect();
-    let leader_state = match &zk_leader_addr {
-        Some(addr) => probe::get_json(addr, "/master/state").await,
-        None => None,
-    };
-    // Without readable json.info_ nodes (0.22 writes protobuf info_ nodes), ask the masters
-    // themselves: a non-leader redirects to the leader.
-    let (zk_leader_addr, leader_state) = match (zk_leader_addr, leader_state) {
-        (Some(a), Some(st)) => (Some(a), Some(st)),
-        _ => {
-            let answers = futures_util::future::join_all(master_hosts.iter().map(|h| {
-                let addr = format!("{}:{mport}", addr_of(h));
-                async move { probe::master_state(&addr).await }
-            }))
-            .await;
-            answers
-                .into_iter()
-                .flatten()
-                .find(|(from, st)| st["leader"].as_str() == Some(&format!("master@{from}")))
-                .map(|(a, st)| (Some(a), Some(st)))
-                .unwrap_or((None, None))
-        }
-    };
-    let leader = match (&zk_leader_addr, &leader_state) {
-        (Some(addr), Some(st)) if st["leader"].as_str() == Some(&format!("master@{addr}")) => addr
-            .split(':')
-            .next()
-            .and_then(|ip| host_of.get(ip))
-            .cloned(),
-        _ => None,
-    };
-    let masters = MastersObservation {
-        members,
-        leader: leader.clone(),
-    };
-
-    // Agents: as the leading master lists them, plus their own /health and /state.
-    let aport = s.agents.port;
-    let listed: BTreeMap<String, (bool, Option<String>)> = leader_state
-        .as_ref()
-        .and_then(|st| st["slaves"].as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|a| {
-            let h = host_of.get(a["hostname"].as_str()?)?.clone();
+            health?;
             Some((
-                h,
-                (
-                    a["active"].as_bool().unwrap_or(false),
-                    a["version"].as_str().map(str::to_string),
-                ),
+                h.clone(),
+                MasterObservation {
+                    healthy: health == Some(200),
+                    elected: metrics
+                        .as_ref()
+                        .is_some_and(|v| probe::num(&v["master/elected"]) == 1.0),
+                    recovered: metrics
+                        .as_ref()
+                        .is_some_and(|v| probe::num(&v["registrar/log/recovered"]) == 1.0),
+                    version: version.and_then(|v| v["version"].as_str().map(str::to_string)),
+                },
             ))
         })
+    }));
+    let (members, leader) = tokio::join!(members_fut, by(deadline, None, leader));
+    let leader = leader
+        .filter(|l| l.state["leader"].as_str() == Some(&format!("master@{}", l.addr)))
+        .and_then(|l| ctx.host_at(&l.addr));
+    MastersObservation {
+        members: members.into_iter().flatten().collect(),
+        leader,
+    }
+}
+
+/// Agents: their own /health and /state, and as the leading master lists them.
+async fn probe_agents(
+    ctx: &Ctx<'_>,
+    leader: impl Future<Output = Option<MasterLeader>>,
+    deadline: Instant,
+) -> AgentsObservation {
+    let port = ctx.doc.spec.agents.port;
+    let agent_hosts: Vec<String> = ctx
+        .doc
+        .agent_hosts()
+        .into_iter()
+        .map(|h| h.name.clone())
         .collect();
-    let agent_members = futures_util::future::join_all(doc.agent_hosts().into_iter().map(|h| {
-        let addr = format!("{}:{aport}", h.address);
-        let name = h.name.clone();
-        let listed = listed.get(&name).cloned();
-        async move {
+    let members_fut = futures_util::future::join_all(agent_hosts.iter().map(|h| {
+        let addr = ctx.addr(h, port);
+        by(deadline, None, async move {
             let (health, state) = tokio::join!(
                 probe::status_of(&addr, "/health"),
                 probe::status_of(&addr, "/state")
             );
-            health.map(|hs| {
-                (
-                    name,
-                    AgentObservation {
-                        healthy: hs == 200 && state == Some(200),
-                        registered: listed.as_ref().is_some_and(|(active, _)| *active),
-                        version: listed.and_then(|(_, v)| v),
-                    },
-                )
+            health.map(|hs| (h.clone(), hs == 200 && state == Some(200)))
+        })
+    }));
+    // Host → (active, version) as the leader lists them, and maintenance per the leader;
+    // each kept as far as it got.
+    let from_leader = async {
+        let Some(l) = by(deadline, None, leader).await else {
+            return (BTreeMap::new(), BTreeMap::new());
+        };
+        let listed: BTreeMap<String, (bool, Option<String>)> = l.state["slaves"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| {
+                let h = ctx.host_of.get(a["hostname"].as_str()?)?.clone();
+                Some((
+                    h,
+                    (
+                        a["active"].as_bool().unwrap_or(false),
+                        a["version"].as_str().map(str::to_string),
+                    ),
+                ))
             })
-        }
-    }))
-    .await;
-    let mut maintenance = BTreeMap::new();
-    if let Some(addr) = &zk_leader_addr {
-        if let Some(v) = probe::get_json(addr, "/master/maintenance/status").await {
-            for (hostname, ip, mode) in probe::parse_maintenance(&v) {
-                if let Some(h) = host_of.get(&hostname).or_else(|| host_of.get(&ip)) {
-                    maintenance.insert(h.clone(), mode);
+            .collect();
+        let maintenance = by(deadline, BTreeMap::new(), async {
+            let mut maintenance = BTreeMap::new();
+            if let Some(v) = probe::get_json(&l.addr, "/master/maintenance/status").await {
+                for (hostname, ip, mode) in probe::parse_maintenance(&v) {
+                    if let Some(h) = ctx.host_of.get(&hostname).or_else(|| ctx.host_of.get(&ip)) {
+                        maintenance.insert(h.clone(), mode);
+                    }
                 }
             }
-        }
-    }
-    let agents = AgentsObservation {
-        members: agent_members.into_iter().flatten().collect(),
-        maintenance,
+            maintenance
+        })
+        .await;
+        (listed, maintenance)
     };
+    let (members, (listed, maintenance)) = tokio::join!(members_fut, from_leader);
+    let members = members
+        .into_iter()
+        .flatten()
+        .map(|(h, healthy)| {
+            let listed = listed.get(&h);
+            let m = AgentObservation {
+                healthy,
+                registered: listed.is_some_and(|(active, _)| *active),
+                version: listed.and_then(|(_, v)| v.clone()),
+            };
+            (h, m)
+        })
+        .collect();
+    AgentsObservation {
+        members,
+        maintenance,
+    }
+}
 
-    // Marathon: /ping per instance, the leader from /v2/leader, the framework in the master.
-    let marathon = match &s.marathon {
-        None => MarathonsObservation::default(),
-        Some(m) => {
-            let port = m.port;
-            let all_hosts = probe_hosts(doc, hosts, Component::Marathon);
-            let members = futures_util::future::join_all(all_hosts.iter().map(|h| {
-                let addr = format!("{}:{port}", addr_of(h));
-                async move {
-                    let (ping, info) = tokio::join!(
-                        probe::status_of(&addr, "/ping"),
-                        probe::get_json(&addr, "/v2/info")
-                    );
-                    ping.map(|p| {
-                        (
-                            h.clone(),
-                            MarathonObservation {
-                                healthy: p == 200,
-                                version: info
-                                    .and_then(|v| v["version"].as_str().map(str::to_string)),
-                            },
-                        )
-                    })
-                }
-            }))
-            .await;
-            let members: BTreeMap<String, MarathonObservation> =
-                members.into_iter().flatten().collect();
+/// Marathon: /ping per instance, the leader from /v2/leader, the framework in the master.
+async fn probe_marathon(
+    ctx: &Ctx<'_>,
+    leader: impl Future<Output = Option<MasterLeader>>,
+    deadline: Instant,
+) -> MarathonsObservation {
+    let Some(m) = &ctx.doc.spec.marathon else {
+        return MarathonsObservation::default();
+    };
+    let port = m.port;
+    let all_hosts = probe_hosts(ctx.doc, ctx.hosts, Component::Marathon);
+    let instances = async {
+        let members = futures_util::future::join_all(all_hosts.iter().map(|h| {
+            let addr = ctx.addr(h, port);
+            by(deadline, None, async move {
+                let (ping, info) = tokio::join!(
+                    probe::status_of(&addr, "/ping"),
+                    probe::get_json(&addr, "/v2/info")
+                );
+                ping.map(|p| {
+                    (
+                        h.clone(),
+                        MarathonObservation {
+                            healthy: p == 200,
+                            version: info.and_then(|v| v["version"].as_str().map(str::to_string)),
+                        },
+                    )
+                })
+            })
+        }))
+        .await;
+        let members: BTreeMap<String, MarathonObservation> =
+            members.into_iter().flatten().collect();
+        let leader = by(deadline, None, async {
             let answers = futures_util::future::join_all(
-                members.iter().filter(|(_, m)| m.healthy).map(|(h, _)| {
-                    let addr = format!("{}:{port}", addr_of(h));
-                    async move { probe::get_json(&addr, "/v2/leader").await }
-                }),
+                members
+                    .iter()
+                    .filter(|(_, m)| m.healthy)
+                    .map(|(h, _)| ctx.addr(h, port))
+                    .map(|addr| async move { probe::get_json(&addr, "/v2/leader").await }),
             )
             .await;
-            let leader = answers.into_iter().flatten().find_map(|v| {
-                v["leader"]
-                    .as_str()
-                    .and_then(|l| l.split(':').next())
-                    .and_then(|ip| host_of.get(ip))
-                    .cloned()
-            });
-            let registered = leader_state
-                .as_ref()
-                .and_then(|st| st["frameworks"].as_array().cloned())
-                .unwrap_or_default()
-                .iter()
-                .any(|f| f["name"] == "marathon" && f["active"] == true);
-            MarathonsObservation {
-                members,
-                leader,
-                registered,
-            }
-        }
+            answers
+                .into_iter()
+                .flatten()
+                .find_map(|v| v["leader"].as_str().and_then(|l| ctx.host_at(l)))
+        })
+        .await;
+        (members, leader)
     };
-    (zookeeper, masters, agents, marathon)
+    let registered = by(deadline, false, async {
+        leader.await.is_some_and(|l| {
+            l.state["frameworks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|f| f["name"] == "marathon" && f["active"] == true)
+        })
+    });
+    let ((members, leader), registered) = tokio::join!(instances, registered);
+    MarathonsObservation {
+        members,
+        leader,
+        registered,
+    }
 }

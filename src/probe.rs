@@ -28,8 +28,41 @@ pub async fn four_letter(addr: &str, word: &str) -> Option<String> {
     tokio::time::timeout(PROBE_TIMEOUT, f).await.ok().flatten()
 }
 
-/// One ZooKeeper server: `ruok`, its mode from `srvr`, its config version from `conf`.
-pub async fn zk_server(addr: &str) -> ZkServerObservation {
+/// What a server says of itself in its `conf` reply.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ZkConf {
+    /// Its own server id (`serverId=N`; absent when it runs standalone).
+    pub server_id: Option<u64>,
+    /// The version of the config it runs (`version=HEX` after `membership:`).
+    pub config_version: Option<u64>,
+}
+
+/// Parses a `conf` reply: ZooKeeper 3.5+ prints `key=value` lines (`serverId=N` among
+/// them) and, in a quorum, `membership: ` followed by the dynamic config
+/// (`server.N=...` lines and `version=HEX`).
+pub fn parse_conf(text: &str) -> ZkConf {
+    let mut c = ZkConf::default();
+    for line in text.lines().map(str::trim) {
+        if let Some(v) = line.strip_prefix("serverId=") {
+            c.server_id = v.parse().ok();
+        } else if let Some(v) = line.strip_prefix("version=") {
+            c.config_version = u64::from_str_radix(v, 16).ok();
+        }
+    }
+    c
+}
+
+/// One ZooKeeper server as probed: what the planner reads, and the id it reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZkServerProbe {
+    /// `ruok`, mode and config version.
+    pub observation: ZkServerObservation,
+    /// The server id from its `conf` reply.
+    pub server_id: Option<u64>,
+}
+
+/// One ZooKeeper server: `ruok`, its mode from `srvr`, its id and config version from `conf`.
+pub async fn zk_server(addr: &str) -> ZkServerProbe {
     let (ruok, srvr, conf) = tokio::join!(
         four_letter(addr, "ruok"),
         four_letter(addr, "srvr"),
@@ -50,26 +83,30 @@ pub async fn zk_server(addr: &str) -> ZkServerObservation {
         .as_deref()
         .filter(|s| s.contains("not currently serving"))
         .map(|_| ZkMode::Looking));
-    let config_version = conf.as_deref().and_then(|c| {
-        c.lines()
-            .find_map(|l| l.strip_prefix("version="))
-            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-    });
-    ZkServerObservation {
-        ok: ruok.as_deref() == Some("imok"),
-        mode,
-        config_version,
+    let conf = conf.as_deref().map(parse_conf).unwrap_or_default();
+    ZkServerProbe {
+        observation: ZkServerObservation {
+            ok: ruok.as_deref() == Some("imok"),
+            mode,
+            config_version: conf.config_version,
+        },
+        server_id: conf.server_id,
     }
 }
 
 /// Parses `/zookeeper/config` (`server.N=addr:peer:election[:role];client` lines and
-/// `version=HEX`) into voters keyed by id, named by `host_of` (address → host name).
-pub fn parse_zk_config(text: &str, host_of: &BTreeMap<String, String>) -> Option<ZkConfig> {
+/// `version=HEX`) into voters keyed by id, named by `host_of` (address → host name; an
+/// address that is no host's names itself), and the voters' addresses as written, by id.
+pub fn parse_zk_config(
+    text: &str,
+    host_of: &BTreeMap<String, String>,
+) -> Option<(ZkConfig, BTreeMap<u64, String>)> {
     let mut voters = BTreeMap::new();
+    let mut addresses = BTreeMap::new();
     let mut version = None;
-    for line in text.lines() {
+    for line in text.lines().map(str::trim) {
         if let Some(v) = line.strip_prefix("version=") {
-            version = u64::from_str_radix(v.trim(), 16).ok();
+            version = u64::from_str_radix(v, 16).ok();
         } else if let Some(rest) = line.strip_prefix("server.") {
             let (id, spec) = rest.split_once('=')?;
             let id: u64 = id.parse().ok()?;
@@ -77,13 +114,17 @@ pub fn parse_zk_config(text: &str, host_of: &BTreeMap<String, String>) -> Option
             if spec.contains(":observer") {
                 continue;
             }
-            voters.insert(id, host_of.get(&addr).cloned().unwrap_or(addr));
+            voters.insert(id, host_of.get(&addr).cloned().unwrap_or(addr.clone()));
+            addresses.insert(id, addr);
         }
     }
-    Some(ZkConfig {
-        version: version?,
-        voters,
-    })
+    Some((
+        ZkConfig {
+            version: version?,
+            voters,
+        },
+        addresses,
+    ))
 }
 
 /// Connects to the ensemble, with a deadline.
@@ -97,15 +138,21 @@ pub async fn zk_connect(connect: &str) -> Option<zk::Client> {
         .ok()
 }
 
-/// The committed config, read through a real client.
+/// The committed config and its voters' addresses, read through a real client after a
+/// `sync`: the server the session is on has caught up with the leader, so a lagging
+/// follower cannot hand out an old config. The sync and the read are sent together (one
+/// round trip; a session's requests are answered in order) and both must succeed.
 pub async fn zk_committed(
     client: &zk::Client,
     host_of: &BTreeMap<String, String>,
-) -> Option<ZkConfig> {
-    let (data, _) = tokio::time::timeout(PROBE_TIMEOUT, client.get_config())
+) -> Option<(ZkConfig, BTreeMap<u64, String>)> {
+    let sync = client.sync("/zookeeper/config");
+    let read = client.get_config();
+    let (synced, read) = tokio::time::timeout(PROBE_TIMEOUT, async { tokio::join!(sync, read) })
         .await
-        .ok()?
         .ok()?;
+    synced.ok()?;
+    let (data, _) = read.ok()?;
     parse_zk_config(&String::from_utf8_lossy(&data), host_of)
 }
 
@@ -210,7 +257,7 @@ mod tests {
     #[test]
     fn zookeeper_config_is_read_with_hex_version_and_host_names() {
         let hosts = BTreeMap::from([("10.0.0.1".to_string(), "host1".to_string())]);
-        let c = parse_zk_config(
+        let (c, addresses) = parse_zk_config(
             "server.1=10.0.0.1:2888:3888:participant;0.0.0.0:2181\nserver.4=10.0.0.9:2888:3888:participant;0.0.0.0:2181\nserver.5=10.0.0.7:2888:3888:observer;0.0.0.0:2181\nversion=10000000a",
             &hosts,
         )
@@ -220,6 +267,143 @@ mod tests {
             c.voters,
             BTreeMap::from([(1, "host1".to_string()), (4, "10.0.0.9".to_string())])
         );
+        // Every voter's address, named by a host or not; observers are not voters.
+        assert_eq!(
+            addresses,
+            BTreeMap::from([(1, "10.0.0.1".to_string()), (4, "10.0.0.9".to_string())])
+        );
+    }
+
+    /// `conf` as ZooKeeper 3.8.0 (the test bed's image) answered it: server 7, alone.
+    const CONF_3_8: &str = "clientPort=2181\nsecureClientPort=-1\ndataDir=/var/lib/zookeeper/data/version-2\ndataDirSize=522\ndataLogDir=/var/lib/zookeeper/data/version-2\ndataLogSize=522\ntickTime=2000\nmaxClientCnxns=60\nminSessionTimeout=4000\nmaxSessionTimeout=40000\nclientPortListenBacklog=-1\nserverId=7\ninitLimit=10\nsyncLimit=5\nelectionAlg=3\nelectionPort=3888\nquorumPort=2888\npeerType=0\nmembership: \nserver.7=127.0.0.1:2888:3888:participant;0.0.0.0:2181\nversion=100000000";
+
+    #[test]
+    fn conf_gives_the_server_id_and_config_version() {
+        assert_eq!(
+            parse_conf(CONF_3_8),
+            ZkConf {
+                server_id: Some(7),
+                config_version: Some(0x1_0000_0000),
+            }
+        );
+        // Right after a reconfig the version line may be missing for a moment; the id is
+        // still read. Lines may end in CRLF.
+        let partial = CONF_3_8
+            .lines()
+            .filter(|l| !l.starts_with("version="))
+            .collect::<Vec<_>>()
+            .join("\r\n");
+        assert_eq!(
+            parse_conf(&partial),
+            ZkConf {
+                server_id: Some(7),
+                config_version: None,
+            }
+        );
+        assert_eq!(parse_conf(""), ZkConf::default());
+        // A reply that is not a number is not an id.
+        assert_eq!(parse_conf("serverId=x\n").server_id, None);
+    }
+
+    /// A ZooKeeper server that lags behind its leader: it serves the stale config to a
+    /// session until the session syncs (then the fresh one), or fails the sync with
+    /// `sync_error`. Speaks just enough of the protocol (connect, ping, sync, getData).
+    fn lagging_zookeeper(stale: &str, fresh: &str, sync_error: i32) -> String {
+        use std::io::{Read, Write};
+        fn frame(s: &mut std::net::TcpStream) -> Option<Vec<u8>> {
+            let mut len = [0u8; 4];
+            s.read_exact(&mut len).ok()?;
+            let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+            s.read_exact(&mut body).ok()?;
+            Some(body)
+        }
+        fn send(s: &mut std::net::TcpStream, body: &[u8]) {
+            let _ = s.write_all(&(body.len() as u32).to_be_bytes());
+            let _ = s.write_all(body);
+        }
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (stale, fresh) = (stale.to_string(), fresh.to_string());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut s) = conn else { continue };
+                let (stale, fresh) = (stale.clone(), fresh.clone());
+                std::thread::spawn(move || {
+                    if frame(&mut s).is_none() {
+                        return;
+                    }
+                    // protocol 0, timeout 10 s, session 1, a 16-byte password, not read-only.
+                    let mut r = Vec::new();
+                    r.extend(0i32.to_be_bytes());
+                    r.extend(10_000i32.to_be_bytes());
+                    r.extend(1i64.to_be_bytes());
+                    r.extend(16i32.to_be_bytes());
+                    r.extend([7u8; 16]);
+                    r.push(0);
+                    send(&mut s, &r);
+                    let mut synced = false;
+                    while let Some(req) = frame(&mut s) {
+                        let xid = i32::from_be_bytes([req[0], req[1], req[2], req[3]]);
+                        let op = i32::from_be_bytes([req[4], req[5], req[6], req[7]]);
+                        let reply = |err: i32| {
+                            let mut r = Vec::new();
+                            r.extend(xid.to_be_bytes());
+                            r.extend(0x1_0000_0005i64.to_be_bytes());
+                            r.extend(err.to_be_bytes());
+                            r
+                        };
+                        match op {
+                            // sync: echoes the path (the rest of the request).
+                            9 if sync_error == 0 => {
+                                synced = true;
+                                let mut r = reply(0);
+                                r.extend(&req[8..]);
+                                send(&mut s, &r);
+                            }
+                            9 => send(&mut s, &reply(sync_error)),
+                            // getData: the config this server has, and a stat.
+                            4 => {
+                                let data = if synced { &fresh } else { &stale };
+                                let mut r = reply(0);
+                                r.extend((data.len() as i32).to_be_bytes());
+                                r.extend(data.as_bytes());
+                                r.extend([0u8; 32]); // czxid, mzxid, ctime, mtime
+                                r.extend([0u8; 12]); // version, cversion, aversion
+                                r.extend([0u8; 8]); // ephemeralOwner
+                                r.extend((data.len() as i32).to_be_bytes());
+                                r.extend([0u8; 12]); // numChildren, pzxid
+                                send(&mut s, &r);
+                            }
+                            // close session: answered, then the connection ends.
+                            -11 => {
+                                send(&mut s, &reply(0));
+                                return;
+                            }
+                            // ping and anything else: an empty answer.
+                            _ => send(&mut s, &reply(0)),
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn the_committed_config_is_read_after_a_sync() {
+        let stale = "server.1=10.0.0.1:2888:3888:participant;0.0.0.0:2181\nversion=100000001";
+        let fresh = "server.1=10.0.0.1:2888:3888:participant;0.0.0.0:2181\nserver.2=10.0.0.2:2888:3888:participant;0.0.0.0:2181\nversion=100000004";
+        let hosts = BTreeMap::from([("10.0.0.1".to_string(), "host1".to_string())]);
+        // A server behind its leader hands out the old config unless the session syncs.
+        let addr = lagging_zookeeper(stale, fresh, 0);
+        let client = zk_connect(&addr).await.unwrap();
+        let (c, addresses) = zk_committed(&client, &hosts).await.unwrap();
+        assert_eq!(c.version, 0x1_0000_0004);
+        assert_eq!(addresses.len(), 2);
+        // A sync that fails gives no config rather than one that may be old.
+        let addr = lagging_zookeeper(stale, fresh, -4);
+        let client = zk_connect(&addr).await.unwrap();
+        assert_eq!(zk_committed(&client, &hosts).await, None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use mesos_operator::docker::{self, DockerError};
 use mesos_operator::observe;
 use mesos_operator::secrets::SecretSource;
 use mesos_operator_core::desired::{labels, Desired};
-use mesos_operator_core::observed::{ContainerState, HostObservation};
+use mesos_operator_core::observed::{ContainerState, HostObservation, ZkMode};
 use mesos_operator_core::spec::{parse_document, Component, MesosCluster};
 
 fn document(f: &Fleet, name: &str) -> MesosCluster {
@@ -188,6 +188,15 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
         .await
         .unwrap();
     }
+    // Marathon on host1: only to hang below, with the masters.
+    let marathon = d.container(Component::Marathon, "host1").unwrap().clone();
+    let Ok(c1) = &fleet_clients.hosts["host1"] else {
+        panic!()
+    };
+    c1.pull(&marathon.image).await.unwrap();
+    c1.create_and_start("obs3", &marathon, &BTreeMap::new(), &BTreeMap::new())
+        .await
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
     let o = loop {
         let o = observe::observe(&doc, &fleet_clients, 0).await;
@@ -243,6 +252,55 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
         assert_eq!(from, leader_addr);
         assert_eq!(st["leader"], format!("master@{leader_addr}"));
     }
+
+    // What the servers say of themselves: the id of their container's label, and the
+    // committed version as the newest any of them runs; the voters' addresses by id.
+    for (i, h) in doc.spec.hosts.iter().enumerate() {
+        let id = i as u64 + 1;
+        assert_eq!(
+            o.zookeeper.server_ids.get(&h.name),
+            Some(&id),
+            "{:?}",
+            o.zookeeper.server_ids
+        );
+        assert_eq!(o.zookeeper.voter_addresses.get(&id), Some(&h.address));
+    }
+    assert_eq!(o.zookeeper.newest_config_version, Some(cfg.version));
+
+    // Masters and Marathon that hang (paused: connections are accepted, nothing answers),
+    // a master named leader by its election node, cost only their own observation: each
+    // waits out its own deadline, ZooKeeper's is kept.
+    let mut hanging: Vec<(String, String)> = doc
+        .spec
+        .hosts
+        .iter()
+        .map(|h| {
+            let name = d
+                .container(Component::Masters, &h.name)
+                .unwrap()
+                .name
+                .clone();
+            (h.name.clone(), name)
+        })
+        .collect();
+    hanging.push(("host1".to_string(), marathon.name.clone()));
+    for (h, name) in &hanging {
+        f.docker_ok(h, &["pause", name]);
+    }
+    let t = Instant::now();
+    let hung = observe::observe(&doc, &fleet_clients, 0).await;
+    let took = t.elapsed();
+    for (h, name) in &hanging {
+        f.docker_ok(h, &["unpause", name]);
+    }
+    assert!(
+        took < observe::PROBES_DEADLINE + Duration::from_secs(10),
+        "observation took {took:?}"
+    );
+    assert_eq!(hung.zookeeper.committed.as_ref(), Some(&cfg), "{hung:#?}");
+    assert_eq!(hung.zookeeper.servers.len(), 3);
+    assert!(hung.masters.members.is_empty() && hung.masters.leader.is_none());
+    assert!(hung.marathon.members.is_empty() && hung.marathon.leader.is_none());
 
     // A container stopped behind the operator's back is seen as exited.
     let victim = d
@@ -333,4 +391,174 @@ fn secrets_never_appear_in_output_or_logs() {
     // Listing secrets shows names and sizes only.
     let (_, list, _) = common::parts(&common::cli(&prefix, &["secret", "list", "-o", "json"]));
     assert!(!list.contains(&needle) && list.contains("client-key"));
+}
+
+// ---- Without the fleet: components played by listeners in this process on loopback
+// addresses (127.0.0.1 and 127.0.0.2 are both this machine), Docker hosts unreachable.
+
+/// What a fake component does with a connection.
+#[derive(Clone)]
+enum Fake {
+    /// Accepts and never answers (a hung process: the kernel still completes the handshake).
+    Hang,
+    /// ZooKeeper: four-letter words answered after `delay` from `words`; a client session
+    /// (anything else) is accepted and never answered.
+    Zk {
+        delay: Duration,
+        words: BTreeMap<&'static str, String>,
+    },
+    /// HTTP: path → (status, body); other paths 404.
+    Http(BTreeMap<&'static str, (u16, String)>),
+}
+
+fn serve_fake(listener: std::net::TcpListener, fake: Fake) {
+    use std::io::{Read, Write};
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { continue };
+            match &fake {
+                Fake::Hang => held.push(s),
+                Fake::Zk { delay, words } => {
+                    let mut w = [0u8; 4];
+                    if s.read_exact(&mut w).is_err() {
+                        continue;
+                    }
+                    match std::str::from_utf8(&w).ok().and_then(|w| words.get(w)) {
+                        Some(answer) => {
+                            let (answer, delay) = (answer.clone(), *delay);
+                            std::thread::spawn(move || {
+                                std::thread::sleep(delay);
+                                let _ = s.write_all(answer.as_bytes());
+                            });
+                        }
+                        None => held.push(s),
+                    }
+                }
+                Fake::Http(routes) => {
+                    let mut req = Vec::new();
+                    let mut b = [0u8; 1];
+                    while !req.ends_with(b"\r\n\r\n") && s.read(&mut b).unwrap_or(0) == 1 {
+                        req.push(b[0]);
+                    }
+                    let req = String::from_utf8_lossy(&req).to_string();
+                    let path = req.split_whitespace().nth(1).unwrap_or("/");
+                    let (status, body) = routes.get(path).cloned().unwrap_or((404, String::new()));
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                }
+            }
+        }
+    });
+}
+
+/// A port free on both loopback addresses, with its two listeners.
+fn listeners() -> (u16, std::net::TcpListener, std::net::TcpListener) {
+    loop {
+        let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = a.local_addr().unwrap().port();
+        if let Ok(b) = std::net::TcpListener::bind(("127.0.0.2", port)) {
+            return (port, a, b);
+        }
+    }
+}
+
+/// `conf` as ZooKeeper 3.8.0 (the test bed's image, server 7 of an ensemble of one) answered it.
+const ZK_CONF: &str = "clientPort=2181\nsecureClientPort=-1\ndataDir=/var/lib/zookeeper/data/version-2\ndataDirSize=522\ndataLogDir=/var/lib/zookeeper/data/version-2\ndataLogSize=522\ntickTime=2000\nmaxClientCnxns=60\nminSessionTimeout=4000\nmaxSessionTimeout=40000\nclientPortListenBacklog=-1\nserverId=7\ninitLimit=10\nsyncLimit=5\nelectionAlg=3\nelectionPort=3888\nquorumPort=2888\npeerType=0\nmembership: \nserver.7=127.0.0.1:2888:3888:participant;0.0.0.0:2181\nversion=100000000";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_component_costs_only_its_own_observation() {
+    // host1 runs everything; host2 an agent and a second Marathon.
+    let (zk_port, zk1, _) = listeners();
+    let (m_port, m1, _) = listeners();
+    let (a_port, a1, a2) = listeners();
+    let (mt_port, mt1, _) = listeners();
+    // ZooKeeper answers its four-letter words slowly but in time, and its client sessions
+    // never: the probes of ZooKeeper take about as long as they may.
+    serve_fake(
+        zk1,
+        Fake::Zk {
+            delay: Duration::from_millis(2500),
+            words: BTreeMap::from([
+                ("ruok", "imok".to_string()),
+                (
+                    "srvr",
+                    "Zookeeper version: 3.8.0\nMode: follower\nNode count: 5\n".to_string(),
+                ),
+                ("conf", ZK_CONF.to_string()),
+            ]),
+        },
+    );
+    // The master hangs.
+    serve_fake(m1, Fake::Hang);
+    // Agents: host1 healthy, host2 answers /health but its /state is 503 (recovering).
+    serve_fake(
+        a1,
+        Fake::Http(BTreeMap::from([
+            ("/health", (200, String::new())),
+            ("/state", (200, "{}".to_string())),
+        ])),
+    );
+    serve_fake(
+        a2,
+        Fake::Http(BTreeMap::from([
+            ("/health", (200, String::new())),
+            ("/state", (503, String::new())),
+        ])),
+    );
+    // Marathon on host1 leads; on host2 nothing listens (refused).
+    serve_fake(
+        mt1,
+        Fake::Http(BTreeMap::from([
+            ("/ping", (200, "pong".to_string())),
+            ("/v2/info", (200, r#"{"version":"1.10.17"}"#.to_string())),
+            (
+                "/v2/leader",
+                (200, format!(r#"{{"leader":"127.0.0.1:{mt_port}"}}"#)),
+            ),
+        ])),
+    );
+    let y = format!(
+        "apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {{name: hung}}\nspec:\n  hosts:\n    - {{name: host1, address: 127.0.0.1, docker: {{endpoint: 'unix:///nonexistent'}}}}\n    - {{name: host2, address: 127.0.0.2, docker: {{endpoint: 'unix:///nonexistent'}}}}\n  zookeeper: {{image: 'zookeeper:3.8.0', servers: 1, clientPort: {zk_port}}}\n  masters: {{image: 'mesos-master:1.11.0', count: 1, port: {m_port}}}\n  agents: {{image: 'mesos-agent:1.11.0', port: {a_port}}}\n  marathon: {{image: 'marathon:1.10.17', instances: 2, port: {mt_port}}}\n"
+    );
+    let doc = parse_document(&y).unwrap();
+    let fleet = observe::Fleet {
+        hosts: doc
+            .spec
+            .hosts
+            .iter()
+            .map(|h| (h.name.clone(), Err("no Docker in this test".to_string())))
+            .collect(),
+    };
+    let t = Instant::now();
+    let o = observe::observe(&doc, &fleet, 0).await;
+    let took = t.elapsed();
+    assert!(
+        took < observe::PROBES_DEADLINE + Duration::from_secs(2),
+        "observation took {took:?}"
+    );
+    // ZooKeeper's servers answered: kept, though no session could read the config.
+    let zk = &o.zookeeper.servers["host1"];
+    assert!(zk.ok, "{o:#?}");
+    assert_eq!(zk.mode, Some(ZkMode::Follower));
+    assert_eq!(zk.config_version, Some(0x1_0000_0000));
+    assert_eq!(o.zookeeper.committed, None);
+    assert_eq!(
+        o.zookeeper.server_ids,
+        BTreeMap::from([("host1".into(), 7)])
+    );
+    assert_eq!(o.zookeeper.newest_config_version, Some(0x1_0000_0000));
+    // The hung master is not known; nothing else is lost with it.
+    assert!(o.masters.members.is_empty() && o.masters.leader.is_none());
+    assert!(o.agents.members["host1"].healthy, "{o:#?}");
+    assert!(!o.agents.members["host2"].healthy);
+    assert!(!o.agents.members["host1"].registered);
+    let mt = &o.marathon.members["host1"];
+    assert!(mt.healthy && mt.version.as_deref() == Some("1.10.17"));
+    assert!(!o.marathon.members.contains_key("host2"));
+    assert_eq!(o.marathon.leader.as_deref(), Some("host1"));
+    assert!(!o.marathon.registered);
 }

@@ -129,6 +129,18 @@ pub struct ZkObservation {
     pub servers: BTreeMap<String, ZkServerObservation>,
     /// Host of the current leader.
     pub leader: Option<String>,
+    /// The highest config version any server reports through `conf`. Newer than
+    /// `committed`'s: a reconfig is committing, or `committed` was read from behind; wait.
+    #[serde(default)]
+    pub newest_config_version: Option<u64>,
+    /// Per host, the server id the server reports itself (`serverId=` in `conf`), to be
+    /// checked against its container's id label.
+    #[serde(default)]
+    pub server_ids: BTreeMap<String, u64>,
+    /// The committed config's voters' addresses as the config writes them, by server id
+    /// (`committed.voters` names a voter by host only when its address is a host's).
+    #[serde(default)]
+    pub voter_addresses: BTreeMap<u64, String>,
 }
 
 /// One Mesos master.
