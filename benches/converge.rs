@@ -1,0 +1,3 @@
+#[path = "../tests/common/mod.rs"]
+mod common;
+fn main() {}
