@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use common::fleet::{exclusive, fleet, Fleet};
 use common::operator::{
-    apply, containers, events, store_secrets, wait_phase, zk_config, ClusterOpts, Operator,
-    Rules, Watcher,
+    apply, containers, events, store_secrets, wait_phase, zk_config, ClusterGuard, ClusterOpts,
+    Operator, Rules, Watcher,
 };
 use common::unique_prefix;
 
@@ -41,11 +41,25 @@ fn zk_env_everywhere(f: &Fleet, hs: &[String], cluster: &str, want_servers: usiz
             ],
         );
         for id in out.split_whitespace() {
-            let env = f.docker_ok(h, &["inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}", id]);
+            let env = f.docker_ok(
+                h,
+                &[
+                    "inspect",
+                    "-f",
+                    "{{range .Config.Env}}{{println .}}{{end}}",
+                    id,
+                ],
+            );
             for line in env.lines() {
                 for var in ["MESOS_ZK=", "MESOS_MASTER=", "MARATHON_ZK="] {
                     if let Some(v) = line.strip_prefix(var) {
-                        let n = v.trim_start_matches("zk://").split('/').next().unwrap_or("").split(',').count();
+                        let n = v
+                            .trim_start_matches("zk://")
+                            .split('/')
+                            .next()
+                            .unwrap_or("")
+                            .split(',')
+                            .count();
                         assert_eq!(n, want_servers, "{h} {id}: {line}");
                     }
                 }
@@ -59,6 +73,10 @@ fn zookeeper_grows_3_to_5_and_shrinks_back_and_the_masters_follow_3_5_3() {
     let _g = exclusive();
     let f = five_hosts();
     let hs: Vec<String> = f.hosts.keys().take(5).cloned().collect();
+    let _clean = ClusterGuard {
+        fleet: f,
+        clusters: vec!["memb".into()],
+    };
     let prefix = unique_prefix("membership");
     store_secrets(&prefix, f);
     let mut opts = ClusterOpts::seed("memb");
@@ -92,7 +110,10 @@ fn zookeeper_grows_3_to_5_and_shrinks_back_and_the_masters_follow_3_5_3() {
     // ZooKeeper first, then the others were rolled for the new string.
     let comps: Vec<&str> = ev[from..].iter().map(|e| e.3.as_str()).collect();
     let last_zk = comps.iter().rposition(|c| *c == "zookeeper").unwrap_or(0);
-    assert!(comps[last_zk..].iter().skip(1).all(|c| *c != "zookeeper"), "{comps:?}");
+    assert!(
+        comps[last_zk..].iter().skip(1).all(|c| *c != "zookeeper"),
+        "{comps:?}"
+    );
     for c in ["masters", "agents", "marathon"] {
         assert!(comps.contains(&c), "{c} not rolled: {comps:?}");
     }
@@ -106,10 +127,17 @@ fn zookeeper_grows_3_to_5_and_shrinks_back_and_the_masters_follow_3_5_3() {
     assert_eq!(voters.len(), 3, "{voters:?}");
     zk_env_everywhere(f, &hs, "memb", 3);
     let ev = events(&prefix, "memb");
-    let removes: Vec<&String> = ev[from..].iter().filter(|e| e.0 == "ZkRemove").map(|e| &e.1).collect();
+    let removes: Vec<&String> = ev[from..]
+        .iter()
+        .filter(|e| e.0 == "ZkRemove")
+        .map(|e| &e.1)
+        .collect();
     assert_eq!(removes.len(), 2, "{ev:?}");
     for h in removes {
-        let i = ev[from..].iter().position(|e| e.0 == "ZkRemove" && e.1 == *h).unwrap();
+        let i = ev[from..]
+            .iter()
+            .position(|e| e.0 == "ZkRemove" && e.1 == *h)
+            .unwrap();
         let j = ev[from..]
             .iter()
             .position(|e| e.0 == "RemoveContainer" && e.1 == *h && e.3 == "zookeeper")
@@ -144,21 +172,39 @@ fn zookeeper_grows_3_to_5_and_shrinks_back_and_the_masters_follow_3_5_3() {
         apply(&prefix, &opts.yaml(f));
         wait_phase(&prefix, "memb", "Converged", CONVERGE);
         let seen = containers(f, &hs, "memb").expect("hosts");
-        let masters: Vec<_> = seen.iter().filter(|c| c.role == "master" && c.running).collect();
+        let masters: Vec<_> = seen
+            .iter()
+            .filter(|c| c.role == "master" && c.running)
+            .collect();
         assert_eq!(masters.len(), count as usize, "{seen:?}");
         let q = count / 2 + 1;
         assert!(masters.iter().all(|m| m.quorum == Some(q)), "{masters:?}");
         let ev = events(&prefix, "memb");
-        let kinds: Vec<(&str, &str)> = ev[from..].iter().map(|e| (e.0.as_str(), e.3.as_str())).collect();
+        let kinds: Vec<(&str, &str)> = ev[from..]
+            .iter()
+            .map(|e| (e.0.as_str(), e.3.as_str()))
+            .collect();
         if count == 5 {
             // Quorum first: the three are restarted with quorum 3 before any new one starts.
-            let first_create = kinds.iter().position(|k| k.0 == "CreateContainer").expect("created");
-            let replaced = kinds[..first_create].iter().filter(|k| k.0 == "ReplaceContainer").count();
+            let first_create = kinds
+                .iter()
+                .position(|k| k.0 == "CreateContainer")
+                .expect("created");
+            let replaced = kinds[..first_create]
+                .iter()
+                .filter(|k| k.0 == "ReplaceContainer")
+                .count();
             assert_eq!(replaced, 3, "{kinds:?}");
         } else {
             // Extra masters go first (with their volumes), then the rest take quorum 2.
-            let last_remove = kinds.iter().rposition(|k| k.0 == "RemoveContainer").expect("removed");
-            let first_replace = kinds.iter().position(|k| k.0 == "ReplaceContainer").expect("replaced");
+            let last_remove = kinds
+                .iter()
+                .rposition(|k| k.0 == "RemoveContainer")
+                .expect("removed");
+            let first_replace = kinds
+                .iter()
+                .position(|k| k.0 == "ReplaceContainer")
+                .expect("replaced");
             assert!(last_remove < first_replace, "{kinds:?}");
         }
     }

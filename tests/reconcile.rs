@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use common::fleet::{exclusive, fleet};
 use common::operator::{
-    apply, containers, events, hashes, phase, store_secrets, wait_phase, ClusterOpts, Operator,
-    Ports, Rules, Watcher,
+    apply, containers, events, hashes, phase, store_secrets, wait_phase, ClusterGuard, ClusterOpts,
+    Operator, Ports, Rules, Watcher,
 };
 use common::{cli, parts, unique_prefix};
 
@@ -84,11 +84,15 @@ fn assert_rolled_leader_last(
 fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
     let _g = exclusive();
     let f = fleet();
+    let _clean = ClusterGuard {
+        fleet: f,
+        clusters: vec!["life".into()],
+    };
     let prefix = unique_prefix("lifecycle");
     store_secrets(&prefix, f);
     let opts = ClusterOpts::seed("life");
     let hs = hosts(3);
-    let _op = Operator::start(&prefix, &[]);
+    let mut op = Operator::start(&prefix, &[]);
     let watcher = Watcher::start(
         f,
         hs.clone(),
@@ -128,6 +132,15 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
     assert!(last_of("agents") < first_of("marathon"), "{order:?}");
     let out = run_ok(&prefix, &["status", "life"]);
     assert!(out.contains("progress: agents 3/3"), "{out}");
+    // The ZooKeeper digest password is in no container's environment or command line.
+    for h in &hs {
+        let inspect = f.docker_ok(h, &["inspect", &format!("life-zookeeper-{h}")]);
+        assert!(!inspect.contains("test-zk-secret"), "{h}: {inspect}");
+        assert!(
+            !inspect.contains("zk-super-digest=") && !inspect.contains("superDigest"),
+            "{h}"
+        );
+    }
 
     // 2. Masters: one at a time, the leader last.
     for (component, tag) in [
@@ -279,12 +292,44 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
         assert!(vols.is_empty(), "volumes left on {h}: {vols}");
     }
     assert_eq!(phase(&prefix, "life").0, "");
+
+    // SIGTERM: exit 0, no temporary key file left; nothing secret in a trace-level log.
+    assert_eq!(op.stop(), Some(0), "exit code after SIGTERM");
+    assert!(
+        op.leftover_temp_files().is_empty(),
+        "{:?}",
+        op.leftover_temp_files()
+    );
+    let log = op.log_text();
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG"),
+        "the log is not verbose"
+    );
+    assert!(
+        !log.contains("test-zk-secret"),
+        "the digest password is in the log"
+    );
+    let digest = {
+        use base64::Engine;
+        use sha1::Digest;
+        base64::engine::general_purpose::STANDARD
+            .encode(sha1::Sha1::digest(common::operator::ZK_SUPER))
+    };
+    assert!(!log.contains(&digest), "the hashed digest is in the log");
+    assert!(!log.contains("PRIVATE KEY"), "key material is in the log");
+    let key = std::fs::read_to_string(f.pki.join("client-key.pem")).unwrap();
+    let key_line = key.lines().nth(1).unwrap();
+    assert!(!log.contains(key_line), "key material is in the log");
 }
 
 #[test]
 fn two_clusters_on_the_same_hosts_leave_each_other_alone() {
     let _g = exclusive();
     let f = fleet();
+    let _clean = ClusterGuard {
+        fleet: f,
+        clusters: vec!["twoa".into(), "twob".into()],
+    };
     let prefix = unique_prefix("two");
     store_secrets(&prefix, f);
     let hs = hosts(3);
@@ -306,7 +351,9 @@ fn two_clusters_on_the_same_hosts_leave_each_other_alone() {
     // and Marathon can.
     run_ok(&prefix, &["bump", "twob", "agents", "1.12.0-rc1"]);
     wait_phase(&prefix, "twob", "Converged", CONVERGE);
-    assert!(events(&prefix, "twob").iter().any(|e| e.0 == "ReplaceContainer" && e.2 == "ok"));
+    assert!(events(&prefix, "twob")
+        .iter()
+        .any(|e| e.0 == "ReplaceContainer" && e.2 == "ok"));
     assert_eq!(hashes(f, &hs, "twoa"), a_before, "cluster twoa was touched");
     assert!(events(&prefix, "twoa")
         .iter()
@@ -326,7 +373,7 @@ fn a_spec_written_straight_into_etcd_is_validated_and_never_acted_on() {
     let f = fleet();
     let prefix = unique_prefix("invalid");
     let hs = hosts(3);
-    let _op = Operator::start(&prefix, &[]);
+    let op = Operator::start(&prefix, &[]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = rt.block_on(common::store(&prefix));
     let mut doc: serde_json::Value =
@@ -371,4 +418,40 @@ fn a_spec_written_straight_into_etcd_is_validated_and_never_acted_on() {
     std::thread::sleep(Duration::from_secs(2));
     assert!(containers(f, &hs, "bad").expect("hosts").is_empty());
     assert!(events(&prefix, "bad").is_empty());
+
+    // Metrics say so, in a form promtool accepts; the admin endpoints answer.
+    assert_eq!(op.admin_get("/healthz").0, 200);
+    assert_eq!(op.admin_get("/readyz").0, 200);
+    let (code, body) = op.admin_get("/metrics");
+    assert_eq!(code, 200);
+    assert!(
+        body.contains("mesos_operator_cluster_phase{cluster=\"bad\",phase=\"Invalid\"} 1"),
+        "{body}"
+    );
+    assert!(
+        body.contains("mesos_operator_cluster_converged{cluster=\"bad\"} 0"),
+        "{body}"
+    );
+    assert!(body.contains("mesos_operator_leader 1"), "{body}");
+    let mut promtool = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian's prometheus package; scripts/deps.sh installs it)");
+    use std::io::Write;
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = promtool.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

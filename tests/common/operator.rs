@@ -128,7 +128,12 @@ impl ClusterOpts {
         } else {
             format!(
                 "[{}]",
-                f.hosts.keys().take(self.agent_hosts).cloned().collect::<Vec<_>>().join(", ")
+                f.hosts
+                    .keys()
+                    .take(self.agent_hosts)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         };
         y.push_str(&format!(
@@ -191,6 +196,8 @@ pub struct Operator {
     pub metrics_addr: String,
     /// Its log file.
     pub log: PathBuf,
+    /// Its TMPDIR (where temporary key files go).
+    pub tmp: PathBuf,
 }
 
 fn free_port() -> u16 {
@@ -206,6 +213,8 @@ impl Operator {
         let metrics_addr = format!("127.0.0.1:{}", free_port());
         let dir = tempfile::tempdir().expect("tmp").keep();
         let log = dir.join("operator.log");
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).expect("tmp dir");
         let out = std::fs::File::create(&log).expect("log");
         let child = Command::new(env!("CARGO_BIN_EXE_mesos-operator"))
             .env("MESOS_OPERATOR_ETCD", &etcd().endpoint)
@@ -233,7 +242,47 @@ impl Operator {
             child: Some(child),
             metrics_addr,
             log,
+            tmp,
         }
+    }
+
+    /// Temporary files and directories the operator left in its TMPDIR.
+    pub fn leftover_temp_files(&self) -> Vec<String> {
+        std::fs::read_dir(&self.tmp)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// GET a path of the admin server: (status, body).
+    pub fn admin_get(&self, path: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(&self.metrics_addr) else {
+            return (0, String::new());
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.metrics_addr
+        );
+        if s.write_all(req.as_bytes()).is_err() {
+            return (0, String::new());
+        }
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        let status = out
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = out
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
     }
 
     /// The process id.
@@ -593,4 +642,34 @@ pub fn hashes(f: &Fleet, hosts: &[String], cluster: &str) -> BTreeMap<(String, S
         .filter(|c| c.running)
         .map(|c| ((c.role, c.host), c.hash))
         .collect()
+}
+
+/// Removes a cluster's containers and named volumes from the fleet when dropped, so a
+/// failed scenario does not leave ZooKeeper or masters on ports the next one uses.
+pub struct ClusterGuard {
+    /// The fleet.
+    pub fleet: &'static Fleet,
+    /// Cluster names.
+    pub clusters: Vec<String>,
+}
+
+impl Drop for ClusterGuard {
+    fn drop(&mut self) {
+        for c in &self.clusters {
+            let label = format!("io.mesos-operator.cluster={c}");
+            if std::thread::panicking() {
+                self.fleet.dump_logs(&label);
+            }
+            self.fleet.remove_labelled(&label);
+            for h in self.fleet.hosts.keys() {
+                let vols = self.fleet.docker(
+                    h,
+                    &["volume", "ls", "-q", "--filter", &format!("label={label}")],
+                );
+                for v in String::from_utf8_lossy(&vols.stdout).split_whitespace() {
+                    self.fleet.docker(h, &["volume", "rm", "-f", v]);
+                }
+            }
+        }
+    }
 }

@@ -319,7 +319,11 @@ impl SimCluster {
                             started_at: c.started_at,
                             zk_id: c.zk_id,
                             master_quorum: c.master_quorum,
-                            detail: Default::default(),
+                            // Containers stop in the model only by crashing.
+                            detail: crate::observed::ContainerDetail {
+                                exit_code: i64::from(c.state == ContainerState::Exited),
+                                ..Default::default()
+                            },
                         },
                     )
                 })

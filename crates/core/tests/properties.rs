@@ -106,7 +106,10 @@ fn observation(r: &mut Rng, d: &Desired) -> Observed {
                     started_at: now - 1 - r.below(200),
                     zk_id: (c == Component::Zookeeper).then(|| 1 + r.below(6)),
                     master_quorum: (c == Component::Masters).then(|| 1 + r.below(3) as u32),
-                    detail: Default::default(),
+                    detail: mesos_operator_core::observed::ContainerDetail {
+                        exit_code: [0, 1, 137, 143][r.below(4) as usize],
+                        ..Default::default()
+                    },
                 },
             );
         }

@@ -16,7 +16,11 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             if !belongs(ctx, oc) {
                 continue;
             }
+            // A crash exits with an error; a container that was stopped (`docker stop`: 0 or
+            // 143 after SIGTERM) is no crash loop and is started at once.
+            let stopped_cleanly = matches!(oc.detail.exit_code, 0 | 143);
             let recent = oc.state == ContainerState::Exited
+                && !stopped_cleanly
                 && oc.started_at > 0
                 && ctx.now < oc.started_at + ctx.timeout();
             let outdated =

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::desired::Desired;
-use crate::observed::ContainerState;
+use crate::observed::{ContainerState, HostObservation};
 use crate::sim::{drive, Faults, Rng, SimCluster};
 use crate::spec::{parse_document, MesosCluster};
 
@@ -492,4 +492,25 @@ fn a_container_that_exits_right_after_starting_blocks_as_a_crash_loop() {
         step_of(next(&d, &sim)),
         Step::StartContainer { .. }
     ));
+}
+
+#[test]
+fn a_container_stopped_by_a_person_is_started_at_once_not_taken_for_a_crash_loop() {
+    let d = doc(3, 3, 3, 1);
+    let sim = converged(&d);
+    let mut o = sim.observe();
+    if let Some(HostObservation::Reachable { containers, .. }) = o.hosts.get_mut("h2") {
+        let c = containers.get_mut(&Component::Agents).unwrap();
+        c.started_at = sim.now;
+        c.state = ContainerState::Exited;
+        // `docker stop`: SIGTERM, exit 143 (or 0 for a process that handles it).
+        c.detail.exit_code = 143;
+    }
+    match plan(&Desired::from_document(&d), &o, sim.now + 1) {
+        Decision::Act {
+            step: Step::StartContainer { host, .. },
+            ..
+        } => assert_eq!(host, "h2"),
+        other => panic!("{other:?}"),
+    }
 }
