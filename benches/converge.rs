@@ -250,9 +250,13 @@ impl Bed {
         env: BTreeMap<String, String>,
         lbl: BTreeMap<String, String>,
     ) {
-        self.rt
-            .block_on(clients[&spec.host].create_and_start(cluster, spec, &env, &lbl))
-            .unwrap_or_else(|e| panic!("create {}: {e}", spec.name));
+        self.rt.block_on(create_retry(
+            &clients[&spec.host],
+            cluster,
+            spec,
+            &env,
+            &lbl,
+        ));
     }
 
     /// Removes a cluster's containers and volumes on every host.
@@ -279,6 +283,47 @@ impl Bed {
             }
         }
     }
+}
+
+/// `create_and_start`, retried: on a loaded machine an engine call can miss its deadline
+/// (the container may then exist already, and is only started).
+async fn create_retry(
+    c: &HostClient,
+    cluster: &str,
+    spec: &ContainerSpec,
+    env: &BTreeMap<String, String>,
+    lbl: &BTreeMap<String, String>,
+) {
+    let mut last = String::new();
+    for attempt in 0..6 {
+        let r = if attempt == 0 {
+            c.create_and_start(cluster, spec, env, lbl).await
+        } else {
+            match c.start(&spec.name).await {
+                Ok(()) => Ok(()),
+                Err(_) => c.create_and_start(cluster, spec, env, lbl).await,
+            }
+        };
+        match r {
+            Ok(()) => return,
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("create {}: {last}", spec.name);
+}
+
+/// Stops and removes a container, retried likewise (gone counts as removed).
+async fn remove_retry(c: &HostClient, spec: &ContainerSpec) {
+    let mut last = String::new();
+    for _ in 0..6 {
+        match c.remove(&spec.name, None).await {
+            Ok(()) => return,
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("remove {}: {last}", spec.name);
 }
 
 /// Removes every cluster the bench made, however it ends.
@@ -397,9 +442,7 @@ fn lower_bound(bed: &Bed, name: &str) -> Option<(Timings, Timings)> {
     for (n, i) in order.iter().enumerate() {
         let s = &new[*i];
         let t = Instant::now();
-        bed.rt
-            .block_on(clients[&s.host].remove(&s.name, None))
-            .unwrap_or_else(|e| panic!("remove {}: {e}", s.name));
+        bed.rt.block_on(remove_retry(&clients[&s.host], s));
         bed.create(&clients, name, s, BTreeMap::new(), quorum_label(&bumped));
         let ip = l.masters[*i].clone();
         let last = n + 1 == order.len();
@@ -451,7 +494,7 @@ fn parallel(bed: &Bed, name: &str) -> Option<(Duration, Duration)> {
         .block_on(futures_util::future::join_all(jobs.iter().map(
             |(s, env, lbl)| {
                 let c = &clients[&s.host];
-                async move { c.create_and_start(name, s, env, lbl).await.expect("create") }
+                create_retry(c, name, s, env, lbl)
             },
         )));
     let seed = wait_from(t, HEALTH_LIMIT, || l.all_healthy())?;
@@ -468,10 +511,8 @@ fn parallel(bed: &Bed, name: &str) -> Option<(Duration, Duration)> {
             let c = &clients[&s.host];
             let lbl = &lbl;
             async move {
-                c.remove(&s.name, None).await.expect("remove");
-                c.create_and_start(name, s, &BTreeMap::new(), lbl)
-                    .await
-                    .expect("create");
+                remove_retry(c, s).await;
+                create_retry(c, name, s, &BTreeMap::new(), lbl).await;
             }
         })));
     let bump = wait_from(t, HEALTH_LIMIT, || l.all_healthy())?;
