@@ -236,8 +236,10 @@ impl ClusterStatus {
 
     /// The rollout's progress in words, e.g. `masters 2/3 on mesos-master:1.12.0-rc1`.
     pub fn progress(&self) -> String {
-        self.components
+        // In rollout order, not alphabetical.
+        crate::spec::Component::ALL
             .iter()
+            .filter_map(|k| self.components.get_key_value(k.as_str()))
             .map(|(name, c)| {
                 let image = c
                     .image
