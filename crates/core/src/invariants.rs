@@ -11,6 +11,7 @@ use std::fmt;
 use crate::desired::Desired;
 use crate::observed::{Observed, ZkConfig, ZkMode};
 use crate::plan::{majority, Step};
+use crate::record::Recorded;
 use crate::spec::Component;
 
 /// A broken rule.
@@ -124,7 +125,7 @@ pub fn component_converged(d: &Desired, o: &Observed, c: Component) -> bool {
 }
 
 /// Checks one step against the state it was planned from.
-pub fn check_step(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation> {
+pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(), Violation> {
     if d.paused {
         return violation("paused", format!("{step} while spec.rollout.paused"));
     }
@@ -175,13 +176,13 @@ pub fn check_step(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violatio
     }
 
     match c {
-        Component::Zookeeper => check_zookeeper(d, o, step),
+        Component::Zookeeper => check_zookeeper(d, o, r, step),
         Component::Masters => check_masters(d, o, step),
         _ => check_leader_last(d, o, step),
     }
 }
 
-fn check_zookeeper(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation> {
+fn check_zookeeper(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(), Violation> {
     let host = step.host();
     let Some(cfg) = &o.zookeeper.committed else {
         return match step {
@@ -222,7 +223,7 @@ fn check_zookeeper(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violati
                 .chain(cfg.voters.keys().copied())
                 .max()
                 .unwrap_or(0)
-                .max(o.zk_highest_id);
+                .max(r.zk_highest_id.unwrap_or(0));
             if *id <= used {
                 return violation(
                     "zookeeper-id-reuse",

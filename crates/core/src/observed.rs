@@ -109,6 +109,11 @@ pub struct ZkServerObservation {
     pub mode: Option<ZkMode>,
     /// The `/zookeeper/config` version it reports.
     pub config_version: Option<u64>,
+    /// The server id it reports itself (`conf`: `serverId`); it must equal the container's
+    /// id label, or the process is not the server the label says (a volume holding another
+    /// `myid`).
+    #[serde(default)]
+    pub server_id: Option<u64>,
 }
 
 /// The ensemble's committed membership.
@@ -129,6 +134,10 @@ pub struct ZkObservation {
     pub servers: BTreeMap<String, ZkServerObservation>,
     /// Host of the current leader.
     pub leader: Option<String>,
+    /// The server id held by each host's ZooKeeper data volume (its id label, which is the
+    /// `myid` written in it), by host. A host with a volume but no entry: unknown.
+    #[serde(default)]
+    pub volume_ids: BTreeMap<String, u64>,
 }
 
 /// One Mesos master.
@@ -203,18 +212,6 @@ pub struct MarathonsObservation {
     pub registered: bool,
 }
 
-/// A step recorded in status before acting, so that a gate on a step without a container
-/// of its own (a reconfig) has a start time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InFlight {
-    /// Step kind.
-    pub kind: String,
-    /// Host.
-    pub host: Option<String>,
-    /// Started at.
-    pub started_at: u64,
-}
-
 /// Everything observed about one cluster at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observed {
@@ -228,10 +225,6 @@ pub struct Observed {
     pub agents: AgentsObservation,
     /// Marathon.
     pub marathon: MarathonsObservation,
-    /// Highest ZooKeeper id ever handed out (from status), so ids are never reused.
-    pub zk_highest_id: u64,
-    /// The step recorded as in flight, if any.
-    pub in_flight: Option<InFlight>,
 }
 
 impl Observed {

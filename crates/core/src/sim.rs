@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::desired::Desired;
 use crate::observed::*;
 use crate::plan::{majority, Step};
+use crate::record::{record_before, Recorded};
 use crate::spec::Component;
 
 /// Seconds a healthy container needs to serve after it starts.
@@ -57,8 +58,10 @@ pub struct SimCluster {
     pub zk: Option<ZkConfig>,
     /// ZooKeeper leader (sticky while it serves).
     pub zk_leader: Option<String>,
-    /// Highest ZooKeeper id handed out (as status would record it).
+    /// Highest ZooKeeper id handed out (the model's truth, not what the operator recorded).
     pub zk_highest_id: u64,
+    /// What the operator recorded in etcd (written by [`drive`] before each step).
+    pub record: Recorded,
     /// Every id ever started, to catch reuse.
     pub zk_ids_used: BTreeSet<u64>,
     /// Mesos master leader (sticky while it runs).
@@ -94,6 +97,7 @@ impl SimCluster {
                 })
                 .collect(),
             now,
+            record: Recorded::new_cluster(),
             ..Default::default()
         }
     }
@@ -126,6 +130,7 @@ impl SimCluster {
             }
         }
         sim.zk_highest_id = voters.len() as u64;
+        sim.record.zk_highest_id = Some(sim.zk_highest_id);
         sim.zk = Some(ZkConfig {
             version: 0x1_0000_0000,
             voters,
@@ -289,10 +294,7 @@ impl SimCluster {
 
     /// What an observer would see now.
     pub fn observe(&self) -> Observed {
-        let mut o = Observed {
-            zk_highest_id: self.zk_highest_id,
-            ..Default::default()
-        };
+        let mut o = Observed::default();
         for (h, host) in &self.hosts {
             if !host.reachable {
                 o.hosts.insert(
@@ -366,6 +368,7 @@ impl SimCluster {
                     } else {
                         None
                     },
+                    server_id: if ready { c.zk_id } else { None },
                 },
             );
         }
@@ -822,7 +825,7 @@ pub fn drive(
             transitions += 1;
         }
         let o = sim.observe();
-        let decision = plan(d, &o, sim.now);
+        let decision = plan(d, &o, &sim.record, sim.now);
         transitions += 1;
         if trace.len() == 12 {
             trace.pop_front();
@@ -830,9 +833,10 @@ pub fn drive(
         trace.push_back(format!("t={} {decision:?}", sim.now));
         match &decision {
             Decision::Act { step, .. } => {
-                if let Err(v) = crate::invariants::check_step(d, &o, step) {
+                if let Err(v) = crate::invariants::check_step(d, &o, &sim.record, step) {
                     return Err(format!("t={}: planner returned {step}: {v}", sim.now));
                 }
+                sim.record = record_before(step, &sim.record, sim.now);
                 let midway = faults.midway_percent > 0 && rng.percent(faults.midway_percent);
                 sim.apply(d, step, midway);
                 steps += 1;

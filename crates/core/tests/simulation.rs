@@ -147,9 +147,12 @@ fn bumping_all_four_at_once_goes_in_order() {
     let mut rng = Rng::new(3);
     for _ in 0..5000 {
         let o = sim.observe();
-        match mesos_operator_core::plan::plan(&desired, &o, sim.now) {
+        match mesos_operator_core::plan::plan(&desired, &o, &sim.record, sim.now) {
             Decision::Act { step, .. } => {
-                mesos_operator_core::invariants::check_step(&desired, &o, &step).unwrap();
+                mesos_operator_core::invariants::check_step(&desired, &o, &sim.record, &step)
+                    .unwrap();
+                sim.record =
+                    mesos_operator_core::record::record_before(&step, &sim.record, sim.now);
                 if seen.last() != Some(&step.component()) {
                     seen.push(step.component());
                 }
@@ -317,7 +320,7 @@ fn paused_only_waits() {
     let desired = Desired::from_document(&d2);
     let o = sim.observe();
     assert!(matches!(
-        mesos_operator_core::plan::plan(&desired, &o, sim.now),
+        mesos_operator_core::plan::plan(&desired, &o, &sim.record, sim.now),
         Decision::Wait { .. }
     ));
     sim.tick(1);

@@ -34,11 +34,7 @@ fn agent_ok(ctx: &Ctx, host: &str) -> bool {
 }
 
 fn in_flight_since(ctx: &Ctx, host: &str) -> Option<u64> {
-    ctx.o
-        .in_flight
-        .as_ref()
-        .filter(|f| f.host.as_deref() == Some(host))
-        .map(|f| f.started_at)
+    ctx.r.in_flight_on(host)
 }
 
 /// The gate of an agent in progress: its container's start, or the recorded step's.

@@ -45,7 +45,12 @@ fn converged(d: &MesosCluster) -> SimCluster {
 }
 
 fn next(d: &MesosCluster, sim: &SimCluster) -> Decision {
-    plan(&Desired::from_document(d), &sim.observe(), sim.now)
+    plan(
+        &Desired::from_document(d),
+        &sim.observe(),
+        &sim.record,
+        sim.now,
+    )
 }
 
 fn step_of(d: Decision) -> Step {
@@ -65,12 +70,13 @@ fn run_until(
     let desired = Desired::from_document(d);
     let mut steps = Vec::new();
     for _ in 0..max {
-        match plan(&desired, &sim.observe(), sim.now) {
+        match plan(&desired, &sim.observe(), &sim.record, sim.now) {
             Decision::Act { step, .. } => {
                 if stop(&step) {
                     steps.push(step);
                     return steps;
                 }
+                sim.record = crate::record::record_before(&step, &sim.record, sim.now);
                 sim.apply(&desired, &step, false);
                 steps.push(step);
                 sim.tick(3);
@@ -217,7 +223,7 @@ fn zookeeper_data_is_deleted_only_after_the_server_left_the_config() {
 fn zookeeper_ids_are_never_reused() {
     let d = doc(3, 1, 1, 0);
     let mut sim = converged(&d);
-    sim.zk_highest_id = 41; // as status recorded it after earlier removals
+    sim.record.zk_highest_id = Some(41); // as recorded after earlier removals
     match step_of(next(&doc(3, 3, 1, 0), &sim)) {
         Step::ZkStartServer { id, .. } => assert_eq!(id, 42),
         s => panic!("{s:?}"),
@@ -377,14 +383,14 @@ fn agents_go_max_unavailable_at_a_time() {
     d2.spec.agents.image = "a:2".into();
     let desired = Desired::from_document(&d2);
     let mut sim2 = sim.clone();
-    let s1 = step_of(plan(&desired, &sim2.observe(), sim2.now));
+    let s1 = step_of(plan(&desired, &sim2.observe(), &sim2.record, sim2.now));
     sim2.apply(&desired, &s1, false);
-    let s2 = step_of(plan(&desired, &sim2.observe(), sim2.now));
+    let s2 = step_of(plan(&desired, &sim2.observe(), &sim2.record, sim2.now));
     sim2.apply(&desired, &s2, false);
     assert_ne!(s1.host(), s2.host());
     // Two agents are starting: the third waits.
     assert!(matches!(
-        plan(&desired, &sim2.observe(), sim2.now),
+        plan(&desired, &sim2.observe(), &sim2.record, sim2.now),
         Decision::Wait { .. }
     ));
 }

@@ -51,7 +51,7 @@ fn stale(ctx: &Ctx, host: &str) -> bool {
 
 /// The lowest id never handed out.
 fn fresh_id(ctx: &Ctx) -> u64 {
-    let mut top = ctx.o.zk_highest_id;
+    let mut top = ctx.r.zk_highest_id.unwrap_or(0);
     if let Some(cfg) = &ctx.o.zookeeper.committed {
         top = top.max(cfg.voters.keys().copied().max().unwrap_or(0));
     }

@@ -1,0 +1,173 @@
+//! What the operator itself wrote to etcd before acting: the second input of the planner,
+//! beside what it observes.
+//!
+//! Some facts cannot be observed safely: the highest ZooKeeper server id ever handed out
+//! (a server on an unreachable host, or a joiner on a host since dropped, is invisible, and
+//! reusing its id lets two processes share one identity), a registry reset half done (the
+//! container is gone, the log is not wiped yet), maintenance windows the operator opened
+//! itself (people schedule their own). They are recorded, under the leadership fence,
+//! *before* the step that creates them is carried out ([`record_before`]); a record that
+//! cannot be read stops the reconcile, it never defaults (a default `0` reuses an id).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::Step;
+use crate::spec::Component;
+
+/// The step the operator is carrying out, recorded before it acts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InFlight {
+    /// The step.
+    pub step: Step,
+    /// When it started (seconds since the epoch).
+    pub started_at: u64,
+}
+
+/// A maintenance window the operator opened for an agent host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnMaintenance {
+    /// When the window was scheduled (the host started draining).
+    pub scheduled_at: u64,
+    /// When `machine/down` was sent, if it was.
+    #[serde(default)]
+    pub down_at: Option<u64>,
+}
+
+/// Everything the operator recorded about one cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recorded {
+    /// Highest ZooKeeper server id ever handed out. `None`: unknown, and then no ZooKeeper
+    /// server may be started (a guess could reuse an id). A new cluster starts at `Some(0)`
+    /// ([`Recorded::new_cluster`]).
+    #[serde(default)]
+    pub zk_highest_id: Option<u64>,
+    /// The step in flight, if any.
+    #[serde(default)]
+    pub in_flight: Option<InFlight>,
+    /// Master hosts whose replicated log must be wiped before their master starts again:
+    /// a registry reset (growing from one master) recorded before the old container was
+    /// removed, so that a crash in between does not start the master on its old log.
+    /// Satisfied once the host runs a master with a quorum above 1.
+    #[serde(default)]
+    pub registry_reset: BTreeSet<String>,
+    /// Maintenance windows the operator opened, by agent host. Windows people scheduled
+    /// themselves are not in here and are never touched.
+    #[serde(default)]
+    pub maintenance: BTreeMap<String, OwnMaintenance>,
+}
+
+impl Recorded {
+    /// The record of a cluster the operator has never acted on: no ZooKeeper id handed out.
+    /// Only for a cluster created now; an existing cluster whose record is lost must not
+    /// get this (its ids would be reused).
+    pub fn new_cluster() -> Recorded {
+        Recorded {
+            zk_highest_id: Some(0),
+            ..Default::default()
+        }
+    }
+
+    /// When the recorded step on `host` started, if the step in flight acts there.
+    pub fn in_flight_on(&self, host: &str) -> Option<u64> {
+        self.in_flight
+            .as_ref()
+            .filter(|f| f.step.host() == host)
+            .map(|f| f.started_at)
+    }
+}
+
+/// The record that must be durably written (fenced) before `step` is carried out.
+///
+/// - every step becomes the step in flight, started `now`;
+/// - `ZkStartServer` raises the highest id to the new server's id (written before the
+///   container that uses it exists, so the id is never handed out twice);
+/// - a `ReplaceContainer` of a master with `reset_registry` records the pending reset; the
+///   next creation or plain replacement of a master retires it (the planner moves on to
+///   other masters only once the reset host runs its new master);
+/// - `AgentDrain` records the window as the operator's own, `AgentDown` when it went down,
+///   `AgentUp` forgets it.
+pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
+    let mut r = recorded.clone();
+    r.in_flight = Some(InFlight {
+        step: step.clone(),
+        started_at: now,
+    });
+    match step {
+        Step::ZkStartServer { id, .. } => {
+            r.zk_highest_id = Some(r.zk_highest_id.unwrap_or(0).max(*id));
+        }
+        Step::ReplaceContainer {
+            component: Component::Masters,
+            host,
+            reset_registry: true,
+        } => {
+            r.registry_reset.insert(host.clone());
+        }
+        Step::AgentDrain { host } => {
+            r.maintenance.insert(
+                host.clone(),
+                OwnMaintenance {
+                    scheduled_at: now,
+                    down_at: None,
+                },
+            );
+        }
+        Step::AgentDown { host } => {
+            let e = r.maintenance.entry(host.clone()).or_insert(OwnMaintenance {
+                scheduled_at: now,
+                down_at: None,
+            });
+            e.down_at.get_or_insert(now);
+        }
+        Step::AgentUp { host } => {
+            r.maintenance.remove(host);
+        }
+        _ => {}
+    }
+    if let Step::CreateContainer {
+        component: Component::Masters,
+        ..
+    }
+    | Step::ReplaceContainer {
+        component: Component::Masters,
+        reset_registry: false,
+        ..
+    } = step
+    {
+        // The planner creates or rolls another master only once the reset host runs its
+        // new one; the reset is then done.
+        r.registry_reset.clear();
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_is_camel_case_and_tolerates_missing_fields() {
+        let r: Recorded = serde_json::from_str("{}").unwrap();
+        assert_eq!(r, Recorded::default());
+        assert_eq!(r.zk_highest_id, None);
+        let r = record_before(
+            &Step::ZkStartServer {
+                host: "h1".into(),
+                id: 4,
+                ensemble: vec![],
+            },
+            &Recorded::new_cluster(),
+            10,
+        );
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.contains("\"zkHighestId\":4"), "{json}");
+        assert!(json.contains("\"inFlight\""), "{json}");
+        let back: Recorded = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, r);
+    }
+}
