@@ -68,6 +68,16 @@ impl ObservedContainer {
     pub fn running(&self) -> bool {
         self.state == ContainerState::Running
     }
+
+    /// Running, or able to run again without anyone starting it: a `Restarting` container
+    /// comes back under its restart policy, a `Paused` one when unpaused. An `Exited` or
+    /// `Created` one runs only if started.
+    pub fn may_run(&self) -> bool {
+        matches!(
+            self.state,
+            ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+        )
+    }
 }
 
 /// A Docker host.

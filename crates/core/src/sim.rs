@@ -43,6 +43,8 @@ pub struct SimHost {
     pub containers: BTreeMap<Component, SimContainer>,
     /// Data volumes.
     pub volumes: BTreeSet<String>,
+    /// The `myid` written in the ZooKeeper data volume (its id label), if there is one.
+    pub zk_volume_id: Option<u64>,
     /// Containers of someone else (must never change).
     pub foreign: Vec<String>,
 }
@@ -117,13 +119,18 @@ impl SimCluster {
                 zk_id: None,
                 master_quorum: (*comp == Component::Masters).then_some(d.master_quorum),
             };
+            let mut volume_id = None;
             if *comp == Component::Zookeeper {
                 let id = voters.len() as u64 + 1;
                 c.zk_id = Some(id);
+                volume_id = Some(id);
                 voters.insert(id, host.clone());
                 sim.zk_ids_used.insert(id);
             }
             if let Some(h) = sim.hosts.get_mut(host) {
+                if volume_id.is_some() {
+                    h.zk_volume_id = volume_id;
+                }
                 h.volumes
                     .insert(crate::desired::volume_name(&d.name, *comp, host));
                 h.containers.insert(*comp, c);
@@ -333,6 +340,9 @@ impl SimCluster {
                     volumes: host.volumes.iter().cloned().collect(),
                 },
             );
+            if let Some(id) = host.zk_volume_id {
+                o.zookeeper.volume_ids.insert(h.clone(), id);
+            }
         }
         // ZooKeeper.
         let quorum = self.zk_has_quorum();
@@ -368,7 +378,12 @@ impl SimCluster {
                     } else {
                         None
                     },
-                    server_id: if ready { c.zk_id } else { None },
+                    // The process is whatever `myid` its volume holds, whatever the label says.
+                    server_id: if ready {
+                        self.hosts.get(h).and_then(|x| x.zk_volume_id)
+                    } else {
+                        None
+                    },
                 },
             );
         }
@@ -441,6 +456,9 @@ impl SimCluster {
     /// action, as if the operator died there. Returns false when the step failed (as a
     /// stale reconfig would with BadVersion).
     pub fn apply(&mut self, d: &Desired, step: &Step, crash_midway: bool) -> bool {
+        // The executor builds containers from the current stage of a quorum change.
+        let staged = crate::plan::stage(d, &self.observe()).into_owned();
+        let d = &staged;
         let before_serving = self.zk_ready_ids();
         let before_quorum = self.zk_has_quorum();
         let before_masters_live = self.masters_live();
@@ -514,12 +532,16 @@ impl SimCluster {
                 if *remove_volume && !crash_midway {
                     h.volumes
                         .remove(&crate::desired::volume_name(&self.name, *component, &host));
-                    if let (Component::Zookeeper, Some(id), Some(cfg)) =
-                        (component, old.and_then(|o| o.zk_id), &self.zk)
-                    {
-                        if cfg.voters.contains_key(&id) {
-                            self.violations
-                                .push(format!("t={now}: data of voter {id} deleted"));
+                    if *component == Component::Zookeeper {
+                        let held = h.zk_volume_id.take();
+                        let label = old.and_then(|o| o.zk_id);
+                        if let Some(cfg) = &self.zk {
+                            for id in [held, label].into_iter().flatten() {
+                                if cfg.voters.contains_key(&id) {
+                                    self.violations
+                                        .push(format!("t={now}: data of voter {id} deleted"));
+                                }
+                            }
                         }
                     }
                 }
@@ -530,14 +552,19 @@ impl SimCluster {
                 };
                 c.started_at = now;
                 c.zk_id = Some(*id);
-                if crash_midway {
-                    c.state = ContainerState::Created;
+                let volume = crate::desired::volume_name(&self.name, Component::Zookeeper, &host);
+                if h.volumes.contains(&volume) && h.zk_volume_id != Some(*id) {
+                    self.violations.push(format!(
+                        "t={now}: server {id} started on a volume holding id {:?}",
+                        h.zk_volume_id
+                    ));
                 }
-                h.volumes.insert(crate::desired::volume_name(
-                    &self.name,
-                    Component::Zookeeper,
-                    &host,
-                ));
+                h.volumes.insert(volume);
+                h.zk_volume_id = Some(*id);
+                if crash_midway {
+                    // The volume is created, the container is not.
+                    return true;
+                }
                 h.containers.insert(Component::Zookeeper, c);
                 if !self.zk_ids_used.insert(*id) {
                     self.violations
@@ -563,6 +590,21 @@ impl SimCluster {
                         }
                     }
                 }
+            }
+            Step::ZkRecreateServer { id, .. } => {
+                let Some(mut c) = Self::spec_container(d, Component::Zookeeper, &host) else {
+                    return false;
+                };
+                let volume = crate::desired::volume_name(&self.name, Component::Zookeeper, &host);
+                if !h.volumes.contains(&volume) || h.zk_volume_id != Some(*id) {
+                    self.violations.push(format!(
+                        "t={now}: server {id} re-created on {host} without its data (volume holds {:?})",
+                        h.zk_volume_id
+                    ));
+                }
+                c.started_at = now;
+                c.zk_id = Some(*id);
+                h.containers.insert(Component::Zookeeper, c);
             }
             Step::ZkAdd { .. }
             | Step::ZkRemove { .. }
@@ -659,7 +701,11 @@ impl SimCluster {
             } => before_live.iter().any(|(h, _)| h == host),
             _ => false,
         };
-        if stopped_live {
+        // Live masters that could not form a quorum for any of them lose nothing.
+        let could_serve = before_live
+            .iter()
+            .any(|(_, q)| before_live.len() as u32 >= *q);
+        if stopped_live && could_serve {
             let left = before_live.iter().filter(|(h, _)| h != step.host()).count() as u32;
             let min_q = before_live.iter().map(|(_, q)| *q).min().unwrap_or(1);
             let floor = min_q.min(d.master_quorum);
@@ -833,7 +879,9 @@ pub fn drive(
         trace.push_back(format!("t={} {decision:?}", sim.now));
         match &decision {
             Decision::Act { step, .. } => {
-                if let Err(v) = crate::invariants::check_step(d, &o, &sim.record, step) {
+                // The step is carried out against the current stage of a quorum change.
+                let staged = crate::plan::stage(d, &o);
+                if let Err(v) = crate::invariants::check_step(&staged, &o, &sim.record, step) {
                     return Err(format!("t={}: planner returned {step}: {v}", sim.now));
                 }
                 sim.record = record_before(step, &sim.record, sim.now);

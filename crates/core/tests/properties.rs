@@ -108,7 +108,15 @@ fn observation(r: &mut Rng, d: &Desired) -> (Observed, Recorded) {
                 },
             );
         }
-        let volumes = if r.percent(30) {
+        let volumes = if r.percent(30) || containers.contains_key(&Component::Zookeeper) {
+            if r.percent(85) {
+                let id = containers
+                    .get(&Component::Zookeeper)
+                    .and_then(|c| c.zk_id)
+                    .filter(|_| r.percent(90))
+                    .unwrap_or_else(|| 1 + r.below(8));
+                o.zookeeper.volume_ids.insert(h.clone(), id);
+            }
             vec![format!("p-zookeeper-{h}-data")]
         } else {
             vec![]
@@ -159,7 +167,11 @@ fn observation(r: &mut Rng, d: &Desired) -> (Observed, Recorded) {
                     ok: r.percent(90),
                     mode,
                     config_version: Some(version),
-                    server_id: None,
+                    server_id: if r.percent(90) {
+                        o.container(Component::Zookeeper, h).and_then(|c| c.zk_id)
+                    } else {
+                        Some(1 + r.below(6))
+                    },
                 },
             );
         }
@@ -246,7 +258,8 @@ fn check(
     match decision {
         Decision::Act { step, reason } => {
             prop_assert!(!reason.is_empty());
-            if let Err(v) = check_step(d, o, rec, step) {
+            let staged = mesos_operator_core::plan::stage(d, o);
+            if let Err(v) = check_step(&staged, o, rec, step) {
                 return Err(TestCaseError::fail(format!(
                     "{step} broke {v}\nobserved: {o:#?}"
                 )));

@@ -149,7 +149,8 @@ fn bumping_all_four_at_once_goes_in_order() {
         let o = sim.observe();
         match mesos_operator_core::plan::plan(&desired, &o, &sim.record, sim.now) {
             Decision::Act { step, .. } => {
-                mesos_operator_core::invariants::check_step(&desired, &o, &sim.record, &step)
+                let staged = mesos_operator_core::plan::stage(&desired, &o);
+                mesos_operator_core::invariants::check_step(&staged, &o, &sim.record, &step)
                     .unwrap();
                 sim.record =
                     mesos_operator_core::record::record_before(&step, &sim.record, sim.now);

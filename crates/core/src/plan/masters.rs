@@ -8,12 +8,97 @@
 //! the two quorums as that floor, so the floor is `min(lowest quorum running, desired
 //! quorum)`. The ceiling: never more masters running than `2*q - 1` for the lowest quorum
 //! `q` among them, or two disjoint quorums could write the log. Masters on unreachable
-//! hosts count as running for the ceiling: we cannot see them, so we assume the worst.
+//! hosts count as running for the ceiling: we cannot see them, so we assume the worst; so do
+//! masters `Restarting` or `Paused`, which come back by themselves.
+
+use std::borrow::Cow;
 
 use super::gate::{unreachable, wait_for, wait_since};
 use super::{act, blocked, leader_last, BlockKind, Ctx, Decision, Step};
-use crate::observed::ObservedContainer;
+use crate::desired::Desired;
+use crate::observed::{Observed, ObservedContainer};
 use crate::spec::Component;
+
+/// The desired model for the current stage of a quorum change.
+///
+/// The quorum moves one step at a time: 3 -> 7 masters goes through 5 (quorum 3), each stage
+/// converged before the next. In Mesos a new master's log replica starts EMPTY and can only
+/// catch up from a quorum of VOTING replicas; restarting three masters with quorum 4 and
+/// then adding four empty replicas leaves a log that never recovers. Shrinking likewise:
+/// 7 -> 3 goes through 5.
+///
+/// The stage is derived from the quorum labels of the masters that exist: growing, the next
+/// quorum above the lowest once that stage is complete (or already begun); shrinking, the next
+/// below the highest. Hosts of a stage: the final hosts that hold a master, then the other
+/// final hosts in placement order, then (shrinking) masters that are going away, by name.
+///
+/// The executor must build master containers from this model, not from `desired`: call it
+/// with the same observation the plan was made from ([`crate::plan::plan`] calls it itself;
+/// it is idempotent for one observation).
+pub fn stage<'a>(desired: &'a Desired, observed: &Observed) -> Cow<'a, Desired> {
+    let target = desired.master_quorum;
+    let labelled: Vec<(&str, u32)> = observed
+        .containers_of(M)
+        .into_iter()
+        .filter_map(|c| c.master_quorum.map(|q| (c.host.as_str(), q)))
+        .collect();
+    let (Some(lo), Some(hi)) = (
+        labelled.iter().map(|(_, q)| *q).min(),
+        labelled.iter().map(|(_, q)| *q).max(),
+    ) else {
+        return Cow::Borrowed(desired);
+    };
+    let n = labelled.len() as u32;
+    let healthy = |h: &str| {
+        observed.container(M, h).is_some_and(|c| c.running())
+            && observed.masters.members.get(h).is_some_and(|m| m.healthy)
+    };
+    let complete = |q: u32| n == 2 * q - 1 && labelled.iter().all(|(h, lq)| *lq == q && healthy(h));
+    let s = if lo < target {
+        if hi > lo || n > 2 * lo - 1 || complete(lo) {
+            lo + 1
+        } else {
+            lo
+        }
+    } else if hi > target {
+        if lo < hi || n < 2 * hi - 1 || complete(hi) {
+            hi - 1
+        } else {
+            hi
+        }
+    } else {
+        target
+    };
+    if s == target || s == 0 {
+        return Cow::Borrowed(desired);
+    }
+    let count = 2 * s - 1;
+    let finals: Vec<&String> = desired
+        .master_placement
+        .iter()
+        .take(desired.master_count as usize)
+        .collect();
+    let has = |h: &str| observed.container(M, h).is_some();
+    let mut hosts: Vec<String> = Vec::new();
+    for h in finals.iter().filter(|h| has(h)) {
+        hosts.push(h.to_string());
+    }
+    for h in finals.iter().filter(|h| !has(h)) {
+        hosts.push(h.to_string());
+    }
+    for (h, _) in &labelled {
+        if !hosts.iter().any(|x| x == h) {
+            hosts.push(h.to_string());
+        }
+    }
+    for h in &desired.master_placement {
+        if !hosts.contains(h) {
+            hosts.push(h.clone());
+        }
+    }
+    hosts.truncate(count as usize);
+    Cow::Owned(desired.with_masters(&hosts, count))
+}
 
 const M: Component = Component::Masters;
 const GATE: &str = "answer /health, with a leader elected and its registry recovered";
@@ -36,13 +121,14 @@ fn quorum_of(ctx: &Ctx, c: &ObservedContainer) -> u32 {
     c.master_quorum.unwrap_or(ctx.d.master_quorum)
 }
 
-/// (host, quorum) of every master that is or may be running.
+/// (host, quorum) of every master that is or may be running: running, restarting under
+/// its restart policy, paused, or on a host we cannot see.
 fn possibly_running<'a>(ctx: &'a Ctx) -> Vec<(&'a str, u32)> {
     let mut v: Vec<(&str, u32)> = ctx
         .o
         .containers_of(M)
         .into_iter()
-        .filter(|c| c.running())
+        .filter(|c| c.may_run())
         .map(|c| (c.host.as_str(), quorum_of(ctx, c)))
         .collect();
     for h in ctx.d.hosts_of(M) {
@@ -83,6 +169,21 @@ pub(crate) fn floor(ctx: &Ctx) -> u32 {
         .min()
         .unwrap_or(ctx.d.master_quorum)
         .min(ctx.d.master_quorum)
+}
+
+/// The master on `host` is the only one that exists or may run, one is desired, and its
+/// quorum is above 1: alone it cannot serve, so restarting it with quorum 1 costs nothing.
+/// The last move of a shrink to one master (3 -> 1 leaves one master with quorum 2 for the
+/// length of one step; safety.md names this window).
+fn alone_without_quorum(ctx: &Ctx, host: &str) -> bool {
+    ctx.d.master_count == 1
+        && ctx.o.containers_of(M).len() == 1
+        && possibly_running(ctx).iter().all(|(h, _)| *h == host)
+        && ctx
+            .o
+            .container(M, host)
+            .and_then(|c| c.master_quorum)
+            .is_some_and(|q| q > 1)
 }
 
 /// Healthy masters other than `host`.
@@ -135,6 +236,23 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     for h in &desired {
         if !ctx.o.reachable(h) {
             return Some(unreachable(ctx, h, "Mesos master"));
+        }
+    }
+
+    // A registry reset recorded before its old container was removed: finish it (wipe the
+    // log, create the master) before anything else, or the master would start on its old
+    // log beside empty replicas that can never catch up from it.
+    for h in &ctx.r.registry_reset {
+        if wanted.contains(h.as_str()) && ctx.o.container(M, h).is_none() && ctx.d.master_quorum > 1
+        {
+            return act(
+                Step::ReplaceContainer {
+                    component: M,
+                    host: h.clone(),
+                    reset_registry: true,
+                },
+                format!("finish the registry reset of the master on {h}, recorded before its old container was removed"),
+            );
         }
     }
 
@@ -230,7 +348,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
                 "set spec.masters.acceptRegistryReset: true if that is acceptable, or keep spec.masters.count: 1",
             );
         }
-        if c.running() && !reset {
+        if c.running() && !reset && !alone_without_quorum(ctx, h) {
             if let Some(b) = below_floor(ctx, h, "replacing") {
                 return Some(b);
             }

@@ -32,6 +32,7 @@ use crate::desired::Desired;
 use crate::observed::Observed;
 use crate::record::Recorded;
 use crate::spec::Component;
+pub use masters::stage;
 pub use step::{Step, ZkMember};
 
 /// Why the planner will not move.
@@ -107,8 +108,9 @@ impl Ctx<'_> {
 /// `recorded` is what the operator wrote to etcd itself (see [`crate::record`]); before the
 /// returned step is carried out, [`crate::record::record_before`] gives the record to write.
 pub fn plan(desired: &Desired, observed: &Observed, recorded: &Recorded, now: u64) -> Decision {
+    let staged = stage(desired, observed);
     let ctx = Ctx {
-        d: desired,
+        d: &staged,
         o: observed,
         r: recorded,
         now,

@@ -379,7 +379,8 @@ impl MesosCluster {
         v
     }
 
-    fn pick<'a>(&'a self, list: Option<&Vec<String>>, n: u32) -> Vec<&'a Host> {
+    /// The first `n` eligible hosts: those of `list` in its order, or every host by name.
+    pub fn pick<'a>(&'a self, list: Option<&Vec<String>>, n: u32) -> Vec<&'a Host> {
         let eligible: Vec<&Host> = match list {
             Some(names) => names
                 .iter()
