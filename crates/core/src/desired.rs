@@ -140,6 +140,8 @@ pub struct Desired {
     pub max_unavailable_agents: u32,
     /// Mesos maintenance around agent replacement.
     pub drain_agents: bool,
+    /// How long a host drains before `machine/down`.
+    pub drain_period: Duration,
     /// Wiping the masters' replicated log is allowed.
     pub accept_registry_reset: bool,
     /// Moving Marathon to an older version is allowed.
@@ -305,6 +307,8 @@ impl Desired {
                 .unwrap_or(Duration::from_secs(300)),
             max_unavailable_agents: s.rollout.max_unavailable_agents.max(1),
             drain_agents: s.rollout.drain_agents,
+            drain_period: duration::parse(&s.rollout.drain_period)
+                .unwrap_or(Duration::from_secs(60)),
             accept_registry_reset: m.accept_registry_reset,
             allow_marathon_downgrade: s.marathon.as_ref().is_some_and(|m| m.allow_downgrade),
             addresses: s

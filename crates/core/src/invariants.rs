@@ -180,10 +180,10 @@ pub fn component_converged(d: &Desired, o: &Observed, c: Component) -> bool {
             let want: BTreeSet<String> = want.iter().map(|h| h.to_string()).collect();
             placed == want
                 && zk_up(o).len() == cfg.voters.len()
-                && o.zookeeper
-                    .servers
-                    .values()
-                    .all(|s| s.config_version.is_none_or(|v| v == cfg.version))
+                && o.zookeeper.servers.iter().all(|(h, s)| {
+                    container(o, ZK, h).is_none()
+                        || s.config_version.is_none_or(|v| v == cfg.version)
+                })
         }),
         Component::Masters => {
             want.iter().all(|h| master_healthy(o, h))
@@ -278,7 +278,17 @@ pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
     match c {
         Component::Zookeeper => check_zookeeper(d, o, r, step),
         Component::Masters => check_masters(d, o, step),
-        Component::Agents => check_agents(d, o, step),
+        Component::Agents => {
+            if let Step::AgentDown { .. } | Step::AgentUp { .. } = step {
+                if !r.maintenance.contains_key(host) {
+                    return violation(
+                        "agents-foreign-maintenance",
+                        format!("{step}: a maintenance window the operator did not open"),
+                    );
+                }
+            }
+            check_agents(d, o, step)
+        }
         Component::Marathon => {
             check_marathon(d, o, step)?;
             check_leader_last(d, o, step)

@@ -45,6 +45,11 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             if c == Component::Masters && !masters::may_start(ctx, oc) {
                 continue;
             }
+            if c == Component::Marathon && other_marathon_version(ctx, oc) {
+                // Never an old and a new version both leader candidates: the rollout
+                // replaces it instead.
+                continue;
+            }
             return act(
                 Step::StartContainer {
                     component: c,
@@ -59,6 +64,14 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         }
     }
     None
+}
+
+/// Another Marathon instance that runs (or may) has a different image.
+fn other_marathon_version(ctx: &Ctx, oc: &ObservedContainer) -> bool {
+    ctx.o
+        .containers_of(Component::Marathon)
+        .into_iter()
+        .any(|x| x.host != oc.host && x.may_run() && x.image != oc.image)
 }
 
 /// Whether a stopped container is one the cluster should have running.

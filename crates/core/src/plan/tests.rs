@@ -421,10 +421,10 @@ fn marathon_version_change_follows_the_ha_upgrade() {
         .filter(|s| s.component() == Component::Marathon)
         .map(|s| s.kind())
         .collect();
-    // Down to one old instance, one new beside it, the old one replaced.
+    // Down to one old instance, that one replaced by the new version, then the rest.
     assert_eq!(
         kinds,
-        ["RemoveContainer", "CreateContainer", "ReplaceContainer"]
+        ["RemoveContainer", "ReplaceContainer", "CreateContainer"]
     );
 }
 
@@ -772,4 +772,93 @@ fn zookeeper_waits_when_a_server_reports_a_newer_config_than_the_one_read() {
         }
     });
     assert!(matches!(decision, Decision::Wait { .. }), "{decision:?}");
+}
+
+fn agents_doc(hosts: usize, max_unavailable: u32, drain: bool) -> MesosCluster {
+    let mut d = doc(hosts, 3, 3, 0);
+    d.spec.rollout.max_unavailable_agents = max_unavailable;
+    d.spec.rollout.drain_agents = drain;
+    d
+}
+
+/// Item 8: an agent already out of service (restarting after a crash) uses the budget.
+#[test]
+fn agents_budget_counts_agents_already_down() {
+    let d = agents_doc(3, 1, false);
+    let mut sim = converged(&d);
+    set_state(
+        &mut sim,
+        Component::Agents,
+        "h3",
+        ContainerState::Restarting,
+    );
+    let mut d2 = d.clone();
+    d2.spec.agents.image = "a:2".into();
+    let decision = observe_and_plan(&d2, &sim, |_| {});
+    assert!(
+        !matches!(decision.step(), Some(s) if s.host() != "h3" && s.is_disruptive()),
+        "{decision:?}"
+    );
+}
+
+/// Item 8: agents no longer wanted are removed within the same budget.
+#[test]
+fn agents_not_wanted_are_removed_within_the_budget() {
+    let d = agents_doc(3, 1, false);
+    let mut sim = converged(&d);
+    set_state(
+        &mut sim,
+        Component::Agents,
+        "h1",
+        ContainerState::Restarting,
+    );
+    let mut d2 = d.clone();
+    d2.spec.agents.hosts = crate::spec::AgentHosts::List(vec!["h1".into(), "h2".into()]);
+    let decision = observe_and_plan(&d2, &sim, |_| {});
+    assert!(
+        !matches!(decision.step(), Some(Step::RemoveContainer { host, .. }) if host == "h3"),
+        "{decision:?}"
+    );
+}
+
+/// Item 8: `machine/down` waits for the drain period.
+#[test]
+fn agents_go_down_only_after_the_drain_period() {
+    let d = agents_doc(3, 1, true);
+    let mut sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.agents.image = "a:2".into();
+    let desired = Desired::from_document(&d2);
+    let first = step_of(observe_and_plan(&d2, &sim, |_| {}));
+    assert_eq!(first.kind(), "AgentDrain");
+    sim.record = crate::record::record_before(&first, &sim.record, sim.now);
+    sim.apply(&desired, &first, false);
+    sim.tick(5);
+    let next = observe_and_plan(&d2, &sim, |_| {});
+    assert!(matches!(next, Decision::Wait { .. }), "{next:?}");
+    sim.tick(60);
+    assert_eq!(
+        step_of(observe_and_plan(&d2, &sim, |_| {})).kind(),
+        "AgentDown"
+    );
+}
+
+/// Item 8: maintenance people scheduled themselves is left alone.
+#[test]
+fn maintenance_people_scheduled_is_left_alone() {
+    let d = agents_doc(3, 1, true);
+    let mut sim = converged(&d);
+    sim.maintenance
+        .insert("h2".into(), crate::observed::Maintenance::Draining);
+    for d2 in [d.clone(), {
+        let mut x = d.clone();
+        x.spec.agents.image = "a:2".into();
+        x
+    }] {
+        let decision = observe_and_plan(&d2, &sim, |_| {});
+        assert!(
+            !matches!(decision.step(), Some(s) if s.host() == "h2" && s.component() == Component::Agents),
+            "{decision:?}"
+        );
+    }
 }
