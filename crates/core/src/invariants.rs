@@ -131,8 +131,8 @@ fn master_quorum_label(d: &Desired, c: &ObservedContainer) -> u32 {
 }
 
 /// (host, quorum) of every master that may be running: can run, or on a host out of sight
-/// where one is desired (assume the worst).
-fn masters_may_run(d: &Desired, o: &Observed) -> Vec<(String, u32)> {
+/// where one is desired or once was (assume the worst).
+fn masters_may_run(d: &Desired, o: &Observed, r: &Recorded) -> Vec<(String, u32)> {
     let mut v: Vec<(String, u32)> = containers(o, M)
         .into_iter()
         .filter(|c| can_run(c))
@@ -143,11 +143,22 @@ fn masters_may_run(d: &Desired, o: &Observed) -> Vec<(String, u32)> {
             v.push((h.clone(), d.master_quorum));
         }
     }
+    let lowest = v.iter().map(|(_, q)| *q).min().unwrap_or(d.master_quorum);
+    for h in &r.master_hosts {
+        if !seen(o, h) && !v.iter().any(|(x, _)| x == h) {
+            v.push((h.clone(), lowest.min(d.master_quorum)));
+        }
+    }
     v
 }
 
+/// Serves and its log replica has recovered: only such a master counts toward the quorum.
 fn master_healthy(o: &Observed, h: &str) -> bool {
-    container(o, M, h).is_some_and(serves) && o.masters.members.get(h).is_some_and(|m| m.healthy)
+    container(o, M, h).is_some_and(serves)
+        && o.masters
+            .members
+            .get(h)
+            .is_some_and(|m| m.healthy && m.recovered)
 }
 
 /// Whether a component is converged and healthy, by the plain reading of the rules.
@@ -277,7 +288,7 @@ pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
 
     match c {
         Component::Zookeeper => check_zookeeper(d, o, r, step),
-        Component::Masters => check_masters(d, o, step),
+        Component::Masters => check_masters(d, o, r, step),
         Component::Agents => {
             if let Step::AgentDown { .. } | Step::AgentUp { .. } = step {
                 if !r.maintenance.contains_key(host) {
@@ -492,7 +503,7 @@ fn check_fresh_id(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
         );
     };
     let resumed = r.in_flight.as_ref().is_some_and(|f| &f.step == step)
-        && o.zookeeper.volume_ids.get(host) == Some(id)
+        && o.zookeeper.volume_ids.get(host).is_none_or(|v| v == id)
         && containers(o, ZK).iter().all(|c| c.zk_id != Some(*id))
         && o.zookeeper
             .committed
@@ -542,10 +553,14 @@ fn check_version(step: &Step, expected: u64, committed: u64) -> Result<(), Viola
     Ok(())
 }
 
-fn check_masters(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation> {
+fn check_masters(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(), Violation> {
     let host = step.host();
-    let may_run = masters_may_run(d, o);
-    let lowest = may_run.iter().map(|(_, q)| *q).min();
+    let may_run = masters_may_run(d, o, r);
+    // The floor counts only masters someone can see.
+    let lowest = masters_may_run(d, o, &Recorded::default())
+        .iter()
+        .map(|(_, q)| *q)
+        .min();
     if let Step::ReplaceContainer {
         reset_registry: true,
         ..
@@ -635,15 +650,19 @@ fn check_masters(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation
 /// down, crashed, out of sight or in maintenance, and agents not wanted any more.
 fn check_agents(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation> {
     let host = step.host();
+    // Only a step that takes an agent in service out of it uses the budget.
     let takes_one = match step {
-        Step::ReplaceContainer { .. } | Step::RemoveContainer { .. } => {
+        Step::ReplaceContainer { .. } | Step::RemoveContainer { .. } | Step::AgentDown { .. } => {
             container(o, A, host).is_some_and(serves)
+                && o.agents
+                    .members
+                    .get(host)
+                    .is_some_and(|a| a.healthy && a.registered)
                 && !matches!(
                     o.agents.maintenance.get(host),
                     Some(crate::observed::Maintenance::Down)
                 )
         }
-        Step::AgentDown { .. } => true,
         _ => false,
     };
     if !takes_one {
@@ -750,7 +769,8 @@ fn check_leader_last(d: &Desired, o: &Observed, step: &Step) -> Result<(), Viola
         if c != component || other == host {
             continue;
         }
-        if container(o, *c, other).is_some_and(|x| x.config_hash != spec.config_hash) {
+        // A stopped member that needs the change too costs no election: it may come after.
+        if container(o, *c, other).is_some_and(|x| serves(x) && x.config_hash != spec.config_hash) {
             return violation(
                 "leader-last",
                 format!("{step} while {other} is also outdated"),

@@ -157,7 +157,8 @@ pub struct MasterObservation {
     pub healthy: bool,
     /// `master/elected` is 1.
     pub elected: bool,
-    /// `registrar/log/recovered` is 1 (meaningful on the leader).
+    /// `registrar/log/recovered` is 1 on this master: its log replica has caught up (a new
+    /// master's replica starts empty).
     pub recovered: bool,
     /// Version it reports.
     pub version: Option<String>,

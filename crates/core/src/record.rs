@@ -35,6 +35,10 @@ pub struct OwnMaintenance {
     /// When `machine/down` was sent, if it was.
     #[serde(default)]
     pub down_at: Option<u64>,
+    /// When `machine/up` was sent, if it was. The window stays the operator's until an
+    /// agent step elsewhere shows the planner saw it closed (the request may be lost).
+    #[serde(default)]
+    pub up_sent_at: Option<u64>,
 }
 
 /// Everything the operator recorded about one cluster.
@@ -59,6 +63,12 @@ pub struct Recorded {
     /// themselves are not in here and are never touched.
     #[serde(default)]
     pub maintenance: BTreeMap<String, OwnMaintenance>,
+    /// Hosts that ever held a master container of this cluster, until its removal with its
+    /// volume. A master on such a host that is out of sight (unreachable, or dropped from
+    /// the document) may still run and counts for the ceiling until a person says the host
+    /// is gone for good (removes it here).
+    #[serde(default)]
+    pub master_hosts: BTreeSet<String>,
 }
 
 impl Recorded {
@@ -90,7 +100,9 @@ impl Recorded {
 ///   next creation or plain replacement of a master retires it (the planner moves on to
 ///   other masters only once the reset host runs its new master);
 /// - `AgentDrain` records the window as the operator's own, `AgentDown` when it went down,
-///   `AgentUp` forgets it.
+///   `AgentUp` when it was asked to end (forgotten at the next agent step elsewhere);
+/// - creating, replacing or starting a master records its host among the master hosts; a
+///   removal with its volume forgets it.
 pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
     let mut r = recorded.clone();
     r.in_flight = Some(InFlight {
@@ -114,6 +126,7 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
                 OwnMaintenance {
                     scheduled_at: now,
                     down_at: None,
+                    up_sent_at: None,
                 },
             );
         }
@@ -121,13 +134,48 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
             let e = r.maintenance.entry(host.clone()).or_insert(OwnMaintenance {
                 scheduled_at: now,
                 down_at: None,
+                up_sent_at: None,
             });
             e.down_at.get_or_insert(now);
         }
         Step::AgentUp { host } => {
-            r.maintenance.remove(host);
+            if let Some(e) = r.maintenance.get_mut(host) {
+                e.up_sent_at = Some(now);
+            }
+        }
+        Step::CreateContainer {
+            component: Component::Masters,
+            host,
+        }
+        | Step::ReplaceContainer {
+            component: Component::Masters,
+            host,
+            ..
+        }
+        | Step::StartContainer {
+            component: Component::Masters,
+            host,
+        } => {
+            r.master_hosts.insert(host.clone());
         }
         _ => {}
+    }
+    if step.component() == Component::Agents {
+        // The planner finishes the operator's own windows before any other agent step, so
+        // an agent step elsewhere means every window it sent `machine/up` for is closed.
+        let here = step.host().to_string();
+        r.maintenance
+            .retain(|h, m| *h == here || m.up_sent_at.is_none());
+    }
+    if let Step::RemoveContainer {
+        component: Component::Masters,
+        host,
+        remove_volume: true,
+    } = step
+    {
+        // Forgotten before the removal is certain: if it is cut short, the container is
+        // still there to be seen (the host answered when this was planned).
+        r.master_hosts.remove(host);
     }
     if let Step::CreateContainer {
         component: Component::Masters,

@@ -32,6 +32,32 @@ pub struct SimContainer {
     pub zk_id: Option<u64>,
     /// Master quorum.
     pub master_quorum: Option<u32>,
+    /// When it last finished (0: never).
+    pub finished_at: u64,
+    /// Restarting under its restart policy: runs again at this time.
+    pub restart_at: Option<u64>,
+}
+
+/// A Mesos master's replicated-log replica, kept on its work volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogState {
+    /// New or wiped: catches up only from a quorum of VOTING replicas, or initializes with
+    /// a quorum of empty ones when no live replica votes.
+    Empty,
+    /// Holds the log and votes.
+    Voting,
+}
+
+/// A ZooKeeper follower that lags after a reconfig: for a while, a read of the committed
+/// config from it returns the previous one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZkLag {
+    /// The config before the reconfig.
+    pub previous: ZkConfig,
+    /// Until when.
+    pub until: u64,
+    /// The lagging server's host.
+    pub host: String,
 }
 
 /// One Docker host in the model.
@@ -45,6 +71,8 @@ pub struct SimHost {
     pub volumes: BTreeSet<String>,
     /// The `myid` written in the ZooKeeper data volume (its id label), if there is one.
     pub zk_volume_id: Option<u64>,
+    /// The master's log replica on its work volume, if there is one.
+    pub master_log: Option<LogState>,
     /// Containers of someone else (must never change).
     pub foreign: Vec<String>,
 }
@@ -76,6 +104,14 @@ pub struct SimCluster {
     pub broken_images: BTreeSet<String>,
     /// Current time.
     pub now: u64,
+    /// Host addresses (for voters named by address).
+    pub addresses: BTreeMap<String, String>,
+    /// Config lines name voters by address (a second network card), not by host name.
+    pub name_voters_by_address: bool,
+    /// After a reconfig, a follower lags this long (0: never).
+    pub zk_lag_secs: u64,
+    /// The lag in progress.
+    pub zk_lag: Option<ZkLag>,
     /// Safety violations seen (a test fails on any).
     pub violations: Vec<String>,
 }
@@ -109,6 +145,7 @@ impl SimCluster {
     pub fn converged(d: &Desired, now: u64) -> SimCluster {
         let hosts: Vec<String> = d.addresses.keys().cloned().collect();
         let mut sim = SimCluster::new(&d.name, &hosts, now);
+        sim.addresses = d.addresses.clone();
         let mut voters = BTreeMap::new();
         for ((comp, host), spec) in &d.containers {
             let mut c = SimContainer {
@@ -118,6 +155,8 @@ impl SimCluster {
                 started_at: now.saturating_sub(3600),
                 zk_id: None,
                 master_quorum: (*comp == Component::Masters).then_some(d.master_quorum),
+                finished_at: 0,
+                restart_at: None,
             };
             let mut volume_id = None;
             if *comp == Component::Zookeeper {
@@ -130,6 +169,9 @@ impl SimCluster {
             if let Some(h) = sim.hosts.get_mut(host) {
                 if volume_id.is_some() {
                     h.zk_volume_id = volume_id;
+                }
+                if *comp == Component::Masters {
+                    h.master_log = Some(LogState::Voting);
                 }
                 h.volumes
                     .insert(crate::desired::volume_name(&d.name, *comp, host));
@@ -174,6 +216,7 @@ impl SimCluster {
             .filter(|(id, h)| {
                 self.container(Component::Zookeeper, h)
                     .is_some_and(|c| self.ready(c) && c.zk_id == Some(**id))
+                    && self.hosts.get(*h).and_then(|x| x.zk_volume_id) == Some(**id)
             })
             .map(|(id, _)| *id)
             .collect()
@@ -201,8 +244,11 @@ impl SimCluster {
             .iter()
             .filter_map(|(h, host)| {
                 let c = host.containers.get(&Component::Masters)?;
-                (c.state == ContainerState::Running)
-                    .then(|| (h.clone(), c.master_quorum.unwrap_or(1)))
+                matches!(
+                    c.state,
+                    ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+                )
+                .then(|| (h.clone(), c.master_quorum.unwrap_or(1)))
             })
             .collect()
     }
@@ -225,16 +271,72 @@ impl SimCluster {
             .find(|(h, _)| h == l)
             .map(|(_, q)| *q)
             .unwrap_or(u32::MAX);
-        live.len() as u32 >= q && self.zk_has_quorum()
+        let voting = live
+            .iter()
+            .filter(|(h, _)| self.log(h) == Some(LogState::Voting))
+            .count() as u32;
+        voting >= q && self.log(l) == Some(LogState::Voting) && self.zk_has_quorum()
+    }
+
+    fn log(&self, host: &str) -> Option<LogState> {
+        self.hosts.get(host).and_then(|h| h.master_log)
+    }
+
+    /// Empty replicas catch up from a quorum of live voting ones (their own quorum), or,
+    /// when no replica votes anywhere, a quorum of live empty ones initializes the log.
+    fn catch_up_logs(&mut self) {
+        let live = self.masters_live();
+        let voting = live
+            .iter()
+            .filter(|(h, _)| self.log(h) == Some(LogState::Voting))
+            .count() as u32;
+        // Only replicas that answer take part (a volume without a master answers nothing).
+        let any_voting = voting > 0;
+        let empty: Vec<(String, u32)> = live
+            .iter()
+            .filter(|(h, _)| self.log(h) == Some(LogState::Empty))
+            .cloned()
+            .collect();
+        let mut promote: Vec<String> = empty
+            .iter()
+            .filter(|(_, q)| voting >= *q)
+            .map(|(h, _)| h.clone())
+            .collect();
+        if !any_voting {
+            let n = empty.len() as u32;
+            if empty.iter().all(|(_, q)| n >= *q) && n > 0 {
+                promote = empty.iter().map(|(h, _)| h.clone()).collect();
+            }
+        }
+        for h in promote {
+            if let Some(x) = self.hosts.get_mut(&h) {
+                x.master_log = Some(LogState::Voting);
+            }
+        }
     }
 
     /// Moves time forward and lets leaders settle.
     pub fn tick(&mut self, secs: u64) {
         self.now += secs;
+        let now = self.now;
+        for h in self.hosts.values_mut() {
+            for c in h.containers.values_mut() {
+                if c.state == ContainerState::Restarting && c.restart_at.is_some_and(|t| t <= now) {
+                    // Back by itself under its restart policy.
+                    c.state = ContainerState::Running;
+                    c.started_at = c.restart_at.unwrap_or(now);
+                    c.restart_at = None;
+                }
+            }
+        }
         self.settle();
     }
 
     fn settle(&mut self) {
+        self.catch_up_logs();
+        if self.zk_lag.as_ref().is_some_and(|l| l.until <= self.now) {
+            self.zk_lag = None;
+        }
         // ZooKeeper leader: sticky while serving, else the lowest serving voter.
         let serving = self.zk_serving();
         if self.zk_has_quorum() {
@@ -328,7 +430,10 @@ impl SimCluster {
                             started_at: c.started_at,
                             zk_id: c.zk_id,
                             master_quorum: c.master_quorum,
-                            detail: Default::default(),
+                            detail: ContainerDetail {
+                                finished_at: c.finished_at,
+                                ..Default::default()
+                            },
                         },
                     )
                 })
@@ -346,8 +451,25 @@ impl SimCluster {
         }
         // ZooKeeper.
         let quorum = self.zk_has_quorum();
+        let lag = self.zk_lag.as_ref().filter(|l| l.until > self.now);
         if quorum {
-            o.zookeeper.committed = self.zk.clone();
+            // Read from whichever server the session picked: a lagging one hands back the
+            // config from before the last reconfig.
+            o.zookeeper.committed = match lag {
+                Some(l) => Some(l.previous.clone()),
+                None => self.zk.clone(),
+            };
+            if self.name_voters_by_address {
+                if let Some(cfg) = o.zookeeper.committed.as_mut() {
+                    for (id, name) in cfg.voters.iter_mut() {
+                        if id % 2 == 1 {
+                            if let Some(a) = self.addresses.get(name.as_str()) {
+                                *name = a.clone();
+                            }
+                        }
+                    }
+                }
+            }
             o.zookeeper.leader = self.zk_leader.clone();
         }
         for h in self.hosts.keys() {
@@ -368,15 +490,18 @@ impl SimCluster {
                 (true, true, true) => Some(ZkMode::Follower),
                 (true, true, false) => Some(ZkMode::Observer),
             };
+            // A server answers a moment before it has synced with the leader.
+            let answers = c.state == ContainerState::Running && self.now >= c.started_at + 1;
+            let lagging = lag.is_some_and(|l| &l.host == h);
             o.zookeeper.servers.insert(
                 h.clone(),
                 ZkServerObservation {
-                    ok: ready,
+                    ok: answers && !self.broken_images.contains(&c.image),
                     mode,
-                    config_version: if ready && quorum {
-                        self.zk.as_ref().map(|c| c.version)
-                    } else {
-                        None
+                    config_version: match (ready && quorum, lag) {
+                        (false, _) => None,
+                        (true, Some(l)) if lagging => Some(l.previous.version),
+                        (true, _) => self.zk.as_ref().map(|c| c.version),
                     },
                     // The process is whatever `myid` its volume holds, whatever the label says.
                     server_id: if ready {
@@ -398,7 +523,7 @@ impl SimCluster {
                     MasterObservation {
                         healthy: live,
                         elected: live && leads,
-                        recovered: live && leads && qok,
+                        recovered: live && self.log(h) == Some(LogState::Voting) && (!leads || qok),
                         version: None,
                     },
                 );
@@ -449,13 +574,27 @@ impl SimCluster {
             started_at: 0,
             zk_id: None,
             master_quorum: (comp == Component::Masters).then_some(d.master_quorum),
+            finished_at: 0,
+            restart_at: None,
         })
     }
 
-    /// Carries out a step. With `crash_midway`, a multi-action step stops after its first
-    /// action, as if the operator died there. Returns false when the step failed (as a
+    /// Carries out a step. With `crash_midway`, the operator dies after the step's first
+    /// action (see [`SimCluster::apply_cut`]). Returns false when the step failed (as a
     /// stale reconfig would with BadVersion).
     pub fn apply(&mut self, d: &Desired, step: &Step, crash_midway: bool) -> bool {
+        self.apply_cut(d, step, u8::from(crash_midway))
+    }
+
+    /// Carries out a step, the operator dying after `cut` of its actions (0: none, it runs
+    /// to the end). The actions, in order:
+    /// - create: the volume; the container (created, not started); its start;
+    /// - replace: stop; remove; (reset: wipe the log); create and start;
+    /// - remove: stop; remove the container; the volume;
+    /// - ZooKeeper start: the volume (labelled with the id); the container; its start;
+    /// - reconfig: sent and committed, the reply lost; (cut 2: the request lost);
+    /// - maintenance and abdication calls: (cut 1: the request lost).
+    pub fn apply_cut(&mut self, d: &Desired, step: &Step, cut: u8) -> bool {
         // The executor builds containers from the current stage of a quorum change.
         let staged = crate::plan::stage(d, &self.observe()).into_owned();
         let d = &staged;
@@ -463,7 +602,7 @@ impl SimCluster {
         let before_quorum = self.zk_has_quorum();
         let before_masters_live = self.masters_live();
         let now = self.now;
-        let ok = self.apply_inner(d, step, crash_midway, now);
+        let ok = self.apply_inner(d, step, cut, now);
         self.settle();
         self.check_step_effects(
             d,
@@ -475,20 +614,26 @@ impl SimCluster {
         ok
     }
 
-    fn apply_inner(&mut self, d: &Desired, step: &Step, crash_midway: bool, now: u64) -> bool {
+    fn apply_inner(&mut self, d: &Desired, step: &Step, cut: u8, now: u64) -> bool {
         let host = step.host().to_string();
         // Ensemble and master API calls do not go through the member's own host.
-        if let Some(ok) = self.apply_api(step, &host) {
+        if let Some(ok) = self.apply_api(step, &host, cut) {
             return ok;
         }
+        let name = self.name.clone();
         let Some(h) = self.hosts.get_mut(&host) else {
             return false;
         };
         if !h.reachable {
             return false;
         }
+        // `cut` actions happen, then the operator dies.
+        let done = |n: u8| cut != 0 && cut <= n;
         match step {
             Step::StartContainer { component, .. } => {
+                if cut != 0 {
+                    return true; // the request lost
+                }
                 if let Some(c) = h.containers.get_mut(component) {
                     c.state = ContainerState::Running;
                     c.started_at = now;
@@ -498,12 +643,20 @@ impl SimCluster {
                 let Some(mut c) = Self::spec_container(d, *component, &host) else {
                     return false;
                 };
+                let volume = crate::desired::volume_name(&name, *component, &host);
+                if *component == Component::Masters && !h.volumes.contains(&volume) {
+                    h.master_log = Some(LogState::Empty);
+                }
+                if *component != Component::Marathon {
+                    h.volumes.insert(volume);
+                }
+                if done(1) {
+                    return true;
+                }
                 c.started_at = now;
-                if crash_midway {
+                if done(2) {
                     c.state = ContainerState::Created;
                 }
-                h.volumes
-                    .insert(crate::desired::volume_name(&self.name, *component, &host));
                 h.containers.insert(*component, c);
             }
             Step::ReplaceContainer {
@@ -511,8 +664,24 @@ impl SimCluster {
                 reset_registry,
                 ..
             } => {
+                if let Some(c) = h.containers.get_mut(component) {
+                    if c.state != ContainerState::Exited {
+                        c.finished_at = now;
+                    }
+                    c.state = ContainerState::Exited;
+                    c.restart_at = None;
+                }
+                if done(1) {
+                    return true;
+                }
                 let old = h.containers.remove(component);
-                if crash_midway {
+                if done(2) {
+                    return true;
+                }
+                if *reset_registry && *component == Component::Masters {
+                    h.master_log = Some(LogState::Empty);
+                }
+                if *reset_registry && done(3) {
                     return true;
                 }
                 let Some(mut c) = Self::spec_container(d, *component, &host) else {
@@ -520,7 +689,9 @@ impl SimCluster {
                 };
                 c.started_at = now;
                 c.zk_id = old.and_then(|o| o.zk_id);
-                let _ = reset_registry;
+                if *component == Component::Masters && h.master_log.is_none() {
+                    h.master_log = Some(LogState::Empty);
+                }
                 h.containers.insert(*component, c);
             }
             Step::RemoveContainer {
@@ -528,10 +699,23 @@ impl SimCluster {
                 remove_volume,
                 ..
             } => {
+                if let Some(c) = h.containers.get_mut(component) {
+                    if c.state != ContainerState::Exited {
+                        c.finished_at = now;
+                    }
+                    c.state = ContainerState::Exited;
+                    c.restart_at = None;
+                }
+                if done(1) {
+                    return true;
+                }
                 let old = h.containers.remove(component);
-                if *remove_volume && !crash_midway {
+                if *remove_volume && !done(2) {
                     h.volumes
-                        .remove(&crate::desired::volume_name(&self.name, *component, &host));
+                        .remove(&crate::desired::volume_name(&name, *component, &host));
+                    if *component == Component::Masters {
+                        h.master_log = None;
+                    }
                     if *component == Component::Zookeeper {
                         let held = h.zk_volume_id.take();
                         let label = old.and_then(|o| o.zk_id);
@@ -559,14 +743,30 @@ impl SimCluster {
                         h.zk_volume_id
                     ));
                 }
+                // The same start carried out again: its volume already holds its id.
+                let already_here = h.volumes.contains(&volume) && h.zk_volume_id == Some(*id);
                 h.volumes.insert(volume);
                 h.zk_volume_id = Some(*id);
-                if crash_midway {
-                    // The volume is created, the container is not.
-                    return true;
+                // The same start carried out again (idempotent: an existing container of it
+                // is left as it is, as a create answering 409 would).
+                let resumed = already_here
+                    && !self.hosts.iter().any(|(n, x)| {
+                        *n != host && x.containers.values().any(|c| c.zk_id == Some(*id))
+                    });
+                let Some(h) = self.hosts.get_mut(&host) else {
+                    return false;
+                };
+                let exists = h
+                    .containers
+                    .get(&Component::Zookeeper)
+                    .is_some_and(|c| c.zk_id == Some(*id));
+                if !done(1) && !exists {
+                    if done(2) {
+                        c.state = ContainerState::Created;
+                    }
+                    h.containers.insert(Component::Zookeeper, c);
                 }
-                h.containers.insert(Component::Zookeeper, c);
-                if !self.zk_ids_used.insert(*id) {
+                if !self.zk_ids_used.insert(*id) && !resumed {
                     self.violations
                         .push(format!("t={now}: ZooKeeper id {id} reused"));
                 }
@@ -604,6 +804,9 @@ impl SimCluster {
                 }
                 c.started_at = now;
                 c.zk_id = Some(*id);
+                if done(1) {
+                    c.state = ContainerState::Created;
+                }
                 h.containers.insert(Component::Zookeeper, c);
             }
             Step::ZkAdd { .. }
@@ -612,6 +815,9 @@ impl SimCluster {
             | Step::AgentDown { .. }
             | Step::AgentUp { .. } => {}
             Step::MarathonAbdicate { .. } => {
+                if cut != 0 {
+                    return true; // the request lost
+                }
                 if let Some(c) = h.containers.get_mut(&Component::Marathon) {
                     c.started_at = now; // exits and is restarted by its restart policy
                 }
@@ -622,7 +828,41 @@ impl SimCluster {
     }
 
     /// Steps carried out through the ZooKeeper ensemble or the Mesos master's API.
-    fn apply_api(&mut self, step: &Step, host: &str) -> Option<bool> {
+    fn apply_api(&mut self, step: &Step, host: &str, cut: u8) -> Option<bool> {
+        let host = host.to_string();
+        let lost = match step {
+            // cut 1: committed, the reply lost; cut 2: the request lost.
+            Step::ZkAdd { .. } | Step::ZkRemove { .. } => cut >= 2,
+            Step::AgentDrain { .. } | Step::AgentDown { .. } | Step::AgentUp { .. } => cut >= 1,
+            _ => return None,
+        };
+        if lost {
+            return Some(false);
+        }
+        let before = self.zk.clone();
+        let ok = self.apply_api_inner(step, &host);
+        if let (Some(ok), Some(previous), true) = (ok, before, self.zk_lag_secs > 0) {
+            if ok && matches!(step, Step::ZkAdd { .. } | Step::ZkRemove { .. }) {
+                // A follower other than the leader lags behind the new config for a while.
+                let lagging = self
+                    .zk
+                    .iter()
+                    .flat_map(|c| c.voters.values())
+                    .find(|h| Some(*h) != self.zk_leader.as_ref())
+                    .cloned();
+                if let Some(h) = lagging {
+                    self.zk_lag = Some(ZkLag {
+                        previous,
+                        until: self.now + self.zk_lag_secs,
+                        host: h,
+                    });
+                }
+            }
+        }
+        ok
+    }
+
+    fn apply_api_inner(&mut self, step: &Step, host: &str) -> Option<bool> {
         let host = host.to_string();
         Some(match step {
             Step::ZkAdd {
@@ -734,25 +974,38 @@ impl SimCluster {
         still >= majority(cfg.voters.len())
     }
 
-    /// Fault: a container dies behind the operator's back.
+    /// Fault: a container dies behind the operator's back; its restart policy brings it
+    /// back a few seconds later.
     pub fn crash(&mut self, comp: Component, host: &str) {
+        let now = self.now;
         if let Some(c) = self
             .hosts
             .get_mut(host)
             .and_then(|h| h.containers.get_mut(&comp))
         {
-            c.state = ContainerState::Exited;
+            if c.state == ContainerState::Running {
+                c.state = ContainerState::Restarting;
+                c.finished_at = now;
+                c.restart_at = Some(now + 3);
+            }
         }
         self.settle();
     }
 
-    /// Fault: a host stops answering (its containers are gone from sight and from service).
+    /// Fault: a host stops answering (network, engine, power). What runs there keeps its
+    /// state and comes back with the host ([`SimCluster::return_host`]); while away it
+    /// serves nobody.
     pub fn lose_host(&mut self, host: &str) {
         if let Some(h) = self.hosts.get_mut(host) {
             h.reachable = false;
-            for c in h.containers.values_mut() {
-                c.state = ContainerState::Exited;
-            }
+        }
+        self.settle();
+    }
+
+    /// The host answers again, with whatever it was running.
+    pub fn return_host(&mut self, host: &str) {
+        if let Some(h) = self.hosts.get_mut(host) {
+            h.reachable = true;
         }
         self.settle();
     }
@@ -828,10 +1081,98 @@ impl Rng {
 /// Faults injected while driving.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Faults {
-    /// Percent chance per iteration that a random container crashes.
+    /// Percent chance per iteration that a random container crashes (it comes back by
+    /// itself under its restart policy).
     pub crash_percent: u64,
-    /// Percent chance per step that the operator dies half-way through it.
+    /// Percent chance per step that the operator dies part-way through it, at a random
+    /// point between two of its calls.
     pub midway_percent: u64,
+    /// Percent chance per iteration that a host becomes unreachable (and, if one is away,
+    /// that it returns with whatever it was running).
+    pub host_loss_percent: u64,
+    /// Percent chance per observation that one host is seen as it was at the previous
+    /// observation (an observation spans time).
+    pub stale_host_percent: u64,
+    /// Percent chance per observation that one host's probes time out (read as unknown).
+    pub probe_timeout_percent: u64,
+    /// After each reconfig, a follower serves the previous config this long.
+    pub zk_lag_secs: u64,
+    /// Config lines name odd-numbered voters by address.
+    pub voters_by_address: bool,
+}
+
+impl Faults {
+    /// Everything the model can do wrong, at the rates the random walks use.
+    pub fn unkind() -> Faults {
+        Faults {
+            crash_percent: 3,
+            midway_percent: 10,
+            host_loss_percent: 1,
+            stale_host_percent: 5,
+            probe_timeout_percent: 5,
+            zk_lag_secs: 4,
+            voters_by_address: true,
+        }
+    }
+}
+
+/// An observation that spans time and has holes: with the faults' chances, one host is
+/// replaced by what the previous observation saw of it, and one host's probes time out.
+fn unkind_observation(
+    mut o: Observed,
+    previous: Option<&Observed>,
+    rng: &mut Rng,
+    faults: Faults,
+) -> Observed {
+    let hosts: Vec<String> = o.hosts.keys().cloned().collect();
+    if hosts.is_empty() {
+        return o;
+    }
+    if let Some(p) = previous {
+        if rng.percent(faults.stale_host_percent) {
+            let h = &hosts[rng.below(hosts.len() as u64) as usize];
+            if let Some(x) = p.hosts.get(h) {
+                o.hosts.insert(h.clone(), x.clone());
+            }
+            match p.zookeeper.servers.get(h) {
+                Some(x) => o.zookeeper.servers.insert(h.clone(), x.clone()),
+                None => o.zookeeper.servers.remove(h),
+            };
+            match p.zookeeper.volume_ids.get(h) {
+                Some(x) => o.zookeeper.volume_ids.insert(h.clone(), *x),
+                None => o.zookeeper.volume_ids.remove(h),
+            };
+            match p.masters.members.get(h) {
+                Some(x) => o.masters.members.insert(h.clone(), x.clone()),
+                None => o.masters.members.remove(h),
+            };
+            match p.agents.members.get(h) {
+                Some(x) => o.agents.members.insert(h.clone(), x.clone()),
+                None => o.agents.members.remove(h),
+            };
+            match p.marathon.members.get(h) {
+                Some(x) => o.marathon.members.insert(h.clone(), x.clone()),
+                None => o.marathon.members.remove(h),
+            };
+        }
+    }
+    if rng.percent(faults.probe_timeout_percent) {
+        let h = &hosts[rng.below(hosts.len() as u64) as usize];
+        if rng.percent(50) {
+            o.hosts.insert(
+                h.clone(),
+                HostObservation::Unreachable {
+                    reason: "timed out".into(),
+                },
+            );
+            o.zookeeper.volume_ids.remove(h);
+        }
+        o.zookeeper.servers.remove(h);
+        o.masters.members.remove(h);
+        o.agents.members.remove(h);
+        o.marathon.members.remove(h);
+    }
+    o
 }
 
 /// How a drive ended.
@@ -862,15 +1203,38 @@ pub fn drive(
     let mut transitions = 0;
     let mut last = Decision::Converged;
     let mut trace: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    if sim.addresses.is_empty() {
+        sim.addresses = d.addresses.clone();
+    }
+    sim.zk_lag_secs = faults.zk_lag_secs;
+    sim.name_voters_by_address = faults.voters_by_address;
+    let mut previous: Option<Observed> = None;
     for _ in 0..max_iterations {
+        let hosts: Vec<String> = sim.hosts.keys().cloned().collect();
         if faults.crash_percent > 0 && rng.percent(faults.crash_percent) {
-            let hosts: Vec<String> = sim.hosts.keys().cloned().collect();
             let h = &hosts[rng.below(hosts.len() as u64) as usize];
             let comp = Component::ALL[rng.below(4) as usize];
             sim.crash(comp, h);
             transitions += 1;
         }
-        let o = sim.observe();
+        if faults.host_loss_percent > 0 && rng.percent(faults.host_loss_percent) {
+            let away: Vec<String> = sim
+                .hosts
+                .iter()
+                .filter(|(_, h)| !h.reachable)
+                .map(|(n, _)| n.clone())
+                .collect();
+            if let Some(h) = away.first() {
+                sim.return_host(h);
+            } else {
+                let h = &hosts[rng.below(hosts.len() as u64) as usize];
+                sim.lose_host(h);
+            }
+            transitions += 1;
+        }
+        let truth = sim.observe();
+        let o = unkind_observation(truth.clone(), previous.as_ref(), rng, faults);
+        previous = Some(truth);
         let decision = plan(d, &o, &sim.record, sim.now);
         transitions += 1;
         if trace.len() == 12 {
@@ -885,8 +1249,12 @@ pub fn drive(
                     return Err(format!("t={}: planner returned {step}: {v}", sim.now));
                 }
                 sim.record = record_before(step, &sim.record, sim.now);
-                let midway = faults.midway_percent > 0 && rng.percent(faults.midway_percent);
-                sim.apply(d, step, midway);
+                let cut = if faults.midway_percent > 0 && rng.percent(faults.midway_percent) {
+                    1 + rng.below(3) as u8
+                } else {
+                    0
+                };
+                sim.apply_cut(d, step, cut);
                 steps += 1;
                 sim.tick(1 + rng.below(3));
             }

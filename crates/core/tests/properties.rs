@@ -306,7 +306,7 @@ proptest! {
         let mut unpaused = d.clone();
         unpaused.paused = false;
         let iterations = 1 + r.below(150) as usize;
-        let _ = drive(&mut sim, &unpaused, &mut r, Faults { crash_percent: 5, midway_percent: 20 }, iterations);
+        let _ = drive(&mut sim, &unpaused, &mut r, Faults { crash_percent: 5, midway_percent: 20, ..Faults::unkind() }, iterations);
         let doc2 = document(&mut r);
         if doc2.spec.hosts.len() != doc.spec.hosts.len() {
             return Ok(());
@@ -351,6 +351,7 @@ fn generated_states_exercise_every_component_and_step_kind() {
             Faults {
                 crash_percent: 5,
                 midway_percent: 20,
+                ..Faults::unkind()
             },
             iterations,
         );

@@ -51,7 +51,11 @@ pub fn stage<'a>(desired: &'a Desired, observed: &Observed) -> Cow<'a, Desired> 
     let n = labelled.len() as u32;
     let healthy = |h: &str| {
         observed.container(M, h).is_some_and(|c| c.running())
-            && observed.masters.members.get(h).is_some_and(|m| m.healthy)
+            && observed
+                .masters
+                .members
+                .get(h)
+                .is_some_and(|m| m.healthy && m.recovered)
     };
     let complete = |q: u32| n == 2 * q - 1 && labelled.iter().all(|(h, lq)| *lq == q && healthy(h));
     let s = if lo < target {
@@ -103,9 +107,23 @@ pub fn stage<'a>(desired: &'a Desired, observed: &Observed) -> Cow<'a, Desired> 
 const M: Component = Component::Masters;
 const GATE: &str = "answer /health, with a leader elected and its registry recovered";
 
-fn member_ok(ctx: &Ctx, host: &str) -> bool {
+/// Running and answering `/health`: started. (An empty replica recovers only once enough
+/// replicas run, so the start gate does not wait for it.)
+fn member_up(ctx: &Ctx, host: &str) -> bool {
     ctx.o.container(M, host).is_some_and(|c| c.running())
         && ctx.o.masters.members.get(host).is_some_and(|m| m.healthy)
+}
+
+/// Running, healthy, and its log replica recovered (`registrar/log/recovered` on that
+/// master): a master whose replica is still empty does not count toward the log's quorum.
+fn member_ok(ctx: &Ctx, host: &str) -> bool {
+    ctx.o.container(M, host).is_some_and(|c| c.running())
+        && ctx
+            .o
+            .masters
+            .members
+            .get(host)
+            .is_some_and(|m| m.healthy && m.recovered)
 }
 
 /// The container on `host` runs a configuration other than the desired one (or none is
@@ -139,6 +157,26 @@ fn possibly_running<'a>(ctx: &'a Ctx) -> Vec<(&'a str, u32)> {
     v
 }
 
+/// (host, quorum) of the masters that may run, and those that may run unseen on hosts that
+/// once held one and are out of sight now (unreachable, or no longer in the document): such
+/// a master comes back with its host. Its quorum is unknown; taken as the lowest in force.
+/// For the ceiling only: a master nobody can see never counts toward the floor.
+fn possibly_running_for_ceiling<'a>(ctx: &'a Ctx) -> Vec<(&'a str, u32)> {
+    let mut v = possibly_running(ctx);
+    let lowest = v
+        .iter()
+        .map(|(_, q)| *q)
+        .min()
+        .unwrap_or(ctx.d.master_quorum)
+        .min(ctx.d.master_quorum);
+    for h in &ctx.r.master_hosts {
+        if !ctx.o.reachable(h) && ctx.d.container(M, h).is_none() {
+            v.push((h.as_str(), lowest));
+        }
+    }
+    v
+}
+
 /// Whether `n` masters whose lowest quorum is `q` stay within the ceiling `2q - 1`.
 pub(crate) fn within_ceiling(n: usize, q: u32) -> bool {
     (n as u32) < 2 * q
@@ -146,7 +184,7 @@ pub(crate) fn within_ceiling(n: usize, q: u32) -> bool {
 
 /// The ceiling check for a step that leaves `host` running with quorum `q_new`.
 fn ceiling_ok_with(ctx: &Ctx, host: &str, q_new: u32) -> bool {
-    let mut qs: Vec<u32> = possibly_running(ctx)
+    let mut qs: Vec<u32> = possibly_running_for_ceiling(ctx)
         .into_iter()
         .filter(|(h, _)| *h != host)
         .map(|(_, q)| q)
@@ -229,7 +267,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     // 1. Gates: a master starting up, then a leader with a recovered registry whenever
     //    enough masters run to form one.
     for c in &running {
-        if !member_ok(ctx, &c.host) && !stale(ctx, &c.host) {
+        if !member_up(ctx, &c.host) && !stale(ctx, &c.host) {
             return Some(wait_for(ctx, c, "the Mesos master", GATE));
         }
     }
@@ -266,8 +304,25 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         .copied()
         .filter(|h| ctx.o.container(M, h).is_none())
         .collect();
+    // A new master's replica starts empty and catches up only from `quorum` replicas that
+    // have recovered; while none has (a new cluster, a registry reset) empty ones initialize
+    // the log together, so adding one helps.
+    let recovered = ctx
+        .o
+        .containers_of(M)
+        .into_iter()
+        .filter(|c| member_ok(ctx, &c.host))
+        .count() as u32;
+    let replica_can_catch_up =
+        recovered >= ctx.d.master_quorum || !ctx.o.masters.members.values().any(|m| m.recovered);
+    // A host that kept its master's volume (a replacement cut short) brings its replica back.
+    let has_volume = |h: &str| {
+        let v = crate::desired::volume_name(&ctx.d.name, M, h);
+        matches!(ctx.o.hosts.get(h), Some(crate::observed::HostObservation::Reachable { volumes, .. }) if volumes.contains(&v))
+    };
     if let Some(h) = missing
         .iter()
+        .filter(|h| replica_can_catch_up || has_volume(h))
         .find(|h| ceiling_ok_with(ctx, h, ctx.d.master_quorum))
     {
         return act(
@@ -294,6 +349,29 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         .unwrap_or(ctx.d.master_quorum);
     let newest = running.iter().map(|c| c.started_at).max();
     if !running.is_empty() && running.len() as u32 >= min_running_q && !quorum_ok {
+        // A stopped master on an outdated configuration serves nobody: replacing it stops
+        // nothing and may be what the log needs (its replica votes; the ones beside it may be
+        // empty). Only within the ceiling, never a registry reset.
+        for h in &desired {
+            let Some(c) = ctx.o.container(M, h) else {
+                continue;
+            };
+            if c.may_run() || !stale(ctx, h) || quorum_of(ctx, c) == 1 {
+                continue;
+            }
+            if ceiling_ok_with(ctx, h, ctx.d.master_quorum) {
+                return act(
+                    Step::ReplaceContainer {
+                        component: M,
+                        host: h.to_string(),
+                        reset_registry: false,
+                    },
+                    format!(
+                        "no master leads; the stopped master on {h} runs an outdated configuration"
+                    ),
+                );
+            }
+        }
         return Some(wait_since(
             ctx,
             newest,
@@ -338,8 +416,16 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             })
         })
         .collect();
-    if let Some(h) = leader_last(stale, leader).first() {
-        let c = ctx.o.container(M, h)?;
+    // Running members first (leader last among them), then stopped ones: a stopped member
+    // serves nobody, so restarting the leader before it costs no extra election, and a
+    // stopped member that would break the ceiling must wait for the running ones.
+    let mut ordered = leader_last(stale, leader);
+    ordered.sort_by_key(|h| !ctx.o.container(M, h).is_some_and(|c| c.may_run()));
+    let mut first_block: Option<Decision> = None;
+    for h in ordered {
+        let Some(c) = ctx.o.container(M, h) else {
+            continue;
+        };
         let reset = quorum_of(ctx, c) == 1 && ctx.d.master_quorum > 1;
         if reset && !ctx.d.accept_registry_reset {
             return blocked(
@@ -350,15 +436,17 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         }
         if c.running() && !reset && !alone_without_quorum(ctx, h) {
             if let Some(b) = below_floor(ctx, h, "replacing") {
-                return Some(b);
+                first_block.get_or_insert(b);
+                continue;
             }
         }
         if !ceiling_ok_with(ctx, h, ctx.d.master_quorum) {
-            return blocked(
-                BlockKind::Safety,
-                format!("restarting the master on {h} with quorum {} would leave more masters running than the log allows", ctx.d.master_quorum),
-                "remove the masters that are no longer wanted first (are some on unreachable hosts?)",
-            );
+            first_block.get_or_insert(Decision::Blocked {
+                kind: BlockKind::Safety,
+                reason: format!("restarting the master on {h} with quorum {} would leave more masters running than the log allows", ctx.d.master_quorum),
+                action: "remove the masters that are no longer wanted first (are some on unreachable hosts?)".into(),
+            });
+            continue;
         }
         return act(
             Step::ReplaceContainer {
@@ -369,14 +457,28 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             format!("the master on {h} runs an outdated configuration"),
         );
     }
+    if let Some(b) = first_block {
+        return Some(b);
+    }
 
+    if let (Some(h), false) = (
+        missing.iter().find(|h| !has_volume(h)),
+        replica_can_catch_up,
+    ) {
+        return Some(wait_since(
+            ctx,
+            None,
+            format!("a master is wanted on {h}, but only {recovered} masters have a recovered log replica; a new, empty one needs {} to catch up from", ctx.d.master_quorum),
+            "look at the masters' registrar/log/recovered metrics; bring the masters with a recovered log back",
+        ));
+    }
     if let Some(h) = missing.first() {
         return blocked(
             BlockKind::Safety,
             format!(
                 "starting a master on {h} would run more than 2*quorum-1 masters for the lowest quorum in force ({min_running_q})"
             ),
-            "the running masters must first be restarted with the new quorum",
+            "the running masters must first be restarted with the new quorum; if a host that held a master is out of sight and gone for good, remove it from the cluster's record (masterHosts)",
         );
     }
 

@@ -16,6 +16,22 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             if !belongs(ctx, oc) {
                 continue;
             }
+            // Stopped by the operator's own step in flight (a replacement or removal cut
+            // short), not crashed: the ordered rollout finishes that step. Told apart by the
+            // record, never by the start time alone.
+            let stopped_by_us = ctx.r.in_flight.as_ref().is_some_and(|f| {
+                f.step.host() == oc.host
+                    && f.step.component() == c
+                    && matches!(
+                        f.step,
+                        Step::ReplaceContainer { .. } | Step::RemoveContainer { .. }
+                    )
+            });
+            let outdated_here =
+                ctx.d.container(c, &oc.host).map(|s| &s.config_hash) != Some(&oc.config_hash);
+            if stopped_by_us && oc.state == ContainerState::Exited && outdated_here {
+                continue;
+            }
             let recent = oc.state == ContainerState::Exited
                 && oc.started_at > 0
                 && ctx.now < oc.started_at + ctx.timeout();

@@ -621,7 +621,7 @@ fn zookeeper_half_done_replace_is_finished_with_the_same_id() {
         .zk_id
         .unwrap();
     sim.record = crate::record::record_before(&step, &sim.record, sim.now);
-    sim.apply(&desired, &step, true);
+    sim.apply_cut(&desired, &step, 2); // removed, not created again
     sim.tick(3);
     let next = step_of(observe_and_plan(&d2, &sim, |_| {}));
     assert_eq!(next.kind(), "ZkRecreateServer", "{next:?}");
@@ -744,7 +744,7 @@ fn registry_reset_survives_a_crash_after_the_container_was_removed() {
         "{step:?}"
     );
     sim.record = crate::record::record_before(&step, &sim.record, sim.now);
-    sim.apply(&desired, &step, true);
+    sim.apply_cut(&desired, &step, 2); // removed, log not wiped, not created again
     sim.tick(3);
     let next = step_of(observe_and_plan(&d3, &sim, |_| {}));
     assert!(

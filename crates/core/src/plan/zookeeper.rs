@@ -69,8 +69,9 @@ fn fresh_id(ctx: &Ctx) -> Option<u64> {
     Some(top + 1)
 }
 
-/// A `ZkStartServer` cut short after its volume was created (labelled with the new id) and
-/// before its container was: carried out again, the same id on the same volume, while the
+/// A `ZkStartServer` cut short (its volume, labelled with the new id, may exist, whether or
+/// not this observation shows it) before its container was: carried out again, the same id
+/// on the same volume (the executor's volume creation is idempotent by label), while the
 /// ensemble it was given is still the committed one (or, bootstrapping, while there is none
 /// and no other ZooKeeper data anywhere). Not a reuse: it is the same start, recorded first.
 fn resume_start(ctx: &Ctx, committed: Option<&ZkConfig>) -> Option<Decision> {
@@ -80,7 +81,12 @@ fn resume_start(ctx: &Ctx, committed: Option<&ZkConfig>) -> Option<Decision> {
     };
     if !ctx.o.reachable(host)
         || ctx.o.container(ZK, host).is_some()
-        || ctx.o.zookeeper.volume_ids.get(host) != Some(id)
+        || ctx
+            .o
+            .zookeeper
+            .volume_ids
+            .get(host)
+            .is_some_and(|v| v != id)
         || !ctx.d.zookeeper.hosts.contains(host)
     {
         return None;
