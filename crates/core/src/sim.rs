@@ -491,7 +491,7 @@ impl SimCluster {
                 (true, true, false) => Some(ZkMode::Observer),
             };
             // A server answers a moment before it has synced with the leader.
-            let answers = c.state == ContainerState::Running && self.now >= c.started_at + 1;
+            let answers = c.state == ContainerState::Running && self.now > c.started_at;
             let lagging = lag.is_some_and(|l| &l.host == h);
             o.zookeeper.servers.insert(
                 h.clone(),
@@ -1117,7 +1117,8 @@ impl Faults {
 }
 
 /// An observation that spans time and has holes: with the faults' chances, one host is
-/// replaced by what the previous observation saw of it, and one host's probes time out.
+/// seen as it was right after the last step (observed early, the others later), and one
+/// host's probes time out.
 fn unkind_observation(
     mut o: Observed,
     previous: Option<&Observed>,
@@ -1233,8 +1234,7 @@ pub fn drive(
             transitions += 1;
         }
         let truth = sim.observe();
-        let o = unkind_observation(truth.clone(), previous.as_ref(), rng, faults);
-        previous = Some(truth);
+        let o = unkind_observation(truth, previous.as_ref(), rng, faults);
         let decision = plan(d, &o, &sim.record, sim.now);
         transitions += 1;
         if trace.len() == 12 {
@@ -1255,6 +1255,10 @@ pub fn drive(
                     0
                 };
                 sim.apply_cut(d, step, cut);
+                // The next observation begins right after the step: a host seen early in it
+                // is seen as it was then (never as it was before the step: the loop observes
+                // only once the step returned).
+                previous = Some(sim.observe());
                 steps += 1;
                 sim.tick(1 + rng.below(3));
             }
