@@ -35,8 +35,9 @@ pub struct OwnMaintenance {
     /// When `machine/down` was sent, if it was.
     #[serde(default)]
     pub down_at: Option<u64>,
-    /// When `machine/up` was sent, if it was. The window stays the operator's until an
-    /// agent step elsewhere shows the planner saw it closed (the request may be lost).
+    /// When `machine/up` was sent, if it was. The window stays recorded as the operator's
+    /// (the request may be lost; a later `AgentDrain` of the host replaces the entry), so a
+    /// lost `machine/up` is sent again rather than the window read as someone else's.
     #[serde(default)]
     pub up_sent_at: Option<u64>,
 }
@@ -100,7 +101,7 @@ impl Recorded {
 ///   next creation or plain replacement of a master retires it (the planner moves on to
 ///   other masters only once the reset host runs its new master);
 /// - `AgentDrain` records the window as the operator's own, `AgentDown` when it went down,
-///   `AgentUp` when it was asked to end (forgotten at the next agent step elsewhere);
+///   `AgentUp` when it was asked to end (kept: the request may be lost);
 /// - creating, replacing or starting a master records its host among the master hosts; a
 ///   removal with its volume forgets it.
 pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
@@ -159,13 +160,6 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
             r.master_hosts.insert(host.clone());
         }
         _ => {}
-    }
-    if step.component() == Component::Agents {
-        // The planner finishes the operator's own windows before any other agent step, so
-        // an agent step elsewhere means every window it sent `machine/up` for is closed.
-        let here = step.host().to_string();
-        r.maintenance
-            .retain(|h, m| *h == here || m.up_sent_at.is_none());
     }
     if let Step::RemoveContainer {
         component: Component::Masters,

@@ -595,9 +595,17 @@ impl SimCluster {
     /// - reconfig: sent and committed, the reply lost; (cut 2: the request lost);
     /// - maintenance and abdication calls: (cut 1: the request lost).
     pub fn apply_cut(&mut self, d: &Desired, step: &Step, cut: u8) -> bool {
-        // The executor builds containers from the current stage of a quorum change.
+        // The executor builds containers from the current stage of a quorum change, staged
+        // from the observation the plan was made from (here: the model's own).
         let staged = crate::plan::stage(d, &self.observe()).into_owned();
-        let d = &staged;
+        self.apply_staged(&staged, step, cut)
+    }
+
+    /// [`SimCluster::apply_cut`] with `d` already staged from the observation the step was
+    /// planned from, as the executor must do: staging again from another observation can
+    /// give another quorum (found by the simulation: a master restarted with quorum 2 beside
+    /// four with quorum 3).
+    pub fn apply_staged(&mut self, d: &Desired, step: &Step, cut: u8) -> bool {
         let before_serving = self.zk_ready_ids();
         let before_quorum = self.zk_has_quorum();
         let before_masters_live = self.masters_live();
@@ -1210,6 +1218,8 @@ pub fn drive(
     sim.zk_lag_secs = faults.zk_lag_secs;
     sim.name_voters_by_address = faults.voters_by_address;
     let mut previous: Option<Observed> = None;
+    // SIM_DEBUG=1: every step with what was seen of the masters (for a failing seed).
+    let debug = cfg!(debug_assertions) && std::env::var("SIM_DEBUG").is_ok();
     for _ in 0..max_iterations {
         let hosts: Vec<String> = sim.hosts.keys().cloned().collect();
         if faults.crash_percent > 0 && rng.percent(faults.crash_percent) {
@@ -1248,13 +1258,34 @@ pub fn drive(
                 if let Err(v) = crate::invariants::check_step(&staged, &o, &sim.record, step) {
                     return Err(format!("t={}: planner returned {step}: {v}", sim.now));
                 }
+                if debug {
+                    let seen: Vec<String> = o
+                        .hosts
+                        .iter()
+                        .map(|(h, x)| match x {
+                            HostObservation::Reachable { containers, .. } => format!(
+                                "{h}:{:?}",
+                                containers
+                                    .get(&Component::Masters)
+                                    .map(|c| (c.state, c.master_quorum))
+                            ),
+                            HostObservation::Unreachable { .. } => format!("{h}:away"),
+                        })
+                        .collect();
+                    eprintln!(
+                        "t={} {step} | seen {} | master_hosts {:?}",
+                        sim.now,
+                        seen.join(" "),
+                        sim.record.master_hosts
+                    );
+                }
                 sim.record = record_before(step, &sim.record, sim.now);
                 let cut = if faults.midway_percent > 0 && rng.percent(faults.midway_percent) {
                     1 + rng.below(3) as u8
                 } else {
                     0
                 };
-                sim.apply_cut(d, step, cut);
+                sim.apply_staged(&staged, step, cut);
                 // The next observation begins right after the step: a host seen early in it
                 // is seen as it was then (never as it was before the step: the loop observes
                 // only once the step returned).
