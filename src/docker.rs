@@ -249,7 +249,14 @@ impl HostClient {
                         .cloned()
                         .unwrap_or_default(),
                     state,
-                    started_at: st.started_at.as_deref().map(parse_time).unwrap_or(0),
+                    // A container its restart policy restarted counts from its creation:
+                    // health gates measure time since the step, and a crash loop that
+                    // reset the clock on every restart would never reach healthTimeout.
+                    started_at: if inspect.restart_count.unwrap_or(0) > 0 {
+                        inspect.created.as_deref().map(parse_time).unwrap_or(0)
+                    } else {
+                        st.started_at.as_deref().map(parse_time).unwrap_or(0)
+                    },
                     zk_id: labels_map.get(labels::ZK_ID).and_then(|v| v.parse().ok()),
                     master_quorum: labels_map
                         .get(labels::MASTER_QUORUM)

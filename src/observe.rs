@@ -202,7 +202,23 @@ async fn probe_components(
         .map(|h| format!("{}:{}", h.address, s.zookeeper.client_port))
         .collect::<Vec<_>>()
         .join(",");
-    let zk_client = probe::zk_connect(&connect).shared();
+    // No ZooKeeper container runs anywhere (a new cluster): nothing can answer, so do not
+    // wait out the connection timeout on every observation.
+    let zk_running = hosts.values().any(|h| match h {
+        HostObservation::Reachable { containers, .. } => containers
+            .get(&Component::Zookeeper)
+            .is_some_and(|c| c.state == ContainerState::Running),
+        HostObservation::Unreachable { .. } => true,
+    });
+    let zk_client = async move {
+        if zk_running {
+            probe::zk_connect(&connect).await
+        } else {
+            None
+        }
+    }
+    .boxed()
+    .shared();
     let master_hosts = probe_hosts(doc, hosts, Component::Masters);
     let leader = by(
         deadline,
