@@ -1221,7 +1221,7 @@ pub fn drive(
     }
     sim.zk_lag_secs = faults.zk_lag_secs;
     sim.name_voters_by_address = faults.voters_by_address;
-    let mut previous: Option<Observed> = None;
+    let mut previous: Option<(Observed, u64)> = None;
     // SIM_DEBUG=1: every step with what was seen of the masters (for a failing seed).
     let debug = cfg!(debug_assertions) && std::env::var("SIM_DEBUG").is_ok();
     for _ in 0..max_iterations {
@@ -1248,7 +1248,13 @@ pub fn drive(
             transitions += 1;
         }
         let truth = sim.observe();
-        let o = unkind_observation(truth, previous.as_ref(), rng, faults);
+        // An observation round lasts seconds: a host seen early in it is at most 3 s old,
+        // and never older than the last step.
+        let early = previous
+            .as_ref()
+            .filter(|(_, at)| sim.now.saturating_sub(*at) <= 3)
+            .map(|(o, _)| o);
+        let o = unkind_observation(truth, early, rng, faults);
         let decision = plan(d, &o, &sim.record, sim.now);
         transitions += 1;
         if trace.len() == 12 {
@@ -1293,7 +1299,7 @@ pub fn drive(
                 // The next observation begins right after the step: a host seen early in it
                 // is seen as it was then (never as it was before the step: the loop observes
                 // only once the step returned).
-                previous = Some(sim.observe());
+                previous = Some((sim.observe(), sim.now));
                 steps += 1;
                 sim.tick(1 + rng.below(3));
             }
@@ -1304,7 +1310,10 @@ pub fn drive(
                 }
                 sim.tick(5);
             }
-            Decision::Wait { .. } => sim.tick(1 + rng.below(5)),
+            Decision::Wait { .. } => {
+                previous = Some((sim.observe(), sim.now));
+                sim.tick(1 + rng.below(5))
+            }
             Decision::Blocked { reason, action, .. } => {
                 if reason.is_empty() || action.is_empty() {
                     return Err(format!(
