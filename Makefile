@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all deps build test lint unit bench demo demo-down schema clean images testbed-up testbed-down
+.PHONY: all deps build test test-full lint unit bench demo demo-down schema clean images testbed-up testbed-down
 HOSTS ?= 3
 
 all: build
@@ -35,6 +35,11 @@ lint: deps
 test: deps lint images
 	$(CARGO) test --workspace --all-targets --no-fail-fast
 	$(CARGO) test --workspace --doc
+
+# The core's simulation with 50,000 random seeds (make test runs 2,000); SIM_SEEDS=N for
+# another number, SIM_SEED=S to replay one, SIM_SURVEY=1 to list every failing seed.
+test-full: deps
+	SIM_SEEDS=$${SIM_SEEDS:-50000} $(CARGO) test -p mesos-operator-core --test simulation -- --nocapture
 
 bench: deps images
 	$(CARGO) bench --workspace

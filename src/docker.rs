@@ -91,6 +91,17 @@ impl DockerError {
     }
 }
 
+/// What one host holds of a cluster.
+#[derive(Debug, Clone, Default)]
+pub struct HostSeen {
+    /// Containers by component.
+    pub containers: BTreeMap<Component, ObservedContainer>,
+    /// Named data volumes.
+    pub volumes: Vec<String>,
+    /// The server id label of the host's ZooKeeper data volume, if it has one.
+    pub zk_volume_id: Option<u64>,
+}
+
 /// A connected Docker host.
 pub struct HostClient {
     /// Host name from the document.
@@ -180,10 +191,7 @@ impl HostClient {
     }
 
     /// This cluster's containers (by component) and data volumes on the host.
-    pub async fn observe(
-        &self,
-        cluster: &str,
-    ) -> Result<(BTreeMap<Component, ObservedContainer>, Vec<String>), DockerError> {
+    pub async fn observe(&self, cluster: &str) -> Result<HostSeen, DockerError> {
         let filter = HashMap::from([(
             "label".to_string(),
             vec![format!("{}={cluster}", labels::CLUSTER)],
@@ -241,7 +249,14 @@ impl HostClient {
                         .cloned()
                         .unwrap_or_default(),
                     state,
-                    started_at: st.started_at.as_deref().map(parse_time).unwrap_or(0),
+                    // A container its restart policy restarted counts from its creation:
+                    // health gates measure time since the step, and a crash loop that
+                    // reset the clock on every restart would never reach healthTimeout.
+                    started_at: if inspect.restart_count.unwrap_or(0) > 0 {
+                        inspect.created.as_deref().map(parse_time).unwrap_or(0)
+                    } else {
+                        st.started_at.as_deref().map(parse_time).unwrap_or(0)
+                    },
                     zk_id: labels_map.get(labels::ZK_ID).and_then(|v| v.parse().ok()),
                     master_quorum: labels_map
                         .get(labels::MASTER_QUORUM)
@@ -263,13 +278,18 @@ impl HostClient {
                 })),
             )
             .await?;
-        let volumes = vols
-            .volumes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| v.name)
-            .collect();
-        Ok((out, volumes))
+        let vols = vols.volumes.unwrap_or_default();
+        let zk_volume_id = vols
+            .iter()
+            .filter(|v| {
+                v.labels.get(labels::ROLE).map(String::as_str) == Some(Component::Zookeeper.role())
+            })
+            .find_map(|v| v.labels.get(labels::ZK_ID).and_then(|id| id.parse().ok()));
+        Ok(HostSeen {
+            containers: out,
+            volumes: vols.into_iter().map(|v| v.name).collect(),
+            zk_volume_id,
+        })
     }
 
     /// Pulls an image; a missing tag or an unreachable registry is a clear error.

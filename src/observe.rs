@@ -48,7 +48,7 @@ pub async fn connect(doc: &MesosCluster, secrets: &SecretSource) -> Fleet {
 }
 
 /// Observes the cluster once.
-pub async fn observe(doc: &MesosCluster, fleet: &Fleet, zk_highest_id: u64) -> Observed {
+pub async fn observe(doc: &MesosCluster, fleet: &Fleet) -> Observed {
     let cluster = doc.metadata.name.clone();
     let sem = Arc::new(Semaphore::new(MAX_CONCURRENT_HOSTS));
     let host_futs = fleet.hosts.iter().map(|(name, client)| {
@@ -59,35 +59,45 @@ pub async fn observe(doc: &MesosCluster, fleet: &Fleet, zk_highest_id: u64) -> O
             let obs = match client {
                 Err(e) => HostObservation::Unreachable { reason: e.clone() },
                 Ok(c) => match c.observe(&cluster).await {
-                    Ok((containers, volumes)) => HostObservation::Reachable {
-                        containers,
-                        volumes,
-                    },
+                    Ok(seen) => {
+                        return (
+                            name.clone(),
+                            HostObservation::Reachable {
+                                containers: seen.containers,
+                                volumes: seen.volumes,
+                            },
+                            seen.zk_volume_id,
+                        )
+                    }
                     Err(e) => HostObservation::Unreachable {
                         reason: e.to_string(),
                     },
                 },
             };
-            (name.clone(), obs)
+            (name.clone(), obs, None)
         }
     });
     // Containers first: components are then probed only where they should run or where a
     // container of theirs was found, not on every host.
-    let hosts: BTreeMap<String, HostObservation> = futures_util::future::join_all(host_futs)
-        .await
-        .into_iter()
+    let seen = futures_util::future::join_all(host_futs).await;
+    // The server id each ZooKeeper data volume holds (its id label, written with its
+    // `myid`), so that a server is never started on a volume of another id.
+    let volume_ids: BTreeMap<String, u64> = seen
+        .iter()
+        .filter_map(|(h, _, id)| id.map(|id| (h.clone(), id)))
         .collect();
+    let hosts: BTreeMap<String, HostObservation> =
+        seen.into_iter().map(|(h, o, _)| (h, o)).collect();
     // A deadline per component: however many of them hang, an observation ends within the
     // Docker deadline plus this one, keeping what the others (and answering members) told.
-    let (zookeeper, masters, agents, marathon) = probe_components(doc, &hosts).await;
+    let (mut zookeeper, masters, agents, marathon) = probe_components(doc, &hosts).await;
+    zookeeper.volume_ids = volume_ids;
     Observed {
         hosts,
         zookeeper,
         masters,
         agents,
         marathon,
-        zk_highest_id,
-        in_flight: None,
     }
 }
 
@@ -192,7 +202,23 @@ async fn probe_components(
         .map(|h| format!("{}:{}", h.address, s.zookeeper.client_port))
         .collect::<Vec<_>>()
         .join(",");
-    let zk_client = probe::zk_connect(&connect).shared();
+    // No ZooKeeper container runs anywhere (a new cluster): nothing can answer, so do not
+    // wait out the connection timeout on every observation.
+    let zk_running = hosts.values().any(|h| match h {
+        HostObservation::Reachable { containers, .. } => containers
+            .get(&Component::Zookeeper)
+            .is_some_and(|c| c.state == ContainerState::Running),
+        HostObservation::Unreachable { .. } => true,
+    });
+    let zk_client = async move {
+        if zk_running {
+            probe::zk_connect(&connect).await
+        } else {
+            None
+        }
+    }
+    .boxed()
+    .shared();
     let master_hosts = probe_hosts(doc, hosts, Component::Masters);
     let leader = by(
         deadline,
@@ -255,12 +281,17 @@ async fn probe_zookeeper(
         committed,
         servers: servers
             .into_iter()
-            .map(|(h, p)| (h, p.observation))
+            .map(|(h, p)| {
+                let mut o = p.observation;
+                o.server_id = p.server_id;
+                (h, o)
+            })
             .collect(),
         leader,
         newest_config_version,
         server_ids,
         voter_addresses,
+        volume_ids: BTreeMap::new(),
     }
 }
 

@@ -89,6 +89,7 @@ pub async fn zk_server(addr: &str) -> ZkServerProbe {
             ok: ruok.as_deref() == Some("imok"),
             mode,
             config_version: conf.config_version,
+            server_id: conf.server_id,
         },
         server_id: conf.server_id,
     }

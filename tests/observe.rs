@@ -128,7 +128,8 @@ async fn containers_are_found_by_label_and_foreign_ones_ignored() {
             "600",
         ],
     );
-    let (containers, volumes) = c.observe("obs2").await.unwrap();
+    let seen = c.observe("obs2").await.unwrap();
+    let (containers, volumes) = (seen.containers, seen.volumes);
     assert_eq!(containers.len(), 1, "{containers:?}");
     let agent = &containers[&Component::Agents];
     assert_eq!(agent.name, spec.name);
@@ -199,7 +200,7 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
     let o = loop {
-        let o = observe::observe(&doc, &fleet_clients, 0).await;
+        let o = observe::observe(&doc, &fleet_clients).await;
         let synced = o.zookeeper.committed.as_ref().is_some_and(|c| {
             o.zookeeper.servers.len() == 3
                 && o.zookeeper
@@ -288,7 +289,7 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
         f.docker_ok(h, &["pause", name]);
     }
     let t = Instant::now();
-    let hung = observe::observe(&doc, &fleet_clients, 0).await;
+    let hung = observe::observe(&doc, &fleet_clients).await;
     let took = t.elapsed();
     for (h, name) in &hanging {
         f.docker_ok(h, &["unpause", name]);
@@ -309,7 +310,7 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
         .name
         .clone();
     f.docker_ok("host3", &["stop", "-t", "1", &victim]);
-    let o = observe::observe(&doc, &fleet_clients, 0).await;
+    let o = observe::observe(&doc, &fleet_clients).await;
     let stopped = o.container(Component::Masters, "host3").unwrap();
     assert_eq!(stopped.state, ContainerState::Exited);
     assert!(
@@ -320,7 +321,7 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
     // A frozen host and a disconnected host are unreachable, within the deadlines.
     f.freeze("host2");
     let t = Instant::now();
-    let o = observe::observe(&doc, &fleet_clients, 0).await;
+    let o = observe::observe(&doc, &fleet_clients).await;
     let took = t.elapsed();
     f.thaw("host2");
     assert!(
@@ -331,7 +332,7 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
     assert!(o.reachable("host1"));
     assert!(took < Duration::from_secs(20), "observation took {took:?}");
     f.partition("host2");
-    let o = observe::observe(&doc, &fleet_clients, 0).await;
+    let o = observe::observe(&doc, &fleet_clients).await;
     f.heal("host2");
     assert!(matches!(
         o.hosts["host2"],
@@ -534,7 +535,7 @@ async fn a_hung_component_costs_only_its_own_observation() {
             .collect(),
     };
     let t = Instant::now();
-    let o = observe::observe(&doc, &fleet, 0).await;
+    let o = observe::observe(&doc, &fleet).await;
     let took = t.elapsed();
     assert!(
         took < observe::PROBES_DEADLINE + Duration::from_secs(2),

@@ -361,12 +361,23 @@ fn two_clusters_on_the_same_hosts_leave_each_other_alone() {
     // `delete` without --cascade forgets the cluster and leaves its containers running.
     run_ok(&prefix, &["delete", "twoa"]);
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(hashes(f, &hs, "twoa"), a_before, "delete without --cascade touched twoa");
+    assert_eq!(
+        hashes(f, &hs, "twoa"),
+        a_before,
+        "delete without --cascade touched twoa"
+    );
     // With --cascade, everything of twob goes.
-    let (code, _, err) = parts(&cli(&prefix, &["delete", "twob", "--cascade", "--timeout", "120"]));
+    let (code, _, err) = parts(&cli(
+        &prefix,
+        &["delete", "twob", "--cascade", "--timeout", "120"],
+    ));
     assert_eq!(code, 0, "{err}");
     assert!(containers(f, &hs, "twob").expect("hosts").is_empty());
-    assert_eq!(hashes(f, &hs, "twoa"), a_before, "deleting twob touched twoa");
+    assert_eq!(
+        hashes(f, &hs, "twoa"),
+        a_before,
+        "deleting twob touched twoa"
+    );
 }
 
 #[test]

@@ -299,8 +299,11 @@ async fn elect_loop(m: Shared) {
                 m.quorum
             );
         }
+        // Every master's own replica recovers (catches up) while a quorum of replicas is
+        // up, leader or not: Mesos reports `registrar/log/recovered` per master ("a cluster
+        // is operational as long as a quorum of recovered masters is available").
+        st.recovered = st.replicas >= m.quorum;
         if elected {
-            st.recovered = st.replicas >= m.quorum;
             if st.recovered {
                 st.without_quorum_since = None;
             } else {
@@ -317,8 +320,6 @@ async fn elect_loop(m: Shared) {
                     a.active = false;
                 }
             }
-        } else {
-            st.recovered = false;
         }
     }
 }
@@ -442,7 +443,7 @@ fn metrics(m: &Master, st: &State) -> Value {
         "master/slaves_unreachable": inactive,
         "master/frameworks_active": fw, "master/frameworks_connected": fw,
         "master/tasks_running": 0.0,
-        "registrar/log/recovered": if elected && st.recovered { 1.0 } else { 0.0 },
+        "registrar/log/recovered": if st.recovered { 1.0 } else { 0.0 },
         "registrar/log/ensemble_size": st.replicas as f64,
         "registrar/queued_operations": 0.0,
     })

@@ -8,7 +8,7 @@ cargo build -q --release -p mesos-emulator
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 cp images/emulator/Dockerfile "$ctx/"
-cp target/release/mesos-emulator "$ctx/"
+cp "${CARGO_TARGET_DIR:-target}/release/mesos-emulator" "$ctx/"
 hash=$( (sha256sum "$ctx/mesos-emulator" "$ctx/Dockerfile"; echo "$version") | sha256sum | cut -c1-16)
 build() { # repo role tag emulated-version broken
   local ref=mesos-operator/$1:$3

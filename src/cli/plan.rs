@@ -38,20 +38,16 @@ pub(super) async fn run(
             format_errors(&errs)
         )));
     }
-    let status = store.status(name).await.ok().flatten();
+    let record = store.record(name).await?;
     let secrets = match secrets_dir {
         Some(d) => SecretSource::Dir(d),
         None => SecretSource::Store(Box::new(store.clone())),
     };
     let fleet = observe::connect(&doc, &secrets).await;
-    let observed = observe::observe(
-        &doc,
-        &fleet,
-        status.and_then(|s| s.zookeeper_highest_id).unwrap_or(0),
-    )
-    .await;
+    let observed = observe::observe(&doc, &fleet).await;
+    let recorded = crate::reconcile::cluster::effective_record(&record, &observed);
     let desired = Desired::from_document(&doc);
-    let decision = plan(&desired, &observed, now());
+    let decision = plan(&desired, &observed, &recorded, now());
     match format {
         Format::Json => {
             let v = serde_json::json!({"observed": observed, "decision": decision});

@@ -9,6 +9,7 @@ use mesos_operator_core::desired::Desired;
 use mesos_operator_core::observed::Observed;
 use mesos_operator_core::ops::{self, Op};
 use mesos_operator_core::plan::{plan, Decision, Step};
+use mesos_operator_core::record::{record_before, Recorded};
 use mesos_operator_core::spec::{validate, FieldError, MesosCluster};
 use mesos_operator_core::status::{self, ClusterStatus, Phase, StatusInputs, StepRecord};
 use tracing::{info, info_span, warn, Instrument};
@@ -54,6 +55,29 @@ impl ReconcileError {
             ReconcileError::Secret(_) => "secret",
             ReconcileError::Incomplete(_) => "incomplete",
         }
+    }
+}
+
+/// The record the planner gets. A cluster with no record yet and nothing of it on any host
+/// (every host answered) is new: no ZooKeeper id was ever handed out. A missing record
+/// beside existing containers or volumes stays unknown (`zk_highest_id: None`), and the
+/// planner then starts no ZooKeeper server: a guess could hand an id out twice.
+pub fn effective_record(at: &RecordAt, observed: &Observed) -> Recorded {
+    use mesos_operator_core::observed::HostObservation;
+    if at.mod_revision != 0 {
+        return at.record.clone();
+    }
+    let untouched = observed.hosts.values().all(|h| match h {
+        HostObservation::Reachable {
+            containers,
+            volumes,
+        } => containers.is_empty() && volumes.is_empty(),
+        HostObservation::Unreachable { .. } => false,
+    });
+    if untouched {
+        Recorded::new_cluster()
+    } else {
+        at.record.clone()
     }
 }
 
@@ -141,20 +165,10 @@ pub async fn reconcile(
     let record = ctx.store.record(name).await?;
     let fleet = fleet_for(ctx, &doc, state).await;
     let desired = Desired::from_document(&doc);
-    let mut observed =
-        observe::observe(&doc, &fleet, record.record.zk_highest_id.unwrap_or(0)).await;
-    observed.in_flight =
-        record
-            .record
-            .in_flight
-            .as_ref()
-            .map(|f| mesos_operator_core::observed::InFlight {
-                kind: f.step.kind().to_string(),
-                host: Some(f.step.host().to_string()),
-                started_at: f.started_at,
-            });
+    let observed = observe::observe(&doc, &fleet).await;
+    let recorded = effective_record(&record, &observed);
     let now = seconds_since_epoch();
-    let decision = plan(&desired, &observed, now);
+    let decision = plan(&desired, &observed, &recorded, now);
     update_metrics(ctx, name, &desired, &observed, &decision);
 
     let step_record = |step: &Step, at: u64| StepRecord {
@@ -181,8 +195,15 @@ pub async fn reconcile(
             );
             async {
                 info!(%step, %reason, "taking a step");
+                // Containers of a quorum change are built from its current stage, staged
+                // from the very observation the plan was made from.
+                let staged = mesos_operator_core::plan::stage(&desired, &observed);
+                let record = RecordAt {
+                    record: recorded,
+                    mod_revision: record.mod_revision,
+                };
                 run_step(
-                    ctx, name, &doc, &desired, &observed, record, &step, generation, &fleet,
+                    ctx, name, &doc, &staged, &observed, record, &step, generation, &fleet,
                 )
                 .await
             }
@@ -254,7 +275,7 @@ async fn run_step(
         kind: "record",
         source: e.into(),
     })?;
-    let before = record.record.before(step, started, generation);
+    let before = record_before(step, &record.record, started);
     let recorded = ctx.store.put_record(name, &record, &before).await?;
     let ex = Executor {
         cluster: name,
@@ -294,9 +315,11 @@ async fn run_step(
     match &result {
         Ok(()) => {
             info!(seconds = secs, "step done");
-            ctx.store
-                .put_record(name, &recorded, &recorded.record.after())
-                .await?;
+            let after = Recorded {
+                in_flight: None,
+                ..recorded.record.clone()
+            };
+            ctx.store.put_record(name, &recorded, &after).await?;
         }
         // The in-flight record stays: it tells people (and the next plan) a step is half done.
         Err(e) => warn!(error = %e, seconds = secs, "step failed"),

@@ -20,7 +20,7 @@ pub(super) async fn teardown(
     state: &mut ClusterState,
 ) -> Result<Next, ReconcileError> {
     let fleet = super::cluster::fleet_for(ctx, doc, state).await;
-    let observed = observe::observe(doc, &fleet, 0).await;
+    let observed = observe::observe(doc, &fleet).await;
     if let Some((host, _)) = observed.hosts.iter().find(|(_, h)| {
         !matches!(
             h,

@@ -31,14 +31,19 @@ fn bench(c: &mut Criterion) {
         let d = document(hosts, "1");
         let sim = SimCluster::converged(&d, 1_000_000);
         let observed = sim.observe();
-        assert_eq!(plan(&d, &observed, sim.now), Decision::Converged);
+        assert_eq!(
+            plan(&d, &observed, &sim.record, sim.now),
+            Decision::Converged
+        );
         g.bench_with_input(BenchmarkId::new("converged", hosts), &hosts, |b, _| {
-            b.iter(|| plan(&d, &observed, sim.now))
+            b.iter(|| plan(&d, &observed, &sim.record, sim.now))
         });
         let bumped = document(hosts, "2");
-        assert!(plan(&bumped, &observed, sim.now).step().is_some());
+        assert!(plan(&bumped, &observed, &sim.record, sim.now)
+            .step()
+            .is_some());
         g.bench_with_input(BenchmarkId::new("agents-rollout", hosts), &hosts, |b, _| {
-            b.iter(|| plan(&bumped, &observed, sim.now))
+            b.iter(|| plan(&bumped, &observed, &sim.record, sim.now))
         });
     }
     g.finish();

@@ -86,6 +86,45 @@ pub struct ZookeeperPlan {
     pub election_port: u32,
 }
 
+/// The parts of a master's container that do not depend on its host or quorum.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MasterTemplate {
+    /// Cluster name.
+    pub cluster: String,
+    /// Full image reference.
+    pub image: String,
+    /// Environment without `MESOS_QUORUM`, `MESOS_IP` and `MESOS_HOSTNAME`.
+    pub env: BTreeMap<String, String>,
+}
+
+impl MasterTemplate {
+    /// The master container on `host` (at `address`) with `quorum`.
+    pub fn container(&self, host: &str, address: &str, quorum: u32) -> ContainerSpec {
+        let mut env = self.env.clone();
+        env.extend([
+            ("MESOS_QUORUM".to_string(), quorum.to_string()),
+            ("MESOS_IP".to_string(), address.to_string()),
+            ("MESOS_HOSTNAME".to_string(), address.to_string()),
+        ]);
+        let mut c = ContainerSpec {
+            name: container_name(&self.cluster, Component::Masters, host),
+            component: Component::Masters,
+            host: host.to_string(),
+            image: self.image.clone(),
+            env,
+            volumes: vec![VolumeMount {
+                volume: volume_name(&self.cluster, Component::Masters, host),
+                path: "/var/lib/mesos".into(),
+            }],
+            binds: vec![],
+            host_network: true,
+            config_hash: String::new(),
+        };
+        c.config_hash = config_hash(&c);
+        c
+    }
+}
+
 /// Everything the planner needs from the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
@@ -101,6 +140,8 @@ pub struct Desired {
     pub max_unavailable_agents: u32,
     /// Mesos maintenance around agent replacement.
     pub drain_agents: bool,
+    /// How long a host drains before `machine/down`.
+    pub drain_period: Duration,
     /// Wiping the masters' replicated log is allowed.
     pub accept_registry_reset: bool,
     /// Moving Marathon to an older version is allowed.
@@ -113,6 +154,11 @@ pub struct Desired {
     pub master_count: u32,
     /// `count/2 + 1`.
     pub master_quorum: u32,
+    /// Hosts eligible for a master, in placement order (the first `master_count` hold one).
+    pub master_placement: Vec<String>,
+    /// What every master shares, to derive a master's container for any host and quorum
+    /// (the planner's intermediate stages of a quorum change).
+    pub master_template: MasterTemplate,
     /// Every container, keyed by (component, host).
     pub containers: BTreeMap<(Component, String), ContainerSpec>,
     /// HTTP ports of the Mesos and Marathon components (for API calls the steps make).
@@ -187,24 +233,24 @@ impl Desired {
         }
 
         let m = &s.masters;
-        for h in doc.master_hosts() {
-            let mut env = m.env.clone();
-            env.extend([
-                ("MESOS_ZK".to_string(), zk_url("mesos")),
-                ("MESOS_QUORUM".to_string(), quorum.to_string()),
-                ("MESOS_IP".to_string(), h.address.clone()),
-                ("MESOS_HOSTNAME".to_string(), h.address.clone()),
-                ("MESOS_PORT".to_string(), m.port.to_string()),
-                ("MESOS_WORK_DIR".to_string(), "/var/lib/mesos".to_string()),
-                ("MESOS_LOG_DIR".to_string(), "/var/log/mesos".to_string()),
-                ("MESOS_CLUSTER".to_string(), name.clone()),
-            ]);
-            let vols = vec![VolumeMount {
-                volume: volume_name(&name, Component::Masters, &h.name),
-                path: "/var/lib/mesos".into(),
-            }];
-            add(Component::Masters, h, &m.image, env, vols, vec![]);
-        }
+        let mut master_env = m.env.clone();
+        master_env.extend([
+            ("MESOS_ZK".to_string(), zk_url("mesos")),
+            ("MESOS_PORT".to_string(), m.port.to_string()),
+            ("MESOS_WORK_DIR".to_string(), "/var/lib/mesos".to_string()),
+            ("MESOS_LOG_DIR".to_string(), "/var/log/mesos".to_string()),
+            ("MESOS_CLUSTER".to_string(), name.clone()),
+        ]);
+        let master_template = MasterTemplate {
+            cluster: name.clone(),
+            image: full_image(&m.image),
+            env: master_env,
+        };
+        let masters: Vec<ContainerSpec> = doc
+            .master_hosts()
+            .iter()
+            .map(|h| master_template.container(&h.name, &h.address, quorum))
+            .collect();
 
         let a = &s.agents;
         let ert = duration::parse(&a.executor_registration_timeout)
@@ -263,6 +309,9 @@ impl Desired {
             }
         }
 
+        for c in masters {
+            containers.insert((Component::Masters, c.host.clone()), c);
+        }
         Desired {
             name,
             generation: doc.metadata.generation.unwrap_or(0),
@@ -271,6 +320,8 @@ impl Desired {
                 .unwrap_or(Duration::from_secs(300)),
             max_unavailable_agents: s.rollout.max_unavailable_agents.max(1),
             drain_agents: s.rollout.drain_agents,
+            drain_period: duration::parse(&s.rollout.drain_period)
+                .unwrap_or(Duration::from_secs(60)),
             accept_registry_reset: m.accept_registry_reset,
             allow_marathon_downgrade: s.marathon.as_ref().is_some_and(|m| m.allow_downgrade),
             addresses: s
@@ -286,6 +337,12 @@ impl Desired {
             },
             master_count: m.count,
             master_quorum: quorum,
+            master_placement: doc
+                .pick(m.hosts.as_ref(), u32::MAX)
+                .iter()
+                .map(|h| h.name.clone())
+                .collect(),
+            master_template,
             containers,
             ports: Ports {
                 master: m.port,
@@ -307,6 +364,21 @@ impl Desired {
             .filter(|(k, _)| *k == c)
             .map(|(_, h)| h.as_str())
             .collect()
+    }
+
+    /// The same cluster with `count` masters (quorum `count/2 + 1`) on `hosts`: an
+    /// intermediate stage of a quorum change.
+    pub fn with_masters(&self, hosts: &[String], count: u32) -> Desired {
+        let mut d = self.clone();
+        d.master_count = count;
+        d.master_quorum = count / 2 + 1;
+        d.containers.retain(|(c, _), _| *c != Component::Masters);
+        for h in hosts {
+            let address = self.addresses.get(h).cloned().unwrap_or_default();
+            let c = self.master_template.container(h, &address, d.master_quorum);
+            d.containers.insert((Component::Masters, h.clone()), c);
+        }
+        d
     }
 
     /// The desired image of a component, if any member is desired.

@@ -1,16 +1,23 @@
-//! The safety rules of `shared/design/safety.md`, written a second time, independently of
-//! the planner, as checks of one proposed step against the state it was planned from.
+//! The safety rules of `shared/design/safety.md`, written a second time as checks of one
+//! proposed step against the state it was planned from.
 //!
-//! The planner has its own checks right before it returns a step; these exist so that
-//! property tests and the simulation can catch a planner rule that is wrong or missing.
-//! They deliberately recompute everything from the raw observation.
+//! This module shares no definition with the planner: what "running", "a voter", "up",
+//! "the quorum floor" and "a fresh id" mean is written here again from safety.md, so that a
+//! wrong definition in the planner is not silently agreed with. (It uses only the plain
+//! data types, [`Step`] and [`Desired`].)
+//!
+//! `desired` is the model the step will be carried out against: for masters during a quorum
+//! change that is the planner's current stage ([`crate::plan::stage`]); the rules below
+//! judge the quorum the step gives a master against the masters that exist, whatever model
+//! asked for it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::desired::Desired;
-use crate::observed::{Observed, ZkConfig, ZkMode};
-use crate::plan::{majority, Step};
+use crate::desired::{volume_name, Desired};
+use crate::observed::{ContainerState, HostObservation, Observed, ObservedContainer, ZkMode};
+use crate::plan::Step;
+use crate::record::Recorded;
 use crate::spec::Component;
 
 /// A broken rule.
@@ -32,67 +39,162 @@ fn violation(rule: &'static str, detail: String) -> Result<(), Violation> {
     Err(Violation { rule, detail })
 }
 
-/// ZooKeeper voters that are serving, synced, on the committed config.
-pub fn zk_voters_up(o: &Observed, cfg: &ZkConfig) -> BTreeSet<u64> {
-    cfg.voters
-        .iter()
-        .filter(|(id, h)| {
-            let running = o
-                .container(Component::Zookeeper, h)
-                .is_some_and(|c| c.running() && c.zk_id == Some(**id));
-            let serving = o.zookeeper.servers.get(*h).is_some_and(|s| {
-                s.ok && matches!(s.mode, Some(ZkMode::Leader | ZkMode::Follower))
-                    && s.config_version == Some(cfg.version)
-            });
-            running && serving
+const ZK: Component = Component::Zookeeper;
+const M: Component = Component::Masters;
+const A: Component = Component::Agents;
+const MAR: Component = Component::Marathon;
+
+/// A strict majority of `n`.
+fn more_than_half(n: usize) -> usize {
+    (n + 2) / 2
+}
+
+/// Serving now: the container's state is running. (A restarting one does not serve.)
+fn serves(c: &ObservedContainer) -> bool {
+    c.state == ContainerState::Running
+}
+
+/// Can run without anyone starting it: running, restarting under its policy, paused.
+fn can_run(c: &ObservedContainer) -> bool {
+    !matches!(c.state, ContainerState::Exited | ContainerState::Created)
+}
+
+fn containers(o: &Observed, c: Component) -> Vec<&ObservedContainer> {
+    o.hosts
+        .values()
+        .filter_map(|h| match h {
+            HostObservation::Reachable { containers, .. } => containers.get(&c),
+            HostObservation::Unreachable { .. } => None,
         })
-        .map(|(id, _)| *id)
         .collect()
 }
 
-fn master_running_quorums(d: &Desired, o: &Observed) -> Vec<(String, u32)> {
-    let mut v: Vec<(String, u32)> = o
-        .containers_of(Component::Masters)
+fn container<'a>(o: &'a Observed, c: Component, host: &str) -> Option<&'a ObservedContainer> {
+    match o.hosts.get(host) {
+        Some(HostObservation::Reachable { containers, .. }) => containers.get(&c),
+        _ => None,
+    }
+}
+
+fn seen(o: &Observed, host: &str) -> bool {
+    matches!(o.hosts.get(host), Some(HostObservation::Reachable { .. }))
+}
+
+fn has_zk_volume(d: &Desired, o: &Observed, host: &str) -> bool {
+    let name = volume_name(&d.name, ZK, host);
+    matches!(o.hosts.get(host), Some(HostObservation::Reachable { volumes, .. }) if volumes.contains(&name))
+}
+
+/// The committed voters, each placed on the host whose container carries its id label
+/// (a config line may name a voter by an address); `None` for a voter no container claims.
+fn voter_hosts(o: &Observed) -> BTreeMap<u64, Option<String>> {
+    let Some(cfg) = &o.zookeeper.committed else {
+        return BTreeMap::new();
+    };
+    cfg.voters
+        .keys()
+        .map(|id| {
+            let hs: Vec<&str> = containers(o, ZK)
+                .into_iter()
+                .filter(|c| c.zk_id == Some(*id))
+                .map(|c| c.host.as_str())
+                .collect();
+            (*id, (hs.len() == 1).then(|| hs[0].to_string()))
+        })
+        .collect()
+}
+
+/// Voters serving on the committed config: their labelled container runs, the process
+/// reports that same id, answers, votes, and has the committed version.
+fn zk_up(o: &Observed) -> BTreeSet<u64> {
+    let Some(cfg) = &o.zookeeper.committed else {
+        return BTreeSet::new();
+    };
+    voter_hosts(o)
         .into_iter()
-        .filter(|c| c.running())
-        .map(|c| (c.host.clone(), c.master_quorum.unwrap_or(d.master_quorum)))
+        .filter_map(|(id, h)| {
+            let h = h?;
+            let c = container(o, ZK, &h)?;
+            let s = o.zookeeper.servers.get(&h)?;
+            (serves(c)
+                && s.ok
+                && s.server_id == Some(id)
+                && matches!(s.mode, Some(ZkMode::Leader | ZkMode::Follower))
+                && s.config_version == Some(cfg.version))
+            .then_some(id)
+        })
+        .collect()
+}
+
+fn master_quorum_label(d: &Desired, c: &ObservedContainer) -> u32 {
+    c.master_quorum.unwrap_or(d.master_quorum)
+}
+
+/// (host, quorum) of every master that may be running: can run, or on a host out of sight
+/// where one is desired or once was (assume the worst).
+fn masters_may_run(d: &Desired, o: &Observed, r: &Recorded) -> Vec<(String, u32)> {
+    let mut v: Vec<(String, u32)> = containers(o, M)
+        .into_iter()
+        .filter(|c| can_run(c))
+        .map(|c| (c.host.clone(), master_quorum_label(d, c)))
         .collect();
-    for h in d.hosts_of(Component::Masters) {
-        if !o.reachable(h) {
-            v.push((h.to_string(), d.master_quorum));
+    for (c, h) in d.containers.keys() {
+        if *c == M && !seen(o, h) {
+            v.push((h.clone(), d.master_quorum));
+        }
+    }
+    let lowest = v.iter().map(|(_, q)| *q).min().unwrap_or(d.master_quorum);
+    for h in &r.master_hosts {
+        if !seen(o, h) && !v.iter().any(|(x, _)| x == h) {
+            v.push((h.clone(), lowest.min(d.master_quorum)));
         }
     }
     v
 }
 
+/// Serves and its log replica has recovered: only such a master counts toward the quorum.
 fn master_healthy(o: &Observed, h: &str) -> bool {
-    o.container(Component::Masters, h)
-        .is_some_and(|c| c.running())
-        && o.masters.members.get(h).is_some_and(|m| m.healthy)
+    container(o, M, h).is_some_and(serves)
+        && o.masters
+            .members
+            .get(h)
+            .is_some_and(|m| m.healthy && m.recovered)
 }
 
 /// Whether a component is converged and healthy, by the plain reading of the rules.
 pub fn component_converged(d: &Desired, o: &Observed, c: Component) -> bool {
-    let want: BTreeSet<&str> = d.hosts_of(c).into_iter().collect();
-    let have: BTreeSet<&str> = o
-        .containers_of(c)
-        .into_iter()
-        .map(|x| x.host.as_str())
+    let want: BTreeSet<&str> = d
+        .containers
+        .keys()
+        .filter(|(k, _)| *k == c)
+        .map(|(_, h)| h.as_str())
         .collect();
-    if want != have || want.iter().any(|h| !o.reachable(h)) {
+    let have: BTreeSet<&str> = containers(o, c).iter().map(|x| x.host.as_str()).collect();
+    if want != have || want.iter().any(|h| !seen(o, h)) {
         return false;
     }
-    let hashes_ok = want.iter().all(|h| {
-        o.container(c, h).map(|x| &x.config_hash) == d.container(c, h).map(|s| &s.config_hash)
-            && o.container(c, h).is_some_and(|x| x.running())
+    let all_current = want.iter().all(|h| {
+        container(o, c, h).is_some_and(|x| {
+            serves(x)
+                && Some(&x.config_hash)
+                    == d.containers
+                        .get(&(c, h.to_string()))
+                        .map(|s| &s.config_hash)
+        })
     });
-    if !hashes_ok {
+    if !all_current {
         return false;
     }
     match c {
         Component::Zookeeper => o.zookeeper.committed.as_ref().is_some_and(|cfg| {
-            let voter_hosts: BTreeSet<&str> = cfg.voters.values().map(String::as_str).collect();
-            voter_hosts == want && zk_voters_up(o, cfg).len() == cfg.voters.len()
+            let placed: BTreeSet<String> = voter_hosts(o).into_values().flatten().collect();
+            let want: BTreeSet<String> = want.iter().map(|h| h.to_string()).collect();
+            placed == want
+                && zk_up(o).len() == cfg.voters.len()
+                && o.zookeeper.servers.iter().all(|(h, s)| {
+                    container(o, ZK, h).is_none()
+                        || s.config_version.is_none_or(|v| v == cfg.version)
+                })
         }),
         Component::Masters => {
             want.iter().all(|h| master_healthy(o, h))
@@ -123,14 +225,14 @@ pub fn component_converged(d: &Desired, o: &Observed, c: Component) -> bool {
     }
 }
 
-/// Checks one step against the state it was planned from.
-pub fn check_step(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation> {
+/// Checks one step against the state (and record) it was planned from.
+pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(), Violation> {
     if d.paused {
         return violation("paused", format!("{step} while spec.rollout.paused"));
     }
     let c = step.component();
     let host = step.host();
-    let existing = o.container(c, host);
+    let existing = container(o, c, host);
 
     // 6. Nothing unknown is touched.
     if !d.addresses.contains_key(host) && !o.hosts.contains_key(host) {
@@ -140,13 +242,21 @@ pub fn check_step(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violatio
         );
     }
     match step {
+        Step::RemoveContainer {
+            remove_volume: true,
+            ..
+        } if existing.is_none() => {}
         Step::StartContainer { .. } | Step::RemoveContainer { .. } if existing.is_none() => {
             return violation(
                 "unknown-container",
                 format!("{step}: no container of this cluster there"),
             );
         }
-        Step::CreateContainer { .. } | Step::ZkStartServer { .. } if existing.is_some() => {
+        Step::CreateContainer { .. }
+        | Step::ZkStartServer { .. }
+        | Step::ZkRecreateServer { .. }
+            if existing.is_some() =>
+        {
             return violation(
                 "overwrite",
                 format!("{step}: a container already exists there"),
@@ -154,14 +264,16 @@ pub fn check_step(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violatio
         }
         _ => {}
     }
-    if matches!(
+    let touches_host = matches!(
         step,
         Step::StartContainer { .. }
             | Step::CreateContainer { .. }
             | Step::ReplaceContainer { .. }
+            | Step::RemoveContainer { .. }
             | Step::ZkStartServer { .. }
-    ) && !o.reachable(host)
-    {
+            | Step::ZkRecreateServer { .. }
+    );
+    if touches_host && !seen(o, host) {
         return violation("unreachable", format!("{step} on an unreachable host"));
     }
 
@@ -175,19 +287,73 @@ pub fn check_step(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violatio
     }
 
     match c {
-        Component::Zookeeper => check_zookeeper(d, o, step),
-        Component::Masters => check_masters(d, o, step),
-        _ => check_leader_last(d, o, step),
+        Component::Zookeeper => check_zookeeper(d, o, r, step),
+        Component::Masters => check_masters(d, o, r, step),
+        Component::Agents => {
+            if let Step::AgentDown { .. } | Step::AgentUp { .. } = step {
+                if !r.maintenance.contains_key(host) {
+                    return violation(
+                        "agents-foreign-maintenance",
+                        format!("{step}: a maintenance window the operator did not open"),
+                    );
+                }
+            }
+            check_agents(d, o, step)
+        }
+        Component::Marathon => {
+            check_marathon(d, o, step)?;
+            check_leader_last(d, o, step)
+        }
     }
 }
 
-fn check_zookeeper(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation> {
+fn check_zookeeper(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(), Violation> {
     let host = step.host();
+    // Never delete data that may be a voter's.
+    if let Step::RemoveContainer {
+        remove_volume: true,
+        ..
+    } = step
+    {
+        let voters: BTreeSet<u64> = o
+            .zookeeper
+            .committed
+            .iter()
+            .flat_map(|c| c.voters.keys().copied())
+            .collect();
+        let label = container(o, ZK, host).and_then(|c| c.zk_id);
+        let held = o.zookeeper.volume_ids.get(host).copied();
+        if label.or(held).is_some_and(|i| voters.contains(&i))
+            || held.is_some_and(|i| voters.contains(&i))
+        {
+            return violation(
+                "zookeeper-data",
+                format!("{step}: the data of a voter's id"),
+            );
+        }
+        if has_zk_volume(d, o, host) && held.is_none() {
+            return violation(
+                "zookeeper-data",
+                format!("{step}: a volume whose server id is unknown"),
+            );
+        }
+        if o.zookeeper.committed.is_none() && (label.is_some() || held.is_some()) {
+            return violation(
+                "zookeeper-data",
+                format!("{step}: ZooKeeper data deleted while no config is known"),
+            );
+        }
+    }
     let Some(cfg) = &o.zookeeper.committed else {
         return match step {
-            Step::ZkStartServer { ensemble, .. } => {
-                if o.containers_of(Component::Zookeeper).is_empty() && ensemble.len() == 1 {
-                    Ok(())
+            Step::ZkStartServer { ensemble, id, .. } => {
+                let nothing_else = containers(o, ZK).is_empty()
+                    && o.hosts.keys().all(|h| h == host || !has_zk_volume(d, o, h))
+                    && o.hosts
+                        .values()
+                        .all(|h| matches!(h, HostObservation::Reachable { .. }));
+                if ensemble.len() == 1 && ensemble[0].id == *id && nothing_else {
+                    check_fresh_id(d, o, r, step)
                 } else {
                     violation(
                         "zookeeper-split",
@@ -199,11 +365,30 @@ fn check_zookeeper(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violati
             _ => violation("zookeeper-quorum", format!("{step} while no quorum serves")),
         };
     };
-    let up = zk_voters_up(o, cfg);
+    if !matches!(step, Step::StartContainer { .. }) {
+        if let Some((h, v)) = o
+            .zookeeper
+            .servers
+            .iter()
+            .filter_map(|(h, s)| s.config_version.map(|v| (h, v)))
+            .find(|(_, v)| *v > cfg.version)
+        {
+            return violation(
+                "zookeeper-stale-read",
+                format!(
+                    "{step} planned from config {:#x} while {h} reports {v:#x}",
+                    cfg.version
+                ),
+            );
+        }
+    }
+    let up = zk_up(o);
     let n = cfg.voters.len();
-    let id_here = o
-        .container(Component::Zookeeper, host)
-        .and_then(|c| c.zk_id);
+    let placed = voter_hosts(o);
+    let voter_here: Option<u64> = placed
+        .iter()
+        .find(|(_, h)| h.as_deref() == Some(host))
+        .map(|(id, _)| *id);
     match step {
         Step::ZkStartServer { id, ensemble, .. } => {
             let listed: BTreeSet<u64> = ensemble.iter().map(|m| m.id).collect();
@@ -215,27 +400,31 @@ fn check_zookeeper(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violati
                     format!("{step}: its ensemble is not the committed voters plus itself"),
                 );
             }
-            let used = o
-                .containers_of(Component::Zookeeper)
+            check_fresh_id(d, o, r, step)?;
+            let joiners = containers(o, ZK)
                 .iter()
-                .filter_map(|c| c.zk_id)
-                .chain(cfg.voters.keys().copied())
-                .max()
-                .unwrap_or(0)
-                .max(o.zk_highest_id);
-            if *id <= used {
-                return violation(
-                    "zookeeper-id-reuse",
-                    format!("{step}: id {id} is not fresh (highest used {used})"),
-                );
-            }
-            let joiners = o
-                .containers_of(Component::Zookeeper)
-                .iter()
-                .filter(|c| c.zk_id.is_some_and(|i| !cfg.voters.contains_key(&i)))
+                .filter(|c| c.zk_id.is_none_or(|i| !cfg.voters.contains_key(&i)))
                 .count();
             if joiners > 0 {
                 return violation("one-joiner", format!("{step} while another joiner exists"));
+            }
+            Ok(())
+        }
+        Step::ZkRecreateServer { id, .. } => {
+            if !cfg.voters.contains_key(id) {
+                return violation("zookeeper-recreate", format!("{step}: not a voter"));
+            }
+            if o.zookeeper.volume_ids.get(host) != Some(id) || !has_zk_volume(d, o, host) {
+                return violation(
+                    "zookeeper-recreate",
+                    format!("{step}: the volume there does not hold id {id}"),
+                );
+            }
+            if containers(o, ZK).iter().any(|c| c.zk_id == Some(*id)) {
+                return violation(
+                    "zookeeper-recreate",
+                    format!("{step}: a container with id {id} exists"),
+                );
             }
             Ok(())
         }
@@ -243,8 +432,8 @@ fn check_zookeeper(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violati
             member,
             expected_version,
         } => {
-            check_version(step, *expected_version, cfg)?;
-            if up.len() + 1 < majority(n + 1) || up.len() < majority(n) {
+            check_version(step, *expected_version, cfg.version)?;
+            if up.len() < more_than_half(n) || up.len() + 1 < more_than_half(n + 1) {
                 return violation(
                     "zookeeper-quorum",
                     format!("{step}: {} up of {n}", up.len()),
@@ -260,16 +449,15 @@ fn check_zookeeper(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violati
             expected_version,
             ..
         } => {
-            check_version(step, *expected_version, cfg)?;
-            let after: usize = up.iter().filter(|u| *u != id).count();
-            if after < majority(n - 1) || up.len() < majority(n) {
+            check_version(step, *expected_version, cfg.version)?;
+            let after = up.iter().filter(|u| *u != id).count();
+            if after < more_than_half(n - 1) || up.len() < more_than_half(n) {
                 return violation(
                     "zookeeper-quorum",
                     format!("{step}: {} up of {n}", up.len()),
                 );
             }
-            let others_down = cfg.voters.keys().any(|v| v != id && !up.contains(v));
-            if others_down {
+            if cfg.voters.keys().any(|v| v != id && !up.contains(v)) {
                 return violation(
                     "zookeeper-shrink",
                     format!("{step} while another voter is down"),
@@ -278,21 +466,16 @@ fn check_zookeeper(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violati
             Ok(())
         }
         Step::ReplaceContainer { .. } | Step::RemoveContainer { .. } => {
-            // A voter is its id on the host the committed config places it on.
-            let is_voter =
-                id_here.is_some_and(|i| cfg.voters.get(&i).map(String::as_str) == Some(host));
-            if let Step::RemoveContainer {
-                remove_volume: true,
-                ..
-            } = step
-            {
-                if is_voter {
-                    return violation("zookeeper-data", format!("{step}: data of a voter deleted"));
+            if let Some(v) = voter_here {
+                if let Step::RemoveContainer {
+                    remove_volume: true,
+                    ..
+                } = step
+                {
+                    return violation("zookeeper-data", format!("{step}: data of voter {v}"));
                 }
-            }
-            if is_voter {
-                let left = up.iter().filter(|u| Some(**u) != id_here).count();
-                if left < majority(n) {
+                let left = up.iter().filter(|u| **u != v).count();
+                if left < more_than_half(n) {
                     return violation(
                         "zookeeper-quorum",
                         format!("{step}: {left} voters left up of {n}"),
@@ -306,9 +489,62 @@ fn check_zookeeper(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violati
     }
 }
 
+/// Ids are never reused: above the recorded highest id (which must be known) and above
+/// every id in sight. The one exception is the same start carried out again after it was
+/// cut short (the step in flight, its volume holding its id, no container with it).
+fn check_fresh_id(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(), Violation> {
+    let Step::ZkStartServer { id, host, .. } = step else {
+        return Ok(());
+    };
+    let Some(recorded) = r.zk_highest_id else {
+        return violation(
+            "zookeeper-id-unknown",
+            format!("{step} while the highest id handed out is not recorded"),
+        );
+    };
+    let resumed = r.in_flight.as_ref().is_some_and(|f| &f.step == step)
+        && o.zookeeper.volume_ids.get(host).is_none_or(|v| v == id)
+        && containers(o, ZK).iter().all(|c| c.zk_id != Some(*id))
+        && o.zookeeper
+            .committed
+            .as_ref()
+            .is_none_or(|c| !c.voters.contains_key(id));
+    if resumed {
+        return Ok(());
+    }
+    if has_zk_volume(d, o, host) {
+        return violation(
+            "zookeeper-volume",
+            format!(
+                "{step}: the host already has a ZooKeeper volume (holding {:?})",
+                o.zookeeper.volume_ids.get(host)
+            ),
+        );
+    }
+    let seen_ids = containers(o, ZK)
+        .iter()
+        .filter_map(|c| c.zk_id)
+        .chain(o.zookeeper.volume_ids.values().copied())
+        .chain(
+            o.zookeeper
+                .committed
+                .iter()
+                .flat_map(|c| c.voters.keys().copied()),
+        )
+        .max()
+        .unwrap_or(0);
+    if *id <= recorded || *id <= seen_ids {
+        return violation(
+            "zookeeper-id-reuse",
+            format!("{step}: id {id} is not fresh (recorded {recorded}, in sight {seen_ids})"),
+        );
+    }
+    Ok(())
+}
+
 /// A reconfig must carry the committed version it was planned from (ZooKeeper's CAS).
-fn check_version(step: &Step, expected: u64, cfg: &ZkConfig) -> Result<(), Violation> {
-    if expected != cfg.version {
+fn check_version(step: &Step, expected: u64, committed: u64) -> Result<(), Violation> {
+    if expected != committed {
         return violation(
             "zookeeper-cas",
             format!("{step}: planned from a stale version"),
@@ -317,75 +553,178 @@ fn check_version(step: &Step, expected: u64, cfg: &ZkConfig) -> Result<(), Viola
     Ok(())
 }
 
-fn check_masters(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation> {
+fn check_masters(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(), Violation> {
     let host = step.host();
-    let running = master_running_quorums(d, o);
-    let min_q = running
+    let may_run = masters_may_run(d, o, r);
+    // The floor counts only masters someone can see.
+    let lowest = masters_may_run(d, o, &Recorded::default())
         .iter()
         .map(|(_, q)| *q)
-        .min()
-        .unwrap_or(d.master_quorum);
-    let stops = match step {
-        Step::ReplaceContainer { reset_registry, .. } => {
-            if *reset_registry && !d.accept_registry_reset {
-                return violation(
-                    "registry-reset",
-                    format!("{step} without acceptRegistryReset"),
-                );
-            }
-            !*reset_registry
+        .min();
+    if let Step::ReplaceContainer {
+        reset_registry: true,
+        ..
+    } = step
+    {
+        if !d.accept_registry_reset {
+            return violation(
+                "registry-reset",
+                format!("{step} without acceptRegistryReset"),
+            );
         }
-        Step::RemoveContainer { .. } => true,
-        _ => false,
-    };
-    let here_running = o
-        .container(Component::Masters, host)
-        .is_some_and(|c| c.running());
-    if stops && here_running {
-        let healthy_left = o
-            .containers_of(Component::Masters)
+    }
+    let stops = matches!(
+        step,
+        Step::ReplaceContainer {
+            reset_registry: false,
+            ..
+        } | Step::RemoveContainer { .. }
+    );
+    let here = container(o, M, host);
+    if stops && here.is_some_and(serves) {
+        // The documented exception: a master alone, with a quorum it cannot meet alone,
+        // serves nothing; restarting it loses no quorum.
+        let alone = containers(o, M).len() == 1
+            && may_run.len() == 1
+            && here.is_some_and(|c| master_quorum_label(d, c) > 1);
+        let left = containers(o, M)
             .iter()
             .filter(|c| c.host != host && master_healthy(o, &c.host))
             .count() as u32;
-        let floor = min_q.min(d.master_quorum);
-        if healthy_left < floor {
+        let floor = lowest.unwrap_or(d.master_quorum).min(d.master_quorum);
+        if !alone && left < floor {
             return violation(
                 "masters-quorum",
-                format!("{step}: {healthy_left} healthy left, quorum {floor}"),
+                format!("{step}: {left} healthy left, quorum {floor}"),
             );
         }
     }
-    // The ceiling after the step.
-    let mut after: Vec<u32> = running
-        .iter()
-        .filter(|(h, _)| h != host)
-        .map(|(_, q)| *q)
-        .collect();
-    match step {
-        Step::StartContainer { .. } => after.push(
-            o.container(Component::Masters, host)
-                .and_then(|c| c.master_quorum)
-                .unwrap_or(d.master_quorum),
-        ),
-        Step::CreateContainer { .. } | Step::ReplaceContainer { .. } => after.push(d.master_quorum),
-        _ => {}
-    }
-    // Only a step that leaves a master running can break the ceiling; removing one only
-    // lowers the count, even in a state that is already over it.
-    let adds = matches!(
-        step,
-        Step::StartContainer { .. } | Step::CreateContainer { .. } | Step::ReplaceContainer { .. }
-    );
-    if let Some(q) = after.iter().copied().min().filter(|_| adds) {
-        if after.len() as u32 >= 2 * q {
+    // What the step leaves running on `host`, and with which quorum.
+    let new_q = match step {
+        Step::StartContainer { .. } => here.map(|c| master_quorum_label(d, c)),
+        Step::CreateContainer { .. } | Step::ReplaceContainer { .. } => d
+            .containers
+            .get(&(M, host.to_string()))
+            .and_then(|s| s.env.get("MESOS_QUORUM"))
+            .and_then(|q| q.parse().ok())
+            .or(Some(d.master_quorum)),
+        _ => None,
+    };
+    if let Some(q) = new_q {
+        let mut after: Vec<u32> = may_run
+            .iter()
+            .filter(|(h, _)| h != host)
+            .map(|(_, q)| *q)
+            .collect();
+        after.push(q);
+        let min = after.iter().copied().min().unwrap_or(q);
+        if after.len() as u32 >= 2 * min {
             return violation(
                 "masters-ceiling",
-                format!("{step}: {} masters running with quorum {q}", after.len()),
+                format!(
+                    "{step}: {} masters may run, lowest quorum {min}",
+                    after.len()
+                ),
             );
+        }
+        if !matches!(step, Step::StartContainer { .. }) {
+            // The quorum moves one step at a time.
+            for c in containers(o, M) {
+                let other = master_quorum_label(d, c);
+                if c.host != host && other.abs_diff(q) > 1 {
+                    return violation(
+                        "masters-quorum-jump",
+                        format!("{step}: quorum {q} beside a master with quorum {other}"),
+                    );
+                }
+            }
         }
     }
     if stops {
         check_leader_last(d, o, step)?;
+    }
+    Ok(())
+}
+
+/// Agents: at most `maxUnavailableAgents` out of service at once, counting the ones already
+/// down, crashed, out of sight or in maintenance, and agents not wanted any more.
+fn check_agents(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation> {
+    let host = step.host();
+    // Only a step that takes an agent in service out of it uses the budget.
+    let takes_one = match step {
+        Step::ReplaceContainer { .. } | Step::RemoveContainer { .. } | Step::AgentDown { .. } => {
+            container(o, A, host).is_some_and(serves)
+                && o.agents
+                    .members
+                    .get(host)
+                    .is_some_and(|a| a.healthy && a.registered)
+                && !matches!(
+                    o.agents.maintenance.get(host),
+                    Some(crate::observed::Maintenance::Down)
+                )
+        }
+        _ => false,
+    };
+    if !takes_one {
+        return Ok(());
+    }
+    let mut hosts: BTreeSet<&str> = d
+        .containers
+        .keys()
+        .filter(|(c, _)| *c == A)
+        .map(|(_, h)| h.as_str())
+        .collect();
+    for c in containers(o, A) {
+        hosts.insert(c.host.as_str());
+    }
+    let out = hosts
+        .iter()
+        .filter(|h| **h != host)
+        .filter(|h| {
+            let fine = container(o, A, h).is_some_and(serves)
+                && o.agents
+                    .members
+                    .get(**h)
+                    .is_some_and(|a| a.healthy && a.registered)
+                && !matches!(
+                    o.agents.maintenance.get(**h),
+                    Some(crate::observed::Maintenance::Down)
+                );
+            !fine
+        })
+        .count() as u32;
+    if out + 1 > d.max_unavailable_agents {
+        return violation(
+            "agents-budget",
+            format!(
+                "{step}: {out} agents already out of service, maxUnavailableAgents {}",
+                d.max_unavailable_agents
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Marathon: never an old and a new version both leader candidates.
+fn check_marathon(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation> {
+    let host = step.host();
+    let image = match step {
+        Step::CreateContainer { .. } | Step::ReplaceContainer { .. } => d
+            .containers
+            .get(&(MAR, host.to_string()))
+            .map(|s| s.image.clone()),
+        Step::StartContainer { .. } => container(o, MAR, host).map(|c| c.image.clone()),
+        _ => None,
+    };
+    let Some(image) = image else { return Ok(()) };
+    let version = |img: &str| img.rsplit_once(':').map(|(_, t)| t.to_string());
+    for c in containers(o, MAR) {
+        if c.host != host && can_run(c) && version(&c.image) != version(&image) {
+            return violation(
+                "marathon-versions",
+                format!("{step}: {} beside {} on {}", image, c.image, c.host),
+            );
+        }
     }
     Ok(())
 }
@@ -410,16 +749,15 @@ fn check_leader_last(d: &Desired, o: &Observed, step: &Step) -> Result<(), Viola
     }
     // The rule saves elections; a reported leader that is not serving causes none.
     let serving = match component {
-        Component::Zookeeper => o.zookeeper.committed.as_ref().is_some_and(|cfg| {
-            let up = zk_voters_up(o, cfg);
-            cfg.voters
+        Component::Zookeeper => {
+            let up = zk_up(o);
+            voter_hosts(o)
                 .iter()
-                .any(|(id, h)| h == host && up.contains(id))
-        }),
+                .any(|(id, h)| h.as_deref() == Some(host.as_str()) && up.contains(id))
+        }
         Component::Masters => master_healthy(o, host),
         Component::Marathon => {
-            o.container(Component::Marathon, host)
-                .is_some_and(|c| c.running())
+            container(o, MAR, host).is_some_and(serves)
                 && o.marathon.members.get(host).is_some_and(|m| m.healthy)
         }
         Component::Agents => false,
@@ -427,14 +765,12 @@ fn check_leader_last(d: &Desired, o: &Observed, step: &Step) -> Result<(), Viola
     if !serving {
         return Ok(());
     }
-    for other in d.hosts_of(*component) {
-        if other == host {
+    for ((c, other), spec) in &d.containers {
+        if c != component || other == host {
             continue;
         }
-        let stale = o.container(*component, other).is_some_and(|c| {
-            Some(&c.config_hash) != d.container(*component, other).map(|s| &s.config_hash)
-        });
-        if stale {
+        // A stopped member that needs the change too costs no election: it may come after.
+        if container(o, *c, other).is_some_and(|x| serves(x) && x.config_hash != spec.config_hash) {
             return violation(
                 "leader-last",
                 format!("{step} while {other} is also outdated"),

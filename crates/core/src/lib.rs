@@ -9,9 +9,10 @@
 //! - [`status`]: the status document the operator writes back.
 //! - [`desired`]: what should run where, with a config hash per container.
 //! - [`observed`]: what the observe layer saw, as plain data.
-//! - [`plan`]: `plan(desired, observed, now) -> Decision`, one safe step at a time.
+//! - [`record`]: what the operator wrote to etcd before acting (highest ZooKeeper id, the
+//!   step in flight, a pending registry reset, its own maintenance windows).
+//! - [`plan`]: `plan(desired, observed, recorded, now) -> Decision`, one safe step at a time.
 //! - [`ops`]: what a step means in calls to the fleet, shared by the executor and models.
-//! - [`record`]: what the operator wrote itself before acting (highest ZooKeeper id, step in flight).
 //! - [`invariants`]: the safety rules, checked independently of the planner (tests, simulation).
 //! - [`sim`]: a model cluster that carries out steps, for the simulation and benchmarks.
 

@@ -68,6 +68,16 @@ impl ObservedContainer {
     pub fn running(&self) -> bool {
         self.state == ContainerState::Running
     }
+
+    /// Running, or able to run again without anyone starting it: a `Restarting` container
+    /// comes back under its restart policy, a `Paused` one when unpaused. An `Exited` or
+    /// `Created` one runs only if started.
+    pub fn may_run(&self) -> bool {
+        matches!(
+            self.state,
+            ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+        )
+    }
 }
 
 /// A Docker host.
@@ -109,6 +119,11 @@ pub struct ZkServerObservation {
     pub mode: Option<ZkMode>,
     /// The `/zookeeper/config` version it reports.
     pub config_version: Option<u64>,
+    /// The server id it reports itself (`conf`: `serverId`); it must equal the container's
+    /// id label, or the process is not the server the label says (a volume holding another
+    /// `myid`).
+    #[serde(default)]
+    pub server_id: Option<u64>,
 }
 
 /// The ensemble's committed membership.
@@ -141,6 +156,10 @@ pub struct ZkObservation {
     /// (`committed.voters` names a voter by host only when its address is a host's).
     #[serde(default)]
     pub voter_addresses: BTreeMap<u64, String>,
+    /// The server id held by each host's ZooKeeper data volume (its id label, which is the
+    /// `myid` written in it), by host. A host with a volume but no entry: unknown.
+    #[serde(default)]
+    pub volume_ids: BTreeMap<String, u64>,
 }
 
 /// One Mesos master.
@@ -150,7 +169,8 @@ pub struct MasterObservation {
     pub healthy: bool,
     /// `master/elected` is 1.
     pub elected: bool,
-    /// `registrar/log/recovered` is 1 (meaningful on the leader).
+    /// `registrar/log/recovered` is 1 on this master: its log replica has caught up (a new
+    /// master's replica starts empty).
     pub recovered: bool,
     /// Version it reports.
     pub version: Option<String>,
@@ -215,18 +235,6 @@ pub struct MarathonsObservation {
     pub registered: bool,
 }
 
-/// A step recorded in status before acting, so that a gate on a step without a container
-/// of its own (a reconfig) has a start time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InFlight {
-    /// Step kind.
-    pub kind: String,
-    /// Host.
-    pub host: Option<String>,
-    /// Started at.
-    pub started_at: u64,
-}
-
 /// Everything observed about one cluster at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observed {
@@ -240,10 +248,6 @@ pub struct Observed {
     pub agents: AgentsObservation,
     /// Marathon.
     pub marathon: MarathonsObservation,
-    /// Highest ZooKeeper id ever handed out (from status), so ids are never reused.
-    pub zk_highest_id: u64,
-    /// The step recorded as in flight, if any.
-    pub in_flight: Option<InFlight>,
 }
 
 impl Observed {

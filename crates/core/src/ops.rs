@@ -386,6 +386,19 @@ pub fn ops(d: &Desired, o: &Observed, step: &Step, zk_digest: bool) -> Result<Ve
                 create(d, spec, Some((*id, ensemble.as_slice())), zk_digest),
             ]
         }
+        Step::ZkRecreateServer { id, .. } => {
+            // The volume holds the voter's config and `myid`; the ensemble given is used
+            // only if it does not (the image writes its config on first start only).
+            let spec = spec_of(d, Component::Zookeeper, &host)?;
+            let members = committed_members(d, o);
+            vec![
+                Op::Pull {
+                    host: host.clone(),
+                    image: spec.image.clone(),
+                },
+                create(d, spec, Some((*id, members.as_slice())), zk_digest),
+            ]
+        }
         Step::ZkAdd {
             member,
             expected_version,

@@ -1,91 +1,215 @@
-//! What the operator itself wrote to etcd before acting: the highest ZooKeeper server id
-//! ever handed out and the step in flight. Kept apart from [`crate::observed`], which is only
-//! what was seen: a record that cannot be read stops a reconcile, it never defaults (a `0`
-//! for the highest id would hand an id out twice).
+//! What the operator itself wrote to etcd before acting: the second input of the planner,
+//! beside what it observes.
+//!
+//! Some facts cannot be observed safely: the highest ZooKeeper server id ever handed out
+//! (a server on an unreachable host, or a joiner on a host since dropped, is invisible, and
+//! reusing its id lets two processes share one identity), a registry reset half done (the
+//! container is gone, the log is not wiped yet), maintenance windows the operator opened
+//! itself (people schedule their own). They are recorded, under the leadership fence,
+//! *before* the step that creates them is carried out ([`record_before`]); a record that
+//! cannot be read stops the reconcile, it never defaults (a default `0` reuses an id).
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::plan::Step;
+use crate::spec::Component;
 
-/// The step being carried out, written before its first operation.
+/// The step the operator is carrying out, recorded before it acts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct InFlightStep {
+pub struct InFlight {
     /// The step.
     pub step: Step,
     /// When it started (seconds since the epoch).
     pub started_at: u64,
-    /// The spec generation it was planned from.
-    pub generation: u64,
 }
 
-/// The operator's own durable memory of one cluster.
+/// A maintenance window the operator opened for an agent host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnMaintenance {
+    /// When the window was scheduled (the host started draining).
+    pub scheduled_at: u64,
+    /// When `machine/down` was sent, if it was.
+    #[serde(default)]
+    pub down_at: Option<u64>,
+    /// When `machine/up` was sent, if it was. The window stays recorded as the operator's
+    /// (the request may be lost; a later `AgentDrain` of the host replaces the entry), so a
+    /// lost `machine/up` is sent again rather than the window read as someone else's.
+    #[serde(default)]
+    pub up_sent_at: Option<u64>,
+}
+
+/// Everything the operator recorded about one cluster.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Recorded {
-    /// Highest ZooKeeper server id ever handed out in this cluster (None: none yet).
+    /// Highest ZooKeeper server id ever handed out. `None`: unknown, and then no ZooKeeper
+    /// server may be started (a guess could reuse an id). A new cluster starts at `Some(0)`
+    /// ([`Recorded::new_cluster`]).
     #[serde(default)]
     pub zk_highest_id: Option<u64>,
-    /// The step in flight, if a step started and did not finish.
+    /// The step in flight, if any.
     #[serde(default)]
-    pub in_flight: Option<InFlightStep>,
+    pub in_flight: Option<InFlight>,
+    /// Master hosts whose replicated log must be wiped before their master starts again:
+    /// a registry reset (growing from one master) recorded before the old container was
+    /// removed, so that a crash in between does not start the master on its old log.
+    /// Satisfied once the host runs a master with a quorum above 1.
+    #[serde(default)]
+    pub registry_reset: BTreeSet<String>,
+    /// Maintenance windows the operator opened, by agent host. Windows people scheduled
+    /// themselves are not in here and are never touched.
+    #[serde(default)]
+    pub maintenance: BTreeMap<String, OwnMaintenance>,
+    /// Hosts that ever held a master container of this cluster, until its removal with its
+    /// volume. A master on such a host that is out of sight (unreachable, or dropped from
+    /// the document) may still run and counts for the ceiling until a person says the host
+    /// is gone for good (removes it here).
+    #[serde(default)]
+    pub master_hosts: BTreeSet<String>,
 }
 
 impl Recorded {
-    /// The record that must be durable before `step` touches the fleet: the step in
-    /// flight, and a new ZooKeeper id counted as handed out.
-    pub fn before(&self, step: &Step, now: u64, generation: u64) -> Recorded {
-        let mut r = self.clone();
-        if let Step::ZkStartServer { id, .. } = step {
-            r.zk_highest_id = Some(r.zk_highest_id.unwrap_or(0).max(*id));
+    /// The record of a cluster the operator has never acted on: no ZooKeeper id handed out.
+    /// Only for a cluster created now; an existing cluster whose record is lost must not
+    /// get this (its ids would be reused).
+    pub fn new_cluster() -> Recorded {
+        Recorded {
+            zk_highest_id: Some(0),
+            ..Default::default()
         }
-        r.in_flight = Some(InFlightStep {
-            step: step.clone(),
-            started_at: now,
-            generation,
-        });
-        r
     }
 
-    /// The record once the step's operations all succeeded.
-    pub fn after(&self) -> Recorded {
-        Recorded {
-            in_flight: None,
-            ..self.clone()
-        }
+    /// When the recorded step on `host` started, if the step in flight acts there.
+    pub fn in_flight_on(&self, host: &str) -> Option<u64> {
+        self.in_flight
+            .as_ref()
+            .filter(|f| f.step.host() == host)
+            .map(|f| f.started_at)
     }
+}
+
+/// The record that must be durably written (fenced) before `step` is carried out.
+///
+/// - every step becomes the step in flight, started `now`;
+/// - `ZkStartServer` raises the highest id to the new server's id (written before the
+///   container that uses it exists, so the id is never handed out twice);
+/// - a `ReplaceContainer` of a master with `reset_registry` records the pending reset; the
+///   next creation or plain replacement of a master retires it (the planner moves on to
+///   other masters only once the reset host runs its new master);
+/// - `AgentDrain` records the window as the operator's own, `AgentDown` when it went down,
+///   `AgentUp` when it was asked to end (kept: the request may be lost);
+/// - creating, replacing or starting a master records its host among the master hosts; a
+///   removal with its volume forgets it.
+pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
+    let mut r = recorded.clone();
+    r.in_flight = Some(InFlight {
+        step: step.clone(),
+        started_at: now,
+    });
+    match step {
+        Step::ZkStartServer { id, .. } => {
+            r.zk_highest_id = Some(r.zk_highest_id.unwrap_or(0).max(*id));
+        }
+        Step::ReplaceContainer {
+            component: Component::Masters,
+            host,
+            reset_registry: true,
+        } => {
+            r.registry_reset.insert(host.clone());
+        }
+        Step::AgentDrain { host } => {
+            r.maintenance.insert(
+                host.clone(),
+                OwnMaintenance {
+                    scheduled_at: now,
+                    down_at: None,
+                    up_sent_at: None,
+                },
+            );
+        }
+        Step::AgentDown { host } => {
+            let e = r.maintenance.entry(host.clone()).or_insert(OwnMaintenance {
+                scheduled_at: now,
+                down_at: None,
+                up_sent_at: None,
+            });
+            e.down_at.get_or_insert(now);
+        }
+        Step::AgentUp { host } => {
+            if let Some(e) = r.maintenance.get_mut(host) {
+                e.up_sent_at = Some(now);
+            }
+        }
+        Step::CreateContainer {
+            component: Component::Masters,
+            host,
+        }
+        | Step::ReplaceContainer {
+            component: Component::Masters,
+            host,
+            ..
+        }
+        | Step::StartContainer {
+            component: Component::Masters,
+            host,
+        } => {
+            r.master_hosts.insert(host.clone());
+        }
+        _ => {}
+    }
+    if let Step::RemoveContainer {
+        component: Component::Masters,
+        host,
+        remove_volume: true,
+    } = step
+    {
+        // Forgotten before the removal is certain: if it is cut short, the container is
+        // still there to be seen (the host answered when this was planned).
+        r.master_hosts.remove(host);
+    }
+    if let Step::CreateContainer {
+        component: Component::Masters,
+        ..
+    }
+    | Step::ReplaceContainer {
+        component: Component::Masters,
+        reset_registry: false,
+        ..
+    } = step
+    {
+        // The planner creates or rolls another master only once the reset host runs its
+        // new one; the reset is then done.
+        r.registry_reset.clear();
+    }
+    r
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::ZkMember;
 
     #[test]
-    fn a_started_server_id_is_recorded_before_it_is_used_and_never_lowered() {
-        let r = Recorded {
-            zk_highest_id: Some(7),
-            in_flight: None,
-        };
-        let step = Step::ZkStartServer {
-            host: "h".into(),
-            id: 3,
-            ensemble: vec![ZkMember {
-                id: 3,
-                host: "h".into(),
-                address: "a".into(),
-            }],
-        };
-        assert_eq!(r.before(&step, 1, 1).zk_highest_id, Some(7));
-        let step = Step::ZkStartServer {
-            host: "h".into(),
-            id: 8,
-            ensemble: vec![],
-        };
-        let b = r.before(&step, 1, 1);
-        assert_eq!(b.zk_highest_id, Some(8));
-        assert!(b.in_flight.is_some());
-        assert_eq!(b.after().zk_highest_id, Some(8));
-        assert!(b.after().in_flight.is_none());
+    fn serde_is_camel_case_and_tolerates_missing_fields() {
+        let r: Recorded = serde_json::from_str("{}").unwrap();
+        assert_eq!(r, Recorded::default());
+        assert_eq!(r.zk_highest_id, None);
+        let r = record_before(
+            &Step::ZkStartServer {
+                host: "h1".into(),
+                id: 4,
+                ensemble: vec![],
+            },
+            &Recorded::new_cluster(),
+            10,
+        );
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.contains("\"zkHighestId\":4"), "{json}");
+        assert!(json.contains("\"inFlight\""), "{json}");
+        let back: Recorded = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, r);
     }
 }

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::desired::Desired;
 use crate::observed::*;
 use crate::plan::{majority, Step};
+use crate::record::{record_before, Recorded};
 use crate::spec::Component;
 
 /// Seconds a healthy container needs to serve after it starts.
@@ -31,6 +32,32 @@ pub struct SimContainer {
     pub zk_id: Option<u64>,
     /// Master quorum.
     pub master_quorum: Option<u32>,
+    /// When it last finished (0: never).
+    pub finished_at: u64,
+    /// Restarting under its restart policy: runs again at this time.
+    pub restart_at: Option<u64>,
+}
+
+/// A Mesos master's replicated-log replica, kept on its work volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogState {
+    /// New or wiped: catches up only from a quorum of VOTING replicas, or initializes with
+    /// a quorum of empty ones when no live replica votes.
+    Empty,
+    /// Holds the log and votes.
+    Voting,
+}
+
+/// A ZooKeeper follower that lags after a reconfig: for a while, a read of the committed
+/// config from it returns the previous one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZkLag {
+    /// The config before the reconfig.
+    pub previous: ZkConfig,
+    /// Until when.
+    pub until: u64,
+    /// The lagging server's host.
+    pub host: String,
 }
 
 /// One Docker host in the model.
@@ -42,6 +69,10 @@ pub struct SimHost {
     pub containers: BTreeMap<Component, SimContainer>,
     /// Data volumes.
     pub volumes: BTreeSet<String>,
+    /// The `myid` written in the ZooKeeper data volume (its id label), if there is one.
+    pub zk_volume_id: Option<u64>,
+    /// The master's log replica on its work volume, if there is one.
+    pub master_log: Option<LogState>,
     /// Containers of someone else (must never change).
     pub foreign: Vec<String>,
 }
@@ -57,8 +88,10 @@ pub struct SimCluster {
     pub zk: Option<ZkConfig>,
     /// ZooKeeper leader (sticky while it serves).
     pub zk_leader: Option<String>,
-    /// Highest ZooKeeper id handed out (as status would record it).
+    /// Highest ZooKeeper id handed out (the model's truth, not what the operator recorded).
     pub zk_highest_id: u64,
+    /// What the operator recorded in etcd (written by [`drive`] before each step).
+    pub record: Recorded,
     /// Every id ever started, to catch reuse.
     pub zk_ids_used: BTreeSet<u64>,
     /// Mesos master leader (sticky while it runs).
@@ -71,6 +104,14 @@ pub struct SimCluster {
     pub broken_images: BTreeSet<String>,
     /// Current time.
     pub now: u64,
+    /// Host addresses (for voters named by address).
+    pub addresses: BTreeMap<String, String>,
+    /// Config lines name voters by address (a second network card), not by host name.
+    pub name_voters_by_address: bool,
+    /// After a reconfig, a follower lags this long (0: never).
+    pub zk_lag_secs: u64,
+    /// The lag in progress.
+    pub zk_lag: Option<ZkLag>,
     /// Safety violations seen (a test fails on any).
     pub violations: Vec<String>,
 }
@@ -94,6 +135,7 @@ impl SimCluster {
                 })
                 .collect(),
             now,
+            record: Recorded::new_cluster(),
             ..Default::default()
         }
     }
@@ -103,6 +145,7 @@ impl SimCluster {
     pub fn converged(d: &Desired, now: u64) -> SimCluster {
         let hosts: Vec<String> = d.addresses.keys().cloned().collect();
         let mut sim = SimCluster::new(&d.name, &hosts, now);
+        sim.addresses = d.addresses.clone();
         let mut voters = BTreeMap::new();
         for ((comp, host), spec) in &d.containers {
             let mut c = SimContainer {
@@ -112,20 +155,31 @@ impl SimCluster {
                 started_at: now.saturating_sub(3600),
                 zk_id: None,
                 master_quorum: (*comp == Component::Masters).then_some(d.master_quorum),
+                finished_at: 0,
+                restart_at: None,
             };
+            let mut volume_id = None;
             if *comp == Component::Zookeeper {
                 let id = voters.len() as u64 + 1;
                 c.zk_id = Some(id);
+                volume_id = Some(id);
                 voters.insert(id, host.clone());
                 sim.zk_ids_used.insert(id);
             }
             if let Some(h) = sim.hosts.get_mut(host) {
+                if volume_id.is_some() {
+                    h.zk_volume_id = volume_id;
+                }
+                if *comp == Component::Masters {
+                    h.master_log = Some(LogState::Voting);
+                }
                 h.volumes
                     .insert(crate::desired::volume_name(&d.name, *comp, host));
                 h.containers.insert(*comp, c);
             }
         }
         sim.zk_highest_id = voters.len() as u64;
+        sim.record.zk_highest_id = Some(sim.zk_highest_id);
         sim.zk = Some(ZkConfig {
             version: 0x1_0000_0000,
             voters,
@@ -162,6 +216,7 @@ impl SimCluster {
             .filter(|(id, h)| {
                 self.container(Component::Zookeeper, h)
                     .is_some_and(|c| self.ready(c) && c.zk_id == Some(**id))
+                    && self.hosts.get(*h).and_then(|x| x.zk_volume_id) == Some(**id)
             })
             .map(|(id, _)| *id)
             .collect()
@@ -189,8 +244,11 @@ impl SimCluster {
             .iter()
             .filter_map(|(h, host)| {
                 let c = host.containers.get(&Component::Masters)?;
-                (c.state == ContainerState::Running)
-                    .then(|| (h.clone(), c.master_quorum.unwrap_or(1)))
+                matches!(
+                    c.state,
+                    ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+                )
+                .then(|| (h.clone(), c.master_quorum.unwrap_or(1)))
             })
             .collect()
     }
@@ -213,16 +271,72 @@ impl SimCluster {
             .find(|(h, _)| h == l)
             .map(|(_, q)| *q)
             .unwrap_or(u32::MAX);
-        live.len() as u32 >= q && self.zk_has_quorum()
+        let voting = live
+            .iter()
+            .filter(|(h, _)| self.log(h) == Some(LogState::Voting))
+            .count() as u32;
+        voting >= q && self.log(l) == Some(LogState::Voting) && self.zk_has_quorum()
+    }
+
+    fn log(&self, host: &str) -> Option<LogState> {
+        self.hosts.get(host).and_then(|h| h.master_log)
+    }
+
+    /// Empty replicas catch up from a quorum of live voting ones (their own quorum), or,
+    /// when no replica votes anywhere, a quorum of live empty ones initializes the log.
+    fn catch_up_logs(&mut self) {
+        let live = self.masters_live();
+        let voting = live
+            .iter()
+            .filter(|(h, _)| self.log(h) == Some(LogState::Voting))
+            .count() as u32;
+        // Only replicas that answer take part (a volume without a master answers nothing).
+        let any_voting = voting > 0;
+        let empty: Vec<(String, u32)> = live
+            .iter()
+            .filter(|(h, _)| self.log(h) == Some(LogState::Empty))
+            .cloned()
+            .collect();
+        let mut promote: Vec<String> = empty
+            .iter()
+            .filter(|(_, q)| voting >= *q)
+            .map(|(h, _)| h.clone())
+            .collect();
+        if !any_voting {
+            let n = empty.len() as u32;
+            if empty.iter().all(|(_, q)| n >= *q) && n > 0 {
+                promote = empty.iter().map(|(h, _)| h.clone()).collect();
+            }
+        }
+        for h in promote {
+            if let Some(x) = self.hosts.get_mut(&h) {
+                x.master_log = Some(LogState::Voting);
+            }
+        }
     }
 
     /// Moves time forward and lets leaders settle.
     pub fn tick(&mut self, secs: u64) {
         self.now += secs;
+        let now = self.now;
+        for h in self.hosts.values_mut() {
+            for c in h.containers.values_mut() {
+                if c.state == ContainerState::Restarting && c.restart_at.is_some_and(|t| t <= now) {
+                    // Back by itself under its restart policy.
+                    c.state = ContainerState::Running;
+                    c.started_at = c.restart_at.unwrap_or(now);
+                    c.restart_at = None;
+                }
+            }
+        }
         self.settle();
     }
 
     fn settle(&mut self) {
+        self.catch_up_logs();
+        if self.zk_lag.as_ref().is_some_and(|l| l.until <= self.now) {
+            self.zk_lag = None;
+        }
         // ZooKeeper leader: sticky while serving, else the lowest serving voter.
         let serving = self.zk_serving();
         if self.zk_has_quorum() {
@@ -289,10 +403,7 @@ impl SimCluster {
 
     /// What an observer would see now.
     pub fn observe(&self) -> Observed {
-        let mut o = Observed {
-            zk_highest_id: self.zk_highest_id,
-            ..Default::default()
-        };
+        let mut o = Observed::default();
         for (h, host) in &self.hosts {
             if !host.reachable {
                 o.hosts.insert(
@@ -319,8 +430,11 @@ impl SimCluster {
                             started_at: c.started_at,
                             zk_id: c.zk_id,
                             master_quorum: c.master_quorum,
-                            // Containers stop in the model only by crashing.
-                            detail: crate::observed::ContainerDetail {
+                            // An exited container reads as crashed (exit 1), also when the
+                            // operator stopped it half-way through a step: the crash-loop
+                            // guard is the cautious reading.
+                            detail: ContainerDetail {
+                                finished_at: c.finished_at,
                                 exit_code: i64::from(c.state == ContainerState::Exited),
                                 ..Default::default()
                             },
@@ -335,11 +449,31 @@ impl SimCluster {
                     volumes: host.volumes.iter().cloned().collect(),
                 },
             );
+            if let Some(id) = host.zk_volume_id {
+                o.zookeeper.volume_ids.insert(h.clone(), id);
+            }
         }
         // ZooKeeper.
         let quorum = self.zk_has_quorum();
+        let lag = self.zk_lag.as_ref().filter(|l| l.until > self.now);
         if quorum {
-            o.zookeeper.committed = self.zk.clone();
+            // Read from whichever server the session picked: a lagging one hands back the
+            // config from before the last reconfig.
+            o.zookeeper.committed = match lag {
+                Some(l) => Some(l.previous.clone()),
+                None => self.zk.clone(),
+            };
+            if self.name_voters_by_address {
+                if let Some(cfg) = o.zookeeper.committed.as_mut() {
+                    for (id, name) in cfg.voters.iter_mut() {
+                        if id % 2 == 1 {
+                            if let Some(a) = self.addresses.get(name.as_str()) {
+                                *name = a.clone();
+                            }
+                        }
+                    }
+                }
+            }
             o.zookeeper.leader = self.zk_leader.clone();
         }
         for h in self.hosts.keys() {
@@ -360,13 +494,22 @@ impl SimCluster {
                 (true, true, true) => Some(ZkMode::Follower),
                 (true, true, false) => Some(ZkMode::Observer),
             };
+            // A server answers a moment before it has synced with the leader.
+            let answers = c.state == ContainerState::Running && self.now > c.started_at;
+            let lagging = lag.is_some_and(|l| &l.host == h);
             o.zookeeper.servers.insert(
                 h.clone(),
                 ZkServerObservation {
-                    ok: ready,
+                    ok: answers && !self.broken_images.contains(&c.image),
                     mode,
-                    config_version: if ready && quorum {
-                        self.zk.as_ref().map(|c| c.version)
+                    config_version: match (ready && quorum, lag) {
+                        (false, _) => None,
+                        (true, Some(l)) if lagging => Some(l.previous.version),
+                        (true, _) => self.zk.as_ref().map(|c| c.version),
+                    },
+                    // The process is whatever `myid` its volume holds, whatever the label says.
+                    server_id: if ready {
+                        self.hosts.get(h).and_then(|x| x.zk_volume_id)
                     } else {
                         None
                     },
@@ -384,7 +527,7 @@ impl SimCluster {
                     MasterObservation {
                         healthy: live,
                         elected: live && leads,
-                        recovered: live && leads && qok,
+                        recovered: live && self.log(h) == Some(LogState::Voting) && (!leads || qok),
                         version: None,
                     },
                 );
@@ -435,18 +578,43 @@ impl SimCluster {
             started_at: 0,
             zk_id: None,
             master_quorum: (comp == Component::Masters).then_some(d.master_quorum),
+            finished_at: 0,
+            restart_at: None,
         })
     }
 
-    /// Carries out a step. With `crash_midway`, a multi-action step stops after its first
-    /// action, as if the operator died there. Returns false when the step failed (as a
+    /// Carries out a step. With `crash_midway`, the operator dies after the step's first
+    /// action (see [`SimCluster::apply_cut`]). Returns false when the step failed (as a
     /// stale reconfig would with BadVersion).
     pub fn apply(&mut self, d: &Desired, step: &Step, crash_midway: bool) -> bool {
+        self.apply_cut(d, step, u8::from(crash_midway))
+    }
+
+    /// Carries out a step, the operator dying after `cut` of its actions (0: none, it runs
+    /// to the end). The actions, in order:
+    /// - create: the volume; the container (created, not started); its start;
+    /// - replace: stop; remove; (reset: wipe the log); create and start;
+    /// - remove: stop; remove the container; the volume;
+    /// - ZooKeeper start: the volume (labelled with the id); the container; its start;
+    /// - reconfig: sent and committed, the reply lost; (cut 2: the request lost);
+    /// - maintenance and abdication calls: (cut 1: the request lost).
+    pub fn apply_cut(&mut self, d: &Desired, step: &Step, cut: u8) -> bool {
+        // The executor builds containers from the current stage of a quorum change, staged
+        // from the observation the plan was made from (here: the model's own).
+        let staged = crate::plan::stage(d, &self.observe()).into_owned();
+        self.apply_staged(&staged, step, cut)
+    }
+
+    /// [`SimCluster::apply_cut`] with `d` already staged from the observation the step was
+    /// planned from, as the executor must do: staging again from another observation can
+    /// give another quorum (found by the simulation: a master restarted with quorum 2 beside
+    /// four with quorum 3).
+    pub fn apply_staged(&mut self, d: &Desired, step: &Step, cut: u8) -> bool {
         let before_serving = self.zk_ready_ids();
         let before_quorum = self.zk_has_quorum();
         let before_masters_live = self.masters_live();
         let now = self.now;
-        let ok = self.apply_inner(d, step, crash_midway, now);
+        let ok = self.apply_inner(d, step, cut, now);
         self.settle();
         self.check_step_effects(
             d,
@@ -458,20 +626,26 @@ impl SimCluster {
         ok
     }
 
-    fn apply_inner(&mut self, d: &Desired, step: &Step, crash_midway: bool, now: u64) -> bool {
+    fn apply_inner(&mut self, d: &Desired, step: &Step, cut: u8, now: u64) -> bool {
         let host = step.host().to_string();
         // Ensemble and master API calls do not go through the member's own host.
-        if let Some(ok) = self.apply_api(step, &host) {
+        if let Some(ok) = self.apply_api(step, &host, cut) {
             return ok;
         }
+        let name = self.name.clone();
         let Some(h) = self.hosts.get_mut(&host) else {
             return false;
         };
         if !h.reachable {
             return false;
         }
+        // `cut` actions happen, then the operator dies.
+        let done = |n: u8| cut != 0 && cut <= n;
         match step {
             Step::StartContainer { component, .. } => {
+                if cut != 0 {
+                    return true; // the request lost
+                }
                 if let Some(c) = h.containers.get_mut(component) {
                     c.state = ContainerState::Running;
                     c.started_at = now;
@@ -481,12 +655,20 @@ impl SimCluster {
                 let Some(mut c) = Self::spec_container(d, *component, &host) else {
                     return false;
                 };
+                let volume = crate::desired::volume_name(&name, *component, &host);
+                if *component == Component::Masters && !h.volumes.contains(&volume) {
+                    h.master_log = Some(LogState::Empty);
+                }
+                if *component != Component::Marathon {
+                    h.volumes.insert(volume);
+                }
+                if done(1) {
+                    return true;
+                }
                 c.started_at = now;
-                if crash_midway {
+                if done(2) {
                     c.state = ContainerState::Created;
                 }
-                h.volumes
-                    .insert(crate::desired::volume_name(&self.name, *component, &host));
                 h.containers.insert(*component, c);
             }
             Step::ReplaceContainer {
@@ -494,8 +676,24 @@ impl SimCluster {
                 reset_registry,
                 ..
             } => {
+                if let Some(c) = h.containers.get_mut(component) {
+                    if c.state != ContainerState::Exited {
+                        c.finished_at = now;
+                    }
+                    c.state = ContainerState::Exited;
+                    c.restart_at = None;
+                }
+                if done(1) {
+                    return true;
+                }
                 let old = h.containers.remove(component);
-                if crash_midway {
+                if done(2) {
+                    return true;
+                }
+                if *reset_registry && *component == Component::Masters {
+                    h.master_log = Some(LogState::Empty);
+                }
+                if *reset_registry && done(3) {
                     return true;
                 }
                 let Some(mut c) = Self::spec_container(d, *component, &host) else {
@@ -503,7 +701,9 @@ impl SimCluster {
                 };
                 c.started_at = now;
                 c.zk_id = old.and_then(|o| o.zk_id);
-                let _ = reset_registry;
+                if *component == Component::Masters && h.master_log.is_none() {
+                    h.master_log = Some(LogState::Empty);
+                }
                 h.containers.insert(*component, c);
             }
             Step::RemoveContainer {
@@ -511,16 +711,33 @@ impl SimCluster {
                 remove_volume,
                 ..
             } => {
+                if let Some(c) = h.containers.get_mut(component) {
+                    if c.state != ContainerState::Exited {
+                        c.finished_at = now;
+                    }
+                    c.state = ContainerState::Exited;
+                    c.restart_at = None;
+                }
+                if done(1) {
+                    return true;
+                }
                 let old = h.containers.remove(component);
-                if *remove_volume && !crash_midway {
+                if *remove_volume && !done(2) {
                     h.volumes
-                        .remove(&crate::desired::volume_name(&self.name, *component, &host));
-                    if let (Component::Zookeeper, Some(id), Some(cfg)) =
-                        (component, old.and_then(|o| o.zk_id), &self.zk)
-                    {
-                        if cfg.voters.contains_key(&id) {
-                            self.violations
-                                .push(format!("t={now}: data of voter {id} deleted"));
+                        .remove(&crate::desired::volume_name(&name, *component, &host));
+                    if *component == Component::Masters {
+                        h.master_log = None;
+                    }
+                    if *component == Component::Zookeeper {
+                        let held = h.zk_volume_id.take();
+                        let label = old.and_then(|o| o.zk_id);
+                        if let Some(cfg) = &self.zk {
+                            for id in [held, label].into_iter().flatten() {
+                                if cfg.voters.contains_key(&id) {
+                                    self.violations
+                                        .push(format!("t={now}: data of voter {id} deleted"));
+                                }
+                            }
                         }
                     }
                 }
@@ -531,16 +748,37 @@ impl SimCluster {
                 };
                 c.started_at = now;
                 c.zk_id = Some(*id);
-                if crash_midway {
-                    c.state = ContainerState::Created;
+                let volume = crate::desired::volume_name(&self.name, Component::Zookeeper, &host);
+                if h.volumes.contains(&volume) && h.zk_volume_id != Some(*id) {
+                    self.violations.push(format!(
+                        "t={now}: server {id} started on a volume holding id {:?}",
+                        h.zk_volume_id
+                    ));
                 }
-                h.volumes.insert(crate::desired::volume_name(
-                    &self.name,
-                    Component::Zookeeper,
-                    &host,
-                ));
-                h.containers.insert(Component::Zookeeper, c);
-                if !self.zk_ids_used.insert(*id) {
+                // The same start carried out again: its volume already holds its id.
+                let already_here = h.volumes.contains(&volume) && h.zk_volume_id == Some(*id);
+                h.volumes.insert(volume);
+                h.zk_volume_id = Some(*id);
+                // The same start carried out again (idempotent: an existing container of it
+                // is left as it is, as a create answering 409 would).
+                let resumed = already_here
+                    && !self.hosts.iter().any(|(n, x)| {
+                        *n != host && x.containers.values().any(|c| c.zk_id == Some(*id))
+                    });
+                let Some(h) = self.hosts.get_mut(&host) else {
+                    return false;
+                };
+                let exists = h
+                    .containers
+                    .get(&Component::Zookeeper)
+                    .is_some_and(|c| c.zk_id == Some(*id));
+                if !done(1) && !exists {
+                    if done(2) {
+                        c.state = ContainerState::Created;
+                    }
+                    h.containers.insert(Component::Zookeeper, c);
+                }
+                if !self.zk_ids_used.insert(*id) && !resumed {
                     self.violations
                         .push(format!("t={now}: ZooKeeper id {id} reused"));
                 }
@@ -565,12 +803,33 @@ impl SimCluster {
                     }
                 }
             }
+            Step::ZkRecreateServer { id, .. } => {
+                let Some(mut c) = Self::spec_container(d, Component::Zookeeper, &host) else {
+                    return false;
+                };
+                let volume = crate::desired::volume_name(&self.name, Component::Zookeeper, &host);
+                if !h.volumes.contains(&volume) || h.zk_volume_id != Some(*id) {
+                    self.violations.push(format!(
+                        "t={now}: server {id} re-created on {host} without its data (volume holds {:?})",
+                        h.zk_volume_id
+                    ));
+                }
+                c.started_at = now;
+                c.zk_id = Some(*id);
+                if done(1) {
+                    c.state = ContainerState::Created;
+                }
+                h.containers.insert(Component::Zookeeper, c);
+            }
             Step::ZkAdd { .. }
             | Step::ZkRemove { .. }
             | Step::AgentDrain { .. }
             | Step::AgentDown { .. }
             | Step::AgentUp { .. } => {}
             Step::MarathonAbdicate { .. } => {
+                if cut != 0 {
+                    return true; // the request lost
+                }
                 if let Some(c) = h.containers.get_mut(&Component::Marathon) {
                     c.started_at = now; // exits and is restarted by its restart policy
                 }
@@ -581,7 +840,41 @@ impl SimCluster {
     }
 
     /// Steps carried out through the ZooKeeper ensemble or the Mesos master's API.
-    fn apply_api(&mut self, step: &Step, host: &str) -> Option<bool> {
+    fn apply_api(&mut self, step: &Step, host: &str, cut: u8) -> Option<bool> {
+        let host = host.to_string();
+        let lost = match step {
+            // cut 1: committed, the reply lost; cut 2: the request lost.
+            Step::ZkAdd { .. } | Step::ZkRemove { .. } => cut >= 2,
+            Step::AgentDrain { .. } | Step::AgentDown { .. } | Step::AgentUp { .. } => cut >= 1,
+            _ => return None,
+        };
+        if lost {
+            return Some(false);
+        }
+        let before = self.zk.clone();
+        let ok = self.apply_api_inner(step, &host);
+        if let (Some(ok), Some(previous), true) = (ok, before, self.zk_lag_secs > 0) {
+            if ok && matches!(step, Step::ZkAdd { .. } | Step::ZkRemove { .. }) {
+                // A follower other than the leader lags behind the new config for a while.
+                let lagging = self
+                    .zk
+                    .iter()
+                    .flat_map(|c| c.voters.values())
+                    .find(|h| Some(*h) != self.zk_leader.as_ref())
+                    .cloned();
+                if let Some(h) = lagging {
+                    self.zk_lag = Some(ZkLag {
+                        previous,
+                        until: self.now + self.zk_lag_secs,
+                        host: h,
+                    });
+                }
+            }
+        }
+        ok
+    }
+
+    fn apply_api_inner(&mut self, step: &Step, host: &str) -> Option<bool> {
         let host = host.to_string();
         Some(match step {
             Step::ZkAdd {
@@ -660,7 +953,11 @@ impl SimCluster {
             } => before_live.iter().any(|(h, _)| h == host),
             _ => false,
         };
-        if stopped_live {
+        // Live masters that could not form a quorum for any of them lose nothing.
+        let could_serve = before_live
+            .iter()
+            .any(|(_, q)| before_live.len() as u32 >= *q);
+        if stopped_live && could_serve {
             let left = before_live.iter().filter(|(h, _)| h != step.host()).count() as u32;
             let min_q = before_live.iter().map(|(_, q)| *q).min().unwrap_or(1);
             let floor = min_q.min(d.master_quorum);
@@ -689,25 +986,38 @@ impl SimCluster {
         still >= majority(cfg.voters.len())
     }
 
-    /// Fault: a container dies behind the operator's back.
+    /// Fault: a container dies behind the operator's back; its restart policy brings it
+    /// back a few seconds later.
     pub fn crash(&mut self, comp: Component, host: &str) {
+        let now = self.now;
         if let Some(c) = self
             .hosts
             .get_mut(host)
             .and_then(|h| h.containers.get_mut(&comp))
         {
-            c.state = ContainerState::Exited;
+            if c.state == ContainerState::Running {
+                c.state = ContainerState::Restarting;
+                c.finished_at = now;
+                c.restart_at = Some(now + 3);
+            }
         }
         self.settle();
     }
 
-    /// Fault: a host stops answering (its containers are gone from sight and from service).
+    /// Fault: a host stops answering (network, engine, power). What runs there keeps its
+    /// state and comes back with the host ([`SimCluster::return_host`]); while away it
+    /// serves nobody.
     pub fn lose_host(&mut self, host: &str) {
         if let Some(h) = self.hosts.get_mut(host) {
             h.reachable = false;
-            for c in h.containers.values_mut() {
-                c.state = ContainerState::Exited;
-            }
+        }
+        self.settle();
+    }
+
+    /// The host answers again, with whatever it was running.
+    pub fn return_host(&mut self, host: &str) {
+        if let Some(h) = self.hosts.get_mut(host) {
+            h.reachable = true;
         }
         self.settle();
     }
@@ -783,10 +1093,99 @@ impl Rng {
 /// Faults injected while driving.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Faults {
-    /// Percent chance per iteration that a random container crashes.
+    /// Percent chance per iteration that a random container crashes (it comes back by
+    /// itself under its restart policy).
     pub crash_percent: u64,
-    /// Percent chance per step that the operator dies half-way through it.
+    /// Percent chance per step that the operator dies part-way through it, at a random
+    /// point between two of its calls.
     pub midway_percent: u64,
+    /// Percent chance per iteration that a host becomes unreachable (and, if one is away,
+    /// that it returns with whatever it was running).
+    pub host_loss_percent: u64,
+    /// Percent chance per observation that one host is seen as it was at the previous
+    /// observation (an observation spans time).
+    pub stale_host_percent: u64,
+    /// Percent chance per observation that one host's probes time out (read as unknown).
+    pub probe_timeout_percent: u64,
+    /// After each reconfig, a follower serves the previous config this long.
+    pub zk_lag_secs: u64,
+    /// Config lines name odd-numbered voters by address.
+    pub voters_by_address: bool,
+}
+
+impl Faults {
+    /// Everything the model can do wrong, at the rates the random walks use.
+    pub fn unkind() -> Faults {
+        Faults {
+            crash_percent: 3,
+            midway_percent: 10,
+            host_loss_percent: 1,
+            stale_host_percent: 5,
+            probe_timeout_percent: 5,
+            zk_lag_secs: 4,
+            voters_by_address: true,
+        }
+    }
+}
+
+/// An observation that spans time and has holes: with the faults' chances, one host is
+/// seen as it was right after the last step (observed early, the others later), and one
+/// host's probes time out.
+fn unkind_observation(
+    mut o: Observed,
+    previous: Option<&Observed>,
+    rng: &mut Rng,
+    faults: Faults,
+) -> Observed {
+    let hosts: Vec<String> = o.hosts.keys().cloned().collect();
+    if hosts.is_empty() {
+        return o;
+    }
+    if let Some(p) = previous {
+        if rng.percent(faults.stale_host_percent) {
+            let h = &hosts[rng.below(hosts.len() as u64) as usize];
+            if let Some(x) = p.hosts.get(h) {
+                o.hosts.insert(h.clone(), x.clone());
+            }
+            match p.zookeeper.servers.get(h) {
+                Some(x) => o.zookeeper.servers.insert(h.clone(), x.clone()),
+                None => o.zookeeper.servers.remove(h),
+            };
+            match p.zookeeper.volume_ids.get(h) {
+                Some(x) => o.zookeeper.volume_ids.insert(h.clone(), *x),
+                None => o.zookeeper.volume_ids.remove(h),
+            };
+            match p.masters.members.get(h) {
+                Some(x) => o.masters.members.insert(h.clone(), x.clone()),
+                None => o.masters.members.remove(h),
+            };
+            match p.agents.members.get(h) {
+                Some(x) => o.agents.members.insert(h.clone(), x.clone()),
+                None => o.agents.members.remove(h),
+            };
+            match p.marathon.members.get(h) {
+                Some(x) => o.marathon.members.insert(h.clone(), x.clone()),
+                None => o.marathon.members.remove(h),
+            };
+        }
+    }
+    if rng.percent(faults.probe_timeout_percent) {
+        let h = &hosts[rng.below(hosts.len() as u64) as usize];
+        if rng.percent(50) {
+            o.hosts.insert(
+                h.clone(),
+                HostObservation::Unreachable {
+                    reason: "timed out".into(),
+                },
+            );
+            o.zookeeper.volume_ids.remove(h);
+        }
+        o.zookeeper.servers.remove(h);
+        o.masters.members.remove(h);
+        o.agents.members.remove(h);
+        o.marathon.members.remove(h);
+    }
+    o
 }
 
 /// How a drive ended.
@@ -817,16 +1216,46 @@ pub fn drive(
     let mut transitions = 0;
     let mut last = Decision::Converged;
     let mut trace: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    if sim.addresses.is_empty() {
+        sim.addresses = d.addresses.clone();
+    }
+    sim.zk_lag_secs = faults.zk_lag_secs;
+    sim.name_voters_by_address = faults.voters_by_address;
+    let mut previous: Option<(Observed, u64)> = None;
+    // SIM_DEBUG=1: every step with what was seen of the masters (for a failing seed).
+    let debug = cfg!(debug_assertions) && std::env::var("SIM_DEBUG").is_ok();
     for _ in 0..max_iterations {
+        let hosts: Vec<String> = sim.hosts.keys().cloned().collect();
         if faults.crash_percent > 0 && rng.percent(faults.crash_percent) {
-            let hosts: Vec<String> = sim.hosts.keys().cloned().collect();
             let h = &hosts[rng.below(hosts.len() as u64) as usize];
             let comp = Component::ALL[rng.below(4) as usize];
             sim.crash(comp, h);
             transitions += 1;
         }
-        let o = sim.observe();
-        let decision = plan(d, &o, sim.now);
+        if faults.host_loss_percent > 0 && rng.percent(faults.host_loss_percent) {
+            let away: Vec<String> = sim
+                .hosts
+                .iter()
+                .filter(|(_, h)| !h.reachable)
+                .map(|(n, _)| n.clone())
+                .collect();
+            if let Some(h) = away.first() {
+                sim.return_host(h);
+            } else {
+                let h = &hosts[rng.below(hosts.len() as u64) as usize];
+                sim.lose_host(h);
+            }
+            transitions += 1;
+        }
+        let truth = sim.observe();
+        // An observation round lasts seconds: a host seen early in it is at most 3 s old,
+        // and never older than the last step.
+        let early = previous
+            .as_ref()
+            .filter(|(_, at)| sim.now.saturating_sub(*at) <= 3)
+            .map(|(o, _)| o);
+        let o = unkind_observation(truth, early, rng, faults);
+        let decision = plan(d, &o, &sim.record, sim.now);
         transitions += 1;
         if trace.len() == 12 {
             trace.pop_front();
@@ -834,11 +1263,43 @@ pub fn drive(
         trace.push_back(format!("t={} {decision:?}", sim.now));
         match &decision {
             Decision::Act { step, .. } => {
-                if let Err(v) = crate::invariants::check_step(d, &o, step) {
+                // The step is carried out against the current stage of a quorum change.
+                let staged = crate::plan::stage(d, &o);
+                if let Err(v) = crate::invariants::check_step(&staged, &o, &sim.record, step) {
                     return Err(format!("t={}: planner returned {step}: {v}", sim.now));
                 }
-                let midway = faults.midway_percent > 0 && rng.percent(faults.midway_percent);
-                sim.apply(d, step, midway);
+                if debug {
+                    let seen: Vec<String> = o
+                        .hosts
+                        .iter()
+                        .map(|(h, x)| match x {
+                            HostObservation::Reachable { containers, .. } => format!(
+                                "{h}:{:?}",
+                                containers
+                                    .get(&Component::Masters)
+                                    .map(|c| (c.state, c.master_quorum))
+                            ),
+                            HostObservation::Unreachable { .. } => format!("{h}:away"),
+                        })
+                        .collect();
+                    eprintln!(
+                        "t={} {step} | seen {} | master_hosts {:?}",
+                        sim.now,
+                        seen.join(" "),
+                        sim.record.master_hosts
+                    );
+                }
+                sim.record = record_before(step, &sim.record, sim.now);
+                let cut = if faults.midway_percent > 0 && rng.percent(faults.midway_percent) {
+                    1 + rng.below(3) as u8
+                } else {
+                    0
+                };
+                sim.apply_staged(&staged, step, cut);
+                // The next observation begins right after the step: a host seen early in it
+                // is seen as it was then (never as it was before the step: the loop observes
+                // only once the step returned).
+                previous = Some((sim.observe(), sim.now));
                 steps += 1;
                 sim.tick(1 + rng.below(3));
             }
@@ -849,7 +1310,10 @@ pub fn drive(
                 }
                 sim.tick(5);
             }
-            Decision::Wait { .. } => sim.tick(1 + rng.below(5)),
+            Decision::Wait { .. } => {
+                previous = Some((sim.observe(), sim.now));
+                sim.tick(1 + rng.below(5))
+            }
             Decision::Blocked { reason, action, .. } => {
                 if reason.is_empty() || action.is_empty() {
                     return Err(format!(

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use mesos_operator_core::desired::Desired;
 use mesos_operator_core::invariants::check_step;
 use mesos_operator_core::observed::*;
-use mesos_operator_core::plan::{plan, Decision};
+use mesos_operator_core::plan::{plan, Decision, Step};
+use mesos_operator_core::record::{InFlight, Recorded};
 use mesos_operator_core::sim::{drive, Faults, Rng, SimCluster};
 use mesos_operator_core::spec::{parse_document, validate, Component, MesosCluster};
 use proptest::prelude::*;
@@ -53,14 +54,11 @@ fn document(r: &mut Rng) -> MesosCluster {
 
 /// An arbitrary observation of the document's hosts: anything Docker, ZooKeeper and Mesos
 /// could report, consistent or not.
-fn observation(r: &mut Rng, d: &Desired) -> Observed {
+fn observation(r: &mut Rng, d: &Desired) -> (Observed, Recorded) {
     let now = 1_000_000;
     let hosts: Vec<String> = d.addresses.keys().cloned().collect();
     let pick_host = |r: &mut Rng| hosts[r.below(hosts.len() as u64) as usize].clone();
-    let mut o = Observed {
-        zk_highest_id: r.below(4),
-        ..Default::default()
-    };
+    let mut o = Observed::default();
     for h in &hosts {
         if r.percent(10) {
             o.hosts.insert(
@@ -113,7 +111,15 @@ fn observation(r: &mut Rng, d: &Desired) -> Observed {
                 },
             );
         }
-        let volumes = if r.percent(30) {
+        let volumes = if r.percent(30) || containers.contains_key(&Component::Zookeeper) {
+            if r.percent(85) {
+                let id = containers
+                    .get(&Component::Zookeeper)
+                    .and_then(|c| c.zk_id)
+                    .filter(|_| r.percent(90))
+                    .unwrap_or_else(|| 1 + r.below(8));
+                o.zookeeper.volume_ids.insert(h.clone(), id);
+            }
             vec![format!("p-zookeeper-{h}-data")]
         } else {
             vec![]
@@ -164,6 +170,11 @@ fn observation(r: &mut Rng, d: &Desired) -> Observed {
                     ok: r.percent(90),
                     mode,
                     config_version: Some(version),
+                    server_id: if r.percent(90) {
+                        o.container(Component::Zookeeper, h).and_then(|c| c.zk_id)
+                    } else {
+                        Some(1 + r.below(6))
+                    },
                 },
             );
         }
@@ -220,21 +231,38 @@ fn observation(r: &mut Rng, d: &Desired) -> Observed {
     o.masters.leader = leader_of(r, Component::Masters, &o);
     o.marathon.leader = leader_of(r, Component::Marathon, &o);
     o.marathon.registered = r.percent(85);
+    let mut rec = Recorded {
+        zk_highest_id: if r.percent(90) {
+            Some(r.below(8))
+        } else {
+            None
+        },
+        ..Default::default()
+    };
     if r.percent(20) {
-        o.in_flight = Some(InFlight {
-            kind: "ReplaceContainer".into(),
-            host: Some(pick_host(r)),
+        rec.in_flight = Some(InFlight {
+            step: Step::ReplaceContainer {
+                component: Component::ALL[r.below(4) as usize],
+                host: pick_host(r),
+                reset_registry: false,
+            },
             started_at: now - r.below(100),
         });
     }
-    o
+    (o, rec)
 }
 
-fn check(decision: &Decision, d: &Desired, o: &Observed) -> Result<(), TestCaseError> {
+fn check(
+    decision: &Decision,
+    d: &Desired,
+    o: &Observed,
+    rec: &Recorded,
+) -> Result<(), TestCaseError> {
     match decision {
         Decision::Act { step, reason } => {
             prop_assert!(!reason.is_empty());
-            if let Err(v) = check_step(d, o, step) {
+            let staged = mesos_operator_core::plan::stage(d, o);
+            if let Err(v) = check_step(&staged, o, rec, step) {
                 return Err(TestCaseError::fail(format!(
                     "{step} broke {v}\nobserved: {o:#?}"
                 )));
@@ -260,11 +288,11 @@ proptest! {
         let mut r = Rng::new(seed);
         let doc = document(&mut r);
         let d = Desired::from_document(&doc);
-        let o = observation(&mut r, &d);
-        let decision = plan(&d, &o, 1_000_000);
-        check(&decision, &d, &o)?;
+        let (o, rec) = observation(&mut r, &d);
+        let decision = plan(&d, &o, &rec, 1_000_000);
+        check(&decision, &d, &o, &rec)?;
         // Pure: the same inputs give the same decision.
-        prop_assert_eq!(&decision, &plan(&d, &o, 1_000_000));
+        prop_assert_eq!(&decision, &plan(&d, &o, &rec, 1_000_000));
         if d.paused {
             prop_assert!(decision.step().is_none(), "paused but acting: {:?}", decision);
         }
@@ -281,14 +309,14 @@ proptest! {
         let mut unpaused = d.clone();
         unpaused.paused = false;
         let iterations = 1 + r.below(150) as usize;
-        let _ = drive(&mut sim, &unpaused, &mut r, Faults { crash_percent: 5, midway_percent: 20 }, iterations);
+        let _ = drive(&mut sim, &unpaused, &mut r, Faults { crash_percent: 5, midway_percent: 20, ..Faults::unkind() }, iterations);
         let doc2 = document(&mut r);
         if doc2.spec.hosts.len() != doc.spec.hosts.len() {
             return Ok(());
         }
         let d2 = Desired::from_document(&doc2);
         let o = sim.observe();
-        check(&plan(&d2, &o, sim.now), &d2, &o)?;
+        check(&plan(&d2, &o, &sim.record, sim.now), &d2, &o, &sim.record)?;
     }
 }
 
@@ -304,8 +332,8 @@ fn generated_states_exercise_every_component_and_step_kind() {
         let mut r = Rng::new(seed);
         let doc = document(&mut r);
         let d = Desired::from_document(&doc);
-        let o = observation(&mut r, &d);
-        if let Decision::Act { step, .. } = plan(&d, &o, 1_000_000) {
+        let (o, rec) = observation(&mut r, &d);
+        if let Decision::Act { step, .. } = plan(&d, &o, &rec, 1_000_000) {
             acts += 1;
             *by_component.entry(step.component()).or_default() += 1;
             kinds.insert(step.kind());
@@ -326,6 +354,7 @@ fn generated_states_exercise_every_component_and_step_kind() {
             Faults {
                 crash_percent: 5,
                 midway_percent: 20,
+                ..Faults::unkind()
             },
             iterations,
         );
@@ -333,7 +362,7 @@ fn generated_states_exercise_every_component_and_step_kind() {
         if doc2.spec.hosts.len() == doc.spec.hosts.len() {
             let mut d2 = Desired::from_document(&doc2);
             d2.paused = false;
-            if let Decision::Act { step, .. } = plan(&d2, &sim.observe(), sim.now) {
+            if let Decision::Act { step, .. } = plan(&d2, &sim.observe(), &sim.record, sim.now) {
                 kinds.insert(step.kind());
             }
         }
@@ -357,8 +386,8 @@ fn known_counterexamples_stay_fixed() {
         let mut r = Rng::new(seed);
         let doc = document(&mut r);
         let d = Desired::from_document(&doc);
-        let o = observation(&mut r, &d);
-        if let Err(e) = check(&plan(&d, &o, 1_000_000), &d, &o) {
+        let (o, rec) = observation(&mut r, &d);
+        if let Err(e) = check(&plan(&d, &o, &rec, 1_000_000), &d, &o, &rec) {
             panic!("seed {seed}: {e}");
         }
     }

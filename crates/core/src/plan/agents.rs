@@ -1,9 +1,18 @@
-//! Mesos agents: up to `maxUnavailableAgents` at a time, with Mesos maintenance around a
-//! replacement when `drainAgents` is set (schedule → down → replace → up).
+//! Mesos agents: up to `maxUnavailableAgents` out of service at a time, with Mesos
+//! maintenance around a replacement when `drainAgents` is set (schedule → drain period →
+//! down → replace → up).
+//!
+//! The budget counts every agent out of service, whatever the reason: crashed, restarting,
+//! on a host out of sight, down for maintenance, not registered; agents no longer wanted are
+//! drained and removed within the same budget. Only maintenance windows the operator opened
+//! (recorded in [`crate::record::Recorded::maintenance`]) are driven; a window people
+//! scheduled themselves is left alone, and its agent is not replaced until it ends.
 //!
 //! The maintenance state is read back from the leading master, so a half-done drain is
-//! finished from where it stands after a crash: DRAINING goes down, DOWN with the new
-//! container comes up, DOWN with the old one is replaced.
+//! finished from where it stands after a crash: DRAINING goes down once the drain period
+//! has passed, DOWN with the new container comes up, DOWN with the old one is replaced.
+
+use std::collections::BTreeSet;
 
 use super::gate::{unreachable, wait_for, wait_since};
 use super::{act, Ctx, Decision, Step};
@@ -20,25 +29,22 @@ fn hash_ok(ctx: &Ctx, host: &str) -> bool {
     }
 }
 
-/// Running the desired configuration, healthy, registered, out of maintenance.
-fn agent_ok(ctx: &Ctx, host: &str) -> bool {
-    hash_ok(ctx, host)
-        && ctx.o.container(A, host).is_some_and(|c| c.running())
+/// In service: running, healthy, registered, not down for maintenance (draining agents
+/// still serve).
+fn in_service(ctx: &Ctx, host: &str) -> bool {
+    ctx.o.container(A, host).is_some_and(|c| c.running())
         && ctx
             .o
             .agents
             .members
             .get(host)
             .is_some_and(|a| a.healthy && a.registered)
-        && !ctx.o.agents.maintenance.contains_key(host)
+        && ctx.o.agents.maintenance.get(host) != Some(&Maintenance::Down)
 }
 
-fn in_flight_since(ctx: &Ctx, host: &str) -> Option<u64> {
-    ctx.o
-        .in_flight
-        .as_ref()
-        .filter(|f| f.host.as_deref() == Some(host))
-        .map(|f| f.started_at)
+/// Running the desired configuration, in service, out of maintenance.
+fn agent_ok(ctx: &Ctx, host: &str) -> bool {
+    hash_ok(ctx, host) && in_service(ctx, host) && !ctx.o.agents.maintenance.contains_key(host)
 }
 
 /// The gate of an agent in progress: its container's start, or the recorded step's.
@@ -50,7 +56,7 @@ fn wait_for_agent(ctx: &Ctx, h: &str) -> Option<Decision> {
     let Some(c) = ctx.o.container(A, h) else {
         return Some(wait_since(
             ctx,
-            in_flight_since(ctx, h),
+            ctx.r.in_flight_on(h),
             format!("waiting for the agent on {h} to be created"),
             "look at the operator's log",
         ));
@@ -60,7 +66,7 @@ fn wait_for_agent(ctx: &Ctx, h: &str) -> Option<Decision> {
     } else {
         wait_since(
             ctx,
-            in_flight_since(ctx, h),
+            ctx.r.in_flight_on(h),
             format!("waiting for the agent on {h}"),
             "look at the agent's logs",
         )
@@ -69,24 +75,62 @@ fn wait_for_agent(ctx: &Ctx, h: &str) -> Option<Decision> {
 
 pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     let desired = ctx.d.hosts_of(A);
-    // Membership is checked per container: a set keeps planning linear in hosts.
-    let wanted: std::collections::BTreeSet<&str> = desired.iter().copied().collect();
+    let wanted: BTreeSet<&str> = desired.iter().copied().collect();
+    // Every agent host: desired, or holding an agent container.
+    let mut all: BTreeSet<&str> = wanted.clone();
+    for c in ctx.o.containers_of(A) {
+        all.insert(c.host.as_str());
+    }
+    let out_of_service: BTreeSet<&str> = all
+        .iter()
+        .copied()
+        .filter(|h| !in_service(ctx, h))
+        .collect();
+    let budget = ctx.d.max_unavailable_agents as usize;
+    // Whether taking the agent on `h` out of service keeps within the budget.
+    let fits = |h: &str| out_of_service.contains(h) || out_of_service.len() < budget;
 
-    // 1. Finish maintenance already under way, wherever it stands.
+    // 1. Finish maintenance the operator opened, wherever it stands.
     for (h, state) in &ctx.o.agents.maintenance {
         let h = h.as_str();
+        let Some(own) = ctx.r.maintenance.get(h) else {
+            continue; // scheduled by people: theirs to end
+        };
         if !ctx.o.reachable(h) {
             return Some(unreachable(ctx, h, "Mesos agent"));
         }
         let is_wanted = wanted.contains(h);
+        let has_container = ctx.o.container(A, h).is_some();
+        let done = if is_wanted {
+            hash_ok(ctx, h)
+        } else {
+            !has_container
+        };
         let step = match state {
-            Maintenance::Draining if is_wanted && !hash_ok(ctx, h) => {
+            Maintenance::Draining if !done => {
+                let ready_at = own.scheduled_at + ctx.d.drain_period.as_secs();
+                if ctx.now < ready_at {
+                    return Some(Decision::Wait {
+                        reason: format!(
+                            "agent host {h} is draining (its tasks move away) until the drain period has passed"
+                        ),
+                        until: Some(ready_at),
+                    });
+                }
+                if !fits(h) {
+                    return wait_for_agent(ctx, out_of_service.iter().next()?);
+                }
                 Step::AgentDown { host: h.into() }
             }
-            Maintenance::Down if is_wanted && !hash_ok(ctx, h) => Step::ReplaceContainer {
+            Maintenance::Down if is_wanted && !done => Step::ReplaceContainer {
                 component: A,
                 host: h.into(),
                 reset_registry: false,
+            },
+            Maintenance::Down if !is_wanted && has_container => Step::RemoveContainer {
+                component: A,
+                host: h.into(),
+                remove_volume: true,
             },
             Maintenance::Down
                 if is_wanted && !ctx.o.container(A, h).is_some_and(|c| c.running()) =>
@@ -98,21 +142,36 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         return act(step, format!("continue the maintenance of agent host {h}"));
     }
 
-    // 2. Agents no longer wanted.
+    // 2. Agents no longer wanted: drained first when asked for, removed within the budget.
     for c in ctx.o.containers_of(A) {
-        if !wanted.contains(c.host.as_str()) {
+        let h = c.host.as_str();
+        if wanted.contains(h) {
+            continue;
+        }
+        if ctx.o.agents.maintenance.contains_key(h) {
+            continue; // people's window: wait for them (below) or our own (above)
+        }
+        let registered = ctx.o.agents.members.get(h).is_some_and(|a| a.registered);
+        if ctx.d.drain_agents && c.running() && registered {
             return act(
-                Step::RemoveContainer {
-                    component: A,
-                    host: c.host.clone(),
-                    remove_volume: true,
-                },
-                format!("no agent is wanted on {}", c.host),
+                Step::AgentDrain { host: h.into() },
+                format!("no agent is wanted on {h}; drain it before it goes"),
             );
         }
+        if !fits(h) {
+            return wait_for_agent(ctx, out_of_service.iter().find(|x| **x != h)?);
+        }
+        return act(
+            Step::RemoveContainer {
+                component: A,
+                host: h.to_string(),
+                remove_volume: true,
+            },
+            format!("no agent is wanted on {h}"),
+        );
     }
 
-    // 3. The budget: agents not yet ok count against maxUnavailableAgents.
+    // 3. Agents to create or replace.
     let not_ok: Vec<&str> = desired
         .iter()
         .copied()
@@ -121,24 +180,15 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     if not_ok.is_empty() {
         return None;
     }
-    let in_progress: Vec<&str> = not_ok
-        .iter()
-        .copied()
-        .filter(|h| !ctx.o.reachable(h) || (hash_ok(ctx, h) && ctx.o.container(A, h).is_some()))
-        .collect();
-    let in_progress_set: std::collections::BTreeSet<&str> = in_progress.iter().copied().collect();
-    if in_progress.len() as u32 >= ctx.d.max_unavailable_agents {
-        let h = in_progress[0];
-        if !ctx.o.reachable(h) {
-            return Some(unreachable(ctx, h, "Mesos agent"));
-        }
-        return wait_for_agent(ctx, h);
-    }
-
-    // 4. The next agent to create or replace.
     for h in &not_ok {
-        if in_progress_set.contains(h) {
+        if !ctx.o.reachable(h) {
             continue;
+        }
+        if let Some(m) = ctx.o.agents.maintenance.get(*h) {
+            if !ctx.r.maintenance.contains_key(*h) {
+                let _ = m;
+                continue; // in a window people scheduled: left alone until it ends
+            }
         }
         let Some(c) = ctx.o.container(A, h) else {
             return act(
@@ -149,24 +199,50 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
                 format!("an agent is wanted on {h}"),
             );
         };
+        if hash_ok(ctx, h) {
+            continue; // in progress: starting, registering, or being repaired
+        }
         let registered = ctx.o.agents.members.get(*h).is_some_and(|a| a.registered);
-        let step = if ctx.d.drain_agents && c.running() && registered {
-            Step::AgentDrain {
-                host: h.to_string(),
-            }
-        } else {
+        if ctx.d.drain_agents && c.running() && registered {
+            // Draining keeps the agent in service; the budget applies at `machine/down`.
+            return act(
+                Step::AgentDrain {
+                    host: h.to_string(),
+                },
+                format!("the agent on {h} runs an outdated configuration; drain it first"),
+            );
+        }
+        if !fits(h) {
+            continue;
+        }
+        return act(
             Step::ReplaceContainer {
                 component: A,
                 host: h.to_string(),
                 reset_registry: false,
-            }
-        };
-        return act(
-            step,
+            },
             format!("the agent on {h} runs an outdated configuration"),
         );
     }
 
-    // Only agents in progress remain, within the budget: wait for the first.
-    wait_for_agent(ctx, in_progress.first()?)
+    // Only agents in progress, out of sight, in people's maintenance or beyond the budget
+    // remain: wait for the first.
+    let first = not_ok
+        .iter()
+        .copied()
+        .find(|h| !ctx.o.reachable(h))
+        .or_else(|| not_ok.iter().copied().find(|h| out_of_service.contains(h)))
+        .or_else(|| not_ok.first().copied())?;
+    if ctx.o.reachable(first)
+        && ctx.o.agents.maintenance.contains_key(first)
+        && !ctx.r.maintenance.contains_key(first)
+    {
+        return Some(Decision::Wait {
+            reason: format!(
+                "agent host {first} is in a maintenance window someone else scheduled; its agent is changed when the window ends"
+            ),
+            until: None,
+        });
+    }
+    wait_for_agent(ctx, first)
 }

@@ -32,7 +32,7 @@ pub(super) fn wait_for(ctx: &Ctx, c: &ObservedContainer, what: &str, gate: &str)
 /// A gate on something without a container start time of its own (a reconfig, a leader
 /// election): measured from the recorded in-flight step when there is one.
 pub(super) fn wait_since(ctx: &Ctx, since: Option<u64>, what: String, action: &str) -> Decision {
-    let since = since.or(ctx.o.in_flight.as_ref().map(|f| f.started_at));
+    let since = since.or(ctx.r.in_flight.as_ref().map(|f| f.started_at));
     match since {
         Some(s) if ctx.now >= s + ctx.timeout() => Decision::Blocked {
             kind: BlockKind::HealthTimeout,

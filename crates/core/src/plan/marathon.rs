@@ -1,6 +1,7 @@
-//! Marathon: the documented HA upgrade for a version change (down to one old instance, one
-//! new instance beside it, the old one stopped so the new one takes over and migrates its
-//! state, then the rest), and a plain one-at-a-time roll, leader last, for any other change.
+//! Marathon: a version change goes down to one old instance, replaces it by the new version
+//! (never an old and a new version both leader candidates: the new one migrates the state in
+//! ZooKeeper), then starts the rest; any other change is a plain one-at-a-time roll, leader
+//! last.
 //! A downgrade is refused unless the document allows it: Marathon migrates its ZooKeeper
 //! state forward and an older version may not read it.
 
@@ -102,23 +103,10 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             );
         }
         if let [last_old] = old.as_slice() {
-            if new.is_empty() {
-                let free = desired.iter().find(|h| ctx.o.container(MAR, h).is_none());
-                return act(
-                    match free {
-                        Some(h) => Step::CreateContainer {
-                            component: MAR,
-                            host: h.to_string(),
-                        },
-                        None => Step::ReplaceContainer {
-                            component: MAR,
-                            host: last_old.host.clone(),
-                            reset_registry: false,
-                        },
-                    },
-                    "Marathon version change: start one instance of the new version",
-                );
-            }
+            // The last old instance stops before any new one may run: old and new versions
+            // are never leader candidates side by side (the new one migrates Marathon's
+            // state in ZooKeeper, which the old one must not read or write after). Marathon
+            // is without a leader for the length of one start; tasks keep running.
             let step = if wanted.contains(last_old.host.as_str()) {
                 Step::ReplaceContainer {
                     component: MAR,
@@ -132,10 +120,12 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
                     remove_volume: false,
                 }
             };
-            return act(
-                step,
-                "Marathon version change: stop the last old instance; the new one takes over",
-            );
+            let why = if new.is_empty() {
+                "Marathon version change: replace the last old instance by the new version"
+            } else {
+                "Marathon version change: stop the last old instance, which runs beside the new version"
+            };
+            return act(step, why);
         }
     }
 

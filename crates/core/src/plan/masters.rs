@@ -8,19 +8,122 @@
 //! the two quorums as that floor, so the floor is `min(lowest quorum running, desired
 //! quorum)`. The ceiling: never more masters running than `2*q - 1` for the lowest quorum
 //! `q` among them, or two disjoint quorums could write the log. Masters on unreachable
-//! hosts count as running for the ceiling: we cannot see them, so we assume the worst.
+//! hosts count as running for the ceiling: we cannot see them, so we assume the worst; so do
+//! masters `Restarting` or `Paused`, which come back by themselves.
+
+use std::borrow::Cow;
 
 use super::gate::{unreachable, wait_for, wait_since};
 use super::{act, blocked, leader_last, BlockKind, Ctx, Decision, Step};
-use crate::observed::ObservedContainer;
+use crate::desired::Desired;
+use crate::observed::{Observed, ObservedContainer};
 use crate::spec::Component;
+
+/// The desired model for the current stage of a quorum change.
+///
+/// The quorum moves one step at a time: 3 -> 7 masters goes through 5 (quorum 3), each stage
+/// converged before the next. In Mesos a new master's log replica starts EMPTY and can only
+/// catch up from a quorum of VOTING replicas; restarting three masters with quorum 4 and
+/// then adding four empty replicas leaves a log that never recovers. Shrinking likewise:
+/// 7 -> 3 goes through 5.
+///
+/// The stage is derived from the quorum labels of the masters that exist: growing, the next
+/// quorum above the lowest once that stage is complete (or already begun); shrinking, the next
+/// below the highest. Hosts of a stage: the final hosts that hold a master, then the other
+/// final hosts in placement order, then (shrinking) masters that are going away, by name.
+///
+/// The executor must build master containers from this model, not from `desired`: call it
+/// with the same observation the plan was made from ([`crate::plan::plan`] calls it itself;
+/// it is idempotent for one observation).
+pub fn stage<'a>(desired: &'a Desired, observed: &Observed) -> Cow<'a, Desired> {
+    let target = desired.master_quorum;
+    let labelled: Vec<(&str, u32)> = observed
+        .containers_of(M)
+        .into_iter()
+        .filter_map(|c| c.master_quorum.map(|q| (c.host.as_str(), q)))
+        .collect();
+    let (Some(lo), Some(hi)) = (
+        labelled.iter().map(|(_, q)| *q).min(),
+        labelled.iter().map(|(_, q)| *q).max(),
+    ) else {
+        return Cow::Borrowed(desired);
+    };
+    let n = labelled.len() as u32;
+    let healthy = |h: &str| {
+        observed.container(M, h).is_some_and(|c| c.running())
+            && observed
+                .masters
+                .members
+                .get(h)
+                .is_some_and(|m| m.healthy && m.recovered)
+    };
+    let complete = |q: u32| n == 2 * q - 1 && labelled.iter().all(|(h, lq)| *lq == q && healthy(h));
+    let s = if lo < target {
+        if hi > lo || n > 2 * lo - 1 || complete(lo) {
+            lo + 1
+        } else {
+            lo
+        }
+    } else if hi > target {
+        if lo < hi || n < 2 * hi - 1 || complete(hi) {
+            hi - 1
+        } else {
+            hi
+        }
+    } else {
+        target
+    };
+    if s == target || s == 0 {
+        return Cow::Borrowed(desired);
+    }
+    let count = 2 * s - 1;
+    let finals: Vec<&String> = desired
+        .master_placement
+        .iter()
+        .take(desired.master_count as usize)
+        .collect();
+    let has = |h: &str| observed.container(M, h).is_some();
+    let mut hosts: Vec<String> = Vec::new();
+    for h in finals.iter().filter(|h| has(h)) {
+        hosts.push(h.to_string());
+    }
+    for h in finals.iter().filter(|h| !has(h)) {
+        hosts.push(h.to_string());
+    }
+    for (h, _) in &labelled {
+        if !hosts.iter().any(|x| x == h) {
+            hosts.push(h.to_string());
+        }
+    }
+    for h in &desired.master_placement {
+        if !hosts.contains(h) {
+            hosts.push(h.clone());
+        }
+    }
+    hosts.truncate(count as usize);
+    Cow::Owned(desired.with_masters(&hosts, count))
+}
 
 const M: Component = Component::Masters;
 const GATE: &str = "answer /health, with a leader elected and its registry recovered";
 
-fn member_ok(ctx: &Ctx, host: &str) -> bool {
+/// Running and answering `/health`: started. (An empty replica recovers only once enough
+/// replicas run, so the start gate does not wait for it.)
+fn member_up(ctx: &Ctx, host: &str) -> bool {
     ctx.o.container(M, host).is_some_and(|c| c.running())
         && ctx.o.masters.members.get(host).is_some_and(|m| m.healthy)
+}
+
+/// Running, healthy, and its log replica recovered (`registrar/log/recovered` on that
+/// master): a master whose replica is still empty does not count toward the log's quorum.
+fn member_ok(ctx: &Ctx, host: &str) -> bool {
+    ctx.o.container(M, host).is_some_and(|c| c.running())
+        && ctx
+            .o
+            .masters
+            .members
+            .get(host)
+            .is_some_and(|m| m.healthy && m.recovered)
 }
 
 /// The container on `host` runs a configuration other than the desired one (or none is
@@ -36,18 +139,39 @@ fn quorum_of(ctx: &Ctx, c: &ObservedContainer) -> u32 {
     c.master_quorum.unwrap_or(ctx.d.master_quorum)
 }
 
-/// (host, quorum) of every master that is or may be running.
+/// (host, quorum) of every master that is or may be running: running, restarting under
+/// its restart policy, paused, or on a host we cannot see.
 fn possibly_running<'a>(ctx: &'a Ctx) -> Vec<(&'a str, u32)> {
     let mut v: Vec<(&str, u32)> = ctx
         .o
         .containers_of(M)
         .into_iter()
-        .filter(|c| c.running())
+        .filter(|c| c.may_run())
         .map(|c| (c.host.as_str(), quorum_of(ctx, c)))
         .collect();
     for h in ctx.d.hosts_of(M) {
         if !ctx.o.reachable(h) {
             v.push((h, ctx.d.master_quorum));
+        }
+    }
+    v
+}
+
+/// (host, quorum) of the masters that may run, and those that may run unseen on hosts that
+/// once held one and are out of sight now (unreachable, or no longer in the document): such
+/// a master comes back with its host. Its quorum is unknown; taken as the lowest in force.
+/// For the ceiling only: a master nobody can see never counts toward the floor.
+fn possibly_running_for_ceiling<'a>(ctx: &'a Ctx) -> Vec<(&'a str, u32)> {
+    let mut v = possibly_running(ctx);
+    let lowest = v
+        .iter()
+        .map(|(_, q)| *q)
+        .min()
+        .unwrap_or(ctx.d.master_quorum)
+        .min(ctx.d.master_quorum);
+    for h in &ctx.r.master_hosts {
+        if !ctx.o.reachable(h) && ctx.d.container(M, h).is_none() {
+            v.push((h.as_str(), lowest));
         }
     }
     v
@@ -60,7 +184,7 @@ pub(crate) fn within_ceiling(n: usize, q: u32) -> bool {
 
 /// The ceiling check for a step that leaves `host` running with quorum `q_new`.
 fn ceiling_ok_with(ctx: &Ctx, host: &str, q_new: u32) -> bool {
-    let mut qs: Vec<u32> = possibly_running(ctx)
+    let mut qs: Vec<u32> = possibly_running_for_ceiling(ctx)
         .into_iter()
         .filter(|(h, _)| *h != host)
         .map(|(_, q)| q)
@@ -83,6 +207,21 @@ pub(crate) fn floor(ctx: &Ctx) -> u32 {
         .min()
         .unwrap_or(ctx.d.master_quorum)
         .min(ctx.d.master_quorum)
+}
+
+/// The master on `host` is the only one that exists or may run, one is desired, and its
+/// quorum is above 1: alone it cannot serve, so restarting it with quorum 1 costs nothing.
+/// The last move of a shrink to one master (3 -> 1 leaves one master with quorum 2 for the
+/// length of one step; safety.md names this window).
+fn alone_without_quorum(ctx: &Ctx, host: &str) -> bool {
+    ctx.d.master_count == 1
+        && ctx.o.containers_of(M).len() == 1
+        && possibly_running(ctx).iter().all(|(h, _)| *h == host)
+        && ctx
+            .o
+            .container(M, host)
+            .and_then(|c| c.master_quorum)
+            .is_some_and(|q| q > 1)
 }
 
 /// Healthy masters other than `host`.
@@ -128,13 +267,30 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     // 1. Gates: a master starting up, then a leader with a recovered registry whenever
     //    enough masters run to form one.
     for c in &running {
-        if !member_ok(ctx, &c.host) && !stale(ctx, &c.host) {
+        if !member_up(ctx, &c.host) && !stale(ctx, &c.host) {
             return Some(wait_for(ctx, c, "the Mesos master", GATE));
         }
     }
     for h in &desired {
         if !ctx.o.reachable(h) {
             return Some(unreachable(ctx, h, "Mesos master"));
+        }
+    }
+
+    // A registry reset recorded before its old container was removed: finish it (wipe the
+    // log, create the master) before anything else, or the master would start on its old
+    // log beside empty replicas that can never catch up from it.
+    for h in &ctx.r.registry_reset {
+        if wanted.contains(h.as_str()) && ctx.o.container(M, h).is_none() && ctx.d.master_quorum > 1
+        {
+            return act(
+                Step::ReplaceContainer {
+                    component: M,
+                    host: h.clone(),
+                    reset_registry: true,
+                },
+                format!("finish the registry reset of the master on {h}, recorded before its old container was removed"),
+            );
         }
     }
 
@@ -148,8 +304,25 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         .copied()
         .filter(|h| ctx.o.container(M, h).is_none())
         .collect();
+    // A new master's replica starts empty and catches up only from `quorum` replicas that
+    // have recovered; while none has (a new cluster, a registry reset) empty ones initialize
+    // the log together, so adding one helps.
+    let recovered = ctx
+        .o
+        .containers_of(M)
+        .into_iter()
+        .filter(|c| member_ok(ctx, &c.host))
+        .count() as u32;
+    let replica_can_catch_up =
+        recovered >= ctx.d.master_quorum || !ctx.o.masters.members.values().any(|m| m.recovered);
+    // A host that kept its master's volume (a replacement cut short) brings its replica back.
+    let has_volume = |h: &str| {
+        let v = crate::desired::volume_name(&ctx.d.name, M, h);
+        matches!(ctx.o.hosts.get(h), Some(crate::observed::HostObservation::Reachable { volumes, .. }) if volumes.contains(&v))
+    };
     if let Some(h) = missing
         .iter()
+        .filter(|h| replica_can_catch_up || has_volume(h))
         .find(|h| ceiling_ok_with(ctx, h, ctx.d.master_quorum))
     {
         return act(
@@ -176,6 +349,29 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         .unwrap_or(ctx.d.master_quorum);
     let newest = running.iter().map(|c| c.started_at).max();
     if !running.is_empty() && running.len() as u32 >= min_running_q && !quorum_ok {
+        // A stopped master on an outdated configuration serves nobody: replacing it stops
+        // nothing and may be what the log needs (its replica votes; the ones beside it may be
+        // empty). Only within the ceiling, never a registry reset.
+        for h in &desired {
+            let Some(c) = ctx.o.container(M, h) else {
+                continue;
+            };
+            if c.may_run() || !stale(ctx, h) || quorum_of(ctx, c) == 1 {
+                continue;
+            }
+            if ceiling_ok_with(ctx, h, ctx.d.master_quorum) {
+                return act(
+                    Step::ReplaceContainer {
+                        component: M,
+                        host: h.to_string(),
+                        reset_registry: false,
+                    },
+                    format!(
+                        "no master leads; the stopped master on {h} runs an outdated configuration"
+                    ),
+                );
+            }
+        }
         return Some(wait_since(
             ctx,
             newest,
@@ -220,8 +416,16 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             })
         })
         .collect();
-    if let Some(h) = leader_last(stale, leader).first() {
-        let c = ctx.o.container(M, h)?;
+    // Running members first (leader last among them), then stopped ones: a stopped member
+    // serves nobody, so restarting the leader before it costs no extra election, and a
+    // stopped member that would break the ceiling must wait for the running ones.
+    let mut ordered = leader_last(stale, leader);
+    ordered.sort_by_key(|h| !ctx.o.container(M, h).is_some_and(|c| c.may_run()));
+    let mut first_block: Option<Decision> = None;
+    for h in ordered {
+        let Some(c) = ctx.o.container(M, h) else {
+            continue;
+        };
         let reset = quorum_of(ctx, c) == 1 && ctx.d.master_quorum > 1;
         if reset && !ctx.d.accept_registry_reset {
             return blocked(
@@ -230,17 +434,19 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
                 "set spec.masters.acceptRegistryReset: true if that is acceptable, or keep spec.masters.count: 1",
             );
         }
-        if c.running() && !reset {
+        if c.running() && !reset && !alone_without_quorum(ctx, h) {
             if let Some(b) = below_floor(ctx, h, "replacing") {
-                return Some(b);
+                first_block.get_or_insert(b);
+                continue;
             }
         }
         if !ceiling_ok_with(ctx, h, ctx.d.master_quorum) {
-            return blocked(
-                BlockKind::Safety,
-                format!("restarting the master on {h} with quorum {} would leave more masters running than the log allows", ctx.d.master_quorum),
-                "remove the masters that are no longer wanted first (are some on unreachable hosts?)",
-            );
+            first_block.get_or_insert(Decision::Blocked {
+                kind: BlockKind::Safety,
+                reason: format!("restarting the master on {h} with quorum {} would leave more masters running than the log allows", ctx.d.master_quorum),
+                action: "remove the masters that are no longer wanted first (are some on unreachable hosts?)".into(),
+            });
+            continue;
         }
         return act(
             Step::ReplaceContainer {
@@ -251,14 +457,28 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             format!("the master on {h} runs an outdated configuration"),
         );
     }
+    if let Some(b) = first_block {
+        return Some(b);
+    }
 
+    if let (Some(h), false) = (
+        missing.iter().find(|h| !has_volume(h)),
+        replica_can_catch_up,
+    ) {
+        return Some(wait_since(
+            ctx,
+            None,
+            format!("a master is wanted on {h}, but only {recovered} masters have a recovered log replica; a new, empty one needs {} to catch up from", ctx.d.master_quorum),
+            "look at the masters' registrar/log/recovered metrics; bring the masters with a recovered log back",
+        ));
+    }
     if let Some(h) = missing.first() {
         return blocked(
             BlockKind::Safety,
             format!(
                 "starting a master on {h} would run more than 2*quorum-1 masters for the lowest quorum in force ({min_running_q})"
             ),
-            "the running masters must first be restarted with the new quorum",
+            "the running masters must first be restarted with the new quorum; if a host that held a master is out of sight and gone for good, remove it from the cluster's record (masterHosts)",
         );
     }
 

@@ -1,4 +1,4 @@
-//! The planner: `plan(desired, observed, now) -> Decision`, a pure function.
+//! The planner: `plan(desired, observed, recorded, now) -> Decision`, a pure function.
 //!
 //! It is level-based: it decides from what it observes, never from a memory of what it did,
 //! so an operator killed at any instant and started again makes the same decision from the
@@ -30,7 +30,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::desired::Desired;
 use crate::observed::Observed;
+use crate::record::Recorded;
 use crate::spec::Component;
+pub use masters::stage;
 pub use step::{Step, ZkMember};
 
 /// Why the planner will not move.
@@ -91,6 +93,7 @@ impl Decision {
 pub(crate) struct Ctx<'a> {
     pub d: &'a Desired,
     pub o: &'a Observed,
+    pub r: &'a Recorded,
     pub now: u64,
 }
 
@@ -101,10 +104,15 @@ impl Ctx<'_> {
 }
 
 /// Decides the next step for one cluster. Pure: same inputs, same answer.
-pub fn plan(desired: &Desired, observed: &Observed, now: u64) -> Decision {
+///
+/// `recorded` is what the operator wrote to etcd itself (see [`crate::record`]); before the
+/// returned step is carried out, [`crate::record::record_before`] gives the record to write.
+pub fn plan(desired: &Desired, observed: &Observed, recorded: &Recorded, now: u64) -> Decision {
+    let staged = stage(desired, observed);
     let ctx = Ctx {
-        d: desired,
+        d: &staged,
         o: observed,
+        r: recorded,
         now,
     };
     if desired.paused {

@@ -19,6 +19,22 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             // A crash exits with an error; a container that was stopped (`docker stop`: 0 or
             // 143 after SIGTERM) is no crash loop and is started at once.
             let stopped_cleanly = matches!(oc.detail.exit_code, 0 | 143);
+            // Stopped by the operator's own step in flight (a replacement or removal cut
+            // short), not crashed: the ordered rollout finishes that step. Told apart by the
+            // record, never by the start time alone.
+            let stopped_by_us = ctx.r.in_flight.as_ref().is_some_and(|f| {
+                f.step.host() == oc.host
+                    && f.step.component() == c
+                    && matches!(
+                        f.step,
+                        Step::ReplaceContainer { .. } | Step::RemoveContainer { .. }
+                    )
+            });
+            let outdated_here =
+                ctx.d.container(c, &oc.host).map(|s| &s.config_hash) != Some(&oc.config_hash);
+            if stopped_by_us && oc.state == ContainerState::Exited && outdated_here {
+                continue;
+            }
             let recent = oc.state == ContainerState::Exited
                 && !stopped_cleanly
                 && oc.started_at > 0
@@ -49,6 +65,11 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             if c == Component::Masters && !masters::may_start(ctx, oc) {
                 continue;
             }
+            if c == Component::Marathon && other_marathon_version(ctx, oc) {
+                // Never an old and a new version both leader candidates: the rollout
+                // replaces it instead.
+                continue;
+            }
             return act(
                 Step::StartContainer {
                     component: c,
@@ -63,6 +84,14 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         }
     }
     None
+}
+
+/// Another Marathon instance that runs (or may) has a different image.
+fn other_marathon_version(ctx: &Ctx, oc: &ObservedContainer) -> bool {
+    ctx.o
+        .containers_of(Component::Marathon)
+        .into_iter()
+        .any(|x| x.host != oc.host && x.may_run() && x.image != oc.image)
 }
 
 /// Whether a stopped container is one the cluster should have running.

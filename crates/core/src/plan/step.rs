@@ -70,6 +70,15 @@ pub enum Step {
         /// Initial dynamic config: the committed members, then this server.
         ensemble: Vec<ZkMember>,
     },
+    /// Create again the container of voter `id` on `host`, on its existing data volume,
+    /// which holds that id: finishing a replacement cut short between removing the old
+    /// container and creating the new one. Not a new server: the id is the voter's own.
+    ZkRecreateServer {
+        /// Host.
+        host: String,
+        /// The voter's server id (its volume's `myid`).
+        id: u64,
+    },
     /// `reconfig -add` of a synced joiner, conditional on the config version.
     ZkAdd {
         /// The joining member.
@@ -118,6 +127,7 @@ impl Step {
             Step::ReplaceContainer { .. } => "ReplaceContainer",
             Step::RemoveContainer { .. } => "RemoveContainer",
             Step::ZkStartServer { .. } => "ZkStartServer",
+            Step::ZkRecreateServer { .. } => "ZkRecreateServer",
             Step::ZkAdd { .. } => "ZkAdd",
             Step::ZkRemove { .. } => "ZkRemove",
             Step::AgentDrain { .. } => "AgentDrain",
@@ -135,6 +145,7 @@ impl Step {
             | Step::ReplaceContainer { host, .. }
             | Step::RemoveContainer { host, .. }
             | Step::ZkStartServer { host, .. }
+            | Step::ZkRecreateServer { host, .. }
             | Step::ZkRemove { host, .. }
             | Step::AgentDrain { host }
             | Step::AgentDown { host }
@@ -151,9 +162,10 @@ impl Step {
             | Step::CreateContainer { component, .. }
             | Step::ReplaceContainer { component, .. }
             | Step::RemoveContainer { component, .. } => *component,
-            Step::ZkStartServer { .. } | Step::ZkAdd { .. } | Step::ZkRemove { .. } => {
-                Component::Zookeeper
-            }
+            Step::ZkStartServer { .. }
+            | Step::ZkRecreateServer { .. }
+            | Step::ZkAdd { .. }
+            | Step::ZkRemove { .. } => Component::Zookeeper,
             Step::AgentDrain { .. } | Step::AgentDown { .. } | Step::AgentUp { .. } => {
                 Component::Agents
             }
@@ -247,6 +259,10 @@ impl fmt::Display for Step {
                     )
                 }
             }
+            Step::ZkRecreateServer { host, id } => write!(
+                f,
+                "re-create the container of ZooKeeper server {id} on {host} on its data volume (finishing its replacement)"
+            ),
             Step::ZkAdd {
                 member,
                 expected_version,

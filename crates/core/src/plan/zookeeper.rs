@@ -25,6 +25,7 @@ pub(crate) fn voter_up(ctx: &Ctx, cfg: &ZkConfig, host: &str, id: u64) -> bool {
     };
     c.running()
         && c.zk_id == Some(id)
+        && s.server_id == Some(id)
         && s.ok
         && matches!(s.mode, Some(ZkMode::Leader | ZkMode::Follower))
         && s.config_version == Some(cfg.version)
@@ -36,6 +37,8 @@ fn joiner_synced(ctx: &Ctx, cfg: &ZkConfig, c: &ObservedContainer) -> bool {
         return false;
     };
     c.running()
+        && c.zk_id.is_some()
+        && s.server_id == c.zk_id
         && s.ok
         && matches!(s.mode, Some(ZkMode::Observer | ZkMode::Follower))
         && s.config_version == Some(cfg.version)
@@ -49,16 +52,159 @@ fn stale(ctx: &Ctx, host: &str) -> bool {
         .is_some_and(|c| Some(c.config_hash.as_str()) != want)
 }
 
-/// The lowest id never handed out.
-fn fresh_id(ctx: &Ctx) -> u64 {
-    let mut top = ctx.o.zk_highest_id;
+/// The lowest id never handed out: above the recorded highest id (the durable record; ids
+/// on hosts out of sight are only in there), and above every id in sight as a second guard.
+/// `None` while the record is unknown: then no server may be started.
+fn fresh_id(ctx: &Ctx) -> Option<u64> {
+    let mut top = ctx.r.zk_highest_id?;
     if let Some(cfg) = &ctx.o.zookeeper.committed {
         top = top.max(cfg.voters.keys().copied().max().unwrap_or(0));
     }
     for c in ctx.o.containers_of(ZK) {
         top = top.max(c.zk_id.unwrap_or(0));
     }
-    top + 1
+    for id in ctx.o.zookeeper.volume_ids.values() {
+        top = top.max(*id);
+    }
+    Some(top + 1)
+}
+
+/// A `ZkStartServer` cut short (its volume, labelled with the new id, may exist, whether or
+/// not this observation shows it) before its container was: carried out again, the same id
+/// on the same volume (the executor's volume creation is idempotent by label), while the
+/// ensemble it was given is still the committed one (or, bootstrapping, while there is none
+/// and no other ZooKeeper data anywhere). Not a reuse: it is the same start, recorded first.
+fn resume_start(ctx: &Ctx, committed: Option<&ZkConfig>) -> Option<Decision> {
+    let f = ctx.r.in_flight.as_ref()?;
+    let Step::ZkStartServer { host, id, ensemble } = &f.step else {
+        return None;
+    };
+    if !ctx.o.reachable(host)
+        || ctx.o.container(ZK, host).is_some()
+        || ctx
+            .o
+            .zookeeper
+            .volume_ids
+            .get(host)
+            .is_some_and(|v| v != id)
+        || !ctx.d.zookeeper.hosts.contains(host)
+    {
+        return None;
+    }
+    let listed: Vec<u64> = ensemble.iter().map(|m| m.id).collect();
+    let same = match committed {
+        Some(cfg) => {
+            let mut want: Vec<u64> = cfg.voters.keys().copied().collect();
+            want.push(*id);
+            !cfg.voters.contains_key(id) && listed == want
+        }
+        None => {
+            listed == [*id]
+                && ctx.o.containers_of(ZK).is_empty()
+                && ctx
+                    .o
+                    .hosts
+                    .iter()
+                    .all(|(h, _)| h == host || !has_volume(ctx, h))
+        }
+    };
+    same.then(|| Decision::Act {
+        step: f.step.clone(),
+        reason: format!(
+            "the start of ZooKeeper server {id} on {host} was cut short; carry it out again"
+        ),
+    })
+}
+
+fn id_unknown() -> Option<Decision> {
+    blocked(
+        BlockKind::Safety,
+        "the highest ZooKeeper server id ever handed out is not recorded; starting a server could reuse the id of one out of sight",
+        "restore the cluster's record (zkHighestId) from a backup or set it above every id this cluster ever used; the operator never guesses it",
+    )
+}
+
+/// Whether this cluster's ZooKeeper data volume exists on `host`.
+fn has_volume(ctx: &Ctx, host: &str) -> bool {
+    let name = crate::desired::volume_name(&ctx.d.name, ZK, host);
+    match ctx.o.hosts.get(host) {
+        Some(HostObservation::Reachable { volumes, .. }) => volumes.contains(&name),
+        _ => false,
+    }
+}
+
+/// The committed config with each voter placed by the container (or volume) that carries
+/// its id label, not by the name in its config line: a voter whose line carries an address
+/// (a re-addressed host, a second network card) is still the server on the host whose
+/// container holds its id. `Err` when two containers claim one voter's id.
+fn resolve(ctx: &Ctx, cfg: &ZkConfig) -> Result<ZkConfig, Decision> {
+    let mut by_label: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    for c in ctx.o.containers_of(ZK) {
+        if let Some(id) = c.zk_id {
+            by_label.entry(id).or_default().push(c.host.as_str());
+        }
+    }
+    let mut voters = BTreeMap::new();
+    for (id, name) in &cfg.voters {
+        let host = match by_label.get(id).map(Vec::as_slice) {
+            Some([h]) => h.to_string(),
+            Some(hs) if hs.len() > 1 => {
+                return Err(Decision::Blocked {
+                    kind: BlockKind::Safety,
+                    reason: format!("ZooKeeper containers on {} all claim voter id {id}", hs.join(", ")),
+                    action: "find out which one is the voter (its `conf` serverId, its data); remove the others by hand; the operator deletes no data of a voter's id".into(),
+                });
+            }
+            _ => {
+                let by_volume: Vec<&String> = ctx
+                    .o
+                    .zookeeper
+                    .volume_ids
+                    .iter()
+                    .filter(|(_, v)| *v == id)
+                    .map(|(h, _)| h)
+                    .collect();
+                if let [h] = by_volume.as_slice() {
+                    h.to_string()
+                } else if ctx.d.addresses.contains_key(name) || ctx.o.hosts.contains_key(name) {
+                    name.clone()
+                } else {
+                    ctx.d
+                        .addresses
+                        .iter()
+                        .find(|(_, a)| *a == name)
+                        .map(|(h, _)| h.clone())
+                        .unwrap_or_else(|| name.clone())
+                }
+            }
+        };
+        voters.insert(*id, host);
+    }
+    Ok(ZkConfig {
+        version: cfg.version,
+        voters,
+    })
+}
+
+/// A block if the ZooKeeper volume on `host` may hold a voter's data: its id is in the
+/// committed config, or unknown.
+fn volume_of_voter(ctx: &Ctx, voters: &BTreeMap<u64, String>, host: &str) -> Option<Decision> {
+    if !has_volume(ctx, host) {
+        return None;
+    }
+    match ctx.o.zookeeper.volume_ids.get(host) {
+        Some(v) if !voters.contains_key(v) => None,
+        Some(v) => blocked(
+            BlockKind::Safety,
+            format!("the ZooKeeper volume on {host} holds server id {v}, a voter in the committed config"),
+            "look at the committed config and the volume; the operator deletes no data of a voter",
+        ),
+        None => blocked(
+            BlockKind::Safety,
+            format!("which ZooKeeper server id the volume on {host} holds is unknown"),
+            "check the volume's zookeeper-id label (its myid); the operator deletes no data it cannot identify",
+        ),
+    }
 }
 
 fn member(ctx: &Ctx, id: u64, host: &str) -> ZkMember {
@@ -73,7 +219,33 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     let desired: Vec<&str> = ctx.d.zookeeper.hosts.iter().map(String::as_str).collect();
     match &ctx.o.zookeeper.committed {
         None => no_quorum(ctx, &desired),
-        Some(cfg) => with_config(ctx, cfg, &desired),
+        Some(read) => {
+            // The committed config is read from one server, without a sync: a lagging one
+            // hands back the config from before the last reconfig. Plan only from a config
+            // no server has seen superseded.
+            if let Some((h, v)) = ctx
+                .o
+                .zookeeper
+                .servers
+                .iter()
+                .filter_map(|(h, s)| s.config_version.map(|v| (h, v)))
+                .find(|(_, v)| *v > read.version)
+            {
+                return Some(wait_since(
+                    ctx,
+                    None,
+                    format!(
+                        "the ZooKeeper config read has version {:#x} but the server on {h} reports {v:#x}; waiting for a read of the newest config",
+                        read.version
+                    ),
+                    "look at the ZooKeeper servers' /zookeeper/config; one of them lags",
+                ));
+            }
+            match resolve(ctx, read) {
+                Ok(cfg) => with_config(ctx, &cfg, &desired),
+                Err(d) => Some(d),
+            }
+        }
     }
 }
 
@@ -95,8 +267,13 @@ fn no_quorum(ctx: &Ctx, desired: &[&str]) -> Option<Decision> {
         }
         _ => false,
     });
+    if let Some(d) = resume_start(ctx, None) {
+        return Some(d);
+    }
     if containers.is_empty() && !volumes_left {
-        let id = fresh_id(ctx);
+        let Some(id) = fresh_id(ctx) else {
+            return id_unknown();
+        };
         return act(
             Step::ZkStartServer {
                 host: first.to_string(),
@@ -153,18 +330,25 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
             continue;
         }
         if voters.contains_key(&id) {
-            // Claims a voter's id on another host (a copied volume, a hand-made container):
-            // not the voter, and it can never join under that id.
-            return act(
-                Step::RemoveContainer { component: ZK, host: c.host.clone(), remove_volume: true },
-                format!("the ZooKeeper container on {} claims id {id}, which belongs to the voter on {}", c.host, voters[&id]),
+            // Resolution placed the voter elsewhere by its volume while this container
+            // claims its id: never guess, never delete.
+            return blocked(
+                BlockKind::Safety,
+                format!(
+                    "the ZooKeeper container on {} claims id {id}, which the data on {} holds",
+                    c.host, voters[&id]
+                ),
+                "find out which one is the voter; remove the other by hand",
             );
         }
         let host_has_voter = voters.values().any(|h| *h == c.host);
         let wanted = desired.contains(&c.host.as_str());
         if !wanted {
             // Not a voter and not wanted here: it has been reconfigured out (or never got
-            // in); its data may go.
+            // in); its data may go, unless the volume holds a voter's id.
+            if let Some(b) = volume_of_voter(ctx, voters, &c.host) {
+                return Some(b);
+            }
             return act(
                 Step::RemoveContainer {
                     component: ZK,
@@ -220,6 +404,30 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
             continue;
         }
         let wanted = desired.contains(&h.as_str());
+        let container_gone = ctx.o.reachable(h) && ctx.o.container(ZK, h).is_none();
+        if wanted && container_gone && has_volume(ctx, h) {
+            // Its container is gone, its data is not: a replacement cut short. Finish it
+            // with the same id on the same volume; never reconfigure it out for that.
+            return match ctx.o.zookeeper.volume_ids.get(h) {
+                Some(v) if v == id => act(
+                    Step::ZkRecreateServer {
+                        host: h.clone(),
+                        id: *id,
+                    },
+                    format!("ZooKeeper server {id} on {h} lost its container but not its data; finish its replacement"),
+                ),
+                Some(v) => blocked(
+                    BlockKind::Safety,
+                    format!("voter {id} belongs on {h}, whose ZooKeeper volume holds server id {v}"),
+                    "look at the volume and the committed config; the operator starts no server on a volume holding another id",
+                ),
+                None => blocked(
+                    BlockKind::Safety,
+                    format!("voter {id} on {h} has no container, and which server id its data volume holds is unknown"),
+                    "check the volume's zookeeper-id label (its myid); the operator starts no server on data it cannot identify",
+                ),
+            };
+        }
         let gone_here =
             ctx.o.reachable(h) && ctx.o.container(ZK, h).is_none_or(|c| c.zk_id != Some(*id));
         if wanted && !gone_here {
@@ -313,7 +521,27 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
         if ctx.o.container(ZK, h).is_some() {
             continue; // a joiner already handled above
         }
-        let id = fresh_id(ctx);
+        if let Some(d) = resume_start(ctx, Some(cfg)) {
+            return Some(d);
+        }
+        if has_volume(ctx, h) {
+            // A volume left by an earlier server: a new one never starts on it (the volume's
+            // myid would win over the label). Delete it if it is certainly not a voter's.
+            if let Some(b) = volume_of_voter(ctx, voters, h) {
+                return Some(b);
+            }
+            return act(
+                Step::RemoveContainer {
+                    component: ZK,
+                    host: h.to_string(),
+                    remove_volume: true,
+                },
+                format!("the ZooKeeper volume on {h} was left by a server no longer in the config; delete it before a new server starts there"),
+            );
+        }
+        let Some(id) = fresh_id(ctx) else {
+            return id_unknown();
+        };
         let mut ensemble: Vec<ZkMember> =
             voters.iter().map(|(i, vh)| member(ctx, *i, vh)).collect();
         ensemble.push(member(ctx, id, h));

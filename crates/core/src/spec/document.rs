@@ -252,6 +252,10 @@ pub struct RolloutSpec {
     /// Mesos maintenance (schedule, down, up) around an agent's replacement.
     #[serde(default = "default_true")]
     pub drain_agents: bool,
+    /// With `drainAgents`, how long a host drains (frameworks move their tasks away)
+    /// before `machine/down`, e.g. `60s`.
+    #[serde(default = "default_drain_period")]
+    pub drain_period: String,
 }
 
 impl Default for RolloutSpec {
@@ -261,6 +265,7 @@ impl Default for RolloutSpec {
             max_unavailable_agents: 1,
             health_timeout: default_health_timeout(),
             drain_agents: true,
+            drain_period: default_drain_period(),
         }
     }
 }
@@ -303,6 +308,9 @@ fn default_isolation() -> Vec<String> {
 }
 fn default_executor_registration_timeout() -> String {
     "5mins".into()
+}
+fn default_drain_period() -> String {
+    "60s".into()
 }
 fn default_health_timeout() -> String {
     "300s".into()
@@ -379,7 +387,8 @@ impl MesosCluster {
         v
     }
 
-    fn pick<'a>(&'a self, list: Option<&Vec<String>>, n: u32) -> Vec<&'a Host> {
+    /// The first `n` eligible hosts: those of `list` in its order, or every host by name.
+    pub fn pick<'a>(&'a self, list: Option<&Vec<String>>, n: u32) -> Vec<&'a Host> {
         let eligible: Vec<&Host> = match list {
             Some(names) => names
                 .iter()

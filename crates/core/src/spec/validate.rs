@@ -572,6 +572,9 @@ fn rollout(doc: &MesosCluster, e: &mut Errors) {
         Ok(_) => {}
         Err(msg) => e.add("spec.rollout.healthTimeout", msg, "write e.g. 300s"),
     }
+    if let Err(msg) = duration::parse(&r.drain_period) {
+        e.add("spec.rollout.drainPeriod", msg, "write e.g. 60s");
+    }
 }
 
 /// Every component placed on a host binds its ports on the host's address (host
