@@ -131,7 +131,7 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
     assert!(last_of("masters") < first_of("agents"), "{order:?}");
     assert!(last_of("agents") < first_of("marathon"), "{order:?}");
     let out = run_ok(&prefix, &["status", "life"]);
-    assert!(out.contains("progress: agents 3/3"), "{out}");
+    assert!(out.contains("agents 3/3 on"), "{out}");
     // The ZooKeeper digest password is in no container's environment or command line.
     for h in &hs {
         let inspect = f.docker_ok(h, &["inspect", &format!("life-zookeeper-{h}")]);

@@ -145,7 +145,7 @@ impl ClusterOpts {
             self.marathon_image, self.marathon_instances, p.marathon
         ));
         y.push_str(&format!(
-            "  rollout: {{healthTimeout: {}, drainAgents: {}, paused: {}}}\n",
+            "  rollout: {{healthTimeout: {}, drainAgents: {}, drainPeriod: 5s, paused: {}}}\n",
             self.health_timeout, self.drain_agents, self.paused
         ));
         y

@@ -90,6 +90,37 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     // Whether taking the agent on `h` out of service keeps within the budget.
     let fits = |h: &str| out_of_service.contains(h) || out_of_service.len() < budget;
 
+    // Maintenance and registration are read from the leading master. Without it (no leader,
+    // or its answers timed out) they read as empty, and an agent the operator is draining
+    // would look unscheduled and unregistered: replaced without `machine/down`, its window
+    // never ended. Unknown is not "none": wait for the masters to answer.
+    let needs_master = ctx.d.drain_agents || !ctx.r.maintenance.is_empty();
+    let changing = all.iter().any(|h| !hash_ok(ctx, h)) || !ctx.r.maintenance.is_empty();
+    if needs_master && changing && ctx.o.masters.leader.is_none() {
+        return Some(Decision::Wait {
+            reason: "the leading Mesos master is not known, so agents' maintenance and registration cannot be read; waiting".into(),
+            until: None,
+        });
+    }
+    // A window the operator opened that the master does not list (the request or its
+    // reply was lost, or someone ended it): an outdated agent there is drained again
+    // (idempotent), never replaced without its window.
+    for (h, own) in &ctx.r.maintenance {
+        let h = h.as_str();
+        if own.up_sent_at.is_some()
+            || !ctx.o.reachable(h)
+            || ctx.o.agents.maintenance.contains_key(h)
+        {
+            continue;
+        }
+        if ctx.d.drain_agents && wanted.contains(h) && !hash_ok(ctx, h) {
+            return act(
+                Step::AgentDrain { host: h.into() },
+                format!("the maintenance window the operator opened for {h} is not in the master's maintenance status; schedule it again"),
+            );
+        }
+    }
+
     // 1. Finish maintenance the operator opened, wherever it stands.
     for (h, state) in &ctx.o.agents.maintenance {
         let h = h.as_str();
