@@ -154,7 +154,7 @@ fn secrets_are_listed_by_name_and_size_never_by_value() {
 }
 
 #[test]
-fn delete_removes_spec_and_history_and_cascade_is_refused() {
+fn delete_removes_spec_and_history_and_cascade_waits_for_the_operator() {
     let p = unique_prefix("delete");
     assert_eq!(
         parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &seed_yaml("c5"))).0,
@@ -164,12 +164,19 @@ fn delete_removes_spec_and_history_and_cascade_is_refused() {
         parts(&cli(&p, &["bump", "c5", "agents", "1.12.0-rc1"])).0,
         0
     );
-    let (code, _, err) = parts(&cli(&p, &["delete", "c5", "--cascade"]));
-    assert_eq!(code, 2, "{err}");
+    // No operator runs: the request is recorded, the spec stays, and the CLI says why.
+    let (code, _, err) = parts(&cli(&p, &["delete", "c5", "--cascade", "--timeout", "1"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("mesos-operator run"), "{err}");
     assert_eq!(
         parts(&cli(&p, &["get", "c5"])).0,
         0,
-        "refused cascade must not delete"
+        "a cascade nobody carried out must not delete the spec"
+    );
+    // A plain delete of an unknown cluster is a failed operation.
+    assert_eq!(
+        parts(&cli(&p, &["delete", "nope", "--cascade", "--timeout", "1"])).0,
+        1
     );
     assert_eq!(parts(&cli(&p, &["delete", "c5"])).0, 0);
     assert_eq!(parts(&cli(&p, &["get", "c5"])).0, 1);
