@@ -9,7 +9,9 @@
 //! - [`docker`]: Docker hosts over a unix socket or mutual TLS, with deadlines;
 //! - [`probe`]: ZooKeeper, Mesos and Marathon health as the components report it;
 //! - [`observe`]: one concurrent snapshot of a cluster as the planner's observed model;
-//! - [`election`]: the [`election::Fence`] every action asks before it touches anything;
+//! - [`election`]: leader election on an etcd lease, and the [`election::Fence`] every
+//!   action asks before it touches anything;
+//! - [`failpoint`]: test hooks that kill or freeze the process at a chosen action;
 //! - [`act`]: carrying out a step's operations on Docker hosts, ZooKeeper and the APIs;
 //! - [`reconcile`]: the loop (watch, scheduler, runner, backoff) and one cluster's reconcile;
 //! - [`metrics`], [`admin`]: Prometheus metrics and `/metrics`, `/healthz`, `/readyz`;
@@ -23,6 +25,7 @@ pub mod cli;
 pub mod docker;
 pub mod election;
 pub mod etcd;
+pub mod failpoint;
 pub mod metrics;
 pub mod observe;
 pub mod probe;

@@ -158,6 +158,7 @@ struct Inner {
     component_desired: Family<ComponentLabels, Gauge>,
     zookeeper_voters: Family<ClusterLabels, Gauge>,
     leader: Gauge,
+    leader_term: Gauge,
     docker_requests_total: Family<HostResultLabels, Counter>,
     /// Per cluster, what was created. Every per-cluster update holds this lock while it
     /// touches the families, so a concurrent [`Metrics::forget_cluster`] cannot leave a
@@ -265,6 +266,13 @@ impl Metrics {
             leader.clone(),
         );
 
+        let leader_term = Gauge::default();
+        registry.register(
+            "mesos_operator_leader_term",
+            "Term of this replica's leadership (the leadership key's etcd create revision); 0 while a standby",
+            leader_term.clone(),
+        );
+
         let docker_requests_total = Family::<HostResultLabels, Counter>::default();
         registry.register(
             "mesos_operator_docker_requests",
@@ -285,6 +293,7 @@ impl Metrics {
                 component_desired,
                 zookeeper_voters,
                 leader,
+                leader_term,
                 docker_requests_total,
                 seen: Mutex::new(HashMap::new()),
             }),
@@ -398,6 +407,11 @@ impl Metrics {
         self.inner.leader.set(i64::from(leader));
     }
 
+    /// The term this replica leads in, 0 while a standby.
+    pub fn set_leader_term(&self, term: i64) {
+        self.inner.leader_term.set(term);
+    }
+
     /// One request to the Docker host `host` (its name in the fleet, not a URL with
     /// credentials) finished with `result` (e.g. `ok`, `error`, `timeout`).
     pub fn docker_request(&self, host: &str, result: &str) {
@@ -499,7 +513,7 @@ impl Metrics {
 mod tests {
     use super::*;
 
-    const FAMILIES: [(&str, &str); 11] = [
+    const FAMILIES: [(&str, &str); 12] = [
         ("mesos_operator_reconcile", "counter"),
         ("mesos_operator_reconcile_duration_seconds", "histogram"),
         ("mesos_operator_steps", "counter"),
@@ -510,6 +524,7 @@ mod tests {
         ("mesos_operator_component_desired", "gauge"),
         ("mesos_operator_zookeeper_voters", "gauge"),
         ("mesos_operator_leader", "gauge"),
+        ("mesos_operator_leader_term", "gauge"),
         ("mesos_operator_docker_requests", "counter"),
     ];
 

@@ -78,6 +78,13 @@ pub struct Executor<'a> {
 impl Executor<'_> {
     /// Carries out one operation, after checking the fence.
     pub async fn execute(&self, op: &Op, fence: &Fence) -> Result<(), ActError> {
+        crate::failpoint::before_action(op.kind());
+        let result = self.execute_fenced(op, fence).await;
+        crate::failpoint::after_action(op.kind());
+        result
+    }
+
+    async fn execute_fenced(&self, op: &Op, fence: &Fence) -> Result<(), ActError> {
         fence.ensure()?;
         match op {
             Op::Pull { .. }

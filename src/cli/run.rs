@@ -11,7 +11,8 @@ use tracing::{error, info};
 use super::{CliError, CliResult, GlobalOpts};
 use crate::act;
 use crate::admin;
-use crate::election;
+use crate::election::etcd::EtcdLeases;
+use crate::election::{Election, ElectionConfig, Fence};
 use crate::metrics::Metrics;
 use crate::reconcile::{self, Context, RunOptions};
 use crate::secrets::SecretSource;
@@ -41,12 +42,47 @@ pub struct RunArgs {
     /// Seconds a running step may take to finish after SIGTERM before it is abandoned.
     #[arg(long, default_value_t = 60)]
     shutdown_grace_secs: u64,
+    /// This replica's name in the leader election (default: host name and process id).
+    #[arg(long, env = "MESOS_OPERATOR_IDENTITY")]
+    identity: Option<String>,
+    /// Seconds the leadership lease lives without renewal.
+    #[arg(long, default_value_t = 15.0)]
+    lease_ttl_secs: f64,
+    /// Seconds without a successful renewal after which the leader stops acting (below the
+    /// lease TTL).
+    #[arg(long, default_value_t = 10.0)]
+    renew_deadline_secs: f64,
+    /// Seconds between renewals, and between a standby's attempts.
+    #[arg(long, default_value_t = 2.0)]
+    election_retry_secs: f64,
+}
+
+fn secs(flag: &str, v: f64) -> Result<Duration, CliError> {
+    Duration::try_from_secs_f64(v)
+        .map_err(|_| CliError::Input(format!("--{flag} {v} is not a number of seconds ≥ 0")))
+}
+
+/// The host name and process id: unique among replicas, and says where to look.
+fn default_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "operator".into());
+    format!("{host}-{}", std::process::id())
 }
 
 pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
     if args.concurrency == 0 {
         return Err(CliError::Input("--concurrency must be at least 1".into()));
     }
+    let election_config = ElectionConfig {
+        identity: args.identity.clone().unwrap_or_else(default_identity),
+        lease_ttl: secs("lease-ttl-secs", args.lease_ttl_secs)?,
+        renew_deadline: secs("renew-deadline-secs", args.renew_deadline_secs)?,
+        retry: secs("election-retry-secs", args.election_retry_secs)?,
+    };
+    election_config.validate().map_err(CliError::Input)?;
     let store = g.store().await?;
     let metrics = Metrics::new();
     let listener = admin::bind(&args.metrics_addr).await.map_err(|e| {
@@ -59,8 +95,13 @@ pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
         Some(d) => SecretSource::Dir(d),
         None => SecretSource::Store(Box::new(store.clone())),
     };
-    let (fence, revoke) = election::single_replica();
-    metrics.set_leader(true);
+    let election = Election::start(
+        EtcdLeases::new(store.client(), store.leader_key()),
+        election_config.clone(),
+        store.leader_key(),
+    );
+    let fence = election.fence();
+    let leader_metric = tokio::spawn(publish_leadership(fence.clone(), metrics.clone()));
     let http = act::http_client().map_err(|e| CliError::Failed(e.to_string()))?;
     let ctx = Arc::new(Context {
         store,
@@ -84,8 +125,13 @@ pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let admin = tokio::spawn(admin::serve(listener, metrics, ready_rx, admin_stop));
-    info!(metrics = %args.metrics_addr, "mesos-operator running");
+    let admin = tokio::spawn(admin::serve(
+        listener,
+        metrics.clone(),
+        ready_rx,
+        admin_stop,
+    ));
+    info!(metrics = %args.metrics_addr, identity = %election_config.identity, "mesos-operator running");
     let loop_stop = {
         let mut rx = stop_rx.clone();
         async move {
@@ -101,11 +147,32 @@ pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
         std::process::exit(130);
     });
     reconcile::run(ctx.clone(), ready_tx, loop_stop).await;
-    revoke.revoke();
+    // Steps are done or abandoned: give the leadership up so a standby takes over at once.
+    election.resign().await;
+    leader_metric.abort();
+    metrics.set_leader(false);
     signals.abort();
     let _ = admin.await;
     info!("stopped");
     Ok(())
+}
+
+/// Keeps `mesos_operator_leader` (and the term) in step with the election, and says in the
+/// log when this replica starts or stops leading.
+async fn publish_leadership(fence: Fence, metrics: Metrics) {
+    let mut leading = fence.leading();
+    loop {
+        let term = *leading.borrow_and_update();
+        metrics.set_leader(term.is_some());
+        metrics.set_leader_term(term.unwrap_or(0));
+        match term {
+            Some(t) => info!(term = t, "this replica leads and acts"),
+            None => info!("this replica is a standby: observing, acting on nothing"),
+        }
+        if leading.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// SIGTERM or SIGINT.

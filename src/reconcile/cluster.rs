@@ -11,7 +11,9 @@ use mesos_operator_core::ops::{self, Op};
 use mesos_operator_core::plan::{plan, Decision, Step};
 use mesos_operator_core::record::{record_before, Recorded};
 use mesos_operator_core::spec::{validate, FieldError, MesosCluster};
-use mesos_operator_core::status::{self, ClusterStatus, Phase, StatusInputs, StepRecord};
+use mesos_operator_core::status::{
+    self, ClusterStatus, OperatorLeader, Phase, StatusInputs, StepRecord,
+};
 use tracing::{info, info_span, warn, Instrument};
 
 use super::Context;
@@ -49,6 +51,7 @@ impl ReconcileError {
     /// A bounded label for metrics.
     pub fn metric_label(&self) -> &'static str {
         match self {
+            ReconcileError::Store(StoreError::Deposed(_)) => "deposed",
             ReconcileError::Store(_) => "store",
             ReconcileError::Ops(_) => "ops",
             ReconcileError::Act { source, .. } => source.metric_label(),
@@ -132,7 +135,9 @@ pub async fn reconcile(
                 problem: format!("the stored spec does not parse: {reason}"),
                 fix: "store a valid document with `mesos-operator apply -f FILE`".into(),
             };
-            write_invalid(ctx, name, 0, vec![err], state).await?;
+            if ctx.fence.is_leader() {
+                write_invalid(ctx, name, 0, vec![err], state).await?;
+            }
             return Ok(Next::After(ctx.opts.resync));
         }
         Err(e) => return Err(e.into()),
@@ -140,6 +145,9 @@ pub async fn reconcile(
     let generation = stored.generation();
     let doc = stored.doc;
     if ctx.store.deletion_requested(name).await? {
+        if !ctx.fence.is_leader() {
+            return Ok(Next::After(ctx.opts.poll));
+        }
         return super::teardown::teardown(ctx, name, &doc, state).await;
     }
     // A spec written straight into etcd by automation is held to the same rules as `apply`.
@@ -158,7 +166,9 @@ pub async fn reconcile(
         });
     }
     if !errors.is_empty() {
-        write_invalid(ctx, name, generation, errors, state).await?;
+        if ctx.fence.is_leader() {
+            write_invalid(ctx, name, generation, errors, state).await?;
+        }
         return Ok(Next::After(ctx.opts.resync));
     }
 
@@ -170,6 +180,12 @@ pub async fn reconcile(
     let now = seconds_since_epoch();
     let decision = plan(&desired, &observed, &recorded, now);
     update_metrics(ctx, name, &desired, &observed, &decision);
+
+    // A standby observes and keeps its metrics current, and acts on nothing.
+    if !ctx.fence.is_leader() {
+        state.last_status = None;
+        return Ok(Next::After(standby_poll(ctx, &decision)));
+    }
 
     let step_record = |step: &Step, at: u64| StepRecord {
         kind: step.kind().to_string(),
@@ -271,12 +287,8 @@ async fn run_step(
     // Record, then act: the step in flight and any ZooKeeper id it hands out are durable
     // before the first operation touches the fleet.
     let started = seconds_since_epoch();
-    ctx.fence.ensure().map_err(|e| ReconcileError::Act {
-        kind: "record",
-        source: e.into(),
-    })?;
     let before = record_before(step, &record.record, started);
-    let recorded = ctx.store.put_record(name, &record, &before).await?;
+    let recorded = fenced_put_record(ctx, name, &record, &before).await?;
     let ex = Executor {
         cluster: name,
         fleet,
@@ -309,7 +321,11 @@ async fn run_step(
         duration_seconds: (secs * 1000.0).round() / 1000.0,
         generation,
     };
-    if let Err(e) = ctx.store.push_event(name, event).await {
+    let pushed = match ctx.fence.guard() {
+        Ok(guard) => ctx.store.push_event(&guard, name, event).await,
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = pushed {
         warn!(error = %e, "could not record the step's event");
     }
     match &result {
@@ -319,12 +335,45 @@ async fn run_step(
                 in_flight: None,
                 ..recorded.record.clone()
             };
-            ctx.store.put_record(name, &recorded, &after).await?;
+            fenced_put_record(ctx, name, &recorded, &after).await?;
         }
         // The in-flight record stays: it tells people (and the next plan) a step is half done.
         Err(e) => warn!(error = %e, seconds = secs, "step failed"),
     }
     result
+}
+
+/// The operator's record is written under the fence; each write is an action (a failpoint
+/// can kill or freeze the process around it).
+async fn fenced_put_record(
+    ctx: &Context,
+    name: &str,
+    at: &RecordAt,
+    record: &Recorded,
+) -> Result<RecordAt, ReconcileError> {
+    crate::failpoint::before_action("record");
+    let result = match ctx.fence.guard() {
+        Ok(guard) => ctx
+            .store
+            .put_record(&guard, name, at, record)
+            .await
+            .map_err(ReconcileError::from),
+        Err(e) => Err(ReconcileError::Act {
+            kind: "record",
+            source: e.into(),
+        }),
+    };
+    crate::failpoint::after_action("record");
+    result
+}
+
+/// How soon a standby looks again: as often as the leader would, so that its metrics and
+/// its view of the cluster are current when it takes over.
+fn standby_poll(ctx: &Context, decision: &Decision) -> Duration {
+    match decision {
+        Decision::Converged => ctx.opts.resync,
+        _ => ctx.opts.poll,
+    }
 }
 
 async fn execute_counted(ctx: &Context, ex: &Executor<'_>, op: &Op) -> Result<(), ActError> {
@@ -363,6 +412,7 @@ async fn write_invalid(
         components: Default::default(),
         errors,
         zookeeper_highest_id: None,
+        operator: None,
         updated_at: rfc3339(seconds_since_epoch()),
     };
     ctx.metrics
@@ -376,6 +426,15 @@ async fn write_status(
     status: ClusterStatus,
     state: &mut ClusterState,
 ) -> Result<(), ReconcileError> {
+    let guard = ctx.fence.guard().map_err(|e| ReconcileError::Act {
+        kind: "status",
+        source: e.into(),
+    })?;
+    let mut status = status;
+    status.operator = Some(OperatorLeader {
+        identity: ctx.fence.identity().to_string(),
+        term: guard.term,
+    });
     if state
         .last_status
         .as_ref()
@@ -383,11 +442,7 @@ async fn write_status(
     {
         return Ok(());
     }
-    ctx.fence.ensure().map_err(|e| ReconcileError::Act {
-        kind: "status",
-        source: e.into(),
-    })?;
-    ctx.store.put_status(name, &status).await?;
+    ctx.store.put_status(&guard, name, &status).await?;
     if state.last_status.as_ref().map(|s| s.phase) != Some(status.phase) {
         info!(cluster = name, phase = status.phase.as_str(), message = %status.message, "phase");
     }

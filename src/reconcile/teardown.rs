@@ -51,11 +51,11 @@ pub(super) async fn teardown(
                 source,
             })?;
     }
-    ctx.fence.ensure().map_err(|e| ReconcileError::Act {
+    let guard = ctx.fence.guard().map_err(|e| ReconcileError::Act {
         kind: "delete",
         source: e.into(),
     })?;
-    ctx.store.delete(name).await?;
+    ctx.store.delete_fenced(name, &guard).await?;
     info!(cluster = name, "cluster deleted with its containers");
     Ok(Next::Forget)
 }

@@ -18,6 +18,7 @@ use etcd_client::{
 use mesos_operator_core::spec::{validate, FieldError, MesosCluster};
 use mesos_operator_core::status::ClusterStatus;
 
+use crate::election::WriteGuard;
 use crate::etcd::{self, ConnectError, EtcdOptions, REQUEST_TIMEOUT};
 
 mod records;
@@ -44,6 +45,9 @@ pub enum StoreError {
     /// The document fails validation; nothing was written.
     #[error("invalid document:\n{}", format_errors(.0))]
     Invalid(Vec<FieldError>),
+    /// The write was made under a leadership this replica no longer holds; etcd refused it.
+    #[error(transparent)]
+    Deposed(#[from] crate::election::Deposed),
     /// A stored value does not parse.
     #[error("stored value at {key} is unreadable: {reason}")]
     Corrupt {
@@ -387,6 +391,62 @@ impl Store {
         ))
         .await?;
         Ok(r.deleted() > 0)
+    }
+
+    /// [`Store::delete`] by the leading operator, under its fence (`delete --cascade`).
+    pub async fn delete_fenced(&self, name: &str, guard: &WriteGuard) -> Result<(), StoreError> {
+        let op = TxnOp::delete(
+            self.key(&format!("clusters/{name}/")),
+            Some(DeleteOptions::new().with_prefix()),
+        );
+        self.fenced_txn(guard, Vec::new(), vec![op]).await?;
+        Ok(())
+    }
+
+    /// The leadership key of the operator's election.
+    pub fn leader_key(&self) -> String {
+        self.key("leader")
+    }
+
+    /// A transaction of the leading operator: `compares` and the leadership still being
+    /// `guard`'s term. `Ok(Some(revision))`: written at that revision; `Ok(None)`: one of
+    /// `compares` failed; [`StoreError::Deposed`]: the leadership is gone. Nothing is written
+    /// unless it returns `Some`.
+    pub(crate) async fn fenced_txn(
+        &self,
+        guard: &WriteGuard,
+        mut compares: Vec<Compare>,
+        ops: Vec<TxnOp>,
+    ) -> Result<Option<i64>, StoreError> {
+        compares.push(Compare::create_revision(
+            guard.leader_key.as_str(),
+            CompareOp::Equal,
+            guard.term,
+        ));
+        let txn = Txn::new()
+            .when(compares)
+            .and_then(ops)
+            .or_else([TxnOp::get(guard.leader_key.as_str(), None)]);
+        let mut c = self.client.clone();
+        let r = timed(c.txn(txn)).await?;
+        if r.succeeded() {
+            return Ok(Some(r.header().map(|h| h.revision()).unwrap_or(0)));
+        }
+        let still_ours = r.op_responses().into_iter().any(|op| match op {
+            etcd_client::TxnOpResponse::Get(g) => g
+                .kvs()
+                .first()
+                .is_some_and(|kv| kv.create_revision() == guard.term),
+            _ => false,
+        });
+        if still_ours {
+            Ok(None)
+        } else {
+            Err(StoreError::Deposed(crate::election::Deposed(format!(
+                "etcd refused a write of term {}: the leadership has passed on",
+                guard.term
+            ))))
+        }
     }
 
     /// The status the operator wrote, if any.

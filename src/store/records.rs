@@ -5,12 +5,13 @@
 //! reconcile (a default would hand a ZooKeeper id out twice). It is written with a
 //! compare-and-swap on the revision it was read at, so two writers cannot interleave.
 
-use etcd_client::{Compare, CompareOp, GetOptions, Txn, TxnOp};
+use etcd_client::{Compare, CompareOp, GetOptions, TxnOp};
 use mesos_operator_core::record::Recorded;
 use mesos_operator_core::status::ClusterStatus;
 use serde::{Deserialize, Serialize};
 
 use super::{timed, Store, StoreError};
+use crate::election::WriteGuard;
 
 /// How many events a cluster keeps (oldest dropped first).
 pub const MAX_EVENTS: usize = 100;
@@ -100,9 +101,11 @@ impl Store {
         }
     }
 
-    /// Writes the record if it is still at `at.mod_revision`; returns the new revision.
+    /// Writes the record if it is still at `at.mod_revision`, under the fence; returns the
+    /// new revision.
     pub async fn put_record(
         &self,
+        guard: &WriteGuard,
         name: &str,
         at: &RecordAt,
         record: &Recorded,
@@ -112,35 +115,33 @@ impl Store {
             key: key.clone(),
             reason: e.to_string(),
         })?;
-        let txn = Txn::new()
-            .when([Compare::mod_revision(
-                key.clone(),
-                CompareOp::Equal,
-                at.mod_revision,
-            )])
-            .and_then([TxnOp::put(key.clone(), value, None)]);
-        let mut c = self.client.clone();
-        let r = timed(c.txn(txn)).await?;
-        if !r.succeeded() {
+        let compare = Compare::mod_revision(key.clone(), CompareOp::Equal, at.mod_revision);
+        let put = TxnOp::put(key.clone(), value, None);
+        let Some(revision) = self.fenced_txn(guard, vec![compare], vec![put]).await? else {
             return Err(StoreError::Conflict(format!(
                 "the operator record of {name} was changed by someone else"
             )));
-        }
+        };
         Ok(RecordAt {
             record: record.clone(),
-            mod_revision: r.header().map(|h| h.revision()).unwrap_or(0),
+            mod_revision: revision,
         })
     }
 
-    /// Writes the status document.
-    pub async fn put_status(&self, name: &str, status: &ClusterStatus) -> Result<(), StoreError> {
+    /// Writes the status document, under the fence.
+    pub async fn put_status(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        status: &ClusterStatus,
+    ) -> Result<(), StoreError> {
         let key = self.status_key(name);
         let value = serde_json::to_vec(status).map_err(|e| StoreError::Corrupt {
             key: key.clone(),
             reason: e.to_string(),
         })?;
-        let mut c = self.client.clone();
-        timed(c.put(key, value, None)).await?;
+        self.fenced_txn(guard, Vec::new(), vec![TxnOp::put(key, value, None)])
+            .await?;
         Ok(())
     }
 
@@ -166,7 +167,12 @@ impl Store {
     }
 
     /// Appends an event, keeping the newest [`MAX_EVENTS`].
-    pub async fn push_event(&self, name: &str, event: Event) -> Result<(), StoreError> {
+    pub async fn push_event(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        event: Event,
+    ) -> Result<(), StoreError> {
         let key = self.events_key(name);
         for _ in 0..super::MAX_RETRIES {
             let (mut events, rev) = match self.events_at(name).await {
@@ -182,15 +188,13 @@ impl Store {
                 key: key.clone(),
                 reason: e.to_string(),
             })?;
-            let mut c = self.client.clone();
-            let txn = if rev < 0 {
-                Txn::new().and_then([TxnOp::put(key.clone(), value, None)])
+            let compares = if rev < 0 {
+                Vec::new()
             } else {
-                Txn::new()
-                    .when([Compare::mod_revision(key.clone(), CompareOp::Equal, rev)])
-                    .and_then([TxnOp::put(key.clone(), value, None)])
+                vec![Compare::mod_revision(key.clone(), CompareOp::Equal, rev)]
             };
-            if timed(c.txn(txn)).await?.succeeded() {
+            let put = TxnOp::put(key.clone(), value, None);
+            if self.fenced_txn(guard, compares, vec![put]).await?.is_some() {
                 return Ok(());
             }
         }

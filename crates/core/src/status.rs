@@ -96,8 +96,22 @@ pub struct ClusterStatus {
     /// Highest ZooKeeper server id ever handed out, so that ids are never reused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zookeeper_highest_id: Option<u64>,
+    /// The operator replica that wrote this status, and its term: who leads, for people
+    /// looking at one cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<OperatorLeader>,
     /// When this status was written (RFC 3339).
     pub updated_at: String,
+}
+
+/// The leading operator replica.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperatorLeader {
+    /// Its identity in the election.
+    pub identity: String,
+    /// Its term (grows with every new leader).
+    pub term: i64,
 }
 
 /// Everything [`derive`] reads.
@@ -221,6 +235,7 @@ pub fn derive(i: StatusInputs<'_>) -> ClusterStatus {
         components,
         errors: Vec::new(),
         zookeeper_highest_id: None,
+        operator: None,
         updated_at: i.now,
     }
 }
