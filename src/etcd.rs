@@ -81,8 +81,19 @@ fn read(what: &'static str, path: &PathBuf) -> Result<Vec<u8>, ConnectError> {
     })
 }
 
-/// Connects, with timeouts on the connection and on every request.
+/// Connects, with timeouts on the connection and on every request. With several endpoints,
+/// members that do not answer right now are left out of the client's balancer (see
+/// [`keep_to_healthy_members`]).
 pub async fn connect(opts: &EtcdOptions) -> Result<Client, ConnectError> {
+    let client = connect_to(opts, &opts.endpoints).await?;
+    if opts.endpoints.len() > 1 {
+        let mut health = MemberHealth::new(opts).await;
+        health.check(&client).await;
+    }
+    Ok(client)
+}
+
+async fn connect_to(opts: &EtcdOptions, endpoints: &[String]) -> Result<Client, ConnectError> {
     let mut co = ConnectOptions::new()
         .with_connect_timeout(CONNECT_TIMEOUT)
         .with_timeout(REQUEST_TIMEOUT);
@@ -107,17 +118,99 @@ pub async fn connect(opts: &EtcdOptions) -> Result<Client, ConnectError> {
         }
         co = co.with_tls(tls);
     }
-    let endpoints = opts.endpoints.join(",");
-    let fut = Client::connect(&opts.endpoints, Some(co));
+    let joined = endpoints.join(",");
+    let fut = Client::connect(endpoints, Some(co));
     match tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_secs(1), fut).await {
         Ok(Ok(c)) => Ok(c),
         Ok(Err(e)) => Err(ConnectError::Connect {
-            endpoints,
+            endpoints: joined,
             reason: e.to_string(),
         }),
         Err(_) => Err(ConnectError::Connect {
-            endpoints,
+            endpoints: joined,
             reason: format!("no answer within {}s", CONNECT_TIMEOUT.as_secs() + 1),
         }),
     }
+}
+
+/// How long a member may take to answer a health probe.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// Which members of a multi-member etcd answer, kept in the client's balancer.
+///
+/// etcd-client balances requests over every endpoint it was given and keeps sending some to
+/// a member that is down (each such request fails with a connect error, or hangs on a
+/// frozen one), so without this a lost member fails a share of all requests: the CLI errs
+/// and a leader misses renewals. Go's clientv3 does the same with its health balancer.
+pub struct MemberHealth {
+    /// Per endpoint: a client on it alone, and whether it is in the balancer now.
+    members: Vec<(String, Option<Client>, bool)>,
+}
+
+impl MemberHealth {
+    /// Probes for each endpoint of `opts` (connected lazily).
+    pub async fn new(opts: &EtcdOptions) -> MemberHealth {
+        let mut members = Vec::new();
+        for ep in &opts.endpoints {
+            let probe = connect_to(opts, std::slice::from_ref(ep)).await.ok();
+            members.push((ep.clone(), probe, true));
+        }
+        MemberHealth { members }
+    }
+
+    /// Probes every member at once and takes the silent ones out of `client`'s balancer (and
+    /// the answering ones back in). While no member answers, every one stays in.
+    pub async fn check(&mut self, client: &Client) {
+        let answers = futures_util::future::join_all(self.members.iter().map(|(_, probe, _)| {
+            let probe = probe.clone();
+            async move {
+                let Some(mut p) = probe else { return false };
+                matches!(
+                    tokio::time::timeout(PROBE_TIMEOUT, p.status()).await,
+                    Ok(Ok(_))
+                )
+            }
+        }))
+        .await;
+        let none = !answers.iter().any(|a| *a);
+        for ((ep, _, in_balancer), answers) in self.members.iter_mut().zip(answers) {
+            let want = answers || none;
+            if want == *in_balancer {
+                continue;
+            }
+            let changed = if want {
+                client.add_endpoint(ep.as_str()).await
+            } else {
+                client.remove_endpoint(ep.as_str()).await
+            };
+            if changed.is_ok() {
+                *in_balancer = want;
+                if want {
+                    tracing::info!(endpoint = %ep, "etcd member answers again; using it");
+                } else {
+                    tracing::warn!(endpoint = %ep, "etcd member does not answer; not using it");
+                }
+            }
+        }
+    }
+
+    /// Checks every `every`, for as long as the process runs (the operator).
+    pub async fn keep(mut self, client: Client, every: Duration) {
+        loop {
+            self.check(&client).await;
+            tokio::time::sleep(every).await;
+        }
+    }
+}
+
+/// The operator's side of [`MemberHealth`]: a task that keeps checking.
+pub async fn keep_to_healthy_members(
+    opts: &EtcdOptions,
+    client: Client,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if opts.endpoints.len() < 2 {
+        return None;
+    }
+    let health = MemberHealth::new(opts).await;
+    Some(tokio::spawn(health.keep(client, Duration::from_secs(1))))
 }

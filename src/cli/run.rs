@@ -84,6 +84,9 @@ pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
     };
     election_config.validate().map_err(CliError::Input)?;
     let store = g.store().await?;
+    // A member of a multi-member etcd that goes away is taken out of the client's balancer.
+    let member_health =
+        crate::etcd::keep_to_healthy_members(&g.etcd_options()?, store.client()).await;
     let metrics = Metrics::new();
     let listener = admin::bind(&args.metrics_addr).await.map_err(|e| {
         CliError::Input(format!(
@@ -150,6 +153,9 @@ pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
     // Steps are done or abandoned: give the leadership up so a standby takes over at once.
     election.resign().await;
     leader_metric.abort();
+    if let Some(t) = member_health {
+        t.abort();
+    }
     metrics.set_leader(false);
     signals.abort();
     let _ = admin.await;

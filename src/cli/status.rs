@@ -58,7 +58,13 @@ fn render(
                 &["COMPONENT", "DESIRED", "READY", "LEADER", "IMAGE"],
                 &rows,
             ));
-            out.push_str(&format!("updated {}\n", s.updated_at));
+            match &s.operator {
+                Some(o) => out.push_str(&format!(
+                    "updated {} by operator {} (term {})\n",
+                    s.updated_at, o.identity, o.term
+                )),
+                None => out.push_str(&format!("updated {}\n", s.updated_at)),
+            }
             out
         }
     })

@@ -99,6 +99,7 @@ pub async fn run(
         f64,
     )> = JoinSet::new();
     tokio::pin!(shutdown);
+    let mut leading = ctx.fence.leading();
     loop {
         let next_due = scheduler
             .next_due()
@@ -139,6 +140,11 @@ pub async fn run(
                     }
                 }
             },
+            Ok(()) = leading.changed() => {
+                if leading.borrow_and_update().is_some() {
+                    scheduler.expedite_all(Instant::now());
+                }
+            }
             () = tokio::time::sleep_until(next_due) => {}
         }
         let free = ctx.opts.concurrency.saturating_sub(running.len());

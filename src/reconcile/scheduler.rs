@@ -45,6 +45,16 @@ impl Scheduler {
         ready
     }
 
+    /// Makes every queued cluster due at `now` at the latest (this replica just became the
+    /// leader: what it saw as a standby may want acting on).
+    pub fn expedite_all(&mut self, now: Instant) {
+        for at in self.due.values_mut() {
+            if now < *at {
+                *at = now;
+            }
+        }
+    }
+
     /// Whether a cluster is queued.
     pub fn contains(&self, name: &str) -> bool {
         self.due.contains_key(name)

@@ -44,51 +44,123 @@ fn which(cmd: &str) -> Option<PathBuf> {
     })
 }
 
-// The watchdog, not this process, ends etcd; it is reaped when the test process exits.
-#[allow(clippy::zombie_processes)]
 fn start_etcd() -> Etcd {
     if let Ok(ep) = std::env::var("MESOS_OPERATOR_TEST_ETCD") {
         return Etcd { endpoint: ep };
     }
-    let bin = which("etcd").expect("etcd not found: `make test` installs Debian's etcd-server");
-    let dir = tempfile::Builder::new()
-        .prefix("mesos-operator-test-etcd-")
-        .tempdir()
-        .expect("temp dir")
-        .keep();
-    let (client, peer) = (free_port(), free_port());
-    let endpoint = format!("http://127.0.0.1:{client}");
-    let log = std::fs::File::create(dir.join("etcd.log")).expect("etcd log");
-    let child = Command::new(bin)
-        .arg("--name")
-        .arg("test")
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .arg("--listen-client-urls")
-        .arg(&endpoint)
-        .arg("--advertise-client-urls")
-        .arg(&endpoint)
-        .arg("--listen-peer-urls")
-        .arg(format!("http://127.0.0.1:{peer}"))
-        .arg("--initial-advertise-peer-urls")
-        .arg(format!("http://127.0.0.1:{peer}"))
-        .arg("--initial-cluster")
-        .arg(format!("test=http://127.0.0.1:{peer}"))
-        .stdout(Stdio::from(log.try_clone().expect("log")))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("start etcd");
-    watchdog(child.id(), &dir);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", client)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "etcd did not listen on {endpoint}; see {}",
-            dir.join("etcd.log").display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let cluster = EtcdCluster::start(1);
+    let endpoint = cluster.endpoints[0].clone();
+    // The shared etcd lives as long as the test process; its watchdog ends it.
+    std::mem::forget(cluster);
     Etcd { endpoint }
+}
+
+/// An etcd cluster of its own for one test (a member to freeze or kill): `n` processes on
+/// loopback, each known by pid and ended by a watchdog however the test process exits, and
+/// by `Drop` when the test is done.
+pub struct EtcdCluster {
+    /// `http://127.0.0.1:PORT` of each member.
+    pub endpoints: Vec<String>,
+    children: Vec<std::process::Child>,
+    dir: PathBuf,
+}
+
+impl EtcdCluster {
+    /// Starts `n` members and waits until each listens.
+    // The watchdog or Drop ends each member.
+    #[allow(clippy::zombie_processes)]
+    pub fn start(n: usize) -> EtcdCluster {
+        let bin = which("etcd").expect("etcd not found: `make test` installs Debian's etcd-server");
+        let dir = tempfile::Builder::new()
+            .prefix("mesos-operator-test-etcd-")
+            .tempdir()
+            .expect("temp dir")
+            .keep();
+        let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
+        let initial: Vec<String> = ports
+            .iter()
+            .enumerate()
+            .map(|(i, (_, peer))| format!("m{i}=http://127.0.0.1:{peer}"))
+            .collect();
+        let token = format!("mesos-operator-test-{}-{}", std::process::id(), ports[0].0);
+        let mut children = Vec::new();
+        let mut endpoints = Vec::new();
+        for (i, (client, peer)) in ports.iter().enumerate() {
+            let endpoint = format!("http://127.0.0.1:{client}");
+            let log = std::fs::File::create(dir.join(format!("etcd{i}.log"))).expect("etcd log");
+            let child = Command::new(&bin)
+                .arg("--name")
+                .arg(format!("m{i}"))
+                .arg("--data-dir")
+                .arg(dir.join(format!("data{i}")))
+                .arg("--listen-client-urls")
+                .arg(&endpoint)
+                .arg("--advertise-client-urls")
+                .arg(&endpoint)
+                .arg("--listen-peer-urls")
+                .arg(format!("http://127.0.0.1:{peer}"))
+                .arg("--initial-advertise-peer-urls")
+                .arg(format!("http://127.0.0.1:{peer}"))
+                .arg("--initial-cluster")
+                .arg(initial.join(","))
+                .arg("--initial-cluster-token")
+                .arg(&token)
+                .stdout(Stdio::from(log.try_clone().expect("log")))
+                .stderr(Stdio::from(log))
+                .spawn()
+                .expect("start etcd");
+            watchdog(child.id(), &dir);
+            children.push(child);
+            endpoints.push(endpoint);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for (client, _) in &ports {
+            while TcpStream::connect(("127.0.0.1", *client)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "etcd did not listen on port {client}; see {}",
+                    dir.display()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        EtcdCluster {
+            endpoints,
+            children,
+            dir,
+        }
+    }
+
+    /// Every endpoint, comma-separated, as `--etcd` takes them.
+    pub fn endpoint_list(&self) -> String {
+        self.endpoints.join(",")
+    }
+
+    /// The pid of member `i`.
+    pub fn pid(&self, i: usize) -> u32 {
+        self.children[i].id()
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, `KILL`) to member `i`.
+    pub fn signal(&self, i: usize, signal: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid(i).to_string())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "kill -{signal} etcd member {i}");
+    }
+}
+
+impl Drop for EtcdCluster {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// Stops `pid` and removes `dir` once this test process is gone.
@@ -132,9 +204,14 @@ pub fn cli(prefix: &str, args: &[&str]) -> Output {
 
 /// Runs `mesos-operator` feeding `stdin`.
 pub fn cli_with_stdin(prefix: &str, args: &[&str], stdin: &str) -> Output {
+    cli_on(&etcd().endpoint, prefix, args, stdin)
+}
+
+/// Runs `mesos-operator` against the etcd `endpoints` (comma-separated), feeding `stdin`.
+pub fn cli_on(endpoints: &str, prefix: &str, args: &[&str], stdin: &str) -> Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_mesos-operator"))
-        .env("MESOS_OPERATOR_ETCD", &etcd().endpoint)
+        .env("MESOS_OPERATOR_ETCD", endpoints)
         .env("MESOS_OPERATOR_ETCD_PREFIX", prefix)
         .env_remove("MESOS_OPERATOR_ETCD_PASSWORD")
         .args(args)

@@ -210,6 +210,17 @@ fn free_port() -> u16 {
 impl Operator {
     /// Starts the operator for `prefix`, with quick polling for tests.
     pub fn start(prefix: &str, extra: &[&str]) -> Operator {
+        Operator::start_with(&etcd().endpoint, prefix, extra, &[])
+    }
+
+    /// Starts the operator on the etcd `endpoints` (comma-separated), with extra
+    /// environment (a failpoint, an identity).
+    pub fn start_with(
+        endpoints: &str,
+        prefix: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Operator {
         let metrics_addr = format!("127.0.0.1:{}", free_port());
         let dir = tempfile::tempdir().expect("tmp").keep();
         let log = dir.join("operator.log");
@@ -217,8 +228,9 @@ impl Operator {
         std::fs::create_dir_all(&tmp).expect("tmp dir");
         let out = std::fs::File::create(&log).expect("log");
         let child = Command::new(env!("CARGO_BIN_EXE_mesos-operator"))
-            .env("MESOS_OPERATOR_ETCD", &etcd().endpoint)
+            .env("MESOS_OPERATOR_ETCD", endpoints)
             .env("MESOS_OPERATOR_ETCD_PREFIX", prefix)
+            .envs(env.iter().copied())
             .env(
                 "RUST_LOG",
                 "info,mesos_operator=debug,zookeeper_client=warn",
@@ -290,6 +302,48 @@ impl Operator {
         self.child.as_ref().map(|c| c.id()).unwrap_or(0)
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, `KILL`, `TERM`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let _ = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status();
+    }
+
+    /// The exit status if the process ended (reaped here), else `None`.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    /// Whether the process is stopped (SIGSTOP), from `/proc/PID/stat`.
+    pub fn is_stopped(&self) -> bool {
+        std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().next().map(str::to_string))
+            })
+            .is_some_and(|state| state == "T")
+    }
+
+    /// A gauge of its /metrics (`None` while it does not answer).
+    pub fn gauge(&self, name: &str) -> Option<f64> {
+        let (code, body) = self.admin_get("/metrics");
+        if code != 200 {
+            return None;
+        }
+        body.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// Whether it says it leads.
+    pub fn leads(&self) -> bool {
+        self.gauge("mesos_operator_leader") == Some(1.0)
+    }
+
     /// The log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -300,6 +354,11 @@ impl Operator {
         let mut child = self.child.take()?;
         let _ = Command::new("kill")
             .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        // A stopped (SIGSTOP) process handles the TERM once continued.
+        let _ = Command::new("kill")
+            .arg("-CONT")
             .arg(child.id().to_string())
             .status();
         let deadline = Instant::now() + Duration::from_secs(90);
