@@ -357,3 +357,84 @@ pub fn four_letter(ip: &str, port: u16, word: &str, timeout: Duration) -> String
     let _ = s.read_to_string(&mut out);
     out
 }
+
+/// Container events (`docker events`) of one cluster on every host, recorded from the moment
+/// it starts until [`ContainerEvents::finish`]: what the Docker engines themselves say was
+/// done to the cluster's containers, independent of the operator's own account.
+pub struct ContainerEvents {
+    children: Vec<(String, std::process::Child, std::path::PathBuf)>,
+    _dir: tempfile::TempDir,
+}
+
+/// One event: nanoseconds since the epoch (the engine's clock), host, action, container.
+pub type ContainerEvent = (u128, String, String, String);
+
+impl Fleet {
+    /// Starts recording the container events of `cluster` on `hosts`.
+    pub fn container_events(&self, hosts: &[String], cluster: &str) -> ContainerEvents {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut children = Vec::new();
+        for h in hosts {
+            let path = dir.path().join(format!("{h}.events"));
+            let out = std::fs::File::create(&path).expect("events file");
+            let child = self
+                .docker_command(h, &[])
+                .args([
+                    "events",
+                    "--filter",
+                    "type=container",
+                    "--filter",
+                    &format!("label=io.mesos-operator.cluster={cluster}"),
+                    "--format",
+                    "{{.TimeNano}} {{.Action}} {{.Actor.Attributes.name}}",
+                ])
+                .stdout(std::process::Stdio::from(out))
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("docker events");
+            children.push((h.clone(), child, path));
+        }
+        // `docker events` subscribes asynchronously: give it a moment.
+        std::thread::sleep(Duration::from_millis(700));
+        ContainerEvents {
+            children,
+            _dir: dir,
+        }
+    }
+}
+
+impl ContainerEvents {
+    /// Stops recording; every event seen, oldest first. Health-check and exec events are not
+    /// actions and are left out.
+    pub fn finish(mut self) -> Vec<ContainerEvent> {
+        std::thread::sleep(Duration::from_millis(500));
+        let mut all = Vec::new();
+        for (h, child, path) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+            let text = std::fs::read_to_string(&*path).unwrap_or_default();
+            for l in text.lines() {
+                let mut it = l.splitn(3, ' ');
+                let (Some(t), Some(action), Some(name)) = (it.next(), it.next(), it.next()) else {
+                    continue;
+                };
+                if action.starts_with("exec_") || action.starts_with("health_status") {
+                    continue;
+                }
+                if let Ok(t) = t.parse() {
+                    all.push((t, h.clone(), action.to_string(), name.to_string()));
+                }
+            }
+        }
+        all.sort();
+        all
+    }
+}
+
+/// Now, in nanoseconds since the epoch (the clock `docker events` stamps with).
+pub fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
