@@ -36,10 +36,14 @@ test: deps lint images
 	$(CARGO) test --workspace --all-targets --no-fail-fast
 	$(CARGO) test --workspace --doc
 
-# The core's simulation with 50,000 random seeds (make test runs 2,000); SIM_SEEDS=N for
-# another number, SIM_SEED=S to replay one, SIM_SURVEY=1 to list every failing seed.
-test-full: deps
+# The long sweeps: the core's simulation with 50,000 random seeds (make test runs 2,000;
+# SIM_SEEDS=N for another number, SIM_SEED=S to replay one, SIM_SURVEY=1 to list every
+# failing seed), 2,000 random election runs (make test: 200), and the replicas test killing
+# the leader after every single action of its rollout (make test: every 3rd).
+test-full: deps images
 	SIM_SEEDS=$${SIM_SEEDS:-50000} $(CARGO) test -p mesos-operator-core --test simulation -- --nocapture
+	ELECTION_SEEDS=$${ELECTION_SEEDS:-2000} $(CARGO) test --lib election::tests -- --nocapture
+	REPLICAS_FULL=1 $(CARGO) test --test replicas -- --nocapture
 
 bench: deps images
 	$(CARGO) bench --workspace

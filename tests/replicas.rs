@@ -1,10 +1,9 @@
 //! Several operator replicas on the real fleet (safety.md, invariants 8 and 9):
 //! 1. **killed at every point**: during a rollout with ZooKeeper reconfigs (1 → 3 servers)
 //!    and the replacement of every master, agent and Marathon for the new connection string,
-//!    the leading replica kills itself (SIGKILL, by failpoint) after every Nth action; a
-//!    standby takes over each time; the cluster converges and the independent watcher sees
-//!    no invariant broken. `REPLICAS_KILL_EVERY` sets N (3 in `make test`, 1 in
-//!    `make test-full`: every action of the rollout is a kill point);
+//!    the leading replica kills itself (SIGKILL, by failpoint) after its Nth action, N going
+//!    round 1..=7 so that every position inside a step is hit; a standby takes over each time; the cluster converges and the independent watcher sees
+//!    no invariant broken;
 //! 2. **frozen past its lease**: the leader stops itself (SIGSTOP) right before an action of
 //!    a masters upgrade, the standby takes over and converges, then the old leader is
 //!    continued: etcd's history and every host's Docker events show it did nothing;
@@ -97,6 +96,51 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
+/// Applies `yaml` with two replicas running whose leader dies after its Nth action, N going
+/// round 1..=7 (a step is at most a record write, five operations and a record write), so
+/// that every position inside a step is a kill point somewhere in the rollout (the same N
+/// every time would kill every leader at the same point of the same step). A standby takes
+/// over each time and a new one is started. Returns the kills and the time to converge.
+fn kill_sweep(prefix: &str, yaml: &str, serial: &mut usize) -> (usize, Duration) {
+    const KILL_POINTS: [u64; 7] = [1, 2, 3, 4, 5, 6, 7];
+    let next = |serial: &mut usize| {
+        *serial += 1;
+        let n = KILL_POINTS[(*serial - 1) % KILL_POINTS.len()];
+        replica(
+            prefix,
+            &format!("r{serial}"),
+            Some(format!("kill-after-action={n}")),
+        )
+    };
+    let started = Instant::now();
+    let mut replicas = vec![next(serial), next(serial)];
+    apply(prefix, yaml);
+    let mut kills = 0;
+    loop {
+        assert!(
+            started.elapsed() < CONVERGE * 2,
+            "no convergence after {kills} kills"
+        );
+        for r in &mut replicas {
+            if let Some(status) = r.exited() {
+                use std::os::unix::process::ExitStatusExt;
+                assert_eq!(
+                    status.signal(),
+                    Some(9),
+                    "a replica ended otherwise than by its failpoint: {status:?}\n{}",
+                    r.log_text()
+                );
+                kills += 1;
+                *r = next(serial);
+            }
+        }
+        if converged(prefix) {
+            return (kills, started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn replicas_survive_kills_at_every_point_a_freeze_past_the_lease_and_etcd_going_away() {
     // This binary's etcd is its own (stage 3 stops it).
@@ -133,57 +177,30 @@ fn replicas_survive_kills_at_every_point_a_freeze_past_the_lease_and_etcd_going_
     assert_eq!(boot.stop(), Some(0));
 
     // 1. ZooKeeper 1 → 3 (two reconfigs), then every master, agent and Marathon replaced
-    //    for the new connection string; the leader dies after every Nth action.
-    let every: u64 = std::env::var("REPLICAS_KILL_EVERY")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
-    let failpoint = Some(format!("kill-after-action={every}"));
-    opts.zk_servers = 3;
-    let started = Instant::now();
-    let mut serial = 0;
-    let next = |serial: &mut u32| {
-        *serial += 1;
-        replica(&prefix, &format!("r{serial}"), failpoint.clone())
-    };
-    let mut replicas = vec![next(&mut serial), next(&mut serial)];
-    apply(&prefix, &opts.yaml(f));
+    //    for the new connection string, under kills. `make test-full` also shrinks back
+    //    (3 → 1: two reconfigs out, containers and volumes removed, everything rolled again)
+    //    and grows once more.
+    let mut serial = 0usize;
     let mut kills = 0;
-    loop {
-        assert!(
-            started.elapsed() < CONVERGE * 2,
-            "no convergence after {kills} kills"
-        );
-        for r in &mut replicas {
-            if let Some(status) = r.exited() {
-                use std::os::unix::process::ExitStatusExt;
-                assert_eq!(
-                    status.signal(),
-                    Some(9),
-                    "a replica ended otherwise than by its failpoint: {status:?}\n{}",
-                    r.log_text()
-                );
-                kills += 1;
-                *r = next(&mut serial);
-            }
-        }
-        if converged(&prefix) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
+    let mut took = Duration::ZERO;
+    let sizes: &[u32] = if std::env::var_os("REPLICAS_FULL").is_some() {
+        &[3, 1, 3]
+    } else {
+        &[3]
+    };
+    for &servers in sizes {
+        opts.zk_servers = servers;
+        let (k, t) = kill_sweep(&prefix, &opts.yaml(f), &mut serial);
+        kills += k;
+        took += t;
+        let (_, voters) = zk_config(f, &hs, opts.ports.zk).expect("ZooKeeper answers");
+        assert_eq!(voters.len(), servers as usize, "{voters:?}");
     }
-    let sweep = started.elapsed();
-    let (_, voters) = zk_config(f, &hs, opts.ports.zk).expect("ZooKeeper answers");
-    assert_eq!(voters.len(), 3, "{voters:?}");
-    assert!(
-        kills >= 10,
-        "only {kills} kill points were exercised (every {every} actions)"
-    );
+    assert!(kills >= 10, "only {kills} kill points were exercised");
     eprintln!(
-        "kill sweep: {kills} kills (after every {every} actions), converged in {:.0} s",
-        sweep.as_secs_f64()
+        "kill sweep: {kills} leaders killed over ZooKeeper sizes {sizes:?}, converged in {:.0} s",
+        took.as_secs_f64()
     );
-    drop(replicas);
 
     // 2. A leader frozen right before an action of a masters upgrade (its second: the first
     //    is the record of the step in flight) acts on nothing and writes nothing when

@@ -352,6 +352,9 @@ impl Operator {
     /// Sends SIGTERM and waits for the exit code.
     pub fn stop(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;
+        if let Ok(Some(st)) = child.try_wait() {
+            return st.code();
+        }
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(child.id().to_string())
