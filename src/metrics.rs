@@ -584,15 +584,18 @@ mod tests {
     }
 
     #[test]
-    fn empty_registry_encodes_only_the_leader() {
+    fn empty_registry_encodes_only_the_leader_gauges() {
         // prometheus-client writes no HELP/TYPE for a family without series; the leader
-        // gauge has no labels and is there from the start.
+        // gauges have no labels and are there from the start, at 0 (a standby).
         let m = Metrics::new();
         let om = m.encode();
         assert_eq!(
             om,
             "# HELP mesos_operator_leader 1 while this operator replica holds the leader \
              election, else 0.\n# TYPE mesos_operator_leader gauge\nmesos_operator_leader 0\n\
+             # HELP mesos_operator_leader_term Term of this replica's leadership (the \
+             leadership key's etcd create revision); 0 while a standby.\n\
+             # TYPE mesos_operator_leader_term gauge\nmesos_operator_leader_term 0\n\
              # EOF\n"
         );
     }
