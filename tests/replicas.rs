@@ -67,10 +67,7 @@ async fn writes_since(prefix: &str, revision: i64) -> Vec<(String, String)> {
     let store = common::store(prefix).await;
     let mut c = store.client();
     let r = c
-        .get(
-            prefix,
-            Some(etcd_client::GetOptions::new().with_prefix()),
-        )
+        .get(prefix, Some(etcd_client::GetOptions::new().with_prefix()))
         .await
         .expect("etcd get");
     r.kvs()
@@ -86,7 +83,11 @@ async fn writes_since(prefix: &str, revision: i64) -> Vec<(String, String)> {
 }
 
 async fn revision(prefix: &str) -> i64 {
-    common::store(prefix).await.revision().await.expect("revision")
+    common::store(prefix)
+        .await
+        .revision()
+        .await
+        .expect("revision")
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -206,12 +207,18 @@ fn replicas_survive_kills_at_every_point_a_freeze_past_the_lease_and_etcd_going_
     //    is the record of the step in flight) acts on nothing and writes nothing when
     //    continued after a standby took over.
     let a = replica(&prefix, "frozen", Some("stop-before-action=2".into()));
-    wait_until("the first replica leads", Duration::from_secs(20), || a.leads());
+    wait_until("the first replica leads", Duration::from_secs(20), || {
+        a.leads()
+    });
     let b = replica(&prefix, "standby", None);
     opts.master_image = "mesos-master:1.12.0-rc1".into();
     apply(&prefix, &opts.yaml(f));
-    wait_until("the leader stops itself", Duration::from_secs(60), || a.is_stopped());
-    wait_until("the standby takes over", Duration::from_secs(20), || b.leads());
+    wait_until("the leader stops itself", Duration::from_secs(60), || {
+        a.is_stopped()
+    });
+    wait_until("the standby takes over", Duration::from_secs(20), || {
+        b.leads()
+    });
     wait_phase(&prefix, CLUSTER, "Converged", CONVERGE);
     let (_, b_term) = {
         let s = rt.block_on(common::store(&prefix));

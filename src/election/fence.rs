@@ -137,7 +137,7 @@ impl Fence {
 
     /// A fence that is valid until the returned [`Revoke`] is used, renewed forever: for
     /// tests of code that acts, and for nothing else.
-    #[doc(hidden)]
+    #[cfg(test)]
     pub fn for_tests(term: i64) -> (Fence, Revoke) {
         let shared = Arc::new(Shared::new(
             "leader".into(),
@@ -158,11 +158,13 @@ impl Fence {
 }
 
 /// Takes a fence's leadership away (tests).
+#[cfg(test)]
 #[derive(Debug)]
 pub struct Revoke {
     shared: Arc<Shared>,
 }
 
+#[cfg(test)]
 impl Revoke {
     /// From now on, `ensure` fails.
     pub fn revoke(&self) {

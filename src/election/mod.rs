@@ -37,7 +37,7 @@ use tokio::time::{sleep, timeout, Instant};
 use tracing::{info, warn};
 
 use fence::{Claim, Shared};
-pub use fence::{Deposed, Fence, Revoke, WriteGuard};
+pub use fence::{Deposed, Fence, WriteGuard};
 
 /// Timings of the election (defaults as Kubernetes': 15 s, 10 s, 2 s).
 #[derive(Debug, Clone)]

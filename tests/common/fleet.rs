@@ -363,7 +363,7 @@ pub fn four_letter(ip: &str, port: u16, word: &str, timeout: Duration) -> String
 /// done to the cluster's containers, independent of the operator's own account.
 pub struct ContainerEvents {
     children: Vec<(String, std::process::Child, std::path::PathBuf)>,
-    _dir: tempfile::TempDir,
+    dir: std::path::PathBuf,
 }
 
 /// One event: nanoseconds since the epoch (the engine's clock), host, action, container.
@@ -372,10 +372,14 @@ pub type ContainerEvent = (u128, String, String, String);
 impl Fleet {
     /// Starts recording the container events of `cluster` on `hosts`.
     pub fn container_events(&self, hosts: &[String], cluster: &str) -> ContainerEvents {
-        let dir = tempfile::tempdir().expect("temp dir");
+        static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = SERIAL.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir =
+            std::env::temp_dir().join(format!("mesos-operator-events-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("events dir");
         let mut children = Vec::new();
         for h in hosts {
-            let path = dir.path().join(format!("{h}.events"));
+            let path = dir.join(format!("{h}.events"));
             let out = std::fs::File::create(&path).expect("events file");
             let child = self
                 .docker_command(h, &[])
@@ -396,10 +400,7 @@ impl Fleet {
         }
         // `docker events` subscribes asynchronously: give it a moment.
         std::thread::sleep(Duration::from_millis(700));
-        ContainerEvents {
-            children,
-            _dir: dir,
-        }
+        ContainerEvents { children, dir }
     }
 }
 
@@ -428,6 +429,16 @@ impl ContainerEvents {
         }
         all.sort();
         all
+    }
+}
+
+impl Drop for ContainerEvents {
+    fn drop(&mut self) {
+        for (_, child, _) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
