@@ -9,33 +9,14 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::operator::Operator;
+use common::operator::{wait_until, Operator, QUICK_ELECTION};
 use common::{cli_on, etcd, parts, unique_prefix, EtcdCluster};
 use mesos_operator::election::etcd::current_leader;
-
-/// Short election timings: lease 3 s, renew deadline 2 s, retry 0.5 s.
-const QUICK: [&str; 6] = [
-    "--lease-ttl-secs",
-    "3",
-    "--renew-deadline-secs",
-    "2",
-    "--election-retry-secs",
-    "0.5",
-];
 
 fn replica(endpoints: &str, prefix: &str, identity: &str, timings: &[&str]) -> Operator {
     let mut args = vec!["--identity", identity];
     args.extend_from_slice(timings);
     Operator::start_with(endpoints, prefix, &args, &[])
-}
-
-fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Duration {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < timeout, "{what}: not within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    t.elapsed()
 }
 
 async fn leader_in_etcd(endpoints: &str, prefix: &str) -> Option<(String, i64)> {
@@ -61,10 +42,10 @@ async fn one_of_three_replicas_leads_and_hands_over_on_sigterm_at_once_and_on_si
 ) {
     let prefix = unique_prefix("election");
     let ep = etcd().endpoint.clone();
-    let a = replica(&ep, &prefix, "replica-a", &QUICK);
+    let a = replica(&ep, &prefix, "replica-a", &QUICK_ELECTION);
     wait_until("a leads", Duration::from_secs(15), || a.leads());
-    let mut b = replica(&ep, &prefix, "replica-b", &QUICK);
-    let mut c = replica(&ep, &prefix, "replica-c", &QUICK);
+    let mut b = replica(&ep, &prefix, "replica-b", &QUICK_ELECTION);
+    let mut c = replica(&ep, &prefix, "replica-c", &QUICK_ELECTION);
     wait_until("b and c serve /metrics", Duration::from_secs(15), || {
         b.gauge("mesos_operator_leader").is_some() && c.gauge("mesos_operator_leader").is_some()
     });
@@ -129,7 +110,7 @@ async fn a_leader_that_cannot_reach_etcd_stops_leading_within_the_renew_deadline
     let cluster = EtcdCluster::start(1);
     let ep = cluster.endpoint_list();
     let prefix = unique_prefix("etcd-gone");
-    let a = replica(&ep, &prefix, "replica-a", &QUICK);
+    let a = replica(&ep, &prefix, "replica-a", &QUICK_ELECTION);
     wait_until("a leads", Duration::from_secs(15), || a.leads());
     cluster.signal(0, "STOP");
     let t = Instant::now();

@@ -20,41 +20,24 @@ use std::time::{Duration, Instant};
 
 use common::fleet::{exclusive, fleet, now_nanos, ContainerEvent};
 use common::operator::{
-    apply, generation, phase, store_secrets, wait_phase, zk_config, ClusterGuard, ClusterOpts,
-    Operator, Rules, Watcher,
+    apply, generation, phase, store_secrets, wait_phase, wait_until, zk_config, ClusterGuard,
+    ClusterOpts, Operator, Rules, Watcher, QUICK_ELECTION,
 };
 use common::{etcd, unique_prefix, EtcdCluster};
 
 const CONVERGE: Duration = Duration::from_secs(420);
 const CLUSTER: &str = "repl";
 
-/// Election timings for tests: lease 3 s, renew deadline 2 s, retry 0.5 s.
-const QUICK: [&str; 6] = [
-    "--lease-ttl-secs",
-    "3",
-    "--renew-deadline-secs",
-    "2",
-    "--election-retry-secs",
-    "0.5",
-];
 const RENEW_DEADLINE: Duration = Duration::from_secs(2);
 
 fn replica(prefix: &str, identity: &str, failpoint: Option<String>) -> Operator {
     let mut args = vec!["--identity", identity];
-    args.extend_from_slice(&QUICK);
+    args.extend_from_slice(&QUICK_ELECTION);
     let env: Vec<(&str, &str)> = failpoint
         .as_deref()
         .map(|f| vec![("MESOS_OPERATOR_FAILPOINT", f)])
         .unwrap_or_default();
     Operator::start_with(&etcd().endpoint, prefix, &args, &env)
-}
-
-fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < timeout, "{what}: not within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn converged(prefix: &str) -> bool {

@@ -189,6 +189,26 @@ pub fn apply(prefix: &str, yaml: &str) {
     assert_eq!(code, 0, "apply: {err}");
 }
 
+/// Election timings for tests: lease 3 s, renew deadline 2 s, retry 0.5 s.
+pub const QUICK_ELECTION: [&str; 6] = [
+    "--lease-ttl-secs",
+    "3",
+    "--renew-deadline-secs",
+    "2",
+    "--election-retry-secs",
+    "0.5",
+];
+
+/// Polls `f` every 20 ms until it holds; panics after `timeout`. Returns how long it took.
+pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Duration {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < timeout, "{what}: not within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t.elapsed()
+}
+
 /// A running `mesos-operator run`.
 pub struct Operator {
     child: Option<Child>,
