@@ -254,3 +254,104 @@ async fn concurrent_writers_never_lose_an_update() {
     assert_eq!(s.history("c7").await.unwrap().len(), ok);
     assert!(ok >= 1);
 }
+
+/// Generations in `history NAME -o json`, oldest first, with the current one last.
+fn history_generations(p: &str, name: &str) -> Vec<u64> {
+    let (code, out, err) = parts(&cli(p, &["history", name, "-o", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let hist: serde_json::Value = serde_json::from_str(&out).unwrap();
+    hist.as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["metadata"]["generation"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_stored_spec_that_cannot_be_read_is_reported_alone_and_the_others_are_listed() {
+    let p = unique_prefix("broken-list");
+    assert_eq!(
+        parts(&cli_with_stdin(
+            &p,
+            &["apply", "-f", "-"],
+            &seed_yaml("good")
+        ))
+        .0,
+        0
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let s = store(&p).await;
+        let mut c = s.client();
+        c.put(s.spec_key("bad"), "{not json", None).await.unwrap();
+    });
+    let (code, out, err) = parts(&cli(&p, &["get"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("good"), "{out}");
+    assert!(out.contains("bad  UNREADABLE"), "{out}");
+    assert!(
+        err.contains("bad") && err.contains("apply -f"),
+        "the warning names the cluster and the fix: {err}"
+    );
+    let (code, out, _) = parts(&cli(&p, &["get", "-o", "json"]));
+    assert_eq!(code, 0);
+    let docs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(docs.as_array().map(Vec::len), Some(1), "{out}");
+}
+
+#[test]
+fn history_is_pruned_to_its_limit_and_the_newest_generations_stay() {
+    let p = unique_prefix("history-limit");
+    assert_eq!(
+        parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &seed_yaml("h1"))).0,
+        0
+    );
+    for i in 0..6 {
+        let cmd = if i % 2 == 0 { "pause" } else { "resume" };
+        let (code, _, err) = parts(&cli(&p, &["--history-limit", "3", cmd, "h1"]));
+        assert_eq!(code, 0, "{err}");
+    }
+    // Generation 7 is current; 4, 5 and 6 are kept.
+    assert_eq!(history_generations(&p, "h1"), vec![4, 5, 6, 7]);
+    let (code, out, err) = parts(&cli(&p, &["rollback", "h1", "--to", "4"]));
+    assert_eq!(code, 0, "{err}: {out}");
+}
+
+#[test]
+fn a_spec_written_with_a_lower_generation_never_overwrites_history() {
+    let p = unique_prefix("history-lower");
+    assert_eq!(
+        parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &seed_yaml("h2"))).0,
+        0
+    );
+    assert_eq!(parts(&cli(&p, &["pause", "h2"])).0, 0);
+    assert_eq!(parts(&cli(&p, &["resume", "h2"])).0, 0);
+    assert_eq!(history_generations(&p, "h2"), vec![1, 2, 3]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let history_before = rt.block_on(async { store(&p).await.history("h2").await.unwrap() });
+    // Another tool writes the spec back with generation 1 (and a change).
+    rt.block_on(async {
+        let s = store(&p).await;
+        let mut doc = s.get("h2").await.unwrap().unwrap().doc;
+        doc.metadata.generation = Some(1);
+        doc.spec.rollout.paused = true;
+        let mut c = s.client();
+        c.put(s.spec_key("h2"), serde_json::to_vec(&doc).unwrap(), None)
+            .await
+            .unwrap();
+    });
+    let (code, _, err) = parts(&cli(&p, &["resume", "h2"]));
+    assert_eq!(code, 0, "{err}");
+    let history_after = rt.block_on(async { store(&p).await.history("h2").await.unwrap() });
+    assert_eq!(
+        &history_after[..history_before.len()],
+        &history_before[..],
+        "an earlier generation was overwritten"
+    );
+    // The spec written with generation 1 went into history after the newest entry.
+    assert_eq!(history_generations(&p, "h2"), vec![1, 2, 3, 4]);
+    assert!(history_after[2].spec.rollout.paused);
+    let got = rt.block_on(async { store(&p).await.get("h2").await.unwrap().unwrap() });
+    assert_eq!(got.generation(), 4);
+    assert!(!got.doc.spec.rollout.paused);
+}

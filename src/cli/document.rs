@@ -95,11 +95,24 @@ pub(super) async fn get(store: &Store, name: Option<&str>, format: Option<Format
             }
         }
         None => {
-            let docs: Vec<MesosCluster> = store.list().await?.into_iter().map(|s| s.doc).collect();
+            let listing = store.list().await?;
+            let docs: Vec<MesosCluster> = listing.clusters.into_iter().map(|s| s.doc).collect();
             match format.unwrap_or(Format::Table) {
                 Format::Json => println!("{}", output::json(&docs)?),
                 Format::Yaml => print!("{}", output::yaml(&docs)?),
-                Format::Table => print!("{}", output::cluster_table(&docs)),
+                Format::Table => {
+                    print!("{}", output::cluster_table(&docs));
+                    for (name, _) in &listing.unreadable {
+                        println!("{name}  UNREADABLE (see the message below)");
+                    }
+                }
+            }
+            // The others are listed; each unreadable one is named with what to do.
+            for (name, reason) in &listing.unreadable {
+                eprintln!(
+                    "warning: the stored spec of {name} cannot be read ({reason}); the operator leaves the cluster alone (phase Invalid). \
+                     Store a valid document with `mesos-operator apply -f FILE`, or remove it with `mesos-operator delete {name}`"
+                );
             }
         }
     }

@@ -61,6 +61,15 @@ pub(crate) struct GlobalOpts {
     )]
     etcd_prefix: String,
     /// etcd user; the password comes from MESOS_OPERATOR_ETCD_PASSWORD or --etcd-password-file.
+    /// Earlier generations kept per cluster for `history` and `rollback` (older ones are
+    /// pruned as new ones are written).
+    #[arg(
+        long,
+        global = true,
+        env = "MESOS_OPERATOR_HISTORY_LIMIT",
+        default_value_t = crate::store::DEFAULT_HISTORY_LIMIT
+    )]
+    history_limit: u64,
     #[arg(long, global = true, env = "MESOS_OPERATOR_ETCD_USER")]
     etcd_user: Option<String>,
     /// File holding the etcd password (never pass a password on the command line).
@@ -281,7 +290,9 @@ impl GlobalOpts {
     }
 
     async fn store(&self) -> Result<Store, CliError> {
-        Ok(Store::connect(&self.etcd_options()?).await?)
+        Ok(Store::connect(&self.etcd_options()?)
+            .await?
+            .with_history_limit(self.history_limit))
     }
 }
 

@@ -130,7 +130,8 @@ async fn status_inner(store: &Store, name: &str, format: Format, w: &Watch) -> C
             render(name, None, s, format)
         }
     };
-    match store.status(name).await? {
+    let (current, revision) = store.status_at(name).await?;
+    match current {
         Some(s) if watch => {
             print!("{}", show(&s)?);
             if reached(&s) {
@@ -148,7 +149,8 @@ async fn status_inner(store: &Store, name: &str, format: Format, w: &Watch) -> C
     if !watch {
         return Ok(());
     }
-    let mut stream = store.watch_status(name).await?;
+    // From the revision the status was read at: no update in between is lost.
+    let mut stream = store.watch_status(name, revision).await?;
     loop {
         let resp = stream
             .message()

@@ -82,6 +82,18 @@ impl Stored {
     }
 }
 
+/// Every cluster [`Store::list`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    /// The readable ones, by name.
+    pub clusters: Vec<Stored>,
+    /// The ones whose stored spec cannot be read: (name, why).
+    pub unreadable: Vec<(String, String)>,
+}
+
+/// Generations of history kept per cluster unless `--history-limit` says otherwise.
+pub const DEFAULT_HISTORY_LIMIT: u64 = 50;
+
 /// What a write did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOutcome {
@@ -132,6 +144,7 @@ const MAX_RETRIES: usize = 5;
 pub struct Store {
     client: Client,
     prefix: String,
+    history_limit: u64,
 }
 
 async fn timed<T, F>(f: F) -> Result<T, StoreError>
@@ -177,7 +190,17 @@ impl Store {
         if !prefix.ends_with('/') {
             prefix.push('/');
         }
-        Store { client, prefix }
+        Store {
+            client,
+            prefix,
+            history_limit: DEFAULT_HISTORY_LIMIT,
+        }
+    }
+
+    /// Keeps at most `limit` earlier generations per cluster (at least 1).
+    pub fn with_history_limit(mut self, limit: u64) -> Store {
+        self.history_limit = limit.max(1);
+        self
     }
 
     /// The key prefix.
@@ -226,18 +249,25 @@ impl Store {
         r.kvs().first().map(parse_stored).transpose()
     }
 
-    /// Every stored cluster, by name.
-    pub async fn list(&self) -> Result<Vec<Stored>, StoreError> {
-        let mut c = self.client.clone();
-        let r = timed(c.get(self.key("clusters/"), Some(GetOptions::new().with_prefix()))).await?;
-        let mut out = Vec::new();
-        for kv in r.kvs() {
-            if kv.key().ends_with(b"/spec") {
-                out.push(parse_stored(kv)?);
+    /// Every stored cluster, by name, and apart from them the ones whose stored spec cannot
+    /// be read (name, why), so that one broken or huge spec does not hide the others. Keys
+    /// are listed first and each spec is read on its own: no single answer grows with the
+    /// number of clusters past etcd's and gRPC's message limits.
+    pub async fn list(&self) -> Result<Listing, StoreError> {
+        let (names, _) = self.cluster_names().await?;
+        let mut listing = Listing::default();
+        for name in names {
+            match self.get(&name).await {
+                Ok(Some(s)) => listing.clusters.push(s),
+                Ok(None) => {}
+                Err(StoreError::Corrupt { reason, .. }) => listing.unreadable.push((name, reason)),
+                Err(StoreError::Etcd(e)) => listing
+                    .unreadable
+                    .push((name, format!("etcd refused to return it ({e})"))),
+                Err(e) => return Err(e),
             }
         }
-        out.sort_by(|a, b| a.doc.metadata.name.cmp(&b.doc.metadata.name));
-        Ok(out)
+        Ok(listing)
     }
 
     /// Validates `doc` against what is stored and writes it if its spec differs.
@@ -277,31 +307,39 @@ impl Store {
                 (txn, WriteOutcome::Created { generation: 1 })
             }
             Some(cur) => {
-                let generation = cur.generation();
                 if cur.doc.spec == doc.spec {
-                    return Ok(WriteOutcome::Unchanged { generation });
+                    return Ok(WriteOutcome::Unchanged {
+                        generation: cur.generation(),
+                    });
                 }
-                doc.metadata.generation = Some(generation + 1);
+                // A spec written into etcd by another tool may carry a generation that is
+                // missing or below the history's: the current spec then goes into history
+                // after the newest entry, so no entry is ever overwritten (the transaction
+                // also requires its key to be free).
+                let kept = self.history_generations(&name).await?;
+                let newest_kept = kept.last().copied().unwrap_or(0);
+                let previous = cur.generation().max(newest_kept + 1);
+                let generation = previous + 1;
+                doc.metadata.generation = Some(generation);
+                let mut before = cur.doc.clone();
+                before.metadata.generation = Some(previous);
+                let history_key = self.history_key(&name, previous);
+                let mut ops = vec![
+                    TxnOp::put(history_key.as_str(), to_json(&before)?, None),
+                    TxnOp::put(key.as_str(), to_json(&doc)?, None),
+                ];
+                // Keep the newest `history_limit` generations (this write adds one).
+                let keep_from = (previous + 1).saturating_sub(self.history_limit);
+                for g in kept.iter().filter(|g| **g < keep_from) {
+                    ops.push(TxnOp::delete(self.history_key(&name, *g), None));
+                }
                 let txn = Txn::new()
-                    .when([Compare::mod_revision(
-                        key.clone(),
-                        CompareOp::Equal,
-                        cur.mod_revision,
-                    )])
-                    .and_then([
-                        TxnOp::put(
-                            self.history_key(&name, generation),
-                            to_json(&cur.doc)?,
-                            None,
-                        ),
-                        TxnOp::put(key, to_json(&doc)?, None),
-                    ]);
-                (
-                    txn,
-                    WriteOutcome::Updated {
-                        generation: generation + 1,
-                    },
-                )
+                    .when([
+                        Compare::mod_revision(key.clone(), CompareOp::Equal, cur.mod_revision),
+                        Compare::create_revision(history_key, CompareOp::Equal, 0),
+                    ])
+                    .and_then(ops);
+                (txn, WriteOutcome::Updated { generation })
             }
         };
         let mut c = self.client.clone();
@@ -337,17 +375,42 @@ impl Store {
         Err(StoreError::Conflict(last.unwrap_or_default()))
     }
 
-    /// Earlier specs, oldest first (the current one is not included).
+    /// Earlier specs, oldest first (the current one is not included). Each entry is read on
+    /// its own; an unreadable one is left out rather than hiding the rest.
     pub async fn history(&self, name: &str) -> Result<Vec<MesosCluster>, StoreError> {
+        let mut out = Vec::new();
+        for g in self.history_generations(name).await? {
+            let mut c = self.client.clone();
+            let r = timed(c.get(self.history_key(name, g), None)).await?;
+            if let Some(Ok(s)) = r.kvs().first().map(parse_stored) {
+                out.push(s.doc);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The generations kept in a cluster's history, oldest first (keys only).
+    async fn history_generations(&self, name: &str) -> Result<Vec<u64>, StoreError> {
         let mut c = self.client.clone();
         let prefix = self.key(&format!("clusters/{name}/history/"));
-        let r = timed(c.get(prefix, Some(GetOptions::new().with_prefix()))).await?;
-        let mut out = Vec::new();
-        for kv in r.kvs() {
-            out.push(parse_stored(kv)?.doc);
-        }
-        out.sort_by_key(|d| d.metadata.generation);
-        Ok(out)
+        let r = timed(c.get(
+            prefix.as_str(),
+            Some(GetOptions::new().with_prefix().with_keys_only()),
+        ))
+        .await?;
+        let mut gens: Vec<u64> = r
+            .kvs()
+            .iter()
+            .filter_map(|kv| {
+                std::str::from_utf8(kv.key())
+                    .ok()?
+                    .strip_prefix(prefix.as_str())?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        gens.sort_unstable();
+        Ok(gens)
     }
 
     /// Stores the spec of generation `to` (default: the one before the current) again, as a
@@ -467,10 +530,36 @@ impl Store {
         }
     }
 
-    /// Watches the status key; events arrive as etcd sends them.
-    pub async fn watch_status(&self, name: &str) -> Result<WatchStream, StoreError> {
+    /// The status and the store's revision it was read at, so that a watch from the next
+    /// revision misses no update.
+    pub async fn status_at(&self, name: &str) -> Result<(Option<ClusterStatus>, i64), StoreError> {
         let mut c = self.client.clone();
-        timed(c.watch(self.status_key(name), Some(WatchOptions::new()))).await
+        let key = self.status_key(name);
+        let r = timed(c.get(key.clone(), None)).await?;
+        let revision = r.header().map(|h| h.revision()).unwrap_or(0);
+        let status = match r.kvs().first() {
+            None => None,
+            Some(kv) => {
+                Some(
+                    serde_json::from_slice(kv.value()).map_err(|e| StoreError::Corrupt {
+                        key,
+                        reason: e.to_string(),
+                    })?,
+                )
+            }
+        };
+        Ok((status, revision))
+    }
+
+    /// Watches the status key from `after_revision + 1`; events arrive as etcd sends them.
+    pub async fn watch_status(
+        &self,
+        name: &str,
+        after_revision: i64,
+    ) -> Result<WatchStream, StoreError> {
+        let mut c = self.client.clone();
+        let opts = WatchOptions::new().with_start_revision(after_revision + 1);
+        timed(c.watch(self.status_key(name), Some(opts))).await
     }
 
     /// Stores secret material.
