@@ -355,3 +355,31 @@ fn a_spec_written_with_a_lower_generation_never_overwrites_history() {
     assert_eq!(got.generation(), 4);
     assert!(!got.doc.spec.rollout.paused);
 }
+
+#[test]
+fn every_bad_etcd_option_and_a_bad_document_exit_2_before_etcd_is_contacted() {
+    // Nothing listens there: an answer other than 2 would mean etcd was tried first.
+    let nowhere = "http://127.0.0.1:1";
+    let p = unique_prefix("bad-options");
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    let ca_path = ca.path().to_string_lossy().into_owned();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--etcd-cert", &ca_path, "get"], "--etcd-key"),
+        (vec!["--etcd-key", &ca_path, "get"], "--etcd-cert"),
+        (
+            vec!["--etcd-cacert", "/nonexistent/ca.pem", "get"],
+            "--etcd-cacert",
+        ),
+        (vec!["--etcd-cacert", &ca_path, "get"], "https://"),
+        (vec!["--etcd-user", "alice", "get"], "password"),
+    ];
+    for (args, says) in cases {
+        let (code, _, err) = parts(&common::cli_on(nowhere, &p, &args, ""));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?} should say {says}: {err}");
+    }
+    let bad = seed_yaml("bad").replace("count: 3", "count: 4");
+    let (code, _, err) = parts(&common::cli_on(nowhere, &p, &["apply", "-f", "-"], &bad));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("spec.masters.count"), "{err}");
+}

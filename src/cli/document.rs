@@ -24,23 +24,27 @@ fn read_document(file: &Path) -> Result<MesosCluster, CliError> {
     parse_document(&text).map_err(|e| CliError::Input(format!("{}: {e}", file.display())))
 }
 
-pub(super) fn validate(file: &Path) -> CliResult {
+/// Reads a document and checks it on its own (rules that compare with the stored spec come
+/// later, at the write): bad input is reported before etcd is contacted.
+pub(super) fn read_valid_document(file: &Path) -> Result<MesosCluster, CliError> {
     let doc = read_document(file)?;
-    match check(&doc, None) {
-        Ok(()) => {
-            println!("{}: valid", doc.metadata.name);
-            Ok(())
-        }
-        Err(errs) => Err(CliError::Input(format!(
+    check(&doc, None).map_err(|errs| {
+        CliError::Input(format!(
             "{} is invalid:\n{}",
             file.display(),
             format_errors(&errs)
-        ))),
-    }
+        ))
+    })?;
+    Ok(doc)
 }
 
-pub(super) async fn apply(store: &Store, file: &Path, dry_run: bool) -> CliResult {
-    let doc = read_document(file)?;
+pub(super) fn validate(file: &Path) -> CliResult {
+    let doc = read_valid_document(file)?;
+    println!("{}: valid", doc.metadata.name);
+    Ok(())
+}
+
+pub(super) async fn apply(store: &Store, doc: MesosCluster, dry_run: bool) -> CliResult {
     let name = doc.metadata.name.clone();
     if dry_run {
         let current = store.get(&name).await?;

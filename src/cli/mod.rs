@@ -244,8 +244,12 @@ pub(crate) enum CliError {
 
 impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
+        use crate::etcd::ConnectError;
         match e {
-            StoreError::Invalid(_) => CliError::Input(e.to_string()),
+            // Bad input, or options that cannot work whatever etcd does: exit 2.
+            StoreError::Invalid(_)
+            | StoreError::Connect(ConnectError::ReadFile { .. })
+            | StoreError::Connect(ConnectError::HalfIdentity) => CliError::Input(e.to_string()),
             other => CliError::Failed(other.to_string()),
         }
     }
@@ -277,6 +281,34 @@ impl GlobalOpts {
             return Err(CliError::Input(
                 "an etcd password was given but no user; set --etcd-user".into(),
             ));
+        }
+        if self.etcd_user.is_some() && password.is_none() {
+            return Err(CliError::Input(
+                "--etcd-user needs a password: put it in a file named by --etcd-password-file, or in MESOS_OPERATOR_ETCD_PASSWORD (never on the command line)".into(),
+            ));
+        }
+        if self.etcd_cert.is_some() != self.etcd_key.is_some() {
+            return Err(CliError::Input(
+                "--etcd-cert and --etcd-key go together; give both or neither".into(),
+            ));
+        }
+        let tls = self.etcd_cacert.is_some() || self.etcd_cert.is_some();
+        if let Some(plain) = self.etcd.iter().find(|e| tls && e.starts_with("http://")) {
+            return Err(CliError::Input(format!(
+                "TLS options (--etcd-cacert, --etcd-cert) were given but the endpoint {plain} is plain http://; use https://{}",
+                plain.trim_start_matches("http://")
+            )));
+        }
+        for (flag, file) in [
+            ("--etcd-cacert", &self.etcd_cacert),
+            ("--etcd-cert", &self.etcd_cert),
+            ("--etcd-key", &self.etcd_key),
+        ] {
+            if let Some(f) = file {
+                std::fs::File::open(f).map_err(|e| {
+                    CliError::Input(format!("cannot read {flag} {}: {e}", f.display()))
+                })?;
+            }
         }
         Ok(EtcdOptions {
             endpoints: self.etcd.clone(),
@@ -317,7 +349,9 @@ async fn dispatch(cli: Cli) -> CliResult {
     match cli.command {
         Command::Validate { file } => document::validate(&file),
         Command::Apply { file, dry_run } => {
-            document::apply(&g.store().await?, &file, dry_run).await
+            // The document is read and checked before etcd is contacted.
+            let doc = document::read_valid_document(&file)?;
+            document::apply(&g.store().await?, doc, dry_run).await
         }
         Command::Get { name, output } => {
             document::get(&g.store().await?, name.as_deref(), output).await
