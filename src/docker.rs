@@ -25,7 +25,7 @@ use mesos_operator_core::desired::{labels, ContainerSpec};
 use mesos_operator_core::observed::{ContainerDetail, ContainerState, ObservedContainer};
 use mesos_operator_core::spec::{Component, Host};
 
-use crate::secrets::{PrivateDir, SecretError, SecretSource};
+use crate::secrets::{SecretError, SecretSource};
 
 /// Deadline of one Docker API call.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -107,8 +107,6 @@ pub struct HostClient {
     /// Host name from the document.
     pub name: String,
     docker: Docker,
-    /// TLS files live as long as the client.
-    _tls: Option<PrivateDir>,
 }
 
 /// Connects to a host's engine (no request is made yet).
@@ -119,32 +117,23 @@ pub async fn connect(host: &Host, secrets: &SecretSource) -> Result<HostClient, 
         reason,
     };
     let timeout = CLIENT_TIMEOUT_SECS;
-    let (docker, tls) = if let Some(path) = ep.strip_prefix("unix://") {
-        let d = Docker::connect_with_unix(path, timeout, bollard::API_DEFAULT_VERSION)
-            .map_err(|e| cfg(e.to_string()))?;
-        (d, None)
+    let docker = if let Some(path) = ep.strip_prefix("unix://") {
+        Docker::connect_with_unix(path, timeout, bollard::API_DEFAULT_VERSION)
+            .map_err(|e| cfg(e.to_string()))?
     } else if ep.starts_with("tcp://") {
         match &host.docker.tls {
             Some(t) => {
-                let dir = PrivateDir::new()?;
-                let ca = dir.write("ca.pem", &secrets.get(&t.ca).await?)?;
-                let cert = dir.write("cert.pem", &secrets.get(&t.cert).await?)?;
-                let key = dir.write("key.pem", &secrets.get(&t.key).await?)?;
-                let d = Docker::connect_with_ssl(
-                    ep,
-                    &key,
-                    &cert,
-                    &ca,
-                    timeout,
-                    bollard::API_DEFAULT_VERSION,
+                let config = crate::tls::client_config(
+                    &secrets.get(&t.ca).await?,
+                    &secrets.get(&t.cert).await?,
+                    &secrets.get(&t.key).await?,
                 )
                 .map_err(|e| cfg(e.to_string()))?;
-                (d, Some(dir))
+                crate::tls::docker_client(ep, config, timeout).map_err(|e| cfg(e.to_string()))?
             }
             None if host.docker.insecure => {
-                let d = Docker::connect_with_http(ep, timeout, bollard::API_DEFAULT_VERSION)
-                    .map_err(|e| cfg(e.to_string()))?;
-                (d, None)
+                Docker::connect_with_http(ep, timeout, bollard::API_DEFAULT_VERSION)
+                    .map_err(|e| cfg(e.to_string()))?
             }
             None => return Err(cfg("tcp:// without tls needs insecure: true".into())),
         }
@@ -154,7 +143,6 @@ pub async fn connect(host: &Host, secrets: &SecretSource) -> Result<HostClient, 
     Ok(HostClient {
         name: host.name.clone(),
         docker,
-        _tls: tls,
     })
 }
 

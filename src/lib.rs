@@ -7,6 +7,7 @@
 //! - [`store`]: cluster documents, history, status and secrets in etcd;
 //! - [`secrets`]: secret material, never printed;
 //! - [`docker`]: Docker hosts over a unix socket or mutual TLS, with deadlines;
+//! - [`tls`]: mutual TLS to Docker hosts with the cluster's CA as the only root;
 //! - [`probe`]: ZooKeeper, Mesos and Marathon health as the components report it;
 //! - [`observe`]: one concurrent snapshot of a cluster as the planner's observed model;
 //! - [`election`]: leader election on an etcd lease, and the [`election::Fence`] every
@@ -32,5 +33,6 @@ pub mod probe;
 pub mod reconcile;
 pub mod secrets;
 pub mod store;
+pub mod tls;
 
 pub use mesos_operator_core as core;

@@ -2,12 +2,11 @@
 //!
 //! Read from etcd's `secrets/<name>` or, with `--secrets-dir`, from `DIR/<name>` files, and
 //! held as [`Secret`], whose `Debug` and `Display` never show the bytes, so a secret that ends
-//! up in a log line, an error or a status shows as `<secret NAME>`. bollard takes TLS
-//! material only as files: [`PrivateDir`] writes it to a 0700 directory of 0600 files that
-//! is removed when the connection goes away.
+//! up in a log line, an error or a status shows as `<secret NAME>`. TLS material stays in
+//! memory ([`crate::tls`]): no key file is ever written.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::store::{Store, StoreError};
 
@@ -111,46 +110,6 @@ impl SecretSource {
     }
 }
 
-/// A private directory holding secret files, removed on drop.
-pub struct PrivateDir {
-    dir: tempfile::TempDir,
-}
-
-impl PrivateDir {
-    /// A new 0700 directory.
-    pub fn new() -> Result<PrivateDir, SecretError> {
-        let dir = tempfile::Builder::new()
-            .prefix("mesos-operator-secrets-")
-            .tempdir()
-            .map_err(|e| SecretError::Io {
-                name: "(directory)".into(),
-                reason: e.to_string(),
-            })?;
-        set_mode(dir.path(), 0o700).map_err(|e| SecretError::Io {
-            name: "(directory)".into(),
-            reason: e,
-        })?;
-        Ok(PrivateDir { dir })
-    }
-
-    /// Writes a secret to a 0600 file and returns its path.
-    pub fn write(&self, file: &str, s: &Secret) -> Result<PathBuf, SecretError> {
-        let p = self.dir.path().join(file);
-        let io = |e: String| SecretError::Io {
-            name: s.name().into(),
-            reason: e,
-        };
-        std::fs::write(&p, s.expose()).map_err(|e| io(e.to_string()))?;
-        set_mode(&p, 0o600).map_err(io)?;
-        Ok(p)
-    }
-}
-
-fn set_mode(p: &Path, mode: u32) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,25 +120,5 @@ mod tests {
         assert_eq!(format!("{s:?}"), "<secret zk-super>");
         assert_eq!(format!("{s}"), "<secret zk-super>");
         assert!(!format!("{:?}", Some(&s)).contains("hunter2"));
-    }
-
-    #[test]
-    fn private_files_are_owner_only_and_removed_on_drop() {
-        use std::os::unix::fs::PermissionsExt;
-        let d = PrivateDir::new().unwrap();
-        let p = d
-            .write("key.pem", &Secret::new("k", b"x".to_vec()))
-            .unwrap();
-        assert_eq!(
-            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        let dir = p.parent().unwrap().to_path_buf();
-        assert_eq!(
-            std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
-        drop(d);
-        assert!(!dir.exists());
     }
 }
