@@ -6,7 +6,7 @@
 //! (unreachable, unhealthy, unknown leader); the snapshot always completes, and a component
 //! that runs out of time costs only its own observation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -303,6 +303,9 @@ async fn find_master_leader(
     zk_client: impl Future<Output = Option<zk::Client>>,
     master_hosts: &[String],
 ) -> Option<MasterLeader> {
+    // The cluster's masters, `address:port`: the only places a redirect may lead.
+    let port = ctx.doc.spec.masters.port;
+    let allowed: BTreeSet<String> = master_hosts.iter().map(|h| ctx.addr(h, port)).collect();
     let from_zk = async {
         let c = zk_client.await?;
         let addr = probe::mesos_leader_from_zk(&c, "/mesos").await?;
@@ -313,12 +316,11 @@ async fn find_master_leader(
     let (addr, state) = match from_zk {
         Some(found) => found,
         None => {
-            let port = ctx.doc.spec.masters.port;
+            let allowed = &allowed;
             let answers = futures_util::future::join_all(
-                master_hosts
+                allowed
                     .iter()
-                    .map(|h| ctx.addr(h, port))
-                    .map(|addr| async move { probe::master_state(&addr).await }),
+                    .map(|addr| async move { probe::master_state(addr, allowed).await }),
             )
             .await;
             answers
