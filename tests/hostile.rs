@@ -154,3 +154,188 @@ async fn each_bad_answer_fails_for_its_own_reason() {
         Err(HttpError::BodyTooLarge { limit: 999 })
     ));
 }
+
+/// A three-host cluster on 127.0.0.11-13, its components on the given ports.
+fn document(
+    zk: u16,
+    master: u16,
+    agent: u16,
+    marathon: u16,
+) -> mesos_operator_core::spec::MesosCluster {
+    let hosts: String = (1..=3)
+        .map(|i| {
+            format!(
+                "    - name: host{i}\n      address: 127.0.0.1{i}\n      docker: {{endpoint: unix:///nonexistent/docker.sock}}\n"
+            )
+        })
+        .collect();
+    let yaml = format!(
+        "apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {{name: hostile}}\nspec:\n  hosts:\n{hosts}  zookeeper: {{image: 'zookeeper:3.8.0', servers: 3, clientPort: {zk}}}\n  masters: {{image: 'mesos-master:1.11.0', count: 3, port: {master}}}\n  agents: {{image: 'mesos-agent:1.11.0', hosts: all, port: {agent}}}\n  marathon: {{image: 'marathon:1.10.17', instances: 1, port: {marathon}}}\n"
+    );
+    mesos_operator_core::spec::parse_document(&yaml).unwrap()
+}
+
+const IPS: [&str; 3] = ["127.0.0.11", "127.0.0.12", "127.0.0.13"];
+
+/// The cluster's masters, agents and Marathon, and ZooKeeper naming `leader` (`ip:port`)
+/// as the lowest `json.info_` node; a server on `fake` (host1's address, another port)
+/// claims to be the leading master, listing every agent as registered, one machine down
+/// and Marathon's framework active. Masters redirect `/master/state` to `redirect_to`.
+async fn cluster(
+    leader_in_zk: impl Fn(u16, u16) -> String,
+    redirect_to: impl Fn(u16, u16) -> String,
+) -> (mesos_operator_core::spec::MesosCluster, u16, u16) {
+    let [zk, mp, ap, xp] = [(); 4].map(|_| hostile::common_port(&IPS));
+    let fake = hostile::common_port(&IPS[..1]);
+    let info = |addr: &str| {
+        let (ip, port) = addr.split_once(':').unwrap();
+        format!("{{\"address\":{{\"ip\":\"{ip}\",\"port\":{port}}},\"hostname\":\"{ip}\"}}")
+    };
+    let zk_leader = leader_in_zk(mp, fake);
+    for ip in IPS {
+        hostile::zookeeper(
+            ip,
+            zk,
+            vec![
+                ("/mesos/log_replicas", vec![]),
+                ("/mesos/json.info_0000000000", info(&zk_leader).into_bytes()),
+                (
+                    "/mesos/json.info_0000000007",
+                    info(&format!("{ip}:{mp}")).into_bytes(),
+                ),
+            ],
+        )
+        .await;
+    }
+    let state = |me: &str| {
+        Reply::json(format!(
+            "{{\"leader\":\"master@{me}\",\"slaves\":[{}],\"frameworks\":[{{\"name\":\"marathon\",\"active\":true}}]}}",
+            IPS.map(|ip| format!("{{\"hostname\":\"{ip}\",\"active\":true,\"version\":\"1.11.0\"}}"))
+                .join(",")
+        ))
+    };
+    let metrics = Reply::json("{\"master/elected\":1,\"registrar/log/recovered\":1}");
+    let maintenance =
+        Reply::json("{\"draining_machines\":[],\"down_machines\":[{\"hostname\":\"127.0.0.12\",\"ip\":\"127.0.0.12\"}]}");
+    let fake_addr = format!("{}:{fake}", IPS[0]);
+    hostile::http(
+        IPS[0],
+        fake,
+        vec![
+            ("/master/state", state(&fake_addr)),
+            ("/master/maintenance/status", maintenance.clone()),
+            ("/health", Reply::json("")),
+        ],
+    )
+    .await;
+    let to = redirect_to(mp, fake);
+    for ip in IPS {
+        let me = format!("{ip}:{mp}");
+        let st = if to == me {
+            state(&me)
+        } else {
+            Reply::Redirect {
+                location: format!("//{to}/master/state"),
+            }
+        };
+        hostile::http(
+            ip,
+            mp,
+            vec![
+                ("/master/state", st),
+                ("/master/maintenance/status", maintenance.clone()),
+                ("/health", Reply::json("")),
+                ("/metrics/snapshot", metrics.clone()),
+                ("/version", Reply::json("{\"version\":\"1.11.0\"}")),
+            ],
+        )
+        .await;
+        hostile::http(
+            ip,
+            ap,
+            vec![("/health", Reply::json("")), ("/state", Reply::json("{}"))],
+        )
+        .await;
+        // Marathon names the fake leader (host1's address, another port) as its leader.
+        hostile::http(
+            ip,
+            xp,
+            vec![
+                ("/ping", Reply::json("")),
+                ("/v2/info", Reply::json("{\"version\":\"1.10.17\"}")),
+                (
+                    "/v2/leader",
+                    Reply::json(format!("{{\"leader\":\"{fake_addr}\"}}")),
+                ),
+            ],
+        )
+        .await;
+    }
+    (document(zk, mp, ap, xp), mp, fake)
+}
+
+fn unreachable_hosts(
+    doc: &mesos_operator_core::spec::MesosCluster,
+) -> std::collections::BTreeMap<String, mesos_operator_core::observed::HostObservation> {
+    doc.spec
+        .hosts
+        .iter()
+        .map(|h| {
+            (
+                h.name.clone(),
+                mesos_operator_core::observed::HostObservation::Unreachable {
+                    reason: "no Docker in this test".into(),
+                },
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_forged_in_zookeeper_or_a_redirect_opens_no_gate() {
+    // ZooKeeper names the fake leader; the masters redirect to it too.
+    let (doc, _, _) = cluster(
+        |_, fake| format!("127.0.0.11:{fake}"),
+        |_, fake| format!("127.0.0.11:{fake}"),
+    )
+    .await;
+    let t = Instant::now();
+    let (_, masters, agents, marathon) =
+        mesos_operator::observe::probe_components(&doc, &unreachable_hosts(&doc)).await;
+    assert!(t.elapsed() < mesos_operator::observe::PROBES_DEADLINE + Duration::from_secs(1));
+    assert_eq!(masters.leader, None, "{masters:?}");
+    assert_eq!(masters.members.len(), 3, "{masters:?}");
+    assert!(agents.members.values().all(|a| !a.registered), "{agents:?}");
+    assert!(agents.maintenance.is_empty(), "{agents:?}");
+    assert_eq!(marathon.leader, None, "{marathon:?}");
+    assert!(!marathon.registered, "{marathon:?}");
+
+    // A leader out of the cluster altogether in ZooKeeper: the masters are asked, and
+    // the one they redirect to (host2, a master of the cluster, saying so itself) leads.
+    let (doc, _, _) = cluster(
+        |_, _| "127.0.0.99:5050".to_string(),
+        |mp, _| format!("127.0.0.12:{mp}"),
+    )
+    .await;
+    let (_, masters, agents, _) =
+        mesos_operator::observe::probe_components(&doc, &unreachable_hosts(&doc)).await;
+    assert_eq!(masters.leader.as_deref(), Some("host2"), "{masters:?}");
+    assert!(agents.members.values().all(|a| a.registered), "{agents:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_zookeeper_names_is_believed_when_it_is_a_master_of_the_cluster() {
+    let (doc, _, _) = cluster(
+        |mp, _| format!("127.0.0.13:{mp}"),
+        |mp, _| format!("127.0.0.13:{mp}"),
+    )
+    .await;
+    let (_, masters, agents, marathon) =
+        mesos_operator::observe::probe_components(&doc, &unreachable_hosts(&doc)).await;
+    assert_eq!(masters.leader.as_deref(), Some("host3"), "{masters:?}");
+    assert!(agents.members.values().all(|a| a.registered), "{agents:?}");
+    assert_eq!(agents.maintenance.len(), 1, "{agents:?}");
+    assert!(marathon.registered, "{marathon:?}");
+    // Marathon still names the fake leader: not believed.
+    assert_eq!(marathon.leader, None, "{marathon:?}");
+}
