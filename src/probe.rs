@@ -22,14 +22,25 @@ use zookeeper_client as zk;
 /// Deadline of one probe.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Sends a four-letter word; `None` when nothing answers in time.
+/// Largest four-letter-word answer read (`conf` and `srvr` are under 2 KiB).
+pub const FOUR_LETTER_LIMIT: u64 = 64 << 10;
+
+/// Sends a four-letter word; `None` when nothing answers in time, or the answer is longer
+/// than [`FOUR_LETTER_LIMIT`] (read no further) or not text.
 pub async fn four_letter(addr: &str, word: &str) -> Option<String> {
     let f = async {
         let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
         s.write_all(word.as_bytes()).await.ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.ok()?;
-        Some(out)
+        let mut out = Vec::new();
+        (&mut s)
+            .take(FOUR_LETTER_LIMIT + 1)
+            .read_to_end(&mut out)
+            .await
+            .ok()?;
+        if out.len() as u64 > FOUR_LETTER_LIMIT {
+            return None;
+        }
+        String::from_utf8(out).ok()
     };
     tokio::time::timeout(PROBE_TIMEOUT, f).await.ok().flatten()
 }

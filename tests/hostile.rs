@@ -339,3 +339,34 @@ async fn the_leader_zookeeper_names_is_believed_when_it_is_a_master_of_the_clust
     // Marathon still names the fake leader: not believed.
     assert_eq!(marathon.leader, None, "{marathon:?}");
 }
+
+#[tokio::test]
+async fn an_endless_four_letter_answer_is_cut_at_its_cap() {
+    let addr = hostile::raw_endless("127.0.0.1").await;
+    let t = Instant::now();
+    assert_eq!(probe::four_letter(&addr, "srvr").await, None);
+    let took = t.elapsed();
+    eprintln!("endless srvr: no answer after {took:?}");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    let p = probe::zk_server(&addr).await;
+    assert!(!p.observation.ok && p.observation.mode.is_none(), "{p:?}");
+}
+
+#[tokio::test]
+async fn garbage_in_an_election_node_names_no_leader() {
+    for data in [
+        b"{not json".to_vec(),
+        b"\xff\xfe\x00".to_vec(),
+        b"{\"address\":{\"ip\":7,\"port\":\"x\"}}".to_vec(),
+        format!("[{}]", "[".repeat(100_000)).into_bytes(),
+    ] {
+        let addr =
+            hostile::zookeeper("127.0.0.1", 0, vec![("/mesos/json.info_0000000001", data)]).await;
+        let c = probe::zk_connect(&addr)
+            .await
+            .expect("fake zookeeper answers");
+        let t = Instant::now();
+        assert_eq!(probe::mesos_leader_from_zk(&c, "/mesos").await, None);
+        assert!(t.elapsed() < WITHIN);
+    }
+}

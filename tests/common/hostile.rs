@@ -332,3 +332,21 @@ async fn zk_session(mut s: TcpStream, nodes: &BTreeMap<String, Vec<u8>>) -> std:
         }
     }
 }
+
+/// A server that, whatever it is sent, answers with bytes without end (up to
+/// [`ENDLESS_BYTES`]): a four-letter word's hostile peer.
+pub async fn raw_endless(ip: &str) -> String {
+    let listener = TcpListener::bind((ip, 0)).await.expect("bind raw server");
+    let addr = listener.local_addr().expect("local addr").to_string();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let _ = endless(&mut s, false).await;
+            });
+        }
+    });
+    addr
+}
