@@ -536,4 +536,21 @@ mod tests {
             assert_eq!(e.path, "kind", "{n}: {e}");
         }
     }
+
+    proptest::proptest! {
+        /// Whatever bytes arrive, the parser answers (a document or an error); it never panics.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
+            let _ = parse_document_bytes(&bytes);
+        }
+
+        /// Nor does the base document with a stretch of it replaced by arbitrary text.
+        #[test]
+        fn a_mangled_document_never_panics(at in 0usize..400, junk in "[\\PC\\n\\t\\[\\]{}&*:,-]{0,64}") {
+            let mut text = BASE.to_string();
+            let at = (0..=at.min(text.len())).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+            text.insert_str(at, &junk);
+            let _ = parse_document(&text);
+        }
+    }
 }
