@@ -6,7 +6,7 @@
 //! (unreachable, unhealthy, unknown leader); the snapshot always completes, and a component
 //! that runs out of time costs only its own observation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -165,12 +165,13 @@ struct MasterLeader {
     state: Arc<Value>,
 }
 
-/// Probes the four components concurrently, each under its own deadline of
+/// Probes the four components (`hosts`: the containers found, which decide where to
+/// look) concurrently, each under its own deadline of
 /// [`PROBES_DEADLINE`]: a component that runs out of time loses only what it had not learnt
 /// yet (members answer each on their own, so those that did are kept). The leading master's
 /// state is found once and feeds the masters, the agents (registration, maintenance) and
 /// Marathon (its framework); if it is not found in time, they still report their members.
-async fn probe_components(
+pub async fn probe_components(
     doc: &MesosCluster,
     hosts: &BTreeMap<String, HostObservation>,
 ) -> (
@@ -303,22 +304,32 @@ async fn find_master_leader(
     zk_client: impl Future<Output = Option<zk::Client>>,
     master_hosts: &[String],
 ) -> Option<MasterLeader> {
+    // The cluster's masters, `address:port`: the only places a redirect may lead.
+    let port = ctx.doc.spec.masters.port;
+    let allowed: BTreeSet<String> = master_hosts.iter().map(|h| ctx.addr(h, port)).collect();
     let from_zk = async {
         let c = zk_client.await?;
         let addr = probe::mesos_leader_from_zk(&c, "/mesos").await?;
-        let state = probe::get_json(&addr, "/master/state").await?;
+        // Anyone may write under /mesos with ZooKeeper's default ACLs: a leader named there
+        // is believed only if it is one of this cluster's masters, at its port. Otherwise
+        // the masters themselves are asked (below).
+        if !allowed.contains(&addr) {
+            tracing::warn!(leader = %addr, "ZooKeeper names a Mesos leader that is not one of the cluster's masters; ignored");
+            return None;
+        }
+        let state = probe::get_json_capped(&addr, "/master/state", probe::STATE_BODY_LIMIT)
+            .await?;
         Some((addr, state))
     }
     .await;
     let (addr, state) = match from_zk {
         Some(found) => found,
         None => {
-            let port = ctx.doc.spec.masters.port;
+            let allowed = &allowed;
             let answers = futures_util::future::join_all(
-                master_hosts
+                allowed
                     .iter()
-                    .map(|h| ctx.addr(h, port))
-                    .map(|addr| async move { probe::master_state(&addr).await }),
+                    .map(|addr| async move { probe::master_state(addr, allowed).await }),
             )
             .await;
             answers
@@ -327,6 +338,11 @@ async fn find_master_leader(
                 .find(|(from, st)| st["leader"].as_str() == Some(&format!("master@{from}")))?
         }
     };
+    // Only a master that says it leads, itself, is the leader whose state the agents',
+    // maintenance and Marathon's gates read.
+    if state["leader"].as_str() != Some(&format!("master@{addr}")) {
+        return None;
+    }
     Some(MasterLeader {
         addr,
         state: Arc::new(state),
@@ -496,10 +512,11 @@ async fn probe_marathon(
                     .map(|addr| async move { probe::get_json(&addr, "/v2/leader").await }),
             )
             .await;
-            answers
-                .into_iter()
-                .flatten()
-                .find_map(|v| v["leader"].as_str().and_then(|l| ctx.host_at(l)))
+            answers.into_iter().flatten().find_map(|v| {
+                // Only one of the cluster's Marathon instances, at its port.
+                let l = v["leader"].as_str()?;
+                all_hosts.iter().find(|h| ctx.addr(h, port) == l).cloned()
+            })
         })
         .await;
         (members, leader)

@@ -4,8 +4,14 @@
 //! their HTTP APIs and ZooKeeper election nodes. A slow component answers `None` / unhealthy
 //! at its deadline; it never stalls the rest. Numbers are read as floats (1.x writes `1.0`,
 //! 0.22 writes `1`).
+//!
+//! HTTP goes through `reqwest` (hyper): chunk sizes, header sizes and malformed answers are
+//! hyper's to refuse; every body is capped per call ([`BODY_LIMIT`] unless told otherwise,
+//! a larger `Content-Length` refused before reading), and a redirect is followed by hand,
+//! only to one of the cluster's own masters.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use mesos_operator_core::observed::{Maintenance, ZkConfig, ZkMode, ZkServerObservation};
@@ -16,14 +22,25 @@ use zookeeper_client as zk;
 /// Deadline of one probe.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Sends a four-letter word; `None` when nothing answers in time.
+/// Largest four-letter-word answer read (`conf` and `srvr` are under 2 KiB).
+pub const FOUR_LETTER_LIMIT: u64 = 64 << 10;
+
+/// Sends a four-letter word; `None` when nothing answers in time, or the answer is longer
+/// than [`FOUR_LETTER_LIMIT`] (read no further) or not text.
 pub async fn four_letter(addr: &str, word: &str) -> Option<String> {
     let f = async {
         let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
         s.write_all(word.as_bytes()).await.ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.ok()?;
-        Some(out)
+        let mut out = Vec::new();
+        (&mut s)
+            .take(FOUR_LETTER_LIMIT + 1)
+            .read_to_end(&mut out)
+            .await
+            .ok()?;
+        if out.len() as u64 > FOUR_LETTER_LIMIT {
+            return None;
+        }
+        String::from_utf8(out).ok()
     };
     tokio::time::timeout(PROBE_TIMEOUT, f).await.ok().flatten()
 }
@@ -182,33 +199,170 @@ pub async fn mesos_leader_from_zk(client: &zk::Client, path: &str) -> Option<Str
     ))
 }
 
-/// GET and parse JSON; `None` on any failure or non-200.
-pub async fn get_json(addr: &str, path: &str) -> Option<Value> {
-    let r = httplite::get(addr, path, PROBE_TIMEOUT).await.ok()?;
+/// Largest body a probe reads unless told otherwise: health, version, metrics and
+/// maintenance answers are a few KiB.
+pub const BODY_LIMIT: usize = 4 << 20;
+/// Largest `/master/state` read: it lists every agent and framework of the cluster.
+pub const STATE_BODY_LIMIT: usize = 8 << 20;
+
+/// Why an HTTP probe got no usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// Nothing complete within the deadline (a silent peer, headers or a body trickled).
+    #[error("no complete answer within {0:?}")]
+    Timeout(Duration),
+    /// Connection refused or reset, or an answer that is not HTTP.
+    #[error("{0}")]
+    Transport(String),
+    /// The body is (or says it is) larger than the caller's cap.
+    #[error("the answer's body exceeds {limit} bytes")]
+    BodyTooLarge {
+        /// The cap.
+        limit: usize,
+    },
+    /// The HTTP client could not be set up.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+/// An HTTP answer: its status, its `Location` if any, and its body (up to the caller's cap).
+#[derive(Debug, Clone)]
+pub struct HttpAnswer {
+    /// Status code.
+    pub status: u16,
+    /// The `Location` header, when it is text.
+    pub location: Option<String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// The probes' client: no redirects followed (a 307 is a fact the caller weighs), no proxy
+/// from the environment, one request per connection (a restarted component never meets a
+/// pooled connection of its predecessor). Deadlines are per call.
+fn client() -> Result<&'static reqwest::Client, HttpError> {
+    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .pool_max_idle_per_host(0)
+                .http1_only()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| HttpError::Client(e.clone()))
+}
+
+/// `GET http://{addr}{path}`: connection, headers and body all within `timeout`, the body
+/// refused as soon as it (or its `Content-Length`) passes `limit` bytes; `read_body: false`
+/// reads only the status and headers.
+pub async fn http_get(
+    addr: &str,
+    path: &str,
+    limit: usize,
+    timeout: Duration,
+    read_body: bool,
+) -> Result<HttpAnswer, HttpError> {
+    let url = format!("http://{addr}{path}");
+    let fut = async {
+        let mut r = client()?
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| HttpError::Transport(format!("GET {url}: {e}")))?;
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let mut body = Vec::new();
+        if read_body {
+            let declared = r.content_length().or_else(|| {
+                r.headers()
+                    .get(reqwest::header::CONTENT_LENGTH)?
+                    .to_str()
+                    .ok()?
+                    .trim()
+                    .parse()
+                    .ok()
+            });
+            if declared.is_some_and(|n| n > limit as u64) {
+                return Err(HttpError::BodyTooLarge { limit });
+            }
+            while let Some(chunk) = r
+                .chunk()
+                .await
+                .map_err(|e| HttpError::Transport(format!("GET {url}: {e}")))?
+            {
+                if body.len().saturating_add(chunk.len()) > limit {
+                    return Err(HttpError::BodyTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+        }
+        Ok(HttpAnswer {
+            status,
+            location,
+            body,
+        })
+    };
+    tokio::time::timeout(timeout, fut)
+        .await
+        .map_err(|_| HttpError::Timeout(timeout))?
+}
+
+/// GET and parse JSON, with a body cap; `None` on any failure or non-200.
+pub async fn get_json_capped(addr: &str, path: &str, limit: usize) -> Option<Value> {
+    let r = http_get(addr, path, limit, PROBE_TIMEOUT, true)
+        .await
+        .ok()?;
     if r.status != 200 {
         return None;
     }
     serde_json::from_slice(&r.body).ok()
 }
 
-/// `/master/state` from any master: a non-leader's 307 is followed once (its Location is
-/// protocol-relative, `//host:port/master/state`), a 503 ("No leader elected") is `None`,
-/// and a 404 falls back to 0.22's `/master/state.json`. Returns the state and the address it
-/// came from.
-pub async fn master_state(addr: &str) -> Option<(String, Value)> {
+/// GET and parse JSON (body up to [`BODY_LIMIT`]); `None` on any failure or non-200.
+pub async fn get_json(addr: &str, path: &str) -> Option<Value> {
+    get_json_capped(addr, path, BODY_LIMIT).await
+}
+
+/// Where a redirect from `from` points, as `host:port`, if that is one of `allowed`
+/// (the cluster's own masters); anything else is no answer.
+pub fn redirect_target(from: &str, location: &str, allowed: &BTreeSet<String>) -> Option<String> {
+    let base = reqwest::Url::parse(&format!("http://{from}/master/state")).ok()?;
+    let to = base.join(location).ok()?;
+    if to.scheme() != "http" {
+        return None;
+    }
+    let target = format!("{}:{}", to.host_str()?, to.port_or_known_default()?);
+    allowed.contains(&target).then_some(target)
+}
+
+/// `/master/state` from any master: a non-leader's 307 is followed once, and only to one of
+/// `allowed` (the cluster's masters, `address:port`; its Location is protocol-relative,
+/// `//host:port/master/state`); a 503 ("No leader elected") is `None`, and a 404 falls back
+/// to 0.22's `/master/state.json`. Returns the state and the address it came from.
+pub async fn master_state(addr: &str, allowed: &BTreeSet<String>) -> Option<(String, Value)> {
     let mut target = addr.to_string();
     for _ in 0..2 {
-        let r = httplite::get(&target, "/master/state", PROBE_TIMEOUT)
-            .await
-            .ok()?;
+        let r = http_get(
+            &target,
+            "/master/state",
+            STATE_BODY_LIMIT,
+            PROBE_TIMEOUT,
+            true,
+        )
+        .await
+        .ok()?;
         match r.status {
             200 => return serde_json::from_slice(&r.body).ok().map(|v| (target, v)),
-            307 => {
-                let loc = r.header("location")?.trim_start_matches("//");
-                target = loc.split('/').next()?.to_string();
-            }
+            307 => target = redirect_target(&target, r.location.as_deref()?, allowed)?,
             404 => {
-                return get_json(&target, "/master/state.json")
+                return get_json_capped(&target, "/master/state.json", STATE_BODY_LIMIT)
                     .await
                     .map(|v| (target, v))
             }
@@ -218,9 +372,9 @@ pub async fn master_state(addr: &str) -> Option<(String, Value)> {
     None
 }
 
-/// The HTTP status of a GET, if any answer came.
+/// The HTTP status of a GET, if any answer came (the body is not read).
 pub async fn status_of(addr: &str, path: &str) -> Option<u16> {
-    httplite::get(addr, path, PROBE_TIMEOUT)
+    http_get(addr, path, 0, PROBE_TIMEOUT, false)
         .await
         .ok()
         .map(|r| r.status)

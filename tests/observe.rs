@@ -234,12 +234,18 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
     assert_eq!(o.masters.members.values().filter(|m| m.elected).count(), 1);
     // Asked anywhere, /master/state comes from the leader (a non-leader's 307 is followed).
     let leader_addr = format!("{}:5050", doc.host(&leader).unwrap().address);
+    let masters: std::collections::BTreeSet<String> = doc
+        .spec
+        .hosts
+        .iter()
+        .map(|h| format!("{}:5050", h.address))
+        .collect();
     for h in &doc.spec.hosts {
         // A master that has just started knows no leader for a moment (503).
         let deadline = Instant::now() + Duration::from_secs(20);
         let (from, st) = loop {
             if let Some(r) =
-                mesos_operator::probe::master_state(&format!("{}:5050", h.address)).await
+                mesos_operator::probe::master_state(&format!("{}:5050", h.address), &masters).await
             {
                 break r;
             }

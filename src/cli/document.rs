@@ -3,25 +3,32 @@
 use std::io::Read;
 use std::path::Path;
 
-use mesos_operator_core::spec::{parse_document, validate as check, MesosCluster};
+use mesos_operator_core::spec::parse::MAX_DOCUMENT_BYTES;
+use mesos_operator_core::spec::{parse_document_bytes, validate as check, MesosCluster};
 
 use super::output;
 use super::{CliError, CliResult, Format};
 use crate::store::{format_errors, Store, WriteOutcome};
 
-/// Reads and parses a document from a file, or standard input for `-`.
+/// Reads and parses a document from a file, or standard input for `-`: never more than
+/// one byte past the document cap is read, so a huge file or an endless pipe is refused
+/// without being held in memory.
 fn read_document(file: &Path) -> Result<MesosCluster, CliError> {
-    let text = if file == Path::new("-") {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| CliError::Input(format!("cannot read standard input: {e}")))?;
-        s
+    let limit = MAX_DOCUMENT_BYTES as u64 + 1;
+    let mut bytes = Vec::new();
+    let read = if file == Path::new("-") {
+        std::io::stdin().take(limit).read_to_end(&mut bytes)
     } else {
-        std::fs::read_to_string(file)
-            .map_err(|e| CliError::Input(format!("cannot read {}: {e}", file.display())))?
+        std::fs::File::open(file).and_then(|f| f.take(limit).read_to_end(&mut bytes))
     };
-    parse_document(&text).map_err(|e| CliError::Input(format!("{}: {e}", file.display())))
+    read.map_err(|e| {
+        if file == Path::new("-") {
+            CliError::Input(format!("cannot read standard input: {e}"))
+        } else {
+            CliError::Input(format!("cannot read {}: {e}", file.display()))
+        }
+    })?;
+    parse_document_bytes(&bytes).map_err(|e| CliError::Input(format!("{}: {e}", file.display())))
 }
 
 /// Reads a document and checks it on its own (rules that compare with the stored spec come

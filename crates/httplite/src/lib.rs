@@ -85,11 +85,15 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
         let n = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
-        if n == 0 || b.len() < i + 2 + n {
+        // A size past the buffer (up to `ffffffffffffffff`) ends the body, never overflows.
+        let Some(end) = (i + 2).checked_add(n) else {
+            break;
+        };
+        if n == 0 || b.len() < end {
             break;
         }
-        out.extend_from_slice(&b[i + 2..i + 2 + n]);
-        b = &b[(i + 4 + n).min(b.len())..];
+        out.extend_from_slice(&b[i + 2..end]);
+        b = &b[end.saturating_add(2).min(b.len())..];
     }
     out
 }
@@ -106,5 +110,16 @@ impl HttpResponse {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunk_size_past_64_bits_ends_the_body() {
+        assert_eq!(dechunk(b"ffffffffffffffff\r\n{}\r\n0\r\n\r\n"), b"");
+        assert_eq!(dechunk(b"2\r\n{}\r\n0\r\n\r\n"), b"{}");
     }
 }

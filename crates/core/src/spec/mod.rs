@@ -7,7 +7,7 @@ pub mod parse;
 pub mod validate;
 
 pub use document::*;
-pub use parse::{parse_document, ParseError};
+pub use parse::{parse_document, parse_document_bytes, ParseError};
 pub use validate::{validate, FieldError};
 
 /// The JSON Schema (draft 2020-12) of the document, as committed in
