@@ -1282,11 +1282,18 @@ pub fn drive(
                             HostObservation::Unreachable { .. } => format!("{h}:away"),
                         })
                         .collect();
+                    let reason = match &decision {
+                        Decision::Act { reason, .. } => reason.as_str(),
+                        _ => "",
+                    };
                     eprintln!(
-                        "t={} {step} | seen {} | master_hosts {:?}",
+                        "t={} {step} ({reason}) | seen {} | master_hosts {:?} | stage {} of {} on {:?}",
                         sim.now,
                         seen.join(" "),
-                        sim.record.master_hosts
+                        sim.record.master_hosts,
+                        staged.master_count,
+                        d.master_count,
+                        staged.hosts_of(Component::Masters)
                     );
                 }
                 sim.record = record_before(step, &sim.record, sim.now);
