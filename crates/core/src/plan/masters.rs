@@ -103,6 +103,16 @@ pub fn stage<'a>(desired: &'a Desired, observed: &Observed) -> Cow<'a, Desired> 
             hosts.push(h.to_string());
         }
     }
+    // And a master whose container is gone but whose volume is kept (a replacement cut
+    // short): its replica may be one the log's quorum needs (seed 9439: a leader with
+    // quorum 3 beside one other master, the third replica on a volume without a container).
+    for h in desired.addresses.keys() {
+        let v = crate::desired::volume_name(&desired.name, M, h);
+        let kept = matches!(observed.hosts.get(h), Some(crate::observed::HostObservation::Reachable { volumes, .. }) if volumes.contains(&v));
+        if kept && !has(h) && !hosts.iter().any(|x| x == h) {
+            hosts.push(h.clone());
+        }
+    }
     for h in finals.iter().filter(|h| !has(h)) {
         hosts.push(h.to_string());
     }

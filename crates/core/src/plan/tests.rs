@@ -933,3 +933,58 @@ fn masters_shrink_onto_other_hosts_never_removes_below_the_running_quorum() {
     assert!(done, "did not converge: {:?}", next(&d3, &sim));
     assert!(sim.matches(&desired).is_ok(), "{:?}", sim.matches(&desired));
 }
+
+/// Items 2 and 8 (seeds 9439, 17254): during a quorum change in place, a master whose
+/// replacement was cut short (container removed, volume kept) stays in the stage and is
+/// created again on its volume. Dropped from the stage, it left a leader with quorum 3
+/// beside one other master; a new empty replica had nothing to catch up from.
+#[test]
+fn masters_replacement_cut_short_during_a_quorum_change_is_finished_on_its_volume() {
+    let d = doc(7, 3, 5, 0);
+    let mut sim = converged(&d);
+    let mut d3 = d.clone();
+    d3.spec.masters.count = 3;
+    d3.spec.masters.hosts = Some(vec!["h1".into(), "h2".into(), "h6".into(), "h7".into()]);
+    let desired = Desired::from_document(&d3);
+    let mut replacements = 0;
+    let mut cut_done = false;
+    let mut done = false;
+    for _ in 0..2000 {
+        let o = sim.observe();
+        match plan(&desired, &o, &sim.record, sim.now) {
+            Decision::Act { step, .. } => {
+                let staged = stage(&desired, &o);
+                sim.record = crate::record::record_before(&step, &sim.record, sim.now);
+                // The second master replacement (one master runs quorum 2 already, the
+                // leader still 3): the operator dies after removing the old container (its
+                // volume stays).
+                let cut = match &step {
+                    Step::ReplaceContainer {
+                        component: Component::Masters,
+                        ..
+                    } => {
+                        replacements += 1;
+                        if replacements == 2 {
+                            cut_done = true;
+                            2
+                        } else {
+                            0
+                        }
+                    }
+                    _ => 0,
+                };
+                sim.apply_staged(&staged, &step, cut);
+                sim.tick(3);
+            }
+            Decision::Converged => {
+                done = true;
+                break;
+            }
+            _ => sim.tick(3),
+        }
+    }
+    assert!(cut_done);
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    assert!(done, "did not converge: {:?}", next(&d3, &sim));
+    assert!(sim.matches(&desired).is_ok(), "{:?}", sim.matches(&desired));
+}
