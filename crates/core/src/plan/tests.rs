@@ -934,6 +934,44 @@ fn masters_shrink_onto_other_hosts_never_removes_below_the_running_quorum() {
     assert!(sim.matches(&desired).is_ok(), "{:?}", sim.matches(&desired));
 }
 
+/// Item 8 (seed 16819): an agent replaced and still down for maintenance is brought up
+/// even while another host's window waits for the budget. The first window (by name) used
+/// to answer for all: h1, draining, waited for the budget that h3, down and ready to come
+/// up, held; h3's `machine/up` was never reached.
+#[test]
+fn agents_a_window_waiting_for_the_budget_does_not_hold_up_another_that_can_end() {
+    let d = agents_doc(3, 1, true);
+    let mut sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.agents.image = "a:2".into();
+    let desired = Desired::from_document(&d2);
+    let apply = |sim: &mut SimCluster, step: Step| {
+        sim.record = crate::record::record_before(&step, &sim.record, sim.now);
+        sim.apply(&desired, &step, false);
+        sim.tick(3);
+    };
+    apply(&mut sim, Step::AgentDrain { host: "h3".into() });
+    sim.tick(120);
+    apply(&mut sim, Step::AgentDown { host: "h3".into() });
+    apply(
+        &mut sim,
+        Step::ReplaceContainer {
+            component: Component::Agents,
+            host: "h3".into(),
+            reset_registry: false,
+        },
+    );
+    // A window for h1 opened meanwhile (draining keeps an agent in service).
+    apply(&mut sim, Step::AgentDrain { host: "h1".into() });
+    sim.tick(120);
+    let decision = observe_and_plan(&d2, &sim, |_| {});
+    assert_eq!(
+        decision.step(),
+        Some(&Step::AgentUp { host: "h3".into() }),
+        "{decision:?}"
+    );
+}
+
 /// Items 2 and 8 (seeds 9439, 17254): during a quorum change in place, a master whose
 /// replacement was cut short (container removed, volume kept) stays in the stage and is
 /// created again on its volume. Dropped from the stage, it left a leader with quorum 3
