@@ -1224,6 +1224,7 @@ pub fn drive(
     let mut previous: Option<(Observed, u64)> = None;
     // SIM_DEBUG=1: every step with what was seen of the masters (for a failing seed).
     let debug = cfg!(debug_assertions) && std::env::var("SIM_DEBUG").is_ok();
+    let mut last_quiet: Option<String> = None;
     for _ in 0..max_iterations {
         let hosts: Vec<String> = sim.hosts.keys().cloned().collect();
         if faults.crash_percent > 0 && rng.percent(faults.crash_percent) {
@@ -1257,6 +1258,20 @@ pub fn drive(
         let o = unkind_observation(truth, early, rng, faults);
         let decision = plan(d, &o, &sim.record, sim.now);
         transitions += 1;
+        if debug && decision.step().is_none() {
+            let line = format!("{decision:?}");
+            if last_quiet.as_deref() != Some(line.as_str()) {
+                let staged = crate::plan::stage(d, &o);
+                eprintln!(
+                    "t={} {line} | stage {} of {} on {:?}",
+                    sim.now,
+                    staged.master_count,
+                    d.master_count,
+                    staged.hosts_of(Component::Masters)
+                );
+                last_quiet = Some(line);
+            }
+        }
         if trace.len() == 12 {
             trace.pop_front();
         }
@@ -1282,11 +1297,20 @@ pub fn drive(
                             HostObservation::Unreachable { .. } => format!("{h}:away"),
                         })
                         .collect();
+                    let reason = match &decision {
+                        Decision::Act { reason, .. } => reason.as_str(),
+                        _ => "",
+                    };
                     eprintln!(
-                        "t={} {step} | seen {} | master_hosts {:?}",
+                        "t={} {step} ({reason}) | seen {} | master_hosts {:?} | stage {} of {} on {:?} | maintenance seen {:?} own {:?}",
                         sim.now,
                         seen.join(" "),
-                        sim.record.master_hosts
+                        sim.record.master_hosts,
+                        staged.master_count,
+                        d.master_count,
+                        staged.hosts_of(Component::Masters),
+                        o.agents.maintenance,
+                        sim.record.maintenance.keys().collect::<Vec<_>>()
                     );
                 }
                 sim.record = record_before(step, &sim.record, sim.now);

@@ -121,7 +121,10 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         }
     }
 
-    // 1. Finish maintenance the operator opened, wherever it stands.
+    // 1. Finish maintenance the operator opened, wherever it stands. A window that must
+    //    wait (its drain period, the budget) does not hold up another that can move: the
+    //    agent holding the budget may be the one whose window can end (seed 16819).
+    let mut deferred: Option<Decision> = None;
     for (h, state) in &ctx.o.agents.maintenance {
         let h = h.as_str();
         let Some(own) = ctx.r.maintenance.get(h) else {
@@ -141,15 +144,19 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             Maintenance::Draining if !done => {
                 let ready_at = own.scheduled_at + ctx.d.drain_period.as_secs();
                 if ctx.now < ready_at {
-                    return Some(Decision::Wait {
+                    deferred.get_or_insert(Decision::Wait {
                         reason: format!(
                             "agent host {h} is draining (its tasks move away) until the drain period has passed"
                         ),
                         until: Some(ready_at),
                     });
+                    continue;
                 }
                 if !fits(h) {
-                    return wait_for_agent(ctx, out_of_service.iter().next()?);
+                    if deferred.is_none() {
+                        deferred = wait_for_agent(ctx, out_of_service.iter().next()?);
+                    }
+                    continue;
                 }
                 Step::AgentDown { host: h.into() }
             }
@@ -171,6 +178,9 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             _ => Step::AgentUp { host: h.into() },
         };
         return act(step, format!("continue the maintenance of agent host {h}"));
+    }
+    if deferred.is_some() {
+        return deferred;
     }
 
     // 2. Agents no longer wanted: drained first when asked for, removed within the budget.

@@ -73,10 +73,17 @@ pub fn stage<'a>(desired: &'a Desired, observed: &Observed) -> Cow<'a, Desired> 
     } else {
         target
     };
-    if s == target || s == 0 {
+    // The last stage of a quorum change is still a stage while a master runs another
+    // quorum: the quorum moves in place, and only then do masters move hosts.
+    let in_progress = labelled.iter().any(|(_, q)| *q != target);
+    if s == 0 || (s == target && !in_progress) {
         return Cow::Borrowed(desired);
     }
-    let count = 2 * s - 1;
+    let count = if s == target {
+        desired.master_count
+    } else {
+        2 * s - 1
+    };
     let finals: Vec<&String> = desired
         .master_placement
         .iter()
@@ -86,6 +93,25 @@ pub fn stage<'a>(desired: &'a Desired, observed: &Observed) -> Cow<'a, Desired> 
     let mut hosts: Vec<String> = Vec::new();
     for h in finals.iter().filter(|h| has(h)) {
         hosts.push(h.to_string());
+    }
+    // Then the masters that exist on hosts of the document, before new ones: removing them
+    // first, while the new hosts are empty, would leave fewer masters than the quorum they
+    // run with (seed 1136: two masters with quorum 3, and no recovered replica for a new
+    // one to catch up from).
+    for (h, _) in &labelled {
+        if desired.addresses.contains_key(*h) && !hosts.iter().any(|x| x == h) {
+            hosts.push(h.to_string());
+        }
+    }
+    // And a master whose container is gone but whose volume is kept (a replacement cut
+    // short): its replica may be one the log's quorum needs (seed 9439: a leader with
+    // quorum 3 beside one other master, the third replica on a volume without a container).
+    for h in desired.addresses.keys() {
+        let v = crate::desired::volume_name(&desired.name, M, h);
+        let kept = matches!(observed.hosts.get(h), Some(crate::observed::HostObservation::Reachable { volumes, .. }) if volumes.contains(&v));
+        if kept && !has(h) && !hosts.iter().any(|x| x == h) {
+            hosts.push(h.clone());
+        }
     }
     for h in finals.iter().filter(|h| !has(h)) {
         hosts.push(h.to_string());
