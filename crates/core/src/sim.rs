@@ -114,6 +114,13 @@ pub struct SimCluster {
     pub zk_lag: Option<ZkLag>,
     /// Safety violations seen (a test fails on any).
     pub violations: Vec<String>,
+    /// Hosts the planner's last observation showed as they were seconds earlier and that
+    /// were lost since (set by the driver before each step): a failure concurrent with the
+    /// step, which the operator could not have seen.
+    pub concurrently_lost: BTreeSet<String>,
+    /// Steps that left masters below the floor only because of such a concurrent loss (not
+    /// violations: invariant 2 is about what the operator causes; reported by the driver).
+    pub concurrent_floor_losses: Vec<String>,
 }
 
 impl SimCluster {
@@ -961,9 +968,27 @@ impl SimCluster {
             let left = before_live.iter().filter(|(h, _)| h != step.host()).count() as u32;
             let min_q = before_live.iter().map(|(_, q)| *q).min().unwrap_or(1);
             let floor = min_q.min(d.master_quorum);
-            if left < floor {
+            // Masters still running on a host lost since the planner's (seconds old) view of
+            // it: the loss is concurrent with the step, not caused by it.
+            let lost_meanwhile = self
+                .concurrently_lost
+                .iter()
+                .filter(|h| *h != step.host())
+                .filter(|h| {
+                    self.hosts.get(*h).is_some_and(|x| {
+                        x.containers
+                            .get(&Component::Masters)
+                            .is_some_and(|c| c.state == ContainerState::Running)
+                    })
+                })
+                .count() as u32;
+            if left + lost_meanwhile < floor {
                 self.violations.push(format!(
                     "t={now}: {step} left {left} live masters, quorum {floor}"
+                ));
+            } else if left < floor {
+                self.concurrent_floor_losses.push(format!(
+                    "t={now}: {step} left {left} live masters, quorum {floor}, with {lost_meanwhile} lost concurrently"
                 ));
             }
         }
@@ -1136,14 +1161,16 @@ fn unkind_observation(
     previous: Option<&Observed>,
     rng: &mut Rng,
     faults: Faults,
-) -> Observed {
+) -> (Observed, Option<String>) {
     let hosts: Vec<String> = o.hosts.keys().cloned().collect();
     if hosts.is_empty() {
-        return o;
+        return (o, None);
     }
+    let mut stale = None;
     if let Some(p) = previous {
         if rng.percent(faults.stale_host_percent) {
             let h = &hosts[rng.below(hosts.len() as u64) as usize];
+            stale = Some(h.clone());
             if let Some(x) = p.hosts.get(h) {
                 o.hosts.insert(h.clone(), x.clone());
             }
@@ -1185,7 +1212,7 @@ fn unkind_observation(
         o.agents.members.remove(h);
         o.marathon.members.remove(h);
     }
-    o
+    (o, stale)
 }
 
 /// How a drive ended.
@@ -1255,7 +1282,15 @@ pub fn drive(
             .as_ref()
             .filter(|(_, at)| sim.now.saturating_sub(*at) <= 3)
             .map(|(o, _)| o);
-        let o = unkind_observation(truth, early, rng, faults);
+        let (o, stale) = unkind_observation(truth, early, rng, faults);
+        // A host shown as it was seconds ago that is away now was lost meanwhile.
+        let seen_up = |h: &String| {
+            early.is_some_and(|e| matches!(e.hosts.get(h), Some(HostObservation::Reachable { .. })))
+        };
+        sim.concurrently_lost = stale
+            .filter(|h| seen_up(h) && sim.hosts.get(h).is_some_and(|x| !x.reachable))
+            .into_iter()
+            .collect();
         let decision = plan(d, &o, &sim.record, sim.now);
         transitions += 1;
         if debug && decision.step().is_none() {
