@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all deps build test test-full lint unit bench demo demo-down schema clean images testbed-up testbed-down
+.PHONY: all deps build test test-full fuzz lint unit bench demo demo-down schema clean images testbed-up testbed-down
 HOSTS ?= 3
 
 all: build
@@ -44,6 +44,13 @@ test-full: deps images
 	SIM_SEEDS=$${SIM_SEEDS:-50000} $(CARGO) test -p mesos-operator-core --test simulation -- --nocapture
 	ELECTION_SEEDS=$${ELECTION_SEEDS:-2000} $(CARGO) test --lib election::tests -- --nocapture
 	REPLICAS_FULL=1 $(CARGO) test --test replicas -- --nocapture
+
+# Coverage-guided fuzzing (cargo-fuzz, libFuzzer) of the document parser and validation,
+# ZooKeeper's text answers and the values read from etcd, FUZZ_SECONDS each (default 60).
+# A crash is kept in fuzz/regressions/<target>/, which `make test` replays.
+fuzz: deps
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install --locked cargo-fuzz
+	@scripts/fuzz.sh $${FUZZ_SECONDS:-60}
 
 bench: deps images
 	$(CARGO) bench --workspace

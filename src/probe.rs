@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use mesos_operator_core::observed::{Maintenance, ZkConfig, ZkMode, ZkServerObservation};
+use mesos_operator_core::observed::{Maintenance, ZkConfig, ZkServerObservation};
+pub use mesos_operator_core::zk_text::{parse_conf, parse_srvr_mode, parse_zk_config, ZkConf};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zookeeper_client as zk;
@@ -45,31 +46,7 @@ pub async fn four_letter(addr: &str, word: &str) -> Option<String> {
     tokio::time::timeout(PROBE_TIMEOUT, f).await.ok().flatten()
 }
 
-/// What a server says of itself in its `conf` reply.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ZkConf {
-    /// Its own server id (`serverId=N`; absent when it runs standalone).
-    pub server_id: Option<u64>,
-    /// The version of the config it runs (`version=HEX` after `membership:`).
-    pub config_version: Option<u64>,
-}
-
-/// Parses a `conf` reply: ZooKeeper 3.5+ prints `key=value` lines (`serverId=N` among
-/// them) and, in a quorum, `membership: ` followed by the dynamic config
-/// (`server.N=...` lines and `version=HEX`).
-pub fn parse_conf(text: &str) -> ZkConf {
-    let mut c = ZkConf::default();
-    for line in text.lines().map(str::trim) {
-        if let Some(v) = line.strip_prefix("serverId=") {
-            c.server_id = v.parse().ok();
-        } else if let Some(v) = line.strip_prefix("version=") {
-            c.config_version = u64::from_str_radix(v, 16).ok();
-        }
-    }
-    c
-}
-
-/// One ZooKeeper server as probed: what the planner reads, and the id it reports.
+/// What one ZooKeeper server says of itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZkServerProbe {
     /// `ruok`, mode and config version.
@@ -85,21 +62,7 @@ pub async fn zk_server(addr: &str) -> ZkServerProbe {
         four_letter(addr, "srvr"),
         four_letter(addr, "conf")
     );
-    let mode = srvr.as_deref().and_then(|s| {
-        s.lines()
-            .find_map(|l| l.strip_prefix("Mode: "))
-            .map(|m| match m.trim() {
-                "leader" | "standalone" => ZkMode::Leader,
-                "follower" => ZkMode::Follower,
-                "observer" => ZkMode::Observer,
-                _ => ZkMode::Looking,
-            })
-    });
-    // A server that is not serving answers srvr with "This ZooKeeper instance is not currently serving requests".
-    let mode = mode.or(srvr
-        .as_deref()
-        .filter(|s| s.contains("not currently serving"))
-        .map(|_| ZkMode::Looking));
+    let mode = srvr.as_deref().and_then(parse_srvr_mode);
     let conf = conf.as_deref().map(parse_conf).unwrap_or_default();
     ZkServerProbe {
         observation: ZkServerObservation {
@@ -110,39 +73,6 @@ pub async fn zk_server(addr: &str) -> ZkServerProbe {
         },
         server_id: conf.server_id,
     }
-}
-
-/// Parses `/zookeeper/config` (`server.N=addr:peer:election[:role];client` lines and
-/// `version=HEX`) into voters keyed by id, named by `host_of` (address → host name; an
-/// address that is no host's names itself), and the voters' addresses as written, by id.
-pub fn parse_zk_config(
-    text: &str,
-    host_of: &BTreeMap<String, String>,
-) -> Option<(ZkConfig, BTreeMap<u64, String>)> {
-    let mut voters = BTreeMap::new();
-    let mut addresses = BTreeMap::new();
-    let mut version = None;
-    for line in text.lines().map(str::trim) {
-        if let Some(v) = line.strip_prefix("version=") {
-            version = u64::from_str_radix(v, 16).ok();
-        } else if let Some(rest) = line.strip_prefix("server.") {
-            let (id, spec) = rest.split_once('=')?;
-            let id: u64 = id.parse().ok()?;
-            let addr = spec.split(':').next()?.to_string();
-            if spec.contains(":observer") {
-                continue;
-            }
-            voters.insert(id, host_of.get(&addr).cloned().unwrap_or(addr.clone()));
-            addresses.insert(id, addr);
-        }
-    }
-    Some((
-        ZkConfig {
-            version: version?,
-            voters,
-        },
-        addresses,
-    ))
 }
 
 /// Connects to the ensemble, with a deadline.
@@ -278,31 +208,11 @@ pub async fn http_get(
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let mut body = Vec::new();
-        if read_body {
-            let declared = r.content_length().or_else(|| {
-                r.headers()
-                    .get(reqwest::header::CONTENT_LENGTH)?
-                    .to_str()
-                    .ok()?
-                    .trim()
-                    .parse()
-                    .ok()
-            });
-            if declared.is_some_and(|n| n > limit as u64) {
-                return Err(HttpError::BodyTooLarge { limit });
-            }
-            while let Some(chunk) = r
-                .chunk()
-                .await
-                .map_err(|e| HttpError::Transport(format!("GET {url}: {e}")))?
-            {
-                if body.len().saturating_add(chunk.len()) > limit {
-                    return Err(HttpError::BodyTooLarge { limit });
-                }
-                body.extend_from_slice(&chunk);
-            }
-        }
+        let body = if read_body {
+            read_capped(&mut r, limit, &url).await?
+        } else {
+            Vec::new()
+        };
         Ok(HttpAnswer {
             status,
             location,
@@ -312,6 +222,40 @@ pub async fn http_get(
     tokio::time::timeout(timeout, fut)
         .await
         .map_err(|_| HttpError::Timeout(timeout))?
+}
+
+/// The body of `r`, refused as soon as it (or its `Content-Length`) passes `limit` bytes, so
+/// an endless or huge answer costs at most `limit` bytes of memory. The caller bounds the
+/// time.
+pub async fn read_capped(
+    r: &mut reqwest::Response,
+    limit: usize,
+    url: &str,
+) -> Result<Vec<u8>, HttpError> {
+    let declared = r.content_length().or_else(|| {
+        r.headers()
+            .get(reqwest::header::CONTENT_LENGTH)?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    });
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(HttpError::BodyTooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = r
+        .chunk()
+        .await
+        .map_err(|e| HttpError::Transport(format!("{url}: {e}")))?
+    {
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Err(HttpError::BodyTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// GET and parse JSON, with a body cap; `None` on any failure or non-200.

@@ -383,3 +383,31 @@ fn every_bad_etcd_option_and_a_bad_document_exit_2_before_etcd_is_contacted() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("spec.masters.count"), "{err}");
 }
+
+#[test]
+fn names_on_the_command_line_are_checked_like_names_in_documents() {
+    let p = unique_prefix("cli-names");
+    assert_eq!(
+        parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &seed_yaml("c1"))).0,
+        0
+    );
+    assert_eq!(parts(&cli(&p, &["pause", "c1"])).0, 0);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let before = rt.block_on(async { store(&p).await.revision().await.unwrap() });
+    for args in [
+        vec!["delete", "c1/history"],
+        vec!["delete", "c1/"],
+        vec!["status", "../c1"],
+        vec!["pause", "C1"],
+        vec!["secret", "delete", "../x"],
+        vec!["secret", "delete", ".."],
+        vec!["secret", "set", "a/b", "--from-file", "/dev/null"],
+    ] {
+        let (code, _, err) = parts(&cli(&p, &args));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("not a"), "{args:?}: {err}");
+    }
+    let after = rt.block_on(async { store(&p).await.revision().await.unwrap() });
+    assert_eq!(before, after, "something was written");
+    assert_eq!(history_generations(&p, "c1"), vec![1, 2]);
+}

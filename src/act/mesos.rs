@@ -1,8 +1,10 @@
 //! Mesos maintenance primitives and Marathon's leader abdication.
 //!
-//! Maintenance calls go to the leading master (a non-leader answers 307 to it, which the
-//! client follows); if one master does not answer, the next is asked. Each call is
-//! idempotent: a machine already in the wanted state counts as done.
+//! Maintenance calls go to the leading master: the masters of the cluster are asked in turn
+//! until one answers as the leader. A non-leader's 307 is not followed: its `Location` is
+//! whatever a process on a master's port says, and the leader is among the masters asked
+//! anyway. Answers are read up to [`BODY_LIMIT`]. Each call is idempotent: a machine already
+//! in the wanted state counts as done.
 
 use mesos_operator_core::ops::{Machine, Op};
 use serde_json::{json, Value};
@@ -20,36 +22,61 @@ fn same_machine(v: &Value, m: &Machine) -> bool {
     v["hostname"].as_str() == Some(&m.hostname) || v["ip"].as_str() == Some(&m.ip)
 }
 
+/// Largest answer read from a master (a maintenance schedule or status).
+const BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// A status that is not success, in words; a redirect says where it pointed (not followed).
+fn refused(what: &str, r: &reqwest::Response) -> ActError {
+    let status = r.status();
+    if status.is_redirection() {
+        let to = r
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("?");
+        return ActError::Http(format!("{what}: {status}: not the leader (points to {to})"));
+    }
+    ActError::Http(format!("{what}: {status}"))
+}
+
 async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, ActError> {
-    let r = http
+    let what = format!("GET {url}");
+    let mut r = http
         .get(url)
         .send()
         .await
-        .map_err(|e| ActError::Http(format!("GET {url}: {e}")))?;
-    let status = r.status();
-    if !status.is_success() {
-        return Err(ActError::Http(format!("GET {url}: {status}")));
+        .map_err(|e| ActError::Http(format!("{what}: {e}")))?;
+    if !r.status().is_success() {
+        return Err(refused(&what, &r));
     }
-    r.json()
+    let body = crate::probe::read_capped(&mut r, BODY_LIMIT, url)
         .await
-        .map_err(|e| ActError::Http(format!("GET {url}: unreadable answer: {e}")))
+        .map_err(|e| ActError::Http(format!("{what}: {e}")))?;
+    serde_json::from_slice(&body)
+        .map_err(|e| ActError::Http(format!("{what}: unreadable answer: {e}")))
 }
 
 async fn post_json(http: &reqwest::Client, url: &str, body: &Value) -> Result<(), ActError> {
-    let r = http
+    let what = format!("POST {url}");
+    let mut r = http
         .post(url)
         .json(body)
         .send()
         .await
-        .map_err(|e| ActError::Http(format!("POST {url}: {e}")))?;
-    let status = r.status();
-    if status.is_success() {
+        .map_err(|e| ActError::Http(format!("{what}: {e}")))?;
+    if r.status().is_success() {
         return Ok(());
     }
-    let text = r.text().await.unwrap_or_default();
+    let err = refused(&what, &r);
+    let text = crate::probe::read_capped(&mut r, 4096, url)
+        .await
+        .unwrap_or_default();
     Err(ActError::Http(format!(
-        "POST {url}: {status}: {}",
-        text.chars().take(300).collect::<String>()
+        "{err}: {}",
+        String::from_utf8_lossy(&text)
+            .chars()
+            .take(300)
+            .collect::<String>()
     )))
 }
 
@@ -171,5 +198,67 @@ pub(super) async fn execute(http: &reqwest::Client, op: &Op) -> Result<(), ActEr
             }
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A listener that answers every request with `answer` and counts connections.
+    async fn serve(answer: String) -> (String, Arc<AtomicUsize>) {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                h.fetch_add(1, Ordering::SeqCst);
+                let answer = answer.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf).await;
+                    let _ = s.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        (addr, hits)
+    }
+
+    #[tokio::test]
+    async fn a_redirect_from_a_master_port_is_not_followed_and_an_endless_answer_is_cut() {
+        let (trap, trapped) = serve("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}".into()).await;
+        let (liar, _) = serve(format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{trap}/master/maintenance/status\r\nContent-Length: 0\r\n\r\n"
+        ))
+        .await;
+        let (huge, _) = serve(format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            BODY_LIMIT * 4
+        ))
+        .await;
+        let http = super::super::http_client().unwrap();
+        let machine = Machine {
+            hostname: "10.0.0.1".into(),
+            ip: "10.0.0.1".into(),
+        };
+        let op = Op::MaintenanceSchedule {
+            masters: vec![liar.clone(), huge.clone()],
+            machine,
+        };
+        let err = execute(&http, &op).await.unwrap_err().to_string();
+        assert_eq!(
+            trapped.load(Ordering::SeqCst),
+            0,
+            "the redirect was followed"
+        );
+        assert!(
+            err.contains("exceeds"),
+            "the endless answer was cut at its cap: {err}"
+        );
     }
 }

@@ -126,6 +126,7 @@ enum Command {
     /// Show the stored desired state; without NAME, list clusters.
     Get {
         /// Cluster name.
+        #[arg(value_parser = cluster_name)]
         name: Option<String>,
         /// Output format (default: yaml for one cluster, table for the list).
         #[arg(short = 'o', long = "output", value_enum)]
@@ -134,6 +135,7 @@ enum Command {
     /// Show the status the operator wrote.
     Status {
         /// Cluster name.
+        #[arg(value_parser = cluster_name)]
         name: String,
         /// Output format.
         #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
@@ -152,6 +154,7 @@ enum Command {
     /// The steps the operator took for a cluster, newest first, with outcome and duration.
     Events {
         /// Cluster name.
+        #[arg(value_parser = cluster_name)]
         name: String,
         /// Output format.
         #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
@@ -160,6 +163,7 @@ enum Command {
     /// Set the image tag of one component.
     Bump {
         /// Cluster name.
+        #[arg(value_parser = cluster_name)]
         name: String,
         /// zookeeper, masters, agents or marathon.
         component: String,
@@ -169,16 +173,19 @@ enum Command {
     /// Set spec.rollout.paused: the operator observes and reports but takes no step.
     Pause {
         /// Cluster name.
+        #[arg(value_parser = cluster_name)]
         name: String,
     },
     /// Clear spec.rollout.paused.
     Resume {
         /// Cluster name.
+        #[arg(value_parser = cluster_name)]
         name: String,
     },
     /// List earlier specs.
     History {
         /// Cluster name.
+        #[arg(value_parser = cluster_name)]
         name: String,
         /// Output format.
         #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
@@ -187,6 +194,7 @@ enum Command {
     /// Store an earlier spec again, as a new generation.
     Rollback {
         /// Cluster name.
+        #[arg(value_parser = cluster_name)]
         name: String,
         /// Generation to go back to (default: the previous one).
         #[arg(long)]
@@ -195,6 +203,7 @@ enum Command {
     /// Remove the desired state (spec, status, history). Containers stay.
     Delete {
         /// Cluster name.
+        #[arg(value_parser = cluster_name)]
         name: String,
         /// Also remove the cluster's containers and data volumes (Marathon, agents, masters,
         /// ZooKeeper), carried out by the running operator; waits until it is done.
@@ -209,6 +218,7 @@ enum Command {
     /// Observe the hosts and print the steps the operator would take now; changes nothing.
     Plan {
         /// Cluster name.
+        #[arg(value_parser = cluster_name)]
         name: String,
         /// Output format.
         #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
@@ -230,6 +240,18 @@ impl Cli {
     /// Whether the command is the operator itself (it logs at info by default).
     pub fn is_run(&self) -> bool {
         matches!(self.command, Command::Run(_))
+    }
+}
+
+/// Cluster names on the command line obey the rule of `metadata.name` (a DNS label): a
+/// name like `c1/history` would otherwise address other keys. Bad usage, exit 2.
+fn cluster_name(name: &str) -> Result<String, String> {
+    if mesos_operator_core::spec::validate::is_dns_label(name, 40) {
+        Ok(name.to_string())
+    } else {
+        Err(format!(
+            "'{name}' is not a cluster name: 1-40 lowercase letters, digits and '-', as in metadata.name"
+        ))
     }
 }
 

@@ -13,6 +13,7 @@ pub(super) enum SecretCommand {
     /// Store a secret from a file (`-` reads standard input).
     Set {
         /// Secret name, as documents reference it.
+        #[arg(value_parser = secret_name)]
         name: String,
         /// The file holding the material.
         #[arg(long = "from-file")]
@@ -27,26 +28,25 @@ pub(super) enum SecretCommand {
     /// Delete a secret.
     Delete {
         /// Secret name.
+        #[arg(value_parser = secret_name)]
         name: String,
     },
 }
 
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 253
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | '_'))
+/// Names on the command line obey the rule documents do: bad usage (exit 2), nothing done.
+fn secret_name(name: &str) -> Result<String, String> {
+    if mesos_operator_core::spec::validate::is_secret_name(name) {
+        Ok(name.to_string())
+    } else {
+        Err(format!(
+            "'{name}' is not a secret name; use lowercase letters, digits, '-', '.', '_' (not only dots)"
+        ))
+    }
 }
 
 pub(super) async fn run(store: &Store, cmd: SecretCommand) -> CliResult {
     match cmd {
         SecretCommand::Set { name, from_file } => {
-            if !valid_name(&name) {
-                return Err(CliError::Input(format!(
-                    "'{name}' is not a secret name; use lowercase letters, digits, '-', '.', '_'"
-                )));
-            }
             let value = if from_file.as_os_str() == "-" {
                 let mut v = Vec::new();
                 std::io::Read::read_to_end(&mut std::io::stdin(), &mut v)

@@ -211,6 +211,11 @@ pub async fn reconcile(
             );
             async {
                 info!(%step, %reason, "taking a step");
+                tracing::debug!(
+                    agents = ?observed.agents,
+                    masters_leader = ?observed.masters.leader,
+                    "what the step was planned from (agents)"
+                );
                 // Containers of a quorum change are built from its current stage, staged
                 // from the very observation the plan was made from.
                 let staged = mesos_operator_core::plan::stage(&desired, &observed);

@@ -92,6 +92,8 @@ pub async fn run(
     let mut states: HashMap<String, ClusterState> = HashMap::new();
     let mut backoffs: HashMap<String, Backoff> = HashMap::new();
     let mut running: HashSet<String> = HashSet::new();
+    // Clusters that were running when this replica became the leader.
+    let mut rerun: HashSet<String> = HashSet::new();
     let mut tasks: JoinSet<(
         String,
         ClusterState,
@@ -117,12 +119,14 @@ pub async fn run(
             Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
                 let Ok((name, state, result, secs)) = joined else { continue };
                 running.remove(&name);
+                let again_now = rerun.remove(&name);
                 let b = backoffs.entry(name.clone()).or_default();
                 match result {
                     Ok(Next::After(d)) => {
                         b.reset();
                         ctx.metrics.reconcile_finished(&name, "ok", secs);
                         states.insert(name.clone(), state);
+                        let d = if again_now { Duration::ZERO } else { d };
                         scheduler.schedule(&name, Instant::now() + d);
                     }
                     Ok(Next::Forget) => {
@@ -136,13 +140,17 @@ pub async fn run(
                         warn!(cluster = %name, error = %e, failures = b.failures(), retry_in = ?delay, "reconcile failed");
                         ctx.metrics.reconcile_finished(&name, e.metric_label(), secs);
                         states.insert(name.clone(), state);
+                        let delay = if again_now { Duration::ZERO } else { delay };
                         scheduler.schedule(&name, Instant::now() + delay);
                     }
                 }
             },
             Ok(()) = leading.changed() => {
                 if leading.borrow_and_update().is_some() {
+                    // What was seen as a standby may want acting on: every cluster now,
+                    // and the ones being looked at right after they finish.
                     scheduler.expedite_all(Instant::now());
+                    rerun.extend(running.iter().cloned());
                 }
             }
             () = tokio::time::sleep_until(next_due) => {}

@@ -7,6 +7,7 @@
 //!
 //! - [`spec`]: the `MesosCluster` document, its reading and validation.
 //! - [`status`]: the status document the operator writes back.
+//! - [`zk_text`]: what ZooKeeper's text answers (`conf`, `srvr`, the config node) mean.
 //! - [`desired`]: what should run where, with a config hash per container.
 //! - [`observed`]: what the observe layer saw, as plain data.
 //! - [`record`]: what the operator wrote to etcd before acting (highest ZooKeeper id, the
@@ -20,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod desired;
+pub mod fuzzing;
 pub mod invariants;
 pub mod observed;
 pub mod ops;
@@ -28,3 +30,4 @@ pub mod record;
 pub mod sim;
 pub mod spec;
 pub mod status;
+pub mod zk_text;

@@ -201,6 +201,18 @@ fn hosts(doc: &MesosCluster, e: &mut Errors) -> BTreeSet<String> {
                         format!("{} cannot be advertised to peers", h.address),
                         "use the host's own IP address",
                     );
+                } else if ip.is_ipv6() {
+                    // Every `address:port` the operator and the components write (ZooKeeper's
+                    // server lines and connection string, Mesos' --ip/--advertise_ip, probe
+                    // URLs) is unbracketed; refused rather than half working.
+                    e.add(
+                        format!("{p}.address"),
+                        format!(
+                            "{} is an IPv6 address; IPv6 hosts are not supported",
+                            h.address
+                        ),
+                        "give the host's IPv4 address",
+                    );
                 }
             }
             Err(_) => e.add(
@@ -277,6 +289,18 @@ fn docker_endpoint(p: &str, d: &DockerEndpoint, e: &mut Errors) {
     }
 }
 
+/// A secret's name: lowercase letters, digits, `-`, `.`, `_`, at most 253, and not only dots
+/// (with `run --secrets-dir DIR` a secret is the file `DIR/<name>`, so `..` would name the
+/// parent directory).
+pub fn is_secret_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | '_'))
+        && !name.chars().all(|c| c == '.')
+}
+
 fn secret_name(path: &str, name: &str, e: &mut Errors) {
     if name.contains("-----BEGIN") || name.contains('\n') || name.len() > 253 {
         e.add(
@@ -284,11 +308,7 @@ fn secret_name(path: &str, name: &str, e: &mut Errors) {
             "holds key material inline; documents are stored and shown in plain text",
             "store it with `mesos-operator secret set NAME --from-file FILE` and write its NAME here",
         );
-    } else if !name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | '_'))
-        || name.is_empty()
-    {
+    } else if !is_secret_name(name) {
         e.add(
             path,
             format!("'{name}' is not a secret name"),
