@@ -96,6 +96,9 @@ pub struct SimCluster {
     pub zk_ids_used: BTreeSet<u64>,
     /// Mesos master leader (sticky while it runs).
     pub master_leader: Option<String>,
+    /// When the current master leader took over: agents are listed by it only once they
+    /// re-registered, [`AGENT_REREGISTER_SECS`] later.
+    pub master_leader_since: u64,
     /// Marathon leader (sticky while it runs).
     pub marathon_leader: Option<String>,
     /// Maintenance state per host.
@@ -122,6 +125,9 @@ pub struct SimCluster {
     /// violations: invariant 2 is about what the operator causes; reported by the driver).
     pub concurrent_floor_losses: Vec<String>,
 }
+
+/// How long after a master failover the agents are not yet listed by the new leader.
+pub const AGENT_REREGISTER_SECS: u64 = 2;
 
 impl SimCluster {
     /// An empty fleet of reachable hosts, each with a foreign container.
@@ -375,6 +381,7 @@ impl SimCluster {
             .is_some_and(|l| live.contains(l))
         {
             self.master_leader = live.first().cloned();
+            self.master_leader_since = self.now;
         }
         // Marathon leader likewise.
         let mlive: Vec<String> = self
@@ -550,7 +557,10 @@ impl SimCluster {
                     h.clone(),
                     AgentObservation {
                         healthy: live,
-                        registered: live && qok && !down,
+                        registered: live
+                            && qok
+                            && !down
+                            && self.now >= self.master_leader_since + AGENT_REREGISTER_SECS,
                         version: None,
                     },
                 );
@@ -621,6 +631,33 @@ impl SimCluster {
         let before_quorum = self.zk_has_quorum();
         let before_masters_live = self.masters_live();
         let now = self.now;
+        // With drainAgents, an agent that serves (its tasks run) is stopped only on a machine
+        // that is down for maintenance (safety.md, agents).
+        if let Step::ReplaceContainer {
+            component: Component::Agents,
+            host,
+            ..
+        }
+        | Step::RemoveContainer {
+            component: Component::Agents,
+            host,
+            ..
+        } = step
+        {
+            let serving = self
+                .container(Component::Agents, host)
+                .is_some_and(|c| self.ready(c));
+            let down = self.maintenance.get(host) == Some(&Maintenance::Down);
+            if d.drain_agents
+                && serving
+                && !down
+                && self.hosts.get(host).is_some_and(|h| h.reachable)
+            {
+                self.violations.push(format!(
+                    "t={now}: {step} stopped a serving agent without machine/down (drainAgents)"
+                ));
+            }
+        }
         let ok = self.apply_inner(d, step, cut, now);
         self.settle();
         self.check_step_effects(

@@ -42,6 +42,29 @@ fn in_service(ctx: &Ctx, host: &str) -> bool {
         && ctx.o.agents.maintenance.get(host) != Some(&Maintenance::Down)
 }
 
+/// A running agent that may still run tasks though the master does not list it: it answers
+/// healthy but is not listed (after a master failover the agents re-register one by one),
+/// or its own probes did not answer in time (unknown is not "down"). Either way it is not
+/// out of service by the operator's choice and must not be replaced without its drain.
+fn awaiting_listing(ctx: &Ctx, host: &str) -> bool {
+    match ctx.o.agents.members.get(host) {
+        Some(a) => a.healthy && !a.registered,
+        None => true,
+    }
+}
+
+/// Waits for such an agent to be listed again. Its container may have run for long, so its
+/// start is no gate to time out on; the status says what is awaited.
+fn unlisted_wait(host: &str) -> Decision {
+    Decision::Wait {
+        reason: format!(
+            "the agent on {host} runs but the leading master does not list it or its probes did not answer (re-registering after a master failover?); \
+             waiting for it to be listed before it is drained"
+        ),
+        until: None,
+    }
+}
+
 /// Running the desired configuration, in service, out of maintenance.
 fn agent_ok(ctx: &Ctx, host: &str) -> bool {
     hash_ok(ctx, host) && in_service(ctx, host) && !ctx.o.agents.maintenance.contains_key(host)
@@ -199,6 +222,9 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
                 format!("no agent is wanted on {h}; drain it before it goes"),
             );
         }
+        if ctx.d.drain_agents && c.running() && awaiting_listing(ctx, h) {
+            return Some(unlisted_wait(h));
+        }
         if !fits(h) {
             return wait_for_agent(ctx, out_of_service.iter().find(|x| **x != h)?);
         }
@@ -252,6 +278,9 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
                 },
                 format!("the agent on {h} runs an outdated configuration; drain it first"),
             );
+        }
+        if ctx.d.drain_agents && c.running() && awaiting_listing(ctx, h) {
+            return Some(unlisted_wait(h));
         }
         if !fits(h) {
             continue;

@@ -1026,3 +1026,41 @@ fn masters_replacement_cut_short_during_a_quorum_change_is_finished_on_its_volum
     assert!(done, "did not converge: {:?}", next(&d3, &sim));
     assert!(sim.matches(&desired).is_ok(), "{:?}", sim.matches(&desired));
 }
+
+/// Found on the fleet (the lifecycle scenario): right after a Mesos master failover the
+/// agents re-register with the new leader one by one, and until they do the leader does not
+/// list them. An outdated agent that runs and answers healthy but is not listed yet was read
+/// as out of service and replaced without maintenance (its tasks killed, not drained). It
+/// waits to be listed, then is drained.
+#[test]
+fn agents_a_healthy_agent_the_new_leader_does_not_list_yet_is_drained_not_replaced() {
+    let d = agents_doc(3, 1, true);
+    let sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.agents.image = "a:2".into();
+    let unlisted = |o: &mut Observed| {
+        for h in ["h1", "h2", "h3"] {
+            if let Some(a) = o.agents.members.get_mut(h) {
+                a.registered = false;
+            }
+        }
+    };
+    let decision = observe_and_plan(&d2, &sim, unlisted);
+    assert!(
+        !matches!(
+            decision.step(),
+            Some(Step::ReplaceContainer {
+                component: Component::Agents,
+                ..
+            })
+        ),
+        "an agent was replaced without being drained: {decision:?}"
+    );
+    assert!(matches!(decision, Decision::Wait { .. }), "{decision:?}");
+    // Once listed again, it is drained first.
+    let decision = observe_and_plan(&d2, &sim, |_| {});
+    assert!(
+        matches!(decision.step(), Some(Step::AgentDrain { .. })),
+        "{decision:?}"
+    );
+}
