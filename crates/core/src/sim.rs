@@ -198,6 +198,8 @@ impl SimCluster {
             voters,
         });
         sim.settle();
+        // Converged for an hour: the leader took over long ago and every agent is listed.
+        sim.master_leader_since = now.saturating_sub(3600);
         sim
     }
 
