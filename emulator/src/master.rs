@@ -278,6 +278,12 @@ async fn elect_loop(m: Shared) {
                 }
             }
         }
+        // The registry's maintenance, for when this master takes over.
+        let registry = c
+            .get_data(&maintenance_registry_path(&m))
+            .await
+            .ok()
+            .map(|(d, _)| d);
         let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
         let was_elected = m.elected(&st);
         st.leader = leader;
@@ -287,6 +293,9 @@ async fn elect_loop(m: Shared) {
             st.elected_time = Some(now_f64());
             st.agents.clear();
             st.frameworks.clear();
+            if let Some(d) = registry {
+                load_maintenance_registry(&mut st, &d);
+            }
             log!("Elected as the leading master!");
         }
         if !elected {
@@ -350,51 +359,99 @@ async fn handle(
 ) -> Response {
     let path = uri.path().trim_end_matches('/').to_string();
     let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    if let Some(r) = answer_without_leading(&m, &path, &query) {
+        return r;
+    }
+    let (response, registry) = leader_route(&m, &method, &path, &body);
+    // Mesos keeps maintenance in its registry (the replicated log) before it answers, so a
+    // new leader knows every window and DOWN machine. Here ZooKeeper stands in for it.
+    if let Some(bytes) = registry {
+        write_maintenance_registry(&m, bytes).await;
+    }
+    response
+}
+
+/// What any master answers itself (health, version, flags, metrics), and a non-leader's
+/// redirect or 503; `None`: the leader's business.
+fn answer_without_leading(m: &Master, path: &str, query: &str) -> Option<Response> {
     let st = m.state.lock().unwrap_or_else(|e| e.into_inner());
     if m.broken {
-        return text(StatusCode::SERVICE_UNAVAILABLE, "Master is not healthy");
+        return Some(text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Master is not healthy",
+        ));
     }
-    match path.as_str() {
-        "/health" | "/master/health" => return StatusCode::OK.into_response(),
-        "/version" => {
-            return json_response(
-                StatusCode::OK,
-                &json!({
-                    "build_date": "2020-11-19 10:00:00", "build_time": 1605780000.0, "build_user": "root",
-                    "git_tag": m.version, "version": m.version,
-                }),
-            )
-        }
-        "/master/flags" | "/flags" => {
-            return json_response(StatusCode::OK, &json!({"flags": m.flags.all()}))
-        }
-        "/metrics/snapshot" => return json_response(StatusCode::OK, &metrics(&m, &st)),
-        "/master/state.json" => return text(StatusCode::NOT_FOUND, ""),
-        _ => {}
+    let own = match path {
+        "/health" | "/master/health" => Some(StatusCode::OK.into_response()),
+        "/version" => Some(json_response(
+            StatusCode::OK,
+            &json!({
+                "build_date": "2020-11-19 10:00:00", "build_time": 1605780000.0, "build_user": "root",
+                "git_tag": m.version, "version": m.version,
+            }),
+        )),
+        "/master/flags" | "/flags" => Some(json_response(
+            StatusCode::OK,
+            &json!({"flags": m.flags.all()}),
+        )),
+        "/metrics/snapshot" => Some(json_response(StatusCode::OK, &metrics(m, &st))),
+        "/master/state.json" => Some(text(StatusCode::NOT_FOUND, "")),
+        _ => None,
+    };
+    if own.is_some() {
+        return own;
     }
     // Everything else is the leader's: redirect or 503 from a non-leader.
-    if !m.elected(&st) {
-        return match &st.leader {
-            Some(l) => {
-                let host = l["hostname"].as_str().unwrap_or_default();
-                let port = l["port"].as_u64().unwrap_or(5050);
-                let loc = if path == "/master/redirect" {
-                    format!("//{host}:{port}")
-                } else {
-                    format!("//{host}:{port}{path}{query}")
-                };
-                let mut r = StatusCode::TEMPORARY_REDIRECT.into_response();
-                if let Ok(v) = HeaderValue::from_str(&loc) {
-                    r.headers_mut().insert("location", v);
-                }
-                r
-            }
-            None => text(StatusCode::SERVICE_UNAVAILABLE, "No leader elected"),
-        };
+    if m.elected(&st) {
+        return None;
     }
-    drop(st);
+    Some(match &st.leader {
+        Some(l) => {
+            let host = l["hostname"].as_str().unwrap_or_default();
+            let port = l["port"].as_u64().unwrap_or(5050);
+            let loc = if path == "/master/redirect" {
+                format!("//{host}:{port}")
+            } else {
+                format!("//{host}:{port}{path}{query}")
+            };
+            let mut r = StatusCode::TEMPORARY_REDIRECT.into_response();
+            if let Ok(v) = HeaderValue::from_str(&loc) {
+                r.headers_mut().insert("location", v);
+            }
+            r
+        }
+        None => text(StatusCode::SERVICE_UNAVAILABLE, "No leader elected"),
+    })
+}
+
+/// The leader's routes: the response, and the maintenance registry to persist when a
+/// maintenance call changed it.
+fn leader_route(
+    m: &Master,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+) -> (Response, Option<Vec<u8>>) {
     let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
-    match (method.as_str(), path.as_str()) {
+    let maintenance = matches!(
+        (method.as_str(), path),
+        ("POST", "/master/maintenance/schedule")
+            | ("POST", "/master/machine/down")
+            | ("POST", "/master/machine/up")
+    );
+    let r = leader_response(m, &mut st, method, path, body);
+    let registry = (maintenance && r.status().is_success()).then(|| maintenance_registry(&st));
+    (r, registry)
+}
+
+fn leader_response(
+    m: &Master,
+    st: &mut State,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+) -> Response {
+    match (method.as_str(), path) {
         (_, "/master/redirect") => {
             let mut r = StatusCode::TEMPORARY_REDIRECT.into_response();
             if let Ok(v) = HeaderValue::from_str(&format!("//{}:{}", m.hostname, m.port)) {
@@ -403,31 +460,97 @@ async fn handle(
             r
         }
         ("GET", "/master/state") | ("GET", "/state") => {
-            json_response(StatusCode::OK, &state_json(&m, &st))
+            json_response(StatusCode::OK, &state_json(m, st))
         }
         ("GET", "/master/slaves") | ("GET", "/slaves") => json_response(
             StatusCode::OK,
-            &json!({"slaves": agents_json(&st), "recovered_slaves": []}),
+            &json!({"slaves": agents_json(st), "recovered_slaves": []}),
         ),
         ("GET", "/master/frameworks") | ("GET", "/frameworks") => json_response(
             StatusCode::OK,
-            &json!({"frameworks": frameworks_json(&st), "completed_frameworks": [], "unregistered_frameworks": []}),
+            &json!({"frameworks": frameworks_json(st), "completed_frameworks": [], "unregistered_frameworks": []}),
         ),
         ("GET", "/master/state-summary") | ("GET", "/state-summary") => json_response(
             StatusCode::OK,
-            &json!({"hostname": m.hostname, "cluster": m.flags.get("cluster").unwrap_or(""), "slaves": agents_json(&st), "frameworks": frameworks_json(&st)}),
+            &json!({"hostname": m.hostname, "cluster": m.flags.get("cluster").unwrap_or(""), "slaves": agents_json(st), "frameworks": frameworks_json(st)}),
         ),
         ("GET", "/master/maintenance/schedule") => {
             json_response(StatusCode::OK, &st.schedule.clone())
         }
-        ("POST", "/master/maintenance/schedule") => post_schedule(&mut st, &body),
-        ("GET", "/master/maintenance/status") => maintenance_status(&st),
-        ("POST", "/master/machine/down") => machines(&mut st, &body, true),
-        ("POST", "/master/machine/up") => machines(&mut st, &body, false),
-        ("POST", "/emulator/register-agent") => register_agent(&m, &mut st, &body),
-        ("POST", "/emulator/register-framework") => register_framework(&m, &mut st, &body),
+        ("POST", "/master/maintenance/schedule") => post_schedule(st, body),
+        ("GET", "/master/maintenance/status") => maintenance_status(st),
+        ("POST", "/master/machine/down") => machines(st, body, true),
+        ("POST", "/master/machine/up") => machines(st, body, false),
+        ("POST", "/emulator/register-agent") => register_agent(m, st, body),
+        ("POST", "/emulator/register-framework") => register_framework(m, st, body),
         _ => text(StatusCode::NOT_FOUND, ""),
     }
+}
+
+/// The maintenance part of the registry as stored: the schedule and each machine's mode.
+fn maintenance_registry(st: &State) -> Vec<u8> {
+    let machines: Vec<Value> = st
+        .machines
+        .iter()
+        .map(|((h, ip), mode)| {
+            json!([
+                h,
+                ip,
+                if *mode == MachineMode::Down {
+                    "DOWN"
+                } else {
+                    "DRAINING"
+                }
+            ])
+        })
+        .collect();
+    serde_json::to_vec(&json!({"schedule": st.schedule, "machines": machines})).unwrap_or_default()
+}
+
+fn load_maintenance_registry(st: &mut State, data: &[u8]) {
+    let Ok(v) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    st.schedule = v["schedule"].clone();
+    if st.schedule.is_null() {
+        st.schedule = json!({});
+    }
+    st.machines = v["machines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            let h = m[0].as_str()?.to_string();
+            let ip = m[1].as_str()?.to_string();
+            let mode = match m[2].as_str()? {
+                "DOWN" => MachineMode::Down,
+                _ => MachineMode::Draining,
+            };
+            Some(((h, ip), mode))
+        })
+        .collect();
+}
+
+fn maintenance_registry_path(m: &Master) -> String {
+    format!("{}/emulator_registry_maintenance", m.zk_path)
+}
+
+/// Persists the maintenance registry before the call is answered (bounded: a ZooKeeper that
+/// does not answer costs the call's answer time, not the master).
+async fn write_maintenance_registry(m: &Master, bytes: Vec<u8>) {
+    let Some(c) = m.zk.clone() else { return };
+    let path = maintenance_registry_path(m);
+    let write = async {
+        match c.set_data(&path, &bytes, None).await {
+            Ok(_) => {}
+            Err(zk::Error::NoNode) => {
+                let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+                let _ = c.create(&path, &bytes, &opts).await;
+            }
+            Err(e) => log!("could not store the maintenance registry: {e}"),
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), write).await;
 }
 
 fn metrics(m: &Master, st: &State) -> Value {
