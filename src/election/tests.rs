@@ -220,13 +220,22 @@ fn check_history(store: &MemLeases, actions: &[Action]) {
     }
 }
 
+/// Replica "a", then, once it had time to win, replica "b".
+async fn first_and_second(
+    store: &MemLeases,
+    actions: &Arc<Mutex<Vec<Action>>>,
+) -> (Replica, Replica) {
+    let a = Replica::start("a", store, actions.clone(), 1);
+    sleep(Duration::from_millis(10)).await;
+    let b = Replica::start("b", store, actions.clone(), 2);
+    (a, b)
+}
+
 #[tokio::test(start_paused = true)]
 async fn one_of_two_replicas_leads_and_a_killed_leader_is_replaced_within_ttl_and_retry() {
     let store = MemLeases::new();
     let actions = Arc::new(Mutex::new(Vec::new()));
-    let a = Replica::start("a", &store, actions.clone(), 1);
-    sleep(Duration::from_millis(10)).await;
-    let b = Replica::start("b", &store, actions.clone(), 2);
+    let (a, b) = first_and_second(&store, &actions).await;
     sleep(Duration::from_secs(1)).await;
     assert!(a.fence.is_leader(), "the first replica leads");
     assert!(!b.fence.is_leader());
@@ -252,9 +261,7 @@ async fn one_of_two_replicas_leads_and_a_killed_leader_is_replaced_within_ttl_an
 async fn a_resigning_leader_hands_over_at_once() {
     let store = MemLeases::new();
     let actions = Arc::new(Mutex::new(Vec::new()));
-    let a = Replica::start("a", &store, actions.clone(), 1);
-    sleep(Duration::from_millis(10)).await;
-    let b = Replica::start("b", &store, actions.clone(), 2);
+    let (a, b) = first_and_second(&store, &actions).await;
     let c = Replica::start("c", &store, actions.clone(), 3);
     sleep(Duration::from_secs(5)).await;
     assert!(a.fence.is_leader());
@@ -277,9 +284,7 @@ async fn a_resigning_leader_hands_over_at_once() {
 async fn a_leader_frozen_past_its_lease_acts_on_nothing_and_writes_nothing_when_it_wakes() {
     let store = MemLeases::new();
     let actions = Arc::new(Mutex::new(Vec::new()));
-    let a = Replica::start("a", &store, actions.clone(), 1);
-    sleep(Duration::from_millis(10)).await;
-    let b = Replica::start("b", &store, actions.clone(), 2);
+    let (a, b) = first_and_second(&store, &actions).await;
     sleep(Duration::from_secs(3)).await;
     let a_term = store.leader().map(|l| l.term);
     assert!(a.fence.is_leader());
