@@ -163,6 +163,10 @@ pub struct Desired {
     pub containers: BTreeMap<(Component, String), ContainerSpec>,
     /// HTTP ports of the Mesos and Marathon components (for API calls the steps make).
     pub ports: Ports,
+    /// An automated rollout's canary: once one member of this component runs its desired
+    /// configuration and is healthy, the rest wait (set by the loop from the automation's
+    /// state, never from the document).
+    pub canary_hold: Option<Component>,
 }
 
 /// HTTP ports of the components with an API.
@@ -349,6 +353,7 @@ impl Desired {
                 agent: a.port,
                 marathon: s.marathon.as_ref().map(|m| m.port).unwrap_or(8080),
             },
+            canary_hold: None,
         }
     }
 

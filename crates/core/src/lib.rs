@@ -6,6 +6,7 @@
 //! reach out and touch a cluster on its own (the way raft-rs keeps its state machine pure).
 //!
 //! - [`spec`]: the `MesosCluster` document, its reading and validation.
+//! - [`autoupdate`]: automated version bumps: tag order, policy, canary and rollback.
 //! - [`status`]: the status document the operator writes back.
 //! - [`zk_text`]: what ZooKeeper's text answers (`conf`, `srvr`, the config node) mean.
 //! - [`desired`]: what should run where, with a config hash per container.
@@ -20,6 +21,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod autoupdate;
 pub mod desired;
 pub mod fuzzing;
 pub mod invariants;

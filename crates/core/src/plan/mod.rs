@@ -108,6 +108,26 @@ impl Ctx<'_> {
 /// `recorded` is what the operator wrote to etcd itself (see [`crate::record`]); before the
 /// returned step is carried out, [`crate::record::record_before`] gives the record to write.
 pub fn plan(desired: &Desired, observed: &Observed, recorded: &Recorded, now: u64) -> Decision {
+    plan_detailed(desired, observed, recorded, now).decision
+}
+
+/// A decision and the component it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    /// The decision.
+    pub decision: Decision,
+    /// The component whose planner (or repair) decided; `None` when converged or paused.
+    pub component: Option<Component>,
+}
+
+/// [`plan`], saying which component the decision concerns: the automation rolls back a
+/// canary whose component blocks on a health timeout or a crash loop, and only then.
+pub fn plan_detailed(
+    desired: &Desired,
+    observed: &Observed,
+    recorded: &Recorded,
+    now: u64,
+) -> Planned {
     let staged = stage(desired, observed);
     let ctx = Ctx {
         d: &staged,
@@ -116,13 +136,19 @@ pub fn plan(desired: &Desired, observed: &Observed, recorded: &Recorded, now: u6
         now,
     };
     if desired.paused {
-        return Decision::Wait {
-            reason: "rollout paused (spec.rollout.paused); observing only".into(),
-            until: None,
+        return Planned {
+            decision: Decision::Wait {
+                reason: "rollout paused (spec.rollout.paused); observing only".into(),
+                until: None,
+            },
+            component: None,
         };
     }
-    if let Some(d) = repair::plan(&ctx) {
-        return d;
+    if let Some((c, d)) = repair::plan(&ctx) {
+        return Planned {
+            decision: d,
+            component: Some(c),
+        };
     }
     for c in Component::ALL {
         let d = match c {
@@ -132,10 +158,50 @@ pub fn plan(desired: &Desired, observed: &Observed, recorded: &Recorded, now: u6
             Component::Marathon => marathon::plan(&ctx),
         };
         if let Some(d) = d {
-            return d;
+            return Planned {
+                decision: canary_hold(&ctx, c, d),
+                component: Some(c),
+            };
         }
     }
-    Decision::Converged
+    Planned {
+        decision: Decision::Converged,
+        component: None,
+    }
+}
+
+/// An automated rollout's canary: one member of the component moves, the rest wait while
+/// it soaks. Only a step that changes a member's configuration is held; repairs and
+/// everything that keeps the cluster safe go on.
+fn canary_hold(ctx: &Ctx, c: Component, d: Decision) -> Decision {
+    if ctx.d.canary_hold != Some(c) {
+        return d;
+    }
+    let Decision::Act { step, .. } = &d else {
+        return d;
+    };
+    // Steps that take a member off its configuration or start moving the next one; a
+    // repair, `machine/up` and leader moves are never held.
+    let changes_a_member = step.component() == c
+        && matches!(
+            step,
+            Step::ReplaceContainer { .. }
+                | Step::RemoveContainer { .. }
+                | Step::CreateContainer { .. }
+                | Step::ZkRecreateServer { .. }
+                | Step::AgentDrain { .. }
+                | Step::AgentDown { .. }
+        );
+    if changes_a_member && crate::status::ready_count(ctx.d, ctx.o, c) >= 1 {
+        return Decision::Wait {
+            reason: format!(
+                "canary: one {} runs the new version; the rest wait while it soaks",
+                c.role()
+            ),
+            until: None,
+        };
+    }
+    d
 }
 
 fn act(step: Step, reason: impl Into<String>) -> Option<Decision> {

@@ -7,7 +7,7 @@ use crate::observed::{ContainerState, ObservedContainer};
 use crate::plan::Step;
 use crate::spec::Component;
 
-pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
+pub(super) fn plan(ctx: &Ctx) -> Option<(Component, Decision)> {
     for c in Component::ALL {
         for oc in ctx.o.containers_of(c) {
             if !matches!(oc.state, ContainerState::Exited | ContainerState::Created) {
@@ -60,7 +60,8 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
                         "look at `docker logs {}` on {}; it is started again after healthTimeout",
                         oc.name, oc.host
                     ),
-                );
+                )
+                .map(|d| (c, d));
             }
             if c == Component::Masters && !masters::may_start(ctx, oc) {
                 continue;
@@ -80,7 +81,8 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
                     c.role(),
                     oc.host
                 ),
-            );
+            )
+            .map(|d| (c, d));
         }
     }
     None

@@ -1064,3 +1064,68 @@ fn agents_a_healthy_agent_the_new_leader_does_not_list_yet_is_drained_not_replac
         "{decision:?}"
     );
 }
+
+/// Drives the planner with `desired` until it converges, blocks, or waits on a canary.
+fn drive_desired(desired: &Desired, sim: &mut SimCluster, max: usize) -> Decision {
+    for _ in 0..max {
+        match plan(desired, &sim.observe(), &sim.record, sim.now) {
+            Decision::Act { step, .. } => {
+                sim.record = crate::record::record_before(&step, &sim.record, sim.now);
+                sim.apply(desired, &step, false);
+                sim.tick(3);
+            }
+            Decision::Wait { reason, until } if reason.starts_with("canary") => {
+                return Decision::Wait { reason, until }
+            }
+            Decision::Wait { .. } => sim.tick(3),
+            other => return other,
+        }
+    }
+    panic!("no end after {max} plans");
+}
+
+#[test]
+fn a_canary_hold_moves_one_member_of_each_component_and_holds_the_rest() {
+    use crate::spec::Component as C;
+    for (c, edit) in [
+        (C::Zookeeper, "zk:2"),
+        (C::Masters, "m:2"),
+        (C::Agents, "a:2"),
+        (C::Marathon, "mar:1.10.26"),
+    ] {
+        let mut d = doc(3, 3, 3, 2);
+        let mut sim = converged(&d);
+        if let Some(img) = d.image_mut(c) {
+            *img = edit.to_string();
+        }
+        let mut desired = Desired::from_document(&d);
+        desired.canary_hold = Some(c);
+        let last = drive_desired(&desired, &mut sim, 500);
+        assert!(
+            matches!(&last, Decision::Wait { reason, .. } if reason.starts_with("canary")),
+            "{c}: {last:?}"
+        );
+        let o = sim.observe();
+        assert_eq!(
+            crate::status::ready_count(&desired, &o, c),
+            1,
+            "{c}: one canary"
+        );
+        let on_new = o
+            .containers_of(c)
+            .iter()
+            .filter(|x| x.image.ends_with(edit))
+            .count();
+        assert_eq!(on_new, 1, "{c}: exactly one member on the new image");
+        // The hold lifted, the rest follow.
+        desired.canary_hold = None;
+        let last = drive_desired(&desired, &mut sim, 2_000);
+        assert_eq!(last, Decision::Converged, "{c}");
+        let o = sim.observe();
+        assert_eq!(
+            crate::status::ready_count(&desired, &o, c) as usize,
+            desired.hosts_of(c).len(),
+            "{c}"
+        );
+    }
+}

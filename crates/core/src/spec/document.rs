@@ -65,6 +65,130 @@ pub struct ClusterSpec {
     /// How changes are rolled out.
     #[serde(default)]
     pub rollout: RolloutSpec,
+    /// How the operator reads the registry's tags for automated bumps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_access: Option<RegistryAccess>,
+}
+
+/// How the operator talks to the registry when it looks for new tags (Docker hosts pull
+/// with their own configuration).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegistryAccess {
+    /// Secret holding the CA certificate (PEM) the registry's certificate chains to. Without
+    /// it, the public web roots are trusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<SecretRef>,
+    /// Secret holding `user:password`, sent as basic auth or traded for a bearer token,
+    /// as the registry asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<SecretRef>,
+    /// Plain `http://` to the registry; must be asked for explicitly.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub plain_http: bool,
+}
+
+/// Whether and how the operator moves a component to new tags by itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoUpdateMode {
+    /// No scanning.
+    #[default]
+    Off,
+    /// Scan and report the newest allowed tag (status, events, metrics); a person bumps.
+    Notify,
+    /// Scan and roll the newest allowed tag: a canary, then the rest.
+    Auto,
+}
+
+/// The largest move from the running version a bump may make.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum VersionStep {
+    /// Same major and minor (`1.11.0` → `1.11.4`).
+    Patch,
+    /// Same major (`1.11.0` → `1.12.0`).
+    #[default]
+    Minor,
+    /// Any newer version.
+    Major,
+}
+
+/// A component's automated-bump policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AutoUpdatePolicy {
+    /// `off`, `notify` or `auto`.
+    #[serde(default)]
+    pub mode: AutoUpdateMode,
+    /// Versions allowed, e.g. `>=1.11.0, <2.0.0`, `^1.11`, `~1.11.0`, `1.x`; default all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions: Option<String>,
+    /// The largest step from the running version: `patch`, `minor` (default) or `major`.
+    #[serde(default)]
+    pub max_step: VersionStep,
+    /// Consider release candidates (`1.12.0-rc1`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub release_candidates: bool,
+    /// A regular expression with named groups `version` (required), `build` and `variant`
+    /// for tags that are not plain versions; the variant is kept as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_pattern: Option<String>,
+    /// Regular expressions of tags never chosen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// How long after the operator first saw a tag it may be chosen, e.g. `24h`.
+    #[serde(default = "default_min_age")]
+    pub min_age: String,
+    /// Write the digest the registry served for the tag into the image reference, so the
+    /// rollout runs exactly the image that was checked.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pin_digest: bool,
+    /// How often the registry is asked for tags, e.g. `5m`.
+    #[serde(default = "default_scan_interval")]
+    pub scan_interval: String,
+    /// Up to this much is added at random to each interval, so that many clusters do not
+    /// ask the registry at the same instant.
+    #[serde(default = "default_scan_jitter")]
+    pub scan_jitter: String,
+    /// Wait for `mesos-operator approve NAME COMPONENT TAG` before rolling a tag.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub require_approval: bool,
+    /// How long the canary must stay healthy, its checks holding, before the rest follow.
+    #[serde(default = "default_canary_soak")]
+    pub canary_soak: String,
+}
+
+impl Default for AutoUpdatePolicy {
+    fn default() -> Self {
+        AutoUpdatePolicy {
+            mode: AutoUpdateMode::Off,
+            versions: None,
+            max_step: VersionStep::Minor,
+            release_candidates: false,
+            tag_pattern: None,
+            exclude: Vec::new(),
+            min_age: default_min_age(),
+            pin_digest: false,
+            scan_interval: default_scan_interval(),
+            scan_jitter: default_scan_jitter(),
+            require_approval: false,
+            canary_soak: default_canary_soak(),
+        }
+    }
+}
+
+fn default_min_age() -> String {
+    "0s".into()
+}
+fn default_scan_interval() -> String {
+    "5m".into()
+}
+fn default_scan_jitter() -> String {
+    "30s".into()
+}
+fn default_canary_soak() -> String {
+    "120s".into()
 }
 
 /// One Docker host of the fleet.
@@ -136,6 +260,9 @@ pub struct ZookeeperSpec {
     /// AdminServer port. Not ZooKeeper's 8080 default, which Marathon uses.
     #[serde(default = "default_zk_admin_port")]
     pub admin_port: u32,
+    /// Automated version bumps of this component (off unless asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_update: Option<AutoUpdatePolicy>,
     /// Digest super user for `reconfig` (`user:password` in the secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub super_digest: Option<SecretRef>,
@@ -158,6 +285,9 @@ pub struct MastersSpec {
     /// HTTP port.
     #[serde(default = "default_master_port")]
     pub port: u32,
+    /// Automated version bumps of this component (off unless asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_update: Option<AutoUpdatePolicy>,
     /// Extra `MESOS_*` flags; those the operator manages are rejected.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
@@ -184,6 +314,9 @@ pub struct AgentsSpec {
     /// `--executor_registration_timeout`, a duration such as `5mins`.
     #[serde(default = "default_executor_registration_timeout")]
     pub executor_registration_timeout: String,
+    /// Automated version bumps of this component (off unless asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_update: Option<AutoUpdatePolicy>,
     /// Extra `MESOS_*` flags; those the operator manages are rejected.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
@@ -231,6 +364,9 @@ pub struct MarathonSpec {
     /// Allow moving to an older Marathon version (its ZooKeeper state was migrated forward).
     #[serde(default, skip_serializing_if = "is_false")]
     pub allow_downgrade: bool,
+    /// Automated version bumps of this component (off unless asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_update: Option<AutoUpdatePolicy>,
     /// Extra `MARATHON_*` flags; those the operator manages are rejected.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
@@ -450,6 +586,30 @@ impl MesosCluster {
             Component::Masters => Some(&self.spec.masters.image),
             Component::Agents => Some(&self.spec.agents.image),
             Component::Marathon => self.spec.marathon.as_ref().map(|m| m.image.as_str()),
+        }
+    }
+
+    /// A component's automated-bump policy, when it has one.
+    pub fn auto_update(&self, c: Component) -> Option<&AutoUpdatePolicy> {
+        match c {
+            Component::Zookeeper => self.spec.zookeeper.auto_update.as_ref(),
+            Component::Masters => self.spec.masters.auto_update.as_ref(),
+            Component::Agents => self.spec.agents.auto_update.as_ref(),
+            Component::Marathon => self
+                .spec
+                .marathon
+                .as_ref()
+                .and_then(|m| m.auto_update.as_ref()),
+        }
+    }
+
+    /// The image slot of a component, to change it.
+    pub fn image_mut(&mut self, c: Component) -> Option<&mut String> {
+        match c {
+            Component::Zookeeper => Some(&mut self.spec.zookeeper.image),
+            Component::Masters => Some(&mut self.spec.masters.image),
+            Component::Agents => Some(&mut self.spec.agents.image),
+            Component::Marathon => self.spec.marathon.as_mut().map(|m| &mut m.image),
         }
     }
 

@@ -108,6 +108,7 @@ pub fn validate(
     agents(doc, &host_names, &mut e);
     marathon(doc, &host_names, &mut e);
     rollout(doc, &mut e);
+    auto_update(doc, &mut e);
     ports(doc, &mut e);
     if e.0.is_empty() {
         Ok(())
@@ -594,6 +595,57 @@ fn rollout(doc: &MesosCluster, e: &mut Errors) {
     }
     if let Err(msg) = duration::parse(&r.drain_period) {
         e.add("spec.rollout.drainPeriod", msg, "write e.g. 60s");
+    }
+}
+
+/// Each component's `autoUpdate` policy compiles, and a component the automation moves has
+/// a registry to scan.
+fn auto_update(doc: &MesosCluster, e: &mut Errors) {
+    use crate::autoupdate::Policy;
+    use crate::spec::AutoUpdateMode;
+    if let Some(a) = &doc.spec.registry_access {
+        if let Some(r) = &a.ca {
+            secret_name("spec.registryAccess.ca.secret", &r.secret, e);
+        }
+        if let Some(r) = &a.credentials {
+            secret_name("spec.registryAccess.credentials.secret", &r.secret, e);
+        }
+    }
+    for c in Component::ALL {
+        let Some(p) = doc.auto_update(c) else {
+            continue;
+        };
+        let base = format!("spec.{c}.autoUpdate");
+        if let Err(errs) = Policy::compile(p) {
+            for pe in errs {
+                e.add(format!("{base}.{}", pe.field), pe.problem, pe.fix);
+            }
+        }
+        if p.mode == AutoUpdateMode::Off {
+            continue;
+        }
+        let image = doc.image(c).unwrap_or_default();
+        let has_registry = ImageRef::parse(image)
+            .map(|r| r.registry.is_some() || doc.spec.registry.is_some())
+            .unwrap_or(true);
+        if !has_registry {
+            e.add(
+                format!("{base}.mode"),
+                format!(
+                    "is {} but spec.{c}.image names no registry to scan",
+                    mode_name(p.mode)
+                ),
+                "set spec.registry (host[:port]) or write the registry into the image reference",
+            );
+        }
+    }
+}
+
+fn mode_name(m: crate::spec::AutoUpdateMode) -> &'static str {
+    match m {
+        crate::spec::AutoUpdateMode::Off => "off",
+        crate::spec::AutoUpdateMode::Notify => "notify",
+        crate::spec::AutoUpdateMode::Auto => "auto",
     }
 }
 

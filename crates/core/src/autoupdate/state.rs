@@ -1,0 +1,182 @@
+//! What the operator keeps about automated bumps of one cluster, in etcd under
+//! `clusters/<name>/autoupdate`: tags seen and when, the denylist, pins, approvals and the
+//! rollout in progress. The leader writes it (fenced, compare-and-swap); the command line
+//! writes approvals, resumes and denylist removals the same way.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::Component;
+
+/// A tag the scanner found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeenTag {
+    /// When the operator first saw it (seconds since the epoch): `minAge` counts from here,
+    /// since registries do not say when a tag was pushed.
+    pub first_seen: u64,
+    /// The manifest digest the registry served, when it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+/// A tag that failed: never tried again until a person removes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Denial {
+    /// Why it was rolled back.
+    pub reason: String,
+    /// When (seconds since the epoch).
+    pub at: u64,
+}
+
+/// A person's edit of the component's image: automation stops for it until
+/// `mesos-operator autoupdate resume`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pin {
+    /// The image the person wrote.
+    pub image: String,
+    /// The spec generation where it was seen.
+    pub generation: u64,
+    /// When it was seen.
+    pub at: u64,
+}
+
+/// A spec write the automation is about to make, recorded first, so that a crash between
+/// the two is not later read as a person's edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingWrite {
+    /// The image to write.
+    pub image: String,
+    /// The generation it is planned from: the write is a compare-and-swap on it.
+    pub from_generation: u64,
+    /// A rollback (retried on a newer generation when someone else's write got in first,
+    /// as long as it did not change the image) rather than a bump (re-planned instead:
+    /// the edit may have changed the policy).
+    #[serde(default)]
+    pub rollback: bool,
+}
+
+/// Where an automated rollout stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RolloutPhase {
+    /// One member moves; the rest wait.
+    Canary,
+    /// The canary passed; the rest follow by the normal rules.
+    Rolling,
+}
+
+/// An automated rollout in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoRollout {
+    /// The tag rolled.
+    pub tag: String,
+    /// The image before (rolled back to on failure).
+    pub from_image: String,
+    /// The image rolled.
+    pub to_image: String,
+    /// Canary or the rest.
+    pub phase: RolloutPhase,
+    /// When the bump was decided.
+    pub started_at: u64,
+    /// When the canary was first seen healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_since: Option<u64>,
+    /// When the canary passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted_at: Option<u64>,
+    /// Agents registered with the leading master when the canary started: a canary that
+    /// makes agents drop fails.
+    #[serde(default)]
+    pub baseline_agents: u32,
+}
+
+/// One component's automation state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentUpdates {
+    /// Tags seen, by tag.
+    #[serde(default)]
+    pub seen: BTreeMap<String, SeenTag>,
+    /// When the registry was last asked (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_scan: Option<u64>,
+    /// The last scan's error, if it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_error: Option<String>,
+    /// The image the automation last saw in (or wrote to) the spec: a different one there
+    /// is a person's edit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_image: Option<String>,
+    /// A spec write about to be made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingWrite>,
+    /// Set by a person's edit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<Pin>,
+    /// Tags a person approved.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub approved: BTreeSet<String>,
+    /// Tags that failed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub denied: BTreeMap<String, Denial>,
+    /// The rollout in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<AutoRollout>,
+    /// The last image an automated rollout finished with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_good: Option<String>,
+    /// The candidate last reported in `notify` mode (reported once per tag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified: Option<String>,
+}
+
+/// Every component's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoUpdateState {
+    /// By component.
+    #[serde(default)]
+    pub components: BTreeMap<Component, ComponentUpdates>,
+}
+
+/// The most tags kept per component: enough for any real repository's recent history,
+/// small enough that the state stays far inside etcd's value limit.
+pub const MAX_SEEN: usize = 500;
+
+impl AutoUpdateState {
+    /// The component's state (empty when absent).
+    pub fn component(&self, c: Component) -> ComponentUpdates {
+        self.components.get(&c).cloned().unwrap_or_default()
+    }
+
+    /// The component whose canary holds the rollout of the rest, if one does.
+    pub fn canary_hold(&self) -> Option<Component> {
+        self.components.iter().find_map(|(c, u)| {
+            u.rollout
+                .as_ref()
+                .filter(|r| r.phase == RolloutPhase::Canary)
+                .map(|_| *c)
+        })
+    }
+}
+
+impl ComponentUpdates {
+    /// The spec write recorded in `pending` landed: the image is the automation's own.
+    pub fn landed(&mut self, image: &str) {
+        if self.pending.as_ref().is_some_and(|p| p.image == image) {
+            self.pending = None;
+        }
+        self.known_image = Some(image.to_string());
+    }
+
+    /// The phase of the rollout in progress, if any.
+    pub fn canary_phase(&self) -> Option<RolloutPhase> {
+        self.rollout.as_ref().map(|r| r.phase)
+    }
+}
