@@ -22,6 +22,7 @@
 
 pub mod act;
 pub mod admin;
+pub mod autoupdate;
 pub mod cli;
 pub mod docker;
 pub mod election;

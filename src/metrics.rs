@@ -114,6 +114,13 @@ struct ComponentLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ComponentResultLabels {
+    cluster: String,
+    component: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PhaseLabels {
     cluster: String,
     phase: String,
@@ -143,6 +150,10 @@ struct Seen {
     steps: BTreeSet<(String, String)>,
     components: BTreeSet<String>,
     phases: BTreeSet<String>,
+    /// (component, result) of the automation's counters.
+    autoupdate: BTreeSet<(String, String)>,
+    /// Components with automation gauges.
+    autoupdate_components: BTreeSet<String>,
 }
 
 #[derive(Debug)]
@@ -160,6 +171,12 @@ struct Inner {
     leader: Gauge,
     leader_term: Gauge,
     docker_requests_total: Family<HostResultLabels, Counter>,
+    autoupdate_scans_total: Family<ComponentResultLabels, Counter>,
+    autoupdate_canaries_total: Family<ComponentResultLabels, Counter>,
+    autoupdate_rollbacks_total: Family<ComponentLabels, Counter>,
+    autoupdate_candidate: Family<ComponentLabels, Gauge>,
+    autoupdate_denied: Family<ComponentLabels, Gauge>,
+    autoupdate_pinned: Family<ComponentLabels, Gauge>,
     /// Per cluster, what was created. Every per-cluster update holds this lock while it
     /// touches the families, so a concurrent [`Metrics::forget_cluster`] cannot leave a
     /// series behind. Lock order: this, then a family's own lock (encoding takes only the
@@ -280,8 +297,51 @@ impl Metrics {
             docker_requests_total.clone(),
         );
 
+        let autoupdate_scans_total = Family::<ComponentResultLabels, Counter>::default();
+        registry.register(
+            "mesos_operator_autoupdate_scans",
+            "Registry scans for new tags, by cluster, component and result (ok, transport, status, auth, malformed, secret)",
+            autoupdate_scans_total.clone(),
+        );
+        let autoupdate_canaries_total = Family::<ComponentResultLabels, Counter>::default();
+        registry.register(
+            "mesos_operator_autoupdate_canaries",
+            "Automated canaries, by cluster, component and result (started, passed, failed)",
+            autoupdate_canaries_total.clone(),
+        );
+        let autoupdate_rollbacks_total = Family::<ComponentLabels, Counter>::default();
+        registry.register(
+            "mesos_operator_autoupdate_rollbacks",
+            "Automated rollbacks of a failed tag, by cluster and component",
+            autoupdate_rollbacks_total.clone(),
+        );
+        let autoupdate_candidate = Family::<ComponentLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_autoupdate_candidate",
+            "1 while a newer tag the policy allows exists (it may wait for age or approval), else 0",
+            autoupdate_candidate.clone(),
+        );
+        let autoupdate_denied = Family::<ComponentLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_autoupdate_denied_tags",
+            "Tags on the component's denylist",
+            autoupdate_denied.clone(),
+        );
+        let autoupdate_pinned = Family::<ComponentLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_autoupdate_pinned",
+            "1 while a person's edit pins the component (automation stopped for it), else 0",
+            autoupdate_pinned.clone(),
+        );
+
         Metrics {
             inner: Arc::new(Inner {
+                autoupdate_scans_total,
+                autoupdate_canaries_total,
+                autoupdate_rollbacks_total,
+                autoupdate_candidate,
+                autoupdate_denied,
+                autoupdate_pinned,
                 registry,
                 reconcile_total,
                 reconcile_duration,
@@ -424,6 +484,74 @@ impl Metrics {
             .inc();
     }
 
+    /// A registry scan of a component finished with `result` (`ok` or an error's metric label).
+    pub fn autoupdate_scan(&self, cluster: &str, component: &str, result: &str) {
+        self.with_cluster(cluster, |m, seen| {
+            seen.autoupdate
+                .insert((format!("scan:{component}"), result.to_owned()));
+            m.autoupdate_scans_total
+                .get_or_create(&ComponentResultLabels {
+                    cluster: cluster.to_owned(),
+                    component: component.to_owned(),
+                    result: result.to_owned(),
+                })
+                .inc();
+        });
+    }
+
+    /// A canary `started`, `passed` or `failed` (a failure is also a rollback).
+    pub fn autoupdate_canary(&self, cluster: &str, component: &str, result: &str) {
+        self.with_cluster(cluster, |m, seen| {
+            seen.autoupdate
+                .insert((format!("canary:{component}"), result.to_owned()));
+            m.autoupdate_canaries_total
+                .get_or_create(&ComponentResultLabels {
+                    cluster: cluster.to_owned(),
+                    component: component.to_owned(),
+                    result: result.to_owned(),
+                })
+                .inc();
+        });
+    }
+
+    /// An automated rollback.
+    pub fn autoupdate_rollback(&self, cluster: &str, component: &str) {
+        self.with_cluster(cluster, |m, seen| {
+            seen.autoupdate_components.insert(component.to_owned());
+            m.autoupdate_rollbacks_total
+                .get_or_create(&ComponentLabels {
+                    cluster: cluster.to_owned(),
+                    component: component.to_owned(),
+                })
+                .inc();
+        });
+    }
+
+    /// The automation's gauges of a component after a pass.
+    pub fn set_autoupdate(
+        &self,
+        cluster: &str,
+        component: &str,
+        candidate: bool,
+        denied: i64,
+        pinned: bool,
+    ) {
+        self.with_cluster(cluster, |m, seen| {
+            seen.autoupdate_components.insert(component.to_owned());
+            let labels = ComponentLabels {
+                cluster: cluster.to_owned(),
+                component: component.to_owned(),
+            };
+            m.autoupdate_candidate
+                .get_or_create(&labels)
+                .set(i64::from(candidate));
+            m.autoupdate_denied.get_or_create(&labels).set(denied);
+            m.autoupdate_pinned
+                .get_or_create(&labels)
+                .set(i64::from(pinned));
+        });
+    }
+
     /// Removes every series labelled with `cluster` (call it when the cluster's document is
     /// deleted). `mesos_operator_step_duration_seconds` is labelled by step kind only and
     /// keeps its observations.
@@ -468,6 +596,28 @@ impl Metrics {
             m.component_desired.remove(&labels);
         }
         m.zookeeper_voters.remove(&ClusterLabels { cluster: c() });
+        for (which, result) in s.autoupdate {
+            let (family, component) = which.split_once(':').unwrap_or(("", ""));
+            let labels = ComponentResultLabels {
+                cluster: c(),
+                component: component.to_owned(),
+                result,
+            };
+            match family {
+                "scan" => m.autoupdate_scans_total.remove(&labels),
+                _ => m.autoupdate_canaries_total.remove(&labels),
+            };
+        }
+        for component in s.autoupdate_components {
+            let labels = ComponentLabels {
+                cluster: c(),
+                component,
+            };
+            m.autoupdate_rollbacks_total.remove(&labels);
+            m.autoupdate_candidate.remove(&labels);
+            m.autoupdate_denied.remove(&labels);
+            m.autoupdate_pinned.remove(&labels);
+        }
     }
 
     /// Every series in `format`.
@@ -513,7 +663,7 @@ impl Metrics {
 mod tests {
     use super::*;
 
-    const FAMILIES: [(&str, &str); 12] = [
+    const FAMILIES: [(&str, &str); 18] = [
         ("mesos_operator_reconcile", "counter"),
         ("mesos_operator_reconcile_duration_seconds", "histogram"),
         ("mesos_operator_steps", "counter"),
@@ -526,6 +676,12 @@ mod tests {
         ("mesos_operator_leader", "gauge"),
         ("mesos_operator_leader_term", "gauge"),
         ("mesos_operator_docker_requests", "counter"),
+        ("mesos_operator_autoupdate_scans", "counter"),
+        ("mesos_operator_autoupdate_canaries", "counter"),
+        ("mesos_operator_autoupdate_rollbacks", "counter"),
+        ("mesos_operator_autoupdate_candidate", "gauge"),
+        ("mesos_operator_autoupdate_denied_tags", "gauge"),
+        ("mesos_operator_autoupdate_pinned", "gauge"),
     ];
 
     /// The value of the sample line starting with `series ` (name and labels exactly).
@@ -546,6 +702,10 @@ mod tests {
         m.set_zk_voters("prod", 3);
         m.set_leader(true);
         m.docker_request("host-1", "ok");
+        m.autoupdate_scan("prod", "masters", "ok");
+        m.autoupdate_canary("prod", "masters", "started");
+        m.autoupdate_rollback("prod", "masters");
+        m.set_autoupdate("prod", "masters", true, 1, false);
         m
     }
 

@@ -49,12 +49,8 @@ fn bad(secret: &Secret, problem: impl Into<String>, want: &'static str) -> TlsEr
     }
 }
 
-/// The rustls configuration: `ca` as the only root, `cert` and `key` as the client identity.
-pub fn client_config(
-    ca: &Secret,
-    cert: &Secret,
-    key: &Secret,
-) -> Result<rustls::ClientConfig, TlsError> {
+/// The certificates of `ca` as the only roots.
+fn roots_of(ca: &Secret) -> Result<rustls::RootCertStore, TlsError> {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_slice_iter(ca.expose()) {
         let c = c.map_err(|e| bad(ca, format!("not PEM ({e})"), "CA certificate"))?;
@@ -69,6 +65,23 @@ pub fn client_config(
     if roots.is_empty() {
         return Err(bad(ca, "holds no certificate", "CA certificate"));
     }
+    Ok(roots)
+}
+
+/// A client configuration that trusts `ca` alone and presents no certificate (a registry).
+pub fn server_auth_config(ca: &Secret) -> Result<rustls::ClientConfig, TlsError> {
+    Ok(rustls::ClientConfig::builder()
+        .with_root_certificates(roots_of(ca)?)
+        .with_no_client_auth())
+}
+
+/// The rustls configuration: `ca` as the only root, `cert` and `key` as the client identity.
+pub fn client_config(
+    ca: &Secret,
+    cert: &Secret,
+    key: &Secret,
+) -> Result<rustls::ClientConfig, TlsError> {
+    let roots = roots_of(ca)?;
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert.expose())
         .collect::<Result<_, _>>()
         .map_err(|e| bad(cert, format!("not PEM ({e})"), "client certificate"))?;

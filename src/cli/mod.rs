@@ -4,6 +4,7 @@
 //! conflict, not found), 2 bad usage or invalid input. Scripts branch on them, so every
 //! error is mapped here in one place rather than decided command by command.
 
+mod autoupdate;
 mod document;
 mod edit;
 mod events;
@@ -232,6 +233,22 @@ enum Command {
         #[command(subcommand)]
         command: secret::SecretCommand,
     },
+    /// Automated version bumps: the tags seen, resuming a pinned component, the denylist.
+    Autoupdate {
+        #[command(subcommand)]
+        command: autoupdate::AutoUpdateCommand,
+    },
+    /// Approve a tag for a component whose policy has `requireApproval`.
+    Approve {
+        /// Cluster name.
+        #[arg(value_parser = cluster_name)]
+        name: String,
+        /// zookeeper, masters, agents or marathon.
+        #[arg(value_parser = autoupdate::component)]
+        component: mesos_operator_core::spec::Component,
+        /// The tag, e.g. 1.12.0.
+        tag: String,
+    },
     /// Print the JSON Schema of the document.
     Schema,
 }
@@ -422,6 +439,12 @@ async fn dispatch(cli: Cli) -> CliResult {
             secrets_dir,
         } => plan::run(&g.store().await?, &name, output, secrets_dir).await,
         Command::Secret { command } => secret::run(&g.store().await?, command).await,
+        Command::Autoupdate { command } => autoupdate::run(&g.store().await?, command).await,
+        Command::Approve {
+            name,
+            component,
+            tag,
+        } => autoupdate::approve(&g.store().await?, &name, component, &tag).await,
         Command::Schema => {
             print!("{}", mesos_operator_core::spec::json_schema());
             Ok(())

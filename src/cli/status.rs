@@ -58,6 +58,38 @@ fn render(
                 &["COMPONENT", "DESIRED", "READY", "LEADER", "IMAGE"],
                 &rows,
             ));
+            let auto: Vec<Vec<String>> = mesos_operator_core::spec::Component::ALL
+                .iter()
+                .filter_map(|c| {
+                    let a = s.components.get(c.as_str())?.auto_update.as_ref()?;
+                    let mode = serde_json::to_value(a.mode)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    Some(vec![
+                        c.as_str().to_string(),
+                        mode,
+                        a.running.clone(),
+                        a.newest.clone().unwrap_or_else(|| "-".into()),
+                        if a.denied.is_empty() {
+                            "-".into()
+                        } else {
+                            a.denied.join(",")
+                        },
+                        a.state.clone(),
+                    ])
+                })
+                .collect();
+            if !auto.is_empty() {
+                out.push_str(
+                    "automated bumps:
+",
+                );
+                out.push_str(&output::table(
+                    &["COMPONENT", "MODE", "RUNNING", "NEWEST", "DENIED", "STATE"],
+                    &auto,
+                ));
+            }
             match &s.operator {
                 Some(o) => out.push_str(&format!(
                     "updated {} by operator {} (term {})\n",

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use mesos_operator_core::desired::Desired;
 use mesos_operator_core::observed::Observed;
 use mesos_operator_core::ops::{self, Op};
-use mesos_operator_core::plan::{plan, Decision, Step};
+use mesos_operator_core::plan::{plan_detailed, Decision, Step};
 use mesos_operator_core::record::{record_before, Recorded};
 use mesos_operator_core::spec::{validate, FieldError, MesosCluster};
 use mesos_operator_core::status::{
@@ -91,6 +91,8 @@ pub struct ClusterState {
     fleet: Option<(String, Arc<Fleet>)>,
     /// The status last written, to write only when something changed.
     last_status: Option<ClusterStatus>,
+    /// The registry scan running for this cluster, if one is.
+    scan: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// When to look again, by what the reconcile found.
@@ -173,18 +175,36 @@ pub async fn reconcile(
     }
 
     let record = ctx.store.record(name).await?;
+    let autoupdate = ctx.store.autoupdate(name).await?;
     let fleet = fleet_for(ctx, &doc, state).await;
-    let desired = Desired::from_document(&doc);
+    let mut desired = Desired::from_document(&doc);
+    // An automated rollout's canary holds the rest of its component.
+    desired.canary_hold = autoupdate.state.canary_hold();
     let observed = observe::observe(&doc, &fleet).await;
     let recorded = effective_record(&record, &observed);
     let now = seconds_since_epoch();
-    let decision = plan(&desired, &observed, &recorded, now);
+    let planned = plan_detailed(&desired, &observed, &recorded, now);
+    let decision = planned.decision.clone();
     update_metrics(ctx, name, &desired, &observed, &decision);
 
     // A standby observes and keeps its metrics current, and acts on nothing.
     if !ctx.fence.is_leader() {
         state.last_status = None;
         return Ok(Next::After(standby_poll(ctx, &decision)));
+    }
+
+    let mut reports = Default::default();
+    if crate::autoupdate::drive::concerns(&doc, &autoupdate) {
+        start_scan(ctx, name, &doc, &autoupdate, state, now);
+        let driven = crate::autoupdate::drive::drive(
+            ctx, name, &doc, generation, &desired, &observed, &planned, autoupdate, now, rfc3339,
+        )
+        .await?;
+        if driven.wrote_spec {
+            // Plan again from the spec just written, before anything is carried out.
+            return Ok(Next::After(ctx.opts.after_step));
+        }
+        reports = driven.reports;
     }
 
     let step_record = |step: &Step, at: u64| StepRecord {
@@ -199,6 +219,12 @@ pub async fn reconcile(
         step: decision.step().map(|s| step_record(s, now)),
         now: rfc3339(now),
     });
+    let mut status = status;
+    for (c, r) in reports {
+        if let Some(cs) = status.components.get_mut(c.as_str()) {
+            cs.auto_update = Some(r);
+        }
+    }
     write_status(ctx, name, status, state).await?;
 
     match decision {
@@ -247,6 +273,33 @@ pub async fn reconcile(
         Decision::Blocked { .. } => Ok(Next::After(ctx.opts.poll * 5)),
         Decision::Converged => Ok(Next::After(ctx.opts.resync)),
     }
+}
+
+/// Starts a registry scan of the cluster when one is due and none is running.
+fn start_scan(
+    ctx: &Context,
+    name: &str,
+    doc: &MesosCluster,
+    at: &crate::store::AutoUpdateAt,
+    state: &mut ClusterState,
+    now: u64,
+) {
+    if state.scan.as_ref().is_some_and(|h| !h.is_finished()) {
+        return;
+    }
+    if crate::autoupdate::scanner::due(doc, &at.state, now).is_empty() {
+        return;
+    }
+    let sctx = crate::autoupdate::scanner::ScanCtx {
+        store: ctx.store.clone(),
+        secrets: ctx.secrets.clone(),
+        metrics: ctx.metrics.clone(),
+        fence: ctx.fence.clone(),
+    };
+    let span = info_span!("scan", cluster = name);
+    state.scan = Some(tokio::spawn(
+        crate::autoupdate::scanner::scan(sctx, name.to_string(), doc.clone(), now).instrument(span),
+    ));
 }
 
 /// Fingerprint of what the host clients depend on.

@@ -20,14 +20,19 @@ pub enum Wake {
 }
 
 /// `<prefix>clusters/<name>/<anything>` → `name`, for keys that wake a reconcile (the spec
-/// and a deletion request; not the operator's own status, record or events).
+/// a deletion request and the automation's state; not the operator's own status, record or
+/// events).
 fn waking_cluster(prefix: &str, key: &[u8]) -> Option<String> {
     if let Some(n) = cluster_of_spec_key(prefix, key) {
         return Some(n);
     }
     let k = std::str::from_utf8(key).ok()?;
     let rest = k.strip_prefix(prefix)?;
-    let name = rest.strip_suffix("/deletion")?;
+    // A deletion request, and the automation's state (a scan found tags, a person approved
+    // or resumed).
+    let name = rest
+        .strip_suffix("/deletion")
+        .or_else(|| rest.strip_suffix("/autoupdate"))?;
     (!name.contains('/')).then(|| name.to_string())
 }
 

@@ -21,7 +21,9 @@ use mesos_operator_core::status::ClusterStatus;
 use crate::election::WriteGuard;
 use crate::etcd::{self, ConnectError, EtcdOptions, REQUEST_TIMEOUT};
 
+mod autoupdate;
 mod records;
+pub use autoupdate::AutoUpdateAt;
 pub use records::{cluster_of_spec_key, Event, RecordAt, MAX_EVENTS};
 
 /// What can go wrong talking to the store.
@@ -292,19 +294,31 @@ impl Store {
     /// Compare-and-swap write of `doc` over `current` (None: must not exist yet).
     async fn write(
         &self,
+        doc: MesosCluster,
+        current: Option<&Stored>,
+    ) -> Result<WriteOutcome, StoreError> {
+        self.write_as(doc, current, None).await
+    }
+
+    /// [`Store::write`], fenced by the leadership when `guard` is given (the operator's own
+    /// spec writes: automated bumps and rollbacks).
+    async fn write_as(
+        &self,
         mut doc: MesosCluster,
         current: Option<&Stored>,
+        guard: Option<&WriteGuard>,
     ) -> Result<WriteOutcome, StoreError> {
         validate(&doc, current.map(|c| &c.doc)).map_err(StoreError::Invalid)?;
         let name = doc.metadata.name.clone();
         let key = self.spec_key(&name);
-        let (txn, outcome) = match current {
+        let (compares, ops, outcome) = match current {
             None => {
                 doc.metadata.generation = Some(1);
-                let txn = Txn::new()
-                    .when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)])
-                    .and_then([TxnOp::put(key, to_json(&doc)?, None)]);
-                (txn, WriteOutcome::Created { generation: 1 })
+                (
+                    vec![Compare::create_revision(key.clone(), CompareOp::Equal, 0)],
+                    vec![TxnOp::put(key, to_json(&doc)?, None)],
+                    WriteOutcome::Created { generation: 1 },
+                )
             }
             Some(cur) => {
                 if cur.doc.spec == doc.spec {
@@ -333,24 +347,57 @@ impl Store {
                 for g in kept.iter().filter(|g| **g < keep_from) {
                     ops.push(TxnOp::delete(self.history_key(&name, *g), None));
                 }
-                let txn = Txn::new()
-                    .when([
-                        Compare::mod_revision(key.clone(), CompareOp::Equal, cur.mod_revision),
-                        Compare::create_revision(history_key, CompareOp::Equal, 0),
-                    ])
-                    .and_then(ops);
-                (txn, WriteOutcome::Updated { generation })
+                let compares = vec![
+                    Compare::mod_revision(key.clone(), CompareOp::Equal, cur.mod_revision),
+                    Compare::create_revision(history_key, CompareOp::Equal, 0),
+                ];
+                (compares, ops, WriteOutcome::Updated { generation })
             }
         };
-        let mut c = self.client.clone();
-        let r = timed(c.txn(txn)).await?;
-        if r.succeeded() {
+        let succeeded = match guard {
+            Some(g) => self.fenced_txn(g, compares, ops).await?.is_some(),
+            None => {
+                let mut c = self.client.clone();
+                timed(c.txn(Txn::new().when(compares).and_then(ops)))
+                    .await?
+                    .succeeded()
+            }
+        };
+        if succeeded {
             Ok(outcome)
         } else {
             Err(StoreError::Conflict(format!(
                 "{name} was changed by someone else since it was read; nothing was written, try again"
             )))
         }
+    }
+
+    /// The operator's own change of a spec: applied to the spec only if it is still at
+    /// `generation` (a compare-and-swap on what the change was planned from: a person's
+    /// write in between wins), validated like any apply, fenced by the leadership.
+    pub async fn update_fenced<F>(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        generation: u64,
+        change: F,
+    ) -> Result<WriteOutcome, StoreError>
+    where
+        F: FnOnce(&mut MesosCluster),
+    {
+        let cur = self
+            .get(name)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("cluster {name}")))?;
+        if cur.generation() != generation {
+            return Err(StoreError::Conflict(format!(
+                "{name} is at generation {} now, not {generation}",
+                cur.generation()
+            )));
+        }
+        let mut doc = cur.doc.clone();
+        change(&mut doc);
+        self.write_as(doc, Some(&cur), Some(guard)).await
     }
 
     /// Read-modify-write of a stored spec (bump, pause, resume), retried when another

@@ -72,6 +72,9 @@ pub struct ComponentStatus {
     /// Desired image reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// Automated bumps: the newest allowed tag, why it is not rolled yet, the canary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_update: Option<crate::autoupdate::AutoUpdateReport>,
 }
 
 /// The status document.
@@ -224,6 +227,7 @@ pub fn derive(i: StatusInputs<'_>) -> ClusterStatus {
                 quorum: (c == C::Masters).then_some(d.master_quorum),
                 leader,
                 image: d.image_of(c).map(str::to_string),
+                auto_update: None,
             },
         );
     }

@@ -106,6 +106,9 @@ pub struct ComponentUpdates {
     /// When the registry was last asked (seconds since the epoch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_scan: Option<u64>,
+    /// When the next scan is due (the interval plus its random jitter, drawn once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_scan: Option<u64>,
     /// The last scan's error, if it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan_error: Option<String>,
@@ -167,6 +170,36 @@ impl AutoUpdateState {
 }
 
 impl ComponentUpdates {
+    /// Replaces the tags seen by a scan's answer: a tag keeps the time it was first seen
+    /// (and its digest), a new one is seen `now`, one the registry no longer has is dropped.
+    /// At most [`MAX_SEEN`] are kept, the newest by `order`.
+    pub fn merge_scan(
+        &mut self,
+        tags: &[String],
+        keep: impl Fn(&str) -> bool,
+        order: impl Fn(&str, &str) -> std::cmp::Ordering,
+        now: u64,
+    ) {
+        let mut kept: Vec<&String> = tags.iter().filter(|t| keep(t)).collect();
+        kept.sort_by(|a, b| order(b, a));
+        kept.dedup();
+        kept.truncate(MAX_SEEN);
+        let seen = kept
+            .into_iter()
+            .map(|t| {
+                let old = self.seen.get(t);
+                (
+                    t.clone(),
+                    SeenTag {
+                        first_seen: old.map_or(now, |o| o.first_seen),
+                        digest: old.and_then(|o| o.digest.clone()),
+                    },
+                )
+            })
+            .collect();
+        self.seen = seen;
+    }
+
     /// The spec write recorded in `pending` landed: the image is the automation's own.
     pub fn landed(&mut self, image: &str) {
         if self.pending.as_ref().is_some_and(|p| p.image == image) {

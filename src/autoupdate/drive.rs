@@ -1,0 +1,182 @@
+//! One reconcile's worth of automation for a cluster: decide for every component with a
+//! policy, store the state (fenced), then make at most one spec write (fenced, and only on
+//! the generation planned from), and say what happened in events and metrics.
+
+use std::collections::BTreeMap;
+
+use mesos_operator_core::autoupdate::canary::{check, registered_agents};
+use mesos_operator_core::autoupdate::{
+    decide, AutoUpdateReport, AutoUpdateState, EventKind, Inputs, Policy,
+};
+use mesos_operator_core::desired::Desired;
+use mesos_operator_core::observed::Observed;
+use mesos_operator_core::plan::{BlockKind, Decision, Planned};
+use mesos_operator_core::spec::{AutoUpdateMode, Component, MesosCluster};
+use mesos_operator_core::status::ready_count;
+use tracing::{info, warn};
+
+use crate::reconcile::cluster::ReconcileError;
+use crate::reconcile::Context;
+use crate::store::{AutoUpdateAt, Event, StoreError};
+
+/// What the automation did in this reconcile.
+#[derive(Debug, Default)]
+pub struct Driven {
+    /// Per component, for status.
+    pub reports: BTreeMap<Component, AutoUpdateReport>,
+    /// The spec was written: plan again from it before acting.
+    pub wrote_spec: bool,
+}
+
+/// Whether the cluster has anything for the automation: a policy, or state from one.
+pub fn concerns(doc: &MesosCluster, at: &AutoUpdateAt) -> bool {
+    Component::ALL.iter().any(|c| doc.auto_update(*c).is_some()) || !at.state.components.is_empty()
+}
+
+/// Inputs and the decision for every component with a policy; writes what changed.
+#[allow(clippy::too_many_arguments)]
+pub async fn drive(
+    ctx: &Context,
+    name: &str,
+    doc: &MesosCluster,
+    generation: u64,
+    desired: &Desired,
+    observed: &Observed,
+    planned: &Planned,
+    at: AutoUpdateAt,
+    now: u64,
+    rfc3339: impl Fn(u64) -> String,
+) -> Result<Driven, ReconcileError> {
+    let mut driven = Driven::default();
+    let mut state: AutoUpdateState = at.state.clone();
+    let mut write: Option<(Component, String)> = None;
+    let mut events = Vec::new();
+    let any_rollout = state.components.values().any(|u| u.rollout.is_some());
+    for c in Component::ALL {
+        let Some(spec_policy) = doc.auto_update(c) else {
+            continue;
+        };
+        // Validation compiled it before the spec was stored.
+        let Ok(policy) = Policy::compile(spec_policy) else {
+            continue;
+        };
+        let Some(spec_image) = doc.image(c) else {
+            continue;
+        };
+        let u = state.component(c);
+        let failed = match &planned.decision {
+            Decision::Blocked {
+                kind: BlockKind::HealthTimeout | BlockKind::CrashLoop,
+                reason,
+                ..
+            } if planned.component == Some(c) => Some(reason.clone()),
+            _ => None,
+        };
+        let baseline = u.rollout.as_ref().map_or(0, |r| r.baseline_agents);
+        let out = decide(&Inputs {
+            component: c,
+            policy: &policy,
+            spec_image,
+            generation,
+            state: &u,
+            failed,
+            ready: ready_count(desired, observed, c),
+            desired: desired.hosts_of(c).len() as u32,
+            checks: check(c, desired, observed, baseline),
+            registered_agents: registered_agents(observed),
+            may_start: planned.decision == Decision::Converged && !any_rollout,
+            now,
+        });
+        ctx.metrics.set_autoupdate(
+            name,
+            c.as_str(),
+            out.report.newest.is_some(),
+            out.state.denied.len() as i64,
+            out.state.pinned.is_some(),
+        );
+        for e in &out.events {
+            match e.kind {
+                EventKind::CanaryStarted => {
+                    ctx.metrics.autoupdate_canary(name, c.as_str(), "started")
+                }
+                EventKind::CanaryPassed => {
+                    ctx.metrics.autoupdate_canary(name, c.as_str(), "passed")
+                }
+                EventKind::RolledBack => {
+                    if u.rollout.as_ref().is_some_and(|r| r.promoted_at.is_none()) {
+                        ctx.metrics.autoupdate_canary(name, c.as_str(), "failed");
+                    }
+                    ctx.metrics.autoupdate_rollback(name, c.as_str());
+                }
+                _ => {}
+            }
+            info!(cluster = name, component = %c, kind = e.kind.as_str(), tag = %e.tag, "{}", e.message);
+            events.push(Event {
+                at: rfc3339(now),
+                kind: e.kind.as_str().to_string(),
+                component: c.as_str().to_string(),
+                host: String::new(),
+                step: e.message.clone(),
+                outcome: "ok".into(),
+                error: None,
+                duration_seconds: 0.0,
+                generation,
+            });
+        }
+        if policy.mode != AutoUpdateMode::Off {
+            driven.reports.insert(c, out.report.clone());
+        }
+        if write.is_none() {
+            if let Some(img) = &out.write_image {
+                write = Some((c, img.clone()));
+            }
+        }
+        state.components.insert(c, out.state);
+    }
+    if state == at.state && write.is_none() && events.is_empty() {
+        return Ok(driven);
+    }
+    // The state first: a spec write is recorded before it is made.
+    let guard = ctx.fence.guard().map_err(StoreError::from)?;
+    let mut stored = ctx
+        .store
+        .put_autoupdate(Some(&guard), name, &at, &state)
+        .await?;
+    for e in events {
+        if let Err(err) = ctx.store.push_event(&guard, name, e).await {
+            warn!(error = %err, "could not record the automation's event");
+        }
+    }
+    if let Some((c, image)) = write {
+        crate::failpoint::before_action("spec");
+        let result = ctx
+            .store
+            .update_fenced(&guard, name, generation, |d| {
+                if let Some(slot) = d.image_mut(c) {
+                    *slot = image.clone();
+                }
+            })
+            .await;
+        crate::failpoint::after_action("spec");
+        match result {
+            Ok(outcome) => {
+                info!(cluster = name, component = %c, %image, generation = outcome.generation(), "the automation wrote the spec");
+                driven.wrote_spec = true;
+                let mut landed = stored.state.clone();
+                landed.components.entry(c).or_default().landed(&image);
+                stored = ctx
+                    .store
+                    .put_autoupdate(Some(&guard), name, &stored, &landed)
+                    .await?;
+                let _ = stored;
+            }
+            // A person's write got in first: the next reconcile judges what they wrote.
+            Err(StoreError::Conflict(m)) => {
+                info!(cluster = name, component = %c, reason = %m, "the automation's spec write lost a race; planning again");
+                driven.wrote_spec = true;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(driven)
+}

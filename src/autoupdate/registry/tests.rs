@@ -1,0 +1,162 @@
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use super::*;
+
+#[test]
+fn challenges_are_read_as_registries_write_them() {
+    assert_eq!(
+        parse_challenge(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/zookeeper:pull,push""#
+        ),
+        Some(Challenge::Bearer {
+            realm: "https://auth.docker.io/token".into(),
+            service: Some("registry.docker.io".into()),
+            scope: Some("repository:library/zookeeper:pull,push".into()),
+        })
+    );
+    assert_eq!(
+        parse_challenge(r#"Basic realm="Registry Realm""#),
+        Some(Challenge::Basic)
+    );
+    assert_eq!(parse_challenge("Negotiate"), None);
+    assert_eq!(parse_challenge("Bearer service=\"x\""), None, "no realm");
+}
+
+#[test]
+fn link_headers_name_the_next_page() {
+    assert_eq!(
+        next_link(r#"</v2/mesos-master/tags/list?last=1.11.0&n=2>; rel="next""#).as_deref(),
+        Some("/v2/mesos-master/tags/list?last=1.11.0&n=2")
+    );
+    assert_eq!(next_link(r#"</x>; rel="prev""#), None);
+}
+
+/// A registry that wants a bearer token from its own realm (traded for basic
+/// credentials), pages its tags two at a time, and answers 429 once.
+#[derive(Clone)]
+struct Fake {
+    addr: String,
+    throttled: Arc<AtomicU32>,
+    token_requests: Arc<AtomicU32>,
+}
+
+const TAGS: [&str; 5] = ["1.10.0", "1.11.0", "1.11.1", "1.12.0-rc1", "latest"];
+
+/// `a=b&c=d`, percent-decoded for the characters these tests use.
+fn params(q: &Option<String>) -> Vec<(String, String)> {
+    q.as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.replace("%3A", ":").replace("%2F", "/")))
+        .collect()
+}
+
+fn json(v: serde_json::Value) -> Response {
+    ([("content-type", "application/json")], v.to_string()).into_response()
+}
+
+async fn token(State(f): State<Fake>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    f.token_requests.fetch_add(1, Ordering::SeqCst);
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("robot:s3cret")
+    );
+    let scope_ok = params(&q)
+        .iter()
+        .any(|(k, v)| k == "scope" && v == "repository:mesos-master:pull");
+    if h.get("authorization").and_then(|v| v.to_str().ok()) != Some(basic.as_str()) || !scope_ok {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    json(serde_json::json!({"token": "tok-123"}))
+}
+
+async fn tags(State(f): State<Fake>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    if h.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer tok-123") {
+        let challenge = format!(
+            r#"Bearer realm="http://{}/token",service="fake",scope="repository:mesos-master:pull""#,
+            f.addr
+        );
+        return (StatusCode::UNAUTHORIZED, [("www-authenticate", challenge)]).into_response();
+    }
+    if f.throttled.fetch_add(1, Ordering::SeqCst) == 0 {
+        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "0")]).into_response();
+    }
+    let last = params(&q)
+        .into_iter()
+        .find(|(k, _)| k == "last")
+        .map(|(_, v)| v);
+    let start = last
+        .and_then(|l| TAGS.iter().position(|t| *t == l))
+        .map_or(0, |i| i + 1);
+    let page: Vec<&str> = TAGS.iter().skip(start).take(2).copied().collect();
+    let mut resp = json(serde_json::json!({"name": "mesos-master", "tags": page}));
+    if start + 2 < TAGS.len() {
+        let link = format!(
+            r#"</v2/mesos-master/tags/list?last={}&n=2>; rel="next""#,
+            page[1]
+        );
+        resp.headers_mut()
+            .insert("link", HeaderValue::from_str(&link).unwrap());
+    }
+    resp
+}
+
+async fn serve() -> Fake {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let fake = Fake {
+        addr,
+        throttled: Arc::new(AtomicU32::new(0)),
+        token_requests: Arc::new(AtomicU32::new(0)),
+    };
+    let app = Router::new()
+        .route("/token", get(token))
+        .route("/v2/mesos-master/tags/list", get(tags))
+        .with_state(fake.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    fake
+}
+
+#[tokio::test]
+async fn token_auth_pagination_and_429_are_handled() {
+    let fake = serve().await;
+    let client = RegistryClient::new(
+        &fake.addr,
+        None,
+        Some(Secret::new("registry-login", b"robot:s3cret\n".to_vec())),
+    )
+    .unwrap()
+    .with_page_size(2);
+    let tags = client.tags("mesos-master").await.unwrap();
+    assert_eq!(tags, TAGS.to_vec());
+    assert_eq!(
+        fake.token_requests.load(Ordering::SeqCst),
+        1,
+        "the token is reused"
+    );
+}
+
+#[tokio::test]
+async fn wrong_credentials_name_the_secret_field_and_never_the_secret() {
+    let fake = serve().await;
+    let client = RegistryClient::new(
+        &fake.addr,
+        None,
+        Some(Secret::new(
+            "registry-login",
+            b"robot:wrong-password".to_vec(),
+        )),
+    )
+    .unwrap();
+    let err = client.tags("mesos-master").await.unwrap_err().to_string();
+    assert!(err.contains("spec.registryAccess.credentials"), "{err}");
+    assert!(!err.contains("wrong-password"), "{err}");
+}
