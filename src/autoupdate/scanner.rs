@@ -83,6 +83,24 @@ pub fn due(doc: &MesosCluster, state: &AutoUpdateState, now: u64) -> Vec<Compone
         .collect()
 }
 
+/// When the next scan of any component of `doc` is due (now, when one never ran).
+pub fn next_due(doc: &MesosCluster, state: &AutoUpdateState) -> Option<u64> {
+    Component::ALL
+        .into_iter()
+        .filter(|c| {
+            doc.auto_update(*c)
+                .is_some_and(|p| p.mode != AutoUpdateMode::Off)
+        })
+        .map(|c| {
+            state
+                .components
+                .get(&c)
+                .and_then(|u| u.next_scan)
+                .unwrap_or(0)
+        })
+        .min()
+}
+
 /// The registry client of a cluster.
 async fn client(
     doc: &MesosCluster,

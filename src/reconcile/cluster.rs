@@ -194,8 +194,11 @@ pub async fn reconcile(
     }
 
     let mut reports = Default::default();
+    // The next registry scan is due then: look again no later, converged or not.
+    let mut scan_at: Option<u64> = None;
     if crate::autoupdate::drive::concerns(&doc, &autoupdate) {
         start_scan(ctx, name, &doc, &autoupdate, state, now);
+        scan_at = crate::autoupdate::scanner::next_due(&doc, &autoupdate.state);
         let driven = crate::autoupdate::drive::drive(
             ctx, name, &doc, generation, &desired, &observed, &planned, autoupdate, now, rfc3339,
         )
@@ -227,6 +230,35 @@ pub async fn reconcile(
     }
     write_status(ctx, name, status, state).await?;
 
+    let next = act_on(
+        ctx, name, decision, &doc, &desired, &observed, recorded, record, generation, &fleet, now,
+    )
+    .await?;
+    Ok(match (next, scan_at) {
+        (Next::After(d), Some(at)) => {
+            let until_scan =
+                Duration::from_secs(at.saturating_sub(now)).max(Duration::from_millis(500));
+            Next::After(d.min(until_scan))
+        }
+        (n, _) => n,
+    })
+}
+
+/// Carries out the decision (at most one step) and says when to look again.
+#[allow(clippy::too_many_arguments)]
+async fn act_on(
+    ctx: &Context,
+    name: &str,
+    decision: Decision,
+    doc: &MesosCluster,
+    desired: &Desired,
+    observed: &Observed,
+    recorded: Recorded,
+    record: RecordAt,
+    generation: u64,
+    fleet: &Fleet,
+    now: u64,
+) -> Result<Next, ReconcileError> {
     match decision {
         Decision::Act { step, reason } => {
             let span = info_span!(
@@ -244,13 +276,13 @@ pub async fn reconcile(
                 );
                 // Containers of a quorum change are built from its current stage, staged
                 // from the very observation the plan was made from.
-                let staged = mesos_operator_core::plan::stage(&desired, &observed);
+                let staged = mesos_operator_core::plan::stage(desired, observed);
                 let record = RecordAt {
                     record: recorded,
                     mod_revision: record.mod_revision,
                 };
                 run_step(
-                    ctx, name, &doc, &staged, &observed, record, &step, generation, &fleet,
+                    ctx, name, doc, &staged, observed, record, &step, generation, fleet,
                 )
                 .await
             }

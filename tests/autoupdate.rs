@@ -1,0 +1,279 @@
+//! Automated version bumps on the real test bed: tags are published into the test bed's
+//! TLS registry while the operator runs, and the operator finds them by scanning, reports
+//! them (`notify`), holds young ones back (`minAge`), rolls the newest allowed one through
+//! a canary (rc10 over rc9), rolls back and denies a tag that never turns healthy, and
+//! never overwrites a person's bump. An independent watcher checks the invariants of
+//! `shared/design/safety.md` throughout.
+
+// The test holds the fleet guard for its whole length on purpose.
+#![allow(clippy::await_holding_lock)]
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::fleet::{exclusive, fleet, Fleet};
+use common::operator::{
+    apply, containers, generation, store_secrets, wait_phase, wait_until, ClusterGuard,
+    ClusterOpts, Operator, Rules, Watcher,
+};
+use common::{cli, parts, unique_prefix};
+
+const CONVERGE: Duration = Duration::from_secs(300);
+const NAME: &str = "auto";
+const REPO: &str = "auto/mesos-master";
+
+/// Copies `src` (a repository:tag of the test bed's registry) to `REPO:tag` in the same
+/// registry: a new tag appears, exactly as a release would.
+fn publish(f: &Fleet, src: &str, tag: &str) -> Instant {
+    let trust = f.pki.parent().expect("test bed dir").join("registry-trust");
+    let out = Command::new("skopeo")
+        .args(["copy", "-q", "--src-cert-dir"])
+        .arg(&trust)
+        .arg("--dest-cert-dir")
+        .arg(&trust)
+        .arg(format!("docker://{}/{src}", f.registry))
+        .arg(format!("docker://{}/{REPO}:{tag}", f.registry))
+        .output()
+        .expect("run skopeo");
+    assert!(
+        out.status.success(),
+        "skopeo copy {src} → {tag}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Instant::now()
+}
+
+fn status(prefix: &str) -> serde_json::Value {
+    let (code, out, err) = parts(&cli(prefix, &["status", NAME, "-o", "json"]));
+    assert_eq!(code, 0, "status: {err}");
+    serde_json::from_str(&out).expect("status json")
+}
+
+fn masters_auto(prefix: &str) -> serde_json::Value {
+    status(prefix)["components"]["masters"]["autoUpdate"].clone()
+}
+
+fn spec_image(prefix: &str) -> String {
+    let (code, out, err) = parts(&cli(prefix, &["get", NAME, "-o", "json"]));
+    assert_eq!(code, 0, "get: {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    v["spec"]["masters"]["image"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Events as (kind, component, step text), oldest first.
+fn auto_events(prefix: &str) -> Vec<(String, String, String)> {
+    let (code, out, err) = parts(&cli(prefix, &["events", NAME, "-o", "json"]));
+    assert_eq!(code, 0, "events: {err}");
+    let v: Vec<serde_json::Value> = serde_json::from_str(&out).expect("json");
+    let mut e: Vec<_> = v
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or_default().to_string(),
+                e["component"].as_str().unwrap_or_default().to_string(),
+                e["step"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    e.reverse();
+    e
+}
+
+fn has_event(prefix: &str, kind: &str, needle: &str) -> bool {
+    auto_events(prefix)
+        .iter()
+        .any(|(k, c, s)| k == kind && c == "masters" && s.contains(needle))
+}
+
+/// Master images running on the hosts, one per host.
+fn master_tags(f: &Fleet, hosts: &[String]) -> Vec<String> {
+    containers(f, hosts, NAME)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c.role == "master" && c.running)
+        .map(|c| c.image.rsplit(':').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn document(f: &Fleet, policy: &str) -> String {
+    let mut opts = ClusterOpts::seed(NAME);
+    opts.zk_servers = 1;
+    opts.master_image = format!("{REPO}:1.11.0");
+    // A tag that never turns healthy is rolled back after this long.
+    opts.health_timeout = "40s".into();
+    let y = opts.yaml(f);
+    let ca = "  registryAccess: {ca: {secret: ca}}\n";
+    let y = y.replace(
+        &format!("  masters: {{image: '{REPO}:1.11.0', count: 3, port: 5050}}\n"),
+        &format!(
+            "  masters:\n    image: '{REPO}:1.11.0'\n    count: 3\n    port: 5050\n    autoUpdate: {policy}\n"
+        ),
+    );
+    assert!(y.contains("autoUpdate"), "{y}");
+    y + ca
+}
+
+const SCAN: &str = "scanInterval: 2s, scanJitter: 1s, canarySoak: 10s, releaseCandidates: true";
+
+#[test]
+fn new_tags_are_found_canaried_rolled_back_when_bad_and_never_over_a_person() {
+    let _g = exclusive();
+    let f = fleet();
+    let _clean = ClusterGuard {
+        fleet: f,
+        clusters: vec![NAME.into()],
+    };
+    let prefix = unique_prefix("autoupdate");
+    store_secrets(&prefix, f);
+    let hs: Vec<String> = f.hosts.keys().take(3).cloned().collect();
+    publish(f, "mesos-master:1.11.0", "1.11.0");
+    let mut op = Operator::start(&prefix, &[]);
+    let watcher = Watcher::start(
+        f,
+        hs.clone(),
+        NAME,
+        Rules {
+            zk_port: 2181,
+            masters_floor: true,
+        },
+    );
+    let mut to_canary = Vec::new();
+
+    // 1. notify: the new tag is reported, never rolled.
+    apply(&prefix, &document(f, &format!("{{mode: notify, {SCAN}}}")));
+    wait_phase(&prefix, NAME, "Converged", CONVERGE);
+    let gen = generation(&prefix, NAME);
+    publish(f, "mesos-master:1.11.0", "1.11.1");
+    wait_until("notify reports 1.11.1", Duration::from_secs(60), || {
+        masters_auto(&prefix)["newest"] == "1.11.1"
+    });
+    assert!(has_event(&prefix, "AutoUpdateCandidate", "1.11.1"));
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(generation(&prefix, NAME), gen, "notify writes nothing");
+    assert!(spec_image(&prefix).ends_with(":1.11.0"));
+
+    // 2. auto with minAge: a young tag is held back.
+    apply(
+        &prefix,
+        &document(f, &format!("{{mode: auto, minAge: 1h, {SCAN}}}")),
+    );
+    wait_until("minAge reported", Duration::from_secs(60), || {
+        masters_auto(&prefix)["state"]
+            .as_str()
+            .is_some_and(|s| s.contains("too young"))
+    });
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(spec_image(&prefix).ends_with(":1.11.0"), "held back");
+    let (code, out, _) = parts(&cli(&prefix, &["autoupdate", "list", NAME]));
+    assert_eq!(code, 0);
+    assert!(out.contains("1.11.1") && out.contains("too-young"), "{out}");
+
+    // 3. minAge 0: the canary of 1.11.1 first, one master alone while it soaks, then the rest.
+    apply(&prefix, &document(f, &format!("{{mode: auto, {SCAN}}}")));
+    wait_until("the canary soaks", Duration::from_secs(120), || {
+        masters_auto(&prefix)["state"]
+            .as_str()
+            .is_some_and(|s| s.contains("soaking"))
+    });
+    let tags = master_tags(f, &hs);
+    assert_eq!(
+        tags.iter().filter(|t| *t == "1.11.1").count(),
+        1,
+        "exactly one canary while it soaks: {tags:?}"
+    );
+    wait_until("1.11.1 rolled out", CONVERGE, || {
+        has_event(&prefix, "AutoRolledOut", "1.11.1")
+    });
+    wait_phase(&prefix, NAME, "Converged", CONVERGE);
+    assert_eq!(master_tags(f, &hs), vec!["1.11.1"; 3]);
+    let ev = auto_events(&prefix);
+    let pos = |kind: &str| {
+        ev.iter()
+            .position(|(k, _, s)| k == kind && s.contains("1.11.1"))
+    };
+    assert!(pos("CanaryStarted") < pos("CanaryPassed"), "{ev:?}");
+    assert!(pos("CanaryPassed") < pos("AutoRolledOut"), "{ev:?}");
+
+    // 4. rc9 and rc10 appear together: rc10 is chosen.
+    let t = publish(f, "mesos-master:1.12.0-rc1", "1.12.0-rc9");
+    publish(f, "mesos-master:1.12.0-rc1", "1.12.0-rc10");
+    wait_until("canary of rc10", Duration::from_secs(60), || {
+        has_event(&prefix, "CanaryStarted", "1.12.0-rc10")
+    });
+    to_canary.push(t.elapsed());
+    assert!(!has_event(&prefix, "CanaryStarted", "1.12.0-rc9"));
+    wait_until("rc10 rolled out", CONVERGE, || {
+        has_event(&prefix, "AutoRolledOut", "1.12.0-rc10")
+    });
+    wait_phase(&prefix, NAME, "Converged", CONVERGE);
+
+    // 5. A tag that never turns healthy: its canary fails its health timeout, it is rolled
+    // back to the last good version and denied.
+    let t = publish(f, "mesos-master:broken", "1.12.0");
+    wait_until("canary of the broken tag", Duration::from_secs(60), || {
+        has_event(&prefix, "CanaryStarted", "→ 1.12.0:")
+    });
+    to_canary.push(t.elapsed());
+    wait_until("rolled back", Duration::from_secs(180), || {
+        has_event(&prefix, "AutoRollback", "masters 1.12.0 failed")
+    });
+    wait_phase(&prefix, NAME, "Converged", CONVERGE);
+    assert!(spec_image(&prefix).ends_with(":1.12.0-rc10"));
+    assert_eq!(master_tags(f, &hs), vec!["1.12.0-rc10"; 3]);
+    let auto = masters_auto(&prefix);
+    assert_eq!(auto["denied"], serde_json::json!(["1.12.0"]), "{auto}");
+    assert_eq!(
+        op.gauge("mesos_operator_autoupdate_denied_tags{cluster=\"auto\",component=\"masters\"}"),
+        Some(1.0)
+    );
+    // Never tried again.
+    std::thread::sleep(Duration::from_secs(8));
+    let canaries = auto_events(&prefix)
+        .iter()
+        .filter(|(k, _, s)| k == "CanaryStarted" && s.contains("→ 1.12.0:"))
+        .count();
+    assert_eq!(canaries, 1, "the denied tag is not tried again");
+    assert!(spec_image(&prefix).ends_with(":1.12.0-rc10"));
+
+    // 6. A person's bump while a newer tag is available pins the component; the
+    // automation never overwrites it until `autoupdate resume`.
+    let t = publish(f, "mesos-master:1.12.0-rc1", "1.12.1");
+    let (code, _, err) = parts(&cli(&prefix, &["bump", NAME, "masters", "1.12.0-rc9"]));
+    assert_eq!(code, 0, "bump: {err}");
+    wait_until("pinned", Duration::from_secs(60), || {
+        masters_auto(&prefix)["pinned"].is_object()
+    });
+    wait_phase(&prefix, NAME, "Converged", CONVERGE);
+    std::thread::sleep(Duration::from_secs(8));
+    assert!(
+        spec_image(&prefix).ends_with(":1.12.0-rc9"),
+        "the person's bump stays"
+    );
+    assert_eq!(master_tags(f, &hs), vec!["1.12.0-rc9"; 3]);
+    assert!(masters_auto(&prefix)["state"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("pinned")));
+    let (code, out, err) = parts(&cli(&prefix, &["autoupdate", "resume", NAME, "masters"]));
+    assert_eq!(code, 0, "resume: {err}");
+    assert!(out.contains("resumed"), "{out}");
+    wait_until("1.12.1 rolled out after resume", CONVERGE, || {
+        has_event(&prefix, "AutoRolledOut", "1.12.1")
+    });
+    let _ = t;
+    wait_phase(&prefix, NAME, "Converged", CONVERGE);
+    assert_eq!(master_tags(f, &hs), vec!["1.12.1"; 3]);
+
+    let violations = watcher.finish();
+    assert_eq!(violations, 0, "the watcher saw a rule broken");
+    to_canary.sort();
+    eprintln!(
+        "autoupdate: tag published → canary started: {:?} (scanInterval 2s, jitter ≤1s)",
+        to_canary
+    );
+    assert!(op.stop().is_some());
+}
