@@ -160,3 +160,57 @@ async fn wrong_credentials_name_the_secret_field_and_never_the_secret() {
     assert!(err.contains("spec.registryAccess.credentials"), "{err}");
     assert!(!err.contains("wrong-password"), "{err}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_registry_that_never_answers_fails_at_the_timeout_instead_of_hanging() {
+    // Accepts connections and reads, never writes a byte back.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let client = RegistryClient::new(&addr, None, None).unwrap();
+    let started = tokio::time::Instant::now();
+    let err = client.tags("mesos-master").await.unwrap_err();
+    assert!(matches!(err, RegistryError::Transport { .. }), "{err}");
+    // Paused clock: the time the request was given, not wall time.
+    assert!(
+        started.elapsed() >= REQUEST_TIMEOUT,
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() < REQUEST_TIMEOUT * 2,
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_errors_are_retried_then_reported_with_the_status() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let hits = Arc::new(AtomicU32::new(0));
+    let h = hits.clone();
+    let app = Router::new().route(
+        "/v2/mesos-master/tags/list",
+        get(move || {
+            let h = h.clone();
+            async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = RegistryClient::new(&addr, None, None).unwrap();
+    let err = client.tags("mesos-master").await.unwrap_err();
+    assert!(
+        matches!(err, RegistryError::Status { status: 503, .. }),
+        "{err}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), ATTEMPTS);
+}

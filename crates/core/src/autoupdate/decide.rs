@@ -260,12 +260,20 @@ pub fn decide(i: &Inputs) -> Outcome {
 
     // 3. A rollout in progress.
     if let Some(mut r) = s.rollout.clone() {
-        let failure = i.failed.clone().or_else(|| match (r.phase, &i.checks) {
+        // A check that fails for longer than the grace fails the canary; one that recovers
+        // within it (agents re-registering after a master failover) does not.
+        let mut check_failure = None;
+        match (r.phase, &i.checks) {
             (RolloutPhase::Canary, Err(e)) if r.healthy_since.is_some() => {
-                Some(format!("canary check failed: {e}"))
+                let since = *r.failing_since.get_or_insert(i.now);
+                if i.now.saturating_sub(since) >= i.policy.check_grace.as_secs() {
+                    check_failure =
+                        Some(format!("canary check failed for {}s: {e}", i.now - since));
+                }
             }
-            _ => None,
-        });
+            _ => r.failing_since = None,
+        }
+        let failure = i.failed.clone().or(check_failure);
         if let Some(why) = failure {
             events.push(AutoEvent {
                 kind: EventKind::RolledBack,
@@ -300,6 +308,15 @@ pub fn decide(i: &Inputs) -> Outcome {
             };
         }
         match r.phase {
+            RolloutPhase::Canary if i.ready >= 1 && r.failing_since.is_some() => {
+                report.state = format!(
+                    "canary of {} failing its checks for {}s (fails after {}s): {}",
+                    r.tag,
+                    i.now.saturating_sub(r.failing_since.unwrap_or(i.now)),
+                    i.policy.check_grace.as_secs(),
+                    i.checks.clone().err().unwrap_or_default()
+                );
+            }
             RolloutPhase::Canary if i.ready >= 1 => {
                 let since = *r.healthy_since.get_or_insert(i.now);
                 let soak = i.policy.canary_soak.as_secs();
@@ -457,6 +474,7 @@ pub fn decide(i: &Inputs) -> Outcome {
         phase: RolloutPhase::Canary,
         started_at: i.now,
         healthy_since: None,
+        failing_since: None,
         promoted_at: None,
         baseline_agents: i.registered_agents,
     });

@@ -36,6 +36,8 @@ pub struct Policy {
     pub require_approval: bool,
     /// Canary soak.
     pub canary_soak: Duration,
+    /// How long a check may fail before the canary fails.
+    pub check_grace: Duration,
 }
 
 /// A problem in one field of the policy: the field (relative to `autoUpdate`), what is
@@ -109,6 +111,7 @@ impl Policy {
         let scan_interval = dur("scanInterval", &p.scan_interval, "5m");
         let scan_jitter = dur("scanJitter", &p.scan_jitter, "30s");
         let canary_soak = dur("canarySoak", &p.canary_soak, "120s");
+        let check_grace = dur("checkGrace", &p.check_grace, "30s");
         if let Some(i) = scan_interval {
             if i < MIN_SCAN_INTERVAL {
                 err(
@@ -128,23 +131,31 @@ impl Policy {
             scan_interval,
             scan_jitter,
             canary_soak,
+            check_grace,
         ) {
-            (Some(range), Some(scheme), Some(min_age), Some(si), Some(sj), Some(soak)) => {
-                Ok(Policy {
-                    mode: p.mode,
-                    range,
-                    max_step: p.max_step,
-                    release_candidates: p.release_candidates,
-                    scheme,
-                    exclude,
-                    min_age,
-                    pin_digest: p.pin_digest,
-                    scan_interval: si,
-                    scan_jitter: sj,
-                    require_approval: p.require_approval,
-                    canary_soak: soak,
-                })
-            }
+            (
+                Some(range),
+                Some(scheme),
+                Some(min_age),
+                Some(si),
+                Some(sj),
+                Some(soak),
+                Some(grace),
+            ) => Ok(Policy {
+                mode: p.mode,
+                range,
+                max_step: p.max_step,
+                release_candidates: p.release_candidates,
+                scheme,
+                exclude,
+                min_age,
+                pin_digest: p.pin_digest,
+                scan_interval: si,
+                scan_jitter: sj,
+                require_approval: p.require_approval,
+                canary_soak: soak,
+                check_grace: grace,
+            }),
             _ => Err(errs),
         }
     }

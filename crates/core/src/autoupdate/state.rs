@@ -87,6 +87,9 @@ pub struct AutoRollout {
     /// When the canary was first seen healthy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthy_since: Option<u64>,
+    /// Since when the canary's checks fail (cleared when they hold again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<u64>,
     /// When the canary passed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promoted_at: Option<u64>,

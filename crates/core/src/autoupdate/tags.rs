@@ -51,7 +51,16 @@ pub fn compile(pattern: &str) -> Result<Regex, String> {
     regex::RegexBuilder::new(pattern)
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
-        .map_err(|e| format!("is not a valid regular expression: {e}"))
+        .map_err(|e| {
+            // regex's message draws a caret under the pattern over several lines; keep the
+            // line that says what is wrong.
+            let text = e.to_string();
+            let why = text
+                .lines()
+                .find_map(|l| l.strip_prefix("error: "))
+                .map_or_else(|| text.replace('\n', " "), str::to_string);
+            format!("is not a valid regular expression ({why})")
+        })
 }
 
 impl TagScheme {

@@ -157,6 +157,10 @@ pub struct AutoUpdatePolicy {
     /// How long the canary must stay healthy, its checks holding, before the rest follow.
     #[serde(default = "default_canary_soak")]
     pub canary_soak: String,
+    /// How long a canary check may fail before the canary fails: agents re-register for a
+    /// few seconds after a master failover, which is no reason to roll back.
+    #[serde(default = "default_check_grace")]
+    pub check_grace: String,
 }
 
 impl Default for AutoUpdatePolicy {
@@ -174,6 +178,7 @@ impl Default for AutoUpdatePolicy {
             scan_jitter: default_scan_jitter(),
             require_approval: false,
             canary_soak: default_canary_soak(),
+            check_grace: default_check_grace(),
         }
     }
 }
@@ -189,6 +194,9 @@ fn default_scan_jitter() -> String {
 }
 fn default_canary_soak() -> String {
     "120s".into()
+}
+fn default_check_grace() -> String {
+    "30s".into()
 }
 
 /// One Docker host of the fleet.

@@ -153,15 +153,48 @@ fn a_failing_canary_is_rolled_back_and_its_tag_never_tried_again() {
 }
 
 #[test]
-fn a_canary_check_failing_after_it_turned_healthy_rolls_back() {
+fn a_canary_check_failing_past_its_grace_rolls_back() {
     let mut w = World::new(AutoUpdateMode::Auto, &["1.11.0", "1.11.1"]);
     w.tick();
     w.ready = 1;
     w.tick();
     w.checks = Err("registered agents dropped from 3 to 1 during the canary".into());
     let out = w.tick();
+    assert!(out.events.is_empty(), "within the grace: {:?}", out.events);
+    assert!(
+        out.report.state.contains("failing its checks"),
+        "{}",
+        out.report.state
+    );
+    w.now += 30;
+    let out = w.tick();
     assert_eq!(World::kinds(&out), vec![EventKind::RolledBack]);
     assert!(w.state.denied["1.11.1"].reason.contains("agents dropped"));
+}
+
+#[test]
+fn a_check_that_recovers_within_its_grace_neither_fails_nor_counts_as_soak() {
+    let mut w = World::new(AutoUpdateMode::Auto, &["1.11.0", "1.11.1"]);
+    w.tick();
+    w.ready = 1;
+    w.tick(); // healthy since 1000
+    w.checks = Err("registered agents dropped from 3 to 2 during the canary".into());
+    w.now += 20;
+    let out = w.tick();
+    assert!(out.events.is_empty());
+    // Agents re-registered: the failure is forgotten, nothing rolled back.
+    w.checks = Ok(());
+    w.now += 5;
+    w.tick();
+    assert!(w
+        .state
+        .rollout
+        .as_ref()
+        .is_some_and(|r| r.failing_since.is_none()));
+    w.now += 60;
+    let out = w.tick();
+    assert_eq!(World::kinds(&out), vec![EventKind::CanaryPassed]);
+    assert!(w.state.denied.is_empty());
 }
 
 #[test]
