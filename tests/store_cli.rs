@@ -411,3 +411,103 @@ fn names_on_the_command_line_are_checked_like_names_in_documents() {
     assert_eq!(before, after, "something was written");
     assert_eq!(history_generations(&p, "c1"), vec![1, 2]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approve_resume_and_allow_change_only_the_automation_state() {
+    use mesos_operator_core::autoupdate::state::{Denial, Pin};
+    use mesos_operator_core::spec::Component;
+    let p = unique_prefix("autoupdate-cli");
+    let doc = seed_yaml("au").replace(
+        "    env: {MESOS_LOGGING_LEVEL: INFO}\n  agents:",
+        "    env: {MESOS_LOGGING_LEVEL: INFO}\n    autoUpdate: {mode: auto, requireApproval: true}\n  agents:",
+    );
+    assert!(doc.contains("requireApproval"));
+    let (code, _, err) = parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &doc));
+    assert_eq!(code, 0, "{err}");
+    let s = store(&p).await;
+    let gen = s.get("au").await.unwrap().unwrap().generation();
+
+    // Nothing seen yet: said so.
+    let (code, out, _) = parts(&cli(&p, &["autoupdate", "list", "au"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("no tags seen yet"), "{out}");
+
+    // approve records the tag; a component without a policy, a bad component or a bad tag
+    // is bad usage and changes nothing.
+    let (code, out, err) = parts(&cli(&p, &["approve", "au", "masters", "1.12.0"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("approved"), "{out}");
+    let at = s.autoupdate("au").await.unwrap();
+    assert!(at
+        .state
+        .component(Component::Masters)
+        .approved
+        .contains("1.12.0"));
+    let rev = at.mod_revision;
+    for args in [
+        &["approve", "au", "agents", "1.12.0"][..],
+        &["approve", "au", "mastrs", "1.12.0"],
+        &["approve", "au", "masters", "mesos-master:1.12.0"],
+        &["autoupdate", "resume", "au", "nothing"],
+    ] {
+        let (code, _, err) = parts(&cli(&p, args));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("error:"), "{err}");
+    }
+    assert_eq!(s.autoupdate("au").await.unwrap().mod_revision, rev);
+
+    // A pin and a denial as the operator would write them.
+    let mut state = s.autoupdate("au").await.unwrap();
+    {
+        let u = state
+            .state
+            .components
+            .entry(Component::Masters)
+            .or_default();
+        u.pinned = Some(Pin {
+            image: "mesos-master:1.10.0".into(),
+            generation: gen,
+            at: 1,
+        });
+        u.denied.insert(
+            "1.12.0-rc1".into(),
+            Denial {
+                reason: "canary failed".into(),
+                at: 1,
+            },
+        );
+    }
+    let next = state.state.clone();
+    s.put_autoupdate(None, "au", &state, &next).await.unwrap();
+
+    let (code, out, err) = parts(&cli(&p, &["autoupdate", "resume", "au", "masters"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("resumed"), "{out}");
+    let u = s
+        .autoupdate("au")
+        .await
+        .unwrap()
+        .state
+        .component(Component::Masters);
+    assert!(u.pinned.is_none());
+    assert_eq!(u.known_image.as_deref(), Some("mesos-master:1.11.0"));
+
+    let (code, _, err) = parts(&cli(&p, &["autoupdate", "allow", "au", "masters", "1.9.9"]));
+    assert_eq!(code, 1, "not on the denylist: {err}");
+    let (code, out, err) = parts(&cli(
+        &p,
+        &["autoupdate", "allow", "au", "masters", "1.12.0-rc1"],
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("off the denylist"), "{out}");
+    let u = s
+        .autoupdate("au")
+        .await
+        .unwrap()
+        .state
+        .component(Component::Masters);
+    assert!(u.denied.is_empty());
+    assert!(u.approved.contains("1.12.0"), "the other fields are kept");
+    // The spec was never touched.
+    assert_eq!(s.get("au").await.unwrap().unwrap().generation(), gen);
+}

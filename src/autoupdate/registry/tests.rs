@@ -109,6 +109,21 @@ async fn tags(State(f): State<Fake>, h: HeaderMap, RawQuery(q): RawQuery) -> Res
     resp
 }
 
+async fn basic_tags(h: HeaderMap) -> Response {
+    let want = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("robot:s3cret")
+    );
+    if h.get("authorization").and_then(|v| v.to_str().ok()) != Some(want.as_str()) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [("www-authenticate", r#"Basic realm="Registry Realm""#)],
+        )
+            .into_response();
+    }
+    json(serde_json::json!({"name": "basic", "tags": ["1.0.0"]}))
+}
+
 async fn serve() -> Fake {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -120,6 +135,7 @@ async fn serve() -> Fake {
     let app = Router::new()
         .route("/token", get(token))
         .route("/v2/mesos-master/tags/list", get(tags))
+        .route("/v2/basic/tags/list", get(basic_tags))
         .with_state(fake.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
     fake
@@ -142,6 +158,21 @@ async fn token_auth_pagination_and_429_are_handled() {
         1,
         "the token is reused"
     );
+}
+
+#[tokio::test]
+async fn basic_auth_is_sent_when_the_registry_asks_for_it() {
+    let fake = serve().await;
+    let with = RegistryClient::new(
+        &fake.addr,
+        None,
+        Some(Secret::new("registry-login", b"robot:s3cret".to_vec())),
+    )
+    .unwrap();
+    assert_eq!(with.tags("basic").await.unwrap(), vec!["1.0.0".to_string()]);
+    let without = RegistryClient::new(&fake.addr, None, None).unwrap();
+    let err = without.tags("basic").await.unwrap_err().to_string();
+    assert!(err.contains("none are configured"), "{err}");
 }
 
 #[tokio::test]
