@@ -526,6 +526,11 @@ impl HostClient {
                     .and_then(|s| s.running)
                     .unwrap_or(false);
                 if !running {
+                    // Created by a step cut short before its files went in: put them (again;
+                    // it overwrites) before the start.
+                    for (path, content) in files {
+                        self.put_file(&spec.name, path, content).await?;
+                    }
                     self.start(&spec.name).await?;
                 }
                 Ok(())

@@ -38,6 +38,12 @@ pub(super) async fn execute(ex: &Executor<'_>, op: &Op) -> Result<(), ActError> 
                     files.push((ZK_DIGEST_PATH.to_string(), super_digest(s.expose())?));
                 }
             }
+            for f in &spec.secret_files {
+                let s = ex.secret_files.get(&f.secret).ok_or_else(|| {
+                    ActError::Secret(crate::secrets::SecretError::Missing(f.secret.clone()))
+                })?;
+                files.push((f.path.clone(), s.expose().to_vec()));
+            }
             Ok(client(ex, host)?
                 .ensure_running(ex.cluster, spec, extra_env, extra_labels, &files)
                 .await?)

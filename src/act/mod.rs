@@ -73,6 +73,8 @@ pub struct Executor<'a> {
     pub zk_super: Option<&'a Secret>,
     /// HTTP client for the Mesos and Marathon APIs.
     pub http: &'a reqwest::Client,
+    /// The secrets the step's containers take as files, by name.
+    pub secret_files: &'a std::collections::BTreeMap<String, Secret>,
 }
 
 impl Executor<'_> {

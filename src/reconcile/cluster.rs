@@ -379,11 +379,24 @@ async fn run_step(
     let started = seconds_since_epoch();
     let before = record_before(step, &record.record, started);
     let recorded = fenced_put_record(ctx, name, &record, &before).await?;
+    // Secrets the step's new containers take as files: read before anything is done, so
+    // a missing one stops the step before it starts.
+    let mut secret_files = std::collections::BTreeMap::new();
+    for op in &ops {
+        if let Op::Create { spec, .. } = op {
+            for f in &spec.secret_files {
+                if !secret_files.contains_key(&f.secret) {
+                    secret_files.insert(f.secret.clone(), ctx.secrets.get(&f.secret).await?);
+                }
+            }
+        }
+    }
     let ex = Executor {
         cluster: name,
         fleet,
         zk_super: zk_super.as_ref(),
         http: &ctx.http,
+        secret_files: &secret_files,
     };
     let clock = Instant::now();
     let mut result = Ok(());

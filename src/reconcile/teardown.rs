@@ -37,11 +37,13 @@ pub(super) async fn teardown(
         operations = plan.len(),
         "deleting the cluster's containers and volumes"
     );
+    let no_files = std::collections::BTreeMap::new();
     let ex = Executor {
         cluster: name,
         fleet: &fleet,
         zk_super: None,
         http: &ctx.http,
+        secret_files: &no_files,
     };
     for op in &plan {
         ex.execute(op, &ctx.fence)

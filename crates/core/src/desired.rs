@@ -69,8 +69,31 @@ pub struct ContainerSpec {
     pub binds: Vec<BindMount>,
     /// Host networking, as the seed runs every component.
     pub host_network: bool,
+    /// Secrets put into the container as files before it starts (by name, never content).
+    pub secret_files: Vec<SecretFileMount>,
     /// Hash of everything above but name and host.
     pub config_hash: String,
+}
+
+/// A secret, by name, put at a path in a container.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SecretFileMount {
+    /// Secret name.
+    pub secret: String,
+    /// Absolute path in the container.
+    pub path: String,
+}
+
+fn secret_mounts(files: &[crate::spec::SecretFile]) -> Vec<SecretFileMount> {
+    let mut v: Vec<SecretFileMount> = files
+        .iter()
+        .map(|f| SecretFileMount {
+            secret: f.secret.clone(),
+            path: f.path.clone(),
+        })
+        .collect();
+    v.sort_by(|a, b| a.path.cmp(&b.path));
+    v
 }
 
 /// ZooKeeper settings the planner and the joiner's configuration need.
@@ -95,6 +118,8 @@ pub struct MasterTemplate {
     pub image: String,
     /// Environment without `MESOS_QUORUM`, `MESOS_IP` and `MESOS_HOSTNAME`.
     pub env: BTreeMap<String, String>,
+    /// Secret files.
+    pub secret_files: Vec<SecretFileMount>,
 }
 
 impl MasterTemplate {
@@ -118,6 +143,7 @@ impl MasterTemplate {
             }],
             binds: vec![],
             host_network: true,
+            secret_files: self.secret_files.clone(),
             config_hash: String::new(),
         };
         c.config_hash = config_hash(&c);
@@ -204,7 +230,8 @@ impl Desired {
                        image: &str,
                        env: BTreeMap<String, String>,
                        volumes: Vec<VolumeMount>,
-                       binds: Vec<BindMount>| {
+                       binds: Vec<BindMount>,
+                       secret_files: Vec<SecretFileMount>| {
             let mut c = ContainerSpec {
                 name: container_name(&name, component, &host.name),
                 component,
@@ -214,6 +241,7 @@ impl Desired {
                 volumes,
                 binds,
                 host_network: true,
+                secret_files,
                 config_hash: String::new(),
             };
             c.config_hash = config_hash(&c);
@@ -233,7 +261,7 @@ impl Desired {
                 volume: volume_name(&name, Component::Zookeeper, &h.name),
                 path: "/var/lib/zookeeper".into(),
             }];
-            add(Component::Zookeeper, h, &z.image, env, vols, vec![]);
+            add(Component::Zookeeper, h, &z.image, env, vols, vec![], vec![]);
         }
 
         let m = &s.masters;
@@ -249,6 +277,7 @@ impl Desired {
             cluster: name.clone(),
             image: full_image(&m.image),
             env: master_env,
+            secret_files: secret_mounts(&m.secret_files),
         };
         let masters: Vec<ContainerSpec> = doc
             .master_hosts()
@@ -297,7 +326,15 @@ impl Desired {
                     read_only: true,
                 },
             ];
-            add(Component::Agents, h, &a.image, env, vols, binds);
+            add(
+                Component::Agents,
+                h,
+                &a.image,
+                env,
+                vols,
+                binds,
+                secret_mounts(&a.secret_files),
+            );
         }
 
         if let Some(mar) = &s.marathon {
@@ -309,7 +346,15 @@ impl Desired {
                     ("MARATHON_HTTP_PORT".to_string(), mar.port.to_string()),
                     ("MARATHON_HOSTNAME".to_string(), h.address.clone()),
                 ]);
-                add(Component::Marathon, h, &mar.image, env, vec![], vec![]);
+                add(
+                    Component::Marathon,
+                    h,
+                    &mar.image,
+                    env,
+                    vec![],
+                    vec![],
+                    secret_mounts(&mar.secret_files),
+                );
             }
         }
 
@@ -416,6 +461,10 @@ fn config_hash(c: &ContainerSpec) -> String {
         volumes: &'a [VolumeMount],
         binds: &'a [BindMount],
         host_network: bool,
+        // Left out when empty, so that containers without secret files keep the hash
+        // they had before the field existed (a new operator must not replace them all).
+        #[serde(skip_serializing_if = "<[SecretFileMount]>::is_empty")]
+        secret_files: &'a [SecretFileMount],
     }
     let canonical = serde_json::to_string(&Hashed {
         image: &c.image,
@@ -423,6 +472,7 @@ fn config_hash(c: &ContainerSpec) -> String {
         volumes: &c.volumes,
         binds: &c.binds,
         host_network: c.host_network,
+        secret_files: &c.secret_files,
     })
     .unwrap_or_default();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -489,5 +539,28 @@ mod tests {
         let d = Desired::from_document(&seed());
         let zk = &d.containers[&(Component::Zookeeper, "host1".to_string())];
         assert_eq!(zk.config_hash, "ea8bb46fc183b728");
+    }
+
+    #[test]
+    fn a_secret_file_changes_the_hash_of_its_component_only() {
+        let before = Desired::from_document(&seed());
+        let mut doc = seed();
+        doc.spec.masters.secret_files = vec![crate::spec::SecretFile {
+            secret: "master-credential".into(),
+            path: "/etc/mesos/credential".into(),
+        }];
+        let after = Desired::from_document(&doc);
+        for ((c, h), spec) in &after.containers {
+            let old = &before.containers[&(*c, h.clone())];
+            assert_eq!(
+                spec.config_hash != old.config_hash,
+                *c == Component::Masters,
+                "{c} on {h}"
+            );
+        }
+        let m = &after.containers[&(Component::Masters, "host1".to_string())];
+        assert_eq!(m.secret_files[0].path, "/etc/mesos/credential");
+        // Names and paths only: no secret material is in the desired model.
+        assert!(!format!("{m:?}").contains("BEGIN"));
     }
 }

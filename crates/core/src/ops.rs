@@ -34,6 +34,8 @@ pub struct Machine {
 /// One call to the fleet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op")]
+// A step has a handful of operations, built once: boxing the container spec buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Op {
     /// Pull the image on the host (a missing tag fails here, before anything is stopped).
     Pull {

@@ -237,6 +237,16 @@ pub struct TlsRefs {
     pub key: String,
 }
 
+/// A secret put into a container as a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretFile {
+    /// Name of the secret (`mesos-operator secret set NAME --from-file FILE`).
+    pub secret: String,
+    /// Absolute path of the file in the container, e.g. `/etc/mesos/credential`.
+    pub path: String,
+}
+
 /// A reference to secret material stored under `secrets/<name>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -293,6 +303,11 @@ pub struct MastersSpec {
     /// HTTP port.
     #[serde(default = "default_master_port")]
     pub port: u32,
+    /// Secrets put into the container as files (mode 0400) before it starts, so that
+    /// credentials reach the process without `docker inspect` showing them; point the
+    /// component at the path, e.g. `MESOS_CREDENTIAL: file:///etc/mesos/credential`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_files: Vec<SecretFile>,
     /// Automated version bumps of this component (off unless asked for).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_update: Option<AutoUpdatePolicy>,
@@ -322,6 +337,11 @@ pub struct AgentsSpec {
     /// `--executor_registration_timeout`, a duration such as `5mins`.
     #[serde(default = "default_executor_registration_timeout")]
     pub executor_registration_timeout: String,
+    /// Secrets put into the container as files (mode 0400) before it starts, so that
+    /// credentials reach the process without `docker inspect` showing them; point the
+    /// component at the path, e.g. `MESOS_CREDENTIAL: file:///etc/mesos/credential`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_files: Vec<SecretFile>,
     /// Automated version bumps of this component (off unless asked for).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_update: Option<AutoUpdatePolicy>,
@@ -372,6 +392,11 @@ pub struct MarathonSpec {
     /// Allow moving to an older Marathon version (its ZooKeeper state was migrated forward).
     #[serde(default, skip_serializing_if = "is_false")]
     pub allow_downgrade: bool,
+    /// Secrets put into the container as files (mode 0400) before it starts, so that
+    /// credentials reach the process without `docker inspect` showing them; point the
+    /// component at the path, e.g. `MESOS_CREDENTIAL: file:///etc/mesos/credential`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_files: Vec<SecretFile>,
     /// Automated version bumps of this component (off unless asked for).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_update: Option<AutoUpdatePolicy>,

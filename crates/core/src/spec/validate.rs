@@ -109,6 +109,7 @@ pub fn validate(
     marathon(doc, &host_names, &mut e);
     rollout(doc, &mut e);
     auto_update(doc, &mut e);
+    secrets_in_containers(doc, &mut e);
     ports(doc, &mut e);
     if e.0.is_empty() {
         Ok(())
@@ -597,6 +598,71 @@ fn rollout(doc: &MesosCluster, e: &mut Errors) {
         e.add("spec.rollout.drainPeriod", msg, "write e.g. 60s");
     }
 }
+
+/// Words in a variable name that say it carries a credential.
+const CREDENTIAL_WORDS: [&str; 5] = ["CREDENTIAL", "PASSWORD", "SECRET", "TOKEN", "PRINCIPAL_KEY"];
+
+/// Credentials reach a component as files, never in `env` (which `docker inspect` shows):
+/// `secretFiles` paths are absolute and distinct, and a variable whose name says it holds
+/// a credential must point at a file.
+fn secrets_in_containers(doc: &MesosCluster, e: &mut Errors) {
+    let s = &doc.spec;
+    let parts: [(&str, &[SecretFile], &BTreeMap<String, String>); 3] = [
+        ("masters", &s.masters.secret_files, &s.masters.env),
+        ("agents", &s.agents.secret_files, &s.agents.env),
+        (
+            "marathon",
+            s.marathon.as_ref().map_or(&[][..], |m| &m.secret_files),
+            s.marathon.as_ref().map_or(&EMPTY_ENV, |m| &m.env),
+        ),
+    ];
+    for (c, files, env) in parts {
+        let mut seen = BTreeSet::new();
+        for (i, f) in files.iter().enumerate() {
+            let path = format!("spec.{c}.secretFiles[{i}]");
+            secret_name(&format!("{path}.secret"), &f.secret, e);
+            let p = &f.path;
+            let clean = p.starts_with('/')
+                && p.len() > 1
+                && !p.ends_with('/')
+                && p.split('/')
+                    .skip(1)
+                    .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+                && !p.contains(['\0', '\n']);
+            if !clean {
+                e.add(
+                    format!("{path}.path"),
+                    format!("'{p}' is not an absolute file path"),
+                    "write an absolute path without '..', e.g. /etc/mesos/credential",
+                );
+            } else if !seen.insert(p.as_str()) {
+                e.add(
+                    format!("{path}.path"),
+                    format!("'{p}' is used twice"),
+                    "give each secret file its own path",
+                );
+            }
+        }
+        for (k, v) in env {
+            let upper = k.to_ascii_uppercase();
+            let says_credential = CREDENTIAL_WORDS.iter().any(|w| upper.contains(w));
+            let is_path = v.starts_with('/') || v.starts_with("file:///");
+            if says_credential && !is_path {
+                e.add(
+                    format!("spec.{c}.env.{k}"),
+                    "looks like an inline credential, which `docker inspect` and every status read would show",
+                    format!(
+                        "store it with `mesos-operator secret set NAME --from-file FILE`, add secretFiles: [{{secret: NAME, path: /etc/mesos/{}}}] and set {k} to that path (file:///etc/mesos/{} where Mesos expects a URI)",
+                        k.to_ascii_lowercase(),
+                        k.to_ascii_lowercase()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+static EMPTY_ENV: BTreeMap<String, String> = BTreeMap::new();
 
 /// Each component's `autoUpdate` policy compiles, and a component the automation moves has
 /// a registry to scan.
