@@ -102,16 +102,31 @@ up() {
   done
   # etcd (Debian's etcd-server) on a free loopback port, recorded by pid.
   if ! { [ -f "$state/etcd.pid" ] && kill -0 "$(cat "$state/etcd.pid")" 2>/dev/null; }; then
-    local client peer
-    client=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    peer=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    nohup etcd --name "tb-$id" --data-dir "$state/etcd" \
-      --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
-      --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
-      --initial-cluster "tb-$id=http://127.0.0.1:$peer" >"$state/etcd.log" 2>&1 &
-    echo $! >"$state/etcd.pid"
-    echo "http://127.0.0.1:$client" >"$state/etcd.endpoint"
-    wait_for "etcd" etcdctl --endpoints "http://127.0.0.1:$client" endpoint health
+    # A free port can be taken by another process before etcd binds it (several test beds
+    # start at once): when etcd exits, start it again on new ports.
+    local client peer up=""
+    for _ in 1 2 3 4 5; do
+      client=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+      peer=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+      nohup etcd --name "tb-$id" --data-dir "$state/etcd" \
+        --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
+        --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+        --initial-cluster "tb-$id=http://127.0.0.1:$peer" >"$state/etcd.log" 2>&1 &
+      local pid=$!
+      echo $pid >"$state/etcd.pid"
+      echo "http://127.0.0.1:$client" >"$state/etcd.endpoint"
+      for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        if etcdctl --dial-timeout 1s --command-timeout 2s --endpoints "http://127.0.0.1:$client" endpoint health >/dev/null 2>&1; then
+          up=1; break
+        fi
+        sleep 0.2
+      done
+      [ -n "$up" ] && break
+      kill "$pid" 2>/dev/null || true
+      echo "testbed: etcd did not start on $client ($(tail -1 "$state/etcd.log")); trying other ports" >&2
+    done
+    [ -n "$up" ] || { echo "testbed: etcd did not come up" >&2; return 1; }
   fi
   cat > "$state/env" <<ENV
 TESTBED_ID=$id

@@ -195,19 +195,26 @@ impl HostClient {
             )
             .await?;
         let mut out = BTreeMap::new();
+        let mut names: BTreeMap<Component, Vec<String>> = BTreeMap::new();
         for summary in list {
             let Some(id) = summary.id else { continue };
             let labels_map = summary.labels.unwrap_or_default();
             let Some(component) = labels_map.get(labels::ROLE).and_then(|r| component_of(r)) else {
                 continue;
             };
-            let inspect = self
+            let inspect = match self
                 .call(
                     CALL_TIMEOUT,
                     self.docker
                         .inspect_container(&id, None::<InspectContainerOptions>),
                 )
-                .await?;
+                .await
+            {
+                Ok(i) => i,
+                // Removed between the list and the inspect: it is gone, not an error.
+                Err(e) if e.status() == Some(404) => continue,
+                Err(e) => return Err(e),
+            };
             let st = inspect.state.unwrap_or_default();
             use bollard::models::ContainerStateStatusEnum as S;
             let state = match st.status {
@@ -222,6 +229,7 @@ impl HostClient {
                 .unwrap_or_default()
                 .trim_start_matches('/')
                 .to_string();
+            names.entry(component).or_default().push(name.clone());
             out.insert(
                 component,
                 ObservedContainer {
@@ -257,6 +265,23 @@ impl HostClient {
                     },
                 },
             );
+        }
+        // Two containers of one role for this cluster on one host (a hand-run copy with the
+        // labels, a leftover under another name): which one runs is not for the operator to
+        // guess, since an unseen master can break the replicated log's quorum. The host is
+        // not acted on until a person removes one.
+        if let Some((c, both)) = names.iter().find(|(_, v)| v.len() > 1) {
+            return Err(DockerError::Config {
+                host: self.name.clone(),
+                reason: format!(
+                    "{} {} containers of cluster {cluster} on this host ({}); remove all but {cluster}-{}-{} (docker rm -f)",
+                    both.len(),
+                    c.role(),
+                    both.join(", "),
+                    c.role(),
+                    self.name
+                ),
+            });
         }
         let vols = self
             .call(

@@ -1,6 +1,8 @@
-//! Credentials reach a component as a file, never through its environment: a secret named
-//! in `secretFiles` is put into the container (mode 0400) before it starts, and neither
-//! `docker inspect`, the status nor the operator's log shows it.
+//! What the operator puts into containers and what it believes of the containers it finds,
+//! on the real fleet: a secret named in `secretFiles` is put into the container (mode 0400)
+//! before it starts, and neither `docker inspect`, the status nor the operator's log shows
+//! it; a second container with the cluster's labels on a host stops the operator from
+//! acting on that host until a person removes it.
 
 mod common;
 
@@ -76,6 +78,47 @@ fn a_secret_file_is_in_the_container_and_nowhere_docker_or_the_operator_shows() 
     assert!(!status.contains("s3cret-value-9f2"));
     let (_, spec, _) = parts(&cli(&prefix, &["get", NAME, "-o", "json"]));
     assert!(!spec.contains("s3cret-value-9f2"));
+
+    // A hand-run copy of the master with the cluster's labels: which one counts is not for
+    // the operator to guess. It says so, and touches neither.
+    let image = f.docker_ok(&host, &["inspect", "-f", "{{.Config.Image}}", &container]);
+    let intruder = f.docker_ok(
+        &host,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "secfile-intruder",
+            "--label",
+            &format!("io.mesos-operator.cluster={NAME}"),
+            "--label",
+            "io.mesos-operator.role=master",
+            "--entrypoint",
+            "sleep",
+            &image,
+            "600",
+        ],
+    );
+    let master_id = f.docker_ok(&host, &["inspect", "-f", "{{.Id}}", &container]);
+    let msg = wait_phase(&prefix, NAME, "Degraded", Duration::from_secs(60));
+    assert!(
+        msg.contains("2 master containers") && msg.contains("secfile-intruder"),
+        "{msg}"
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        f.docker_ok(
+            &host,
+            &["inspect", "-f", "{{.Id}} {{.State.Running}}", &container]
+        ),
+        format!("{master_id} true"),
+        "the cluster's master is left alone"
+    );
+    assert!(f
+        .docker_ok(&host, &["inspect", "-f", "{{.State.Running}}", &intruder])
+        .contains("true"));
+    f.docker_ok(&host, &["rm", "-f", &intruder]);
+    wait_phase(&prefix, NAME, "Converged", Duration::from_secs(120));
     assert!(op.stop().is_some());
     let log = op.log_text();
     assert!(!log.contains("s3cret-value-9f2"), "the operator's log");
