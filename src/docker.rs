@@ -639,3 +639,124 @@ fn classify(host: &str, e: bollard::errors::Error) -> DockerError {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Uri;
+    use axum::response::IntoResponse;
+
+    /// A Docker engine that lists `listed` (id, name, role) and answers inspect for the
+    /// ids in `inspectable` only (the others were removed in between).
+    async fn engine(
+        listed: Vec<(&'static str, &'static str, &'static str)>,
+        inspectable: Vec<&'static str>,
+    ) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let app = axum::Router::new().fallback(move |uri: Uri| {
+            let listed = listed.clone();
+            let inspectable = inspectable.clone();
+            async move {
+                let path = uri.path().to_string();
+                let json = |v: serde_json::Value| {
+                    ([("content-type", "application/json")], v.to_string()).into_response()
+                };
+                if path.ends_with("/containers/json") {
+                    return json(serde_json::Value::Array(
+                        listed
+                            .iter()
+                            .map(|(id, name, role)| {
+                                serde_json::json!({
+                                    "Id": id, "Names": [format!("/{name}")], "Image": "m:1",
+                                    "Labels": {
+                                        "io.mesos-operator.cluster": "c1",
+                                        "io.mesos-operator.role": role,
+                                        "io.mesos-operator.host": "h1",
+                                    }
+                                })
+                            })
+                            .collect(),
+                    ));
+                }
+                if path.ends_with("/volumes") {
+                    return json(serde_json::json!({"Volumes": [], "Warnings": []}));
+                }
+                for (id, name, _) in &listed {
+                    if path.ends_with(&format!("/containers/{id}/json")) {
+                        if !inspectable.contains(id) {
+                            return (
+                                axum::http::StatusCode::NOT_FOUND,
+                                [("content-type", "application/json")],
+                                format!(r#"{{"message":"No such container: {id}"}}"#),
+                            )
+                                .into_response();
+                        }
+                        return json(serde_json::json!({
+                            "Id": id, "Name": format!("/{name}"), "RestartCount": 0,
+                            "State": {"Status": "running", "Running": true, "StartedAt": "2026-12-01T00:00:00Z"},
+                            "Image": "sha256:abc",
+                        }));
+                    }
+                }
+                (axum::http::StatusCode::NOT_FOUND, "").into_response()
+            }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    }
+
+    async fn client(addr: &str) -> HostClient {
+        let host = mesos_operator_core::spec::Host {
+            name: "h1".into(),
+            address: "127.0.0.1".into(),
+            docker: mesos_operator_core::spec::DockerEndpoint {
+                endpoint: format!("tcp://{addr}"),
+                tls: None,
+                insecure: true,
+            },
+        };
+        connect(&host, &SecretSource::Dir("/nonexistent".into()))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_container_removed_between_list_and_inspect_is_gone_not_an_unreachable_host() {
+        let addr = engine(
+            vec![
+                ("aaa", "c1-master-h1", "master"),
+                ("bbb", "c1-agent-h1", "agent"),
+            ],
+            vec!["aaa"],
+        )
+        .await;
+        let seen = client(&addr).await.observe("c1").await.expect("observed");
+        assert!(seen.containers.contains_key(&Component::Masters));
+        assert!(!seen.containers.contains_key(&Component::Agents));
+    }
+
+    #[tokio::test]
+    async fn two_containers_of_one_role_are_both_named_and_never_merged() {
+        let addr = engine(
+            vec![
+                ("aaa", "c1-master-h1", "master"),
+                ("ccc", "someone-elses-master", "master"),
+            ],
+            vec!["aaa", "ccc"],
+        )
+        .await;
+        let err = client(&addr)
+            .await
+            .observe("c1")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("2 master containers")
+                && err.contains("c1-master-h1")
+                && err.contains("someone-elses-master"),
+            "{err}"
+        );
+    }
+}

@@ -16,7 +16,7 @@ const NAME: &str = "secfile";
 const CREDENTIAL: &str = r#"{"principal": "ops", "secret": "s3cret-value-9f2"}"#;
 
 #[test]
-fn a_secret_file_is_in_the_container_and_nowhere_docker_or_the_operator_shows() {
+fn a_secret_file_stays_out_of_docker_inspect_and_a_duplicate_container_stops_the_operator() {
     let _g = exclusive();
     let f = fleet();
     let _clean = ClusterGuard {
