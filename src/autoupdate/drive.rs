@@ -51,7 +51,14 @@ pub async fn drive(
     let mut state: AutoUpdateState = at.state.clone();
     let mut write: Option<(Component, String)> = None;
     let mut events = Vec::new();
-    let any_rollout = state.components.values().any(|u| u.rollout.is_some());
+    // A rollout left in the state of a component whose policy is gone or no longer `auto`
+    // is over (decide drops it); it does not keep the others from starting.
+    let any_rollout = state.components.iter().any(|(c, u)| {
+        u.rollout.is_some()
+            && doc
+                .auto_update(*c)
+                .is_some_and(|p| p.mode == AutoUpdateMode::Auto)
+    });
     for c in Component::ALL {
         let Some(spec_policy) = doc.auto_update(c) else {
             continue;

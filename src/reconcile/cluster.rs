@@ -179,7 +179,10 @@ pub async fn reconcile(
     let fleet = fleet_for(ctx, &doc, state).await;
     let mut desired = Desired::from_document(&doc);
     // An automated rollout's canary holds the rest of its component.
-    desired.canary_hold = autoupdate.state.canary_hold();
+    desired.canary_hold = autoupdate.state.canary_hold(|c| {
+        doc.auto_update(c)
+            .is_some_and(|p| p.mode == mesos_operator_core::spec::AutoUpdateMode::Auto)
+    });
     let observed = observe::observe(&doc, &fleet).await;
     let recorded = effective_record(&record, &observed);
     let now = seconds_since_epoch();

@@ -178,6 +178,11 @@ pub fn decide(i: &Inputs) -> Outcome {
         denied: s.denied.keys().cloned().collect(),
         scan_error: s.scan_error.clone(),
     };
+    // Only `auto` keeps a rollout going: a person who switched the policy to `notify` or
+    // `off` mid-canary took the rollout over (the spec keeps what it has; no hold).
+    if i.policy.mode != AutoUpdateMode::Auto && s.rollout.is_some() {
+        s.rollout = None;
+    }
     if i.policy.mode == AutoUpdateMode::Off {
         report.state = "off".into();
         return Outcome {

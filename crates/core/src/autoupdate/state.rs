@@ -161,12 +161,14 @@ impl AutoUpdateState {
         self.components.get(&c).cloned().unwrap_or_default()
     }
 
-    /// The component whose canary holds the rollout of the rest, if one does.
-    pub fn canary_hold(&self) -> Option<Component> {
+    /// The component whose canary holds the rollout of the rest, if one does: only where
+    /// `auto(c)` says the policy still is `auto` (a policy switched off mid-canary must not
+    /// leave the component held).
+    pub fn canary_hold(&self, auto: impl Fn(Component) -> bool) -> Option<Component> {
         self.components.iter().find_map(|(c, u)| {
             u.rollout
                 .as_ref()
-                .filter(|r| r.phase == RolloutPhase::Canary)
+                .filter(|r| r.phase == RolloutPhase::Canary && auto(*c))
                 .map(|_| *c)
         })
     }

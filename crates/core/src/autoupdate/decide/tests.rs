@@ -1,4 +1,5 @@
 use super::*;
+use crate::autoupdate::state::AutoUpdateState;
 use crate::autoupdate::state::SeenTag;
 use crate::spec::AutoUpdatePolicy;
 
@@ -319,4 +320,42 @@ fn off_does_nothing_at_all() {
     let out = w.tick();
     assert!(out.write_image.is_none() && out.events.is_empty());
     assert_eq!(w.state, before);
+}
+
+#[test]
+fn switching_the_policy_off_mid_canary_drops_the_rollout_and_its_hold() {
+    let mut w = World::new(AutoUpdateMode::Auto, &["1.11.0", "1.11.1"]);
+    w.tick();
+    w.ready = 1;
+    w.tick();
+    assert_eq!(w.state.canary_phase(), Some(RolloutPhase::Canary));
+    let auto = |_| true;
+    assert_eq!(
+        AutoUpdateState {
+            components: [(Component::Masters, w.state.clone())].into(),
+        }
+        .canary_hold(auto),
+        Some(Component::Masters)
+    );
+    // Even before the state is written again, a policy that is not auto holds nothing.
+    let not_auto = |_| false;
+    assert_eq!(
+        AutoUpdateState {
+            components: [(Component::Masters, w.state.clone())].into(),
+        }
+        .canary_hold(not_auto),
+        None
+    );
+    for mode in [AutoUpdateMode::Off, AutoUpdateMode::Notify] {
+        let mut x = World::new(mode, &[]);
+        x.state = w.state.clone();
+        x.image = w.image.clone();
+        x.generation = w.generation;
+        let out = x.tick();
+        assert!(x.state.rollout.is_none(), "{mode:?}");
+        assert!(
+            out.write_image.is_none(),
+            "{mode:?}: the spec keeps what it has"
+        );
+    }
 }
