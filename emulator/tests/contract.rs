@@ -548,3 +548,152 @@ fn the_emulator_honours_the_documented_contract() {
             .then_some(())
     });
 }
+
+impl Cluster<'_> {
+    /// A ZooKeeper 3.8 ensemble on the first three hosts, waited for.
+    fn zookeeper(&self) {
+        let ens: String = self
+            .ips
+            .iter()
+            .enumerate()
+            .map(|(i, ip)| format!("{}={ip}", i + 1))
+            .collect::<Vec<_>>()
+            .join(",");
+        for (i, ip) in self.ips.iter().enumerate() {
+            self.run(
+                i,
+                "zk",
+                "zookeeper:3.8.0",
+                &[
+                    format!("ZK_SERVER_ID={}", i + 1),
+                    format!("ZK_ENSEMBLE={ens}"),
+                    format!("ZK_ADDRESS={ip}"),
+                ],
+                &["-v", "contract-zk:/var/lib/zookeeper"],
+            );
+        }
+        eventually("a ZooKeeper quorum", 60, || {
+            let leaders = self
+                .ips
+                .iter()
+                .filter(|ip| {
+                    four_letter(ip, 2181, "srvr", Duration::from_secs(2)).contains("Mode: leader")
+                })
+                .count();
+            (leaders == 1).then_some(())
+        });
+    }
+}
+
+/// A cluster of its own on the fleet: label, scope and a clean slate of volumes.
+fn cluster<'a>(f: &'a Fleet, name: &str) -> (Cluster<'a>, Scoped<'a>) {
+    let label = format!("io.mesos-operator.test={name}-{}", std::process::id());
+    let scope = Scoped {
+        fleet: f,
+        label: label.clone(),
+    };
+    let ips: Vec<String> = f.hosts.values().take(3).map(|h| h.ip.clone()).collect();
+    let zk = format!(
+        "zk://{}",
+        ips.iter()
+            .map(|i| format!("{i}:2181"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for h in f.hosts.values() {
+        f.docker(
+            &h.name,
+            &["volume", "rm", "-f", "agent-work", "contract-zk"],
+        );
+    }
+    (Cluster { f, label, ips, zk }, scope)
+}
+
+fn secs(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 10.0).round() / 10.0
+}
+
+/// `docker stop` of the leading master: how long the stop takes, how long until a new
+/// leader is elected, every agent has re-registered with it and Marathon is back as a
+/// framework. Printed (run with `--nocapture`) and bounded: the stop is prompt (SIGTERM),
+/// and the failover is bound by the ZooKeeper session timeout, not by Docker's grace.
+#[test]
+fn a_stopped_leader_fails_over_within_the_session_timeout() {
+    let _g = fleet::exclusive();
+    let f = fleet();
+    let (c, _scope) = cluster(f, "failover");
+    c.zookeeper();
+    for i in 0..3 {
+        c.master(i, "mesos-master:1.11.0", 2);
+    }
+    let leader = c.leader();
+    for i in 0..3 {
+        c.agent(i);
+    }
+    c.marathon(0, "marathon", "marathon:1.10.26");
+    c.marathon(1, "marathon", "marathon:1.10.26");
+    eventually("three agents and Marathon", 60, || {
+        let st = c.state(leader);
+        let agents = st["slaves"].as_array()?.len();
+        let fw = st["frameworks"]
+            .as_array()?
+            .iter()
+            .any(|f| f["active"] == true);
+        (agents == 3 && fw).then_some(())
+    });
+    let t0 = Instant::now();
+    f.docker_ok(&format!("host{}", leader + 1), &["stop", "contract-master"]);
+    let stop = secs(t0);
+    let new_leader = eventually("a new leader", 60, || {
+        (0..3).find(|i| {
+            *i != leader
+                && get(&format!("{}:5050", c.ips[*i]), "/metrics/snapshot")
+                    .is_some_and(|r| r.json()["master/elected"] == 1.0)
+        })
+    });
+    let elected = secs(t0);
+    eventually("agents re-registered", 60, || {
+        let slaves = c.state(new_leader)["slaves"].as_array()?.clone();
+        (slaves.len() == 3).then_some(())
+    });
+    let agents = secs(t0);
+    eventually("Marathon back as a framework", 60, || {
+        c.state(new_leader)["frameworks"]
+            .as_array()?
+            .iter()
+            .any(|f| f["name"] == "marathon" && f["active"] == true)
+            .then_some(())
+    });
+    let framework = secs(t0);
+    let mleader = eventually("a Marathon leader", 30, || {
+        let r = get(&format!("{}:8080", c.ips[0]), "/v2/leader")?;
+        (r.status == 200).then(|| r.json()["leader"].as_str().unwrap_or_default().to_string())
+    });
+    let mhost = if mleader.starts_with(&format!("{}:", c.ips[0])) {
+        1
+    } else {
+        2
+    };
+    let standby = c.ips[2 - mhost].clone();
+    let t1 = Instant::now();
+    f.docker_ok(&format!("host{mhost}"), &["stop", "contract-marathon"]);
+    let mstop = secs(t1);
+    eventually("the standby Marathon to lead", 60, || {
+        let r = get(&format!("{standby}:8080"), "/v2/leader")?;
+        (r.status == 200 && r.json()["leader"].as_str()? == format!("{standby}:8080")).then_some(())
+    });
+    let mlead = secs(t1);
+    eprintln!(
+        "FAILOVER master: docker stop {stop}s, new leader {elected}s, agents re-registered {agents}s, \
+         Marathon framework back {framework}s; Marathon: docker stop {mstop}s, standby leads {mlead}s"
+    );
+    assert!(
+        stop < 5.0,
+        "docker stop of a master took {stop}s: SIGTERM ignored?"
+    );
+    assert!(
+        mstop < 5.0,
+        "docker stop of Marathon took {mstop}s: SIGTERM ignored?"
+    );
+    assert!(elected < 25.0, "failover took {elected}s");
+}
