@@ -459,6 +459,9 @@ async fn handle(
                 "Detected proxying loop.".into(),
             );
         }
+        if uri.path().trim_end_matches('/') == "/v2/events" {
+            return proxy_events(&leader, &m.me).await;
+        }
         let mut fwd: Vec<(String, String)> =
             vec![("X-Marathon-Via".into(), format!("1.1 {}", m.me))];
         if let Some(ct) = headers.get("content-type").and_then(|v| v.to_str().ok()) {
@@ -975,5 +978,79 @@ fn events(m: &Arc<Marathon>) -> Response {
         "cache-control",
         HeaderValue::from_static("no-cache, no-store, must-revalidate"),
     );
+    r
+}
+
+/// A standby streams the leader's `/v2/events` through (as Marathon 1.10's proxy does).
+async fn proxy_events(leader: &str, me: &str) -> Response {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let connect = async {
+        let mut s = tokio::net::TcpStream::connect(leader).await.ok()?;
+        let req = format!(
+            "GET /v2/events HTTP/1.1\r\nHost: {leader}\r\nAccept: text/event-stream\r\nX-Marathon-Via: 1.1 {me}\r\n\r\n"
+        );
+        s.write_all(req.as_bytes()).await.ok()?;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                let rest = buf[end + 4..].to_vec();
+                return Some((s, head, rest));
+            }
+            let n = s.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    };
+    let Ok(Some((stream, head, rest))) = tokio::time::timeout(Duration::from_secs(5), connect).await
+    else {
+        return respond(
+            StatusCode::BAD_GATEWAY,
+            "text/plain",
+            "Could not determine the current leader".into(),
+        );
+    };
+    if !head.starts_with("http/1.1 200") {
+        return respond(StatusCode::BAD_GATEWAY, "text/plain", "Leader refused the event stream".into());
+    }
+    let chunked = head.contains("transfer-encoding: chunked");
+    let body = futures_util::stream::unfold((stream, rest), move |(mut s, mut buf)| async move {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if !chunked {
+                if !buf.is_empty() {
+                    let out = std::mem::take(&mut buf);
+                    return Some((Ok::<_, std::convert::Infallible>(Bytes::from(out)), (s, buf)));
+                }
+            } else if let Some(nl) = buf.windows(2).position(|w| w == b"\r\n") {
+                let size = usize::from_str_radix(
+                    String::from_utf8_lossy(&buf[..nl]).split(';').next().unwrap_or("").trim(),
+                    16,
+                )
+                .unwrap_or(0);
+                if size == 0 {
+                    return None;
+                }
+                if buf.len() >= nl + 2 + size + 2 {
+                    let out = buf[nl + 2..nl + 2 + size].to_vec();
+                    buf.drain(..nl + 2 + size + 2);
+                    return Some((Ok(Bytes::from(out)), (s, buf)));
+                }
+            }
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    });
+    let mut r = Response::new(axum::body::Body::from_stream(body));
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("text/event-stream"));
+    if let Ok(v) = HeaderValue::from_str(&format!("1.1 {me}")) {
+        r.headers_mut().insert("x-marathon-via", v);
+    }
     r
 }
