@@ -509,13 +509,15 @@ async fn register_loop(a: Arc<Agent>, zk: zookeeper_client::Client, zk_path: Str
         }
         if shutdown {
             // The master has already reported these tasks lost; their containers go.
-            let ids: Vec<String> = a
-                .lock()
-                .tasks
-                .values()
-                .filter(|t| !t.terminal())
-                .map(|t| t.task_id.clone())
-                .collect();
+            let ids: Vec<String> = {
+                let mut st = a.lock();
+                let mut ids = Vec::new();
+                for t in st.tasks.values_mut().filter(|t| !t.terminal()) {
+                    t.state = "TASK_KILLING".into();
+                    ids.push(t.task_id.clone());
+                }
+                ids
+            };
             for id in ids {
                 kill(a.clone(), id, "TASK_KILLED", "Agent shut down".into()).await;
             }

@@ -124,24 +124,22 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
             exit_with(&format!("ZooKeeper: {e}"));
         }
         let opts = zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all());
-        if let Err(e) = c
-            .create(
-                &format!("{latch}/_c_{}-latch-", util::uuid()),
-                me.as_bytes(),
-                &opts,
-            )
+        let prefix = format!("_c_{}-latch-", util::uuid());
+        let mine = match c
+            .create(&format!("{latch}/{prefix}"), me.as_bytes(), &opts)
             .await
         {
-            exit_with(&format!("ZooKeeper: cannot join the leader latch: {e}"));
-        }
-        tokio::spawn(latch_loop(m.clone(), c, master));
+            Ok((_, seq)) => format!("{prefix}{seq}"),
+            Err(e) => exit_with(&format!("ZooKeeper: cannot join the leader latch: {e}")),
+        };
+        tokio::spawn(latch_loop(m.clone(), c, master, mine));
     }
     let app = axum::Router::new().fallback(handle).with_state(m);
     log!("Marathon listening on {me}");
     util::serve(app, &format!("0.0.0.0:{port}")).await;
 }
 
-async fn latch_loop(m: Arc<Marathon>, c: zk::Client, master: String) {
+async fn latch_loop(m: Arc<Marathon>, c: zk::Client, master: String, mine: String) {
     let latch = format!("{}/leader-curator", m.zk_path);
     let mesos = parse_zk_url(&master)
         .map(|(_, p)| p)
@@ -166,7 +164,18 @@ async fn latch_loop(m: Arc<Marathon>, c: zk::Client, master: String) {
             .await
             .ok()
             .map(|(d, _)| String::from_utf8_lossy(&d).to_string());
-        let is_me = leader.as_deref() == Some(m.me.as_str());
+        // Curator compares its own node, not the data: a restarted Marathon's stale node
+        // (same address, old session) is nobody's until it expires.
+        let is_me = first == mine;
+        let leader = if !is_me && leader.as_deref() == Some(m.me.as_str()) {
+            None
+        } else {
+            leader
+        };
+        if leading && !is_me {
+            log!("Lost leadership; exiting");
+            std::process::exit(1);
+        }
         m.state.lock().unwrap_or_else(|e| e.into_inner()).leader = leader;
         if is_me && !leading {
             leading = true;
@@ -1005,7 +1014,8 @@ async fn proxy_events(leader: &str, me: &str) -> Response {
             buf.extend_from_slice(&chunk[..n]);
         }
     };
-    let Ok(Some((stream, head, rest))) = tokio::time::timeout(Duration::from_secs(5), connect).await
+    let Ok(Some((stream, head, rest))) =
+        tokio::time::timeout(Duration::from_secs(5), connect).await
     else {
         return respond(
             StatusCode::BAD_GATEWAY,
@@ -1014,7 +1024,11 @@ async fn proxy_events(leader: &str, me: &str) -> Response {
         );
     };
     if !head.starts_with("http/1.1 200") {
-        return respond(StatusCode::BAD_GATEWAY, "text/plain", "Leader refused the event stream".into());
+        return respond(
+            StatusCode::BAD_GATEWAY,
+            "text/plain",
+            "Leader refused the event stream".into(),
+        );
     }
     let chunked = head.contains("transfer-encoding: chunked");
     let body = futures_util::stream::unfold((stream, rest), move |(mut s, mut buf)| async move {
@@ -1023,11 +1037,18 @@ async fn proxy_events(leader: &str, me: &str) -> Response {
             if !chunked {
                 if !buf.is_empty() {
                     let out = std::mem::take(&mut buf);
-                    return Some((Ok::<_, std::convert::Infallible>(Bytes::from(out)), (s, buf)));
+                    return Some((
+                        Ok::<_, std::convert::Infallible>(Bytes::from(out)),
+                        (s, buf),
+                    ));
                 }
             } else if let Some(nl) = buf.windows(2).position(|w| w == b"\r\n") {
                 let size = usize::from_str_radix(
-                    String::from_utf8_lossy(&buf[..nl]).split(';').next().unwrap_or("").trim(),
+                    String::from_utf8_lossy(&buf[..nl])
+                        .split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim(),
                     16,
                 )
                 .unwrap_or(0);
@@ -1047,8 +1068,10 @@ async fn proxy_events(leader: &str, me: &str) -> Response {
         }
     });
     let mut r = Response::new(axum::body::Body::from_stream(body));
-    r.headers_mut()
-        .insert("content-type", HeaderValue::from_static("text/event-stream"));
+    r.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("text/event-stream"),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("1.1 {me}")) {
         r.headers_mut().insert("x-marathon-via", v);
     }

@@ -110,6 +110,9 @@ enum MachineMode {
 #[derive(Debug, Default)]
 struct State {
     my_node: String,
+    /// The lowest election node: the leader's (a restarted master's stale node carries its
+    /// own pid until the old session expires, and is not its own).
+    leader_node: Option<String>,
     leader: Option<Value>,
     elected_time: Option<f64>,
     replicas: usize,
@@ -192,8 +195,7 @@ impl Master {
     }
 
     fn elected(&self, st: &State) -> bool {
-        st.leader.as_ref().and_then(|l| l["pid"].as_str()) == Some(self.pid().as_str())
-            && !st.my_node.is_empty()
+        !st.my_node.is_empty() && st.leader_node.as_deref() == Some(st.my_node.as_str())
     }
 
     fn info(&self) -> Value {
@@ -283,6 +285,7 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
             let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
             st.leader = Some(m.info());
             st.my_node = "standalone".into();
+            st.leader_node = Some("standalone".into());
             st.elected_time = Some(now_f64());
             st.recovered = true;
         }
@@ -385,6 +388,7 @@ async fn elect_loop(m: Shared) {
         let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
         let was_elected = m.elected(&st);
         st.leader = leader;
+        st.leader_node = leader_node.clone();
         st.replicas = replicas.len();
         let elected = m.elected(&st);
         if elected && !was_elected {

@@ -473,6 +473,12 @@ impl Workload {
                 plan.kill.push(id.clone());
             }
         }
+        // Instances of a deleted app are killed.
+        for i in self.instances.values() {
+            if !self.apps.contains_key(&i.app_id) && !i.killing {
+                plan.kill.push(i.task_id.clone());
+            }
+        }
         // Scale every app to its instances, replacing those of an older config.
         let draining = &view.draining;
         let mut per_agent: BTreeMap<(String, String), usize> = BTreeMap::new();

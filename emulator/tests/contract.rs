@@ -7,9 +7,9 @@
 #[path = "../../tests/common/fleet.rs"]
 mod fleet;
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use fleet::{fleet, four_letter, Fleet, Scoped};
@@ -117,6 +117,11 @@ impl Cluster<'_> {
     }
 
     fn master(&self, host: usize, image: &str, quorum: u32) {
+        self.master_with(host, image, quorum, "1secs");
+    }
+
+    /// A master whose agents are unreachable after 3 × `ping` without an answer.
+    fn master_with(&self, host: usize, image: &str, quorum: u32, ping: &str) {
         let ip = &self.ips[host];
         self.run(
             host,
@@ -129,7 +134,7 @@ impl Cluster<'_> {
                 format!("MESOS_HOSTNAME={ip}"),
                 "MESOS_WORK_DIR=/var/lib/mesos".into(),
                 "MESOS_REGISTRY_FETCH_TIMEOUT=8secs".into(),
-                "MESOS_AGENT_PING_TIMEOUT=1secs".into(),
+                format!("MESOS_AGENT_PING_TIMEOUT={ping}"),
                 "MESOS_MAX_AGENT_PING_TIMEOUTS=3".into(),
                 "MESOS_ISOLATOR=ignored".into(),
             ],
@@ -644,7 +649,10 @@ fn secs(since: Instant) -> f64 {
 fn measure_failover(c: &Cluster, stop_signal: Option<&str>) -> (f64, f64, String) {
     let f = c.f;
     for h in 1..=3 {
-        f.docker(&format!("host{h}"), &["rm", "-f", "contract-master", "contract-marathon"]);
+        f.docker(
+            &format!("host{h}"),
+            &["rm", "-f", "contract-master", "contract-marathon"],
+        );
     }
     let extra: Vec<&str> = match stop_signal {
         Some(s) => vec!["--stop-signal", s],
@@ -727,8 +735,7 @@ fn measure_failover(c: &Cluster, stop_signal: Option<&str>) -> (f64, f64, String
     let mstop = secs(t1);
     eventually("the standby Marathon to lead", 90, || {
         let r = get(&format!("{standby}:8080"), "/v2/leader").filter(|r| r.status == 200)?;
-        (r.json()["leader"].as_str()? == format!("{standby}:8080"))
-            .then_some(())
+        (r.json()["leader"].as_str()? == format!("{standby}:8080")).then_some(())
     });
     let mlead = secs(t1);
     (
@@ -756,9 +763,18 @@ fn a_stopped_leader_fails_over_within_the_session_timeout() {
     let (stop, mstop, prompt) = measure_failover(&c, None);
     eprintln!("FAILOVER with SIGTERM ignored (--stop-signal SIGURG): {ignored}");
     eprintln!("FAILOVER with SIGTERM: {prompt}");
-    assert!(ignored_stop >= 9.0, "the ignored signal waited out the grace");
-    assert!(stop < 5.0, "docker stop of a master took {stop}s: SIGTERM ignored?");
-    assert!(mstop < 5.0, "docker stop of Marathon took {mstop}s: SIGTERM ignored?");
+    assert!(
+        ignored_stop >= 9.0,
+        "the ignored signal waited out the grace"
+    );
+    assert!(
+        stop < 5.0,
+        "docker stop of a master took {stop}s: SIGTERM ignored?"
+    );
+    assert!(
+        mstop < 5.0,
+        "docker stop of Marathon took {mstop}s: SIGTERM ignored?"
+    );
 }
 
 /// Reads ZooKeeper directly: `path`'s children and their data.
@@ -895,8 +911,9 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
     f.remove_labelled("io.mesos-emulator.agent");
     c.zookeeper();
     let zk_servers = c.zk.trim_start_matches("zk://").to_string();
+    // An agent restart (stop, start, recovery) fits within 3 × 3 s of missed pings.
     for i in 0..3 {
-        c.master(i, "mesos-master:1.11.0", 2);
+        c.master_with(i, "mesos-master:1.11.0", 2, "3secs");
     }
     let leader = c.leader();
     // The replicas' nodes carry exactly what Mesos writes: the replica's UPID.
@@ -905,7 +922,10 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
         (r.len() == 3).then_some(r)
     });
     for (name, data) in &replicas {
-        assert!(name.parse::<u64>().is_ok(), "sequence-only node name: {name}");
+        assert!(
+            name.parse::<u64>().is_ok(),
+            "sequence-only node name: {name}"
+        );
         assert!(
             c.ips
                 .iter()
@@ -930,7 +950,10 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
         Some(format!("//{}:5050/tasks", c.ips[leader]).as_str())
     );
     let r = get(&laddr, "/tasks").unwrap();
-    assert_eq!((r.status, r.json()["tasks"].clone()), (200, Value::Array(vec![])));
+    assert_eq!(
+        (r.status, r.json()["tasks"].clone()),
+        (200, Value::Array(vec![]))
+    );
 
     for i in 0..3 {
         c.agent(i);
@@ -940,7 +963,10 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
     eventually("three agents and Marathon", 60, || {
         let st = c.state(leader);
         let agents = st["slaves"].as_array()?.len();
-        let fw = st["frameworks"].as_array()?.iter().any(|f| f["active"] == true);
+        let fw = st["frameworks"]
+            .as_array()?
+            .iter()
+            .any(|f| f["active"] == true);
         (agents == 3 && fw).then_some(())
     });
     let mleader = marathon_leader(&c);
@@ -958,8 +984,10 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
         .unwrap();
     events
         .write_all(
-            format!("GET /v2/events HTTP/1.1\r\nHost: {mleader}\r\nAccept: text/event-stream\r\n\r\n")
-                .as_bytes(),
+            format!(
+                "GET /v2/events HTTP/1.1\r\nHost: {mleader}\r\nAccept: text/event-stream\r\n\r\n"
+            )
+            .as_bytes(),
         )
         .unwrap();
 
@@ -986,20 +1014,46 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
         409,
         "an app with that id exists"
     );
-    let bad = http("POST", &mleader, "/v2/apps", r#"{"id":"/nocmd","instances":1}"#).unwrap();
+    let bad = http(
+        "POST",
+        &mleader,
+        "/v2/apps",
+        r#"{"id":"/nocmd","instances":1}"#,
+    )
+    .unwrap();
     assert_eq!(bad.status, 422);
     assert_eq!(bad.json()["message"], "Object is not valid");
-    assert_eq!(http("POST", &mleader, "/v2/apps", r#"{"id":"/Bad"}"#).unwrap().status, 422);
+    assert_eq!(
+        http("POST", &mleader, "/v2/apps", r#"{"id":"/Bad"}"#)
+            .unwrap()
+            .status,
+        422
+    );
     let docker_app = format!(
         r#"{{"id":"/tools/box","container":{{"type":"DOCKER","docker":{{"image":"{}/{}"}}}},"cmd":"sleep 3600","instances":1,"cpus":0.1,"mem":16}}"#,
         f.registry,
         image_name("mesos-agent:1.11.0")
     );
-    assert_eq!(http("POST", &mleader, "/v2/apps", &docker_app).unwrap().status, 201);
-    assert!(!get(&mleader, "/v2/deployments").unwrap().json().as_array().unwrap().is_empty());
+    assert_eq!(
+        http("POST", &mleader, "/v2/apps", &docker_app)
+            .unwrap()
+            .status,
+        201
+    );
+    assert!(!get(&mleader, "/v2/deployments")
+        .unwrap()
+        .json()
+        .as_array()
+        .unwrap()
+        .is_empty());
     settled(&standby, "/web", 2, 90);
     settled(&mleader, "/tools/box", 1, 90);
-    assert!(get(&mleader, "/v2/deployments").unwrap().json().as_array().unwrap().is_empty());
+    assert!(get(&mleader, "/v2/deployments")
+        .unwrap()
+        .json()
+        .as_array()
+        .unwrap()
+        .is_empty());
     let apps = get(&standby, "/v2/apps").unwrap().json();
     let ids: Vec<&str> = apps["apps"]
         .as_array()
@@ -1037,7 +1091,10 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
         3.0
     );
     for (id, host) in &running {
-        let hname = format!("host{}", c.ips.iter().position(|ip| ip == host).unwrap() + 1);
+        let hname = format!(
+            "host{}",
+            c.ips.iter().position(|ip| ip == host).unwrap() + 1
+        );
         assert!(
             containers_on(f, &hname).contains_key(id),
             "task {id} runs as a container on {hname}"
@@ -1076,12 +1133,19 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
 
     // A restart of an agent container keeps its tasks running, same ids, same containers.
     let (victim, vhost) = master_running(&c, leader).into_iter().next().unwrap();
-    let vh = format!("host{}", c.ips.iter().position(|ip| *ip == vhost).unwrap() + 1);
+    let vh = format!(
+        "host{}",
+        c.ips.iter().position(|ip| *ip == vhost).unwrap() + 1
+    );
     let containers = containers_on(f, &vh);
     f.docker_ok(&vh, &["restart", "contract-agent"]);
     std::thread::sleep(Duration::from_secs(4));
     let web_after = settled(&mleader, "/web", 3, 60);
-    assert_eq!(task_ids(&web_after), before, "no task replaced after the agent restart");
+    assert_eq!(
+        task_ids(&web_after),
+        before,
+        "no task replaced after the agent restart"
+    );
     assert_eq!(containers_on(f, &vh), containers, "the same containers run");
     assert!(master_running(&c, leader).contains_key(&victim));
     let logs = f.docker(&vh, &["logs", "contract-agent"]);
@@ -1090,7 +1154,11 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
     // A stop of the leading Marathon keeps every app (the standby reads them from ZooKeeper).
     let mhost = format!(
         "host{}",
-        c.ips.iter().position(|ip| mleader.starts_with(&format!("{ip}:"))).unwrap() + 1
+        c.ips
+            .iter()
+            .position(|ip| mleader.starts_with(&format!("{ip}:")))
+            .unwrap()
+            + 1
     );
     f.docker_ok(&mhost, &["stop", "contract-marathon"]);
     eventually("the standby Marathon to lead", 60, || {
@@ -1098,7 +1166,11 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
         (r.json()["leader"] == standby.as_str()).then_some(())
     });
     let web_after = settled(&standby, "/web", 3, 60);
-    assert_eq!(task_ids(&web_after), before, "no task replaced after the Marathon failover");
+    assert_eq!(
+        task_ids(&web_after),
+        before,
+        "no task replaced after the Marathon failover"
+    );
     settled(&standby, "/tools/box", 1, 30);
     f.docker_ok(&mhost, &["start", "contract-marathon"]);
 
@@ -1116,9 +1188,20 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
     });
     std::thread::sleep(Duration::from_secs(5));
     let web_after = settled(&standby, "/web", 3, 30);
-    assert_eq!(task_ids(&web_after), before, "no task replaced after the master failover");
-    assert_eq!(master_running(&c, new_leader).len(), 4, "no duplicate launched");
-    f.docker_ok(&format!("host{}", leader + 1), &["start", "contract-master"]);
+    assert_eq!(
+        task_ids(&web_after),
+        before,
+        "no task replaced after the master failover"
+    );
+    assert_eq!(
+        master_running(&c, new_leader).len(),
+        4,
+        "no duplicate launched"
+    );
+    f.docker_ok(
+        &format!("host{}", leader + 1),
+        &["start", "contract-master"],
+    );
     let laddr = format!("{}:5050", c.ips[new_leader]);
 
     // Maintenance: a machine put DOWN has its tasks killed (TASK_LOST) and Marathon
@@ -1126,7 +1209,10 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
     let running = master_running(&c, new_leader);
     let (_, down_ip) = running.iter().next().unwrap();
     let down_ip = down_ip.clone();
-    let down_host = format!("host{}", c.ips.iter().position(|ip| *ip == down_ip).unwrap() + 1);
+    let down_host = format!(
+        "host{}",
+        c.ips.iter().position(|ip| *ip == down_ip).unwrap() + 1
+    );
     let lost: Vec<String> = running
         .iter()
         .filter(|(_, h)| **h == down_ip)
@@ -1135,11 +1221,20 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
     let machine = format!("{{\"hostname\":\"{0}\",\"ip\":\"{0}\"}}", down_ip);
     let schedule = format!("{{\"windows\":[{{\"machine_ids\":[{machine}],\"unavailability\":{{\"start\":{{\"nanoseconds\":1}},\"duration\":{{\"nanoseconds\":3600000000000}}}}}}]}}");
     assert_eq!(
-        http("POST", &laddr, "/master/maintenance/schedule", &schedule).unwrap().status,
+        http("POST", &laddr, "/master/maintenance/schedule", &schedule)
+            .unwrap()
+            .status,
         200
     );
     assert_eq!(
-        http("POST", &laddr, "/master/machine/down", &format!("[{machine}]")).unwrap().status,
+        http(
+            "POST",
+            &laddr,
+            "/master/machine/down",
+            &format!("[{machine}]")
+        )
+        .unwrap()
+        .status,
         200
     );
     let all = get(&laddr, "/master/tasks").unwrap().json();
@@ -1157,11 +1252,22 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
     });
     let web_after = settled(&standby, "/web", 3, 60);
     for t in web_after["tasks"].as_array().unwrap() {
-        assert_ne!(t["host"], down_ip.as_str(), "rescheduled away from the DOWN machine");
+        assert_ne!(
+            t["host"],
+            down_ip.as_str(),
+            "rescheduled away from the DOWN machine"
+        );
     }
     settled(&standby, "/tools/box", 1, 30);
     assert_eq!(
-        http("POST", &laddr, "/master/machine/up", &format!("[{machine}]")).unwrap().status,
+        http(
+            "POST",
+            &laddr,
+            "/master/machine/up",
+            &format!("[{machine}]")
+        )
+        .unwrap()
+        .status,
         200
     );
     eventually("the agent back after machine/up", 30, || {
@@ -1175,8 +1281,15 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
     // An agent that stops answering: its tasks become TASK_UNREACHABLE and are replaced;
     // when it comes back, Marathon kills the tasks it no longer knows.
     let running = master_running(&c, new_leader);
-    let (gone_task, gone_ip) = running.iter().next().map(|(a, b)| (a.clone(), b.clone())).unwrap();
-    let gone_host = format!("host{}", c.ips.iter().position(|ip| *ip == gone_ip).unwrap() + 1);
+    let (gone_task, gone_ip) = running
+        .iter()
+        .next()
+        .map(|(a, b)| (a.clone(), b.clone()))
+        .unwrap();
+    let gone_host = format!(
+        "host{}",
+        c.ips.iter().position(|ip| *ip == gone_ip).unwrap() + 1
+    );
     f.docker_ok(&gone_host, &["stop", "contract-agent"]);
     eventually("the task unreachable", 30, || {
         let all = get(&laddr, "/master/tasks")?.json();
@@ -1189,9 +1302,11 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
     let web_after = settled(&standby, "/web", 3, 60);
     assert!(!task_ids(&web_after).contains(&gone_task) || !gone_task.starts_with("web."));
     f.docker_ok(&gone_host, &["start", "contract-agent"]);
-    eventually("the replaced task killed once its agent is back", 60, || {
-        (!containers_on(f, &gone_host).contains_key(&gone_task)).then_some(())
-    });
+    eventually(
+        "the replaced task killed once its agent is back",
+        60,
+        || (!containers_on(f, &gone_host).contains_key(&gone_task)).then_some(()),
+    );
     let web_after = settled(&standby, "/web", 3, 30);
     assert_eq!(master_running(&c, new_leader).len(), 4);
     assert_eq!(
@@ -1213,7 +1328,12 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.json()["deploymentId"].is_string());
     assert_eq!(http("DELETE", &m2, "/v2/apps/web", "").unwrap().status, 404);
-    assert_eq!(http("DELETE", &m2, "/v2/apps/tools/box", "").unwrap().status, 200);
+    assert_eq!(
+        http("DELETE", &m2, "/v2/apps/tools/box", "")
+            .unwrap()
+            .status,
+        200
+    );
     eventually("no app and no task left", 60, || {
         let apps = get(&m2, "/v2/apps")?.json();
         (apps["apps"].as_array()?.is_empty()
