@@ -67,41 +67,59 @@ pub struct Workload {
 }
 
 /// Marathon's view of an app once it runs all its instances with no deployment left.
-fn settled(marathon: &str, id: &str, instances: u64, timeout: Duration) -> BTreeMap<String, String> {
-    eventually(&format!("{id} running {instances} instances"), timeout, || {
-        let (s, v) = json("GET", marathon, &format!("/v2/apps{id}"), "")?;
-        let a = &v["app"];
-        let tasks: BTreeMap<String, String> = a["tasks"]
-            .as_array()?
-            .iter()
-            .filter(|t| t["state"] == "TASK_RUNNING")
-            .filter_map(|t| Some((t["id"].as_str()?.to_string(), t["host"].as_str()?.to_string())))
-            .collect();
-        (s == 200
-            && a["instances"] == instances
-            && a["tasksRunning"] == instances
-            && a["deployments"].as_array()?.is_empty()
-            && tasks.len() == instances as usize)
-            .then_some(tasks)
-    })
+fn settled(
+    marathon: &str,
+    id: &str,
+    instances: u64,
+    timeout: Duration,
+) -> BTreeMap<String, String> {
+    eventually(
+        &format!("{id} running {instances} instances"),
+        timeout,
+        || {
+            let (s, v) = json("GET", marathon, &format!("/v2/apps{id}"), "")?;
+            let a = &v["app"];
+            let tasks: BTreeMap<String, String> = a["tasks"]
+                .as_array()?
+                .iter()
+                .filter(|t| t["state"] == "TASK_RUNNING")
+                .filter_map(|t| {
+                    Some((
+                        t["id"].as_str()?.to_string(),
+                        t["host"].as_str()?.to_string(),
+                    ))
+                })
+                .collect();
+            (s == 200
+                && a["instances"] == instances
+                && a["tasksRunning"] == instances
+                && a["deployments"].as_array()?.is_empty()
+                && tasks.len() == instances as usize)
+                .then_some(tasks)
+        },
+    )
 }
 
 /// The running tasks the leading master knows (`/master/tasks`; `master` may be any
 /// master: a non-leader's 307 is followed).
 pub fn master_running(master: &str) -> BTreeSet<String> {
-    let v = eventually("the leading master's tasks", Duration::from_secs(30), || {
-        let (s, head_or_body) = call_with_location("GET", master, "/master/tasks?limit=10000")?;
-        match s {
-            200 => serde_json::from_str::<Value>(&head_or_body).ok(),
-            307 => {
-                let leader = head_or_body.trim_start_matches("//");
-                let leader = leader.split('/').next()?;
-                let (s, b) = call("GET", leader, "/master/tasks?limit=10000", "")?;
-                (s == 200).then(|| serde_json::from_str(&b).ok())?
+    let v = eventually(
+        "the leading master's tasks",
+        Duration::from_secs(30),
+        || {
+            let (s, head_or_body) = call_with_location("GET", master, "/master/tasks?limit=10000")?;
+            match s {
+                200 => serde_json::from_str::<Value>(&head_or_body).ok(),
+                307 => {
+                    let leader = head_or_body.trim_start_matches("//");
+                    let leader = leader.split('/').next()?;
+                    let (s, b) = call("GET", leader, "/master/tasks?limit=10000", "")?;
+                    (s == 200).then(|| serde_json::from_str(&b).ok())?
+                }
+                _ => None,
             }
-            _ => None,
-        }
-    });
+        },
+    );
     v["tasks"]
         .as_array()
         .into_iter()
@@ -126,7 +144,10 @@ fn call_with_location(method: &str, addr: &str, path: &str) -> Option<(u16, Stri
     if status == 307 {
         let loc = head
             .lines()
-            .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("location")))?
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("location"))
+            })?
             .1
             .trim()
             .to_string();
@@ -143,9 +164,14 @@ impl Workload {
             let body = format!(
                 r#"{{"id":"{id}","cmd":"sleep 86400","instances":{n},"cpus":0.05,"mem":16}}"#
             );
-            let (s, b) = eventually(&format!("Marathon to accept {id}"), Duration::from_secs(60), || {
-                call("POST", marathon, "/v2/apps", &body).filter(|(s, _)| *s != 502 && *s != 503)
-            });
+            let (s, b) = eventually(
+                &format!("Marathon to accept {id}"),
+                Duration::from_secs(60),
+                || {
+                    call("POST", marathon, "/v2/apps", &body)
+                        .filter(|(s, _)| *s != 502 && *s != 503)
+                },
+            );
             assert!(s == 201 || s == 409, "create {id}: {s} {b}");
         }
         let apps = apps
@@ -193,7 +219,10 @@ impl Workload {
         let after = Workload { apps: now };
         let running = master_running(master);
         for t in after.task_ids() {
-            assert!(running.contains(&t), "Marathon's task {t} is not running in the master");
+            assert!(
+                running.contains(&t),
+                "Marathon's task {t} is not running in the master"
+            );
         }
         after
     }
@@ -201,7 +230,12 @@ impl Workload {
     /// Deletes the apps (their tasks are killed).
     pub fn delete(&self, marathon: &str) {
         for a in &self.apps {
-            let _ = call("DELETE", marathon, &format!("/v2/apps{}?force=true", a.id), "");
+            let _ = call(
+                "DELETE",
+                marathon,
+                &format!("/v2/apps{}?force=true", a.id),
+                "",
+            );
         }
     }
 }
