@@ -475,6 +475,19 @@ async fn register_loop(a: Arc<Agent>, zk: zookeeper_client::Client, zk_path: Str
                         .unwrap_or_default()
                         .to_string();
                     st.master_pid = v["master_pid"].as_str().unwrap_or_default().to_string();
+                    for id in v["kill"].as_array().into_iter().flatten() {
+                        let Some(id) = id.as_str() else { continue };
+                        if let Some(t) = st.tasks.get_mut(id).filter(|t| !t.terminal()) {
+                            log!("Killing task {id}: the master no longer knows it");
+                            t.state = "TASK_KILLING".into();
+                            tokio::spawn(kill(
+                                a.clone(),
+                                id.to_string(),
+                                "TASK_KILLED",
+                                "Killed: unknown to the master".into(),
+                            ));
+                        }
+                    }
                     // Terminal updates the master has now seen are acknowledged.
                     let mut changed = false;
                     for t in st.tasks.values_mut() {

@@ -1050,12 +1050,18 @@ fn register_agent(m: &Master, st: &mut State, body: &[u8]) -> Response {
     };
     // The tasks the agent runs: the master's view of them.
     let mut reported = BTreeSet::new();
+    // Tasks the master already ended (lost with a DOWN machine, a replaced agent) that the
+    // agent still runs: it is told to kill them, as a removed agent is shut down.
+    let mut kill = Vec::new();
     for t in v["tasks"].as_array().into_iter().flatten() {
         let Some(tid) = t["id"].as_str() else {
             continue;
         };
         reported.insert(tid.to_string());
         if st.completed_ids.contains(tid) {
+            if !crate::agent::is_terminal(t["state"].as_str().unwrap_or_default()) {
+                kill.push(tid.to_string());
+            }
             continue;
         }
         let state = t["state"].as_str().unwrap_or_default().to_string();
@@ -1097,7 +1103,7 @@ fn register_agent(m: &Master, st: &mut State, body: &[u8]) -> Response {
     }
     json_response(
         StatusCode::OK,
-        &json!({"id": id, "master_hostname": m.hostname, "master_pid": m.pid()}),
+        &json!({"id": id, "master_hostname": m.hostname, "master_pid": m.pid(), "kill": kill}),
     )
 }
 
