@@ -222,19 +222,19 @@ async fn take_over(m: &Marathon, c: &zk::Client) {
     }
     // The workload, as stored.
     let mut w = Workload::default();
-    for d in workload::zk_load(c, &m.zk_path, "apps").await {
+    for d in load(c, &m.zk_path, "apps").await {
         if let Ok(app) = serde_json::from_slice::<Value>(&d) {
             if let Some(id) = app["id"].as_str() {
                 w.apps.insert(id.to_string(), app.clone());
             }
         }
     }
-    for d in workload::zk_load(c, &m.zk_path, "instance").await {
+    for d in load(c, &m.zk_path, "instance").await {
         if let Ok(i) = serde_json::from_slice::<Instance>(&d) {
             w.instances.insert(i.task_id.clone(), i);
         }
     }
-    for d in workload::zk_load(c, &m.zk_path, "deployment").await {
+    for d in load(c, &m.zk_path, "deployment").await {
         if let Ok(dep) = serde_json::from_slice::<Deployment>(&d) {
             w.deployments.insert(dep.id.clone(), dep);
         }
@@ -248,6 +248,17 @@ async fn take_over(m: &Marathon, c: &zk::Client) {
     w.loaded = true;
     *m.work() = w;
     log!("Elected as the Marathon leader ({})", m.me);
+}
+
+/// A category of the store, or exit: Marathon does not lead on a store it cannot read.
+async fn load(c: &zk::Client, zk_path: &str, category: &str) -> Vec<Vec<u8>> {
+    match workload::zk_load(c, zk_path, category).await {
+        Ok(v) => v,
+        Err(e) => {
+            log!("Failed to load the {category} from the store: {e}; exiting");
+            std::process::exit(1);
+        }
+    }
 }
 
 /// The leader's reconciliation, once a second, once registered as a framework.

@@ -176,24 +176,40 @@ pub async fn zk_delete(c: &zk::Client, path: &str) -> Result<(), String> {
         .map_err(|_| format!("ZooKeeper delete of {path} timed out"))?
 }
 
-/// Every stored entry of a category.
-pub async fn zk_load(c: &zk::Client, zk_path: &str, category: &str) -> Vec<Vec<u8>> {
+/// Every stored entry of a category, bounded; an error rather than a partial answer (a
+/// leader that took a partial store for the whole would kill the tasks it did not load).
+pub async fn zk_load(
+    c: &zk::Client,
+    zk_path: &str,
+    category: &str,
+) -> Result<Vec<Vec<u8>>, String> {
     let base = format!("{zk_path}/state/{category}");
-    let mut out = Vec::new();
-    let Ok((buckets, _)) = c.get_children(&base).await else {
-        return out;
-    };
-    for b in buckets {
-        let Ok((ids, _)) = c.get_children(&format!("{base}/{b}")).await else {
-            continue;
+    let load = async {
+        let mut out = Vec::new();
+        let buckets = match c.get_children(&base).await {
+            Ok((b, _)) => b,
+            Err(zk::Error::NoNode) => return Ok(out),
+            Err(e) => return Err(format!("{base}: {e}")),
         };
-        for id in ids {
-            if let Ok((d, _)) = c.get_data(&format!("{base}/{b}/{id}")).await {
-                out.push(d);
+        for b in buckets {
+            let ids = match c.get_children(&format!("{base}/{b}")).await {
+                Ok((ids, _)) => ids,
+                Err(zk::Error::NoNode) => continue,
+                Err(e) => return Err(format!("{base}/{b}: {e}")),
+            };
+            for id in ids {
+                match c.get_data(&format!("{base}/{b}/{id}")).await {
+                    Ok((d, _)) => out.push(d),
+                    Err(zk::Error::NoNode) => {}
+                    Err(e) => return Err(format!("{base}/{b}/{id}: {e}")),
+                }
             }
         }
-    }
-    out
+        Ok(out)
+    };
+    tokio::time::timeout(Duration::from_secs(30), load)
+        .await
+        .map_err(|_| format!("loading {base} timed out"))?
 }
 
 /// Marathon's error body.
