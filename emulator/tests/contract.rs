@@ -1316,8 +1316,11 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
         60,
         || (!containers_on(f, &gone_host).contains_key(&gone_task)).then_some(()),
     );
+    // Every task the agent brought back that Marathon had replaced is killed.
+    eventually("each instance running once in the master", 30, || {
+        (master_running(&c, new_leader).len() == 4).then_some(())
+    });
     let web_after = settled(&standby, "/web", 3, 30);
-    assert_eq!(master_running(&c, new_leader).len(), 4);
     assert_eq!(
         task_ids(&web_after).len(),
         3,
