@@ -195,20 +195,58 @@ impl Workload {
 
     /// After a change: every app is still defined and runs its instances, every task that
     /// ran before still runs unless it ran on one of `drained` (hosts or IPs), and the
-    /// master runs each task once. Returns the workload as it is now.
+    /// master runs each of Marathon's tasks. Marathon and the master settle within seconds
+    /// of a change, so this is retried until both agree (3 minutes), then fails with what
+    /// was last wrong. Returns the workload as it is now.
     pub fn assert_kept(&self, marathon: &str, master: &str, drained: &[String]) -> Workload {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            match self.check(marathon, master, drained) {
+                Ok(now) => return now,
+                Err(why) => {
+                    assert!(Instant::now() < deadline, "workload not kept: {why}");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    fn check(&self, marathon: &str, master: &str, drained: &[String]) -> Result<Workload, String> {
         let mut now = Vec::new();
         for a in &self.apps {
-            let tasks = settled(marathon, &a.id, a.instances, Duration::from_secs(180));
+            let (s, v) = json("GET", marathon, &format!("/v2/apps{}", a.id), "")
+                .ok_or_else(|| format!("Marathon at {marathon} does not answer"))?;
+            let app = &v["app"];
+            if s != 200 {
+                return Err(format!("{} is not defined: {s} {v}", a.id));
+            }
+            let tasks: BTreeMap<String, String> = app["tasks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|t| t["state"] == "TASK_RUNNING")
+                .filter_map(|t| {
+                    Some((
+                        t["id"].as_str()?.to_string(),
+                        t["host"].as_str()?.to_string(),
+                    ))
+                })
+                .collect();
+            if app["instances"] != a.instances || tasks.len() != a.instances as usize {
+                return Err(format!(
+                    "{} runs {} of {} instances: {app}",
+                    a.id,
+                    tasks.len(),
+                    a.instances
+                ));
+            }
             for (t, host) in &a.tasks {
-                if drained.contains(host) {
-                    continue;
+                if !drained.contains(host) && !tasks.contains_key(t) {
+                    return Err(format!(
+                        "task {t} of {} on {host} was lost (not drained); running now: {tasks:?}",
+                        a.id
+                    ));
                 }
-                assert!(
-                    tasks.contains_key(t),
-                    "task {t} of {} on {host} was lost (not drained); running now: {tasks:?}",
-                    a.id
-                );
             }
             now.push(App {
                 id: a.id.clone(),
@@ -219,12 +257,11 @@ impl Workload {
         let after = Workload { apps: now };
         let running = master_running(master);
         for t in after.task_ids() {
-            assert!(
-                running.contains(&t),
-                "Marathon's task {t} is not running in the master"
-            );
+            if !running.contains(&t) {
+                return Err(format!("Marathon's task {t} is not running in the master"));
+            }
         }
-        after
+        Ok(after)
     }
 
     /// Deletes the apps (their tasks are killed).
