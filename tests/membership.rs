@@ -5,6 +5,8 @@
 //! joiner at a time throughout.
 
 mod common;
+#[path = "common/workload.rs"]
+mod workload;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -17,6 +19,18 @@ use common::operator::{
 use common::unique_prefix;
 
 const CONVERGE: Duration = Duration::from_secs(420);
+
+/// `host:port` of a component's leader as the operator's status names it.
+fn leader_at(f: &Fleet, prefix: &str, component: &str, port: u16) -> String {
+    let out = common::cli(prefix, &["status", "memb", "-o", "json"]);
+    let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let l = st["components"][component]["leader"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let ip = f.hosts.get(&l).map(|h| h.ip.clone()).unwrap_or(l);
+    format!("{ip}:{port}")
+}
 
 fn five_hosts() -> &'static Fleet {
     // Before the fleet starts: this binary's test bed has five hosts.
@@ -95,6 +109,12 @@ fn zookeeper_grows_3_to_5_and_shrinks_back_and_the_masters_follow_3_5_3() {
     );
     apply(&prefix, &opts.yaml(f));
     wait_phase(&prefix, "memb", "Converged", CONVERGE);
+    // The workload: every membership change below keeps every app and every task (agents
+    // are rolled without a drain here: their tasks are recovered from the work dir).
+    let marathon = |prefix: &str| leader_at(f, prefix, "marathon", opts.ports.marathon);
+    let master = |prefix: &str| leader_at(f, prefix, "masters", opts.ports.master);
+    let mut work =
+        workload::Workload::create(&marathon(&prefix), &[("/memb/web", 3), ("/memb/api", 2)]);
 
     // ZooKeeper 3 → 5.
     let from = events(&prefix, "memb").len();
@@ -117,6 +137,7 @@ fn zookeeper_grows_3_to_5_and_shrinks_back_and_the_masters_follow_3_5_3() {
     for c in ["masters", "agents", "marathon"] {
         assert!(comps.contains(&c), "{c} not rolled: {comps:?}");
     }
+    work = work.assert_kept(&marathon(&prefix), &master(&prefix), &[]);
 
     // ZooKeeper 5 → 3: removed by reconfig first, containers and data after.
     let from = events(&prefix, "memb").len();
@@ -151,6 +172,7 @@ fn zookeeper_grows_3_to_5_and_shrinks_back_and_the_masters_follow_3_5_3() {
         .map(|c| c.host)
         .collect();
     assert_eq!(zk_left.len(), 3, "{zk_left:?}");
+    work = work.assert_kept(&marathon(&prefix), &master(&prefix), &[]);
 
     let samples = watcher.finish();
     eprintln!("watcher (ZooKeeper changes): {samples} samples, no invariant broken");
@@ -207,6 +229,17 @@ fn zookeeper_grows_3_to_5_and_shrinks_back_and_the_masters_follow_3_5_3() {
                 .expect("replaced");
             assert!(last_remove < first_replace, "{kinds:?}");
         }
+        work = work.assert_kept(&marathon(&prefix), &master(&prefix), &[]);
+    }
+    // Tasks are the agents' containers, not the operator's: the apps go before the cluster.
+    work.delete(&marathon(&prefix));
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !workload::master_running(&master(&prefix)).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tasks still running after the apps' deletion"
+        );
+        std::thread::sleep(Duration::from_secs(1));
     }
     let samples = watcher.finish();
     eprintln!("watcher (master changes): {samples} samples, no invariant broken");

@@ -8,6 +8,8 @@
 #![allow(clippy::await_holding_lock)]
 
 mod common;
+#[path = "common/workload.rs"]
+mod workload;
 
 use std::time::Duration;
 
@@ -19,6 +21,17 @@ use common::operator::{
 use common::{cli, parts, unique_prefix};
 
 const CONVERGE: Duration = Duration::from_secs(300);
+
+/// `host:port` of a component's leader as the status names it (a host name or an address).
+fn leader_addr(f: &common::fleet::Fleet, leader: &serde_json::Value, port: u16) -> String {
+    let l = leader.as_str().unwrap_or_default();
+    let ip = f
+        .hosts
+        .get(l)
+        .map(|h| h.ip.clone())
+        .unwrap_or_else(|| l.to_string());
+    format!("{ip}:{port}")
+}
 
 fn hosts(n: usize) -> Vec<String> {
     fleet().hosts.keys().take(n).cloned().collect()
@@ -142,6 +155,19 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
         );
     }
 
+    // The workload: apps with several instances, created now, must come through every
+    // rollout below: still defined, running their instances, no task lost but drained ones.
+    let marathon_at = |prefix: &str| {
+        leader_addr(
+            f,
+            &status_json(prefix, "life")["components"]["marathon"]["leader"],
+            opts.ports.marathon,
+        )
+    };
+    let master_at = format!("{}:{}", f.host(&hs[0]).ip, opts.ports.master);
+    let mut work =
+        workload::Workload::create(&marathon_at(&prefix), &[("/life/web", 3), ("/life/api", 2)]);
+
     // 2. Masters: one at a time, the leader last.
     for (component, tag) in [
         ("masters", "1.12.0-rc1"),
@@ -163,6 +189,7 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
         } else {
             assert_rolled_leader_last(&prefix, "life", component, &leader, from);
         }
+        work = work.assert_kept(&marathon_at(&prefix), &master_at, &[]);
         let st = status_json(&prefix, "life");
         assert!(
             st["components"][component]["image"]
@@ -208,6 +235,9 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
             "one host per cycle: {seq:?}"
         );
     }
+    // Every agent was drained in turn: tasks may have moved, none may be missing.
+    let drained: Vec<String> = hs.iter().map(|h| f.host(h).ip.clone()).collect();
+    work = work.assert_kept(&marathon_at(&prefix), &master_at, &drained);
 
     // 4. A container killed behind the operator's back is repaired.
     let victim = &hs[1];
@@ -230,6 +260,9 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
         std::thread::sleep(Duration::from_millis(500));
     }
     wait_phase(&prefix, "life", "Converged", CONVERGE);
+    // The agent container removed behind the operator's back took no task with it: the
+    // recreated agent recovers them from its work dir.
+    work = work.assert_kept(&marathon_at(&prefix), &master_at, &[]);
 
     // 5. Paused: no step; resumed: continues.
     run_ok(&prefix, &["pause", "life"]);
@@ -286,6 +319,17 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
     assert_eq!(changed.len(), 1, "{changed:?}");
     run_ok(&prefix, &["rollback", "life"]);
     wait_phase(&prefix, "life", "Converged", CONVERGE);
+    let work = work.assert_kept(&marathon_at(&prefix), &master_at, &[]);
+    // Tasks are the agents' containers, not the operator's: the apps go before the cluster.
+    work.delete(&marathon_at(&prefix));
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !workload::master_running(&master_at).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tasks still running after the apps' deletion"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
 
     // 7. delete without --cascade leaves containers; with it, everything goes.
     let (code, _, err) = parts(&cli(

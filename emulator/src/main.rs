@@ -5,10 +5,12 @@
 //! with `EMULATOR_BROKEN=1` starts but never turns healthy (for tests of blocked rollouts).
 
 mod agent;
+mod docker;
 mod flags;
 mod marathon;
 mod master;
 mod util;
+mod workload;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -37,7 +39,14 @@ async fn main() {
     tokio::select! {
         () = run => {}
         () = terminated() => {
-            eprintln!("Received SIGTERM; exiting");
+            if role == "marathon" {
+                // Marathon runs its JVM shutdown hooks: it leaves the leader latch (its
+                // ephemeral node goes with the session) and exits.
+                log!("Received SIGTERM: shutting down Marathon");
+            } else {
+                // mesos@1.11.0:src/logging/logging.cpp, the SIGTERM handler.
+                log!("Received signal SIGTERM; exiting");
+            }
             std::process::exit(0);
         }
     }

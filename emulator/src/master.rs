@@ -2,12 +2,21 @@
 //! nodes, replicated-log quorum through `log_replicas` members, and the HTTP endpoints of
 //! `shared/reference/mesos-marathon-api.md` §1, §3 and §5, shaped field by field.
 //!
-//! What is emulated: no offers, tasks or replicated-log contents; the registry counts as
-//! recovered while at least `--quorum` masters of the cluster are up (their replicas visible
-//! in `log_replicas`), and the elected leader exits after `--registry_fetch_timeout`
-//! without it, as the real one does.
+//! Tasks: the leader keeps the tasks its agents report (each agent re-registers with its
+//! tasks, so a new leader learns them within a second), launches and kills them on the
+//! agent for a framework, marks the tasks of an agent that stops answering
+//! (`--agent_ping_timeout` × `--max_agent_ping_timeouts`) `TASK_UNREACHABLE` and those of a
+//! machine put DOWN `TASK_LOST`, and lists them in `/master/state`, `/master/tasks` (`/tasks`).
+//!
+//! What is emulated: no offers (the framework asks for a launch on an agent it picked from
+//! `/master/state`), no replicated-log contents; the registry counts as recovered while at
+//! least `--quorum` masters of the cluster are up (their replicas visible in `log_replicas`),
+//! and the elected leader exits after `--registry_fetch_timeout` without it, as the real one
+//! does. What the emulator needs to share between masters (each one's `--quorum`, the
+//! maintenance part of the registry) lives under its own ZooKeeper root, `/mesos-emulator`,
+//! never in the nodes clients read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -64,6 +73,34 @@ struct FrameworkRec {
     last_seen: Instant,
 }
 
+#[derive(Debug, Clone)]
+struct TaskRec {
+    json: Value,
+    agent_id: String,
+    framework_id: String,
+    since: Instant,
+}
+
+impl TaskRec {
+    fn state(&self) -> &str {
+        self.json["state"].as_str().unwrap_or_default()
+    }
+    fn set_state(&mut self, state: &str, message: &str) {
+        self.json["state"] = json!(state);
+        let mut statuses = self.json["statuses"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        statuses.push(json!({"state": state, "timestamp": now_f64(), "message": message}));
+        self.json["statuses"] = json!(statuses);
+    }
+}
+
+/// How long a launched task may be missing from its agent's reports before it is lost.
+const LAUNCH_GRACE: Duration = Duration::from_secs(10);
+/// Completed tasks kept for `/master/tasks` and `completed_tasks`.
+const COMPLETED_KEPT: usize = 1000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MachineMode {
     Draining,
@@ -73,6 +110,9 @@ enum MachineMode {
 #[derive(Debug, Default)]
 struct State {
     my_node: String,
+    /// The lowest election node: the leader's (a restarted master's stale node carries its
+    /// own pid until the old session expires, and is not its own).
+    leader_node: Option<String>,
     leader: Option<Value>,
     elected_time: Option<f64>,
     replicas: usize,
@@ -85,6 +125,51 @@ struct State {
     schedule: Value,
     machines: BTreeMap<(String, String), MachineMode>,
     warned_quorum: bool,
+    tasks: BTreeMap<String, TaskRec>,
+    completed: VecDeque<Value>,
+    completed_ids: BTreeSet<String>,
+}
+
+impl State {
+    /// Ends a task: it leaves the active tasks for the completed ones.
+    fn complete(&mut self, task_id: &str, state: &str, message: &str) {
+        if let Some(mut t) = self.tasks.remove(task_id) {
+            if t.state() != state {
+                t.set_state(state, message);
+            }
+            log!(
+                "Task {task_id} of framework {} is now {state}{}",
+                t.framework_id,
+                if message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {message}")
+                }
+            );
+            self.completed_ids.insert(task_id.to_string());
+            self.completed.push_back(t.json);
+            while self.completed.len() > COMPLETED_KEPT {
+                if let Some(old) = self.completed.pop_front() {
+                    if let Some(id) = old["id"].as_str() {
+                        self.completed_ids.remove(id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every task of an agent ends with `state`.
+    fn complete_agent_tasks(&mut self, agent_id: &str, state: &str, message: &str) {
+        let ids: Vec<String> = self
+            .tasks
+            .values()
+            .filter(|t| t.agent_id == agent_id)
+            .map(|t| t.json["id"].as_str().unwrap_or_default().to_string())
+            .collect();
+        for id in ids {
+            self.complete(&id, state, message);
+        }
+    }
 }
 
 struct Master {
@@ -110,8 +195,7 @@ impl Master {
     }
 
     fn elected(&self, st: &State) -> bool {
-        st.leader.as_ref().and_then(|l| l["pid"].as_str()) == Some(self.pid().as_str())
-            && !st.my_node.is_empty()
+        !st.my_node.is_empty() && st.leader_node.as_deref() == Some(st.my_node.as_str())
     }
 
     fn info(&self) -> Value {
@@ -157,7 +241,10 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
     let zk = if zk_servers.is_empty() {
         None
     } else {
-        match util::zk_connect(&zk_servers, Duration::from_secs(60)).await {
+        let session = flags
+            .duration("zk_session_timeout")
+            .unwrap_or(Duration::from_secs(10));
+        match util::zk_connect(&zk_servers, session, Duration::from_secs(60)).await {
             Ok(c) => Some(c),
             Err(e) => exit_with(&format!("Failed to connect to ZooKeeper {zk_servers}: {e}")),
         }
@@ -198,6 +285,7 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
             let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
             st.leader = Some(m.info());
             st.my_node = "standalone".into();
+            st.leader_node = Some("standalone".into());
             st.elected_time = Some(now_f64());
             st.recovered = true;
         }
@@ -207,11 +295,22 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
 
 async fn contend(m: &Shared, c: &zk::Client) -> Result<(), String> {
     util::zk_mkdirs(c, &format!("{}/log_replicas", m.zk_path)).await?;
-    let replica = format!("log-replica(1)@{}:{} quorum={}", m.ip, m.port, m.quorum);
+    util::zk_mkdirs(c, &private_path(m, "quorums")).await?;
+    // Exactly what a Mesos replica writes: its UPID (mesos@1.11.0:src/log/network.hpp joins
+    // the group with `stringify(pid)`).
+    let replica = format!("log-replica(1)@{}:{}", m.ip, m.port);
     let eph_seq = zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all());
     c.create(
         &format!("{}/log_replicas/", m.zk_path),
         replica.as_bytes(),
+        &eph_seq,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    // The emulator's own channel: each master's --quorum, to warn when they disagree.
+    c.create(
+        &format!("{}/", private_path(m, "quorums")),
+        m.quorum.to_string().as_bytes(),
         &eph_seq,
     )
     .await
@@ -267,13 +366,15 @@ async fn elect_loop(m: Shared) {
             .map(|(r, _)| r)
             .unwrap_or_default();
         let mut quorums = Vec::new();
-        for r in &replicas {
-            if let Ok((d, _)) = c.get_data(&format!("{}/log_replicas/{r}", m.zk_path)).await {
-                let s = String::from_utf8_lossy(&d).to_string();
-                if let Some(q) = s
-                    .rsplit_once("quorum=")
-                    .and_then(|(_, q)| q.parse::<usize>().ok())
-                {
+        let qpath = private_path(&m, "quorums");
+        let members = c
+            .get_children(&qpath)
+            .await
+            .map(|(r, _)| r)
+            .unwrap_or_default();
+        for r in &members {
+            if let Ok((d, _)) = c.get_data(&format!("{qpath}/{r}")).await {
+                if let Ok(q) = String::from_utf8_lossy(&d).trim().parse::<usize>() {
                     quorums.push(q);
                 }
             }
@@ -287,12 +388,16 @@ async fn elect_loop(m: Shared) {
         let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
         let was_elected = m.elected(&st);
         st.leader = leader;
+        st.leader_node = leader_node.clone();
         st.replicas = replicas.len();
         let elected = m.elected(&st);
         if elected && !was_elected {
             st.elected_time = Some(now_f64());
             st.agents.clear();
             st.frameworks.clear();
+            st.tasks.clear();
+            st.completed.clear();
+            st.completed_ids.clear();
             if let Some(d) = registry {
                 load_maintenance_registry(&mut st, &d);
             }
@@ -323,10 +428,19 @@ async fn elect_loop(m: Shared) {
                 }
             }
             let limit = ping * max_pings;
+            let mut unreachable = Vec::new();
             for a in st.agents.values_mut() {
                 if a.active && a.last_seen.elapsed() > limit {
                     log!("Agent {} ({}) is unreachable", a.id, a.hostname);
                     a.active = false;
+                    unreachable.push(a.id.clone());
+                }
+            }
+            // Marathon registers PARTITION_AWARE: its tasks become TASK_UNREACHABLE (and
+            // come back if the agent re-registers).
+            for id in unreachable {
+                for t in st.tasks.values_mut().filter(|t| t.agent_id == id) {
+                    t.set_state("TASK_UNREACHABLE", "Agent is unreachable");
                 }
             }
         }
@@ -357,12 +471,18 @@ async fn handle(
     _headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path = uri.path().trim_end_matches('/').to_string();
+    let original = uri.path().trim_end_matches('/').to_string();
+    let path = canonical(&original);
     let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
-    if let Some(r) = answer_without_leading(&m, &path, &query) {
+    if let Some(r) = answer_without_leading(&m, &path, &original, &query) {
         return r;
     }
-    let (response, registry) = leader_route(&m, &method, &path, &body);
+    match (method.as_str(), path.as_str()) {
+        ("POST", "/emulator/launch") => return launch(&m, &body).await,
+        ("POST", "/emulator/kill") => return kill(&m, &body).await,
+        _ => {}
+    }
+    let (response, registry) = leader_route(&m, &method, &path, uri.query().unwrap_or(""), &body);
     // Mesos keeps maintenance in its registry (the replicated log) before it answers, so a
     // new leader knows every window and DOWN machine. Here ZooKeeper stands in for it.
     if let Some(bytes) = registry {
@@ -373,7 +493,7 @@ async fn handle(
 
 /// What any master answers itself (health, version, flags, metrics), and a non-leader's
 /// redirect or 503; `None`: the leader's business.
-fn answer_without_leading(m: &Master, path: &str, query: &str) -> Option<Response> {
+fn answer_without_leading(m: &Master, path: &str, original: &str, query: &str) -> Option<Response> {
     let st = m.state.lock().unwrap_or_else(|e| e.into_inner());
     if m.broken {
         return Some(text(
@@ -382,7 +502,7 @@ fn answer_without_leading(m: &Master, path: &str, query: &str) -> Option<Respons
         ));
     }
     let own = match path {
-        "/health" | "/master/health" => Some(StatusCode::OK.into_response()),
+        "/master/health" => Some(StatusCode::OK.into_response()),
         "/version" => Some(json_response(
             StatusCode::OK,
             &json!({
@@ -390,12 +510,23 @@ fn answer_without_leading(m: &Master, path: &str, query: &str) -> Option<Respons
                 "git_tag": m.version, "version": m.version,
             }),
         )),
-        "/master/flags" | "/flags" => Some(json_response(
+        "/master/flags" => Some(json_response(
             StatusCode::OK,
             &json!({"flags": m.flags.all()}),
         )),
         "/metrics/snapshot" => Some(json_response(StatusCode::OK, &metrics(m, &st))),
         "/master/state.json" => Some(text(StatusCode::NOT_FOUND, "")),
+        "/emulator/register-agent"
+        | "/emulator/register-framework"
+        | "/emulator/launch"
+        | "/emulator/kill"
+            if !m.elected(&st) =>
+        {
+            Some(text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not the leading master",
+            ))
+        }
         _ => None,
     };
     if own.is_some() {
@@ -412,7 +543,7 @@ fn answer_without_leading(m: &Master, path: &str, query: &str) -> Option<Respons
             let loc = if path == "/master/redirect" {
                 format!("//{host}:{port}")
             } else {
-                format!("//{host}:{port}{path}{query}")
+                format!("//{host}:{port}{original}{query}")
             };
             let mut r = StatusCode::TEMPORARY_REDIRECT.into_response();
             if let Ok(v) = HeaderValue::from_str(&loc) {
@@ -430,6 +561,7 @@ fn leader_route(
     m: &Master,
     method: &Method,
     path: &str,
+    query: &str,
     body: &[u8],
 ) -> (Response, Option<Vec<u8>>) {
     let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -439,7 +571,7 @@ fn leader_route(
             | ("POST", "/master/machine/down")
             | ("POST", "/master/machine/up")
     );
-    let r = leader_response(m, &mut st, method, path, body);
+    let r = leader_response(m, &mut st, method, path, query, body);
     let registry = (maintenance && r.status().is_success()).then(|| maintenance_registry(&st));
     (r, registry)
 }
@@ -449,9 +581,11 @@ fn leader_response(
     st: &mut State,
     method: &Method,
     path: &str,
+    query: &str,
     body: &[u8],
 ) -> Response {
     match (method.as_str(), path) {
+        ("GET", "/master/tasks") => json_response(StatusCode::OK, &tasks_json(st, query)),
         (_, "/master/redirect") => {
             let mut r = StatusCode::TEMPORARY_REDIRECT.into_response();
             if let Ok(v) = HeaderValue::from_str(&format!("//{}:{}", m.hostname, m.port)) {
@@ -459,18 +593,16 @@ fn leader_response(
             }
             r
         }
-        ("GET", "/master/state") | ("GET", "/state") => {
-            json_response(StatusCode::OK, &state_json(m, st))
-        }
-        ("GET", "/master/slaves") | ("GET", "/slaves") => json_response(
+        ("GET", "/master/state") => json_response(StatusCode::OK, &state_json(m, st)),
+        ("GET", "/master/slaves") => json_response(
             StatusCode::OK,
             &json!({"slaves": agents_json(st), "recovered_slaves": []}),
         ),
-        ("GET", "/master/frameworks") | ("GET", "/frameworks") => json_response(
+        ("GET", "/master/frameworks") => json_response(
             StatusCode::OK,
             &json!({"frameworks": frameworks_json(st), "completed_frameworks": [], "unregistered_frameworks": []}),
         ),
-        ("GET", "/master/state-summary") | ("GET", "/state-summary") => json_response(
+        ("GET", "/master/state-summary") => json_response(
             StatusCode::OK,
             &json!({"hostname": m.hostname, "cluster": m.flags.get("cluster").unwrap_or(""), "slaves": agents_json(st), "frameworks": frameworks_json(st)}),
         ),
@@ -532,8 +664,16 @@ fn load_maintenance_registry(st: &mut State, data: &[u8]) {
 }
 
 fn maintenance_registry_path(m: &Master) -> String {
-    format!("{}/emulator_registry_maintenance", m.zk_path)
+    private_path(m, "registry_maintenance")
 }
+
+/// A node of the emulator's own, outside the nodes Mesos clients read.
+fn private_path(m: &Master, name: &str) -> String {
+    format!("{PRIVATE_ROOT}{}/{name}", m.zk_path)
+}
+
+/// The root of what the emulator keeps for itself in ZooKeeper.
+const PRIVATE_ROOT: &str = "/mesos-emulator";
 
 /// Persists the maintenance registry before the call is answered (bounded: a ZooKeeper that
 /// does not answer costs the call's answer time, not the master).
@@ -545,6 +685,7 @@ async fn write_maintenance_registry(m: &Master, bytes: Vec<u8>) {
             Ok(_) => {}
             Err(zk::Error::NoNode) => {
                 let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+                let _ = util::zk_mkdirs(&c, &private_path(m, "")).await;
                 let _ = c.create(&path, &bytes, &opts).await;
             }
             Err(e) => log!("could not store the maintenance registry: {e}"),
@@ -558,6 +699,7 @@ fn metrics(m: &Master, st: &State) -> Value {
     let active = st.agents.values().filter(|a| a.active).count() as f64;
     let inactive = st.agents.len() as f64 - active;
     let fw = st.frameworks.len() as f64;
+    let count = |s: &str| st.tasks.values().filter(|t| t.state() == s).count() as f64;
     json!({
         "master/elected": if elected { 1.0 } else { 0.0 },
         "master/uptime_secs": now_f64() - m.start_time,
@@ -565,7 +707,10 @@ fn metrics(m: &Master, st: &State) -> Value {
         "master/slaves_connected": active, "master/slaves_disconnected": inactive,
         "master/slaves_unreachable": inactive,
         "master/frameworks_active": fw, "master/frameworks_connected": fw,
-        "master/tasks_running": 0.0,
+        "master/tasks_running": count("TASK_RUNNING"),
+        "master/tasks_staging": count("TASK_STAGING"),
+        "master/tasks_unreachable": count("TASK_UNREACHABLE"),
+        "master/tasks_lost": st.completed.iter().filter(|t| t["state"] == "TASK_LOST").count() as f64,
         "registrar/log/recovered": if st.recovered { 1.0 } else { 0.0 },
         "registrar/log/ensemble_size": st.replicas as f64,
         "registrar/queued_operations": 0.0,
@@ -596,13 +741,79 @@ fn frameworks_json(st: &State) -> Vec<Value> {
         .values()
         .map(|f| {
             let active = f.last_seen.elapsed() < Duration::from_secs(30);
+            let mine = |t: &&TaskRec| t.framework_id == f.id;
+            let tasks: Vec<&Value> = st
+                .tasks
+                .values()
+                .filter(mine)
+                .filter(|t| t.state() != "TASK_UNREACHABLE")
+                .map(|t| &t.json)
+                .collect();
+            let unreachable: Vec<&Value> = st
+                .tasks
+                .values()
+                .filter(mine)
+                .filter(|t| t.state() == "TASK_UNREACHABLE")
+                .map(|t| &t.json)
+                .collect();
+            let completed: Vec<&Value> = st
+                .completed
+                .iter()
+                .filter(|t| t["framework_id"] == f.id.as_str())
+                .collect();
             json!({
                 "id": f.id, "name": f.name, "hostname": f.hostname, "webui_url": f.webui_url,
                 "active": active, "connected": active, "checkpoint": true,
-                "failover_timeout": 604800.0, "registered_time": f.registered_time, "roles": ["*"], "tasks": [],
+                "capabilities": ["PARTITION_AWARE", "TASK_KILLING_STATE", "GPU_RESOURCES"],
+                "failover_timeout": 604800.0, "registered_time": f.registered_time, "roles": ["*"],
+                "tasks": tasks, "unreachable_tasks": unreachable, "completed_tasks": completed,
             })
         })
         .collect()
+}
+
+/// `/master/tasks`: every task the master knows (active, unreachable, then completed),
+/// filtered by `framework_id` / `task_id`, paged by `offset` / `limit` (default 100).
+fn tasks_json(st: &State, query: &str) -> Value {
+    let param = |k: &str| {
+        query
+            .split('&')
+            .filter_map(|p| p.split_once('='))
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    };
+    let fw = param("framework_id");
+    let id = param("task_id");
+    let offset: usize = param("offset").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let limit: usize = param("limit").and_then(|v| v.parse().ok()).unwrap_or(100);
+    let all: Vec<&Value> = st
+        .tasks
+        .values()
+        .map(|t| &t.json)
+        .chain(st.completed.iter().rev())
+        .filter(|t| fw.as_deref().is_none_or(|f| t["framework_id"] == f))
+        .filter(|t| id.as_deref().is_none_or(|i| t["id"] == i))
+        .skip(offset)
+        .take(limit)
+        .collect();
+    json!({"tasks": all})
+}
+
+/// Mesos' libprocess delegate: `/state` is the master's `/master/state`, `/redirect` its
+/// `/master/redirect`, and so on; `/version`, `/metrics/*` and the emulator's own endpoints
+/// are top-level.
+fn canonical(path: &str) -> String {
+    if path.is_empty() || path == "/master" {
+        return "/master".into();
+    }
+    if path.starts_with("/master/")
+        || path == "/version"
+        || path.starts_with("/metrics/")
+        || path.starts_with("/emulator/")
+    {
+        return path.to_string();
+    }
+    format!("/master{path}")
 }
 
 fn state_json(m: &Master, st: &State) -> Value {
@@ -746,8 +957,18 @@ fn machines(st: &mut State, body: &[u8], down: bool) -> Response {
     for k in keys {
         if down {
             st.machines.insert(k.clone(), MachineMode::Down);
-            // Agents on the machine are shut down and removed.
-            st.agents.retain(|_, a| !(a.hostname == k.0 || a.ip == k.1));
+            // Agents on the machine are told to shut down and removed at once, "to force
+            // sending TASK_LOST status updates" (mesos@1.11.0:src/master/http.cpp, machineDown).
+            let gone: Vec<String> = st
+                .agents
+                .values()
+                .filter(|a| a.hostname == k.0 || a.ip == k.1)
+                .map(|a| a.id.clone())
+                .collect();
+            for id in gone {
+                st.agents.remove(&id);
+                st.complete_agent_tasks(&id, "TASK_LOST", "Operator initiated 'Machine DOWN'");
+            }
         } else {
             st.machines.remove(&k);
             if let Some(ws) = st.schedule["windows"].as_array_mut() {
@@ -796,8 +1017,16 @@ fn register_agent(m: &Master, st: &mut State, body: &[u8]) -> Response {
             st.agent_counter += 1;
             format!("{}-S{}", m.id, st.agent_counter - 1)
         };
-        st.agents
-            .retain(|_, a| a.hostname != hostname || a.ip != ip);
+        let replaced: Vec<String> = st
+            .agents
+            .values()
+            .filter(|a| a.hostname == hostname && a.ip == ip)
+            .map(|a| a.id.clone())
+            .collect();
+        for old in replaced {
+            st.agents.remove(&old);
+            st.complete_agent_tasks(&old, "TASK_LOST", "Agent was replaced by a new agent");
+        }
         st.agents.insert(
             id.clone(),
             AgentRec {
@@ -819,10 +1048,167 @@ fn register_agent(m: &Master, st: &mut State, body: &[u8]) -> Response {
         );
         id
     };
+    // The tasks the agent runs: the master's view of them.
+    let mut reported = BTreeSet::new();
+    // Tasks the master already ended (lost with a DOWN machine, a replaced agent) that the
+    // agent still runs: it is told to kill them, as a removed agent is shut down.
+    let mut kill = Vec::new();
+    for t in v["tasks"].as_array().into_iter().flatten() {
+        let Some(tid) = t["id"].as_str() else {
+            continue;
+        };
+        reported.insert(tid.to_string());
+        if st.completed_ids.contains(tid) {
+            if !crate::agent::is_terminal(t["state"].as_str().unwrap_or_default()) {
+                kill.push(tid.to_string());
+            }
+            continue;
+        }
+        let state = t["state"].as_str().unwrap_or_default().to_string();
+        let framework_id = t["framework_id"].as_str().unwrap_or_default().to_string();
+        let rec = st.tasks.entry(tid.to_string()).or_insert_with(|| TaskRec {
+            json: t.clone(),
+            agent_id: id.clone(),
+            framework_id,
+            since: Instant::now(),
+        });
+        rec.agent_id = id.clone();
+        let mut json = t.clone();
+        let mut statuses = rec.json["statuses"].as_array().cloned().unwrap_or_default();
+        if rec.state() != state {
+            statuses.push(json!({"state": state, "timestamp": now_f64(),
+                "message": t["statuses"][0]["message"].clone()}));
+        }
+        json["statuses"] = json!(statuses);
+        json["slave_id"] = json!(id);
+        json["agent_id"] = json!(id);
+        rec.json = json;
+        if crate::agent::is_terminal(&state) {
+            let msg = t["statuses"][0]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            st.complete(tid, &state, &msg);
+        }
+    }
+    let missing: Vec<String> = st
+        .tasks
+        .values()
+        .filter(|t| t.agent_id == id && t.since.elapsed() > LAUNCH_GRACE)
+        .filter_map(|t| t.json["id"].as_str().map(str::to_string))
+        .filter(|t| !reported.contains(t))
+        .collect();
+    for t in missing {
+        st.complete(&t, "TASK_LOST", "Task is unknown to the agent");
+    }
     json_response(
         StatusCode::OK,
-        &json!({"id": id, "master_hostname": m.hostname}),
+        &json!({"id": id, "master_hostname": m.hostname, "master_pid": m.pid(), "kill": kill}),
     )
+}
+
+/// A framework's launch of a task on an agent it chose (the emulator's stand-in for
+/// accepting an offer): recorded as `TASK_STAGING`, handed to the agent.
+async fn launch(m: &Master, body: &[u8]) -> Response {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return text(StatusCode::BAD_REQUEST, "bad launch");
+    };
+    let agent_id = v["agent_id"].as_str().unwrap_or_default().to_string();
+    let framework_id = v["framework_id"].as_str().unwrap_or_default().to_string();
+    let task = &v["task"];
+    let Some(task_id) = task["task_id"].as_str().map(str::to_string) else {
+        return text(StatusCode::BAD_REQUEST, "task without task_id");
+    };
+    let addr = {
+        let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
+        if !st.frameworks.contains_key(&framework_id) {
+            return text(StatusCode::FORBIDDEN, "Framework is not registered");
+        }
+        let Some(a) = st.agents.get(&agent_id).filter(|a| a.active) else {
+            return text(
+                StatusCode::CONFLICT,
+                "Agent is not registered or not active",
+            );
+        };
+        let addr = format!("{}:{}", a.ip, a.port);
+        if !st.tasks.contains_key(&task_id) {
+            let mut json = json!({
+                "id": task_id, "name": task["name"], "framework_id": framework_id, "executor_id": "",
+                "slave_id": agent_id, "agent_id": agent_id, "state": "TASK_STAGING",
+                "resources": {"cpus": task["cpus"], "mem": task["mem"], "disk": 0.0, "gpus": 0.0},
+                "role": "*", "labels": task["labels"], "statuses": [],
+            });
+            if let Some(i) = task["image"].as_str() {
+                json["container"] =
+                    json!({"type": "DOCKER", "docker": {"image": i, "network": "HOST"}});
+            }
+            let mut rec = TaskRec {
+                json,
+                agent_id: agent_id.clone(),
+                framework_id: framework_id.clone(),
+                since: Instant::now(),
+            };
+            rec.set_state("TASK_STAGING", "");
+            st.tasks.insert(task_id.clone(), rec);
+        }
+        addr
+    };
+    let fwd = json!({"framework_id": framework_id, "task": task}).to_string();
+    let r = util::http(
+        "POST",
+        &addr,
+        "/emulator/launch",
+        &[("Content-Type".into(), "application/json".into())],
+        fwd.as_bytes(),
+        Duration::from_secs(5),
+    )
+    .await;
+    match r {
+        Ok(r) if (200..300).contains(&r.status) => StatusCode::ACCEPTED.into_response(),
+        other => {
+            let why = match other {
+                Ok(r) => String::from_utf8_lossy(&r.body).to_string(),
+                Err(e) => e,
+            };
+            let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.complete(
+                &task_id,
+                "TASK_DROPPED",
+                &format!("Agent did not accept the task: {why}"),
+            );
+            text(
+                StatusCode::CONFLICT,
+                &format!("Agent did not accept the task: {why}"),
+            )
+        }
+    }
+}
+
+/// A framework's kill of one of its tasks, handed to the agent that runs it.
+async fn kill(m: &Master, body: &[u8]) -> Response {
+    let v: Value = serde_json::from_slice(body).unwrap_or_default();
+    let task_id = v["task_id"].as_str().unwrap_or_default().to_string();
+    let addr = {
+        let st = m.state.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(t) = st.tasks.get(&task_id) else {
+            return text(StatusCode::NOT_FOUND, "Unknown task");
+        };
+        match st.agents.get(&t.agent_id).filter(|a| a.active) {
+            Some(a) => format!("{}:{}", a.ip, a.port),
+            // An unreachable agent cannot be told; the framework kills it when it is back.
+            None => return StatusCode::ACCEPTED.into_response(),
+        }
+    };
+    let _ = util::http(
+        "POST",
+        &addr,
+        "/emulator/kill",
+        &[("Content-Type".into(), "application/json".into())],
+        body,
+        Duration::from_secs(5),
+    )
+    .await;
+    StatusCode::ACCEPTED.into_response()
 }
 
 fn register_framework(m: &Master, st: &mut State, body: &[u8]) -> Response {

@@ -43,11 +43,16 @@ macro_rules! log {
 }
 
 /// Connects to ZooKeeper, retrying until `deadline` (the ensemble may still be starting).
-pub async fn zk_connect(servers: &str, deadline: Duration) -> Result<zk::Client, String> {
+/// `session` is the component's `--zk_session_timeout`.
+pub async fn zk_connect(
+    servers: &str,
+    session: Duration,
+    deadline: Duration,
+) -> Result<zk::Client, String> {
     let start = tokio::time::Instant::now();
     loop {
         let c = zk::Client::connector()
-            .with_session_timeout(Duration::from_secs(10))
+            .with_session_timeout(session)
             .with_connection_timeout(Duration::from_secs(3));
         match tokio::time::timeout(Duration::from_secs(5), c.connect(servers)).await {
             Ok(Ok(client)) => return Ok(client),

@@ -7,6 +7,7 @@
 #[path = "../../tests/common/fleet.rs"]
 mod fleet;
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -57,6 +58,19 @@ fn http(method: &str, addr: &str, path: &str, body: &str) -> Option<Resp> {
     })
 }
 
+/// An emulator image's name in the test bed's registry: `EMULATOR_IMAGE_PREFIX` (as
+/// `images/emulator/build.sh` was run with) lets a branch test its images without
+/// replacing the shared tags.
+fn image_name(image: &str) -> String {
+    if image.starts_with("zookeeper:") {
+        return image.to_string();
+    }
+    format!(
+        "{}{image}",
+        std::env::var("EMULATOR_IMAGE_PREFIX").unwrap_or_default()
+    )
+}
+
 fn get(addr: &str, path: &str) -> Option<Resp> {
     http("GET", addr, path, "")
 }
@@ -97,12 +111,17 @@ impl Cluster<'_> {
             args.push(e.clone());
         }
         args.extend(extra.iter().map(|s| s.to_string()));
-        args.push(format!("{}/{image}", self.f.registry));
+        args.push(format!("{}/{}", self.f.registry, image_name(image)));
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         self.f.docker_ok(&host, &refs);
     }
 
     fn master(&self, host: usize, image: &str, quorum: u32) {
+        self.master_with(host, image, quorum, "1secs");
+    }
+
+    /// A master whose agents are unreachable after 3 × `ping` without an answer.
+    fn master_with(&self, host: usize, image: &str, quorum: u32, ping: &str) {
         let ip = &self.ips[host];
         self.run(
             host,
@@ -115,7 +134,7 @@ impl Cluster<'_> {
                 format!("MESOS_HOSTNAME={ip}"),
                 "MESOS_WORK_DIR=/var/lib/mesos".into(),
                 "MESOS_REGISTRY_FETCH_TIMEOUT=8secs".into(),
-                "MESOS_AGENT_PING_TIMEOUT=1secs".into(),
+                format!("MESOS_AGENT_PING_TIMEOUT={ping}"),
                 "MESOS_MAX_AGENT_PING_TIMEOUTS=3".into(),
                 "MESOS_ISOLATOR=ignored".into(),
             ],
@@ -123,6 +142,8 @@ impl Cluster<'_> {
         );
     }
 
+    /// An agent as the operator runs it: work dir on a volume, the host's Docker socket,
+    /// executors in the agent's own image.
     fn agent(&self, host: usize) {
         let ip = &self.ips[host];
         self.run(
@@ -134,10 +155,17 @@ impl Cluster<'_> {
                 format!("MESOS_IP={ip}"),
                 format!("MESOS_HOSTNAME={ip}"),
                 "MESOS_WORK_DIR=/var/lib/mesos".into(),
+                format!(
+                    "MESOS_DOCKER_MESOS_IMAGE={}/{}",
+                    self.f.registry,
+                    image_name("mesos-agent:1.11.0")
+                ),
             ],
             &[
                 "-v",
                 "agent-work:/var/lib/mesos",
+                "-v",
+                "/var/run/docker.sock:/var/run/docker.sock",
                 "--restart",
                 "unless-stopped",
             ],
@@ -251,7 +279,7 @@ fn the_emulator_honours_the_documented_contract() {
             &format!("MESOS_ZK={}/mesos", c.zk),
             "-e",
             "MESOS_WORK_DIR=/tmp",
-            &format!("{}/mesos-master:1.11.0", f.registry),
+            &format!("{}/{}", f.registry, image_name("mesos-master:1.11.0")),
         ],
     );
     assert_eq!(no_quorum.status.code(), Some(1));
@@ -546,5 +574,783 @@ fn the_emulator_honours_the_documented_contract() {
             ],
         ) == "false 1")
             .then_some(())
+    });
+}
+
+impl Cluster<'_> {
+    /// A ZooKeeper 3.8 ensemble on the first three hosts, waited for.
+    fn zookeeper(&self) {
+        let ens: String = self
+            .ips
+            .iter()
+            .enumerate()
+            .map(|(i, ip)| format!("{}={ip}", i + 1))
+            .collect::<Vec<_>>()
+            .join(",");
+        for (i, ip) in self.ips.iter().enumerate() {
+            self.run(
+                i,
+                "zk",
+                "zookeeper:3.8.0",
+                &[
+                    format!("ZK_SERVER_ID={}", i + 1),
+                    format!("ZK_ENSEMBLE={ens}"),
+                    format!("ZK_ADDRESS={ip}"),
+                ],
+                &["-v", "contract-zk:/var/lib/zookeeper"],
+            );
+        }
+        eventually("a ZooKeeper quorum", 60, || {
+            let leaders = self
+                .ips
+                .iter()
+                .filter(|ip| {
+                    four_letter(ip, 2181, "srvr", Duration::from_secs(2)).contains("Mode: leader")
+                })
+                .count();
+            (leaders == 1).then_some(())
+        });
+    }
+}
+
+/// A cluster of its own on the fleet: label, scope and a clean slate of volumes.
+fn cluster<'a>(f: &'a Fleet, name: &str) -> (Cluster<'a>, Scoped<'a>) {
+    let label = format!("io.mesos-operator.test={name}-{}", std::process::id());
+    let scope = Scoped {
+        fleet: f,
+        label: label.clone(),
+    };
+    let ips: Vec<String> = f.hosts.values().take(3).map(|h| h.ip.clone()).collect();
+    let zk = format!(
+        "zk://{}",
+        ips.iter()
+            .map(|i| format!("{i}:2181"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for h in f.hosts.values() {
+        f.docker(
+            &h.name,
+            &["volume", "rm", "-f", "agent-work", "contract-zk"],
+        );
+    }
+    (Cluster { f, label, ips, zk }, scope)
+}
+
+fn secs(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 10.0).round() / 10.0
+}
+
+/// Failover after `docker stop` of the leading master, then of the leading Marathon: how
+/// long the stop takes, until a new leader is elected, every agent has re-registered with
+/// it and Marathon is back as a framework, and until the standby Marathon leads. With
+/// `stop_signal` the containers are created with `--stop-signal` (SIGURG, which a process
+/// ignores by default: what an emulator without a SIGTERM handler did).
+fn measure_failover(c: &Cluster, stop_signal: Option<&str>) -> (f64, f64, String) {
+    let f = c.f;
+    for h in 1..=3 {
+        f.docker(
+            &format!("host{h}"),
+            &["rm", "-f", "contract-master", "contract-marathon"],
+        );
+    }
+    let extra: Vec<&str> = match stop_signal {
+        Some(s) => vec!["--stop-signal", s],
+        None => vec![],
+    };
+    for i in 0..3 {
+        let ip = &c.ips[i];
+        c.run(
+            i,
+            "master",
+            "mesos-master:1.11.0",
+            &[
+                format!("MESOS_ZK={}/mesos", c.zk),
+                "MESOS_QUORUM=2".into(),
+                format!("MESOS_IP={ip}"),
+                format!("MESOS_HOSTNAME={ip}"),
+                "MESOS_WORK_DIR=/var/lib/mesos".into(),
+            ],
+            &extra,
+        );
+    }
+    let leader = c.leader();
+    for i in 0..2 {
+        let ip = &c.ips[i];
+        c.run(
+            i,
+            "marathon",
+            "marathon:1.10.26",
+            &[
+                format!("MARATHON_MASTER={}/mesos", c.zk),
+                format!("MARATHON_ZK={}/marathon", c.zk),
+                format!("MARATHON_HOSTNAME={ip}"),
+                "MARATHON_HTTP_PORT=8080".into(),
+            ],
+            &extra,
+        );
+    }
+    eventually("three agents and Marathon", 90, || {
+        let st = c.state(leader);
+        let agents = st["slaves"].as_array()?.len();
+        let fw = st["frameworks"]
+            .as_array()?
+            .iter()
+            .any(|f| f["active"] == true);
+        (agents == 3 && fw).then_some(())
+    });
+    let t0 = Instant::now();
+    f.docker_ok(&format!("host{}", leader + 1), &["stop", "contract-master"]);
+    let stop = secs(t0);
+    let new_leader = eventually("a new leader", 90, || {
+        (0..3).find(|i| {
+            *i != leader
+                && get(&format!("{}:5050", c.ips[*i]), "/metrics/snapshot")
+                    .is_some_and(|r| r.json()["master/elected"] == 1.0)
+        })
+    });
+    let elected = secs(t0);
+    eventually("agents re-registered", 60, || {
+        let slaves = c.state(new_leader)["slaves"].as_array()?.clone();
+        (slaves.len() == 3).then_some(())
+    });
+    let agents = secs(t0);
+    eventually("Marathon back as a framework", 60, || {
+        c.state(new_leader)["frameworks"]
+            .as_array()?
+            .iter()
+            .any(|f| f["name"] == "marathon" && f["active"] == true)
+            .then_some(())
+    });
+    let framework = secs(t0);
+    let mleader = marathon_leader(c);
+    let mhost = if mleader.starts_with(&format!("{}:", c.ips[0])) {
+        1
+    } else {
+        2
+    };
+    let standby = c.ips[2 - mhost].clone();
+    let t1 = Instant::now();
+    f.docker_ok(&format!("host{mhost}"), &["stop", "contract-marathon"]);
+    let mstop = secs(t1);
+    eventually("the standby Marathon to lead", 90, || {
+        let r = get(&format!("{standby}:8080"), "/v2/leader").filter(|r| r.status == 200)?;
+        (r.json()["leader"].as_str()? == format!("{standby}:8080")).then_some(())
+    });
+    let mlead = secs(t1);
+    (
+        stop,
+        mstop,
+        format!(
+            "master: docker stop {stop}s, new leader {elected}s, agents re-registered {agents}s, \
+             Marathon framework back {framework}s; Marathon: docker stop {mstop}s, standby leads {mlead}s"
+        ),
+    )
+}
+
+/// SIGTERM makes every role exit at once, so a failover is bound by the ZooKeeper session
+/// timeout, not by Docker's grace period; the figures of both are printed (`--nocapture`).
+#[test]
+fn a_stopped_leader_fails_over_within_the_session_timeout() {
+    let _g = fleet::exclusive();
+    let f = fleet();
+    let (c, _scope) = cluster(f, "failover");
+    c.zookeeper();
+    for i in 0..3 {
+        c.agent(i);
+    }
+    let (ignored_stop, _, ignored) = measure_failover(&c, Some("SIGURG"));
+    let (stop, mstop, prompt) = measure_failover(&c, None);
+    eprintln!("FAILOVER with SIGTERM ignored (--stop-signal SIGURG): {ignored}");
+    eprintln!("FAILOVER with SIGTERM: {prompt}");
+    assert!(
+        ignored_stop >= 9.0,
+        "the ignored signal waited out the grace"
+    );
+    assert!(
+        stop < 5.0,
+        "docker stop of a master took {stop}s: SIGTERM ignored?"
+    );
+    assert!(
+        mstop < 5.0,
+        "docker stop of Marathon took {mstop}s: SIGTERM ignored?"
+    );
+}
+
+/// Reads ZooKeeper directly: `path`'s children and their data.
+fn zk_children(servers: &str, path: &str) -> Vec<(String, String)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let c = tokio::time::timeout(
+            Duration::from_secs(10),
+            zookeeper_client::Client::connect(servers),
+        )
+        .await
+        .expect("ZooKeeper connect timed out")
+        .expect("ZooKeeper connect");
+        let names = c
+            .get_children(path)
+            .await
+            .map(|(n, _)| n)
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for n in names {
+            if let Ok((d, _)) = c.get_data(&format!("{path}/{n}")).await {
+                out.push((n, String::from_utf8_lossy(&d).to_string()));
+            }
+        }
+        out
+    })
+}
+
+/// Removes the task containers the emulated agents started (they carry no test label).
+struct TaskContainers<'a>(&'a Fleet);
+
+impl Drop for TaskContainers<'_> {
+    fn drop(&mut self) {
+        self.0.remove_labelled("io.mesos-emulator.agent");
+    }
+}
+
+fn marathon_leader(c: &Cluster) -> String {
+    eventually("a Marathon leader", 60, || {
+        let r = get(&format!("{}:8080", c.ips[0]), "/v2/leader")
+            .filter(|r| r.status == 200)
+            .or_else(|| get(&format!("{}:8080", c.ips[1]), "/v2/leader"))
+            .filter(|r| r.status == 200)?;
+        Some(r.json()["leader"].as_str().unwrap_or_default().to_string())
+    })
+}
+
+/// The app as Marathon reports it, once it runs `n` instances with no deployment left.
+fn settled(addr: &str, app: &str, n: u64, secs: u64) -> Value {
+    eventually(&format!("{app} running {n} instances"), secs, || {
+        // A standby without a leader yet answers 502 (text).
+        let r = get(addr, &format!("/v2/apps{app}")).filter(|r| r.status == 200)?;
+        let a = r.json()["app"].clone();
+        (r.status == 200
+            && a["tasksRunning"] == n
+            && a["instances"] == n
+            && a["deployments"].as_array()?.is_empty()
+            && a["tasks"].as_array()?.len() == n as usize)
+            .then_some(a)
+    })
+}
+
+fn task_ids(app: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = app["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["id"].as_str().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// The master's running tasks (by id) and the hosts they run on.
+fn master_running(c: &Cluster, leader: usize) -> BTreeMap<String, String> {
+    let r = get(&format!("{}:5050", c.ips[leader]), "/master/tasks").unwrap();
+    assert_eq!(r.status, 200);
+    let st = c.state(leader);
+    let host_of: BTreeMap<String, String> = st["slaves"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap_or_default().to_string(),
+                s["hostname"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    r.json()["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["state"] == "TASK_RUNNING")
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap_or_default().to_string(),
+                host_of
+                    .get(t["slave_id"].as_str().unwrap_or_default())
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// The task containers running on a host (task id → container id).
+fn containers_on(f: &Fleet, host: &str) -> BTreeMap<String, String> {
+    let out = f.docker_ok(
+        host,
+        &[
+            "ps",
+            "--filter",
+            "label=io.mesos-emulator.agent",
+            "--format",
+            "{{.Label \"io.mesos-emulator.task-id\"}} {{.ID}}",
+        ],
+    );
+    out.lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(t, c)| (t.to_string(), c.to_string()))
+        .collect()
+}
+
+#[test]
+fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
+    let _g = fleet::exclusive();
+    let f = fleet();
+    let (c, _scope) = cluster(f, "workload");
+    let _tasks = TaskContainers(f);
+    f.remove_labelled("io.mesos-emulator.agent");
+    c.zookeeper();
+    let zk_servers = c.zk.trim_start_matches("zk://").to_string();
+    // An agent restart (stop, start, recovery) fits within 3 × 3 s of missed pings.
+    for i in 0..3 {
+        c.master_with(i, "mesos-master:1.11.0", 2, "3secs");
+    }
+    let leader = c.leader();
+    // The replicas' nodes carry exactly what Mesos writes: the replica's UPID.
+    let replicas = eventually("three log replicas", 30, || {
+        let r = zk_children(&zk_servers, "/mesos/log_replicas");
+        (r.len() == 3).then_some(r)
+    });
+    for (name, data) in &replicas {
+        assert!(
+            name.parse::<u64>().is_ok(),
+            "sequence-only node name: {name}"
+        );
+        assert!(
+            c.ips
+                .iter()
+                .any(|ip| data == &format!("log-replica(1)@{ip}:5050")),
+            "replica data is the UPID, nothing more: {data:?}"
+        );
+    }
+    let laddr = format!("{}:5050", c.ips[leader]);
+    // Aliases: `/redirect` is `/master/redirect`, `/tasks` is `/master/tasks`.
+    let other = (leader + 1) % 3;
+    let r = eventually("the non-leader's /redirect", 20, || {
+        get(&format!("{}:5050", c.ips[other]), "/redirect").filter(|r| r.status == 307)
+    });
+    assert_eq!(
+        r.header("location"),
+        Some(format!("//{}:5050", c.ips[leader]).as_str())
+    );
+    let r = get(&format!("{}:5050", c.ips[other]), "/tasks").unwrap();
+    assert_eq!(r.status, 307);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("//{}:5050/tasks", c.ips[leader]).as_str())
+    );
+    let r = get(&laddr, "/tasks").unwrap();
+    assert_eq!(
+        (r.status, r.json()["tasks"].clone()),
+        (200, Value::Array(vec![]))
+    );
+
+    for i in 0..3 {
+        c.agent(i);
+    }
+    c.marathon(0, "marathon", "marathon:1.10.26");
+    c.marathon(1, "marathon", "marathon:1.10.26");
+    eventually("three agents and Marathon", 60, || {
+        let st = c.state(leader);
+        let agents = st["slaves"].as_array()?.len();
+        let fw = st["frameworks"]
+            .as_array()?
+            .iter()
+            .any(|f| f["active"] == true);
+        (agents == 3 && fw).then_some(())
+    });
+    let mleader = marathon_leader(&c);
+    let standby = if mleader == format!("{}:8080", c.ips[0]) {
+        format!("{}:8080", c.ips[1])
+    } else {
+        format!("{}:8080", c.ips[0])
+    };
+
+    // Events: a subscriber sees deployments and task status updates.
+    let mut events = TcpStream::connect_timeout(&mleader.parse().unwrap(), Duration::from_secs(2))
+        .expect("connect /v2/events");
+    events
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    events
+        .write_all(
+            format!(
+                "GET /v2/events HTTP/1.1\r\nHost: {mleader}\r\nAccept: text/event-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+
+    // Create (through the standby, which forwards), read, list.
+    let app = r#"{"id":"/web","cmd":"sleep 3600","instances":2,"cpus":0.1,"mem":32}"#;
+    let r = http("POST", &standby, "/v2/apps", app).unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("http://{mleader}/v2/apps/web").as_str())
+    );
+    let created = r.json();
+    assert_eq!(created["id"], "/web");
+    assert_eq!(created["cmd"], "sleep 3600");
+    assert_eq!(created["instances"], 2);
+    assert_eq!(created["cpus"], 0.1);
+    assert_eq!(created["mem"], 32.0);
+    assert_eq!(created["tasksRunning"], 0);
+    assert_eq!(created["tasksHealthy"], 0);
+    assert_eq!(created["deployments"].as_array().unwrap().len(), 1);
+    assert!(created["version"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        http("POST", &standby, "/v2/apps", app).unwrap().status,
+        409,
+        "an app with that id exists"
+    );
+    let bad = http(
+        "POST",
+        &mleader,
+        "/v2/apps",
+        r#"{"id":"/nocmd","instances":1}"#,
+    )
+    .unwrap();
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.json()["message"], "Object is not valid");
+    assert_eq!(
+        http("POST", &mleader, "/v2/apps", r#"{"id":"/Bad"}"#)
+            .unwrap()
+            .status,
+        422
+    );
+    let docker_app = format!(
+        r#"{{"id":"/tools/box","container":{{"type":"DOCKER","docker":{{"image":"{}/{}"}}}},"cmd":"sleep 3600","instances":1,"cpus":0.1,"mem":16}}"#,
+        f.registry,
+        image_name("mesos-agent:1.11.0")
+    );
+    assert_eq!(
+        http("POST", &mleader, "/v2/apps", &docker_app)
+            .unwrap()
+            .status,
+        201
+    );
+    assert!(!get(&mleader, "/v2/deployments")
+        .unwrap()
+        .json()
+        .as_array()
+        .unwrap()
+        .is_empty());
+    settled(&standby, "/web", 2, 90);
+    settled(&mleader, "/tools/box", 1, 90);
+    assert!(get(&mleader, "/v2/deployments")
+        .unwrap()
+        .json()
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let apps = get(&standby, "/v2/apps").unwrap().json();
+    let ids: Vec<&str> = apps["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["/tools/box", "/web"]);
+    assert_eq!(get(&standby, "/v2/apps/nope").unwrap().status, 404);
+    let tasks = get(&standby, "/v2/tasks").unwrap().json();
+    assert_eq!(tasks["tasks"].as_array().unwrap().len(), 3);
+    for t in tasks["tasks"].as_array().unwrap() {
+        assert_eq!(t["state"], "TASK_RUNNING");
+        assert!(t["id"].as_str().unwrap().contains(".instance-"));
+        assert!(t["slaveId"].as_str().unwrap().contains("-S"));
+    }
+    // Stored where Marathon 1.10 stores apps ("web".hashCode() % 16 = 0xb... in hex).
+    let stored = zk_children(&zk_servers, "/marathon/state/apps");
+    assert!(!stored.is_empty(), "app buckets under /marathon/state/apps");
+
+    // The master lists the tasks and each runs as a container on its agent's host.
+    let running = master_running(&c, leader);
+    assert_eq!(running.len(), 3);
+    let st = c.state(leader);
+    let fw = st["frameworks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "marathon")
+        .unwrap()
+        .clone();
+    assert_eq!(fw["tasks"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        get(&laddr, "/metrics/snapshot").unwrap().json()["master/tasks_running"],
+        3.0
+    );
+    for (id, host) in &running {
+        let hname = format!(
+            "host{}",
+            c.ips.iter().position(|ip| ip == host).unwrap() + 1
+        );
+        assert!(
+            containers_on(f, &hname).contains_key(id),
+            "task {id} runs as a container on {hname}"
+        );
+    }
+
+    // Scale: PUT answers with the deployment; the events stream shows it and the tasks.
+    let r = http("PUT", &standby, "/v2/apps/web", r#"{"instances":3}"#).unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json()["deploymentId"].is_string());
+    assert!(r.json()["version"].is_string());
+    let web = {
+        settled(&mleader, "/web", 3, 60);
+        get(&mleader, "/v2/apps/web").unwrap().json()["app"].clone()
+    };
+    assert_eq!(web["cmd"], "sleep 3600", "a scale keeps the definition");
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 8192];
+    while Instant::now() < deadline
+        && !(seen.contains("event: deployment_info")
+            && seen.contains("event: status_update_event")
+            && seen.contains("event: deployment_success"))
+    {
+        if let Ok(n) = events.read(&mut buf) {
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
+    assert!(seen.contains("text/event-stream"), "{seen}");
+    assert!(seen.contains("event: event_stream_attached"), "{seen}");
+    assert!(seen.contains("event: deployment_info"), "{seen}");
+    assert!(seen.contains("event: status_update_event"), "{seen}");
+    assert!(seen.contains("\"taskStatus\":\"TASK_RUNNING\""), "{seen}");
+    drop(events);
+    let before = task_ids(&web);
+
+    // A restart of an agent container keeps its tasks running, same ids, same containers.
+    let (victim, vhost) = master_running(&c, leader).into_iter().next().unwrap();
+    let vh = format!(
+        "host{}",
+        c.ips.iter().position(|ip| *ip == vhost).unwrap() + 1
+    );
+    let containers = containers_on(f, &vh);
+    f.docker_ok(&vh, &["restart", "contract-agent"]);
+    std::thread::sleep(Duration::from_secs(4));
+    let web_after = settled(&mleader, "/web", 3, 60);
+    assert_eq!(
+        task_ids(&web_after),
+        before,
+        "no task replaced after the agent restart"
+    );
+    assert_eq!(containers_on(f, &vh), containers, "the same containers run");
+    assert!(master_running(&c, leader).contains_key(&victim));
+    let logs = f.docker(&vh, &["logs", "contract-agent"]);
+    assert!(String::from_utf8_lossy(&logs.stdout).contains(&format!("Recovering task {victim}")));
+
+    // A stop of the leading Marathon keeps every app (the standby reads them from ZooKeeper).
+    let mhost = format!(
+        "host{}",
+        c.ips
+            .iter()
+            .position(|ip| mleader.starts_with(&format!("{ip}:")))
+            .unwrap()
+            + 1
+    );
+    f.docker_ok(&mhost, &["stop", "contract-marathon"]);
+    eventually("the standby Marathon to lead", 60, || {
+        let r = get(&standby, "/v2/leader").filter(|r| r.status == 200)?;
+        (r.json()["leader"] == standby.as_str()).then_some(())
+    });
+    let web_after = settled(&standby, "/web", 3, 60);
+    assert_eq!(
+        task_ids(&web_after),
+        before,
+        "no task replaced after the Marathon failover"
+    );
+    settled(&standby, "/tools/box", 1, 30);
+    f.docker_ok(&mhost, &["start", "contract-marathon"]);
+
+    // A master failover: the new leader learns the tasks from the agents; nothing relaunched.
+    f.docker_ok(&format!("host{}", leader + 1), &["stop", "contract-master"]);
+    let new_leader = eventually("a new leader", 60, || {
+        (0..3).find(|i| {
+            *i != leader
+                && get(&format!("{}:5050", c.ips[*i]), "/metrics/snapshot")
+                    .is_some_and(|r| r.json()["master/elected"] == 1.0)
+        })
+    });
+    eventually("the tasks known to the new leader", 30, || {
+        (master_running(&c, new_leader).len() == 4).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(5));
+    let web_after = settled(&standby, "/web", 3, 30);
+    assert_eq!(
+        task_ids(&web_after),
+        before,
+        "no task replaced after the master failover"
+    );
+    assert_eq!(
+        master_running(&c, new_leader).len(),
+        4,
+        "no duplicate launched"
+    );
+    f.docker_ok(
+        &format!("host{}", leader + 1),
+        &["start", "contract-master"],
+    );
+    let laddr = format!("{}:5050", c.ips[new_leader]);
+
+    // Maintenance: a machine put DOWN has its tasks killed (TASK_LOST) and Marathon
+    // reschedules them on the other agents; no new task goes to a DRAINING machine.
+    let running = master_running(&c, new_leader);
+    let (_, down_ip) = running.iter().next().unwrap();
+    let down_ip = down_ip.clone();
+    let down_host = format!(
+        "host{}",
+        c.ips.iter().position(|ip| *ip == down_ip).unwrap() + 1
+    );
+    let lost: Vec<String> = running
+        .iter()
+        .filter(|(_, h)| **h == down_ip)
+        .map(|(t, _)| t.clone())
+        .collect();
+    let machine = format!("{{\"hostname\":\"{0}\",\"ip\":\"{0}\"}}", down_ip);
+    let schedule = format!("{{\"windows\":[{{\"machine_ids\":[{machine}],\"unavailability\":{{\"start\":{{\"nanoseconds\":1}},\"duration\":{{\"nanoseconds\":3600000000000}}}}}}]}}");
+    assert_eq!(
+        http("POST", &laddr, "/master/maintenance/schedule", &schedule)
+            .unwrap()
+            .status,
+        200
+    );
+    assert_eq!(
+        http(
+            "POST",
+            &laddr,
+            "/master/machine/down",
+            &format!("[{machine}]")
+        )
+        .unwrap()
+        .status,
+        200
+    );
+    let all = get(&laddr, "/master/tasks").unwrap().json();
+    for id in &lost {
+        let t = all["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("task {id} listed: {all}"));
+        assert_eq!(t["state"], "TASK_LOST", "{t}");
+    }
+    eventually("the DOWN machine's task containers gone", 30, || {
+        containers_on(f, &down_host).is_empty().then_some(())
+    });
+    // Marathon sees the loss at its next reconciliation (within a second).
+    eventually(
+        "every instance rescheduled away from the DOWN machine",
+        60,
+        || {
+            let web = settled(&standby, "/web", 3, 60);
+            web["tasks"]
+                .as_array()?
+                .iter()
+                .all(|t| t["host"] != down_ip.as_str())
+                .then_some(())
+        },
+    );
+    settled(&standby, "/tools/box", 1, 30);
+    assert_eq!(
+        http(
+            "POST",
+            &laddr,
+            "/master/machine/up",
+            &format!("[{machine}]")
+        )
+        .unwrap()
+        .status,
+        200
+    );
+    eventually("the agent back after machine/up", 30, || {
+        c.state(new_leader)["slaves"]
+            .as_array()?
+            .iter()
+            .any(|s| s["hostname"] == down_ip.as_str() && s["active"] == true)
+            .then_some(())
+    });
+
+    // An agent that stops answering: its tasks become TASK_UNREACHABLE and are replaced;
+    // when it comes back, Marathon kills the tasks it no longer knows.
+    let running = master_running(&c, new_leader);
+    let (gone_task, gone_ip) = running
+        .iter()
+        .next()
+        .map(|(a, b)| (a.clone(), b.clone()))
+        .unwrap();
+    let gone_host = format!(
+        "host{}",
+        c.ips.iter().position(|ip| *ip == gone_ip).unwrap() + 1
+    );
+    f.docker_ok(&gone_host, &["stop", "contract-agent"]);
+    eventually("the task unreachable", 30, || {
+        let all = get(&laddr, "/master/tasks")?.json();
+        all["tasks"]
+            .as_array()?
+            .iter()
+            .any(|t| t["id"] == gone_task.as_str() && t["state"] == "TASK_UNREACHABLE")
+            .then_some(())
+    });
+    eventually("the unreachable task replaced", 60, || {
+        let web = settled(&standby, "/web", 3, 60);
+        let tools = settled(&standby, "/tools/box", 1, 60);
+        (!task_ids(&web).contains(&gone_task) && !task_ids(&tools).contains(&gone_task))
+            .then_some(())
+    });
+    f.docker_ok(&gone_host, &["start", "contract-agent"]);
+    eventually(
+        "the replaced task killed once its agent is back",
+        60,
+        || (!containers_on(f, &gone_host).contains_key(&gone_task)).then_some(()),
+    );
+    // Every task the agent brought back that Marathon had replaced is killed.
+    eventually("each instance running once in the master", 30, || {
+        (master_running(&c, new_leader).len() == 4).then_some(())
+    });
+    let web_after = settled(&standby, "/web", 3, 30);
+    assert_eq!(
+        task_ids(&web_after).len(),
+        3,
+        "every instance runs once: {web_after}"
+    );
+
+    // All Marathons restarted (as in an upgrade): every app is still defined.
+    f.docker_ok("host1", &["restart", "contract-marathon"]);
+    f.docker_ok("host2", &["restart", "contract-marathon"]);
+    let m2 = marathon_leader(&c);
+    let web_final = settled(&m2, "/web", 3, 60);
+    assert_eq!(task_ids(&web_final), task_ids(&web_after));
+    settled(&m2, "/tools/box", 1, 30);
+
+    // Delete: the deployment stops every task; nothing is left running.
+    let r = http("DELETE", &m2, "/v2/apps/web", "").unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json()["deploymentId"].is_string());
+    assert_eq!(http("DELETE", &m2, "/v2/apps/web", "").unwrap().status, 404);
+    assert_eq!(
+        http("DELETE", &m2, "/v2/apps/tools/box", "")
+            .unwrap()
+            .status,
+        200
+    );
+    eventually("no app and no task left", 60, || {
+        let apps = get(&m2, "/v2/apps")?.json();
+        (apps["apps"].as_array()?.is_empty()
+            && master_running(&c, new_leader).is_empty()
+            && (1..=3).all(|h| containers_on(f, &format!("host{h}")).is_empty()))
+        .then_some(())
     });
 }

@@ -10,8 +10,11 @@ trap 'rm -rf "$ctx"' EXIT
 cp images/emulator/Dockerfile "$ctx/"
 cp "${CARGO_TARGET_DIR:-target}/release/mesos-emulator" "$ctx/"
 hash=$( (sha256sum "$ctx/mesos-emulator" "$ctx/Dockerfile"; echo "$version") | sha256sum | cut -c1-16)
+# EMULATOR_IMAGE_PREFIX=x- builds mesos-operator/x-mesos-master:... instead, to test a
+# branch's emulator without replacing the shared tags.
+prefix=${EMULATOR_IMAGE_PREFIX:-}
 build() { # repo role tag emulated-version broken
-  local ref=mesos-operator/$1:$3
+  local ref=mesos-operator/$prefix$1:$3
   if [ "$(docker image inspect -f '{{ index .Config.Labels "io.mesos-operator.context-hash" }}' "$ref" 2>/dev/null || true)" = "$hash" ]; then
     return 0
   fi
