@@ -40,6 +40,7 @@ pub async fn drive(
     name: &str,
     doc: &MesosCluster,
     generation: u64,
+    spec_revision: i64,
     desired: &Desired,
     observed: &Observed,
     planned: &Planned,
@@ -51,16 +52,22 @@ pub async fn drive(
     let mut state: AutoUpdateState = at.state.clone();
     let mut write: Option<(Component, String)> = None;
     let mut events = Vec::new();
-    // A rollout left in the state of a component whose policy is gone or no longer `auto`
-    // is over (decide drops it); it does not keep the others from starting.
-    let any_rollout = state.components.iter().any(|(c, u)| {
-        u.rollout.is_some()
-            && doc
-                .auto_update(*c)
-                .is_some_and(|p| p.mode == AutoUpdateMode::Auto)
-    });
+    // A rollout left in the state of a component whose policy is gone is over; it does not
+    // keep the others from starting.
+    let any_rollout = state
+        .components
+        .iter()
+        .any(|(c, u)| u.rollout.is_some() && doc.auto_update(*c).is_some());
+    // One new rollout per pass: the first component that starts one stops the others.
+    let mut may_start = planned.decision == Decision::Converged && !any_rollout;
     for c in Component::ALL {
         let Some(spec_policy) = doc.auto_update(c) else {
+            // No policy (any more): a rollout left behind is over, and the image is noted so
+            // that a policy added later does not read today's image as a person's edit.
+            if let (Some(u), Some(img)) = (state.components.get_mut(&c), doc.image(c)) {
+                u.rollout = None;
+                u.known_image = Some(img.to_string());
+            }
             continue;
         };
         // Validation compiled it before the spec was stored.
@@ -91,7 +98,12 @@ pub async fn drive(
             desired: desired.hosts_of(c).len() as u32,
             checks: check(c, desired, observed, baseline),
             registered_agents: registered_agents(observed),
-            may_start: planned.decision == Decision::Converged && !any_rollout,
+            may_start,
+            ceiling: (c == Component::Agents)
+                .then(|| doc.image(Component::Masters))
+                .flatten()
+                .map(mesos_operator_core::autoupdate::decide::tag_of)
+                .as_deref(),
             now,
         });
         ctx.metrics.set_autoupdate(
@@ -130,6 +142,9 @@ pub async fn drive(
                 generation,
             });
         }
+        if out.state.rollout.is_some() && u.rollout.is_none() {
+            may_start = false;
+        }
         if policy.mode != AutoUpdateMode::Off {
             driven.reports.insert(c, out.report.clone());
         }
@@ -145,10 +160,20 @@ pub async fn drive(
     }
     // The state first: a spec write is recorded before it is made.
     let guard = ctx.fence.guard().map_err(StoreError::from)?;
-    let mut stored = ctx
+    let mut stored = match ctx
         .store
         .put_autoupdate(Some(&guard), name, &at, &state)
-        .await?;
+        .await
+    {
+        Ok(s) => s,
+        // A scan (or a person's approve) wrote in between: decide again next pass, from
+        // what they wrote, rather than failing the whole reconcile.
+        Err(StoreError::Conflict(m)) => {
+            info!(cluster = name, reason = %m, "the automation state changed under this pass; deciding again");
+            return Ok(Driven::default());
+        }
+        Err(e) => return Err(e.into()),
+    };
     for e in events {
         if let Err(err) = ctx.store.push_event(&guard, name, e).await {
             warn!(error = %err, "could not record the automation's event");
@@ -158,7 +183,7 @@ pub async fn drive(
         crate::failpoint::before_action("spec");
         let result = ctx
             .store
-            .update_fenced(&guard, name, generation, |d| {
+            .update_fenced(&guard, name, generation, spec_revision, |d| {
                 if let Some(slot) = d.image_mut(c) {
                     *slot = image.clone();
                 }

@@ -367,6 +367,26 @@ impl RegistryClient {
         }
     }
 
+    /// The next page's URL, resolved against the page it came from, refused unless it is
+    /// on the same scheme, host and port (credentials and tokens go with every request).
+    fn same_registry(&self, from: &str, link: &str, what: &str) -> Result<String, RegistryError> {
+        let bad = |why: &str| RegistryError::Malformed {
+            registry: self.registry.clone(),
+            reason: format!("{what}: the next page '{link}' {why}"),
+        };
+        let base = reqwest::Url::parse(from).map_err(|_| bad("cannot be resolved"))?;
+        let next = base.join(link).map_err(|_| bad("is not a URL"))?;
+        let same = next.scheme() == base.scheme()
+            && next.host_str() == base.host_str()
+            && next.port_or_known_default() == base.port_or_known_default()
+            && next.username().is_empty()
+            && next.password().is_none();
+        if !same {
+            return Err(bad("is on another host"));
+        }
+        Ok(next.to_string())
+    }
+
     /// Every tag of `repository`, following `Link` pagination.
     pub async fn tags(&self, repository: &str) -> Result<Vec<String>, RegistryError> {
         let mut out = Vec::new();
@@ -397,15 +417,7 @@ impl RegistryClient {
                 })?;
             out.extend(page.tags.unwrap_or_default());
             match next {
-                // A relative link is relative to the registry.
-                Some(n) if n.starts_with('/') => url = format!("{}{n}", self.base),
-                Some(n) if n.starts_with(&self.base) => url = n,
-                Some(n) => {
-                    return Err(RegistryError::Malformed {
-                        registry: self.registry.clone(),
-                        reason: format!("{what}: the next page '{n}' is on another host"),
-                    })
-                }
+                Some(n) => url = self.same_registry(&url, &n, &what)?,
                 None => return Ok(out),
             }
         }

@@ -146,6 +146,8 @@ struct Found {
     tags: Vec<String>,
     /// The digest of the tag the policy would choose, when it pins digests.
     digest: Option<(String, String)>,
+    /// Why that digest could not be read (the tags are kept all the same).
+    digest_error: Option<String>,
 }
 
 async fn scan_component(
@@ -160,6 +162,7 @@ async fn scan_component(
     let client = client(doc, &registry, &sctx.secrets).await?;
     let tags = client.tags(&repository).await?;
     let mut digest = None;
+    let mut digest_error = None;
     if policy.pin_digest {
         let mut after = current.clone();
         merge(&mut after, &tags, policy, now);
@@ -167,11 +170,20 @@ async fn scan_component(
             mesos_operator_core::autoupdate::decide::tag_of(doc.image(c).unwrap_or_default());
         if let Some(t) = select(policy, &tag_now, &after, now).chosen {
             if after.seen.get(&t).is_some_and(|s| s.digest.is_none()) {
-                digest = Some((t.clone(), client.digest(&repository, &t).await?));
+                // One unreadable manifest must not hide every newer tag: the tags are
+                // stored, the tag waits for its digest (decide says so).
+                match client.digest(&repository, &t).await {
+                    Ok(d) => digest = Some((t.clone(), d)),
+                    Err(e) => digest_error = Some(format!("digest of {t}: {e}")),
+                }
             }
         }
     }
-    Ok(Found { tags, digest })
+    Ok(Found {
+        tags,
+        digest,
+        digest_error,
+    })
 }
 
 fn merge(
@@ -230,7 +242,9 @@ pub async fn scan(sctx: ScanCtx, name: String, doc: MesosCluster, now: u64) {
         } else {
             rand::rng().random_range(0..=jitter)
         };
-        let next = now + policy.scan_interval.as_secs().max(1) + extra;
+        // From the end of the scan: a slow registry never gets scans back to back.
+        let ended = crate::reconcile::cluster::seconds_since_epoch().max(now);
+        let next = ended + policy.scan_interval.as_secs().max(1) + extra;
         match &found {
             Ok(f) => debug!(cluster = %name, component = %c, tags = f.tags.len(), "scanned"),
             Err(e) => warn!(cluster = %name, component = %c, error = %e, "registry scan failed"),
@@ -257,6 +271,10 @@ async fn store_results(
             Err(e) => return Err(e.into()),
         };
         let at = sctx.store.autoupdate(name).await?;
+        if at.mod_revision == 0 && sctx.store.get(name).await?.is_none() {
+            // The cluster was deleted during the scan: write nothing back.
+            return Ok(());
+        }
         let mut state = at.state.clone();
         for (c, policy, found, next) in results {
             let u = state.components.entry(*c).or_default();
@@ -271,7 +289,7 @@ async fn store_results(
                             s.digest = Some(d.clone());
                         }
                     }
-                    u.scan_error = None;
+                    u.scan_error = f.digest_error.clone();
                     if u.seen.len() != before {
                         info!(cluster = %name, component = %c, tags = u.seen.len(), "tags seen");
                     }

@@ -95,6 +95,16 @@ pub struct ClusterState {
     scan: Option<tokio::task::JoinHandle<()>>,
 }
 
+impl Drop for ClusterState {
+    /// A cluster forgotten (deleted) takes its running scan with it, so the scan cannot
+    /// write the automation state back after the cluster's keys are gone.
+    fn drop(&mut self) {
+        if let Some(h) = self.scan.take() {
+            h.abort();
+        }
+    }
+}
+
 /// When to look again, by what the reconcile found.
 pub fn seconds_since_epoch() -> u64 {
     std::time::SystemTime::now()
@@ -145,6 +155,7 @@ pub async fn reconcile(
         Err(e) => return Err(e.into()),
     };
     let generation = stored.generation();
+    let spec_revision = stored.mod_revision;
     let doc = stored.doc;
     if ctx.store.deletion_requested(name).await? {
         if !ctx.fence.is_leader() {
@@ -179,10 +190,11 @@ pub async fn reconcile(
     let fleet = fleet_for(ctx, &doc, state).await;
     let mut desired = Desired::from_document(&doc);
     // An automated rollout's canary holds the rest of its component.
-    desired.canary_hold = autoupdate.state.canary_hold(|c| {
-        doc.auto_update(c)
-            .is_some_and(|p| p.mode == mesos_operator_core::spec::AutoUpdateMode::Auto)
-    });
+    // A canary stays held while its component has a policy, whatever its mode (switched to
+    // notify or off mid-canary, it waits for a person); a removed policy releases it.
+    desired.canary_hold = autoupdate
+        .state
+        .canary_hold(|c| doc.auto_update(c).is_some());
     let observed = observe::observe(&doc, &fleet).await;
     let recorded = effective_record(&record, &observed);
     let now = seconds_since_epoch();
@@ -201,9 +213,23 @@ pub async fn reconcile(
     let mut scan_at: Option<u64> = None;
     if crate::autoupdate::drive::concerns(&doc, &autoupdate) {
         start_scan(ctx, name, &doc, &autoupdate, state, now);
-        scan_at = crate::autoupdate::scanner::next_due(&doc, &autoupdate.state);
+        // While a scan runs, its write of the state wakes the cluster; only an idle scanner
+        // sets when to look again.
+        if state.scan.as_ref().is_none_or(|h| h.is_finished()) {
+            scan_at = crate::autoupdate::scanner::next_due(&doc, &autoupdate.state);
+        }
         let driven = crate::autoupdate::drive::drive(
-            ctx, name, &doc, generation, &desired, &observed, &planned, autoupdate, now, rfc3339,
+            ctx,
+            name,
+            &doc,
+            generation,
+            spec_revision,
+            &desired,
+            &observed,
+            &planned,
+            autoupdate,
+            now,
+            rfc3339,
         )
         .await?;
         if driven.wrote_spec {

@@ -373,13 +373,14 @@ impl Store {
     }
 
     /// The operator's own change of a spec: applied to the spec only if it is still at
-    /// `generation` (a compare-and-swap on what the change was planned from: a person's
+    /// `generation` and `mod_revision` (a compare-and-swap on what the change was planned from: a person's
     /// write in between wins), validated like any apply, fenced by the leadership.
     pub async fn update_fenced<F>(
         &self,
         guard: &WriteGuard,
         name: &str,
         generation: u64,
+        mod_revision: i64,
         change: F,
     ) -> Result<WriteOutcome, StoreError>
     where
@@ -389,9 +390,11 @@ impl Store {
             .get(name)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("cluster {name}")))?;
-        if cur.generation() != generation {
+        // The key's revision as well as the generation: a tool that writes the spec straight
+        // into etcd may leave the generation as it was.
+        if cur.generation() != generation || cur.mod_revision != mod_revision {
             return Err(StoreError::Conflict(format!(
-                "{name} is at generation {} now, not {generation}",
+                "{name} changed since generation {generation} was read (now generation {})",
                 cur.generation()
             )));
         }

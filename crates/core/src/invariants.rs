@@ -717,7 +717,12 @@ fn check_marathon(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violatio
         _ => None,
     };
     let Some(image) = image else { return Ok(()) };
-    let version = |img: &str| img.rsplit_once(':').map(|(_, t)| t.to_string());
+    // The tag, without a pinned digest (Docker shows a container's image by its tag).
+    let version = |img: &str| {
+        crate::spec::image::ImageRef::parse(img)
+            .ok()
+            .and_then(|r| r.tag)
+    };
     for c in containers(o, MAR) {
         if c.host != host && can_run(c) && version(&c.image) != version(&image) {
             return violation(

@@ -245,3 +245,26 @@ async fn server_errors_are_retried_then_reported_with_the_status() {
     );
     assert_eq!(hits.load(Ordering::SeqCst), ATTEMPTS);
 }
+
+#[test]
+fn a_next_page_on_another_host_is_refused() {
+    let c = RegistryClient::new("registry.local:5000", None, None).unwrap();
+    let from = "http://registry.local:5000/v2/m/tags/list?n=2";
+    assert_eq!(
+        c.same_registry(from, "/v2/m/tags/list?last=b&n=2", "tags")
+            .unwrap(),
+        "http://registry.local:5000/v2/m/tags/list?last=b&n=2"
+    );
+    assert!(
+        c.same_registry(from, "list?last=b", "tags").is_ok(),
+        "relative to the page"
+    );
+    for evil in [
+        "http://registry.local:5000@evil.example/v2/m/tags/list",
+        "http://registry.local:50001/v2/m/tags/list",
+        "https://registry.local:5000/v2/m/tags/list",
+        "//evil.example/v2/m/tags/list",
+    ] {
+        assert!(c.same_registry(from, evil, "tags").is_err(), "{evil}");
+    }
+}

@@ -45,6 +45,10 @@ pub struct Inputs<'a> {
     /// The whole cluster is converged and no other component has an automated rollout:
     /// a new rollout may start.
     pub may_start: bool,
+    /// For agents, the masters' tag: Mesos masters refuse agents newer than themselves,
+    /// so an agent tag past the masters' waits for them (never a failed canary and a
+    /// denied good tag).
+    pub ceiling: Option<&'a str>,
     /// Now (seconds since the epoch).
     pub now: u64,
 }
@@ -178,29 +182,22 @@ pub fn decide(i: &Inputs) -> Outcome {
         denied: s.denied.keys().cloned().collect(),
         scan_error: s.scan_error.clone(),
     };
-    // Only `auto` keeps a rollout going: a person who switched the policy to `notify` or
-    // `off` mid-canary took the rollout over (the spec keeps what it has; no hold).
-    if i.policy.mode != AutoUpdateMode::Auto && s.rollout.is_some() {
-        s.rollout = None;
-    }
-    if i.policy.mode == AutoUpdateMode::Off {
-        report.state = "off".into();
-        return Outcome {
-            state: s,
-            write_image,
-            events,
-            report,
-        };
-    }
+    let auto = i.policy.mode == AutoUpdateMode::Auto;
 
     // 1. A write recorded before it was made (the loop marks one that landed right away;
-    // this catches a crash between the spec write and that mark, and a lost race).
+    // this catches a crash between the spec write and that mark, and a lost race). A
+    // rollback is always finished, whatever the mode now; a bump only in `auto`.
     if let Some(p) = s.pending.clone() {
         let ours_in_place = i.spec_image == p.image;
         let untouched = Some(i.spec_image) == s.known_image.as_deref();
+        let retry = if p.rollback {
+            i.generation == p.from_generation || untouched
+        } else {
+            auto && i.generation == p.from_generation
+        };
         if ours_in_place {
             s.landed(&p.image);
-        } else if i.generation == p.from_generation || (p.rollback && untouched) {
+        } else if retry {
             // Not written yet, or a rollback overtaken by a write that left the image alone:
             // (re)write it, compare-and-swap on this generation.
             s.pending = Some(PendingWrite {
@@ -225,29 +222,69 @@ pub fn decide(i: &Inputs) -> Outcome {
         }
     }
 
-    // 2. A person's edit.
+    // 2. A person's edit. In `auto` it pins the component; in `notify` (where a person's
+    // bump is the point) and `off` the automation only takes note of it.
     let known = s
         .known_image
         .get_or_insert_with(|| i.spec_image.to_string());
     if known != i.spec_image {
-        let tag = tag_of(i.spec_image);
-        events.push(AutoEvent {
-            kind: EventKind::Pinned,
-            tag: tag.clone(),
-            message: format!(
-                "{c} image changed to {} outside the automation (generation {}); automated bumps of {c} stop until `mesos-operator autoupdate resume NAME {c}`",
-                i.spec_image, i.generation
-            ),
-        });
-        s.pinned = Some(Pin {
-            image: i.spec_image.to_string(),
-            generation: i.generation,
-            at: i.now,
-        });
+        if auto {
+            let tag = tag_of(i.spec_image);
+            events.push(AutoEvent {
+                kind: EventKind::Pinned,
+                tag: tag.clone(),
+                message: format!(
+                    "{c} image changed to {} outside the automation (generation {}); automated bumps of {c} stop until `mesos-operator autoupdate resume NAME {c}`",
+                    i.spec_image, i.generation
+                ),
+            });
+            s.pinned = Some(Pin {
+                image: i.spec_image.to_string(),
+                generation: i.generation,
+                at: i.now,
+            });
+        }
         s.known_image = Some(i.spec_image.to_string());
+        // Whatever the automation was rolling, a person chose another image.
         s.rollout = None;
     }
-    if let Some(pin) = &s.pinned {
+
+    // Outside `auto`, a rollout the automation started is neither carried on nor undone: a
+    // canary stays alone (the planner keeps holding the rest) until a person bumps, rolls
+    // back, or sets `auto` again; past its canary, the rest follow by the normal rules.
+    if !auto {
+        if s.rollout
+            .as_ref()
+            .is_some_and(|r| r.phase == RolloutPhase::Rolling)
+        {
+            s.rollout = None;
+        }
+        if let Some(r) = &s.rollout {
+            report.state = format!(
+                "automation is {}: the canary of {} stays alone until a person bumps or rolls back {c}, or sets mode auto again",
+                mode_word(i.policy.mode),
+                r.tag
+            );
+            report.canary = canary_report(&s, i);
+            return Outcome {
+                state: s,
+                write_image,
+                events,
+                report,
+            };
+        }
+    }
+    if i.policy.mode == AutoUpdateMode::Off {
+        report.state = "off".into();
+        return Outcome {
+            state: s,
+            write_image,
+            events,
+            report,
+        };
+    }
+
+    if let Some(pin) = s.pinned.as_ref().filter(|_| auto) {
         report.pinned = Some(pin.clone());
         report.state = format!(
             "pinned: a person set the image at generation {}; `mesos-operator autoupdate resume NAME {c}` lets the automation move it again",
@@ -271,12 +308,18 @@ pub fn decide(i: &Inputs) -> Outcome {
         match (r.phase, &i.checks) {
             (RolloutPhase::Canary, Err(e)) if r.healthy_since.is_some() => {
                 let since = *r.failing_since.get_or_insert(i.now);
-                if i.now.saturating_sub(since) >= i.policy.check_grace.as_secs() {
-                    check_failure =
-                        Some(format!("canary check failed for {}s: {e}", i.now - since));
+                let failing = i.now.saturating_sub(since);
+                if failing >= i.policy.check_grace.as_secs() {
+                    check_failure = Some(format!("canary check failed for {failing}s: {e}"));
                 }
             }
-            _ => r.failing_since = None,
+            _ => {
+                // Checks that failed and recovered restart the soak: only an unbroken run
+                // of passing checks counts.
+                if r.failing_since.take().is_some() {
+                    r.healthy_since = Some(i.now);
+                }
+            }
         }
         let failure = i.failed.clone().or(check_failure);
         if let Some(why) = failure {
@@ -392,7 +435,39 @@ pub fn decide(i: &Inputs) -> Outcome {
             report,
         };
     }
-    let Some(tag) = sel.chosen.clone() else {
+    let mut chosen = sel.chosen.clone();
+    let mut above_ceiling = None;
+    if let (Some(t), Some(ceil)) = (&chosen, i.ceiling.and_then(|c| i.policy.scheme.read(c))) {
+        let over = |tag: &str| {
+            i.policy
+                .scheme
+                .read(tag)
+                .is_some_and(|v| v.version > ceil.version)
+        };
+        if over(t) {
+            above_ceiling = Some(t.clone());
+            // The newest allowed tag the masters already run or pass.
+            chosen = sel
+                .verdicts
+                .iter()
+                .filter(|(t, v)| **v == super::select::Verdict::Allowed && !over(t))
+                .filter_map(|(t, _)| i.policy.scheme.read(t).map(|v| (v, t.clone())))
+                .max_by(|a, b| a.0.order(&b.0))
+                .map(|(_, t)| t);
+        }
+    }
+    let Some(tag) = chosen else {
+        if let Some(t) = above_ceiling {
+            report.state = format!(
+                "{t} waits for the masters to run it first (agents never go past the masters)"
+            );
+            return Outcome {
+                state: s,
+                write_image,
+                events,
+                report,
+            };
+        }
         report.state = match (&sel.newest, sel.newest.as_ref().map(|t| &sel.verdicts[t])) {
             (Some(t), Some(super::select::Verdict::TooYoung { ready_at })) => format!(
                 "{t} is too young (minAge): it may go in {}s",
@@ -495,6 +570,14 @@ pub fn decide(i: &Inputs) -> Outcome {
         write_image: Some(to_image),
         events,
         report,
+    }
+}
+
+fn mode_word(m: AutoUpdateMode) -> &'static str {
+    match m {
+        AutoUpdateMode::Off => "off",
+        AutoUpdateMode::Notify => "notify",
+        AutoUpdateMode::Auto => "auto",
     }
 }
 

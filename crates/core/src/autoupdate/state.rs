@@ -162,13 +162,12 @@ impl AutoUpdateState {
     }
 
     /// The component whose canary holds the rollout of the rest, if one does: only where
-    /// `auto(c)` says the policy still is `auto` (a policy switched off mid-canary must not
-    /// leave the component held).
-    pub fn canary_hold(&self, auto: impl Fn(Component) -> bool) -> Option<Component> {
+    /// `has_policy(c)` (a canary whose policy was removed is released).
+    pub fn canary_hold(&self, has_policy: impl Fn(Component) -> bool) -> Option<Component> {
         self.components.iter().find_map(|(c, u)| {
             u.rollout
                 .as_ref()
-                .filter(|r| r.phase == RolloutPhase::Canary && auto(*c))
+                .filter(|r| r.phase == RolloutPhase::Canary && has_policy(*c))
                 .map(|_| *c)
         })
     }

@@ -13,12 +13,11 @@ use crate::spec::Component;
 const MAR: Component = Component::Marathon;
 const GATE: &str = "answer /ping, with a leader known and the framework registered";
 
-/// Numeric version from an image reference's tag: `marathon:1.10.26-2` → [1, 10, 26].
+/// Numeric version from an image reference's tag: `marathon:1.10.26-2` → [1, 10, 26]; a
+/// digest after the tag (`marathon:1.10.26@sha256:…`, as digest pinning writes it) is not
+/// part of the version.
 pub fn tag_version(image: &str) -> Option<Vec<u64>> {
-    let tag = image.rsplit_once(':').map(|(_, t)| t)?;
-    if tag.contains('/') {
-        return None;
-    }
+    let tag = crate::spec::image::ImageRef::parse(image).ok()?.tag?;
     let core = tag.trim_start_matches('v').split(['-', '+']).next()?;
     core.split('.').map(|p| p.parse().ok()).collect()
 }

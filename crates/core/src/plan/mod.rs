@@ -171,8 +171,10 @@ pub fn plan_detailed(
 }
 
 /// An automated rollout's canary: one member of the component moves, the rest wait while
-/// it soaks. Only a step that changes a member's configuration is held; repairs and
-/// everything that keeps the cluster safe go on.
+/// it soaks. The canary is the member whose host already carries the new configuration (or,
+/// for agents, is in the operator's own maintenance window on its way there); once there is
+/// one, a step that would start moving a member on another host waits. Repairs, steps on
+/// the canary's own host (`machine/up`) and leader moves are never held.
 fn canary_hold(ctx: &Ctx, c: Component, d: Decision) -> Decision {
     if ctx.d.canary_hold != Some(c) {
         return d;
@@ -180,9 +182,7 @@ fn canary_hold(ctx: &Ctx, c: Component, d: Decision) -> Decision {
     let Decision::Act { step, .. } = &d else {
         return d;
     };
-    // Steps that take a member off its configuration or start moving the next one; a
-    // repair, `machine/up` and leader moves are never held.
-    let changes_a_member = step.component() == c
+    let moves_a_member = step.component() == c
         && matches!(
             step,
             Step::ReplaceContainer { .. }
@@ -192,11 +192,37 @@ fn canary_hold(ctx: &Ctx, c: Component, d: Decision) -> Decision {
                 | Step::AgentDrain { .. }
                 | Step::AgentDown { .. }
         );
-    if changes_a_member && crate::status::ready_count(ctx.d, ctx.o, c) >= 1 {
+    if !moves_a_member {
+        return d;
+    }
+    let mut canary: std::collections::BTreeSet<&str> = ctx
+        .d
+        .hosts_of(c)
+        .into_iter()
+        .filter(|h| {
+            let want = ctx.d.container(c, h).map(|s| &s.config_hash);
+            ctx.o
+                .container(c, h)
+                .is_some_and(|oc| Some(&oc.config_hash) == want)
+        })
+        .collect();
+    if c == Component::Agents {
+        // Windows still open (`machine/up` not sent): a window of an earlier rollout that
+        // ended stays recorded and is no canary.
+        canary.extend(
+            ctx.r
+                .maintenance
+                .iter()
+                .filter(|(_, m)| m.up_sent_at.is_none())
+                .map(|(h, _)| h.as_str()),
+        );
+    }
+    if !canary.is_empty() && !canary.contains(step.host()) {
         return Decision::Wait {
             reason: format!(
-                "canary: one {} runs the new version; the rest wait while it soaks",
-                c.role()
+                "canary: the {} on {} goes first; the rest wait while it soaks",
+                c.role(),
+                canary.into_iter().collect::<Vec<_>>().join(", ")
             ),
             until: None,
         };

@@ -1087,36 +1087,61 @@ fn drive_desired(desired: &Desired, sim: &mut SimCluster, max: usize) -> Decisio
 #[test]
 fn a_canary_hold_moves_one_member_of_each_component_and_holds_the_rest() {
     use crate::spec::Component as C;
-    for (c, edit) in [
-        (C::Zookeeper, "zk:2"),
-        (C::Masters, "m:2"),
-        (C::Agents, "a:2"),
-        (C::Marathon, "mar:1.10.26"),
+    for (c, edit, budget) in [
+        (C::Zookeeper, "zk:2", 1),
+        (C::Masters, "m:2", 1),
+        (C::Agents, "a:2", 1),
+        // More agents may be unavailable at once, but the canary is still one.
+        (C::Agents, "a:2", 3),
+        (C::Marathon, "mar:1.10.26", 1),
     ] {
         let mut d = doc(3, 3, 3, 2);
+        d.spec.rollout.max_unavailable_agents = budget;
         let mut sim = converged(&d);
         if let Some(img) = d.image_mut(c) {
             *img = edit.to_string();
         }
         let mut desired = Desired::from_document(&d);
         desired.canary_hold = Some(c);
+        let on_new = |sim: &SimCluster| {
+            sim.observe()
+                .containers_of(c)
+                .iter()
+                .filter(|x| x.image.ends_with(edit))
+                .count()
+        };
         let last = drive_desired(&desired, &mut sim, 500);
         assert!(
             matches!(&last, Decision::Wait { reason, .. } if reason.starts_with("canary")),
             "{c}: {last:?}"
         );
+        // Held until the canary is healthy, and after: only the canary's own steps go on.
+        for _ in 0..200 {
+            assert!(on_new(&sim) <= 1, "{c} (budget {budget}): one canary");
+            if crate::status::ready_count(&desired, &sim.observe(), c) == 1 {
+                break;
+            }
+            match plan(&desired, &sim.observe(), &sim.record, sim.now) {
+                Decision::Act { step, .. } => {
+                    sim.record = crate::record::record_before(&step, &sim.record, sim.now);
+                    sim.apply(&desired, &step, false);
+                    sim.tick(3);
+                }
+                _ => sim.tick(3),
+            }
+        }
         let o = sim.observe();
         assert_eq!(
             crate::status::ready_count(&desired, &o, c),
             1,
-            "{c}: one canary"
+            "{c}: a healthy canary"
         );
-        let on_new = o
-            .containers_of(c)
-            .iter()
-            .filter(|x| x.image.ends_with(edit))
-            .count();
-        assert_eq!(on_new, 1, "{c}: exactly one member on the new image");
+        assert_eq!(on_new(&sim), 1, "{c}: exactly one member on the new image");
+        let held = plan(&desired, &o, &sim.record, sim.now);
+        assert!(
+            matches!(&held, Decision::Wait { reason, .. } if reason.starts_with("canary")),
+            "{c}: still held: {held:?}"
+        );
         // The hold lifted, the rest follow.
         desired.canary_hold = None;
         let last = drive_desired(&desired, &mut sim, 2_000);
@@ -1128,4 +1153,15 @@ fn a_canary_hold_moves_one_member_of_each_component_and_holds_the_rest() {
             "{c}"
         );
     }
+}
+
+#[test]
+fn a_pinned_digest_is_not_read_as_marathon_s_version() {
+    // Digest pinning writes `tag@sha256:…`; the downgrade guard must still see the tag.
+    let pinned = format!("reg:5000/marathon:1.10.26@sha256:{}", "ab".repeat(32));
+    assert_eq!(super::marathon::tag_version(&pinned), Some(vec![1, 10, 26]));
+    assert_eq!(
+        super::marathon::tag_version("marathon:1.10.17"),
+        Some(vec![1, 10, 17])
+    );
 }

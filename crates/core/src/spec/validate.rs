@@ -690,6 +690,20 @@ fn auto_update(doc: &MesosCluster, e: &mut Errors) {
         if p.mode == AutoUpdateMode::Off {
             continue;
         }
+        // An automatic rollback of Marathon is a downgrade over the state the new version
+        // migrated in ZooKeeper, which the planner refuses unless the document allows it.
+        let downgrade_allowed = doc
+            .spec
+            .marathon
+            .as_ref()
+            .is_some_and(|m| m.allow_downgrade);
+        if c == Component::Marathon && p.mode == AutoUpdateMode::Auto && !downgrade_allowed {
+            e.add(
+                format!("{base}.mode"),
+                "is auto, but rolling a failed Marathon back is a downgrade the planner refuses without spec.marathon.allowDowngrade",
+                "use mode: notify for Marathon, or set spec.marathon.allowDowngrade: true if its migrated state can be read by the older version",
+            );
+        }
         let image = doc.image(c).unwrap_or_default();
         let has_registry = ImageRef::parse(image)
             .map(|r| r.registry.is_some() || doc.spec.registry.is_some())

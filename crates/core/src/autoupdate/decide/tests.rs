@@ -42,6 +42,7 @@ struct World {
     ready: u32,
     failed: Option<String>,
     checks: Result<(), String>,
+    ceiling: Option<String>,
     now: u64,
 }
 
@@ -55,6 +56,7 @@ impl World {
             ready: 3,
             failed: None,
             checks: Ok(()),
+            ceiling: None,
             now: 1000,
         }
     }
@@ -86,6 +88,7 @@ impl World {
             checks: self.checks.clone(),
             registered_agents: 3,
             may_start: true,
+            ceiling: self.ceiling.as_deref(),
             now: self.now,
         })
     }
@@ -183,7 +186,7 @@ fn a_check_that_recovers_within_its_grace_neither_fails_nor_counts_as_soak() {
     w.now += 20;
     let out = w.tick();
     assert!(out.events.is_empty());
-    // Agents re-registered: the failure is forgotten, nothing rolled back.
+    // Agents re-registered at 1025: the failure is forgotten, and the soak starts again.
     w.checks = Ok(());
     w.now += 5;
     w.tick();
@@ -192,7 +195,10 @@ fn a_check_that_recovers_within_its_grace_neither_fails_nor_counts_as_soak() {
         .rollout
         .as_ref()
         .is_some_and(|r| r.failing_since.is_none()));
-    w.now += 60;
+    w.now += 40; // 1065: 65 s since first healthy, but only 40 s unbroken
+    let out = w.tick();
+    assert!(out.events.is_empty(), "{:?}", out.events);
+    w.now += 20; // 1085: 60 s unbroken
     let out = w.tick();
     assert_eq!(World::kinds(&out), vec![EventKind::CanaryPassed]);
     assert!(w.state.denied.is_empty());
@@ -314,48 +320,141 @@ fn digest_pinning_writes_the_digest_it_read() {
 }
 
 #[test]
-fn off_does_nothing_at_all() {
+fn off_does_nothing_but_take_note_of_the_image() {
     let mut w = World::new(AutoUpdateMode::Off, &["1.11.0", "1.11.1"]);
     let before = w.state.clone();
     let out = w.tick();
     assert!(out.write_image.is_none() && out.events.is_empty());
-    assert_eq!(w.state, before);
+    // The image in the spec is noted, so that turning `auto` on later does not read a
+    // change made meanwhile as a person's edit of the automation's work.
+    let noted = ComponentUpdates {
+        known_image: Some(OLD.into()),
+        ..before
+    };
+    assert_eq!(w.state, noted);
+    w.image = NEW.into();
+    w.generation += 1;
+    w.tick();
+    w.policy = policy(AutoUpdateMode::Auto);
+    let out = w.tick();
+    assert!(!World::kinds(&out).contains(&EventKind::Pinned), "{:?}", out.events);
 }
 
 #[test]
-fn switching_the_policy_off_mid_canary_drops_the_rollout_and_its_hold() {
+fn switching_the_policy_off_mid_canary_keeps_the_canary_alone_until_a_person_acts() {
     let mut w = World::new(AutoUpdateMode::Auto, &["1.11.0", "1.11.1"]);
     w.tick();
     w.ready = 1;
     w.tick();
     assert_eq!(w.state.canary_phase(), Some(RolloutPhase::Canary));
-    let auto = |_| true;
-    assert_eq!(
-        AutoUpdateState {
-            components: [(Component::Masters, w.state.clone())].into(),
-        }
-        .canary_hold(auto),
-        Some(Component::Masters)
-    );
-    // Even before the state is written again, a policy that is not auto holds nothing.
-    let not_auto = |_| false;
-    assert_eq!(
-        AutoUpdateState {
-            components: [(Component::Masters, w.state.clone())].into(),
-        }
-        .canary_hold(not_auto),
-        None
-    );
     for mode in [AutoUpdateMode::Off, AutoUpdateMode::Notify] {
         let mut x = World::new(mode, &[]);
         x.state = w.state.clone();
         x.image = w.image.clone();
         x.generation = w.generation;
+        x.ready = 1;
+        x.now = w.now + 3600;
+        let out = x.tick();
+        assert!(out.write_image.is_none(), "{mode:?}: nothing written");
+        assert_eq!(
+            x.state.canary_phase(),
+            Some(RolloutPhase::Canary),
+            "{mode:?}: not promoted"
+        );
+        assert!(
+            out.report.state.contains("stays alone"),
+            "{}",
+            out.report.state
+        );
+        // Held while the component has a policy, whatever its mode.
+        let all = AutoUpdateState {
+            components: [(Component::Masters, x.state.clone())].into(),
+        };
+        assert_eq!(all.canary_hold(|_| true), Some(Component::Masters));
+        assert_eq!(
+            all.canary_hold(|_| false),
+            None,
+            "a removed policy releases it"
+        );
+        // A person's bump ends it, and pins nothing outside auto.
+        x.image = OLD.into();
+        x.generation += 1;
         let out = x.tick();
         assert!(x.state.rollout.is_none(), "{mode:?}");
-        assert!(
-            out.write_image.is_none(),
-            "{mode:?}: the spec keeps what it has"
-        );
+        assert!(x.state.pinned.is_none(), "{mode:?}");
+        assert!(!World::kinds(&out).contains(&EventKind::Pinned));
     }
+}
+
+#[test]
+fn a_pending_rollback_is_finished_even_after_the_policy_is_switched_off() {
+    let mut w = World::new(AutoUpdateMode::Auto, &["1.11.0", "1.11.1"]);
+    w.tick();
+    w.failed = Some("health timeout".into());
+    let out = w.decide();
+    assert_eq!(out.write_image.as_deref(), Some(OLD));
+    // The rollback's write lost to the person's `mode: off` apply (another field).
+    w.state = out.state;
+    w.generation += 1;
+    w.policy = policy(AutoUpdateMode::Off);
+    let out = w.decide();
+    assert_eq!(
+        out.write_image.as_deref(),
+        Some(OLD),
+        "the rollback is written again"
+    );
+}
+
+#[test]
+fn in_notify_mode_a_person_s_bump_is_followed_not_pinned_and_newer_tags_are_reported() {
+    let mut w = World::new(AutoUpdateMode::Notify, &["1.11.0", "1.11.1"]);
+    let out = w.tick();
+    assert_eq!(World::kinds(&out), vec![EventKind::Candidate]);
+    // The person does what the notice says.
+    w.image = NEW.into();
+    w.generation += 1;
+    let out = w.tick();
+    assert!(out.events.is_empty(), "{:?}", out.events);
+    assert!(w.state.pinned.is_none());
+    // A newer tag is reported again.
+    w.state.seen.insert(
+        "1.11.2".into(),
+        SeenTag {
+            first_seen: 0,
+            digest: None,
+        },
+    );
+    let out = w.tick();
+    assert_eq!(World::kinds(&out), vec![EventKind::Candidate]);
+    assert!(out.events[0].tag == "1.11.2");
+}
+
+#[test]
+fn agents_never_go_past_the_masters() {
+    let mut w = World::new(AutoUpdateMode::Auto, &["1.11.0", "1.11.1", "1.12.0"]);
+    w.ceiling = Some("1.11.1".into());
+    let out = w.tick();
+    assert!(
+        w.image.ends_with(":1.11.1"),
+        "the newest the masters run: {}",
+        w.image
+    );
+    assert_eq!(World::kinds(&out), vec![EventKind::CanaryStarted]);
+    // Rolled out; 1.12.0 waits for the masters.
+    w.ready = 3;
+    for _ in 0..4 {
+        w.now += 60;
+        w.tick();
+    }
+    assert!(w.state.rollout.is_none());
+    let out = w.tick();
+    assert!(out.write_image.is_none());
+    assert!(
+        out.report.state.contains("waits for the masters"),
+        "{}",
+        out.report.state
+    );
+    w.ceiling = Some("1.12.0".into());
+    w.tick();
+    assert!(w.image.ends_with(":1.12.0"));
 }
