@@ -337,7 +337,11 @@ fn off_does_nothing_but_take_note_of_the_image() {
     w.tick();
     w.policy = policy(AutoUpdateMode::Auto);
     let out = w.tick();
-    assert!(!World::kinds(&out).contains(&EventKind::Pinned), "{:?}", out.events);
+    assert!(
+        !World::kinds(&out).contains(&EventKind::Pinned),
+        "{:?}",
+        out.events
+    );
 }
 
 #[test]
