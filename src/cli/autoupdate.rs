@@ -138,7 +138,7 @@ async fn list(store: &Store, name: &str, format: Format) -> CliResult {
                     vec![
                         r.component.as_str().to_string(),
                         r.tag.clone(),
-                        rfc3339(r.first_seen),
+                        crate::reconcile::cluster::rfc3339(r.first_seen),
                         r.verdict.clone(),
                     ]
                 })
@@ -150,16 +150,6 @@ async fn list(store: &Store, name: &str, format: Format) -> CliResult {
         }
     }
     Ok(())
-}
-
-fn rfc3339(secs: u64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs as i64)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 async fn resume(store: &Store, name: &str, c: Component) -> CliResult {

@@ -113,7 +113,8 @@ pub fn seconds_since_epoch() -> u64 {
         .unwrap_or(0)
 }
 
-fn rfc3339(secs: u64) -> String {
+/// Seconds since the epoch as RFC 3339, as status and events write times.
+pub fn rfc3339(secs: u64) -> String {
     time::OffsetDateTime::from_unix_timestamp(secs as i64)
         .ok()
         .and_then(|t| {
