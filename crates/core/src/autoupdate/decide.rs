@@ -206,12 +206,7 @@ pub fn decide(i: &Inputs) -> Outcome {
             });
             report.state = format!("writing {} into the spec", tag_of(&p.image));
             report.canary = canary_report(&s, i);
-            return Outcome {
-                state: s,
-                write_image: Some(p.image),
-                events,
-                report,
-            };
+            return outcome(s, Some(p.image), events, report);
         } else {
             // A bump overtaken by someone else's write: re-planned from what they wrote
             // (a changed image is a person's edit, below).
@@ -266,22 +261,12 @@ pub fn decide(i: &Inputs) -> Outcome {
                 r.tag
             );
             report.canary = canary_report(&s, i);
-            return Outcome {
-                state: s,
-                write_image,
-                events,
-                report,
-            };
+            return outcome(s, write_image, events, report);
         }
     }
     if i.policy.mode == AutoUpdateMode::Off {
         report.state = "off".into();
-        return Outcome {
-            state: s,
-            write_image,
-            events,
-            report,
-        };
+        return outcome(s, write_image, events, report);
     }
 
     if let Some(pin) = s.pinned.as_ref().filter(|_| auto) {
@@ -292,12 +277,7 @@ pub fn decide(i: &Inputs) -> Outcome {
         );
         let sel = selection(i, &s);
         report.newest = sel.newest;
-        return Outcome {
-            state: s,
-            write_image,
-            events,
-            report,
-        };
+        return outcome(s, write_image, events, report);
     }
 
     // 3. A rollout in progress.
@@ -348,12 +328,7 @@ pub fn decide(i: &Inputs) -> Outcome {
             write_image = Some(r.from_image.clone());
             report.state = format!("rolling back {} to {}", r.tag, tag_of(&r.from_image));
             report.denied = s.denied.keys().cloned().collect();
-            return Outcome {
-                state: s,
-                write_image,
-                events,
-                report,
-            };
+            return outcome(s, write_image, events, report);
         }
         match r.phase {
             RolloutPhase::Canary if i.ready >= 1 && r.failing_since.is_some() => {
@@ -402,12 +377,7 @@ pub fn decide(i: &Inputs) -> Outcome {
                 report.state = format!("rolled out {}", r.tag);
                 let sel = selection(i, &s);
                 report.newest = sel.newest;
-                return Outcome {
-                    state: s,
-                    write_image,
-                    events,
-                    report,
-                };
+                return outcome(s, write_image, events, report);
             }
             RolloutPhase::Rolling => {
                 report.state = format!("rolling {}: {}/{} ready", r.tag, i.ready, i.desired);
@@ -415,12 +385,7 @@ pub fn decide(i: &Inputs) -> Outcome {
         }
         s.rollout = Some(r);
         report.canary = canary_report(&s, i);
-        return Outcome {
-            state: s,
-            write_image,
-            events,
-            report,
-        };
+        return outcome(s, write_image, events, report);
     }
 
     // 4. Choose.
@@ -428,12 +393,7 @@ pub fn decide(i: &Inputs) -> Outcome {
     report.newest = sel.newest.clone();
     if let Some(p) = sel.problem {
         report.state = p;
-        return Outcome {
-            state: s,
-            write_image,
-            events,
-            report,
-        };
+        return outcome(s, write_image, events, report);
     }
     let mut chosen = sel.chosen.clone();
     let mut above_ceiling = None;
@@ -461,12 +421,7 @@ pub fn decide(i: &Inputs) -> Outcome {
             report.state = format!(
                 "{t} waits for the masters to run it first (agents never go past the masters)"
             );
-            return Outcome {
-                state: s,
-                write_image,
-                events,
-                report,
-            };
+            return outcome(s, write_image, events, report);
         }
         report.state = match (&sel.newest, sel.newest.as_ref().map(|t| &sel.verdicts[t])) {
             (Some(t), Some(super::select::Verdict::TooYoung { ready_at })) => format!(
@@ -479,12 +434,7 @@ pub fn decide(i: &Inputs) -> Outcome {
             _ if s.last_scan.is_none() => "no scan yet".into(),
             _ => "up to date: no newer tag the policy allows".into(),
         };
-        return Outcome {
-            state: s,
-            write_image,
-            events,
-            report,
-        };
+        return outcome(s, write_image, events, report);
     };
     let digest = s.seen.get(&tag).and_then(|t| t.digest.clone());
     if i.policy.mode == AutoUpdateMode::Notify {
@@ -499,30 +449,15 @@ pub fn decide(i: &Inputs) -> Outcome {
             s.notified = Some(tag.clone());
         }
         report.state = format!("notify: {tag} is available; a person decides");
-        return Outcome {
-            state: s,
-            write_image,
-            events,
-            report,
-        };
+        return outcome(s, write_image, events, report);
     }
     if i.policy.pin_digest && digest.is_none() {
         report.state = format!("{tag} chosen; waiting for the scan to read its digest");
-        return Outcome {
-            state: s,
-            write_image,
-            events,
-            report,
-        };
+        return outcome(s, write_image, events, report);
     }
     if !i.may_start {
         report.state = format!("{tag} chosen; waits for the cluster to converge");
-        return Outcome {
-            state: s,
-            write_image,
-            events,
-            report,
-        };
+        return outcome(s, write_image, events, report);
     }
     let pinned_digest = if i.policy.pin_digest {
         digest.as_deref()
@@ -531,12 +466,7 @@ pub fn decide(i: &Inputs) -> Outcome {
     };
     let Some(to_image) = retag(i.spec_image, &tag, pinned_digest) else {
         report.state = format!("the image '{}' cannot be retagged", i.spec_image);
-        return Outcome {
-            state: s,
-            write_image,
-            events,
-            report,
-        };
+        return outcome(s, write_image, events, report);
     };
     events.push(AutoEvent {
         kind: EventKind::CanaryStarted,
@@ -565,9 +495,18 @@ pub fn decide(i: &Inputs) -> Outcome {
     });
     report.state = format!("canary of {tag} starting");
     report.canary = canary_report(&s, i);
+    outcome(s, Some(to_image), events, report)
+}
+
+fn outcome(
+    state: ComponentUpdates,
+    write_image: Option<String>,
+    events: Vec<AutoEvent>,
+    report: AutoUpdateReport,
+) -> Outcome {
     Outcome {
-        state: s,
-        write_image: Some(to_image),
+        state,
+        write_image,
         events,
         report,
     }
