@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use common::fleet::{exclusive, fleet, Fleet};
 use common::operator::{
-    apply, containers, generation, store_secrets, wait_phase, wait_until, ClusterGuard,
-    ClusterOpts, Operator, Rules, Watcher,
+    apply, containers, event_values, generation, store_secrets, wait_phase, wait_until,
+    ClusterGuard, ClusterOpts, Operator, Rules, Watcher,
 };
 use common::{cli, parts, unique_prefix};
 
@@ -77,10 +77,7 @@ fn spec_image(prefix: &str) -> String {
 
 /// Events as (kind, component, step text), oldest first.
 fn auto_events(prefix: &str) -> Vec<(String, String, String)> {
-    let (code, out, err) = parts(&cli(prefix, &["events", NAME, "-o", "json"]));
-    assert_eq!(code, 0, "events: {err}");
-    let v: Vec<serde_json::Value> = serde_json::from_str(&out).expect("json");
-    let mut e: Vec<_> = v
+    event_values(prefix, NAME)
         .iter()
         .map(|e| {
             (
@@ -89,9 +86,7 @@ fn auto_events(prefix: &str) -> Vec<(String, String, String)> {
                 e["step"].as_str().unwrap_or_default().to_string(),
             )
         })
-        .collect();
-    e.reverse();
-    e
+        .collect()
 }
 
 fn has_event(prefix: &str, kind: &str, needle: &str) -> bool {

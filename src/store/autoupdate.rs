@@ -2,10 +2,9 @@
 //! leader under the fence, and by the command line (approvals, resumes, denylist removals),
 //! each with a compare-and-swap on the revision it read, so neither loses the other's write.
 
-use etcd_client::{Compare, CompareOp, Txn, TxnOp};
 use mesos_operator_core::autoupdate::AutoUpdateState;
 
-use super::{timed, Store, StoreError, MAX_RETRIES};
+use super::{Store, StoreError, MAX_RETRIES};
 use crate::election::WriteGuard;
 
 /// The state as read, with the revision a write compares against (0: absent).
@@ -26,19 +25,11 @@ impl Store {
     /// The automation state; absent is empty, unreadable is an error (a default would
     /// forget the denylist and retry a tag that failed).
     pub async fn autoupdate(&self, name: &str) -> Result<AutoUpdateAt, StoreError> {
-        let mut c = self.client.clone();
-        let key = self.autoupdate_key(name);
-        let r = timed(c.get(key.clone(), None)).await?;
-        match r.kvs().first() {
-            None => Ok(AutoUpdateAt::default()),
-            Some(kv) => Ok(AutoUpdateAt {
-                state: serde_json::from_slice(kv.value()).map_err(|e| StoreError::Corrupt {
-                    key,
-                    reason: e.to_string(),
-                })?,
-                mod_revision: kv.mod_revision(),
-            }),
-        }
+        let (state, mod_revision) = self.read_json_at(self.autoupdate_key(name)).await?;
+        Ok(AutoUpdateAt {
+            state,
+            mod_revision,
+        })
     }
 
     /// Writes the state if it is still at `at.mod_revision`: fenced when `guard` is given
@@ -51,22 +42,7 @@ impl Store {
         state: &AutoUpdateState,
     ) -> Result<AutoUpdateAt, StoreError> {
         let key = self.autoupdate_key(name);
-        let value = serde_json::to_vec(state).map_err(|e| StoreError::Corrupt {
-            key: key.clone(),
-            reason: e.to_string(),
-        })?;
-        let compare = Compare::mod_revision(key.clone(), CompareOp::Equal, at.mod_revision);
-        let put = TxnOp::put(key.clone(), value, None);
-        let revision = match guard {
-            Some(g) => self.fenced_txn(g, vec![compare], vec![put]).await?,
-            None => {
-                let mut c = self.client.clone();
-                let r = timed(c.txn(Txn::new().when([compare]).and_then([put]))).await?;
-                r.succeeded()
-                    .then(|| r.header().map(|h| h.revision()).unwrap_or(0))
-            }
-        };
-        match revision {
+        match self.put_json_at(guard, key, at.mod_revision, state).await? {
             Some(rev) => Ok(AutoUpdateAt {
                 state: state.clone(),
                 mod_revision: rev,

@@ -22,6 +22,7 @@ use crate::election::WriteGuard;
 use crate::etcd::{self, ConnectError, EtcdOptions, REQUEST_TIMEOUT};
 
 mod autoupdate;
+mod json_key;
 mod records;
 pub use autoupdate::AutoUpdateAt;
 pub use records::{cluster_of_spec_key, Event, RecordAt, MAX_EVENTS};

@@ -86,19 +86,11 @@ impl Store {
     /// The operator's record of a cluster; absent is an empty record (nothing was ever
     /// handed out), unreadable is an error.
     pub async fn record(&self, name: &str) -> Result<RecordAt, StoreError> {
-        let mut c = self.client.clone();
-        let key = self.record_key(name);
-        let r = timed(c.get(key.clone(), None)).await?;
-        match r.kvs().first() {
-            None => Ok(RecordAt::default()),
-            Some(kv) => Ok(RecordAt {
-                record: serde_json::from_slice(kv.value()).map_err(|e| StoreError::Corrupt {
-                    key,
-                    reason: e.to_string(),
-                })?,
-                mod_revision: kv.mod_revision(),
-            }),
-        }
+        let (record, mod_revision) = self.read_json_at(self.record_key(name)).await?;
+        Ok(RecordAt {
+            record,
+            mod_revision,
+        })
     }
 
     /// Writes the record if it is still at `at.mod_revision`, under the fence; returns the
@@ -111,13 +103,10 @@ impl Store {
         record: &Recorded,
     ) -> Result<RecordAt, StoreError> {
         let key = self.record_key(name);
-        let value = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt {
-            key: key.clone(),
-            reason: e.to_string(),
-        })?;
-        let compare = Compare::mod_revision(key.clone(), CompareOp::Equal, at.mod_revision);
-        let put = TxnOp::put(key.clone(), value, None);
-        let Some(revision) = self.fenced_txn(guard, vec![compare], vec![put]).await? else {
+        let Some(revision) = self
+            .put_json_at(Some(guard), key, at.mod_revision, record)
+            .await?
+        else {
             return Err(StoreError::Conflict(format!(
                 "the operator record of {name} was changed by someone else"
             )));

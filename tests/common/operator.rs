@@ -456,12 +456,18 @@ pub fn wait_phase(prefix: &str, name: &str, want: &str, timeout: Duration) -> St
     );
 }
 
-/// The operator's events for a cluster, oldest first: (kind, host, outcome, component).
-pub fn events(prefix: &str, name: &str) -> Vec<(String, String, String, String)> {
+/// The operator's events for a cluster as `events -o json` prints them, oldest first.
+pub fn event_values(prefix: &str, name: &str) -> Vec<serde_json::Value> {
     let (code, out, err) = parts(&cli(prefix, &["events", name, "-o", "json"]));
     assert_eq!(code, 0, "events: {err}");
-    let v: Vec<serde_json::Value> = serde_json::from_str(&out).expect("json");
-    let mut e: Vec<_> = v
+    let mut v: Vec<serde_json::Value> = serde_json::from_str(&out).expect("json");
+    v.reverse();
+    v
+}
+
+/// The operator's events for a cluster, oldest first: (kind, host, outcome, component).
+pub fn events(prefix: &str, name: &str) -> Vec<(String, String, String, String)> {
+    event_values(prefix, name)
         .iter()
         .map(|e| {
             (
@@ -471,9 +477,7 @@ pub fn events(prefix: &str, name: &str) -> Vec<(String, String, String, String)>
                 e["component"].as_str().unwrap_or_default().to_string(),
             )
         })
-        .collect();
-    e.reverse();
-    e
+        .collect()
 }
 
 /// One container as the watcher saw it.
