@@ -57,7 +57,8 @@ pub struct Recorded {
     /// Master hosts whose replicated log must be wiped before their master starts again:
     /// a registry reset (growing from one master) recorded before the old container was
     /// removed, so that a crash in between does not start the master on its old log.
-    /// Satisfied once the host runs a master with a quorum above 1.
+    /// Satisfied once the host's master is created, started or rolled without a reset (the
+    /// planner does that only after the wipe), or removed with its volume.
     #[serde(default)]
     pub registry_reset: BTreeSet<String>,
     /// Maintenance windows the operator opened, by agent host. Windows people scheduled
@@ -171,19 +172,36 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
         // still there to be seen (the host answered when this was planned).
         r.master_hosts.remove(host);
     }
-    if let Step::CreateContainer {
-        component: Component::Masters,
-        ..
-    }
-    | Step::ReplaceContainer {
-        component: Component::Masters,
-        reset_registry: false,
-        ..
-    } = step
-    {
-        // The planner creates or rolls another master only once the reset host runs its
-        // new one; the reset is then done.
-        r.registry_reset.clear();
+    match step {
+        // A master created, started or rolled on the reset host itself without a reset:
+        // the planner does that only once the wipe is done (a pending reset is finished
+        // with a reset step while the host's old master is gone or stopped). Steps on
+        // other hosts leave it alone: new masters may be created beside a reset that was
+        // cut short (seed 27519 lost the reset that way and started the old log again).
+        Step::CreateContainer {
+            component: Component::Masters,
+            host,
+        }
+        | Step::StartContainer {
+            component: Component::Masters,
+            host,
+        }
+        | Step::ReplaceContainer {
+            component: Component::Masters,
+            host,
+            reset_registry: false,
+        } => {
+            r.registry_reset.remove(host);
+        }
+        // The volume goes, and the log with it.
+        Step::RemoveContainer {
+            component: Component::Masters,
+            host,
+            remove_volume: true,
+        } => {
+            r.registry_reset.remove(host);
+        }
+        _ => {}
     }
     r
 }

@@ -57,7 +57,19 @@ pub fn stage<'a>(desired: &'a Desired, observed: &Observed) -> Cow<'a, Desired> 
                 .get(h)
                 .is_some_and(|m| m.healthy && m.recovered)
     };
-    let complete = |q: u32| n == 2 * q - 1 && labelled.iter().all(|(h, lq)| *lq == q && healthy(h));
+    // A lone quorum-1 master that is stopped (not restarting by itself) is where a registry
+    // reset was cut short after the stop: it serves nobody and is wiped and replaced
+    // anyway, so it does not hold the growth at quorum 1. Held there, the next plan rolled
+    // it as a plain quorum-1 master and the reset was lost (seed 27519).
+    let stopped_for_reset = |h: &str| {
+        desired.accept_registry_reset && observed.container(M, h).is_some_and(|c| !c.may_run())
+    };
+    let complete = |q: u32| {
+        n == 2 * q - 1
+            && labelled
+                .iter()
+                .all(|(h, lq)| *lq == q && (healthy(h) || (q == 1 && stopped_for_reset(h))))
+    };
     let s = if lo < target {
         if hi > lo || n > 2 * lo - 1 || complete(lo) {
             lo + 1
@@ -307,8 +319,13 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     // log, create the master) before anything else, or the master would start on its old
     // log beside empty replicas that can never catch up from it.
     for h in &ctx.r.registry_reset {
-        if wanted.contains(h.as_str()) && ctx.o.container(M, h).is_none() && ctx.d.master_quorum > 1
-        {
+        // Gone (cut after the removal or the wipe), or still there, stopped, on quorum 1
+        // (cut after the stop): either way its log must be wiped before it runs again.
+        let unfinished = ctx
+            .o
+            .container(M, h)
+            .is_none_or(|c| !c.may_run() && quorum_of(ctx, c) == 1);
+        if wanted.contains(h.as_str()) && unfinished && ctx.d.master_quorum > 1 {
             return act(
                 Step::ReplaceContainer {
                     component: M,

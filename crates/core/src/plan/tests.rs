@@ -773,6 +773,69 @@ fn registry_reset_survives_a_crash_after_the_container_was_removed() {
     );
 }
 
+/// Seed 27519 (liveness): growing from one master, the operator died right after stopping
+/// the old master (the reset recorded, the log not wiped). The stopped quorum-1 master held
+/// the stage at quorum 1, so the next plan rolled it with a plain replacement, which forgot
+/// the reset; that one was cut after the removal too, and the master came back with quorum 2
+/// on its old log beside two empty replicas: one VOTING replica of three, no leader, ever.
+/// Every way of cutting the first two master steps short must end converged.
+#[test]
+fn registry_reset_cut_after_the_stop_is_finished_not_forgotten() {
+    for (first, second) in [(1, 0), (1, 1), (1, 2), (2, 1), (2, 2), (3, 2), (1, 3)] {
+        // ZooKeeper grows too, as in the seed: the old master's ZooKeeper string is then
+        // outdated at either quorum.
+        let d = doc(3, 1, 1, 0);
+        let mut sim = converged(&d);
+        let mut d3 = d.clone();
+        d3.spec.zookeeper.servers = 3;
+        d3.spec.masters.count = 3;
+        d3.spec.masters.accept_registry_reset = true;
+        let desired = Desired::from_document(&d3);
+        let mut master_steps = 0;
+        let mut done = false;
+        for _ in 0..2000 {
+            let o = sim.observe();
+            match plan(&desired, &o, &sim.record, sim.now) {
+                Decision::Act { step, .. } => {
+                    let staged = stage(&desired, &o);
+                    if let Err(v) = crate::invariants::check_step(&staged, &o, &sim.record, &step) {
+                        panic!("({first}, {second}): {step} breaks {v}");
+                    }
+                    sim.record = crate::record::record_before(&step, &sim.record, sim.now);
+                    let cut = if step.component() == Component::Masters {
+                        master_steps += 1;
+                        match master_steps {
+                            1 => first,
+                            2 => second,
+                            _ => 0,
+                        }
+                    } else {
+                        0
+                    };
+                    sim.apply_staged(&staged, &step, cut);
+                    sim.tick(3);
+                }
+                Decision::Converged => {
+                    done = true;
+                    break;
+                }
+                _ => sim.tick(3),
+            }
+        }
+        assert!(
+            sim.violations.is_empty(),
+            "({first}, {second}): {:?}",
+            sim.violations
+        );
+        assert!(
+            done,
+            "({first}, {second}): did not converge: {:?}",
+            next(&d3, &sim)
+        );
+        assert!(sim.matches(&desired).is_ok(), "{:?}", sim.matches(&desired));
+    }
+}
+
 /// Item 7: a committed config older than what some server reports is not planned from.
 #[test]
 fn zookeeper_waits_when_a_server_reports_a_newer_config_than_the_one_read() {
