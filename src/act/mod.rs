@@ -6,6 +6,7 @@
 //! two operations instead of finishing a step it no longer owns.
 
 mod docker;
+mod last_look;
 mod mesos;
 mod zookeeper;
 
@@ -47,6 +48,10 @@ pub enum ActError {
     /// A Mesos master or Marathon refused or did not answer.
     #[error("{0}")]
     Http(String),
+    /// The last look before a stop found fewer members serving than the plan counted on;
+    /// nothing was stopped.
+    #[error("{0}")]
+    NotServing(String),
 }
 
 impl ActError {
@@ -59,6 +64,7 @@ impl ActError {
             ActError::Secret(_) => "secret",
             ActError::Zookeeper(_) => "zookeeper",
             ActError::Http(_) => "http",
+            ActError::NotServing(_) => "not-serving",
         }
     }
 }
@@ -113,6 +119,7 @@ impl Executor<'_> {
             | Op::MachineDown { .. }
             | Op::MachineUp { .. }
             | Op::MarathonAbdicate { .. } => mesos::execute(self.http, op).await,
+            Op::RequireServing { .. } => last_look::require(op).await,
         }
     }
 }

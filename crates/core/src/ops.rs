@@ -112,6 +112,23 @@ pub enum Op {
         /// The machine.
         machine: Machine,
     },
+    /// The last look before a serving member is stopped: at least `at_least` of `members`
+    /// must still serve, or the step fails here with nothing stopped. A plan is made from an
+    /// observation that may be seconds old; a member lost since would be the one too many
+    /// (the simulation's seeds 46199 and 48665: a master's host lost right after it was
+    /// seen healthy, and the next master stopped on that view).
+    RequireServing {
+        /// Masters (`/health` 200 and `registrar/log/recovered`) or ZooKeeper (`imok`, and
+        /// leading or following).
+        component: Component,
+        /// The host whose member is about to be stopped.
+        stopping: String,
+        /// The other members the plan counted on: `ip:port` (a master's HTTP port, a
+        /// ZooKeeper server's client port).
+        members: Vec<String>,
+        /// How many of them must serve: the quorum the plan kept, never more than it saw.
+        at_least: u32,
+    },
     /// `DELETE /v2/leader` on a Marathon instance.
     MarathonAbdicate {
         /// `ip:port` of the instance.
@@ -133,6 +150,7 @@ impl Op {
             Op::MachineDown { .. } => "machine-down",
             Op::MachineUp { .. } => "machine-up",
             Op::MarathonAbdicate { .. } => "marathon-abdicate",
+            Op::RequireServing { .. } => "require-serving",
         }
     }
 
@@ -244,6 +262,74 @@ fn committed_members(d: &Desired, o: &Observed) -> Vec<ZkMember> {
         .unwrap_or_default()
 }
 
+/// The [`Op::RequireServing`] to run right before the member of `c` on `host` is stopped,
+/// when stopping it could cost a quorum: a running master, or a running ZooKeeper voter.
+/// It asks for the members the plan counted as serving, up to the quorum it kept
+/// (`min(quorum, seen)`: a plan the rules allowed with fewer, such as a registry reset of a
+/// lone master, gets no look, or one it passes).
+fn last_look(d: &Desired, o: &Observed, c: Component, host: &str) -> Option<Op> {
+    if !o.container(c, host).is_some_and(|x| x.running()) {
+        return None;
+    }
+    let (others, quorum, port): (Vec<&str>, u32, u32) = match c {
+        Component::Masters => {
+            let others = o
+                .containers_of(c)
+                .into_iter()
+                .filter(|x| x.host != host && x.running())
+                .map(|x| x.host.as_str())
+                .filter(|h| {
+                    o.masters
+                        .members
+                        .get(*h)
+                        .is_some_and(|m| m.healthy && m.recovered)
+                })
+                .collect();
+            (others, crate::plan::masters_floor(d, o), d.ports.master)
+        }
+        Component::Zookeeper => {
+            let id = o.container(c, host).and_then(|x| x.zk_id)?;
+            let cfg = o.zookeeper.committed.as_ref()?;
+            if !cfg.voters.contains_key(&id) {
+                return None;
+            }
+            let others = cfg
+                .voters
+                .iter()
+                .filter(|(i, _)| **i != id)
+                .map(|(_, h)| h.as_str())
+                .filter(|h| {
+                    o.zookeeper.servers.get(*h).is_some_and(|s| {
+                        s.ok && matches!(
+                            s.mode,
+                            Some(
+                                crate::observed::ZkMode::Leader | crate::observed::ZkMode::Follower
+                            )
+                        )
+                    })
+                })
+                .collect();
+            (
+                others,
+                crate::plan::majority(cfg.voters.len()) as u32,
+                d.zookeeper.client_port,
+            )
+        }
+        _ => return None,
+    };
+    let members: Vec<String> = others
+        .iter()
+        .filter_map(|h| d.addresses.get(*h).map(|a| format!("{a}:{port}")))
+        .collect();
+    let at_least = quorum.min(members.len() as u32);
+    (at_least > 0).then(|| Op::RequireServing {
+        component: c,
+        stopping: host.to_string(),
+        members,
+        at_least,
+    })
+}
+
 /// Labels and environment that identify a member (not hashed).
 fn identity(
     d: &Desired,
@@ -331,16 +417,15 @@ pub fn ops(d: &Desired, o: &Observed, step: &Step, zk_digest: bool) -> Result<Ve
                 _ => None,
             };
             let members = committed_members(d, o);
-            let mut v = vec![
-                Op::Pull {
-                    host: host.clone(),
-                    image: spec.image.clone(),
-                },
-                Op::Remove {
-                    host: host.clone(),
-                    name,
-                },
-            ];
+            let mut v = vec![Op::Pull {
+                host: host.clone(),
+                image: spec.image.clone(),
+            }];
+            v.extend(last_look(d, o, *component, &host));
+            v.push(Op::Remove {
+                host: host.clone(),
+                name,
+            });
             if *reset_registry && *component == Component::Masters {
                 // The master's volume holds only its work dir: the replicated log and the
                 // registry in it. Wiping the registry is wiping the volume.
@@ -366,10 +451,11 @@ pub fn ops(d: &Desired, o: &Observed, step: &Step, zk_digest: bool) -> Result<Ve
                 .container(*component, &host)
                 .map(|c| c.name.clone())
                 .unwrap_or_else(|| crate::desired::container_name(&d.name, *component, &host));
-            let mut v = vec![Op::Remove {
+            let mut v: Vec<Op> = last_look(d, o, *component, &host).into_iter().collect();
+            v.push(Op::Remove {
                 host: host.clone(),
                 name,
-            }];
+            });
             if *remove_volume {
                 v.push(Op::RemoveVolume {
                     host: host.clone(),
@@ -568,6 +654,100 @@ mod tests {
             reset_registry: false,
         };
         let kinds: Vec<&str> = ops(&d, &Observed::default(), &step, false)
+            .unwrap()
+            .iter()
+            .map(Op::kind)
+            .collect();
+        assert_eq!(kinds, ["pull", "remove", "create"]);
+    }
+
+    /// Stopping a serving master or ZooKeeper voter is preceded by a last look at the
+    /// members the plan counted on, after the pull (which may take long) and right before
+    /// the stop; the quorum asked for is the one the plan kept.
+    #[test]
+    fn a_stop_of_a_serving_master_or_voter_is_preceded_by_a_last_look() {
+        let d = seed();
+        let sim = crate::sim::SimCluster::converged(&d, 1_000_000);
+        let o = sim.observe();
+        let kinds = |step: &Step| -> Vec<&str> {
+            ops(&d, &o, step, false)
+                .unwrap()
+                .iter()
+                .map(Op::kind)
+                .collect()
+        };
+        let replace = |c| Step::ReplaceContainer {
+            component: c,
+            host: "host1".into(),
+            reset_registry: false,
+        };
+        assert_eq!(
+            kinds(&replace(Component::Masters)),
+            ["pull", "require-serving", "remove", "create"]
+        );
+        assert_eq!(
+            kinds(&replace(Component::Zookeeper)),
+            ["pull", "require-serving", "remove", "create"]
+        );
+        let remove = Step::RemoveContainer {
+            component: Component::Masters,
+            host: "host1".into(),
+            remove_volume: true,
+        };
+        assert_eq!(
+            kinds(&remove),
+            ["require-serving", "remove", "remove-volume"]
+        );
+        // Agents and Marathon stop no quorum.
+        assert_eq!(
+            kinds(&replace(Component::Agents)),
+            ["pull", "remove", "create"]
+        );
+        let look = ops(&d, &o, &replace(Component::Masters), false).unwrap()[1].clone();
+        assert_eq!(
+            look,
+            Op::RequireServing {
+                component: Component::Masters,
+                stopping: "host1".into(),
+                members: vec!["10.20.30.3:5050".into(), "10.20.30.4:5050".into()],
+                at_least: 2,
+            }
+        );
+        let Op::RequireServing {
+            members, at_least, ..
+        } = &ops(&d, &o, &replace(Component::Zookeeper), false).unwrap()[1]
+        else {
+            panic!()
+        };
+        assert_eq!(members, &["10.20.30.3:2181", "10.20.30.4:2181"]);
+        assert_eq!(*at_least, 2);
+    }
+
+    /// The look asks for no more than the plan saw: a member already down when it was
+    /// planned (the rules allowed it) does not fail it, and a stopped member gets none.
+    #[test]
+    fn the_last_look_asks_only_for_what_the_plan_counted_on() {
+        let d = seed();
+        let sim = crate::sim::SimCluster::converged(&d, 1_000_000);
+        let mut o = sim.observe();
+        o.masters.members.get_mut("host3").unwrap().recovered = false;
+        let step = Step::ReplaceContainer {
+            component: Component::Masters,
+            host: "host1".into(),
+            reset_registry: false,
+        };
+        let v = ops(&d, &o, &step, false).unwrap();
+        assert!(
+            matches!(&v[1], Op::RequireServing { members, at_least: 1, .. } if members == &["10.20.30.3:5050"]),
+            "{v:?}"
+        );
+        if let Some(crate::observed::HostObservation::Reachable { containers, .. }) =
+            o.hosts.get_mut("host1")
+        {
+            containers.get_mut(&Component::Masters).unwrap().state =
+                crate::observed::ContainerState::Exited;
+        }
+        let kinds: Vec<&str> = ops(&d, &o, &step, false)
             .unwrap()
             .iter()
             .map(Op::kind)

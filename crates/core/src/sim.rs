@@ -117,13 +117,9 @@ pub struct SimCluster {
     pub zk_lag: Option<ZkLag>,
     /// Safety violations seen (a test fails on any).
     pub violations: Vec<String>,
-    /// Hosts the planner's last observation showed as they were seconds earlier and that
-    /// were lost since (set by the driver before each step): a failure concurrent with the
-    /// step, which the operator could not have seen.
-    pub concurrently_lost: BTreeSet<String>,
-    /// Steps that left masters below the floor only because of such a concurrent loss (not
-    /// violations: invariant 2 is about what the operator causes; reported by the driver).
-    pub concurrent_floor_losses: Vec<String>,
+    /// Steps the executor's last look stopped before anything was stopped (a member the
+    /// plan counted on no longer served).
+    pub last_looks_failed: u64,
 }
 
 /// How long after a master failover the agents are not yet listed by the new leader.
@@ -602,6 +598,49 @@ impl SimCluster {
         })
     }
 
+    /// The executor's last look ([`crate::ops::Op::RequireServing`]) for `step`, planned from
+    /// `o` on the stage `d`, answered by the cluster as it is now: the same operations the
+    /// runtime runs, the members asked by address as the runtime asks them.
+    pub fn last_look_passes(&self, d: &Desired, o: &Observed, step: &Step) -> bool {
+        let Ok(ops) = crate::ops::ops(d, o, step, false) else {
+            return true;
+        };
+        let now = self.observe();
+        let host_at = |m: &str| {
+            let ip = m.rsplit_once(':').map_or(m, |(a, _)| a);
+            d.addresses
+                .iter()
+                .find(|(_, a)| a.as_str() == ip)
+                .map(|(h, _)| h.clone())
+        };
+        ops.iter().all(|op| match op {
+            crate::ops::Op::RequireServing {
+                component,
+                members,
+                at_least,
+                ..
+            } => {
+                let serving = members
+                    .iter()
+                    .filter_map(|m| host_at(m))
+                    .filter(|h| match component {
+                        Component::Masters => now
+                            .masters
+                            .members
+                            .get(h)
+                            .is_some_and(|m| m.healthy && m.recovered),
+                        Component::Zookeeper => now.zookeeper.servers.get(h).is_some_and(|s| {
+                            s.ok && matches!(s.mode, Some(ZkMode::Leader | ZkMode::Follower))
+                        }),
+                        _ => true,
+                    })
+                    .count() as u32;
+                serving >= *at_least
+            }
+            _ => true,
+        })
+    }
+
     /// Carries out a step. With `crash_midway`, the operator dies after the step's first
     /// action (see [`SimCluster::apply_cut`]). Returns false when the step failed (as a
     /// stale reconfig would with BadVersion).
@@ -1007,27 +1046,9 @@ impl SimCluster {
             let left = before_live.iter().filter(|(h, _)| h != step.host()).count() as u32;
             let min_q = before_live.iter().map(|(_, q)| *q).min().unwrap_or(1);
             let floor = min_q.min(d.master_quorum);
-            // Masters still running on a host lost since the planner's (seconds old) view of
-            // it: the loss is concurrent with the step, not caused by it.
-            let lost_meanwhile = self
-                .concurrently_lost
-                .iter()
-                .filter(|h| *h != step.host())
-                .filter(|h| {
-                    self.hosts.get(*h).is_some_and(|x| {
-                        x.containers
-                            .get(&Component::Masters)
-                            .is_some_and(|c| c.state == ContainerState::Running)
-                    })
-                })
-                .count() as u32;
-            if left + lost_meanwhile < floor {
+            if left < floor {
                 self.violations.push(format!(
                     "t={now}: {step} left {left} live masters, quorum {floor}"
-                ));
-            } else if left < floor {
-                self.concurrent_floor_losses.push(format!(
-                    "t={now}: {step} left {left} live masters, quorum {floor}, with {lost_meanwhile} lost concurrently"
                 ));
             }
         }
@@ -1321,15 +1342,7 @@ pub fn drive(
             .as_ref()
             .filter(|(_, at)| sim.now.saturating_sub(*at) <= 3)
             .map(|(o, _)| o);
-        let (o, stale) = unkind_observation(truth, early, rng, faults);
-        // A host shown as it was seconds ago that is away now was lost meanwhile.
-        let seen_up = |h: &String| {
-            early.is_some_and(|e| matches!(e.hosts.get(h), Some(HostObservation::Reachable { .. })))
-        };
-        sim.concurrently_lost = stale
-            .filter(|h| seen_up(h) && sim.hosts.get(h).is_some_and(|x| !x.reachable))
-            .into_iter()
-            .collect();
+        let (o, _stale) = unkind_observation(truth, early, rng, faults);
         let decision = plan(d, &o, &sim.record, sim.now);
         transitions += 1;
         if debug && decision.step().is_none() {
@@ -1388,6 +1401,15 @@ pub fn drive(
                     );
                 }
                 sim.record = record_before(step, &sim.record, sim.now);
+                // The executor's last look before a stop: the members the plan counted on
+                // are asked again, now. A host lost since the (seconds old) observation
+                // fails it, and the step is not carried out; the record says it was begun.
+                if !sim.last_look_passes(&staged, &o, step) {
+                    sim.last_looks_failed += 1;
+                    previous = Some((sim.observe(), sim.now));
+                    sim.tick(1 + rng.below(3));
+                    continue;
+                }
                 let cut = if faults.midway_percent > 0 && rng.percent(faults.midway_percent) {
                     1 + rng.below(3) as u8
                 } else {

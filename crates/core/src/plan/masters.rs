@@ -237,6 +237,18 @@ pub(crate) fn may_start(ctx: &Ctx, c: &ObservedContainer) -> bool {
     ctx.d.container(M, &c.host).is_some() && ceiling_ok_with(ctx, &c.host, quorum_of(ctx, c))
 }
 
+/// [`floor`] of a staged model and an observation, for the executor's last look before a
+/// master is stopped ([`crate::ops`]).
+pub fn floor_of(d: &Desired, o: &Observed) -> u32 {
+    let r = crate::record::Recorded::default();
+    floor(&Ctx {
+        d,
+        o,
+        r: &r,
+        now: 0,
+    })
+}
+
 /// The quorum floor in force: the lower of the lowest running quorum and the desired one.
 pub(crate) fn floor(ctx: &Ctx) -> u32 {
     possibly_running(ctx)

@@ -1,0 +1,151 @@
+//! The last look before a serving member is stopped ([`Op::RequireServing`]): the members
+//! the plan counted on are asked again, directly and all at once, right before the stop.
+//! The plan was made from an observation that may be seconds old; if a member was lost
+//! since, the step fails here, before anything is stopped, and the next reconcile plans
+//! from what is true now. This narrows the window of a concurrent failure from the age of
+//! the observation to the length of this look (each probe has [`crate::probe::PROBE_TIMEOUT`]).
+
+use mesos_operator_core::observed::ZkMode;
+use mesos_operator_core::ops::Op;
+use mesos_operator_core::spec::Component;
+
+use super::ActError;
+use crate::probe;
+
+/// Whether the member at `addr` serves, by the component's own standard (the same one the
+/// observation uses): a master answers `/health` 200 with its log replica recovered; a
+/// ZooKeeper server answers `imok` and leads or follows.
+async fn serves(component: Component, addr: &str) -> bool {
+    match component {
+        Component::Masters => {
+            let (health, metrics) = tokio::join!(
+                probe::status_of(addr, "/health"),
+                probe::get_json(addr, "/metrics/snapshot")
+            );
+            health == Some(200)
+                && metrics
+                    .as_ref()
+                    .is_some_and(|v| probe::num(&v["registrar/log/recovered"]) == 1.0)
+        }
+        Component::Zookeeper => {
+            let p = probe::zk_server(addr).await;
+            p.observation.ok
+                && matches!(p.observation.mode, Some(ZkMode::Leader | ZkMode::Follower))
+        }
+        _ => true,
+    }
+}
+
+/// Carries out an [`Op::RequireServing`]; any other operation is not this module's.
+pub(super) async fn require(op: &Op) -> Result<(), ActError> {
+    let Op::RequireServing {
+        component,
+        stopping,
+        members,
+        at_least,
+    } = op
+    else {
+        return Ok(());
+    };
+    let answers =
+        futures_util::future::join_all(members.iter().map(|m| serves(*component, m))).await;
+    let serving = answers.iter().filter(|ok| **ok).count() as u32;
+    if serving >= *at_least {
+        return Ok(());
+    }
+    let down: Vec<&str> = members
+        .iter()
+        .zip(&answers)
+        .filter(|(_, ok)| !**ok)
+        .map(|(m, _)| m.as_str())
+        .collect();
+    Err(ActError::NotServing(format!(
+        "not stopping the {} on {stopping}: only {serving} of the other {} it leaves serve now, fewer than the {at_least} the plan counted on (not serving: {}); planning again from a fresh look",
+        component.role(),
+        members.len(),
+        down.join(", ")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener as StdListener;
+
+    /// A port on loopback where nothing listens.
+    fn closed_port() -> String {
+        let l = StdListener::bind("127.0.0.1:0").unwrap();
+        let a = l.local_addr().unwrap().to_string();
+        drop(l);
+        a
+    }
+
+    /// A master that answers /health and reports its log recovered (or not).
+    async fn master(recovered: bool) -> String {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let metrics = format!(
+            "{{\"master/elected\": 0, \"registrar/log/recovered\": {}}}",
+            u8::from(recovered)
+        );
+        let app = axum::Router::new()
+            .route("/health", axum::routing::get(|| async { "" }))
+            .route(
+                "/metrics/snapshot",
+                axum::routing::get(move || {
+                    let m = metrics.clone();
+                    async move { m }
+                }),
+            );
+        tokio::spawn(async move { axum::serve(l, app).await });
+        addr
+    }
+
+    fn op(members: Vec<String>, at_least: u32) -> Op {
+        Op::RequireServing {
+            component: Component::Masters,
+            stopping: "h3".into(),
+            members,
+            at_least,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_master_lost_since_the_plan_stops_the_step_before_anything_is_stopped() {
+        let up = master(true).await;
+        let lost = closed_port();
+        // Both were healthy when the plan was made; quorum 2 needs both.
+        let err = require(&op(vec![up.clone(), lost.clone()], 2))
+            .await
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, ActError::NotServing(_)), "{msg}");
+        assert!(msg.contains("only 1 of the other 2"), "{msg}");
+        assert!(
+            msg.contains(&lost) && !msg.contains(&format!("{up},")),
+            "{msg}"
+        );
+        // With one to spare the step goes on.
+        require(&op(vec![up, lost], 1)).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_master_whose_replica_has_not_recovered_does_not_count() {
+        let a = master(true).await;
+        let empty = master(false).await;
+        assert!(require(&op(vec![a.clone(), empty], 2)).await.is_err());
+        let b = master(true).await;
+        require(&op(vec![a, b], 2)).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_zookeeper_server_that_does_not_answer_does_not_count() {
+        let op = Op::RequireServing {
+            component: Component::Zookeeper,
+            stopping: "h1".into(),
+            members: vec![closed_port(), closed_port()],
+            at_least: 2,
+        };
+        assert!(require(&op).await.is_err());
+    }
+}
