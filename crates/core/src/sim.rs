@@ -1406,6 +1406,12 @@ pub fn drive(
                 // fails it, and the step is not carried out; the record says it was begun.
                 if !sim.last_look_passes(&staged, &o, step) {
                     sim.last_looks_failed += 1;
+                    if debug {
+                        eprintln!(
+                            "t={} {step}: the last look failed; nothing stopped",
+                            sim.now
+                        );
+                    }
                     previous = Some((sim.observe(), sim.now));
                     sim.tick(1 + rng.below(3));
                     continue;
