@@ -570,7 +570,9 @@ fn a_master_down_between_the_plan_and_the_stop_stops_the_step_not_the_quorum() {
     let op = Operator::start_with(
         &common::etcd().endpoint,
         &prefix,
-        &[],
+        // Frozen for a few seconds: a lease that outlives that, so that it is the last
+        // look, not the fence, that stops the step.
+        &["--lease-ttl-secs", "60", "--renew-deadline-secs", "45"],
         &[("MESOS_OPERATOR_FAILPOINT", "stop-before-kind=pull")],
     );
     o.master_image = "mesos-master:1.12.0-rc1".into();
@@ -595,7 +597,10 @@ fn a_master_down_between_the_plan_and_the_stop_stops_the_step_not_the_quorum() {
         .find(|h| **h != target && !is_leader(h))
         .expect("a third master")
         .clone();
-    f.docker_ok(&other, &["stop", &format!("{name}-master-{other}")]);
+    f.docker_ok(
+        &other,
+        &["stop", "-t", "1", &format!("{name}-master-{other}")],
+    );
     op.signal("CONT");
     let target_untouched = || {
         containers(f, &hs, name).is_none_or(|seen| {

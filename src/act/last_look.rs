@@ -53,18 +53,20 @@ pub(super) async fn require(op: &Op) -> Result<(), ActError> {
     if serving >= *at_least {
         return Ok(());
     }
-    let down: Vec<&str> = members
+    let down = members
         .iter()
         .zip(&answers)
         .filter(|(_, ok)| !**ok)
-        .map(|(m, _)| m.as_str())
+        .map(|(m, _)| m.clone())
         .collect();
-    Err(ActError::NotServing(format!(
-        "not stopping the {} on {stopping}: only {serving} of the other {} it leaves serve now, fewer than the {at_least} the plan counted on (not serving: {}); planning again from a fresh look",
-        component.role(),
-        members.len(),
-        down.join(", ")
-    )))
+    Err(ActError::NotServing {
+        role: component.role(),
+        stopping: stopping.clone(),
+        serving,
+        members: members.len(),
+        at_least: *at_least,
+        down,
+    })
 }
 
 #[cfg(test)]
@@ -119,7 +121,10 @@ mod tests {
             .await
             .unwrap_err();
         let msg = err.to_string();
-        assert!(matches!(err, ActError::NotServing(_)), "{msg}");
+        assert!(
+            matches!(err, ActError::NotServing { serving: 1, .. }),
+            "{msg}"
+        );
         assert!(msg.contains("only 1 of the other 2"), "{msg}");
         assert!(
             msg.contains(&lost) && !msg.contains(&format!("{up},")),

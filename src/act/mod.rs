@@ -50,8 +50,24 @@ pub enum ActError {
     Http(String),
     /// The last look before a stop found fewer members serving than the plan counted on;
     /// nothing was stopped.
-    #[error("{0}")]
-    NotServing(String),
+    #[error(
+        "not stopping the {role} on {stopping}: only {serving} of the other {members} it leaves serve now, fewer than the {at_least} the plan counted on (not serving: {}); planning again from a fresh look",
+        .down.join(", ")
+    )]
+    NotServing {
+        /// The component's role (`master`, `zookeeper`).
+        role: &'static str,
+        /// The host whose member was to be stopped.
+        stopping: String,
+        /// How many of the others serve now.
+        serving: u32,
+        /// How many others were asked.
+        members: usize,
+        /// How many had to serve.
+        at_least: u32,
+        /// The ones that did not (`ip:port`).
+        down: Vec<String>,
+    },
 }
 
 impl ActError {
@@ -64,7 +80,7 @@ impl ActError {
             ActError::Secret(_) => "secret",
             ActError::Zookeeper(_) => "zookeeper",
             ActError::Http(_) => "http",
-            ActError::NotServing(_) => "not-serving",
+            ActError::NotServing { .. } => "not-serving",
         }
     }
 }

@@ -9,7 +9,7 @@ use mesos_operator_core::desired::Desired;
 use mesos_operator_core::observed::Observed;
 use mesos_operator_core::ops::{self, Op};
 use mesos_operator_core::plan::{plan_detailed, Decision, Step};
-use mesos_operator_core::record::{record_before, Recorded};
+use mesos_operator_core::record::{record_after, record_before, Recorded};
 use mesos_operator_core::spec::{validate, FieldError, MesosCluster};
 use mesos_operator_core::status::{
     self, ClusterStatus, OperatorLeader, Phase, StatusInputs, StepRecord,
@@ -306,7 +306,7 @@ async fn act_on(
                 );
                 // Containers of a quorum change are built from its current stage, staged
                 // from the very observation the plan was made from.
-                let staged = mesos_operator_core::plan::stage(desired, observed);
+                let staged = mesos_operator_core::plan::stage(desired, observed, &recorded);
                 let record = RecordAt {
                     record: recorded,
                     mod_revision: record.mod_revision,
@@ -464,11 +464,18 @@ async fn run_step(
     match &result {
         Ok(()) => {
             info!(seconds = secs, "step done");
-            let after = Recorded {
-                in_flight: None,
-                ..recorded.record.clone()
-            };
+            let after = record_after(step, &recorded.record);
             fenced_put_record(ctx, name, &recorded, &after).await?;
+        }
+        // The last look stopped the step before anything was done: the record goes back to
+        // what it was (a removal's record forgets its master's host before it acts, and that
+        // master still runs).
+        Err(ReconcileError::Act {
+            source: e @ ActError::NotServing { .. },
+            ..
+        }) => {
+            warn!(error = %e, seconds = secs, "step not taken: the last look failed");
+            fenced_put_record(ctx, name, &recorded, &record.record).await?;
         }
         // The in-flight record stays: it tells people (and the next plan) a step is half done.
         Err(e) => warn!(error = %e, seconds = secs, "step failed"),

@@ -206,9 +206,51 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
     r
 }
 
+/// The record once `step` has been carried out to its end: nothing in flight, and a
+/// registry reset that ran to its end retired (its host's log is wiped and its new master
+/// created; an entry left behind would wipe that master's log again if its container ever
+/// went missing).
+pub fn record_after(step: &Step, recorded: &Recorded) -> Recorded {
+    let mut r = recorded.clone();
+    r.in_flight = None;
+    if let Step::ReplaceContainer {
+        component: Component::Masters,
+        host,
+        reset_registry: true,
+    } = step
+    {
+        r.registry_reset.remove(host);
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reset is retired when its own step ends, and by nothing done on another host.
+    #[test]
+    fn a_registry_reset_is_retired_by_its_end_or_its_own_host_only() {
+        let reset = Step::ReplaceContainer {
+            component: Component::Masters,
+            host: "h1".into(),
+            reset_registry: true,
+        };
+        let r = record_before(&reset, &Recorded::new_cluster(), 1);
+        assert!(r.registry_reset.contains("h1"));
+        let other = Step::CreateContainer {
+            component: Component::Masters,
+            host: "h2".into(),
+        };
+        let r2 = record_before(&other, &r, 2);
+        assert!(
+            r2.registry_reset.contains("h1"),
+            "a master created elsewhere retired it"
+        );
+        assert!(record_after(&other, &r2).registry_reset.contains("h1"));
+        let done = record_after(&reset, &r);
+        assert!(done.registry_reset.is_empty() && done.in_flight.is_none());
+    }
 
     #[test]
     fn serde_is_camel_case_and_tolerates_missing_fields() {

@@ -602,8 +602,9 @@ impl SimCluster {
     /// `o` on the stage `d`, answered by the cluster as it is now: the same operations the
     /// runtime runs, the members asked by address as the runtime asks them.
     pub fn last_look_passes(&self, d: &Desired, o: &Observed, step: &Step) -> bool {
+        // Operations that cannot be built fail the step at run time before anything is done.
         let Ok(ops) = crate::ops::ops(d, o, step, false) else {
-            return true;
+            return false;
         };
         let now = self.observe();
         let host_at = |m: &str| {
@@ -659,7 +660,7 @@ impl SimCluster {
     pub fn apply_cut(&mut self, d: &Desired, step: &Step, cut: u8) -> bool {
         // The executor builds containers from the current stage of a quorum change, staged
         // from the observation the plan was made from (here: the model's own).
-        let staged = crate::plan::stage(d, &self.observe()).into_owned();
+        let staged = crate::plan::stage(d, &self.observe(), &self.record).into_owned();
         self.apply_staged(&staged, step, cut)
     }
 
@@ -1348,7 +1349,7 @@ pub fn drive(
         if debug && decision.step().is_none() {
             let line = format!("{decision:?}");
             if last_quiet.as_deref() != Some(line.as_str()) {
-                let staged = crate::plan::stage(d, &o);
+                let staged = crate::plan::stage(d, &o, &sim.record);
                 eprintln!(
                     "t={} {line} | stage {} of {} on {:?}",
                     sim.now,
@@ -1366,7 +1367,7 @@ pub fn drive(
         match &decision {
             Decision::Act { step, .. } => {
                 // The step is carried out against the current stage of a quorum change.
-                let staged = crate::plan::stage(d, &o);
+                let staged = crate::plan::stage(d, &o, &sim.record);
                 if let Err(v) = crate::invariants::check_step(&staged, &o, &sim.record, step) {
                     return Err(format!("t={}: planner returned {step}: {v}", sim.now));
                 }
@@ -1400,12 +1401,15 @@ pub fn drive(
                         sim.record.maintenance.keys().collect::<Vec<_>>()
                     );
                 }
+                let before = sim.record.clone();
                 sim.record = record_before(step, &sim.record, sim.now);
                 // The executor's last look before a stop: the members the plan counted on
                 // are asked again, now. A host lost since the (seconds old) observation
-                // fails it, and the step is not carried out; the record says it was begun.
+                // fails it, and the step is not carried out; nothing was done, so the
+                // record is put back as it was (as the runtime does).
                 if !sim.last_look_passes(&staged, &o, step) {
                     sim.last_looks_failed += 1;
+                    sim.record = before;
                     if debug {
                         eprintln!(
                             "t={} {step}: the last look failed; nothing stopped",
@@ -1422,6 +1426,9 @@ pub fn drive(
                     0
                 };
                 sim.apply_staged(&staged, step, cut);
+                if cut == 0 {
+                    sim.record = crate::record::record_after(step, &sim.record);
+                }
                 // The next observation begins right after the step: a host seen early in it
                 // is seen as it was then (never as it was before the step: the loop observes
                 // only once the step returned).

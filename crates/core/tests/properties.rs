@@ -261,7 +261,7 @@ fn check(
     match decision {
         Decision::Act { step, reason } => {
             prop_assert!(!reason.is_empty());
-            let staged = mesos_operator_core::plan::stage(d, o);
+            let staged = mesos_operator_core::plan::stage(d, o, rec);
             if let Err(v) = check_step(&staged, o, rec, step) {
                 return Err(TestCaseError::fail(format!(
                     "{step} broke {v}\nobserved: {o:#?}"

@@ -163,7 +163,7 @@ fn bumping_all_four_at_once_goes_in_order() {
         let o = sim.observe();
         match mesos_operator_core::plan::plan(&desired, &o, &sim.record, sim.now) {
             Decision::Act { step, .. } => {
-                let staged = mesos_operator_core::plan::stage(&desired, &o);
+                let staged = mesos_operator_core::plan::stage(&desired, &o, &sim.record);
                 mesos_operator_core::invariants::check_step(&staged, &o, &sim.record, &step)
                     .unwrap();
                 sim.record =

@@ -35,7 +35,11 @@ use crate::spec::Component;
 /// The executor must build master containers from this model, not from `desired`: call it
 /// with the same observation the plan was made from ([`crate::plan::plan`] calls it itself;
 /// it is idempotent for one observation).
-pub fn stage<'a>(desired: &'a Desired, observed: &Observed) -> Cow<'a, Desired> {
+pub fn stage<'a>(
+    desired: &'a Desired,
+    observed: &Observed,
+    recorded: &crate::record::Recorded,
+) -> Cow<'a, Desired> {
     let target = desired.master_quorum;
     let labelled: Vec<(&str, u32)> = observed
         .containers_of(M)
@@ -57,12 +61,14 @@ pub fn stage<'a>(desired: &'a Desired, observed: &Observed) -> Cow<'a, Desired> 
                 .get(h)
                 .is_some_and(|m| m.healthy && m.recovered)
     };
-    // A lone quorum-1 master that is stopped (not restarting by itself) is where a registry
-    // reset was cut short after the stop: it serves nobody and is wiped and replaced
+    // A lone quorum-1 master stopped by a registry reset that was cut short after the stop
+    // (the reset is recorded before the step): it serves nobody and is wiped and replaced
     // anyway, so it does not hold the growth at quorum 1. Held there, the next plan rolled
-    // it as a plain quorum-1 master and the reset was lost (seed 27519).
+    // it as a plain quorum-1 master and the reset was lost (seed 27519). A master stopped
+    // otherwise (a person, a crash) still holds the stage.
     let stopped_for_reset = |h: &str| {
-        desired.accept_registry_reset && observed.container(M, h).is_some_and(|c| !c.may_run())
+        recorded.registry_reset.contains(h)
+            && observed.container(M, h).is_some_and(|c| !c.may_run())
     };
     let complete = |q: u32| {
         n == 2 * q - 1
@@ -238,7 +244,7 @@ pub(crate) fn may_start(ctx: &Ctx, c: &ObservedContainer) -> bool {
 }
 
 /// [`floor`] of a staged model and an observation, for the executor's last look before a
-/// master is stopped ([`crate::ops`]).
+/// master is stopped ([`crate::ops`]). The floor reads no record (an empty one is given).
 pub fn floor_of(d: &Desired, o: &Observed) -> u32 {
     let r = crate::record::Recorded::default();
     floor(&Ctx {
@@ -337,7 +343,11 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             .o
             .container(M, h)
             .is_none_or(|c| !c.may_run() && quorum_of(ctx, c) == 1);
-        if wanted.contains(h.as_str()) && unfinished && ctx.d.master_quorum > 1 {
+        if wanted.contains(h.as_str())
+            && unfinished
+            && ctx.d.master_quorum > 1
+            && ctx.d.accept_registry_reset
+        {
             return act(
                 Step::ReplaceContainer {
                     component: M,

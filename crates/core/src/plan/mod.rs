@@ -128,7 +128,7 @@ pub fn plan_detailed(
     recorded: &Recorded,
     now: u64,
 ) -> Planned {
-    let staged = stage(desired, observed);
+    let staged = stage(desired, observed, recorded);
     let ctx = Ctx {
         d: &staged,
         o: observed,
