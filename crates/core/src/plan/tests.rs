@@ -88,6 +88,39 @@ fn run_until(
     steps
 }
 
+/// Drives `desired` to convergence as the runtime does (record before, the step against the
+/// stage it was planned on, record after a step that ran to its end), every step checked
+/// against `invariants`; `cut` says after how many of its actions a step is cut short
+/// (0: none). Returns whether it converged.
+fn drive_with_cuts(
+    desired: &Desired,
+    sim: &mut SimCluster,
+    max: usize,
+    mut cut: impl FnMut(&Step) -> u8,
+) -> bool {
+    for _ in 0..max {
+        let o = sim.observe();
+        match plan(desired, &o, &sim.record, sim.now) {
+            Decision::Act { step, .. } => {
+                let staged = stage(desired, &o, &sim.record);
+                if let Err(v) = crate::invariants::check_step(&staged, &o, &sim.record, &step) {
+                    panic!("{step} breaks {v}");
+                }
+                sim.record = crate::record::record_before(&step, &sim.record, sim.now);
+                let n = cut(&step);
+                sim.apply_staged(&staged, &step, n);
+                if n == 0 {
+                    sim.record = crate::record::record_after(&step, &sim.record);
+                }
+                sim.tick(3);
+            }
+            Decision::Converged => return true,
+            _ => sim.tick(3),
+        }
+    }
+    false
+}
+
 #[test]
 fn zookeeper_bootstrap_starts_one_server_as_an_ensemble_of_one() {
     let d = doc(3, 3, 3, 1);
@@ -792,39 +825,17 @@ fn registry_reset_cut_after_the_stop_is_finished_not_forgotten() {
         d3.spec.masters.accept_registry_reset = true;
         let desired = Desired::from_document(&d3);
         let mut master_steps = 0;
-        let mut done = false;
-        for _ in 0..2000 {
-            let o = sim.observe();
-            match plan(&desired, &o, &sim.record, sim.now) {
-                Decision::Act { step, .. } => {
-                    let staged = stage(&desired, &o, &sim.record);
-                    if let Err(v) = crate::invariants::check_step(&staged, &o, &sim.record, &step) {
-                        panic!("({first}, {second}): {step} breaks {v}");
-                    }
-                    sim.record = crate::record::record_before(&step, &sim.record, sim.now);
-                    let cut = if step.component() == Component::Masters {
-                        master_steps += 1;
-                        match master_steps {
-                            1 => first,
-                            2 => second,
-                            _ => 0,
-                        }
-                    } else {
-                        0
-                    };
-                    sim.apply_staged(&staged, &step, cut);
-                    if cut == 0 {
-                        sim.record = crate::record::record_after(&step, &sim.record);
-                    }
-                    sim.tick(3);
-                }
-                Decision::Converged => {
-                    done = true;
-                    break;
-                }
-                _ => sim.tick(3),
+        let done = drive_with_cuts(&desired, &mut sim, 2000, |step| {
+            if step.component() != Component::Masters {
+                return 0;
             }
-        }
+            master_steps += 1;
+            match master_steps {
+                1 => first,
+                2 => second,
+                _ => 0,
+            }
+        });
         assert!(
             sim.violations.is_empty(),
             "({first}, {second}): {:?}",
@@ -1101,42 +1112,23 @@ fn masters_replacement_cut_short_during_a_quorum_change_is_finished_on_its_volum
     d3.spec.masters.hosts = Some(vec!["h1".into(), "h2".into(), "h6".into(), "h7".into()]);
     let desired = Desired::from_document(&d3);
     let mut replacements = 0;
-    let mut cut_done = false;
-    let mut done = false;
-    for _ in 0..2000 {
-        let o = sim.observe();
-        match plan(&desired, &o, &sim.record, sim.now) {
-            Decision::Act { step, .. } => {
-                let staged = stage(&desired, &o, &sim.record);
-                sim.record = crate::record::record_before(&step, &sim.record, sim.now);
-                // The second master replacement (one master runs quorum 2 already, the
-                // leader still 3): the operator dies after removing the old container (its
-                // volume stays).
-                let cut = match &step {
-                    Step::ReplaceContainer {
-                        component: Component::Masters,
-                        ..
-                    } => {
-                        replacements += 1;
-                        if replacements == 2 {
-                            cut_done = true;
-                            2
-                        } else {
-                            0
-                        }
-                    }
-                    _ => 0,
-                };
-                sim.apply_staged(&staged, &step, cut);
-                sim.tick(3);
+    // The second master replacement (one master runs quorum 2 already, the leader still 3):
+    // the operator dies after removing the old container (its volume stays).
+    let done = drive_with_cuts(&desired, &mut sim, 2000, |step| match step {
+        Step::ReplaceContainer {
+            component: Component::Masters,
+            ..
+        } => {
+            replacements += 1;
+            if replacements == 2 {
+                2
+            } else {
+                0
             }
-            Decision::Converged => {
-                done = true;
-                break;
-            }
-            _ => sim.tick(3),
         }
-    }
+        _ => 0,
+    });
+    let cut_done = replacements >= 2;
     assert!(cut_done);
     assert!(sim.violations.is_empty(), "{:?}", sim.violations);
     assert!(done, "did not converge: {:?}", next(&d3, &sim));
