@@ -361,25 +361,7 @@ async fn probe_masters(
     let members_fut = futures_util::future::join_all(master_hosts.iter().map(|h| {
         let addr = ctx.addr(h, port);
         by(deadline, None, async move {
-            let (health, metrics, version) = tokio::join!(
-                probe::status_of(&addr, "/health"),
-                probe::get_json(&addr, "/metrics/snapshot"),
-                probe::get_json(&addr, "/version")
-            );
-            health?;
-            Some((
-                h.clone(),
-                MasterObservation {
-                    healthy: health == Some(200),
-                    elected: metrics
-                        .as_ref()
-                        .is_some_and(|v| probe::num(&v["master/elected"]) == 1.0),
-                    recovered: metrics
-                        .as_ref()
-                        .is_some_and(|v| probe::num(&v["registrar/log/recovered"]) == 1.0),
-                    version: version.and_then(|v| v["version"].as_str().map(str::to_string)),
-                },
-            ))
+            probe::master(&addr).await.map(|m| (h.clone(), m))
         })
     }));
     let (members, leader) = tokio::join!(members_fut, by(deadline, None, leader));

@@ -14,7 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use mesos_operator_core::observed::{Maintenance, ZkConfig, ZkServerObservation};
+use mesos_operator_core::observed::{
+    Maintenance, MasterObservation, ZkConfig, ZkServerObservation,
+};
 pub use mesos_operator_core::zk_text::{parse_conf, parse_srvr_mode, parse_zk_config, ZkConf};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -322,6 +324,24 @@ pub async fn status_of(addr: &str, path: &str) -> Option<u16> {
         .await
         .ok()
         .map(|r| r.status)
+}
+
+/// One Mesos master: `/health`, its metrics (elected, log recovered) and version; `None`
+/// when `/health` does not answer at all. The observation and the executor's last look
+/// before a stop read a master the same way.
+pub async fn master(addr: &str) -> Option<MasterObservation> {
+    let (health, metrics, version) = tokio::join!(
+        status_of(addr, "/health"),
+        get_json(addr, "/metrics/snapshot"),
+        get_json(addr, "/version")
+    );
+    let metric = |name: &str| metrics.as_ref().is_some_and(|v| num(&v[name]) == 1.0);
+    Some(MasterObservation {
+        healthy: health? == 200,
+        elected: metric("master/elected"),
+        recovered: metric("registrar/log/recovered"),
+        version: version.and_then(|v| v["version"].as_str().map(str::to_string)),
+    })
 }
 
 /// A number, whether written `1` or `1.0`.

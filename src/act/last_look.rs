@@ -5,33 +5,19 @@
 //! from what is true now. This narrows the window of a concurrent failure from the age of
 //! the observation to the length of this look (each probe has [`crate::probe::PROBE_TIMEOUT`]).
 
-use mesos_operator_core::observed::ZkMode;
 use mesos_operator_core::ops::Op;
 use mesos_operator_core::spec::Component;
 
 use super::ActError;
 use crate::probe;
 
-/// Whether the member at `addr` serves, by the component's own standard (the same one the
-/// observation uses): a master answers `/health` 200 with its log replica recovered; a
-/// ZooKeeper server answers `imok` and leads or follows.
+/// Whether the member at `addr` serves, read by the observation's own probes and judged by
+/// the same standard the plan used (a master healthy with its log replica recovered; a
+/// ZooKeeper server answering `imok` and leading or following).
 async fn serves(component: Component, addr: &str) -> bool {
     match component {
-        Component::Masters => {
-            let (health, metrics) = tokio::join!(
-                probe::status_of(addr, "/health"),
-                probe::get_json(addr, "/metrics/snapshot")
-            );
-            health == Some(200)
-                && metrics
-                    .as_ref()
-                    .is_some_and(|v| probe::num(&v["registrar/log/recovered"]) == 1.0)
-        }
-        Component::Zookeeper => {
-            let p = probe::zk_server(addr).await;
-            p.observation.ok
-                && matches!(p.observation.mode, Some(ZkMode::Leader | ZkMode::Follower))
-        }
+        Component::Masters => probe::master(addr).await.is_some_and(|m| m.serves()),
+        Component::Zookeeper => probe::zk_server(addr).await.observation.serves(),
         _ => true,
     }
 }

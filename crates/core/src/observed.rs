@@ -126,6 +126,13 @@ pub struct ZkServerObservation {
     pub server_id: Option<u64>,
 }
 
+impl ZkServerObservation {
+    /// Answers `imok` and leads or follows: it serves the ensemble's clients.
+    pub fn serves(&self) -> bool {
+        self.ok && matches!(self.mode, Some(ZkMode::Leader | ZkMode::Follower))
+    }
+}
+
 /// The ensemble's committed membership.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ZkConfig {
@@ -174,6 +181,14 @@ pub struct MasterObservation {
     pub recovered: bool,
     /// Version it reports.
     pub version: Option<String>,
+}
+
+impl MasterObservation {
+    /// Healthy, and its log replica recovered: only such a master counts toward the log's
+    /// quorum.
+    pub fn serves(&self) -> bool {
+        self.healthy && self.recovered
+    }
 }
 
 /// The masters as observed.

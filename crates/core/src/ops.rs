@@ -278,12 +278,7 @@ fn last_look(d: &Desired, o: &Observed, c: Component, host: &str) -> Option<Op> 
                 .into_iter()
                 .filter(|x| x.host != host && x.running())
                 .map(|x| x.host.as_str())
-                .filter(|h| {
-                    o.masters
-                        .members
-                        .get(*h)
-                        .is_some_and(|m| m.healthy && m.recovered)
-                })
+                .filter(|h| o.masters.members.get(*h).is_some_and(|m| m.serves()))
                 .collect();
             (others, crate::plan::masters_floor(d, o), d.ports.master)
         }
@@ -298,16 +293,7 @@ fn last_look(d: &Desired, o: &Observed, c: Component, host: &str) -> Option<Op> 
                 .iter()
                 .filter(|(i, _)| **i != id)
                 .map(|(_, h)| h.as_str())
-                .filter(|h| {
-                    o.zookeeper.servers.get(*h).is_some_and(|s| {
-                        s.ok && matches!(
-                            s.mode,
-                            Some(
-                                crate::observed::ZkMode::Leader | crate::observed::ZkMode::Follower
-                            )
-                        )
-                    })
-                })
+                .filter(|h| o.zookeeper.servers.get(*h).is_some_and(|s| s.serves()))
                 .collect();
             (
                 others,

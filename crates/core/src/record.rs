@@ -190,11 +190,9 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
             component: Component::Masters,
             host,
             reset_registry: false,
-        } => {
-            r.registry_reset.remove(host);
         }
         // The volume goes, and the log with it.
-        Step::RemoveContainer {
+        | Step::RemoveContainer {
             component: Component::Masters,
             host,
             remove_volume: true,

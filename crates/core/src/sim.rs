@@ -625,14 +625,12 @@ impl SimCluster {
                     .iter()
                     .filter_map(|m| host_at(m))
                     .filter(|h| match component {
-                        Component::Masters => now
-                            .masters
-                            .members
-                            .get(h)
-                            .is_some_and(|m| m.healthy && m.recovered),
-                        Component::Zookeeper => now.zookeeper.servers.get(h).is_some_and(|s| {
-                            s.ok && matches!(s.mode, Some(ZkMode::Leader | ZkMode::Follower))
-                        }),
+                        Component::Masters => {
+                            now.masters.members.get(h).is_some_and(|m| m.serves())
+                        }
+                        Component::Zookeeper => {
+                            now.zookeeper.servers.get(h).is_some_and(|s| s.serves())
+                        }
                         _ => true,
                     })
                     .count() as u32;

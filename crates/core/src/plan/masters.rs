@@ -185,17 +185,16 @@ fn quorum_of(ctx: &Ctx, c: &ObservedContainer) -> u32 {
 
 /// (host, quorum) of every master that is or may be running: running, restarting under
 /// its restart policy, paused, or on a host we cannot see.
-fn possibly_running<'a>(ctx: &'a Ctx) -> Vec<(&'a str, u32)> {
-    let mut v: Vec<(&str, u32)> = ctx
-        .o
+fn possibly_running<'a>(d: &'a Desired, o: &'a Observed) -> Vec<(&'a str, u32)> {
+    let mut v: Vec<(&str, u32)> = o
         .containers_of(M)
         .into_iter()
         .filter(|c| c.may_run())
-        .map(|c| (c.host.as_str(), quorum_of(ctx, c)))
+        .map(|c| (c.host.as_str(), c.master_quorum.unwrap_or(d.master_quorum)))
         .collect();
-    for h in ctx.d.hosts_of(M) {
-        if !ctx.o.reachable(h) {
-            v.push((h, ctx.d.master_quorum));
+    for h in d.hosts_of(M) {
+        if !o.reachable(h) {
+            v.push((h, d.master_quorum));
         }
     }
     v
@@ -206,7 +205,7 @@ fn possibly_running<'a>(ctx: &'a Ctx) -> Vec<(&'a str, u32)> {
 /// a master comes back with its host. Its quorum is unknown; taken as the lowest in force.
 /// For the ceiling only: a master nobody can see never counts toward the floor.
 fn possibly_running_for_ceiling<'a>(ctx: &'a Ctx) -> Vec<(&'a str, u32)> {
-    let mut v = possibly_running(ctx);
+    let mut v = possibly_running(ctx.d, ctx.o);
     let lowest = v
         .iter()
         .map(|(_, q)| *q)
@@ -243,26 +242,16 @@ pub(crate) fn may_start(ctx: &Ctx, c: &ObservedContainer) -> bool {
     ctx.d.container(M, &c.host).is_some() && ceiling_ok_with(ctx, &c.host, quorum_of(ctx, c))
 }
 
-/// [`floor`] of a staged model and an observation, for the executor's last look before a
-/// master is stopped ([`crate::ops`]). The floor reads no record (an empty one is given).
-pub fn floor_of(d: &Desired, o: &Observed) -> u32 {
-    let r = crate::record::Recorded::default();
-    floor(&Ctx {
-        d,
-        o,
-        r: &r,
-        now: 0,
-    })
-}
-
-/// The quorum floor in force: the lower of the lowest running quorum and the desired one.
-pub(crate) fn floor(ctx: &Ctx) -> u32 {
-    possibly_running(ctx)
+/// The quorum floor in force in the staged model `d`: the lower of the lowest running
+/// quorum and the desired one. Public for the executor's last look before a master is
+/// stopped ([`crate::ops`]).
+pub fn floor(d: &Desired, o: &Observed) -> u32 {
+    possibly_running(d, o)
         .iter()
         .map(|(_, q)| *q)
         .min()
-        .unwrap_or(ctx.d.master_quorum)
-        .min(ctx.d.master_quorum)
+        .unwrap_or(d.master_quorum)
+        .min(d.master_quorum)
 }
 
 /// The master on `host` is the only one that exists or may run, one is desired, and its
@@ -272,7 +261,9 @@ pub(crate) fn floor(ctx: &Ctx) -> u32 {
 fn alone_without_quorum(ctx: &Ctx, host: &str) -> bool {
     ctx.d.master_count == 1
         && ctx.o.containers_of(M).len() == 1
-        && possibly_running(ctx).iter().all(|(h, _)| *h == host)
+        && possibly_running(ctx.d, ctx.o)
+            .iter()
+            .all(|(h, _)| *h == host)
         && ctx
             .o
             .container(M, host)
@@ -291,7 +282,7 @@ fn healthy_left(ctx: &Ctx, host: &str) -> usize {
 
 fn below_floor(ctx: &Ctx, host: &str, what: &str) -> Option<Decision> {
     let left = healthy_left(ctx, host);
-    let floor = floor(ctx);
+    let floor = floor(ctx.d, ctx.o);
     if (left as u32) < floor {
         return blocked(
             BlockKind::Safety,

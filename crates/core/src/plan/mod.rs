@@ -32,7 +32,7 @@ use crate::desired::Desired;
 use crate::observed::Observed;
 use crate::record::Recorded;
 use crate::spec::Component;
-pub use masters::{floor_of as masters_floor, stage};
+pub use masters::{floor as masters_floor, stage};
 pub use step::{Step, ZkMember};
 
 /// Why the planner will not move.
