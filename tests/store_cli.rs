@@ -511,3 +511,47 @@ async fn approve_resume_and_allow_change_only_the_automation_state() {
     // The spec was never touched.
     assert_eq!(s.get("au").await.unwrap().unwrap().generation(), gen);
 }
+
+/// Issue 22, hole 6: `record forget-host` is the person's way to say a master host out of
+/// sight is gone for good. Refused (exit 2, nothing written) while the host is in the
+/// document or not recorded; otherwise only that host leaves the record.
+#[tokio::test]
+async fn record_forget_host_forgets_only_a_recorded_host_outside_the_document() {
+    let p = unique_prefix("forget-host");
+    let (code, _, err) = parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &seed_yaml("fh")));
+    assert_eq!(code, 0, "{err}");
+    let s = store(&p).await;
+    let at = s.record("fh").await.unwrap();
+    let mut record = at.record.clone();
+    record.master_hosts = ["host1", "host2", "gone9"].map(String::from).into();
+    record.zk_highest_id = Some(3);
+    let guardless = s.update_record("fh", |r| {
+        *r = record.clone();
+        Ok(())
+    });
+    guardless.await.unwrap();
+    let rev = s.record("fh").await.unwrap().mod_revision;
+
+    for (host, says) in [("host1", "spec.hosts"), ("nothere", "nothing to forget")] {
+        let (code, _, err) = parts(&cli(&p, &["record", "forget-host", "fh", host]));
+        assert_eq!(code, 2, "{host}: {err}");
+        assert!(err.contains(says), "{host}: {err}");
+        assert_eq!(s.record("fh").await.unwrap().mod_revision, rev, "{host}");
+    }
+    let (code, _, err) = parts(&cli(&p, &["record", "forget-host", "nosuch", "gone9"]));
+    assert_eq!(code, 1, "{err}");
+
+    let (code, out, err) = parts(&cli(&p, &["record", "forget-host", "fh", "gone9"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("gone9 forgotten"), "{out}");
+    let after = s.record("fh").await.unwrap().record;
+    assert_eq!(
+        after.master_hosts.iter().collect::<Vec<_>>(),
+        ["host1", "host2"]
+    );
+    assert_eq!(
+        after.zk_highest_id,
+        Some(3),
+        "the rest of the record is kept"
+    );
+}

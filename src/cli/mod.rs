@@ -10,6 +10,7 @@ mod edit;
 mod events;
 mod output;
 mod plan;
+mod record;
 mod run;
 mod secret;
 mod status;
@@ -238,6 +239,11 @@ enum Command {
         #[command(subcommand)]
         command: autoupdate::AutoUpdateCommand,
     },
+    /// The operator's record: decisions only a person can make (`forget-host`).
+    Record {
+        #[command(subcommand)]
+        command: record::RecordCommand,
+    },
     /// Approve a tag for a component whose policy has `requireApproval`.
     Approve {
         /// Cluster name.
@@ -440,6 +446,7 @@ async fn dispatch(cli: Cli) -> CliResult {
         } => plan::run(&g.store().await?, &name, output, secrets_dir).await,
         Command::Secret { command } => secret::run(&g.store().await?, command).await,
         Command::Autoupdate { command } => autoupdate::run(&g.store().await?, command).await,
+        Command::Record { command } => record::run(&g.store().await?, command).await,
         Command::Approve {
             name,
             component,

@@ -45,7 +45,11 @@ pub(super) async fn run(
     };
     let fleet = observe::connect(&doc, &secrets).await;
     let observed = observe::observe(&doc, &fleet).await;
-    let recorded = crate::reconcile::cluster::effective_record(&record, &observed);
+    let recorded = mesos_operator_core::record::note_observed(
+        &crate::reconcile::cluster::effective_record(&record, &observed),
+        &doc.metadata.name,
+        &observed,
+    );
     let desired = Desired::from_document(&doc);
     let decision = plan(&desired, &observed, &recorded, now());
     match format {

@@ -9,7 +9,7 @@ use mesos_operator_core::desired::Desired;
 use mesos_operator_core::observed::Observed;
 use mesos_operator_core::ops::{self, Op};
 use mesos_operator_core::plan::{plan_detailed, Decision, Step};
-use mesos_operator_core::record::{record_after, record_before, Recorded};
+use mesos_operator_core::record::{note_observed, record_after, record_before, Recorded};
 use mesos_operator_core::spec::{validate, FieldError, MesosCluster};
 use mesos_operator_core::status::{
     self, ClusterStatus, OperatorLeader, Phase, StatusInputs, StepRecord,
@@ -197,7 +197,15 @@ pub async fn reconcile(
         .state
         .canary_hold(|c| doc.auto_update(c).is_some());
     let observed = observe::observe(&doc, &fleet).await;
-    let recorded = effective_record(&record, &observed);
+    let effective = effective_record(&record, &observed);
+    // Hosts seen holding a master (or seen empty) are noted before planning, and the note is
+    // made durable: a master host learnt now still counts once its host drops out of sight.
+    let recorded = note_observed(&effective, name, &observed);
+    let record = if recorded.master_hosts != effective.master_hosts && ctx.fence.is_leader() {
+        fenced_put_record(ctx, name, &record, &recorded).await?
+    } else {
+        record
+    };
     let now = seconds_since_epoch();
     let planned = plan_detailed(&desired, &observed, &recorded, now);
     let decision = planned.decision.clone();
@@ -468,8 +476,7 @@ async fn run_step(
             fenced_put_record(ctx, name, &recorded, &after).await?;
         }
         // The last look stopped the step before anything was done: the record goes back to
-        // what it was (a removal's record forgets its master's host before it acts, and that
-        // master still runs).
+        // what it was (nothing is in flight).
         Err(ReconcileError::Act {
             source: e @ ActError::NotServing { .. },
             ..

@@ -117,6 +117,34 @@ impl Store {
         })
     }
 
+    /// Read-modify-write of the record from the command line (a person's decision the
+    /// operator cannot make, such as forgetting a host gone for good), as a compare-and-swap
+    /// retried on a conflict with the operator's own writes. `change` returns what it did,
+    /// or an error that leaves the record alone.
+    pub async fn update_record<F, T>(&self, name: &str, change: F) -> Result<T, StoreError>
+    where
+        F: Fn(&mut Recorded) -> Result<T, StoreError>,
+    {
+        let mut last = String::new();
+        for _ in 0..super::MAX_RETRIES {
+            let at = self.record(name).await?;
+            let mut record = at.record.clone();
+            let out = change(&mut record)?;
+            if record == at.record {
+                return Ok(out);
+            }
+            let key = self.record_key(name);
+            match self
+                .put_json_at(None, key, at.mod_revision, &record)
+                .await?
+            {
+                Some(_) => return Ok(out),
+                None => last = format!("the operator record of {name} kept changing"),
+            }
+        }
+        Err(StoreError::Conflict(last))
+    }
+
     /// Writes the status document, under the fence.
     pub async fn put_status(
         &self,

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::observed::{HostObservation, Observed};
 use crate::plan::Step;
 use crate::spec::Component;
 
@@ -65,10 +66,12 @@ pub struct Recorded {
     /// themselves are not in here and are never touched.
     #[serde(default)]
     pub maintenance: BTreeMap<String, OwnMaintenance>,
-    /// Hosts that ever held a master container of this cluster, until its removal with its
-    /// volume. A master on such a host that is out of sight (unreachable, or dropped from
-    /// the document) may still run and counts for the ceiling until a person says the host
-    /// is gone for good (removes it here).
+    /// Hosts that hold or may hold a master container or volume of this cluster: recorded
+    /// before a master is created there, and whenever one is seen ([`note_observed`]);
+    /// forgotten only once its removal with its volume ran to its end, or the host answers
+    /// holding neither. A master on such a host that is out of sight (unreachable, or
+    /// dropped from the document) may still run and counts for the ceiling until a person
+    /// says the host is gone for good (`mesos-operator record forget-host`).
     #[serde(default)]
     pub master_hosts: BTreeSet<String>,
 }
@@ -162,16 +165,6 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
         }
         _ => {}
     }
-    if let Step::RemoveContainer {
-        component: Component::Masters,
-        host,
-        remove_volume: true,
-    } = step
-    {
-        // Forgotten before the removal is certain: if it is cut short, the container is
-        // still there to be seen (the host answered when this was planned).
-        r.master_hosts.remove(host);
-    }
     match step {
         // A master created, started or rolled on the reset host itself without a reset:
         // the planner does that only once the wipe is done (a pending reset is finished
@@ -211,6 +204,15 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
 pub fn record_after(step: &Step, recorded: &Recorded) -> Recorded {
     let mut r = recorded.clone();
     r.in_flight = None;
+    // The master and its volume are gone for good: the host holds no master any more.
+    if let Step::RemoveContainer {
+        component: Component::Masters,
+        host,
+        remove_volume: true,
+    } = step
+    {
+        r.master_hosts.remove(host);
+    }
     if let Step::ReplaceContainer {
         component: Component::Masters,
         host,
@@ -218,6 +220,34 @@ pub fn record_after(step: &Step, recorded: &Recorded) -> Recorded {
     } = step
     {
         r.registry_reset.remove(host);
+    }
+    r
+}
+
+/// The record brought up to date with what is seen, before planning: every host where a
+/// master container or a master volume of the cluster is observed is a master host (a
+/// record written before `masterHosts` existed, or restored from a backup, has none, and
+/// a master returning with its host would then count nowhere); a host that answered and
+/// holds neither is not (a removal cut short after it acted, or a creation cut short
+/// before it did). Hosts out of sight, in the document or not, are left as recorded.
+///
+/// The runtime writes the result under the fence when it differs; the model does the same.
+pub fn note_observed(recorded: &Recorded, cluster: &str, observed: &Observed) -> Recorded {
+    let mut r = recorded.clone();
+    for (host, seen) in &observed.hosts {
+        let HostObservation::Reachable {
+            containers,
+            volumes,
+        } = seen
+        else {
+            continue;
+        };
+        let volume = crate::desired::volume_name(cluster, Component::Masters, host);
+        if containers.contains_key(&Component::Masters) || volumes.contains(&volume) {
+            r.master_hosts.insert(host.clone());
+        } else {
+            r.master_hosts.remove(host);
+        }
     }
     r
 }

@@ -1342,6 +1342,8 @@ pub fn drive(
             .filter(|(_, at)| sim.now.saturating_sub(*at) <= 3)
             .map(|(o, _)| o);
         let (o, _stale) = unkind_observation(truth, early, rng, faults);
+        // The runtime brings its record up to date with what it sees before planning.
+        sim.record = crate::record::note_observed(&sim.record, &d.name, &o);
         let decision = plan(d, &o, &sim.record, sim.now);
         transitions += 1;
         if debug && decision.step().is_none() {

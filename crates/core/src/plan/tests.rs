@@ -70,7 +70,9 @@ fn run_until(
     let desired = Desired::from_document(d);
     let mut steps = Vec::new();
     for _ in 0..max {
-        match plan(&desired, &sim.observe(), &sim.record, sim.now) {
+        let o = sim.observe();
+        sim.record = crate::record::note_observed(&sim.record, &desired.name, &o);
+        match plan(&desired, &o, &sim.record, sim.now) {
             Decision::Act { step, .. } => {
                 if stop(&step) {
                     steps.push(step);
@@ -100,6 +102,7 @@ fn drive_with_cuts(
 ) -> bool {
     for _ in 0..max {
         let o = sim.observe();
+        sim.record = crate::record::note_observed(&sim.record, &desired.name, &o);
         match plan(desired, &o, &sim.record, sim.now) {
             Decision::Act { step, .. } => {
                 let staged = stage(desired, &o, &sim.record);
@@ -1271,5 +1274,85 @@ fn a_pinned_digest_is_not_read_as_marathon_s_version() {
     assert_eq!(
         super::marathon::tag_version("marathon:1.10.17"),
         Some(vec![1, 10, 17])
+    );
+}
+
+/// Issue 22, hole 1: a master removal is recorded, then its host drops out of sight before
+/// the removal is known to have happened (the operator died before the stop, or the host
+/// stopped answering). Its master may still run: it must keep counting for the ceiling.
+/// The record used to forget the host before the stop; the planner then removed the other
+/// extra master and restarted the rest with quorum 2 beside it: four masters, quorum 2,
+/// two disjoint majorities of the log possible.
+#[test]
+fn masters_a_removal_cut_short_by_a_lost_host_keeps_counting_its_master() {
+    let d5 = doc(5, 3, 5, 0);
+    let mut sim = converged(&d5);
+    let d3 = doc(5, 3, 3, 0);
+    let desired = Desired::from_document(&d3);
+    let steps = run_until(&d3, &mut sim, 50, |s| {
+        matches!(
+            s,
+            Step::RemoveContainer {
+                component: Component::Masters,
+                ..
+            }
+        )
+    });
+    let Some(removal @ Step::RemoveContainer { .. }) = steps.last().cloned() else {
+        panic!("no master removal planned: {steps:?}")
+    };
+    let host = removal.host().to_string();
+    // Recorded under the fence, then the host is gone before the stop.
+    sim.record = crate::record::record_before(&removal, &sim.record, sim.now);
+    sim.lose_host(&host);
+    sim.tick(3);
+    drive_with_cuts(&desired, &mut sim, 300, |_| 0);
+    assert!(
+        sim.violations.is_empty(),
+        "the master on {host} was forgotten: {:?}",
+        sim.violations.first()
+    );
+    // The host comes back: its master is removed for good, and the rest converges.
+    sim.return_host(&host);
+    assert!(drive_with_cuts(&desired, &mut sim, 300, |_| 0));
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    assert!(sim.matches(&desired).is_ok(), "{:?}", sim.matches(&desired));
+}
+
+/// Issue 22, hole 6: a record without `masterHosts` (written before the field existed, or
+/// restored from a backup) learns them from what it sees before planning. Here the master
+/// on h3 then drops out of sight and the document moves it to h4: the master on h3 may still
+/// run and comes back with its host, so a fourth master must not be started beside it with
+/// quorum 2. Without the note the planner created h4's master at once.
+#[test]
+fn masters_a_record_without_master_hosts_learns_them_from_what_it_sees() {
+    let mut d = doc(5, 3, 3, 0);
+    // ZooKeeper away from h3, so that losing h3 leaves it converged.
+    d.spec.zookeeper.hosts = Some(vec!["h1".into(), "h2".into(), "h5".into()]);
+    let mut sim = converged(&d);
+    sim.record.master_hosts.clear();
+    // One look while every host answers: the operator's next reconcile.
+    let desired = Desired::from_document(&d);
+    assert!(drive_with_cuts(&desired, &mut sim, 5, |_| 0));
+    assert_eq!(
+        sim.record.master_hosts.iter().collect::<Vec<_>>(),
+        ["h1", "h2", "h3"]
+    );
+    sim.lose_host("h3");
+    let mut moved = d.clone();
+    moved.spec.masters.hosts = Some(vec!["h1".into(), "h2".into(), "h4".into()]);
+    let moved = Desired::from_document(&moved);
+    assert!(!drive_with_cuts(&moved, &mut sim, 100, |_| 0));
+    assert!(
+        sim.violations.is_empty(),
+        "a master was started beside the unseen one on h3: {:?}",
+        sim.violations.first()
+    );
+    assert!(
+        sim.hosts["h4"]
+            .containers
+            .get(&Component::Masters)
+            .is_none(),
+        "a master was created on h4 while h3's may run"
     );
 }
