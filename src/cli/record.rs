@@ -15,7 +15,7 @@ pub enum RecordCommand {
         /// Cluster name.
         #[arg(value_parser = super::cluster_name)]
         name: String,
-        /// The host's name as the record lists it (`status -o json`, masterHosts).
+        /// The host's name, as the masters' block in `status` names it.
         host: String,
     },
 }

@@ -220,6 +220,26 @@ fn possibly_running_for_ceiling<'a>(ctx: &'a Ctx) -> Vec<(&'a str, u32)> {
     v
 }
 
+/// What a person can do about a ceiling that holds a master back: `first`, and for each
+/// recorded master host out of sight, bring it back or say it is gone for good.
+fn gone_for_good_action(ctx: &Ctx, first: &str) -> String {
+    let unseen: Vec<&str> = ctx
+        .r
+        .master_hosts
+        .iter()
+        .filter(|h| !ctx.o.reachable(h))
+        .map(String::as_str)
+        .collect();
+    if unseen.is_empty() {
+        return first.to_string();
+    }
+    format!(
+        "{first}; the master host(s) {} are out of sight and may still run a master: bring them back, or, for a host gone for good, take it out of spec.hosts and run `mesos-operator record forget-host {} HOST`",
+        unseen.join(", "),
+        ctx.d.name
+    )
+}
+
 /// Whether `n` masters whose lowest quorum is `q` stay within the ceiling `2q - 1`.
 pub(crate) fn within_ceiling(n: usize, q: u32) -> bool {
     (n as u32) < 2 * q
@@ -500,7 +520,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             first_block.get_or_insert(Decision::Blocked {
                 kind: BlockKind::Safety,
                 reason: format!("restarting the master on {h} with quorum {} would leave more masters running than the log allows", ctx.d.master_quorum),
-                action: "remove the masters that are no longer wanted first (are some on unreachable hosts?)".into(),
+                action: gone_for_good_action(ctx, "remove the masters that are no longer wanted first"),
             });
             continue;
         }
@@ -534,7 +554,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             format!(
                 "starting a master on {h} would run more than 2*quorum-1 masters for the lowest quorum in force ({min_running_q})"
             ),
-            "the running masters must first be restarted with the new quorum; if a host that held a master is out of sight and gone for good, remove it from the cluster's record (masterHosts)",
+            gone_for_good_action(ctx, "the running masters must first be restarted with the new quorum"),
         );
     }
 

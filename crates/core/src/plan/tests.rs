@@ -1355,4 +1355,12 @@ fn masters_a_record_without_master_hosts_learns_them_from_what_it_sees() {
             .is_none(),
         "a master was created on h4 while h3's may run"
     );
+    // The block names the host and the way out.
+    match plan(&moved, &sim.observe(), &sim.record, sim.now) {
+        Decision::Blocked { action, .. } => assert!(
+            action.contains("h3") && action.contains("record forget-host t HOST"),
+            "{action}"
+        ),
+        other => panic!("expected a block, got {other:?}"),
+    }
 }
