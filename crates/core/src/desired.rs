@@ -170,6 +170,8 @@ pub struct Desired {
     pub drain_period: Duration,
     /// Wiping the masters' replicated log is allowed.
     pub accept_registry_reset: bool,
+    /// Starting a new, empty ZooKeeper ensemble where one existed is allowed.
+    pub accept_new_ensemble: bool,
     /// Moving Marathon to an older version is allowed.
     pub allow_marathon_downgrade: bool,
     /// Host name → address.
@@ -372,6 +374,7 @@ impl Desired {
             drain_period: duration::parse(&s.rollout.drain_period)
                 .unwrap_or(Duration::from_secs(60)),
             accept_registry_reset: m.accept_registry_reset,
+            accept_new_ensemble: s.zookeeper.accept_new_ensemble,
             allow_marathon_downgrade: s.marathon.as_ref().is_some_and(|m| m.allow_downgrade),
             addresses: s
                 .hosts

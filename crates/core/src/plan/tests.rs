@@ -1364,3 +1364,65 @@ fn masters_a_record_without_master_hosts_learns_them_from_what_it_sees() {
         other => panic!("expected a block, got {other:?}"),
     }
 }
+
+/// Issue 22, hole 5: every host of the document moved (h1..h3 → h4..h6, a hardware move or
+/// the wrong file under the same name). The ensemble that holds Marathon's apps and the
+/// Mesos election runs on h1..h3, out of sight. The planner used to bootstrap a second,
+/// empty ensemble on h4 ("no ZooKeeper ensemble exists"); it blocks, saying why and the
+/// ways forward, unless the document accepts a new ensemble.
+#[test]
+fn zookeeper_a_document_moved_off_every_old_host_does_not_bootstrap_a_second_ensemble() {
+    let d = doc(3, 3, 3, 0);
+    let sim = converged(&d);
+    let mut y = serde_yaml_ng::to_string(&d).unwrap();
+    for i in 1..=3 {
+        y = y
+            .replace(&format!("h{i}"), &format!("h{}", i + 3))
+            .replace(&format!("10.0.0.{i}"), &format!("10.0.0.{}", i + 3));
+    }
+    let mut moved: MesosCluster = parse_document(&y).unwrap();
+    // The model's fleet has only the old hosts; the new ones are empty and answer.
+    let mut sim = sim;
+    for h in ["h4", "h5", "h6"] {
+        sim.hosts.insert(
+            h.into(),
+            crate::sim::SimHost {
+                reachable: true,
+                ..Default::default()
+            },
+        );
+    }
+    let o = {
+        let mut o = sim.observe();
+        // The operator observes only the document's hosts.
+        o.hosts
+            .retain(|h, _| ["h4", "h5", "h6"].contains(&h.as_str()));
+        o.zookeeper
+            .servers
+            .retain(|h, _| ["h4", "h5", "h6"].contains(&h.as_str()));
+        o.zookeeper.committed = None;
+        o.zookeeper.leader = None;
+        o.masters = Default::default();
+        o
+    };
+    let record = crate::record::note_observed(&sim.record, "t", &o);
+    match plan(&Desired::from_document(&moved), &o, &record, sim.now) {
+        Decision::Blocked {
+            kind,
+            reason,
+            action,
+        } => {
+            assert_eq!(kind, BlockKind::Safety);
+            assert!(reason.contains("ensemble"), "{reason}");
+            assert!(action.contains("acceptNewEnsemble"), "{action}");
+        }
+        other => panic!("a second ensemble was planned: {other:?}"),
+    }
+    // Accepted explicitly: the new ensemble is bootstrapped.
+    moved.spec.zookeeper.accept_new_ensemble = true;
+    let step = step_of(plan(&Desired::from_document(&moved), &o, &record, sim.now));
+    assert!(
+        matches!(step, Step::ZkStartServer { ref host, .. } if host == "h4"),
+        "{step}"
+    );
+}

@@ -271,6 +271,22 @@ fn no_quorum(ctx: &Ctx, desired: &[&str]) -> Option<Decision> {
         return Some(d);
     }
     if containers.is_empty() && !volumes_left {
+        // The record says an ensemble existed (ids were handed out, masters ran on it)
+        // and none of it is in sight: it may run on hosts the document no longer names.
+        let existed =
+            ctx.r.zk_highest_id.is_some_and(|id| id > 0) || !ctx.r.master_hosts.is_empty();
+        if existed && !ctx.d.accept_new_ensemble {
+            return blocked(
+                BlockKind::Safety,
+                format!(
+                    "the record shows a ZooKeeper ensemble existed (server ids up to {}), and none of its servers or data is on the document's hosts; \
+                     it may still run on hosts the document no longer names, holding Marathon's apps and the Mesos election",
+                    ctx.r.zk_highest_id.unwrap_or(0)
+                ),
+                "keep the old ZooKeeper hosts in spec.hosts while the new ones join (the servers move one at a time), \
+                 or, to start a new, empty ensemble, set spec.zookeeper.acceptNewEnsemble: true",
+            );
+        }
         let Some(id) = fresh_id(ctx) else {
             return id_unknown();
         };

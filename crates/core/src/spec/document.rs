@@ -284,6 +284,11 @@ pub struct ZookeeperSpec {
     /// Digest super user for `reconfig` (`user:password` in the secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub super_digest: Option<SecretRef>,
+    /// Required to start a new, empty ensemble where the cluster's record shows one existed
+    /// and none of its servers is in sight (every ZooKeeper host moved at once): the old
+    /// ensemble holds Marathon's apps and the Mesos election, and the new one starts empty.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub accept_new_ensemble: bool,
 }
 
 /// The Mesos masters.

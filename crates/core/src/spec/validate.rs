@@ -104,6 +104,9 @@ pub fn validate(
         }
     }
     zookeeper(doc, &host_names, &mut e);
+    if let Some(prev) = previous {
+        zookeeper_moved(doc, prev, &host_names, &mut e);
+    }
     masters(doc, &host_names, previous, &mut e);
     agents(doc, &host_names, &mut e);
     marathon(doc, &host_names, &mut e);
@@ -408,6 +411,36 @@ fn env(path: &str, env: &BTreeMap<String, String>, managed: &[&str], prefix: &st
             );
         }
     }
+}
+
+/// Every host of the previous document's ensemble gone from `spec.hosts` at once: the
+/// operator could not see the old ensemble any more and would start a second, empty one
+/// beside it. Its servers move one at a time while both old and new hosts are listed.
+fn zookeeper_moved(
+    doc: &MesosCluster,
+    prev: &MesosCluster,
+    names: &BTreeSet<String>,
+    e: &mut Errors,
+) {
+    let old: Vec<&str> = prev
+        .zookeeper_hosts()
+        .into_iter()
+        .map(|h| h.name.as_str())
+        .collect();
+    if old.is_empty()
+        || old.iter().any(|h| names.contains(*h))
+        || doc.spec.zookeeper.accept_new_ensemble
+    {
+        return;
+    }
+    e.add(
+        "spec.hosts",
+        format!(
+            "none of the hosts that run the ZooKeeper ensemble ({}) is kept: the operator would lose sight of it and start a new, empty ensemble beside it, without Marathon's apps or the Mesos election",
+            old.join(", ")
+        ),
+        "keep the old ZooKeeper hosts in spec.hosts while the new ones join (the servers move one at a time), or set spec.zookeeper.acceptNewEnsemble: true to start a new, empty ensemble",
+    );
 }
 
 fn zookeeper(doc: &MesosCluster, names: &BTreeSet<String>, e: &mut Errors) {
@@ -848,6 +881,37 @@ mod tests {
         validate(&ok, Some(&prev)).unwrap();
         // Creating a 3-master cluster from nothing loses no registry.
         validate(&d, None).unwrap();
+    }
+
+    /// Issue 22, hole 5: a document whose hosts all moved is refused at `apply` unless it
+    /// accepts a new ensemble; keeping one old ZooKeeper host is enough to move it safely.
+    #[test]
+    fn moving_every_zookeeper_host_at_once_needs_accept_new_ensemble() {
+        let prev = seed();
+        let mut moved = seed();
+        for h in moved.spec.hosts.iter_mut() {
+            h.name = format!("new-{}", h.name);
+        }
+        let text = serde_json::to_string(&moved).unwrap();
+        let old: Vec<String> = prev.spec.hosts.iter().map(|h| h.name.clone()).collect();
+        let mut fixed = text.clone();
+        for o in &old {
+            fixed = fixed.replace(&format!("\"{o}\""), &format!("\"new-{o}\""));
+        }
+        let moved: MesosCluster = serde_json::from_str(&fixed).unwrap();
+        validate(&moved, None).unwrap();
+        let errs = validate(&moved, Some(&prev)).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].path, "spec.hosts");
+        assert!(errs[0].fix.contains("acceptNewEnsemble"), "{:?}", errs[0]);
+        let mut ok = moved.clone();
+        ok.spec.zookeeper.accept_new_ensemble = true;
+        validate(&ok, Some(&prev)).unwrap();
+        // One old host kept: the ensemble can move server by server.
+        let mut kept = moved.clone();
+        kept.spec.hosts.push(prev.spec.hosts[0].clone());
+        kept.spec.hosts[0].address = "10.99.0.1".into();
+        validate(&kept, Some(&prev)).unwrap();
     }
 
     #[test]
