@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use mesos_operator_core::desired::Desired;
 use mesos_operator_core::observed::Observed;
 use mesos_operator_core::ops::{self, Op};
-use mesos_operator_core::plan::{plan_detailed, Decision, Step};
+use mesos_operator_core::plan::{canary_to_record, plan_detailed, Decision, Step};
 use mesos_operator_core::record::{note_observed, record_after, record_before, Recorded};
 use mesos_operator_core::spec::{validate, FieldError, MesosCluster};
 use mesos_operator_core::status::{
@@ -246,6 +246,13 @@ pub async fn reconcile(
             return Ok(Next::After(ctx.opts.after_step));
         }
         reports = driven.reports;
+    }
+
+    // An automated rollout's canary: its host is recorded before its first step, so that the
+    // hold keeps to it whatever a later look shows. Plan again from the state just written.
+    if let Some((component, host)) = canary_to_record(&desired, &decision) {
+        record_canary_host(ctx, name, component, &host).await?;
+        return Ok(Next::After(ctx.opts.after_step));
     }
 
     let step_record = |step: &Step, at: u64| StepRecord {
@@ -488,6 +495,35 @@ async fn run_step(
         Err(e) => warn!(error = %e, seconds = secs, "step failed"),
     }
     result
+}
+
+/// Writes the canary's host into the rollout's state under the fence, if the rollout is
+/// still in its canary phase with no host (read again: the automation may have written the
+/// state in this very reconcile).
+async fn record_canary_host(
+    ctx: &Context,
+    name: &str,
+    component: mesos_operator_core::spec::Component,
+    host: &str,
+) -> Result<(), ReconcileError> {
+    use mesos_operator_core::autoupdate::state::RolloutPhase;
+    let at = ctx.store.autoupdate(name).await?;
+    let mut state = at.state.clone();
+    let Some(rollout) = state
+        .components
+        .get_mut(&component)
+        .and_then(|u| u.rollout.as_mut())
+        .filter(|r| r.phase == RolloutPhase::Canary && r.canary_host.is_none())
+    else {
+        return Ok(());
+    };
+    rollout.canary_host = Some(host.to_string());
+    let guard = ctx.fence.guard().map_err(StoreError::from)?;
+    ctx.store
+        .put_autoupdate(Some(&guard), name, &at, &state)
+        .await?;
+    info!(cluster = name, %component, host, "canary chosen");
+    Ok(())
 }
 
 /// The operator's record is written under the fence; each write is an action (a failpoint

@@ -194,7 +194,28 @@ pub struct Desired {
     /// An automated rollout's canary: once one member of this component runs its desired
     /// configuration and is healthy, the rest wait (set by the loop from the automation's
     /// state, never from the document).
-    pub canary_hold: Option<Component>,
+    pub canary_hold: Option<CanaryHold>,
+}
+
+/// The canary phase of an automated rollout, as its state records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanaryHold {
+    /// The component rolled.
+    pub component: Component,
+    /// The canary's host, recorded before its first step: from then on only that host's
+    /// member moves, whatever one observation shows (a canary whose Docker call timed out
+    /// once is still the canary). `None` until the first step is planned.
+    pub host: Option<String>,
+}
+
+impl CanaryHold {
+    /// A hold whose canary is not chosen yet.
+    pub fn new(component: Component) -> CanaryHold {
+        CanaryHold {
+            component,
+            host: None,
+        }
+    }
 }
 
 /// HTTP ports of the components with an API.

@@ -487,6 +487,7 @@ pub fn decide(i: &Inputs) -> Outcome {
         failing_since: None,
         promoted_at: None,
         baseline_agents: i.registered_agents,
+        canary_host: None,
     });
     s.pending = Some(PendingWrite {
         image: to_image.clone(),

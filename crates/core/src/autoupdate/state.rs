@@ -97,6 +97,10 @@ pub struct AutoRollout {
     /// makes agents drop fails.
     #[serde(default)]
     pub baseline_agents: u32,
+    /// The canary's host, written before its first step: the hold keeps to it whatever
+    /// one observation shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_host: Option<String>,
 }
 
 /// One component's automation state.
@@ -163,12 +167,18 @@ impl AutoUpdateState {
 
     /// The component whose canary holds the rollout of the rest, if one does: only where
     /// `has_policy(c)` (a canary whose policy was removed is released).
-    pub fn canary_hold(&self, has_policy: impl Fn(Component) -> bool) -> Option<Component> {
+    pub fn canary_hold(
+        &self,
+        has_policy: impl Fn(Component) -> bool,
+    ) -> Option<crate::desired::CanaryHold> {
         self.components.iter().find_map(|(c, u)| {
             u.rollout
                 .as_ref()
                 .filter(|r| r.phase == RolloutPhase::Canary && has_policy(*c))
-                .map(|_| *c)
+                .map(|r| crate::desired::CanaryHold {
+                    component: *c,
+                    host: r.canary_host.clone(),
+                })
         })
     }
 }

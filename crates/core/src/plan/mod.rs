@@ -171,18 +171,42 @@ pub fn plan_detailed(
 }
 
 /// An automated rollout's canary: one member of the component moves, the rest wait while
-/// it soaks. The canary is the member whose host already carries the new configuration (or,
-/// for agents, is in the operator's own maintenance window on its way there); once there is
-/// one, a step that would start moving a member on another host waits. Repairs, steps on
-/// the canary's own host (`machine/up`) and leader moves are never held.
+/// it soaks. Once its host is recorded ([`canary_to_record`], written before the first step
+/// is carried out) only that host's member moves, whatever an observation shows: one look in
+/// which the canary's Docker call timed out shows no canary, and must not release the hold.
+/// Before that, the canary is the member whose host already carries the new configuration
+/// (or, for agents, is in the operator's own maintenance window on its way there). Repairs,
+/// steps on the canary's own host (`machine/up`) and leader moves are never held.
 fn canary_hold(ctx: &Ctx, c: Component, d: Decision) -> Decision {
-    if ctx.d.canary_hold != Some(c) {
+    let Some(hold) = ctx.d.canary_hold.as_ref().filter(|h| h.component == c) else {
         return d;
-    }
+    };
     let Decision::Act { step, .. } = &d else {
         return d;
     };
-    let moves_a_member = step.component() == c
+    if !moves_a_member(step, c) {
+        return d;
+    }
+    let canary: std::collections::BTreeSet<&str> = match &hold.host {
+        Some(h) => [h.as_str()].into(),
+        None => seen_canary(ctx, c),
+    };
+    if !canary.is_empty() && !canary.contains(step.host()) {
+        return Decision::Wait {
+            reason: format!(
+                "canary: the {} on {} goes first; the rest wait while it soaks",
+                c.role(),
+                canary.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+            until: None,
+        };
+    }
+    d
+}
+
+/// A step that starts moving a member of `c` (the canary hold's concern).
+fn moves_a_member(step: &Step, c: Component) -> bool {
+    step.component() == c
         && matches!(
             step,
             Step::ReplaceContainer { .. }
@@ -191,10 +215,11 @@ fn canary_hold(ctx: &Ctx, c: Component, d: Decision) -> Decision {
                 | Step::ZkRecreateServer { .. }
                 | Step::AgentDrain { .. }
                 | Step::AgentDown { .. }
-        );
-    if !moves_a_member {
-        return d;
-    }
+        )
+}
+
+/// The canary as the observation shows it, while no host is recorded.
+fn seen_canary<'a>(ctx: &'a Ctx, c: Component) -> std::collections::BTreeSet<&'a str> {
     let mut canary: std::collections::BTreeSet<&str> = ctx
         .d
         .hosts_of(c)
@@ -217,17 +242,26 @@ fn canary_hold(ctx: &Ctx, c: Component, d: Decision) -> Decision {
                 .map(|(h, _)| h.as_str()),
         );
     }
-    if !canary.is_empty() && !canary.contains(step.host()) {
-        return Decision::Wait {
-            reason: format!(
-                "canary: the {} on {} goes first; the rest wait while it soaks",
-                c.role(),
-                canary.into_iter().collect::<Vec<_>>().join(", ")
-            ),
-            until: None,
-        };
-    }
-    d
+    canary
+}
+
+/// The canary host to record before `decision` is carried out: the first step that puts
+/// the new configuration on a member of the held component (or drains it on its way
+/// there) while no canary host is recorded. Removals are not a canary (Marathon's version
+/// change goes down to one old instance first). The caller writes it to the rollout's state
+/// first (record, then act), so the hold never depends on one look.
+pub fn canary_to_record(desired: &Desired, decision: &Decision) -> Option<(Component, String)> {
+    let hold = desired.canary_hold.as_ref()?;
+    let step = decision.step()?;
+    let starts_a_canary = step.component() == hold.component
+        && matches!(
+            step,
+            Step::ReplaceContainer { .. }
+                | Step::CreateContainer { .. }
+                | Step::ZkRecreateServer { .. }
+                | Step::AgentDrain { .. }
+        );
+    (hold.host.is_none() && starts_a_canary).then(|| (hold.component, step.host().to_string()))
 }
 
 fn act(step: Step, reason: impl Into<String>) -> Option<Decision> {

@@ -1177,9 +1177,13 @@ fn agents_a_healthy_agent_the_new_leader_does_not_list_yet_is_drained_not_replac
 }
 
 /// Drives the planner with `desired` until it converges, blocks, or waits on a canary.
-fn drive_desired(desired: &Desired, sim: &mut SimCluster, max: usize) -> Decision {
+/// Drives until converged, blocked or held by a canary; the canary's host is recorded
+/// before its first step, as the runtime does.
+fn drive_desired(desired: &mut Desired, sim: &mut SimCluster, max: usize) -> Decision {
     for _ in 0..max {
-        match plan(desired, &sim.observe(), &sim.record, sim.now) {
+        let decision = plan(desired, &sim.observe(), &sim.record, sim.now);
+        record_canary(desired, &decision);
+        match decision {
             Decision::Act { step, .. } => {
                 sim.record = crate::record::record_before(&step, &sim.record, sim.now);
                 sim.apply(desired, &step, false);
@@ -1193,6 +1197,15 @@ fn drive_desired(desired: &Desired, sim: &mut SimCluster, max: usize) -> Decisio
         }
     }
     panic!("no end after {max} plans");
+}
+
+/// What the runtime writes to the rollout's state before a canary's first step.
+fn record_canary(desired: &mut Desired, decision: &Decision) {
+    if let Some((_, host)) = canary_to_record(desired, decision) {
+        if let Some(h) = desired.canary_hold.as_mut() {
+            h.host = Some(host);
+        }
+    }
 }
 
 #[test]
@@ -1213,7 +1226,7 @@ fn a_canary_hold_moves_one_member_of_each_component_and_holds_the_rest() {
             *img = edit.to_string();
         }
         let mut desired = Desired::from_document(&d);
-        desired.canary_hold = Some(c);
+        desired.canary_hold = Some(crate::desired::CanaryHold::new(c));
         let on_new = |sim: &SimCluster| {
             sim.observe()
                 .containers_of(c)
@@ -1221,7 +1234,7 @@ fn a_canary_hold_moves_one_member_of_each_component_and_holds_the_rest() {
                 .filter(|x| x.image.ends_with(edit))
                 .count()
         };
-        let last = drive_desired(&desired, &mut sim, 500);
+        let last = drive_desired(&mut desired, &mut sim, 500);
         assert!(
             matches!(&last, Decision::Wait { reason, .. } if reason.starts_with("canary")),
             "{c}: {last:?}"
@@ -1232,7 +1245,9 @@ fn a_canary_hold_moves_one_member_of_each_component_and_holds_the_rest() {
             if crate::status::ready_count(&desired, &sim.observe(), c) == 1 {
                 break;
             }
-            match plan(&desired, &sim.observe(), &sim.record, sim.now) {
+            let decision = plan(&desired, &sim.observe(), &sim.record, sim.now);
+            record_canary(&mut desired, &decision);
+            match decision {
                 Decision::Act { step, .. } => {
                     sim.record = crate::record::record_before(&step, &sim.record, sim.now);
                     sim.apply(&desired, &step, false);
@@ -1241,6 +1256,13 @@ fn a_canary_hold_moves_one_member_of_each_component_and_holds_the_rest() {
                 _ => sim.tick(3),
             }
         }
+        assert!(
+            desired
+                .canary_hold
+                .as_ref()
+                .is_some_and(|h| h.host.is_some()),
+            "{c}: the canary's host is recorded"
+        );
         let o = sim.observe();
         assert_eq!(
             crate::status::ready_count(&desired, &o, c),
@@ -1255,7 +1277,7 @@ fn a_canary_hold_moves_one_member_of_each_component_and_holds_the_rest() {
         );
         // The hold lifted, the rest follow.
         desired.canary_hold = None;
-        let last = drive_desired(&desired, &mut sim, 2_000);
+        let last = drive_desired(&mut desired, &mut sim, 2_000);
         assert_eq!(last, Decision::Converged, "{c}");
         let o = sim.observe();
         assert_eq!(
@@ -1349,10 +1371,7 @@ fn masters_a_record_without_master_hosts_learns_them_from_what_it_sees() {
         sim.violations.first()
     );
     assert!(
-        sim.hosts["h4"]
-            .containers
-            .get(&Component::Masters)
-            .is_none(),
+        !sim.hosts["h4"].containers.contains_key(&Component::Masters),
         "a master was created on h4 while h3's may run"
     );
     // The block names the host and the way out.
@@ -1425,4 +1444,56 @@ fn zookeeper_a_document_moved_off_every_old_host_does_not_bootstrap_a_second_ens
         matches!(step, Step::ZkStartServer { ref host, .. } if host == "h4"),
         "{step}"
     );
+}
+
+/// Issue 22, hole 4: agents on h4..h6 with a budget of 3, an automated canary soaking on
+/// one of them. One observation in which the canary's Docker call timed out shows no
+/// canary; the hold used to let a second agent move. The canary's host is part of the
+/// rollout's recorded state, and nothing else moves while it soaks.
+#[test]
+fn a_canary_hold_survives_an_observation_that_misses_the_canary() {
+    for drain in [false, true] {
+        let mut d = agents_doc(6, 3, drain);
+        d.spec.agents.hosts =
+            crate::spec::AgentHosts::List(vec!["h4".into(), "h5".into(), "h6".into()]);
+        let mut sim = converged(&d);
+        d.spec.agents.image = "a:2".into();
+        let mut desired = Desired::from_document(&d);
+        desired.canary_hold = Some(crate::desired::CanaryHold::new(Component::Agents));
+        let last = drive_desired(&mut desired, &mut sim, 500);
+        assert!(
+            matches!(&last, Decision::Wait { reason, .. } if reason.starts_with("canary")),
+            "drain {drain}: {last:?}"
+        );
+        let canary = desired
+            .canary_hold
+            .as_ref()
+            .and_then(|h| h.host.clone())
+            .expect("the canary's host is recorded");
+        // Soaking, healthy: then one look misses it.
+        for _ in 0..20 {
+            let decision = plan(&desired, &sim.observe(), &sim.record, sim.now);
+            if let Decision::Act { step, .. } = decision {
+                assert_eq!(step.host(), canary, "drain {drain}: {step}");
+                sim.record = crate::record::record_before(&step, &sim.record, sim.now);
+                sim.apply(&desired, &step, false);
+            }
+            sim.tick(3);
+        }
+        let mut o = sim.observe();
+        o.hosts.insert(
+            canary.clone(),
+            HostObservation::Unreachable {
+                reason: "timed out".into(),
+            },
+        );
+        o.agents.members.remove(&canary);
+        let decision = plan(&desired, &o, &sim.record, sim.now);
+        if let Some(step) = decision.step() {
+            assert!(
+                !(step.component() == Component::Agents && step.host() != canary),
+                "drain {drain}: a second agent moved while the canary on {canary} soaks: {step}"
+            );
+        }
+    }
 }

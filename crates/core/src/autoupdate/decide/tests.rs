@@ -374,7 +374,10 @@ fn switching_the_policy_off_mid_canary_keeps_the_canary_alone_until_a_person_act
         let all = AutoUpdateState {
             components: [(Component::Masters, x.state.clone())].into(),
         };
-        assert_eq!(all.canary_hold(|_| true), Some(Component::Masters));
+        assert_eq!(
+            all.canary_hold(|_| true).map(|h| h.component),
+            Some(Component::Masters)
+        );
         assert_eq!(
             all.canary_hold(|_| false),
             None,
