@@ -8,9 +8,10 @@ use crate::store::Store;
 /// `record` subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum RecordCommand {
-    /// Forget a host that once held a master of the cluster and is gone for good (its
-    /// disk wiped or the machine retired), so that it stops counting for the masters'
-    /// ceiling. Refused while the host is in the document: the operator can see it there.
+    /// Forget a host that once held a master or Marathon of the cluster and is gone for
+    /// good (its disk wiped or the machine retired), so that it stops counting for the
+    /// masters' ceiling and holding Marathon's version changes. Refused while the host is
+    /// in the document: the operator can see it there.
     ForgetHost {
         /// Cluster name.
         #[arg(value_parser = super::cluster_name)]
@@ -40,13 +41,15 @@ async fn forget_host(store: &Store, name: &str, host: &str) -> CliResult {
     let host_owned = host.to_string();
     let (forgotten, recorded) = store
         .update_record(name, |r| {
-            let recorded: Vec<String> = r.master_hosts.iter().cloned().collect();
-            Ok((r.master_hosts.remove(&host_owned), recorded))
+            let recorded: Vec<String> = r.master_hosts.union(&r.marathon_hosts).cloned().collect();
+            let master = r.master_hosts.remove(&host_owned);
+            let marathon = r.marathon_hosts.remove(&host_owned);
+            Ok((master || marathon, recorded))
         })
         .await?;
     if !forgotten {
         return Err(CliError::Input(format!(
-            "{host} is not among {name}'s recorded master hosts ({}); nothing to forget",
+            "{host} is not among {name}'s recorded master or Marathon hosts ({}); nothing to forget",
             if recorded.is_empty() {
                 "none".to_string()
             } else {
@@ -54,6 +57,8 @@ async fn forget_host(store: &Store, name: &str, host: &str) -> CliResult {
             }
         )));
     }
-    println!("{name}: {host} forgotten; a master there no longer counts for the ceiling");
+    println!(
+        "{name}: {host} forgotten; a master or Marathon there no longer counts for the masters' ceiling or Marathon's version changes"
+    );
     Ok(())
 }

@@ -301,7 +301,7 @@ pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
             check_agents(d, o, step)
         }
         Component::Marathon => {
-            check_marathon(d, o, step)?;
+            check_marathon(d, o, r, step)?;
             check_leader_last(d, o, step)
         }
     }
@@ -705,8 +705,11 @@ fn check_agents(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation>
     Ok(())
 }
 
-/// Marathon: never an old and a new version both leader candidates.
-fn check_marathon(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation> {
+/// Marathon: never an old and a new version both leader candidates, also when one of them
+/// cannot be seen: a host that runs Marathon by the document or by the record and does not
+/// answer may run any version, so only a version that a seen Marathon already runs may be
+/// started while it is away.
+fn check_marathon(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(), Violation> {
     let host = step.host();
     let image = match step {
         Step::CreateContainer { .. } | Step::ReplaceContainer { .. } => d
@@ -728,6 +731,25 @@ fn check_marathon(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violatio
             return violation(
                 "marathon-versions",
                 format!("{step}: {} beside {} on {}", image, c.image, c.host),
+            );
+        }
+    }
+    let unseen: Vec<&String> = d
+        .containers
+        .keys()
+        .filter(|(c, _)| *c == MAR)
+        .map(|(_, h)| h)
+        .chain(r.marathon_hosts.iter())
+        .filter(|h| h.as_str() != host && !seen(o, h))
+        .collect();
+    let seen_running_it = containers(o, MAR)
+        .into_iter()
+        .any(|c| c.host != host && can_run(c) && version(&c.image) == version(&image));
+    if let Some(h) = unseen.first() {
+        if !seen_running_it {
+            return violation(
+                "marathon-versions-unseen",
+                format!("{step}: {image} while the Marathon host {h} is out of sight and may run another version"),
             );
         }
     }

@@ -74,6 +74,11 @@ pub struct Recorded {
     /// says the host is gone for good (`mesos-operator record forget-host`).
     #[serde(default)]
     pub master_hosts: BTreeSet<String>,
+    /// Hosts that hold or may hold a Marathon container of this cluster, kept like
+    /// `master_hosts`: a Marathon out of sight may still run an old version, and a version
+    /// change must not start the new one beside it.
+    #[serde(default)]
+    pub marathon_hosts: BTreeSet<String>,
 }
 
 impl Recorded {
@@ -163,6 +168,21 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
         } => {
             r.master_hosts.insert(host.clone());
         }
+        Step::CreateContainer {
+            component: Component::Marathon,
+            host,
+        }
+        | Step::ReplaceContainer {
+            component: Component::Marathon,
+            host,
+            ..
+        }
+        | Step::StartContainer {
+            component: Component::Marathon,
+            host,
+        } => {
+            r.marathon_hosts.insert(host.clone());
+        }
         _ => {}
     }
     match step {
@@ -213,6 +233,14 @@ pub fn record_after(step: &Step, recorded: &Recorded) -> Recorded {
     {
         r.master_hosts.remove(host);
     }
+    if let Step::RemoveContainer {
+        component: Component::Marathon,
+        host,
+        ..
+    } = step
+    {
+        r.marathon_hosts.remove(host);
+    }
     if let Step::ReplaceContainer {
         component: Component::Masters,
         host,
@@ -225,7 +253,8 @@ pub fn record_after(step: &Step, recorded: &Recorded) -> Recorded {
 }
 
 /// The record brought up to date with what is seen, before planning: every host where a
-/// master container or a master volume of the cluster is observed is a master host (a
+/// master container or a master volume of the cluster is observed is a master host (and
+/// every host with a Marathon container a Marathon host) (a
 /// record written before `masterHosts` existed, or restored from a backup, has none, and
 /// a master returning with its host would then count nowhere); a host that answered and
 /// holds neither is not (a removal cut short after it acted, or a creation cut short
@@ -247,6 +276,11 @@ pub fn note_observed(recorded: &Recorded, cluster: &str, observed: &Observed) ->
             r.master_hosts.insert(host.clone());
         } else {
             r.master_hosts.remove(host);
+        }
+        if containers.contains_key(&Component::Marathon) {
+            r.marathon_hosts.insert(host.clone());
+        } else {
+            r.marathon_hosts.remove(host);
         }
     }
     r

@@ -90,6 +90,31 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             all.iter().copied().filter(|c| c.image != want).collect();
         let new: Vec<&ObservedContainer> =
             all.iter().copied().filter(|c| c.image == want).collect();
+        // A Marathon out of sight (its host unreachable, or gone from the document) may
+        // still run an old version: the procedure cannot make sure old and new never run
+        // side by side, so it does not start.
+        let unseen: Vec<&str> = desired
+            .iter()
+            .copied()
+            .chain(ctx.r.marathon_hosts.iter().map(String::as_str))
+            .filter(|h| !ctx.o.reachable(h))
+            .collect::<std::collections::BTreeSet<&str>>()
+            .into_iter()
+            .collect();
+        if !old.is_empty() && !unseen.is_empty() {
+            return blocked(
+                BlockKind::Degraded,
+                format!(
+                    "Marathon's version change waits: the Marathon host(s) {} are out of sight and may still run an old version, which must never run beside the new one",
+                    unseen.join(", ")
+                ),
+                format!(
+                    "bring {} back; for a host gone for good, take it out of spec.hosts and run `mesos-operator record forget-host {} HOST`",
+                    unseen.join(", "),
+                    ctx.d.name
+                ),
+            );
+        }
         if old.len() > 1 {
             let hosts = leader_last(old.iter().map(|c| c.host.as_str()).collect(), leader);
             return act(
@@ -175,7 +200,11 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         );
     }
 
-    // 6. Missing instances.
+    // 6. Missing instances, on hosts that answer: a host out of sight may run its instance
+    //    still, and is reported, never created on.
+    if let Some(h) = desired.iter().find(|h| !ctx.o.reachable(h)) {
+        return Some(unreachable(ctx, h, "Marathon instance"));
+    }
     if let Some(h) = desired.iter().find(|h| ctx.o.container(MAR, h).is_none()) {
         return act(
             Step::CreateContainer {

@@ -90,10 +90,26 @@ pub(super) fn plan(ctx: &Ctx) -> Option<(Component, Decision)> {
 
 /// Another Marathon instance that runs (or may) has a different image.
 fn other_marathon_version(ctx: &Ctx, oc: &ObservedContainer) -> bool {
-    ctx.o
-        .containers_of(Component::Marathon)
-        .into_iter()
+    let seen = ctx.o.containers_of(Component::Marathon);
+    if seen
+        .iter()
         .any(|x| x.host != oc.host && x.may_run() && x.image != oc.image)
+    {
+        return true;
+    }
+    // A Marathon host out of sight may run any version: start this one only beside a seen
+    // one that runs the same (then the unseen one, if it runs, cannot differ from both
+    // without the rollout having blocked).
+    let unseen = ctx
+        .d
+        .hosts_of(Component::Marathon)
+        .into_iter()
+        .chain(ctx.r.marathon_hosts.iter().map(String::as_str))
+        .any(|h| h != oc.host && !ctx.o.reachable(h));
+    unseen
+        && !seen
+            .iter()
+            .any(|x| x.host != oc.host && x.may_run() && x.image == oc.image)
 }
 
 /// Whether a stopped container is one the cluster should have running.

@@ -1497,3 +1497,85 @@ fn a_canary_hold_survives_an_observation_that_misses_the_canary() {
         }
     }
 }
+
+/// Issue 22, hole 3: Marathon on hosts of its own (h4, h5); h5's Docker engine stops
+/// answering while its Marathon may still run. The planner used to plan `CreateContainer`
+/// on h5 at every reconcile, and, for a version change, to replace h4 and run the new
+/// version beside the old one on h5. A Marathon host out of sight is reported, never
+/// created on, and blocks a version change; one that ran Marathon and left the document
+/// is remembered and blocks it too.
+#[test]
+fn marathon_a_host_out_of_sight_is_reported_and_blocks_a_version_change() {
+    let mut d = doc(5, 3, 3, 2);
+    if let Some(m) = d.spec.marathon.as_mut() {
+        m.hosts = Some(vec!["h4".into(), "h5".into()]);
+    }
+    // Nothing else on h5: only Marathon's planner can answer for it.
+    d.spec.agents.hosts =
+        crate::spec::AgentHosts::List(vec!["h1".into(), "h2".into(), "h3".into()]);
+    let mut sim = converged(&d);
+    assert!(sim.record.marathon_hosts.contains("h5"));
+    sim.lose_host("h5");
+    let desired = Desired::from_document(&d);
+    let touches_marathon = |dec: &Decision| {
+        dec.step()
+            .is_some_and(|s| s.component() == Component::Marathon)
+    };
+    let dec = plan(&desired, &sim.observe(), &sim.record, sim.now);
+    assert!(!touches_marathon(&dec), "{dec:?}");
+    assert!(
+        matches!(&dec, Decision::Blocked { reason, .. } if reason.contains("h5")),
+        "{dec:?}"
+    );
+
+    let mut bumped = d.clone();
+    if let Some(m) = bumped.spec.marathon.as_mut() {
+        m.image = "mar:1.10.26".into();
+    }
+    let dec = plan(
+        &Desired::from_document(&bumped),
+        &sim.observe(),
+        &sim.record,
+        sim.now,
+    );
+    assert!(
+        !touches_marathon(&dec),
+        "a version change went on without h5: {dec:?}"
+    );
+    assert!(
+        matches!(&dec, Decision::Blocked { reason, .. } if reason.contains("h5")),
+        "{dec:?}"
+    );
+
+    // h5 dropped from the document while out of sight: still remembered, still blocks.
+    let mut moved = bumped.clone();
+    if let Some(m) = moved.spec.marathon.as_mut() {
+        m.hosts = Some(vec!["h4".into(), "h3".into()]);
+    }
+    moved.spec.hosts.retain(|h| h.name != "h5");
+    let desired = Desired::from_document(&moved);
+    let mut o = sim.observe();
+    o.hosts.remove("h5");
+    let record = crate::record::note_observed(&sim.record, "t", &o);
+    let dec = plan(&desired, &o, &record, sim.now);
+    assert!(
+        !matches!(
+            dec.step(),
+            Some(
+                Step::ReplaceContainer {
+                    component: Component::Marathon,
+                    ..
+                } | Step::CreateContainer {
+                    component: Component::Marathon,
+                    ..
+                }
+            )
+        ),
+        "a new version started while h5 may run the old: {dec:?}"
+    );
+
+    // Back: the version change goes on.
+    sim.return_host("h5");
+    let desired = Desired::from_document(&bumped);
+    assert!(drive_with_cuts(&desired, &mut sim, 500, |_| 0));
+}
