@@ -309,7 +309,10 @@ proptest! {
         let mut unpaused = d.clone();
         unpaused.paused = false;
         let iterations = 1 + r.below(150) as usize;
-        let _ = drive(&mut sim, &unpaused, &mut r, Faults { crash_percent: 5, midway_percent: 20, ..Faults::unkind() }, iterations);
+        // A violation on the way there fails the test like one in the decision checked below.
+        if let Err(v) = drive(&mut sim, &unpaused, &mut r, Faults { crash_percent: 5, midway_percent: 20, ..Faults::unkind() }, iterations) {
+            prop_assert!(false, "on the way to the half-done state: {}", v);
+        }
         let doc2 = document(&mut r);
         if doc2.spec.hosts.len() != doc.spec.hosts.len() {
             return Ok(());
@@ -347,7 +350,7 @@ fn generated_states_exercise_every_component_and_step_kind() {
         let mut unpaused = d.clone();
         unpaused.paused = false;
         let iterations = 1 + r.below(150) as usize;
-        let _ = drive(
+        if let Err(v) = drive(
             &mut sim,
             &unpaused,
             &mut r,
@@ -357,7 +360,9 @@ fn generated_states_exercise_every_component_and_step_kind() {
                 ..Faults::unkind()
             },
             iterations,
-        );
+        ) {
+            panic!("seed {seed}: a violation on the way to the half-done state: {v}");
+        }
         let doc2 = document(&mut r);
         if doc2.spec.hosts.len() == doc.spec.hosts.len() {
             let mut d2 = Desired::from_document(&doc2);
