@@ -401,7 +401,7 @@ async fn probe_agents(
     // each kept as far as it got.
     let from_leader = async {
         let Some(l) = by(deadline, None, leader).await else {
-            return (BTreeMap::new(), BTreeMap::new());
+            return (BTreeMap::new(), (BTreeMap::new(), BTreeMap::new(), false));
         };
         let listed: BTreeMap<String, (bool, Option<String>)> = l.state["slaves"]
             .as_array()
@@ -418,21 +418,39 @@ async fn probe_agents(
                 ))
             })
             .collect();
-        let maintenance = by(deadline, BTreeMap::new(), async {
+        // The status says which machines are in maintenance, the schedule which window
+        // lists each (its start tells the operator's window from a person's). Both read, or
+        // the maintenance is not known (an empty map then means nothing).
+        let maintenance = by(deadline, (BTreeMap::new(), BTreeMap::new(), false), async {
+            let (status, schedule) = tokio::join!(
+                probe::get_json(&l.addr, "/master/maintenance/status"),
+                probe::get_json(&l.addr, "/master/maintenance/schedule")
+            );
+            let host = |hostname: &str, ip: &str| {
+                ctx.host_of
+                    .get(hostname)
+                    .or_else(|| ctx.host_of.get(ip))
+                    .cloned()
+            };
             let mut maintenance = BTreeMap::new();
-            if let Some(v) = probe::get_json(&l.addr, "/master/maintenance/status").await {
-                for (hostname, ip, mode) in probe::parse_maintenance(&v) {
-                    if let Some(h) = ctx.host_of.get(&hostname).or_else(|| ctx.host_of.get(&ip)) {
-                        maintenance.insert(h.clone(), mode);
-                    }
+            for (hostname, ip, mode) in status.iter().flat_map(probe::parse_maintenance) {
+                if let Some(h) = host(&hostname, &ip) {
+                    maintenance.insert(h, mode);
                 }
             }
-            maintenance
+            let mut windows = BTreeMap::new();
+            for (hostname, ip, start) in schedule.iter().flat_map(probe::parse_windows) {
+                if let Some(h) = host(&hostname, &ip) {
+                    windows.insert(h, start);
+                }
+            }
+            (maintenance, windows, status.is_some() && schedule.is_some())
         })
         .await;
         (listed, maintenance)
     };
-    let (members, (listed, maintenance)) = tokio::join!(members_fut, from_leader);
+    let (members, (listed, (maintenance, windows, maintenance_read))) =
+        tokio::join!(members_fut, from_leader);
     let members = members
         .into_iter()
         .flatten()
@@ -449,6 +467,8 @@ async fn probe_agents(
     AgentsObservation {
         members,
         maintenance,
+        windows,
+        maintenance_read,
     }
 }
 

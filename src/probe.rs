@@ -369,6 +369,26 @@ pub fn parse_maintenance(v: &Value) -> Vec<(String, String, Maintenance)> {
     out
 }
 
+/// The start (seconds since the epoch) of the window that lists each machine, by machine
+/// hostname and ip, from `/master/maintenance/schedule`.
+pub fn parse_windows(v: &Value) -> Vec<(String, String, u64)> {
+    let mut out = Vec::new();
+    for w in v["windows"].as_array().into_iter().flatten() {
+        let Some(nanos) = w["unavailability"]["start"]["nanoseconds"].as_i64() else {
+            continue;
+        };
+        let start = u64::try_from(nanos).unwrap_or(0) / 1_000_000_000;
+        for m in w["machine_ids"].as_array().into_iter().flatten() {
+            out.push((
+                m["hostname"].as_str().unwrap_or_default().to_string(),
+                m["ip"].as_str().unwrap_or_default().to_string(),
+                start,
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -530,6 +550,23 @@ mod tests {
         let v: Value = serde_json::from_str("{\"a\":1,\"b\":1.0}").unwrap();
         assert_eq!(num(&v["a"]), 1.0);
         assert_eq!(num(&v["b"]), 1.0);
+    }
+
+    #[test]
+    fn maintenance_windows_are_read_by_their_start() {
+        let v = serde_json::json!({"windows": [
+            {"machine_ids": [{"hostname": "a1", "ip": "10.0.0.1"}, {"hostname": "a2"}],
+             "unavailability": {"start": {"nanoseconds": 1_700_000_123_456_789_000i64}}},
+            {"machine_ids": [{"ip": "10.0.0.3"}], "unavailability": {}}
+        ]});
+        assert_eq!(
+            parse_windows(&v),
+            vec![
+                ("a1".into(), "10.0.0.1".into(), 1_700_000_123),
+                ("a2".into(), String::new(), 1_700_000_123)
+            ]
+        );
+        assert!(parse_windows(&serde_json::json!({})).is_empty());
     }
 
     #[test]

@@ -96,20 +96,29 @@ async fn machine_state(
     Ok((draining, down))
 }
 
-async fn schedule(http: &reqwest::Client, master: &str, m: &Machine) -> Result<(), ActError> {
+/// Nanoseconds of a window start recorded in seconds: the operator's windows start on a
+/// whole second, the one recorded, so that the schedule tells them apart from people's.
+fn start_nanos(start_secs: u64) -> u64 {
+    start_secs.saturating_mul(1_000_000_000)
+}
+
+async fn schedule(
+    http: &reqwest::Client,
+    master: &str,
+    m: &Machine,
+    start: u64,
+) -> Result<(), ActError> {
     let (draining, down) = machine_state(http, master, m).await?;
     if draining || down {
+        // Already in a window: ours (a retry) or a person's, which the planner then sees
+        // by its start and leaves to them.
         return Ok(());
     }
     let url = format!("http://{master}/master/maintenance/schedule");
     let mut current = get_json(http, &url).await?;
-    let now_nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
     let window = json!({
         "machine_ids": [machine_json(m)],
-        "unavailability": {"start": {"nanoseconds": now_nanos}, "duration": {"nanoseconds": WINDOW_NANOS}},
+        "unavailability": {"start": {"nanoseconds": start_nanos(start)}, "duration": {"nanoseconds": WINDOW_NANOS}},
     });
     // Posting replaces the whole schedule: keep every window people made.
     match current.get_mut("windows").and_then(Value::as_array_mut) {
@@ -132,21 +141,42 @@ async fn down(http: &reqwest::Client, master: &str, m: &Machine) -> Result<(), A
     .await
 }
 
-async fn up(http: &reqwest::Client, master: &str, m: &Machine) -> Result<(), ActError> {
+/// Takes machine `m` out of the operator's window in `schedule`: the one that starts at
+/// `window_start` (any window, for a record from before starts were kept); windows left
+/// empty are dropped. A person's window on the same machine stays.
+fn leave_window(schedule: &mut Value, m: &Machine, window_start: Option<u64>) {
+    let ours = |w: &Value| {
+        window_start.is_none_or(|s| {
+            w["unavailability"]["start"]["nanoseconds"].as_u64() == Some(start_nanos(s))
+        })
+    };
+    if let Some(ws) = schedule.get_mut("windows").and_then(Value::as_array_mut) {
+        for w in ws.iter_mut() {
+            if !ours(w) {
+                continue;
+            }
+            if let Some(ids) = w.get_mut("machine_ids").and_then(Value::as_array_mut) {
+                ids.retain(|id| !same_machine(id, m));
+            }
+        }
+        ws.retain(|w| w["machine_ids"].as_array().is_some_and(|a| !a.is_empty()));
+    }
+}
+
+async fn up(
+    http: &reqwest::Client,
+    master: &str,
+    m: &Machine,
+    window_start: Option<u64>,
+) -> Result<(), ActError> {
     let (draining, down) = machine_state(http, master, m).await?;
     if !down {
         if draining {
-            // Scheduled by us but never taken down: leave the window by removing it.
+            // Scheduled by us but never taken down: leave our window (the one with the
+            // recorded start; any, in a record from before starts were kept).
             let url = format!("http://{master}/master/maintenance/schedule");
             let mut current = get_json(http, &url).await?;
-            if let Some(ws) = current.get_mut("windows").and_then(Value::as_array_mut) {
-                for w in ws.iter_mut() {
-                    if let Some(ids) = w.get_mut("machine_ids").and_then(Value::as_array_mut) {
-                        ids.retain(|id| !same_machine(id, m));
-                    }
-                }
-                ws.retain(|w| w["machine_ids"].as_array().is_some_and(|a| !a.is_empty()));
-            }
+            leave_window(&mut current, m, window_start);
             return post_json(http, &url, &current).await;
         }
         return Ok(());
@@ -176,13 +206,19 @@ where
 
 pub(super) async fn execute(http: &reqwest::Client, op: &Op) -> Result<(), ActError> {
     match op {
-        Op::MaintenanceSchedule { masters, machine } => {
-            on_masters(masters, |m| schedule(http, m, machine)).await
-        }
+        Op::MaintenanceSchedule {
+            masters,
+            machine,
+            start,
+        } => on_masters(masters, |m| schedule(http, m, machine, *start)).await,
         Op::MachineDown { masters, machine } => {
             on_masters(masters, |m| down(http, m, machine)).await
         }
-        Op::MachineUp { masters, machine } => on_masters(masters, |m| up(http, m, machine)).await,
+        Op::MachineUp {
+            masters,
+            machine,
+            window_start,
+        } => on_masters(masters, |m| up(http, m, machine, *window_start)).await,
         Op::MarathonAbdicate { address } => {
             let url = format!("http://{address}/v2/leader");
             let r = http
@@ -229,6 +265,29 @@ mod tests {
         (addr, hits)
     }
 
+    /// Leaving the operator's window keeps a person's window on the same machine.
+    #[test]
+    fn leaving_the_operator_s_window_keeps_a_person_s() {
+        let m = Machine {
+            hostname: "a1".into(),
+            ip: "10.0.0.1".into(),
+        };
+        let window = |start: u64, ids: Value| json!({"machine_ids": ids, "unavailability": {"start": {"nanoseconds": start_nanos(start)}}});
+        let id = json!({"hostname": "a1", "ip": "10.0.0.1"});
+        let other = json!({"hostname": "a2", "ip": "10.0.0.2"});
+        let mut schedule = json!({"windows": [
+            window(100, json!([id.clone()])),
+            window(200, json!([id.clone(), other.clone()])),
+        ]});
+        leave_window(&mut schedule, &m, Some(100));
+        assert_eq!(
+            schedule,
+            json!({"windows": [window(200, json!([id.clone(), other.clone()]))]})
+        );
+        leave_window(&mut schedule, &m, Some(100));
+        assert_eq!(schedule["windows"].as_array().map(Vec::len), Some(1));
+    }
+
     #[tokio::test]
     async fn a_redirect_from_a_master_port_is_not_followed_and_an_endless_answer_is_cut() {
         let (trap, trapped) = serve("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}".into()).await;
@@ -249,6 +308,7 @@ mod tests {
         let op = Op::MaintenanceSchedule {
             masters: vec![liar.clone(), huge.clone()],
             machine,
+            start: 1,
         };
         let err = execute(&http, &op).await.unwrap_err().to_string();
         assert_eq!(

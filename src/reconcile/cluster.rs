@@ -414,15 +414,22 @@ async fn run_step(
     fleet: &Fleet,
 ) -> Result<(), ReconcileError> {
     let digest_ref = doc.spec.zookeeper.super_digest.as_ref();
-    let ops = ops::ops(desired, observed, step, digest_ref.is_some())?;
+    let started = seconds_since_epoch();
+    let before = record_before(step, &record.record, started);
+    let ops = ops::ops(
+        desired,
+        observed,
+        step,
+        digest_ref.is_some(),
+        &before,
+        started,
+    )?;
     let zk_super: Option<Secret> = match digest_ref {
         Some(r) => Some(ctx.secrets.get(&r.secret).await?),
         None => None,
     };
     // Record, then act: the step in flight and any ZooKeeper id it hands out are durable
     // before the first operation touches the fleet.
-    let started = seconds_since_epoch();
-    let before = record_before(step, &record.record, started);
     let recorded = fenced_put_record(ctx, name, &record, &before).await?;
     // Secrets the step's new containers take as files: read before anything is done, so
     // a missing one stops the step before it starts.

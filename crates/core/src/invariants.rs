@@ -291,7 +291,16 @@ pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
         Component::Masters => check_masters(d, o, r, step),
         Component::Agents => {
             if let Step::AgentDown { .. } | Step::AgentUp { .. } = step {
-                if !r.maintenance.contains_key(host) {
+                // Ours: recorded by the operator, and the window the master shows for the
+                // host (if it shows one) starts when the recorded one does.
+                let recorded = r.maintenance.get(host);
+                let shown = o.agents.windows.get(host);
+                let ours = match (recorded, shown) {
+                    (None, _) => false,
+                    (Some(m), Some(start)) => m.window_start.is_none_or(|s| s == *start),
+                    (Some(_), None) => true,
+                };
+                if !ours {
                     return violation(
                         "agents-foreign-maintenance",
                         format!("{step}: a maintenance window the operator did not open"),

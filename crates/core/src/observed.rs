@@ -228,6 +228,15 @@ pub struct AgentsObservation {
     pub members: BTreeMap<String, AgentObservation>,
     /// Hosts in the maintenance schedule or down.
     pub maintenance: BTreeMap<String, Maintenance>,
+    /// The start (seconds since the epoch) of the maintenance window that lists each host,
+    /// from the leader's schedule: a window is told apart by itself, not by its host (the
+    /// operator's own window and one a person opened later on the same host differ here).
+    #[serde(default)]
+    pub windows: BTreeMap<String, u64>,
+    /// Both the leader's maintenance status and its schedule were read: only then is a host
+    /// missing from them known to be out of maintenance.
+    #[serde(default)]
+    pub maintenance_read: bool,
 }
 
 /// One Marathon instance.

@@ -97,6 +97,9 @@ pub enum Op {
         masters: Vec<String>,
         /// The machine.
         machine: Machine,
+        /// The window's start (seconds since the epoch), as recorded: the window is told
+        /// apart from people's by it.
+        start: u64,
     },
     /// `POST /master/machine/down`.
     MachineDown {
@@ -105,12 +108,16 @@ pub enum Op {
         /// The machine.
         machine: Machine,
     },
-    /// `POST /master/machine/up`.
+    /// `POST /master/machine/up`; a machine still draining (never taken down) leaves the
+    /// operator's window instead, and only that one.
     MachineUp {
         /// Masters to ask (`ip:port`), the leader first.
         masters: Vec<String>,
         /// The machine.
         machine: Machine,
+        /// The start of the operator's window, if recorded: a draining machine leaves only
+        /// the window with this start.
+        window_start: Option<u64>,
     },
     /// The last look before a serving member is stopped: at least `at_least` of `members`
     /// must still serve, or the step fails here with nothing stopped. A plan is made from an
@@ -350,8 +357,17 @@ fn create(d: &Desired, spec: ContainerSpec, zk: Option<(u64, &[ZkMember])>, dige
 }
 
 /// The operations that carry out `step`, in order. `zk_digest` says whether the document
-/// names a ZooKeeper super-user digest (then servers get the digest file).
-pub fn ops(d: &Desired, o: &Observed, step: &Step, zk_digest: bool) -> Result<Vec<Op>, OpsError> {
+/// names a ZooKeeper super-user digest (then servers get the digest file). `recorded` is the
+/// record written before the step ([`crate::record::record_before`] at `now`): a
+/// maintenance window is posted with the start recorded for it, and ended by that start.
+pub fn ops(
+    d: &Desired,
+    o: &Observed,
+    step: &Step,
+    zk_digest: bool,
+    recorded: &crate::record::Recorded,
+    now: u64,
+) -> Result<Vec<Op>, OpsError> {
     let host = step.host().to_string();
     Ok(match step {
         Step::StartContainer { component, .. } => {
@@ -495,6 +511,11 @@ pub fn ops(d: &Desired, o: &Observed, step: &Step, zk_digest: bool) -> Result<Ve
         Step::AgentDrain { .. } => vec![Op::MaintenanceSchedule {
             masters: masters_to_ask(d, o),
             machine: machine(d, &host)?,
+            start: recorded
+                .maintenance
+                .get(&host)
+                .and_then(|m| m.window_start)
+                .unwrap_or(now),
         }],
         Step::AgentDown { .. } => vec![Op::MachineDown {
             masters: masters_to_ask(d, o),
@@ -503,6 +524,7 @@ pub fn ops(d: &Desired, o: &Observed, step: &Step, zk_digest: bool) -> Result<Ve
         Step::AgentUp { .. } => vec![Op::MachineUp {
             masters: masters_to_ask(d, o),
             machine: machine(d, &host)?,
+            window_start: recorded.maintenance.get(&host).and_then(|m| m.window_start),
         }],
         Step::MarathonAbdicate { .. } => {
             let ip = d.addresses.get(&host).cloned().ok_or_else(|| {
@@ -596,7 +618,15 @@ mod tests {
             id: 2,
             ensemble: members,
         };
-        let ops = ops(&d, &Observed::default(), &step, true).unwrap();
+        let ops = ops(
+            &d,
+            &Observed::default(),
+            &step,
+            true,
+            &crate::record::Recorded::default(),
+            0,
+        )
+        .unwrap();
         let Op::Create {
             spec,
             extra_env,
@@ -628,22 +658,36 @@ mod tests {
             host: "host1".into(),
             reset_registry: true,
         };
-        let kinds: Vec<&str> = ops(&d, &Observed::default(), &step, false)
-            .unwrap()
-            .iter()
-            .map(Op::kind)
-            .collect();
+        let kinds: Vec<&str> = ops(
+            &d,
+            &Observed::default(),
+            &step,
+            false,
+            &crate::record::Recorded::default(),
+            0,
+        )
+        .unwrap()
+        .iter()
+        .map(Op::kind)
+        .collect();
         assert_eq!(kinds, ["pull", "remove", "remove-volume", "create"]);
         let step = Step::ReplaceContainer {
             component: Component::Masters,
             host: "host1".into(),
             reset_registry: false,
         };
-        let kinds: Vec<&str> = ops(&d, &Observed::default(), &step, false)
-            .unwrap()
-            .iter()
-            .map(Op::kind)
-            .collect();
+        let kinds: Vec<&str> = ops(
+            &d,
+            &Observed::default(),
+            &step,
+            false,
+            &crate::record::Recorded::default(),
+            0,
+        )
+        .unwrap()
+        .iter()
+        .map(Op::kind)
+        .collect();
         assert_eq!(kinds, ["pull", "remove", "create"]);
     }
 
@@ -656,7 +700,7 @@ mod tests {
         let sim = crate::sim::SimCluster::converged(&d, 1_000_000);
         let o = sim.observe();
         let kinds = |step: &Step| -> Vec<&str> {
-            ops(&d, &o, step, false)
+            ops(&d, &o, step, false, &crate::record::Recorded::default(), 0)
                 .unwrap()
                 .iter()
                 .map(Op::kind)
@@ -689,7 +733,16 @@ mod tests {
             kinds(&replace(Component::Agents)),
             ["pull", "remove", "create"]
         );
-        let look = ops(&d, &o, &replace(Component::Masters), false).unwrap()[1].clone();
+        let look = ops(
+            &d,
+            &o,
+            &replace(Component::Masters),
+            false,
+            &crate::record::Recorded::default(),
+            0,
+        )
+        .unwrap()[1]
+            .clone();
         assert_eq!(
             look,
             Op::RequireServing {
@@ -701,7 +754,15 @@ mod tests {
         );
         let Op::RequireServing {
             members, at_least, ..
-        } = &ops(&d, &o, &replace(Component::Zookeeper), false).unwrap()[1]
+        } = &ops(
+            &d,
+            &o,
+            &replace(Component::Zookeeper),
+            false,
+            &crate::record::Recorded::default(),
+            0,
+        )
+        .unwrap()[1]
         else {
             panic!()
         };
@@ -722,7 +783,7 @@ mod tests {
             host: "host1".into(),
             reset_registry: false,
         };
-        let v = ops(&d, &o, &step, false).unwrap();
+        let v = ops(&d, &o, &step, false, &crate::record::Recorded::default(), 0).unwrap();
         assert!(
             matches!(&v[1], Op::RequireServing { members, at_least: 1, .. } if members == &["10.20.30.3:5050"]),
             "{v:?}"
@@ -733,7 +794,7 @@ mod tests {
             containers.get_mut(&Component::Masters).unwrap().state =
                 crate::observed::ContainerState::Exited;
         }
-        let kinds: Vec<&str> = ops(&d, &o, &step, false)
+        let kinds: Vec<&str> = ops(&d, &o, &step, false, &crate::record::Recorded::default(), 0)
             .unwrap()
             .iter()
             .map(Op::kind)
@@ -750,7 +811,14 @@ mod tests {
             reset_registry: false,
         };
         assert!(matches!(
-            ops(&d, &Observed::default(), &step, false),
+            ops(
+                &d,
+                &Observed::default(),
+                &step,
+                false,
+                &crate::record::Recorded::default(),
+                0
+            ),
             Err(OpsError::Missing(_))
         ));
     }
@@ -767,7 +835,15 @@ mod tests {
             member: m,
             expected_version: 0x1_0000_0003,
         };
-        let ops = ops(&d, &Observed::default(), &step, false).unwrap();
+        let ops = ops(
+            &d,
+            &Observed::default(),
+            &step,
+            false,
+            &crate::record::Recorded::default(),
+            0,
+        )
+        .unwrap();
         assert_eq!(
             ops,
             [Op::ZkReconfig {
@@ -790,7 +866,15 @@ mod tests {
             component: Component::Masters,
             host: "host2".into(),
         };
-        let ops = ops(&d, &Observed::default(), &step, false).unwrap();
+        let ops = ops(
+            &d,
+            &Observed::default(),
+            &step,
+            false,
+            &crate::record::Recorded::default(),
+            0,
+        )
+        .unwrap();
         let Op::Create { extra_labels, .. } = &ops[1] else {
             panic!()
         };

@@ -37,10 +37,27 @@ pub struct OwnMaintenance {
     #[serde(default)]
     pub down_at: Option<u64>,
     /// When `machine/up` was sent, if it was. The window stays recorded as the operator's
-    /// (the request may be lost; a later `AgentDrain` of the host replaces the entry), so a
-    /// lost `machine/up` is sent again rather than the window read as someone else's.
+    /// until the master no longer lists it ([`note_observed`]), so a lost `machine/up` is
+    /// sent again rather than the window read as someone else's.
     #[serde(default)]
     pub up_sent_at: Option<u64>,
+    /// The start of the window the operator posted (seconds since the epoch): the window is
+    /// the operator's only while the master's schedule shows this start for the host. A
+    /// person's window on the same host, opened later, has another start and is theirs.
+    /// `None` in records written before windows were told apart (then the host decides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_start: Option<u64>,
+}
+
+impl OwnMaintenance {
+    /// Whether the window the master shows for the host (its start, if the schedule lists
+    /// one) is this one.
+    pub fn is(&self, observed_start: Option<u64>) -> bool {
+        match (self.window_start, observed_start) {
+            (Some(mine), Some(seen)) => mine == seen,
+            _ => true,
+        }
+    }
 }
 
 /// Everything the operator recorded about one cluster.
@@ -137,6 +154,8 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
                     scheduled_at: now,
                     down_at: None,
                     up_sent_at: None,
+                    // The executor posts the window with this start ([`crate::ops::ops`]).
+                    window_start: Some(now),
                 },
             );
         }
@@ -145,6 +164,7 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
                 scheduled_at: now,
                 down_at: None,
                 up_sent_at: None,
+                window_start: None,
             });
             e.down_at.get_or_insert(now);
         }
@@ -252,7 +272,11 @@ pub fn record_after(step: &Step, recorded: &Recorded) -> Recorded {
     r
 }
 
-/// The record brought up to date with what is seen, before planning: every host where a
+/// The record brought up to date with what is seen, before planning. An own maintenance
+/// window that was ended (`machine/up` sent) is retired once the master's maintenance is
+/// read and no longer shows it (the host out of maintenance, or in a window with another
+/// start: a person's), so a person's later window on that host is never taken for the
+/// operator's. And every host where a
 /// master container or a master volume of the cluster is observed is a master host (and
 /// every host with a Marathon container a Marathon host) (a
 /// record written before `masterHosts` existed, or restored from a backup, has none, and
@@ -263,6 +287,14 @@ pub fn record_after(step: &Step, recorded: &Recorded) -> Recorded {
 /// The runtime writes the result under the fence when it differs; the model does the same.
 pub fn note_observed(recorded: &Recorded, cluster: &str, observed: &Observed) -> Recorded {
     let mut r = recorded.clone();
+    let agents = &observed.agents;
+    if agents.maintenance_read {
+        r.maintenance.retain(|host, own| {
+            own.up_sent_at.is_none()
+                || (agents.maintenance.contains_key(host)
+                    && own.is(agents.windows.get(host).copied()))
+        });
+    }
     for (host, seen) in &observed.hosts {
         let HostObservation::Reachable {
             containers,

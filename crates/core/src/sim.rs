@@ -103,6 +103,11 @@ pub struct SimCluster {
     pub marathon_leader: Option<String>,
     /// Maintenance state per host.
     pub maintenance: BTreeMap<String, Maintenance>,
+    /// The start of the maintenance window listing each host (seconds).
+    pub windows: BTreeMap<String, u64>,
+    /// Hosts whose maintenance window a person opened (the model's truth: the operator must
+    /// never take such a host down or end its window).
+    pub people_windows: BTreeSet<String>,
     /// Images that start but never become healthy.
     pub broken_images: BTreeSet<String>,
     /// Current time.
@@ -566,6 +571,8 @@ impl SimCluster {
         }
         if qok {
             o.agents.maintenance = self.maintenance.clone();
+            o.agents.windows = self.windows.clone();
+            o.agents.maintenance_read = true;
         }
         // Marathon.
         for h in self.hosts.keys() {
@@ -603,7 +610,7 @@ impl SimCluster {
     /// runtime runs, the members asked by address as the runtime asks them.
     pub fn last_look_passes(&self, d: &Desired, o: &Observed, step: &Step) -> bool {
         // Operations that cannot be built fail the step at run time before anything is done.
-        let Ok(ops) = crate::ops::ops(d, o, step, false) else {
+        let Ok(ops) = crate::ops::ops(d, o, step, false, &self.record, self.now) else {
             return false;
         };
         let now = self.observe();
@@ -994,15 +1001,38 @@ impl SimCluster {
                 true
             }
             Step::AgentDrain { .. } => {
-                self.maintenance.insert(host, Maintenance::Draining);
+                // Already in a window (the operator's, or a person's): the executor adds none.
+                if !self.maintenance.contains_key(&host) {
+                    let start = self
+                        .record
+                        .maintenance
+                        .get(&host)
+                        .and_then(|m| m.window_start)
+                        .unwrap_or(self.now);
+                    self.maintenance.insert(host.clone(), Maintenance::Draining);
+                    self.windows.insert(host, start);
+                }
                 true
             }
             Step::AgentDown { .. } => {
+                if self.people_windows.contains(&host) {
+                    self.violations.push(format!(
+                        "t={}: the operator took {host} down in a maintenance window a person opened",
+                        self.now
+                    ));
+                }
                 self.maintenance.insert(host, Maintenance::Down);
                 true
             }
             Step::AgentUp { .. } => {
+                if self.people_windows.contains(&host) {
+                    self.violations.push(format!(
+                        "t={}: the operator ended the maintenance window a person opened on {host}",
+                        self.now
+                    ));
+                }
                 self.maintenance.remove(&host);
+                self.windows.remove(&host);
                 true
             }
             _ => return None,
@@ -1095,6 +1125,44 @@ impl SimCluster {
         if let Some(h) = self.hosts.get_mut(host) {
             h.reachable = false;
         }
+        self.settle();
+    }
+
+    /// A person opens a maintenance window on `host` (DRAINING), as `POST
+    /// /master/maintenance/schedule` would; no-op if the host is in one already.
+    pub fn person_opens_window(&mut self, host: &str) {
+        if self.maintenance.contains_key(host) {
+            return;
+        }
+        self.maintenance
+            .insert(host.to_string(), Maintenance::Draining);
+        self.windows.insert(host.to_string(), self.now);
+        self.people_windows.insert(host.to_string());
+        self.settle();
+    }
+
+    /// A person takes their machine down, or ends their window (`machine/up`).
+    pub fn person_moves_window(&mut self, host: &str) {
+        if !self.people_windows.contains(host) {
+            return;
+        }
+        if self.maintenance.get(host) == Some(&Maintenance::Draining) {
+            self.maintenance.insert(host.to_string(), Maintenance::Down);
+        } else {
+            self.maintenance.remove(host);
+            self.windows.remove(host);
+            self.people_windows.remove(host);
+        }
+        self.settle();
+    }
+
+    /// Every person's window ends (`machine/up`), as people finish their maintenance.
+    pub fn people_end_windows(&mut self) {
+        for h in self.people_windows.clone() {
+            self.maintenance.remove(&h);
+            self.windows.remove(&h);
+        }
+        self.people_windows.clear();
         self.settle();
     }
 
@@ -1195,6 +1263,9 @@ pub struct Faults {
     pub zk_lag_secs: u64,
     /// Config lines name odd-numbered voters by address.
     pub voters_by_address: bool,
+    /// Percent chance per iteration that a person acts on maintenance: opens a window on
+    /// an agent host, takes it down, or ends it.
+    pub people_percent: u64,
 }
 
 impl Faults {
@@ -1208,6 +1279,7 @@ impl Faults {
             probe_timeout_percent: 5,
             zk_lag_secs: 4,
             voters_by_address: true,
+            people_percent: 1,
         }
     }
 }
@@ -1331,6 +1403,17 @@ pub fn drive(
             } else {
                 let h = &hosts[rng.below(hosts.len() as u64) as usize];
                 sim.lose_host(h);
+            }
+            transitions += 1;
+        }
+        if faults.people_percent > 0 && rng.percent(faults.people_percent) {
+            let theirs: Vec<String> = sim.people_windows.iter().cloned().collect();
+            if !theirs.is_empty() && rng.percent(60) {
+                let h = &theirs[rng.below(theirs.len() as u64) as usize];
+                sim.person_moves_window(h);
+            } else {
+                let h = &hosts[rng.below(hosts.len() as u64) as usize];
+                sim.person_opens_window(h);
             }
             transitions += 1;
         }

@@ -82,6 +82,8 @@ fn converge(sim: &mut SimCluster, d: &MesosCluster, rng: &mut Rng, faults: Fault
         for h in away {
             sim.return_host(&h);
         }
+        // People finish the maintenance they started.
+        sim.people_end_windows();
         let out2 =
             drive(sim, &desired, rng, Faults::default(), 20_000).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(

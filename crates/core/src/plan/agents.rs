@@ -65,6 +65,16 @@ fn unlisted_wait(host: &str) -> Decision {
     }
 }
 
+/// The operator's own window on `host`, if the window the master shows there is the one it
+/// opened (told apart by its start, never by the host alone: a person may open a window on
+/// a host the operator drained before).
+fn own_window<'a>(ctx: &'a Ctx, host: &str) -> Option<&'a crate::record::OwnMaintenance> {
+    ctx.r
+        .maintenance
+        .get(host)
+        .filter(|own| own.is(ctx.o.agents.windows.get(host).copied()))
+}
+
 /// Running the desired configuration, in service, out of maintenance.
 fn agent_ok(ctx: &Ctx, host: &str) -> bool {
     hash_ok(ctx, host) && in_service(ctx, host) && !ctx.o.agents.maintenance.contains_key(host)
@@ -150,7 +160,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     let mut deferred: Option<Decision> = None;
     for (h, state) in &ctx.o.agents.maintenance {
         let h = h.as_str();
-        let Some(own) = ctx.r.maintenance.get(h) else {
+        let Some(own) = own_window(ctx, h) else {
             continue; // scheduled by people: theirs to end
         };
         if !ctx.o.reachable(h) {
@@ -251,11 +261,8 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         if !ctx.o.reachable(h) {
             continue;
         }
-        if let Some(m) = ctx.o.agents.maintenance.get(*h) {
-            if !ctx.r.maintenance.contains_key(*h) {
-                let _ = m;
-                continue; // in a window people scheduled: left alone until it ends
-            }
+        if ctx.o.agents.maintenance.contains_key(*h) && own_window(ctx, h).is_none() {
+            continue; // in a window people scheduled: left alone until it ends
         }
         let Some(c) = ctx.o.container(A, h) else {
             return act(
@@ -305,7 +312,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         .or_else(|| not_ok.first().copied())?;
     if ctx.o.reachable(first)
         && ctx.o.agents.maintenance.contains_key(first)
-        && !ctx.r.maintenance.contains_key(first)
+        && own_window(ctx, first).is_none()
     {
         return Some(Decision::Wait {
             reason: format!(

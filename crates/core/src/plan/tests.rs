@@ -1579,3 +1579,34 @@ fn marathon_a_host_out_of_sight_is_reported_and_blocks_a_version_change() {
     let desired = Desired::from_document(&bumped);
     assert!(drive_with_cuts(&desired, &mut sim, 500, |_| 0));
 }
+
+/// Issue 22, hole 2: after a drained agent rollout, a person schedules maintenance on a
+/// host the operator drained before (and later takes it down). The operator's ended window
+/// stayed recorded under the host's name, and the planner sent `machine/up`, ending the
+/// person's window. Own windows are retired once the master no longer lists them, and told
+/// apart by the window's start, never by the host alone.
+#[test]
+fn agents_a_person_s_window_on_a_host_the_operator_drained_before_is_left_alone() {
+    let mut d = agents_doc(3, 1, true);
+    let mut sim = converged(&d);
+    d.spec.agents.image = "a:2".into();
+    let desired = Desired::from_document(&d);
+    assert!(drive_with_cuts(&desired, &mut sim, 2_000, |_| 0));
+    sim.tick(60);
+    for h in ["h1", "h2", "h3"] {
+        sim.person_opens_window(h);
+        sim.tick(5);
+        for _ in 0..2 {
+            let decision = drive_with_cuts(&desired, &mut sim, 20, |_| 0);
+            assert!(!decision, "converged with a person's window open on {h}");
+            assert!(sim.violations.is_empty(), "{:?}", sim.violations.first());
+            assert!(
+                sim.people_windows.contains(h),
+                "the person's window on {h} ended"
+            );
+            sim.person_moves_window(h); // down, then ended
+        }
+        assert!(drive_with_cuts(&desired, &mut sim, 200, |_| 0), "{h}");
+        assert!(sim.violations.is_empty(), "{:?}", sim.violations.first());
+    }
+}
