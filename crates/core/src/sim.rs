@@ -1266,6 +1266,10 @@ pub struct Faults {
     /// Percent chance per iteration that a person acts on maintenance: opens a window on
     /// an agent host, takes it down, or ends it.
     pub people_percent: u64,
+    /// Percent chance per step that a host is lost *during* it: after the record write,
+    /// between two of its operations, or after the last one (the operator, cut short there
+    /// or not, finds the host gone at its next look). Mostly the step's own host.
+    pub host_midstep_percent: u64,
 }
 
 impl Faults {
@@ -1280,6 +1284,7 @@ impl Faults {
             zk_lag_secs: 4,
             voters_by_address: true,
             people_percent: 1,
+            host_midstep_percent: 3,
         }
     }
 }
@@ -1486,6 +1491,33 @@ pub fn drive(
                 }
                 let before = sim.record.clone();
                 sim.record = record_before(step, &sim.record, sim.now);
+                // Removals are where a host lost half-way hides most (a master counted
+                // nowhere): they draw the fault more often.
+                let chance = match step {
+                    crate::plan::Step::RemoveContainer { .. } => faults.host_midstep_percent * 4,
+                    _ => faults.host_midstep_percent,
+                };
+                let host_lost = faults.host_midstep_percent > 0
+                    && rng.percent(chance)
+                    && sim.hosts.values().all(|h| h.reachable);
+                // Where a lost host goes: right after the record write (4: before any
+                // operation, the last look included; on the step's own host every
+                // operation then fails, and the step stays in flight), between operations (1..3), or after the last (0).
+                let lost_at = host_lost.then(|| rng.below(5) as u8);
+                let lost_host = if rng.percent(70) {
+                    step.host().to_string()
+                } else {
+                    hosts[rng.below(hosts.len() as u64) as usize].clone()
+                };
+                if lost_at == Some(4) {
+                    sim.lose_host(&lost_host);
+                    transitions += 1;
+                }
+                if lost_at == Some(4) && lost_host == step.host() {
+                    previous = Some((sim.observe(), sim.now));
+                    sim.tick(1 + rng.below(3));
+                    continue;
+                }
                 // The executor's last look before a stop: the members the plan counted on
                 // are asked again, now. A host lost since the (seconds old) observation
                 // fails it, and the step is not carried out; nothing was done, so the
@@ -1503,14 +1535,23 @@ pub fn drive(
                     sim.tick(1 + rng.below(3));
                     continue;
                 }
-                let cut = if faults.midway_percent > 0 && rng.percent(faults.midway_percent) {
-                    1 + rng.below(3) as u8
-                } else {
-                    0
+                let cut = match lost_at {
+                    Some(4) => Some(0),
+                    Some(p) => Some(p),
+                    None if faults.midway_percent > 0 && rng.percent(faults.midway_percent) => {
+                        Some(1 + rng.below(3) as u8)
+                    }
+                    None => Some(0),
                 };
-                sim.apply_staged(&staged, step, cut);
-                if cut == 0 {
-                    sim.record = crate::record::record_after(step, &sim.record);
+                if let Some(cut) = cut {
+                    sim.apply_staged(&staged, step, cut);
+                    if cut == 0 {
+                        sim.record = crate::record::record_after(step, &sim.record);
+                    }
+                }
+                if lost_at.is_some_and(|p| p < 4) {
+                    sim.lose_host(&lost_host);
+                    transitions += 1;
                 }
                 // The next observation begins right after the step: a host seen early in it
                 // is seen as it was then (never as it was before the step: the loop observes

@@ -465,11 +465,13 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         .filter(|h| !wanted.contains(h))
         .collect();
     if let Some(h) = leader_last(extras, leader).first() {
-        let running_here = ctx.o.container(M, h).is_some_and(|c| c.running());
-        if running_here {
-            if let Some(b) = below_floor(ctx, h, "removing") {
-                return Some(b);
-            }
+        // Its volume goes too, and with it a replica that may vote: running or not
+        // (restarting, or stopped by a removal cut short), it is removed only while the
+        // healthy masters left hold the floor (seed 1563 of the model that loses hosts
+        // mid-step: a restarting master removed beside one recovered replica, and the new,
+        // empty ones could never catch up).
+        if let Some(b) = below_floor(ctx, h, "removing") {
+            return Some(b);
         }
         return act(
             Step::RemoveContainer {
