@@ -49,6 +49,7 @@ pub(super) async fn run(
         &crate::reconcile::cluster::effective_record(&record, &observed),
         &doc.metadata.name,
         &observed,
+        now(),
     );
     let desired = Desired::from_document(&doc);
     let decision = plan(&desired, &observed, &recorded, now());

@@ -197,16 +197,18 @@ pub async fn reconcile(
         .state
         .canary_hold(|c| doc.auto_update(c).is_some());
     let observed = observe::observe(&doc, &fleet).await;
+    let now = seconds_since_epoch();
     let effective = effective_record(&record, &observed);
-    // Hosts seen holding a master (or seen empty) are noted before planning, and the note is
-    // made durable: a master host learnt now still counts once its host drops out of sight.
-    let recorded = note_observed(&effective, name, &observed);
-    let record = if recorded.master_hosts != effective.master_hosts && ctx.fence.is_leader() {
+    // What is seen is noted before planning (hosts holding a master or Marathon, ended
+    // maintenance windows, members healthy on their configuration), and the note is made
+    // durable when it changed: a master host learnt now still counts once its host drops
+    // out of sight, and a member's failure is timed from when it was first seen.
+    let recorded = note_observed(&effective, name, &observed, now);
+    let record = if recorded != effective && ctx.fence.is_leader() {
         fenced_put_record(ctx, name, &record, &recorded).await?
     } else {
         record
     };
-    let now = seconds_since_epoch();
     let planned = plan_detailed(&desired, &observed, &recorded, now);
     let decision = planned.decision.clone();
     update_metrics(ctx, name, &desired, &observed, &decision);

@@ -291,6 +291,32 @@ impl Observed {
         )
     }
 
+    /// What the probes say of the member of `c` on `host`, whatever its container: `Some(true)`
+    /// healthy (an agent: also listed active by the leader), `Some(false)` seen unhealthy,
+    /// `None` not known (its probes did not answer; for agents, no leader to list it, or its
+    /// machine down for maintenance).
+    pub fn member_health(&self, c: Component, host: &str) -> Option<bool> {
+        match c {
+            Component::Zookeeper => self.zookeeper.servers.get(host).map(|s| s.serves()),
+            Component::Masters => self.masters.members.get(host).map(|m| m.healthy),
+            Component::Agents => {
+                let a = self.agents.members.get(host)?;
+                // Down for maintenance: out of service on purpose, neither healthy nor ill.
+                if self.agents.maintenance.get(host) == Some(&Maintenance::Down) {
+                    return None;
+                }
+                if a.healthy && a.registered {
+                    Some(true)
+                } else if !a.healthy || self.masters.leader.is_some() {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+            Component::Marathon => self.marathon.members.get(host).map(|m| m.healthy),
+        }
+    }
+
     /// Every container of `c`, by host.
     pub fn containers_of(&self, c: Component) -> Vec<&ObservedContainer> {
         self.hosts

@@ -96,6 +96,34 @@ pub struct Recorded {
     /// change must not start the new one beside it.
     #[serde(default)]
     pub marathon_hosts: BTreeSet<String>,
+    /// Members seen healthy on the configuration they run, by component and host, and
+    /// since when they are seen unhealthy on it: a member that served on its configuration
+    /// and then stops serving is a failure to repair, not a rollout that failed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub healthy: BTreeMap<Component, BTreeMap<String, SeenHealthy>>,
+}
+
+/// A member that was seen healthy on one configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeenHealthy {
+    /// The configuration it was healthy on (its container's config hash).
+    pub config_hash: String,
+    /// Since when it is seen unhealthy on that configuration (seconds), if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unhealthy_since: Option<u64>,
+}
+
+impl Recorded {
+    /// Since when the member of `c` on `host`, which was healthy on the configuration it
+    /// runs now (`config_hash`), is seen unhealthy, if it is.
+    pub fn unhealthy_since(&self, c: Component, host: &str, config_hash: &str) -> Option<u64> {
+        self.healthy
+            .get(&c)?
+            .get(host)
+            .filter(|s| s.config_hash == config_hash)?
+            .unhealthy_since
+    }
 }
 
 impl Recorded {
@@ -285,8 +313,14 @@ pub fn record_after(step: &Step, recorded: &Recorded) -> Recorded {
 /// before it did). Hosts out of sight, in the document or not, are left as recorded.
 ///
 /// The runtime writes the result under the fence when it differs; the model does the same.
-pub fn note_observed(recorded: &Recorded, cluster: &str, observed: &Observed) -> Recorded {
+pub fn note_observed(
+    recorded: &Recorded,
+    cluster: &str,
+    observed: &Observed,
+    now: u64,
+) -> Recorded {
     let mut r = recorded.clone();
+    note_health(&mut r, observed, now);
     let agents = &observed.agents;
     if agents.maintenance_read {
         r.maintenance.retain(|host, own| {
@@ -316,6 +350,66 @@ pub fn note_observed(recorded: &Recorded, cluster: &str, observed: &Observed) ->
         }
     }
     r
+}
+
+/// Members seen healthy are noted with their configuration; one of them seen unhealthy on
+/// that same configuration is noted with the time it was first seen so, as long as every
+/// look sees it so. Another container (replaced, removed, restarted since) forgets it.
+fn note_health(r: &mut Recorded, observed: &Observed, now: u64) {
+    for c in Component::ALL {
+        let seen = r.healthy.entry(c).or_default();
+        for (host, o) in &observed.hosts {
+            // A failure is timed only while it is seen without a break: a look that cannot
+            // tell (the host or its probes silent) starts it again, so that a view seconds
+            // old or a leader that just changed never adds up to a restart.
+            let HostObservation::Reachable { containers, .. } = o else {
+                if let Some(s) = seen.get_mut(host) {
+                    s.unhealthy_since = None;
+                }
+                continue;
+            };
+            let Some(container) = containers.get(&c) else {
+                seen.remove(host);
+                continue;
+            };
+            let known = seen
+                .get(host)
+                .filter(|s| s.config_hash == container.config_hash)
+                .cloned();
+            match (observed.member_health(c, host), known) {
+                (Some(true), _) if container.running() => {
+                    seen.insert(
+                        host.clone(),
+                        SeenHealthy {
+                            config_hash: container.config_hash.clone(),
+                            unhealthy_since: None,
+                        },
+                    );
+                }
+                // Restarted since it was first seen failing: it proves itself again.
+                (Some(false), Some(s))
+                    if s.unhealthy_since.is_some_and(|t| container.started_at > t) =>
+                {
+                    seen.remove(host);
+                }
+                (Some(false), Some(mut s)) if container.running() => {
+                    s.unhealthy_since.get_or_insert(now);
+                    seen.insert(host.clone(), s);
+                }
+                (_, None) => {
+                    seen.remove(host);
+                }
+                (None, Some(mut s)) => {
+                    s.unhealthy_since = None;
+                    seen.insert(host.clone(), s);
+                }
+                _ => {}
+            }
+        }
+        if seen.is_empty() {
+            r.healthy.remove(&c);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1431,7 +1431,7 @@ pub fn drive(
             .map(|(o, _)| o);
         let (o, _stale) = unkind_observation(truth, early, rng, faults);
         // The runtime brings its record up to date with what it sees before planning.
-        sim.record = crate::record::note_observed(&sim.record, &d.name, &o);
+        sim.record = crate::record::note_observed(&sim.record, &d.name, &o, sim.now);
         let decision = plan(d, &o, &sim.record, sim.now);
         transitions += 1;
         if debug && decision.step().is_none() {

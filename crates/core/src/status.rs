@@ -138,8 +138,6 @@ pub fn ready_count(
     o: &crate::observed::Observed,
     c: crate::spec::Component,
 ) -> u32 {
-    use crate::observed::ZkMode;
-    use crate::spec::Component as C;
     d.hosts_of(c)
         .into_iter()
         .filter(|h| {
@@ -149,19 +147,7 @@ pub fn ready_count(
             let current = d
                 .container(c, h)
                 .is_some_and(|s| s.config_hash == oc.config_hash);
-            let healthy = match c {
-                C::Zookeeper => o.zookeeper.servers.get(*h).is_some_and(|s| {
-                    s.ok && matches!(s.mode, Some(ZkMode::Leader | ZkMode::Follower))
-                }),
-                C::Masters => o.masters.members.get(*h).is_some_and(|m| m.healthy),
-                C::Agents => o
-                    .agents
-                    .members
-                    .get(*h)
-                    .is_some_and(|a| a.healthy && a.registered),
-                C::Marathon => o.marathon.members.get(*h).is_some_and(|m| m.healthy),
-            };
-            current && oc.running() && healthy
+            current && oc.running() && o.member_health(c, h) == Some(true)
         })
         .count() as u32
 }

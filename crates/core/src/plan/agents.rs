@@ -75,6 +75,49 @@ fn own_window<'a>(ctx: &'a Ctx, host: &str) -> Option<&'a crate::record::OwnMain
         .filter(|own| own.is(ctx.o.agents.windows.get(host).copied()))
 }
 
+/// An agent that was healthy on the configuration it runs and is not any more (its own
+/// `/health` fails, or the leading master does not list it active): not a rollout that
+/// failed, a failure to repair. It is given `healthTimeout` to recover (a partition that
+/// heals, a master failover), then restarted; it is out of service already, so the restart
+/// takes nothing more out of the budget.
+fn failed_agent(ctx: &Ctx, c: &crate::observed::ObservedContainer) -> Option<Decision> {
+    let h = c.host.as_str();
+    let since = ctx
+        .r
+        .unhealthy_since(A, h, &c.config_hash)
+        .filter(|t| c.running() && c.started_at <= *t)?;
+    let what = match ctx.o.agents.members.get(h) {
+        Some(a) if !a.healthy => "its /health fails",
+        _ => "the leading master does not list it active",
+    };
+    let restart_at = since + ctx.timeout();
+    if ctx.now < restart_at {
+        return Some(Decision::Blocked {
+            kind: super::BlockKind::Degraded,
+            reason: format!(
+                "the Mesos agent on {h} was healthy on its current configuration and is not since {}s ago ({what})",
+                ctx.now.saturating_sub(since)
+            ),
+            action: format!(
+                "the operator restarts it in {}s if it has not recovered by then; look at `docker logs {}` on {h}",
+                restart_at - ctx.now,
+                c.name
+            ),
+        });
+    }
+    act(
+        Step::ReplaceContainer {
+            component: A,
+            host: h.to_string(),
+            reset_registry: false,
+        },
+        format!(
+            "repair: the Mesos agent on {h} was healthy on its current configuration and has not been for {}s ({what}); restart it",
+            ctx.now.saturating_sub(since)
+        ),
+    )
+}
+
 /// Running the desired configuration, in service, out of maintenance.
 fn agent_ok(ctx: &Ctx, host: &str) -> bool {
     hash_ok(ctx, host) && in_service(ctx, host) && !ctx.o.agents.maintenance.contains_key(host)
@@ -274,6 +317,9 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             );
         };
         if hash_ok(ctx, h) {
+            if let Some(d) = failed_agent(ctx, c) {
+                return Some(d);
+            }
             continue; // in progress: starting, registering, or being repaired
         }
         let registered = ctx.o.agents.members.get(*h).is_some_and(|a| a.registered);

@@ -7,6 +7,39 @@ use crate::observed::ObservedContainer;
 /// A member whose container runs but is not healthy yet: wait until `started_at + timeout`,
 /// then block.
 pub(super) fn wait_for(ctx: &Ctx, c: &ObservedContainer, what: &str, gate: &str) -> Decision {
+    // Healthy on this configuration before, and not since: a failure, not a rollout that
+    // failed (an image to fix or roll back). Agents are restarted by their planner; a
+    // quorum member is left to a person, who is told what was seen.
+    if let Some(since) = ctx
+        .r
+        .unhealthy_since(c.component, &c.host, &c.config_hash)
+        .filter(|t| c.started_at <= *t)
+    {
+        let deadline = since + ctx.timeout();
+        return if ctx.now >= deadline {
+            Decision::Blocked {
+                kind: BlockKind::Degraded,
+                reason: format!(
+                    "{what} on {} was healthy on its current configuration and is not since {}s ago ({gate})",
+                    c.host,
+                    ctx.now.saturating_sub(since)
+                ),
+                action: format!(
+                    "look at `docker logs {}` on {} and at its network; the operator waits for it (it does not restart a quorum member by itself); restart it by hand if it does not recover",
+                    c.name, c.host
+                ),
+            }
+        } else {
+            Decision::Wait {
+                reason: format!(
+                    "{what} on {} was healthy on its current configuration and is not since {}s ago; waiting for it to recover",
+                    c.host,
+                    ctx.now.saturating_sub(since)
+                ),
+                until: Some(deadline),
+            }
+        };
+    }
     let deadline = c.started_at + ctx.timeout();
     if ctx.now >= deadline {
         Decision::Blocked {

@@ -71,7 +71,7 @@ fn run_until(
     let mut steps = Vec::new();
     for _ in 0..max {
         let o = sim.observe();
-        sim.record = crate::record::note_observed(&sim.record, &desired.name, &o);
+        sim.record = crate::record::note_observed(&sim.record, &desired.name, &o, sim.now);
         match plan(&desired, &o, &sim.record, sim.now) {
             Decision::Act { step, .. } => {
                 if stop(&step) {
@@ -102,7 +102,7 @@ fn drive_with_cuts(
 ) -> bool {
     for _ in 0..max {
         let o = sim.observe();
-        sim.record = crate::record::note_observed(&sim.record, &desired.name, &o);
+        sim.record = crate::record::note_observed(&sim.record, &desired.name, &o, sim.now);
         match plan(desired, &o, &sim.record, sim.now) {
             Decision::Act { step, .. } => {
                 let staged = stage(desired, &o, &sim.record);
@@ -1424,7 +1424,7 @@ fn zookeeper_a_document_moved_off_every_old_host_does_not_bootstrap_a_second_ens
         o.masters = Default::default();
         o
     };
-    let record = crate::record::note_observed(&sim.record, "t", &o);
+    let record = crate::record::note_observed(&sim.record, "t", &o, sim.now);
     match plan(&Desired::from_document(&moved), &o, &record, sim.now) {
         Decision::Blocked {
             kind,
@@ -1556,7 +1556,7 @@ fn marathon_a_host_out_of_sight_is_reported_and_blocks_a_version_change() {
     let desired = Desired::from_document(&moved);
     let mut o = sim.observe();
     o.hosts.remove("h5");
-    let record = crate::record::note_observed(&sim.record, "t", &o);
+    let record = crate::record::note_observed(&sim.record, "t", &o, sim.now);
     let dec = plan(&desired, &o, &record, sim.now);
     assert!(
         !matches!(
@@ -1640,4 +1640,69 @@ fn masters_an_extra_master_that_is_not_running_is_removed_only_above_the_floor()
     let desired = Desired::from_document(&moved);
     assert!(drive_with_cuts(&desired, &mut sim, 500, |_| 0));
     assert!(sim.violations.is_empty(), "{:?}", sim.violations.first());
+}
+
+/// Issue 22, hole 9: after a partition healed, the agent on a host stayed running but the
+/// leading master no longer listed it. The cluster went Blocked for good ("not healthy 4560s
+/// after its container started … go back with rollback") on an agent the operator had not
+/// changed. A member that was healthy on its current configuration and turns unhealthy is a
+/// failure to repair: Degraded while it has `healthTimeout` to recover, then restarted.
+#[test]
+fn agents_an_agent_that_drops_out_untouched_is_repaired_not_a_failed_rollout() {
+    let d = doc(3, 3, 3, 0);
+    let sim = converged(&d);
+    let desired = Desired::from_document(&d);
+    let t0 = sim.now;
+    let healthy = sim.observe();
+    let r = crate::record::note_observed(&sim.record, "t", &healthy, t0);
+    let mut dropped = healthy.clone();
+    if let Some(a) = dropped.agents.members.get_mut("h2") {
+        a.registered = false;
+    }
+    let r = crate::record::note_observed(&r, "t", &dropped, t0 + 10);
+    match plan(&desired, &dropped, &r, t0 + 20) {
+        Decision::Blocked {
+            kind,
+            reason,
+            action,
+        } => {
+            assert_eq!(kind, BlockKind::Degraded, "{reason}");
+            assert!(
+                reason.contains("was healthy") && reason.contains("does not list it"),
+                "{reason}"
+            );
+            assert!(action.contains("restarts it"), "{action}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let later = t0 + 10 + desired.health_timeout.as_secs() + 1;
+    match plan(&desired, &dropped, &r, later) {
+        Decision::Act {
+            step:
+                Step::ReplaceContainer {
+                    component: Component::Agents,
+                    host,
+                    ..
+                },
+            reason,
+        } => {
+            assert_eq!(host, "h2");
+            assert!(reason.starts_with("repair"), "{reason}");
+        }
+        other => panic!("expected the agent restarted, got {other:?}"),
+    }
+    // It recovers before that: nothing is done, and the note forgets the failure.
+    let r2 = crate::record::note_observed(&r, "t", &healthy, t0 + 30);
+    assert_eq!(plan(&desired, &healthy, &r2, later), Decision::Converged);
+    assert_eq!(
+        r2.unhealthy_since(
+            Component::Agents,
+            "h2",
+            &healthy
+                .container(Component::Agents, "h2")
+                .unwrap()
+                .config_hash
+        ),
+        None
+    );
 }
