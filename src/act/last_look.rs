@@ -55,6 +55,22 @@ pub(super) async fn require(op: &Op) -> Result<(), ActError> {
     })
 }
 
+/// Carries out an [`Op::RequireAgentOutOfService`]: the agent the plan saw out of service
+/// must still not answer `/health` (the observation's own probe) before it is stopped
+/// without its drain.
+pub(super) async fn require_out_of_service(op: &Op) -> Result<(), ActError> {
+    let Op::RequireAgentOutOfService { stopping, agent } = op else {
+        return Ok(());
+    };
+    if probe::status_of(agent, "/health").await == Some(200) {
+        return Err(ActError::ServesAgain {
+            stopping: stopping.clone(),
+            agent: agent.clone(),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +134,21 @@ mod tests {
         );
         // With one to spare the step goes on.
         require(&op(vec![up, lost], 1)).await.unwrap();
+    }
+
+    /// An agent seen out of service that answers `/health` again is not stopped without
+    /// its drain; one that still does not answer is.
+    #[tokio::test]
+    async fn an_agent_answering_again_is_not_stopped_without_its_drain() {
+        let back = master(true).await; // answers /health like an agent
+        let op = |agent: String| Op::RequireAgentOutOfService {
+            stopping: "h2".into(),
+            agent,
+        };
+        let err = require_out_of_service(&op(back.clone())).await.unwrap_err();
+        assert!(matches!(err, ActError::ServesAgain { .. }), "{err}");
+        assert!(err.to_string().contains("drained first"), "{err}");
+        require_out_of_service(&op(closed_port())).await.unwrap();
     }
 
     #[tokio::test]

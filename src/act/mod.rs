@@ -68,6 +68,17 @@ pub enum ActError {
         /// The ones that did not (`ip:port`).
         down: Vec<String>,
     },
+    /// The last look before an agent seen out of service is stopped without its drain found
+    /// it answering again; nothing was stopped.
+    #[error(
+        "not stopping the agent on {stopping}: it answers /health again ({agent}) and may run tasks; it is drained first (drainAgents); planning again from a fresh look"
+    )]
+    ServesAgain {
+        /// The host whose agent was to be stopped.
+        stopping: String,
+        /// The agent's `ip:port`.
+        agent: String,
+    },
 }
 
 impl ActError {
@@ -80,7 +91,7 @@ impl ActError {
             ActError::Secret(_) => "secret",
             ActError::Zookeeper(_) => "zookeeper",
             ActError::Http(_) => "http",
-            ActError::NotServing { .. } => "not-serving",
+            ActError::NotServing { .. } | ActError::ServesAgain { .. } => "not-serving",
         }
     }
 }
@@ -136,6 +147,7 @@ impl Executor<'_> {
             | Op::MachineUp { .. }
             | Op::MarathonAbdicate { .. } => mesos::execute(self.http, op).await,
             Op::RequireServing { .. } => last_look::require(op).await,
+            Op::RequireAgentOutOfService { .. } => last_look::require_out_of_service(op).await,
         }
     }
 }

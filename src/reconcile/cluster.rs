@@ -494,7 +494,7 @@ async fn run_step(
         // The last look stopped the step before anything was done: the record goes back to
         // what it was (nothing is in flight).
         Err(ReconcileError::Act {
-            source: e @ ActError::NotServing { .. },
+            source: e @ (ActError::NotServing { .. } | ActError::ServesAgain { .. }),
             ..
         }) => {
             warn!(error = %e, seconds = secs, "step not taken: the last look failed");

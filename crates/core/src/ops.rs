@@ -119,6 +119,16 @@ pub enum Op {
         /// the window with this start.
         window_start: Option<u64>,
     },
+    /// The last look before an agent the plan saw out of service is stopped without its
+    /// drain (`drainAgents`, the machine not down): an agent that answers `/health` again
+    /// (it was restarting when seen) may run tasks now, and is not stopped; the next plan
+    /// drains it. A seconds-old view of a restarting agent is the case this closes.
+    RequireAgentOutOfService {
+        /// The host whose agent is about to be stopped.
+        stopping: String,
+        /// The agent's `ip:port`.
+        agent: String,
+    },
     /// The last look before a serving member is stopped: at least `at_least` of `members`
     /// must still serve, or the step fails here with nothing stopped. A plan is made from an
     /// observation that may be seconds old; a member lost since would be the one too many
@@ -158,6 +168,7 @@ impl Op {
             Op::MachineUp { .. } => "machine-up",
             Op::MarathonAbdicate { .. } => "marathon-abdicate",
             Op::RequireServing { .. } => "require-serving",
+            Op::RequireAgentOutOfService { .. } => "require-agent-out-of-service",
         }
     }
 
@@ -275,6 +286,25 @@ fn committed_members(d: &Desired, o: &Observed) -> Vec<ZkMember> {
 /// (`min(quorum, seen)`: a plan the rules allowed with fewer, such as a registry reset of a
 /// lone master, gets no look, or one it passes).
 fn last_look(d: &Desired, o: &Observed, c: Component, host: &str) -> Option<Op> {
+    if c == Component::Agents {
+        // A restarting agent comes back by itself: it may serve by the time of the stop.
+        if !o.container(c, host).is_some_and(|x| x.may_run()) {
+            return None;
+        }
+        // Seen out of service (not answering `/health`, or not seen at all) and about to
+        // be stopped without a drain: look again. An agent seen healthy but not listed is
+        // restarted on purpose (a repair), and one on a machine down needs no drain.
+        let seen_unhealthy = o.agents.members.get(host).is_none_or(|a| !a.healthy);
+        let down = o.agents.maintenance.get(host) == Some(&crate::observed::Maintenance::Down);
+        return (d.drain_agents && seen_unhealthy && !down).then(|| Op::RequireAgentOutOfService {
+            stopping: host.to_string(),
+            agent: format!(
+                "{}:{}",
+                d.addresses.get(host).map_or(host, String::as_str),
+                d.ports.agent
+            ),
+        });
+    }
     if !o.container(c, host).is_some_and(|x| x.running()) {
         return None;
     }

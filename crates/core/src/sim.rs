@@ -643,6 +643,9 @@ impl SimCluster {
                     .count() as u32;
                 serving >= *at_least
             }
+            crate::ops::Op::RequireAgentOutOfService { stopping, .. } => {
+                !now.agents.members.get(stopping).is_some_and(|a| a.healthy)
+            }
             _ => true,
         })
     }

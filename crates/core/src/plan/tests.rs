@@ -1706,3 +1706,40 @@ fn agents_an_agent_that_drops_out_untouched_is_repaired_not_a_failed_rollout() {
         None
     );
 }
+
+/// Found by the 50,000-seed run of the model that loses hosts mid-step: under drainAgents an
+/// agent seen restarting (a crash a few seconds before the look) was replaced without its
+/// drain, and by the time of the stop it served again. The executor looks again before it
+/// stops an agent it saw out of service, and stops nothing if it answers.
+#[test]
+fn agents_an_agent_back_since_the_look_is_not_stopped_without_its_drain() {
+    let mut d = agents_doc(3, 1, true);
+    let mut sim = converged(&d);
+    sim.crash(Component::Agents, "h2");
+    d.spec.agents.image = "a:2".into();
+    let desired = Desired::from_document(&d);
+    let o = sim.observe();
+    // The replacement the planner makes of an outdated agent it sees out of service (it
+    // comes to it once h1's drain is under way).
+    let step = Step::ReplaceContainer {
+        component: Component::Agents,
+        host: "h2".into(),
+        reset_registry: false,
+    };
+    let staged = stage(&desired, &o, &sim.record);
+    let ops = crate::ops::ops(&staged, &o, &step, false, &sim.record, sim.now).unwrap();
+    assert!(
+        ops.iter()
+            .any(|op| matches!(op, crate::ops::Op::RequireAgentOutOfService { .. })),
+        "{ops:?}"
+    );
+    assert!(
+        sim.last_look_passes(&staged, &o, &step),
+        "still restarting: the step goes on"
+    );
+    sim.tick(5); // back and serving
+    assert!(
+        !sim.last_look_passes(&staged, &o, &step),
+        "an agent serving again would be stopped without its drain"
+    );
+}
