@@ -5,25 +5,69 @@
 //! from what is true now. This narrows the window of a concurrent failure from the age of
 //! the observation to the length of this look (each probe has [`crate::probe::PROBE_TIMEOUT`]).
 
+use std::time::Duration;
+
 use mesos_operator_core::ops::Op;
 use mesos_operator_core::spec::Component;
+use zookeeper_client as zk;
 
 use super::ActError;
 use crate::probe;
+use crate::secrets::Secret;
+
+/// The node a quorum write creates (ephemeral and sequential: it goes with the session,
+/// and two looks never collide).
+const QUORUM_CHECK: &str = "/mesos-operator-quorum-check-";
+
+/// Deadline of one quorum write through one member: connecting, and a create that the
+/// ensemble's quorum must commit.
+const QUORUM_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether a write commits through the ZooKeeper server at `addr` alone: a server cut off
+/// from the other voters still answers `ruok` and `srvr` with its old mode for up to
+/// syncLimit × tickTime, and so does a leader left in a minority; neither can commit a
+/// write. A count of members that say they serve is not a quorum; this is.
+async fn commits_through(addr: &str, auth: Option<&Secret>) -> bool {
+    let write = async {
+        let mut c = zk::Client::connector()
+            .with_session_timeout(QUORUM_WRITE_TIMEOUT)
+            .with_connection_timeout(probe::PROBE_TIMEOUT);
+        if let Some(s) = auth {
+            let cred = s.expose();
+            c = c.with_auth("digest", cred.strip_suffix(b"\n").unwrap_or(cred));
+        }
+        let client = c.connect(addr).await.ok()?;
+        let options = zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all());
+        let (_, seq) = client.create(QUORUM_CHECK, b"", &options).await.ok()?;
+        // Gone with the session anyway; removed now so that nothing lingers.
+        let _ = client.delete(&format!("{QUORUM_CHECK}{seq}"), None).await;
+        Some(())
+    };
+    tokio::time::timeout(QUORUM_WRITE_TIMEOUT, write)
+        .await
+        .ok()
+        .flatten()
+        .is_some()
+}
 
 /// Whether the member at `addr` serves, read by the observation's own probes and judged by
 /// the same standard the plan used (a master healthy with its log replica recovered; a
 /// ZooKeeper server answering `imok` and leading or following).
-async fn serves(component: Component, addr: &str) -> bool {
+async fn serves(component: Component, addr: &str, zk_auth: Option<&Secret>) -> bool {
     match component {
         Component::Masters => probe::master(addr).await.is_some_and(|m| m.serves()),
-        Component::Zookeeper => probe::zk_server(addr).await.observation.serves(),
+        Component::Zookeeper => {
+            probe::zk_server(addr).await.observation.serves()
+                && commits_through(addr, zk_auth).await
+        }
         _ => true,
     }
 }
 
-/// Carries out an [`Op::RequireServing`]; any other operation is not this module's.
-pub(super) async fn require(op: &Op) -> Result<(), ActError> {
+/// Carries out an [`Op::RequireServing`]; any other operation is not this module's. A
+/// ZooKeeper member counts only if a write commits through it (`zk_auth`: the cluster's
+/// digest super user, when it has one).
+pub(super) async fn require(op: &Op, zk_auth: Option<&Secret>) -> Result<(), ActError> {
     let Op::RequireServing {
         component,
         stopping,
@@ -34,7 +78,8 @@ pub(super) async fn require(op: &Op) -> Result<(), ActError> {
         return Ok(());
     };
     let answers =
-        futures_util::future::join_all(members.iter().map(|m| serves(*component, m))).await;
+        futures_util::future::join_all(members.iter().map(|m| serves(*component, m, zk_auth)))
+            .await;
     let serving = answers.iter().filter(|ok| **ok).count() as u32;
     if serving >= *at_least {
         return Ok(());
@@ -119,7 +164,7 @@ mod tests {
         let up = master(true).await;
         let lost = closed_port();
         // Both were healthy when the plan was made; quorum 2 needs both.
-        let err = require(&op(vec![up.clone(), lost.clone()], 2))
+        let err = require(&op(vec![up.clone(), lost.clone()], 2), None)
             .await
             .unwrap_err();
         let msg = err.to_string();
@@ -133,7 +178,7 @@ mod tests {
             "{msg}"
         );
         // With one to spare the step goes on.
-        require(&op(vec![up, lost], 1)).await.unwrap();
+        require(&op(vec![up, lost], 1), None).await.unwrap();
     }
 
     /// An agent seen out of service that answers `/health` again is not stopped without
@@ -155,9 +200,53 @@ mod tests {
     async fn a_master_whose_replica_has_not_recovered_does_not_count() {
         let a = master(true).await;
         let empty = master(false).await;
-        assert!(require(&op(vec![a.clone(), empty], 2)).await.is_err());
+        assert!(require(&op(vec![a.clone(), empty], 2), None).await.is_err());
         let b = master(true).await;
-        require(&op(vec![a, b], 2)).await.unwrap();
+        require(&op(vec![a, b], 2), None).await.unwrap();
+    }
+
+    /// A ZooKeeper server that answers `imok` and says it follows, but through which no
+    /// write commits (cut off from the other voters), does not count: a count of members
+    /// that say they serve is not a quorum.
+    #[tokio::test]
+    async fn a_zookeeper_server_that_says_it_follows_but_cannot_commit_does_not_count() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                tokio::spawn(async move {
+                    let mut cmd = [0u8; 4];
+                    if s.read_exact(&mut cmd).await.is_err() {
+                        return;
+                    }
+                    let answer: &[u8] = match &cmd {
+                        b"ruok" => b"imok",
+                        b"srvr" => b"Zookeeper version: 3.8.4\nMode: follower\nNode count: 5\n",
+                        b"conf" => b"serverId=2\nversion=100000003\n",
+                        // The client protocol's handshake: a cut-off server never completes a
+                        // session that could write.
+                        _ => return,
+                    };
+                    let _ = s.write_all(answer).await;
+                });
+            }
+        });
+        assert!(
+            probe::zk_server(&addr).await.observation.serves(),
+            "it says it serves"
+        );
+        let op = Op::RequireServing {
+            component: Component::Zookeeper,
+            stopping: "h1".into(),
+            members: vec![addr.clone()],
+            at_least: 1,
+        };
+        let err = require(&op, None).await.unwrap_err();
+        assert!(
+            matches!(err, ActError::NotServing { serving: 0, .. }),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -168,6 +257,6 @@ mod tests {
             members: vec![closed_port(), closed_port()],
             at_least: 2,
         };
-        assert!(require(&op).await.is_err());
+        assert!(require(&op, None).await.is_err());
     }
 }

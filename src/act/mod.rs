@@ -146,7 +146,7 @@ impl Executor<'_> {
             | Op::MachineDown { .. }
             | Op::MachineUp { .. }
             | Op::MarathonAbdicate { .. } => mesos::execute(self.http, op).await,
-            Op::RequireServing { .. } => last_look::require(op).await,
+            Op::RequireServing { .. } => last_look::require(op, self.zk_super).await,
             Op::RequireAgentOutOfService { .. } => last_look::require_out_of_service(op).await,
         }
     }
