@@ -1441,7 +1441,9 @@ fn an_agent_removes_every_unknown_mesos_container_unless_told_not_to() {
     agent(Some("false"));
     eventually("the agent to skip the other agent's container", 60, || {
         logs()
-            .contains(&format!("Skipping orphaned Docker container '{other_task}'"))
+            .contains(&format!(
+                "Skipping orphaned Docker container '{other_task}'"
+            ))
             .then_some(())
     });
     assert!(running(&other_task), "{}", logs());
@@ -1456,7 +1458,9 @@ fn an_agent_removes_every_unknown_mesos_container_unless_told_not_to() {
         !out.lines().any(|n| n == other_task),
         "removed, not just stopped: {out}"
     );
-    assert!(logs().contains(&format!("Removing orphaned Docker container '{other_task}'")));
+    assert!(logs().contains(&format!(
+        "Removing orphaned Docker container '{other_task}'"
+    )));
     assert!(running(&bystander), "a container not named mesos-* stays");
     f.docker(host, &["rm", "-f", "contract-orphans-agent"]);
     f.docker(host, &["volume", "rm", "-f", &volume]);
