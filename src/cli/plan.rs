@@ -46,7 +46,9 @@ pub(super) async fn run(
     let fleet = observe::connect(&doc, &secrets).await;
     let observed = observe::observe(&doc, &fleet).await;
     let recorded = crate::reconcile::cluster::effective_record(&record, &observed);
-    let desired = Desired::from_document(&doc);
+    let mut desired = Desired::from_document(&doc);
+    // What the operator would see: another stored cluster's ports on the same machines.
+    desired.port_conflicts = store.port_conflicts(&doc).await?;
     let decision = plan(&desired, &observed, &recorded, now());
     match format {
         Format::Json => {
