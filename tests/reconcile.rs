@@ -408,14 +408,34 @@ fn two_clusters_on_the_same_hosts_leave_each_other_alone() {
     wait_phase(&prefix, "twob", "Converged", CONVERGE);
     let a_before = hashes(f, &hs, "twoa");
     assert_eq!(a_before.len(), 1 + 1 + 3 + 1, "{a_before:?}");
+    // twoa's workload: tasks as `mesos-*` containers on the engines twob's agents share.
+    let a_marathon = || {
+        leader_addr(
+            f,
+            &status_json(&prefix, "twoa")["components"]["marathon"]["leader"],
+            a.ports.marathon,
+        )
+    };
+    let a_master = format!("{}:{}", f.host(&hs[0]).ip, a.ports.master);
+    let work = workload::Workload::create(&a_marathon(), &[("/twoa/web", 3), ("/twoa/api", 2)]);
     // A single master cannot be upgraded without an outage (the planner refuses); agents
-    // and Marathon can.
+    // and Marathon can. Each of twob's new agents recovers on an engine running twoa's
+    // tasks: with Mesos' default --docker_kill_orphans it would remove them all.
     run_ok(&prefix, &["bump", "twob", "agents", "1.12.0-rc1"]);
     wait_phase(&prefix, "twob", "Converged", CONVERGE);
     assert!(events(&prefix, "twob")
         .iter()
         .any(|e| e.0 == "ReplaceContainer" && e.2 == "ok"));
+    work.assert_kept(&a_marathon(), &a_master, &[]);
     assert_eq!(hashes(f, &hs, "twoa"), a_before, "cluster twoa was touched");
+    // The same hosts and ports as twoa under a third name: refused, naming twoa.
+    let (code, _, err) = parts(&common::cli_with_stdin(
+        &prefix,
+        &["apply", "-f", "-"],
+        &ClusterOpts::seed("twoc").yaml(f),
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cluster twoa"), "{err}");
     assert!(events(&prefix, "twoa")
         .iter()
         .all(|e| e.0 != "ReplaceContainer"));
