@@ -204,3 +204,57 @@ fn colliding_specs_written_straight_into_etcd_are_blocked_and_name_each_other() 
         }
     }
 }
+
+#[test]
+fn of_several_colliding_clusters_applied_at_once_exactly_one_is_stored() {
+    // Each write reads the others before it writes; two writers that read before either
+    // wrote would both pass the check without the transaction's guard.
+    let p = unique_prefix("shared-race");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = rt.block_on(store(&p));
+    let docs: Vec<_> = (0..8)
+        .map(|i| {
+            mesos_operator_core::spec::parse_document(&seed_yaml(&format!("race{i}"))).unwrap()
+        })
+        .collect();
+    let results = rt.block_on(async {
+        let tasks: Vec<_> = docs
+            .into_iter()
+            .map(|d| {
+                let s = s.clone();
+                tokio::spawn(async move { s.apply(&d).await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    });
+    let outcomes: Vec<String> = results
+        .iter()
+        .map(|r| match r {
+            Ok(o) => format!("{o:?}"),
+            Err(e) => e.to_string().lines().next().unwrap_or_default().to_string(),
+        })
+        .collect();
+    let stored = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(stored, 1, "{outcomes:#?}");
+    for r in &results {
+        assert!(
+            matches!(
+                r,
+                Ok(_)
+                    | Err(mesos_operator::store::StoreError::SharedPorts(_))
+                    | Err(mesos_operator::store::StoreError::Conflict(_))
+            ),
+            "{outcomes:#?}"
+        );
+    }
+    let listed = rt.block_on(s.list()).unwrap();
+    assert_eq!(listed.clusters.len(), 1);
+}
