@@ -258,3 +258,46 @@ fn of_several_colliding_clusters_applied_at_once_exactly_one_is_stored() {
     let listed = rt.block_on(s.list()).unwrap();
     assert_eq!(listed.clusters.len(), 1);
 }
+
+#[test]
+fn the_check_across_clusters_holds_with_more_clusters_than_a_transaction_has_compares() {
+    // etcd caps a transaction at 128 compares by default: the guard is one compare, not
+    // one per other cluster. Each cluster here has a host of its own.
+    let p = unique_prefix("shared-many");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = rt.block_on(store(&p));
+    let doc = |i: usize| {
+        mesos_operator_core::spec::parse_document(&format!(
+            "apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {{name: m{i}}}\nspec:\n  hosts:\n    - {{name: h, address: 10.1.{}.{}, docker: {{endpoint: 'unix:///var/run/docker.sock'}}}}\n  zookeeper: {{image: zookeeper:3.8.0, servers: 1}}\n  masters: {{image: mesos-master:1.11.0, count: 1}}\n  agents: {{image: mesos-agent:1.11.0}}\n",
+            i / 200,
+            i % 200 + 1
+        ))
+        .unwrap()
+    };
+    // Every one of them on the same engine (unix:///var/run/docker.sock) would collide:
+    // give each an endpoint of its own.
+    let own = |i: usize| {
+        let mut d = doc(i);
+        d.spec.hosts[0].docker.endpoint = format!("unix:///run/docker-{i}.sock");
+        d
+    };
+    rt.block_on(async {
+        for i in 0..130 {
+            s.apply(&own(i))
+                .await
+                .unwrap_or_else(|e| panic!("m{i}: {e}"));
+        }
+        // And the 131st that shares the first one's engine is still refused.
+        let mut late = own(130);
+        late.spec.hosts[0].docker.endpoint = "unix:///run/docker-0.sock".into();
+        match s.apply(&late).await {
+            Err(mesos_operator::store::StoreError::SharedPorts(errs)) => {
+                assert!(
+                    errs.iter().any(|e| e.problem.contains("cluster m0")),
+                    "{errs:?}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    });
+}
