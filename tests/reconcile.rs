@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use common::fleet::{exclusive, fleet};
 use common::operator::{
-    apply, containers, event_values, events, hashes, phase, store_secrets, wait_phase,
-    ClusterGuard, ClusterOpts, Operator, Ports, Rules, Watcher,
+    apply, containers, emulator_image, event_values, events, hashes, phase, store_secrets,
+    wait_phase, ClusterGuard, ClusterOpts, Operator, Ports, Rules, Watcher,
 };
 use common::{cli, parts, unique_prefix};
 
@@ -294,10 +294,10 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
     //    member touched; rollback recovers.
     let mut short = opts.clone();
     short.health_timeout = "20s".into();
-    short.master_image = "mesos-master:1.11.0".into();
+    short.master_image = emulator_image("mesos-master:1.11.0");
     short.zk_image = "zookeeper:3.8.0-2".into();
-    short.agent_image = "mesos-agent:1.12.0-rc1".into();
-    short.marathon_image = "marathon:1.10.26".into();
+    short.agent_image = emulator_image("mesos-agent:1.12.0-rc1");
+    short.marathon_image = emulator_image("marathon:1.10.26");
     apply(&prefix, &short.yaml(f));
     wait_phase(&prefix, "life", "Converged", CONVERGE);
     let before = hashes(f, &hs, "life");
@@ -595,7 +595,7 @@ fn a_master_down_between_the_plan_and_the_stop_stops_the_step_not_the_quorum() {
         &["--lease-ttl-secs", "60", "--renew-deadline-secs", "45"],
         &[("MESOS_OPERATOR_FAILPOINT", "stop-before-kind=pull")],
     );
-    o.master_image = "mesos-master:1.12.0-rc1".into();
+    o.master_image = emulator_image("mesos-master:1.12.0-rc1");
     apply(&prefix, &o.yaml(f));
     common::operator::wait_until(
         "the operator freezes before the upgrade's first step",
