@@ -36,7 +36,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::fleet::{fleet, four_letter, Fleet};
-use common::operator::{store_secrets, ClusterOpts, Operator};
+use common::operator::{emulator_image, store_secrets, ClusterOpts, Operator};
 use common::{cli, cli_with_stdin, parts, unique_prefix};
 use mesos_operator::docker::HostClient;
 use mesos_operator::observe;
@@ -431,7 +431,7 @@ fn lower_bound(bed: &Bed, name: &str) -> Option<(Timings, Timings)> {
     // The bump: stop and replace one master at a time, the leader last; the last one counts
     // until everything is healthy again (agents and Marathon follow the new leader).
     let bumped = Desired::from_document(&bed.doc(&ClusterOpts {
-        master_image: "mesos-master:1.12.0-rc1".into(),
+        master_image: emulator_image("mesos-master:1.12.0-rc1"),
         ..opts
     }));
     let leader = l.leader().map(|(ip, _)| ip).unwrap_or_default();
@@ -502,7 +502,7 @@ fn parallel(bed: &Bed, name: &str) -> Option<(Duration, Duration)> {
     let seed = wait_from(t, HEALTH_LIMIT, || l.all_healthy())?;
 
     let bumped = Desired::from_document(&bed.doc(&ClusterOpts {
-        master_image: "mesos-master:1.12.0-rc1".into(),
+        master_image: emulator_image("mesos-master:1.12.0-rc1"),
         ..opts
     }));
     let new = specs(&bumped, Component::Masters);

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use common::fleet::{exclusive, fleet};
 use common::operator::{
-    apply, containers, event_values, events, hashes, phase, store_secrets, wait_phase,
-    ClusterGuard, ClusterOpts, Operator, Ports, Rules, Watcher,
+    apply, containers, emulator_image, event_values, events, hashes, phase, store_secrets,
+    wait_phase, ClusterGuard, ClusterOpts, Operator, Ports, Rules, Watcher,
 };
 use common::{cli, parts, unique_prefix};
 
@@ -294,10 +294,10 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
     //    member touched; rollback recovers.
     let mut short = opts.clone();
     short.health_timeout = "20s".into();
-    short.master_image = "mesos-master:1.11.0".into();
+    short.master_image = emulator_image("mesos-master:1.11.0");
     short.zk_image = "zookeeper:3.8.0-2".into();
-    short.agent_image = "mesos-agent:1.12.0-rc1".into();
-    short.marathon_image = "marathon:1.10.26".into();
+    short.agent_image = emulator_image("mesos-agent:1.12.0-rc1");
+    short.marathon_image = emulator_image("marathon:1.10.26");
     apply(&prefix, &short.yaml(f));
     wait_phase(&prefix, "life", "Converged", CONVERGE);
     let before = hashes(f, &hs, "life");
@@ -408,14 +408,34 @@ fn two_clusters_on_the_same_hosts_leave_each_other_alone() {
     wait_phase(&prefix, "twob", "Converged", CONVERGE);
     let a_before = hashes(f, &hs, "twoa");
     assert_eq!(a_before.len(), 1 + 1 + 3 + 1, "{a_before:?}");
+    // twoa's workload: tasks as `mesos-*` containers on the engines twob's agents share.
+    let a_marathon = || {
+        leader_addr(
+            f,
+            &status_json(&prefix, "twoa")["components"]["marathon"]["leader"],
+            a.ports.marathon,
+        )
+    };
+    let a_master = format!("{}:{}", f.host(&hs[0]).ip, a.ports.master);
+    let work = workload::Workload::create(&a_marathon(), &[("/twoa/web", 3), ("/twoa/api", 2)]);
     // A single master cannot be upgraded without an outage (the planner refuses); agents
-    // and Marathon can.
+    // and Marathon can. Each of twob's new agents recovers on an engine running twoa's
+    // tasks: with Mesos' default --docker_kill_orphans it would remove them all.
     run_ok(&prefix, &["bump", "twob", "agents", "1.12.0-rc1"]);
     wait_phase(&prefix, "twob", "Converged", CONVERGE);
     assert!(events(&prefix, "twob")
         .iter()
         .any(|e| e.0 == "ReplaceContainer" && e.2 == "ok"));
+    work.assert_kept(&a_marathon(), &a_master, &[]);
     assert_eq!(hashes(f, &hs, "twoa"), a_before, "cluster twoa was touched");
+    // The same hosts and ports as twoa under a third name: refused, naming twoa.
+    let (code, _, err) = parts(&common::cli_with_stdin(
+        &prefix,
+        &["apply", "-f", "-"],
+        &ClusterOpts::seed("twoc").yaml(f),
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cluster twoa"), "{err}");
     assert!(events(&prefix, "twoa")
         .iter()
         .all(|e| e.0 != "ReplaceContainer"));
@@ -575,7 +595,7 @@ fn a_master_down_between_the_plan_and_the_stop_stops_the_step_not_the_quorum() {
         &["--lease-ttl-secs", "60", "--renew-deadline-secs", "45"],
         &[("MESOS_OPERATOR_FAILPOINT", "stop-before-kind=pull")],
     );
-    o.master_image = "mesos-master:1.12.0-rc1".into();
+    o.master_image = emulator_image("mesos-master:1.12.0-rc1");
     apply(&prefix, &o.yaml(f));
     common::operator::wait_until(
         "the operator freezes before the upgrade's first step",

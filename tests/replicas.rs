@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use common::fleet::{exclusive, fleet, now_nanos, ContainerEvent};
 use common::operator::{
-    apply, generation, phase, store_secrets, wait_phase, wait_until, zk_config, ClusterGuard,
-    ClusterOpts, Operator, Rules, Watcher, QUICK_ELECTION,
+    apply, emulator_image, generation, phase, store_secrets, wait_phase, wait_until, zk_config,
+    ClusterGuard, ClusterOpts, Operator, Rules, Watcher, QUICK_ELECTION,
 };
 use common::{etcd, unique_prefix, EtcdCluster};
 
@@ -194,7 +194,7 @@ fn replicas_survive_kills_at_every_point_a_freeze_past_the_lease_and_etcd_going_
         a.leads()
     });
     let b = replica(&prefix, "standby", None);
-    opts.master_image = "mesos-master:1.12.0-rc1".into();
+    opts.master_image = emulator_image("mesos-master:1.12.0-rc1");
     apply(&prefix, &opts.yaml(f));
     wait_until("the leader stops itself", Duration::from_secs(60), || {
         a.is_stopped()
@@ -246,7 +246,7 @@ fn replicas_survive_kills_at_every_point_a_freeze_past_the_lease_and_etcd_going_
     //    the renew deadline (plus the operation it may have in flight), and finishes after.
     let events = f.container_events(&hs, CLUSTER);
     let log_from = b.log_text().len();
-    opts.agent_image = "mesos-agent:1.12.0-rc1".into();
+    opts.agent_image = emulator_image("mesos-agent:1.12.0-rc1");
     apply(&prefix, &opts.yaml(f));
     wait_until("the agents upgrade starts", Duration::from_secs(60), || {
         b.log_text()

@@ -8,9 +8,10 @@
 //! task (a command task in the `--docker_mesos_image` image, a Docker task in its own
 //! image), labelled with the agent, framework and task. The agent checkpoints its tasks in
 //! `<work_dir>/meta/slaves/<agent id>/tasks.json`; restarted on the same work dir it recovers
-//! them (still running, same ids) and kills orphan containers of its own that it has no
-//! record of (`--docker_kill_orphans`, the default). Resources are accounted by the master,
-//! not enforced on the containers.
+//! them (still running, same ids). On every start, with `--docker_kill_orphans` (the
+//! default), it removes every `mesos-*` container it has no record of, as the real one does:
+//! whoever started it, another agent on the same Docker engine included. Resources are
+//! accounted by the master, not enforced on the containers.
 //!
 //! What is emulated: no executors (a task is its container); registration and status
 //! reports use private endpoints of the emulated master (the operator never uses them); a
@@ -52,6 +53,10 @@ const KNOWN: &[(&str, Option<&str>)] = &[
 /// How long a (re)started agent reports 503 on `/state` while it recovers.
 const RECOVERY: Duration = Duration::from_millis(1500);
 
+/// The prefix of every container the Docker containerizer starts (`DOCKER_NAME_PREFIX`);
+/// on recovery it takes every container so named for one of its own.
+pub const TASK_CONTAINER_PREFIX: &str = "mesos-";
+
 /// The label every task container carries: the agent (`ip:port`) that runs it.
 pub const AGENT_LABEL: &str = "io.mesos-emulator.agent";
 
@@ -89,8 +94,9 @@ impl Task {
         is_terminal(&self.state)
     }
 
+    /// The Docker containerizer's name for the task's container: `mesos-<container id>`.
     fn container(&self) -> String {
-        format!("mesos-{}", self.container_id)
+        format!("{TASK_CONTAINER_PREFIX}{}", self.container_id)
     }
 
     /// The task as the master and `/state` report it.
@@ -241,7 +247,8 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
     util::serve(app, &addr).await;
 }
 
-/// Kills orphan containers of this agent once, then follows each task's container.
+/// Finishes cut-short launches and kills, removes orphans once, then follows each task's
+/// container.
 async fn recover_and_monitor(a: Arc<Agent>) {
     // Launches and kills cut short by the agent's own restart are finished now.
     let pending: Vec<(String, String)> = a
@@ -263,30 +270,51 @@ async fn recover_and_monitor(a: Arc<Agent>) {
             ));
         }
     }
-    let kill_orphans = a.flags.get("docker_kill_orphans") != Some("false");
-    if kill_orphans {
-        match docker::list_labelled(&format!("{AGENT_LABEL}={}", a.me())).await {
-            Ok(cs) => {
-                let known: Vec<String> = a.lock().tasks.values().map(Task::container).collect();
-                for c in cs {
-                    let name = c["Names"][0]
-                        .as_str()
-                        .unwrap_or_default()
-                        .trim_start_matches('/')
-                        .to_string();
-                    if !name.is_empty() && !known.contains(&name) {
-                        log!("Killing orphan container {name}");
-                        let _ = docker::stop_and_remove(&name, Duration::from_secs(0)).await;
-                    }
-                }
-            }
-            Err(e) => log!("Failed to list containers for recovery: {e}"),
-        }
-    }
+    recover_orphans(&a).await;
     loop {
         monitor_once(&a).await;
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+}
+
+/// The Docker containerizer's recovery (mesos@1.11.0:src/slave/containerizer/docker.cpp,
+/// `recover` and `__recover`), on every start, with a checkpoint or without: it lists every
+/// container named `mesos-*`, running or not, and with `--docker_kill_orphans` (the default)
+/// stops and removes each one that is not one of its own checkpointed containers, whoever
+/// started it. On a Docker engine shared with another agent (another cluster's, on the same
+/// host) that is the other agent's tasks: Mesos' flag documentation says to set it false
+/// when several agents run in one OS.
+async fn recover_orphans(a: &Arc<Agent>) {
+    let listed = match docker::list_named(TASK_CONTAINER_PREFIX).await {
+        Ok(cs) => cs,
+        Err(e) => {
+            log!("Failed to list Docker containers for recovery: {e}");
+            return;
+        }
+    };
+    let known: Vec<String> = a.lock().tasks.values().map(Task::container).collect();
+    let orphans: Vec<String> = listed
+        .iter()
+        .map(|c| docker::name_of(c).to_string())
+        .filter(|name| !known.contains(name))
+        .collect();
+    if a.flags.get("docker_kill_orphans") == Some("false") {
+        for name in &orphans {
+            log!("Skipping orphaned Docker container '{name}' (--docker_kill_orphans=false)");
+        }
+        return;
+    }
+    let grace = a
+        .flags
+        .duration("docker_stop_timeout")
+        .unwrap_or(Duration::ZERO);
+    for name in &orphans {
+        log!("Removing orphaned Docker container '{name}'");
+        if let Err(e) = docker::stop_and_remove(name, grace).await {
+            log!("Failed to remove orphaned Docker container '{name}': {e}");
+        }
+    }
+    log!("Finished processing orphaned Docker containers");
 }
 
 async fn monitor_once(a: &Arc<Agent>) {

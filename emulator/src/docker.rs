@@ -163,9 +163,11 @@ pub async fn inspect(name: &str) -> Result<Option<Value>, String> {
     }
 }
 
-/// Containers (running or not) carrying `label` (`key=value`).
-pub async fn list_labelled(label: &str) -> Result<Vec<Value>, String> {
-    let filters = serde_json::json!({"label": [label]}).to_string();
+/// Containers (running or not) whose name starts with `prefix`, as `docker ps -a` lists
+/// them for the Docker containerizer's recovery (`docker->ps(true, "mesos-")`). The
+/// engine's `name` filter matches anywhere in the name, so the prefix is checked here.
+pub async fn list_named(prefix: &str) -> Result<Vec<Value>, String> {
+    let filters = serde_json::json!({"name": [prefix]}).to_string();
     let r = call(
         "GET",
         &format!("/containers/json?all=1&filters={}", encode(&filters)),
@@ -176,7 +178,21 @@ pub async fn list_labelled(label: &str) -> Result<Vec<Value>, String> {
     if !r.ok() {
         return Err(format!("list containers: {} {}", r.status, r.text()));
     }
-    Ok(r.json().as_array().cloned().unwrap_or_default())
+    Ok(r.json()
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| name_of(c).starts_with(prefix))
+        .cloned()
+        .collect())
+}
+
+/// A listed container's name, without the engine's leading `/`.
+pub fn name_of(c: &Value) -> &str {
+    c["Names"][0]
+        .as_str()
+        .unwrap_or_default()
+        .trim_start_matches('/')
 }
 
 /// Creates and starts a container named `name` from `spec` (the engine's create body).

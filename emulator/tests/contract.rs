@@ -1354,3 +1354,114 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
         .then_some(())
     });
 }
+
+/// The Docker containerizer's orphan rule, as Mesos has it: an agent that starts removes
+/// every container named `mesos-*` it has no record of, whoever started it — on a Docker
+/// engine two clusters share, the other cluster's tasks — unless `--docker_kill_orphans`
+/// is false (what Mesos' flag documentation says to do when several agents share one OS).
+/// Containers named otherwise are never touched.
+#[test]
+fn an_agent_removes_every_unknown_mesos_container_unless_told_not_to() {
+    // The contract tests share container and volume names (contract-zk): one at a time.
+    let _g = fleet::exclusive();
+    let f = fleet();
+    let (c, _scope) = cluster(f, "orphans");
+    let host = "host1";
+    let volume = format!("orphans-work-{}", std::process::id());
+    let image = format!("{}/{}", f.registry, image_name("mesos-agent:1.11.0"));
+    c.zookeeper();
+    let sleeper = |name: &str, agent: &str| {
+        f.docker_ok(
+            host,
+            &[
+                "run",
+                "-d",
+                "--name",
+                name,
+                "--label",
+                &c.label,
+                "--label",
+                &format!("io.mesos-emulator.agent={agent}"),
+                "--entrypoint",
+                "/bin/sh",
+                &image,
+                "-c",
+                "sleep 3600",
+            ],
+        );
+    };
+    let pid = std::process::id();
+    // A task of another agent on this engine (another cluster's, on another port), and a
+    // container that is nobody's task.
+    let other_task = format!("mesos-other-{pid}");
+    sleeper(&other_task, &format!("{}:5061", c.ips[0]));
+    let bystander = format!("orphans-bystander-{pid}");
+    sleeper(&bystander, "none");
+    let running = |name: &str| {
+        f.docker(host, &["inspect", "-f", "{{.State.Running}}", name])
+            .stdout
+            .starts_with(b"true")
+    };
+    let agent = |kill_orphans: Option<&str>| {
+        f.docker(host, &["rm", "-f", "contract-orphans-agent"]);
+        let mut env = vec![
+            format!("MESOS_MASTER={}/mesos", c.zk),
+            format!("MESOS_IP={}", c.ips[0]),
+            format!("MESOS_HOSTNAME={}", c.ips[0]),
+            "MESOS_PORT=5071".to_string(),
+            "MESOS_WORK_DIR=/var/lib/mesos".to_string(),
+            format!("MESOS_DOCKER_MESOS_IMAGE={image}"),
+        ];
+        if let Some(v) = kill_orphans {
+            env.push(format!("MESOS_DOCKER_KILL_ORPHANS={v}"));
+        }
+        c.run(
+            0,
+            "orphans-agent",
+            "mesos-agent:1.11.0",
+            &env,
+            &[
+                "-v",
+                &format!("{volume}:/var/lib/mesos"),
+                "-v",
+                "/var/run/docker.sock:/var/run/docker.sock",
+            ],
+        );
+    };
+    let logs = || {
+        let o = f.docker(host, &["logs", "contract-orphans-agent"]);
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+
+    // Told not to, the agent leaves the other agent's task alone (and says so).
+    agent(Some("false"));
+    eventually("the agent to skip the other agent's container", 60, || {
+        logs()
+            .contains(&format!(
+                "Skipping orphaned Docker container '{other_task}'"
+            ))
+            .then_some(())
+    });
+    assert!(running(&other_task), "{}", logs());
+
+    // The default: the replaced agent removes it, though another agent started it.
+    agent(None);
+    eventually("the other agent's task removed", 60, || {
+        (!running(&other_task)).then_some(())
+    });
+    let out = f.docker_ok(host, &["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(
+        !out.lines().any(|n| n == other_task),
+        "removed, not just stopped: {out}"
+    );
+    assert!(logs().contains(&format!(
+        "Removing orphaned Docker container '{other_task}'"
+    )));
+    assert!(running(&bystander), "a container not named mesos-* stays");
+    f.docker(host, &["rm", "-f", "contract-orphans-agent"]);
+    f.docker(host, &["volume", "rm", "-f", &volume]);
+}

@@ -8,7 +8,7 @@ use mesos_operator_core::spec::{parse_document_bytes, validate as check, MesosCl
 
 use super::output;
 use super::{CliError, CliResult, Format};
-use crate::store::{format_errors, Store, WriteOutcome};
+use crate::store::{format_errors, Store, StoreError, WriteOutcome};
 
 /// Reads and parses a document from a file, or standard input for `-`: never more than
 /// one byte past the document cap is read, so a huge file or an endless pipe is refused
@@ -58,6 +58,11 @@ pub(super) async fn apply(store: &Store, doc: MesosCluster, dry_run: bool) -> Cl
         check(&doc, current.as_ref().map(|c| &c.doc)).map_err(|errs| {
             CliError::Input(format!("invalid document:\n{}", format_errors(&errs)))
         })?;
+        let conflicts = store.port_conflicts(&doc).await?;
+        if !conflicts.is_empty() {
+            let errs: Vec<_> = conflicts.iter().map(|c| c.to_field_error()).collect();
+            return Err(StoreError::SharedPorts(errs).into());
+        }
         let old = match &current {
             Some(c) => output::yaml(&c.doc.spec)?,
             None => String::new(),

@@ -293,6 +293,7 @@ impl From<StoreError> for CliError {
         match e {
             // Bad input, or options that cannot work whatever etcd does: exit 2.
             StoreError::Invalid(_)
+            | StoreError::SharedPorts(_)
             | StoreError::Connect(ConnectError::ReadFile { .. })
             | StoreError::Connect(ConnectError::HalfIdentity) => CliError::Input(e.to_string()),
             other => CliError::Failed(other.to_string()),

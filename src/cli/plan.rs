@@ -51,7 +51,9 @@ pub(super) async fn run(
         &observed,
         now(),
     );
-    let desired = Desired::from_document(&doc);
+    let mut desired = Desired::from_document(&doc);
+    // What the operator would see: another stored cluster's ports on the same machines.
+    desired.port_conflicts = store.port_conflicts(&doc).await?;
     let decision = plan(&desired, &observed, &recorded, now());
     match format {
         Format::Json => {

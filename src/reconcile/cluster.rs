@@ -186,10 +186,17 @@ pub async fn reconcile(
         return Ok(Next::After(ctx.opts.resync));
     }
 
+    // Across clusters (a spec written straight into etcd is not checked by `apply`): while
+    // another stored cluster binds one of this cluster's ports on the same machine, the
+    // planner blocks and the status names the other cluster and the field.
+    let conflicts = ctx.store.port_conflicts(&doc).await?;
+    let conflict_errors: Vec<FieldError> = conflicts.iter().map(|c| c.to_field_error()).collect();
+
     let record = ctx.store.record(name).await?;
     let autoupdate = ctx.store.autoupdate(name).await?;
     let fleet = fleet_for(ctx, &doc, state).await;
     let mut desired = Desired::from_document(&doc);
+    desired.port_conflicts = conflicts;
     // An automated rollout's canary holds the rest of its component.
     // A canary stays held while its component has a policy, whatever its mode (switched to
     // notify or off mid-canary, it waits for a person); a removed policy releases it.
@@ -270,6 +277,7 @@ pub async fn reconcile(
         now: rfc3339(now),
     });
     let mut status = status;
+    status.errors = conflict_errors;
     for (c, r) in reports {
         if let Some(cs) = status.components.get_mut(c.as_str()) {
             cs.auto_update = Some(r);

@@ -15,7 +15,9 @@ use etcd_client::{
     Client, Compare, CompareOp, DeleteOptions, GetOptions, KeyValue, Txn, TxnOp, WatchOptions,
     WatchStream,
 };
-use mesos_operator_core::spec::{validate, FieldError, MesosCluster};
+use mesos_operator_core::spec::{
+    conflicts_with_others, validate, FieldError, MesosCluster, PortConflict,
+};
 use mesos_operator_core::status::ClusterStatus;
 
 use crate::election::WriteGuard;
@@ -51,6 +53,10 @@ pub enum StoreError {
     /// The write was made under a leadership this replica no longer holds; etcd refused it.
     #[error(transparent)]
     Deposed(#[from] crate::election::Deposed),
+    /// The document binds ports another stored cluster binds on the same machines (each
+    /// error names the field, the other cluster and the fix); nothing was written.
+    #[error("the document takes ports another stored cluster binds on the same machines; nothing was written:\n{}", format_errors(.0))]
+    SharedPorts(Vec<FieldError>),
     /// A stored value does not parse.
     #[error("stored value at {key} is unreadable: {reason}")]
     Corrupt {
@@ -234,6 +240,38 @@ impl Store {
         self.key(&format!("clusters/{name}/history/{generation}"))
     }
 
+    /// Written in the same transaction as every spec write (its value: the cluster
+    /// written), so that a write checked against the other clusters' documents fails when
+    /// any spec was written in between.
+    fn spec_writes_key(&self) -> String {
+        self.key("spec-writes")
+    }
+
+    /// Every other stored cluster whose spec can be read (by the key it is stored under):
+    /// what a document is compared with across clusters. An unreadable one is left out: the
+    /// operator does not act on it.
+    pub async fn others(&self, name: &str) -> Result<Vec<Stored>, StoreError> {
+        let (names, _) = self.cluster_names().await?;
+        let mut out = Vec::new();
+        for n in names.into_iter().filter(|n| n != name) {
+            match self.get(&n).await {
+                Ok(Some(s)) => out.push(s),
+                Ok(None) | Err(StoreError::Corrupt { .. }) | Err(StoreError::Etcd(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The ports `doc` binds that another stored cluster binds on the same machines.
+    pub async fn port_conflicts(
+        &self,
+        doc: &MesosCluster,
+    ) -> Result<Vec<PortConflict>, StoreError> {
+        let others = self.others(&doc.metadata.name).await?;
+        Ok(conflicts_with_others(doc, others.iter().map(|s| &s.doc)))
+    }
+
     fn secret_key(&self, name: &str) -> String {
         self.key(&format!("secrets/{name}"))
     }
@@ -312,7 +350,16 @@ impl Store {
         validate(&doc, current.map(|c| &c.doc)).map_err(StoreError::Invalid)?;
         let name = doc.metadata.name.clone();
         let key = self.spec_key(&name);
-        let (compares, ops, outcome) = match current {
+        // Read before the other clusters: a spec written after this is seen by the
+        // transaction's compare.
+        let spec_writes = self.spec_writes_key();
+        let mut c = self.client.clone();
+        let writes_at = timed(c.get(spec_writes.as_str(), None))
+            .await?
+            .kvs()
+            .first()
+            .map_or(0, |kv| kv.mod_revision());
+        let (mut compares, mut ops, outcome) = match current {
             None => {
                 doc.metadata.generation = Some(1);
                 (
@@ -355,6 +402,24 @@ impl Store {
                 (compares, ops, WriteOutcome::Updated { generation })
             }
         };
+        // Across clusters: no port this document binds may be bound by another stored
+        // cluster on the same machine. The write goes through only if no spec was written
+        // through the store since the others were read: one compare, whatever the number of
+        // clusters (etcd caps a transaction's compares, 128 by default). A spec written
+        // straight into etcd is not covered; the loop blocks such collisions.
+        let others = self.others(&name).await?;
+        let conflicts = conflicts_with_others(&doc, others.iter().map(|s| &s.doc));
+        if !conflicts.is_empty() {
+            return Err(StoreError::SharedPorts(
+                conflicts.iter().map(PortConflict::to_field_error).collect(),
+            ));
+        }
+        compares.push(Compare::mod_revision(
+            spec_writes.as_str(),
+            CompareOp::Equal,
+            writes_at,
+        ));
+        ops.push(TxnOp::put(spec_writes.as_str(), name.as_str(), None));
         let succeeded = match guard {
             Some(g) => self.fenced_txn(g, compares, ops).await?.is_some(),
             None => {
@@ -368,7 +433,7 @@ impl Store {
             Ok(outcome)
         } else {
             Err(StoreError::Conflict(format!(
-                "{name} was changed by someone else since it was read; nothing was written, try again"
+                "{name} (or another cluster's spec it was checked against) was changed by someone else since it was read; nothing was written, try again"
             )))
         }
     }

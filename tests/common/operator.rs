@@ -81,6 +81,17 @@ pub struct ClusterOpts {
     pub agent_hosts: usize,
 }
 
+/// An emulator image as the test bed's registry holds it. `EMULATOR_IMAGE_PREFIX` (as
+/// `images/emulator/build.sh` was run with) runs the scenarios on a branch's own emulator
+/// images without replacing the shared tags; the seed's images get it, and `bump` keeps it
+/// (it changes tags only).
+pub fn emulator_image(image: &str) -> String {
+    format!(
+        "{}{image}",
+        std::env::var("EMULATOR_IMAGE_PREFIX").unwrap_or_default()
+    )
+}
+
 impl ClusterOpts {
     /// The seed's cluster on the fleet's first three hosts.
     pub fn seed(name: &str) -> ClusterOpts {
@@ -90,9 +101,9 @@ impl ClusterOpts {
             zk_servers: 3,
             masters: 3,
             zk_image: "zookeeper:3.8.0".into(),
-            master_image: "mesos-master:1.11.0".into(),
-            agent_image: "mesos-agent:1.11.0".into(),
-            marathon_image: "marathon:1.10.17".into(),
+            master_image: emulator_image("mesos-master:1.11.0"),
+            agent_image: emulator_image("mesos-agent:1.11.0"),
+            marathon_image: emulator_image("marathon:1.10.17"),
             marathon_instances: 1,
             ports: Ports::DEFAULT,
             health_timeout: "120s".into(),

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::spec::{duration, image::ImageRef, Component, MesosCluster};
+use crate::spec::validate::KILL_ORPHANS_ENV;
+use crate::spec::{duration, image::ImageRef, Component, MesosCluster, PortConflict};
 
 /// Label keys the operator puts on its containers and volumes.
 pub mod labels {
@@ -195,6 +196,10 @@ pub struct Desired {
     /// configuration and is healthy, the rest wait (set by the loop from the automation's
     /// state, never from the document).
     pub canary_hold: Option<CanaryHold>,
+    /// Ports this cluster and another stored cluster both bind on machines they share
+    /// (set by the loop from the other stored documents, never from this one alone): while
+    /// there are any, the planner takes no step.
+    pub port_conflicts: Vec<PortConflict>,
 }
 
 /// The canary phase of an automated rollout, as its state records it.
@@ -332,6 +337,14 @@ impl Desired {
                 ),
                 ("MESOS_DOCKER_MESOS_IMAGE".to_string(), full_image(&a.image)),
                 ("MESOS_RECOVER".to_string(), "reconnect".to_string()),
+                // An agent with `--docker_kill_orphans` (Mesos' default) removes, whenever
+                // it starts, every `mesos-*` container it has no record of: on a Docker
+                // engine another cluster's agent shares, that one's tasks. Any engine may
+                // be shared (another document placed there later, a cluster forgotten with
+                // `delete` whose tasks still run), and the flag is read only at start, so
+                // every agent the operator runs has it off, as Mesos' flag documentation
+                // advises for several agents in one OS.
+                (KILL_ORPHANS_ENV.to_string(), "false".to_string()),
             ]);
             let vols = vec![VolumeMount {
                 volume: volume_name(&name, Component::Agents, &h.name),
@@ -423,6 +436,7 @@ impl Desired {
                 marathon: s.marathon.as_ref().map(|m| m.port).unwrap_or(8080),
             },
             canary_hold: None,
+            port_conflicts: Vec::new(),
         }
     }
 
@@ -537,6 +551,24 @@ mod tests {
         let a = d.container(Component::Agents, "host1").unwrap();
         assert_eq!(a.env["MESOS_EXECUTOR_REGISTRATION_TIMEOUT"], "300secs");
         assert_eq!(a.env["MESOS_DOCKER_MESOS_IMAGE"], a.image);
+    }
+
+    #[test]
+    fn every_agent_runs_with_docker_kill_orphans_off() {
+        // Mesos' default would let an agent that starts remove another cluster's tasks on
+        // the same Docker engine.
+        let d = Desired::from_document(&seed());
+        for h in d.hosts_of(Component::Agents) {
+            let a = d.container(Component::Agents, h).unwrap();
+            assert_eq!(a.env["MESOS_DOCKER_KILL_ORPHANS"], "false", "agent on {h}");
+        }
+        // A document that says false too is the same container.
+        let mut doc = seed();
+        doc.spec
+            .agents
+            .env
+            .insert("MESOS_DOCKER_KILL_ORPHANS".into(), "false".into());
+        assert_eq!(Desired::from_document(&doc).containers, d.containers);
     }
 
     #[test]

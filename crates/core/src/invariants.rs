@@ -230,6 +230,16 @@ pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
     if d.paused {
         return violation("paused", format!("{step} while spec.rollout.paused"));
     }
+    // 13. One engine, many clusters: no step while another cluster claims this one's ports.
+    if let Some(c) = d.port_conflicts.first() {
+        return violation(
+            "shared-ports",
+            format!(
+                "{step} while cluster {} binds port {} ({}) on the same machine",
+                c.other, c.port, c.path
+            ),
+        );
+    }
     let c = step.component();
     let host = step.host();
     let existing = container(o, c, host);

@@ -135,6 +135,12 @@ pub fn plan_detailed(
         r: recorded,
         now,
     };
+    if let Some(decision) = shared_ports(desired) {
+        return Planned {
+            decision,
+            component: None,
+        };
+    }
     if desired.paused {
         return Planned {
             decision: Decision::Wait {
@@ -168,6 +174,36 @@ pub fn plan_detailed(
         decision: Decision::Converged,
         component: None,
     }
+}
+
+/// Safety rule 13 (one engine, many clusters, no harm): while another stored cluster binds
+/// a port this one binds on the same machine, nothing is done. Either cluster's next step
+/// could take the port from the other (start a container while the other's is being
+/// replaced), and repairing a crashed member would fight the other cluster for it.
+fn shared_ports(d: &Desired) -> Option<Decision> {
+    let first = d.port_conflicts.first()?;
+    let others: std::collections::BTreeSet<&str> =
+        d.port_conflicts.iter().map(|c| c.other.as_str()).collect();
+    let what: Vec<String> = d
+        .port_conflicts
+        .iter()
+        .map(|c| {
+            let e = c.to_field_error();
+            format!("{}: {}", e.path, e.problem)
+        })
+        .collect();
+    Some(Decision::Blocked {
+        kind: BlockKind::Safety,
+        reason: format!(
+            "this cluster and cluster {} bind the same ports on the same machines ({})",
+            others.into_iter().collect::<Vec<_>>().join(", "),
+            what.join("; ")
+        ),
+        action: format!(
+            "nothing is done until the documents no longer collide: {}",
+            first.to_field_error().fix
+        ),
+    })
 }
 
 /// An automated rollout's canary: one member of the component moves, the rest wait while

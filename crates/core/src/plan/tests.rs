@@ -1743,3 +1743,60 @@ fn agents_an_agent_back_since_the_look_is_not_stopped_without_its_drain() {
         "an agent serving again would be stopped without its drain"
     );
 }
+
+/// Rule 13: another stored cluster binds this cluster's ports on the same machines. Not even
+/// the start of a stopped container is taken (it would fight the other cluster for the
+/// port); the block names the other cluster and the field.
+#[test]
+fn nothing_is_done_while_another_cluster_binds_the_same_ports_on_the_same_machines() {
+    let d = doc(3, 3, 3, 1);
+    let sim = converged(&d);
+    let mut other = d.clone();
+    other.metadata.name = "other".into();
+    let mut o = sim.observe();
+    if let Some(HostObservation::Reachable { containers, .. }) = o.hosts.get_mut("h2") {
+        let c = containers.get_mut(&Component::Agents).unwrap();
+        c.state = ContainerState::Exited;
+        c.detail.exit_code = 143;
+    }
+    let mut desired = Desired::from_document(&d);
+    // Without the other cluster: the agent is started again.
+    assert!(matches!(
+        plan(&desired, &o, &sim.record, sim.now + 1),
+        Decision::Act {
+            step: Step::StartContainer { .. },
+            ..
+        }
+    ));
+    desired.port_conflicts = crate::spec::port_conflicts(&d, &other);
+    assert!(!desired.port_conflicts.is_empty());
+    match plan(&desired, &o, &sim.record, sim.now + 1) {
+        Decision::Blocked {
+            kind: BlockKind::Safety,
+            reason,
+            action,
+        } => {
+            assert!(reason.contains("cluster other"), "{reason}");
+            assert!(reason.contains("spec.masters.port"), "{reason}");
+            assert!(
+                action.contains("set spec.agents.port to a port cluster other"),
+                "{action}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Paused or not, the status says why.
+    desired.paused = true;
+    assert!(matches!(
+        plan(&desired, &o, &sim.record, sim.now + 1),
+        Decision::Blocked { .. }
+    ));
+    // The invariants say the same, written independently.
+    let step = Step::StartContainer {
+        component: Component::Agents,
+        host: "h2".into(),
+    };
+    desired.paused = false;
+    let v = crate::invariants::check_step(&desired, &o, &sim.record, &step).unwrap_err();
+    assert_eq!(v.rule, "shared-ports");
+}

@@ -3,10 +3,12 @@
 pub mod document;
 pub mod duration;
 pub mod image;
+pub mod neighbours;
 pub mod parse;
 pub mod validate;
 
 pub use document::*;
+pub use neighbours::{conflicts_with_others, port_conflicts, PortConflict};
 pub use parse::{parse_document, parse_document_bytes, ParseError};
 pub use validate::{validate, FieldError};
 

@@ -574,7 +574,20 @@ fn agents(doc: &MesosCluster, names: &BTreeSet<String>, e: &mut Errors) {
         );
     }
     env("spec.agents.env", &a.env, MANAGED_AGENT_ENV, "MESOS_", e);
+    if let Some(v) = a.env.get(KILL_ORPHANS_ENV).filter(|v| *v != "false") {
+        e.add(
+            format!("spec.agents.env.{KILL_ORPHANS_ENV}"),
+            format!(
+                "'{v}' makes an agent remove, whenever it starts, every mesos-* container it has no record of: the tasks of any other agent on the same Docker engine, another cluster's included"
+            ),
+            format!("remove it; the operator runs every agent with {KILL_ORPHANS_ENV}=false"),
+        );
+    }
 }
+
+/// Mesos' `--docker_kill_orphans`: the operator sets it false on every agent; a document
+/// may say false too, nothing else.
+pub const KILL_ORPHANS_ENV: &str = "MESOS_DOCKER_KILL_ORPHANS";
 
 fn marathon(doc: &MesosCluster, names: &BTreeSet<String>, e: &mut Errors) {
     let Some(m) = &doc.spec.marathon else { return };
@@ -765,6 +778,29 @@ fn mode_name(m: crate::spec::AutoUpdateMode) -> &'static str {
 /// Every component placed on a host binds its ports on the host's address (host
 /// networking), so two components sharing a port on one host cannot both start.
 fn ports(doc: &MesosCluster, e: &mut Errors) {
+    let by_host = bound_ports(doc);
+    let mut reported = BTreeSet::new();
+    for (host, list) in by_host {
+        for (i, (p, a)) in list.iter().enumerate() {
+            for (q, b) in &list[..i] {
+                if p == q && reported.insert((*a, *b)) {
+                    e.add(
+                        *a,
+                        format!(
+                            "port {p} is also {b} on host {host}; both bind the host's address"
+                        ),
+                        format!("change {a} or {b}"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The ports the document's components bind on each host (by host name), each with the
+/// field that sets it: ZooKeeper's client, peer, election and admin ports, the masters',
+/// the agents' and Marathon's. With host networking they are the host's own ports.
+pub fn bound_ports(doc: &MesosCluster) -> BTreeMap<&str, Vec<(u32, &'static str)>> {
     let mut by_host: BTreeMap<&str, Vec<(u32, &'static str)>> = BTreeMap::new();
     let z = &doc.spec.zookeeper;
     for h in doc.zookeeper_hosts() {
@@ -794,22 +830,7 @@ fn ports(doc: &MesosCluster, e: &mut Errors) {
                 .push((m.port, "spec.marathon.port"));
         }
     }
-    let mut reported = BTreeSet::new();
-    for (host, list) in by_host {
-        for (i, (p, a)) in list.iter().enumerate() {
-            for (q, b) in &list[..i] {
-                if p == q && reported.insert((*a, *b)) {
-                    e.add(
-                        *a,
-                        format!(
-                            "port {p} is also {b} on host {host}; both bind the host's address"
-                        ),
-                        format!("change {a} or {b}"),
-                    );
-                }
-            }
-        }
-    }
+    by_host
 }
 
 #[cfg(test)]
@@ -923,6 +944,27 @@ mod tests {
             errs.iter().any(|e| e.problem.contains("port 2181")),
             "{errs:?}"
         );
+    }
+
+    #[test]
+    fn agents_may_not_turn_docker_kill_orphans_on() {
+        for v in ["true", "1", ""] {
+            let mut d = seed();
+            d.spec
+                .agents
+                .env
+                .insert("MESOS_DOCKER_KILL_ORPHANS".into(), v.into());
+            let errs = validate(&d, None).unwrap_err();
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            assert_eq!(errs[0].path, "spec.agents.env.MESOS_DOCKER_KILL_ORPHANS");
+            assert!(errs[0].problem.contains("another cluster"), "{errs:?}");
+        }
+        let mut d = seed();
+        d.spec
+            .agents
+            .env
+            .insert("MESOS_DOCKER_KILL_ORPHANS".into(), "false".into());
+        assert_eq!(validate(&d, None), Ok(()));
     }
 
     #[test]
