@@ -308,7 +308,7 @@ pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
                 let ours = match (recorded, shown) {
                     (None, _) => false,
                     (Some(m), Some(start)) => m.window_start.is_none_or(|s| s == *start),
-                    (Some(_), None) => true,
+                    (Some(m), None) => m.window_start.is_none(),
                 };
                 if !ours {
                     return violation(

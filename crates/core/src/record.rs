@@ -55,7 +55,10 @@ impl OwnMaintenance {
     pub fn is(&self, observed_start: Option<u64>) -> bool {
         match (self.window_start, observed_start) {
             (Some(mine), Some(seen)) => mine == seen,
-            _ => true,
+            // The schedule shows no window for a host the status lists: cannot tell.
+            (Some(_), None) => false,
+            // A record from before starts were kept: the host decides.
+            (None, _) => true,
         }
     }
 }
@@ -176,15 +179,22 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
             r.registry_reset.insert(host.clone());
         }
         Step::AgentDrain { host } => {
+            // A window of the operator's that is still open (scheduled again because the
+            // master lost it) keeps its start: the window is the same one.
+            let open = r
+                .maintenance
+                .get(host)
+                .filter(|m| m.up_sent_at.is_none())
+                .cloned();
             r.maintenance.insert(
                 host.clone(),
-                OwnMaintenance {
+                open.unwrap_or(OwnMaintenance {
                     scheduled_at: now,
                     down_at: None,
                     up_sent_at: None,
                     // The executor posts the window with this start ([`crate::ops::ops`]).
                     window_start: Some(now),
-                },
+                }),
             );
         }
         Step::AgentDown { host } => {

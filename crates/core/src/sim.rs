@@ -1351,6 +1351,13 @@ fn unkind_observation(
         o.agents.members.remove(h);
         o.marathon.members.remove(h);
     }
+    // The leader answers, but not its maintenance status or schedule (the review of the
+    // window-start fix: an empty read must not look like no maintenance).
+    if rng.percent(faults.probe_timeout_percent) {
+        o.agents.maintenance.clear();
+        o.agents.windows.clear();
+        o.agents.maintenance_read = false;
+    }
     (o, stale)
 }
 

@@ -178,6 +178,15 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             until: None,
         });
     }
+    // A leader whose maintenance status or schedule did not answer: an empty map then means
+    // nothing, and a window of the operator's would look gone (scheduled again under a new
+    // start, then taken for a person's) or a person's would look like the operator's.
+    if needs_master && changing && !ctx.o.agents.maintenance_read {
+        return Some(Decision::Wait {
+            reason: "the leading Mesos master's maintenance status or schedule did not answer; waiting to read them before any agent moves".into(),
+            until: None,
+        });
+    }
     // A window the operator opened that the master does not list (the request or its
     // reply was lost, or someone ended it): an outdated agent there is drained again
     // (idempotent), never replaced without its window.

@@ -1800,3 +1800,38 @@ fn nothing_is_done_while_another_cluster_binds_the_same_ports_on_the_same_machin
     let v = crate::invariants::check_step(&desired, &o, &sim.record, &step).unwrap_err();
     assert_eq!(v.rule, "shared-ports");
 }
+
+/// From a review of hole 2's fix: a look in which the leader answers but its maintenance
+/// status or schedule does not shows no window anywhere. The planner used to schedule the
+/// operator's own window again (the executor found it there and posted nothing), the record
+/// took a new start, and the window, seen whole at the next look, read as a person's: the
+/// rollout waited for ever. It waits for a full read instead, and a window scheduled again
+/// keeps its start.
+#[test]
+fn agents_a_maintenance_read_that_failed_neither_reschedules_nor_disowns_a_window() {
+    let mut d = agents_doc(3, 1, true);
+    let mut sim = converged(&d);
+    d.spec.agents.image = "a:2".into();
+    let desired = Desired::from_document(&d);
+    let steps = run_until(&d, &mut sim, 50, |s| matches!(s, Step::AgentDown { .. }));
+    let Some(Step::AgentDown { host }) = steps.last().cloned() else {
+        panic!("{steps:?}")
+    };
+    let start = sim.record.maintenance[&host].window_start;
+    let mut o = sim.observe();
+    o.agents.maintenance.clear();
+    o.agents.windows.clear();
+    o.agents.maintenance_read = false;
+    let decision = plan(&desired, &o, &sim.record, sim.now);
+    assert!(
+        !matches!(decision.step(), Some(Step::AgentDrain { .. })),
+        "scheduled again on a look that could not read maintenance: {decision:?}"
+    );
+    // Scheduled again for a reason (the master lost it): the same window, the same start.
+    let again = crate::record::record_before(
+        &Step::AgentDrain { host: host.clone() },
+        &sim.record,
+        sim.now + 5,
+    );
+    assert_eq!(again.maintenance[&host].window_start, start);
+}
