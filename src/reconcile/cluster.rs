@@ -515,8 +515,9 @@ async fn run_step(
 }
 
 /// Writes the canary's host into the rollout's state under the fence, if the rollout is
-/// still in its canary phase with no host (read again: the automation may have written the
-/// state in this very reconcile).
+/// still in its canary phase (read again: the automation may have written the state in
+/// this very reconcile). The planner asks for a new host only while none is recorded, or
+/// the recorded one is seen never to have started.
 async fn record_canary_host(
     ctx: &Context,
     name: &str,
@@ -530,7 +531,7 @@ async fn record_canary_host(
         .components
         .get_mut(&component)
         .and_then(|u| u.rollout.as_mut())
-        .filter(|r| r.phase == RolloutPhase::Canary && r.canary_host.is_none())
+        .filter(|r| r.phase == RolloutPhase::Canary && r.canary_host.as_deref() != Some(host))
     else {
         return Ok(());
     };

@@ -224,8 +224,8 @@ fn canary_hold(ctx: &Ctx, c: Component, d: Decision) -> Decision {
         return d;
     }
     let canary: std::collections::BTreeSet<&str> = match &hold.host {
-        Some(h) => [h.as_str()].into(),
-        None => seen_canary(ctx, c),
+        Some(h) if !canary_not_started(ctx, c, h) => [h.as_str()].into(),
+        _ => seen_canary(ctx, c),
     };
     if !canary.is_empty() && !canary.contains(step.host()) {
         return Decision::Wait {
@@ -252,6 +252,22 @@ fn moves_a_member(step: &Step, c: Component) -> bool {
                 | Step::AgentDrain { .. }
                 | Step::AgentDown { .. }
         )
+}
+
+/// The recorded canary is seen, on its old configuration, with no window of the operator's
+/// open on it: its first step never ran (leadership moved onto it between the record and
+/// the step, and leaders go last). Another member may be the canary then; one that cannot be
+/// seen is still the canary.
+fn canary_not_started(ctx: &Ctx, c: Component, host: &str) -> bool {
+    let want = ctx.d.container(c, host).map(|s| &s.config_hash);
+    ctx.o
+        .container(c, host)
+        .is_some_and(|oc| Some(&oc.config_hash) != want)
+        && ctx
+            .r
+            .maintenance
+            .get(host)
+            .is_none_or(|m| m.up_sent_at.is_some())
 }
 
 /// The canary as the observation shows it, while no host is recorded.
@@ -297,7 +313,14 @@ pub fn canary_to_record(desired: &Desired, decision: &Decision) -> Option<(Compo
                 | Step::ZkRecreateServer { .. }
                 | Step::AgentDrain { .. }
         );
-    (hold.host.is_none() && starts_a_canary).then(|| (hold.component, step.host().to_string()))
+    let unchosen = match &hold.host {
+        None => true,
+        // A recorded canary whose first step never ran may give way to the member the
+        // planner moves first now (see [`canary_hold`]); the pure planner cannot see the
+        // runtime's record, so it says which host to record, and the runtime writes it.
+        Some(h) => h != step.host(),
+    };
+    (unchosen && starts_a_canary).then(|| (hold.component, step.host().to_string()))
 }
 
 fn act(step: Step, reason: impl Into<String>) -> Option<Decision> {

@@ -1835,3 +1835,28 @@ fn agents_a_maintenance_read_that_failed_neither_reschedules_nor_disowns_a_windo
     );
     assert_eq!(again.maintenance[&host].window_start, start);
 }
+
+/// From the review of the recorded canary: the canary's host is recorded (a follower), then
+/// leadership moves onto it before its step runs. Leaders go last, so the planner offers
+/// another follower first; held to the recorded host, the rollout waited for ever. A recorded
+/// canary seen never to have started gives way, and the runtime records the new one.
+#[test]
+fn a_recorded_canary_that_never_started_gives_way_when_it_became_the_leader() {
+    let d = doc(3, 3, 3, 0);
+    let sim = converged(&d);
+    let mut bumped = d.clone();
+    bumped.spec.masters.image = "m:2".into();
+    let mut desired = Desired::from_document(&bumped);
+    let leader = sim.master_leader.clone().unwrap();
+    desired.canary_hold = Some(crate::desired::CanaryHold {
+        component: Component::Masters,
+        host: Some(leader.clone()),
+    });
+    let decision = plan(&desired, &sim.observe(), &sim.record, sim.now);
+    let step = step_of(decision.clone());
+    assert_ne!(step.host(), leader, "leaders go last: {step}");
+    assert_eq!(
+        canary_to_record(&desired, &decision),
+        Some((Component::Masters, step.host().to_string()))
+    );
+}
