@@ -167,6 +167,14 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
         step: step.clone(),
         started_at: now,
     });
+    // A member the step acts on proves itself healthy again afterwards (not timed by the
+    // container's start, which is the Docker host's clock).
+    if let Some(seen) = r.healthy.get_mut(&step.component()) {
+        seen.remove(step.host());
+        if seen.is_empty() {
+            r.healthy.remove(&step.component());
+        }
+    }
     match step {
         Step::ZkStartServer { id, .. } => {
             r.zk_highest_id = Some(r.zk_highest_id.unwrap_or(0).max(*id));
