@@ -128,11 +128,57 @@ async fn schedule(
     post_json(http, &url, &current).await
 }
 
-async fn down(http: &reqwest::Client, master: &str, m: &Machine) -> Result<(), ActError> {
+/// The start (seconds) of the window in `schedule` that lists machine `m`, if one does.
+fn window_start_of(schedule: &Value, m: &Machine) -> Option<u64> {
+    schedule["windows"]
+        .as_array()?
+        .iter()
+        .find(|w| {
+            w["machine_ids"]
+                .as_array()
+                .is_some_and(|ids| ids.iter().any(|id| same_machine(id, m)))
+        })
+        .and_then(|w| w["unavailability"]["start"]["nanoseconds"].as_u64())
+        .map(|n| n / 1_000_000_000)
+}
+
+/// Right before the operator takes a machine down or up: the window the master shows for
+/// it must be the one the operator recorded (the plan checked it seconds before; a person
+/// may have replaced it since). A machine in no window is left to Mesos' own answer.
+async fn ensure_ours(
+    http: &reqwest::Client,
+    master: &str,
+    m: &Machine,
+    window_start: Option<u64>,
+) -> Result<(), ActError> {
+    let Some(mine) = window_start else {
+        return Ok(());
+    };
+    let schedule = get_json(
+        http,
+        &format!("http://{master}/master/maintenance/schedule"),
+    )
+    .await?;
+    match window_start_of(&schedule, m) {
+        Some(seen) if seen != mine => Err(ActError::Http(format!(
+            "the maintenance window of {} starts at {seen}, not at {mine} as the operator's did: it is someone else's, and is left alone",
+            m.hostname
+        ))),
+        _ => Ok(()),
+    }
+}
+
+async fn down(
+    http: &reqwest::Client,
+    master: &str,
+    m: &Machine,
+    window_start: Option<u64>,
+) -> Result<(), ActError> {
     let (_, down) = machine_state(http, master, m).await?;
     if down {
         return Ok(());
     }
+    ensure_ours(http, master, m, window_start).await?;
     post_json(
         http,
         &format!("http://{master}/master/machine/down"),
@@ -181,6 +227,7 @@ async fn up(
         }
         return Ok(());
     }
+    ensure_ours(http, master, m, window_start).await?;
     post_json(
         http,
         &format!("http://{master}/master/machine/up"),
@@ -211,9 +258,11 @@ pub(super) async fn execute(http: &reqwest::Client, op: &Op) -> Result<(), ActEr
             machine,
             start,
         } => on_masters(masters, |m| schedule(http, m, machine, *start)).await,
-        Op::MachineDown { masters, machine } => {
-            on_masters(masters, |m| down(http, m, machine)).await
-        }
+        Op::MachineDown {
+            masters,
+            machine,
+            window_start,
+        } => on_masters(masters, |m| down(http, m, machine, *window_start)).await,
         Op::MachineUp {
             masters,
             machine,
@@ -263,6 +312,21 @@ mod tests {
             }
         });
         (addr, hits)
+    }
+
+    /// The window that lists a machine is found by the machine, with its start in seconds.
+    #[test]
+    fn a_machine_s_window_start_is_read_from_the_schedule() {
+        let m = Machine {
+            hostname: "a1".into(),
+            ip: "10.0.0.1".into(),
+        };
+        let schedule = json!({"windows": [
+            {"machine_ids": [{"hostname": "a2", "ip": "10.0.0.2"}], "unavailability": {"start": {"nanoseconds": start_nanos(50)}}},
+            {"machine_ids": [{"hostname": "a1", "ip": "10.0.0.1"}], "unavailability": {"start": {"nanoseconds": start_nanos(70) + 5}}},
+        ]});
+        assert_eq!(window_start_of(&schedule, &m), Some(70));
+        assert_eq!(window_start_of(&json!({}), &m), None);
     }
 
     /// Leaving the operator's window keeps a person's window on the same machine.

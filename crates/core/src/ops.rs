@@ -101,12 +101,15 @@ pub enum Op {
         /// apart from people's by it.
         start: u64,
     },
-    /// `POST /master/machine/down`.
+    /// `POST /master/machine/down`, only on the operator's own window.
     MachineDown {
         /// Masters to ask (`ip:port`), the leader first.
         masters: Vec<String>,
         /// The machine.
         machine: Machine,
+        /// The start of the operator's window, if recorded: a machine in a window with
+        /// another start is someone else's and is not taken down.
+        window_start: Option<u64>,
     },
     /// `POST /master/machine/up`; a machine still draining (never taken down) leaves the
     /// operator's window instead, and only that one.
@@ -550,6 +553,7 @@ pub fn ops(
         Step::AgentDown { .. } => vec![Op::MachineDown {
             masters: masters_to_ask(d, o),
             machine: machine(d, &host)?,
+            window_start: recorded.maintenance.get(&host).and_then(|m| m.window_start),
         }],
         Step::AgentUp { .. } => vec![Op::MachineUp {
             masters: masters_to_ask(d, o),
