@@ -624,6 +624,18 @@ pub fn teardown(cluster: &str, o: &Observed) -> Vec<Op> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The operations of `step` for a cluster with nothing recorded, planned at time 0.
+    fn plain(d: &Desired, o: &Observed, step: &Step, zk_digest: bool) -> Result<Vec<Op>, OpsError> {
+        ops(
+            d,
+            o,
+            step,
+            zk_digest,
+            &crate::record::Recorded::default(),
+            0,
+        )
+    }
     use crate::spec::parse_document;
 
     fn seed() -> Desired {
@@ -652,15 +664,7 @@ mod tests {
             id: 2,
             ensemble: members,
         };
-        let ops = ops(
-            &d,
-            &Observed::default(),
-            &step,
-            true,
-            &crate::record::Recorded::default(),
-            0,
-        )
-        .unwrap();
+        let ops = plain(&d, &Observed::default(), &step, true).unwrap();
         let Op::Create {
             spec,
             extra_env,
@@ -692,36 +696,22 @@ mod tests {
             host: "host1".into(),
             reset_registry: true,
         };
-        let kinds: Vec<&str> = ops(
-            &d,
-            &Observed::default(),
-            &step,
-            false,
-            &crate::record::Recorded::default(),
-            0,
-        )
-        .unwrap()
-        .iter()
-        .map(Op::kind)
-        .collect();
+        let kinds: Vec<&str> = plain(&d, &Observed::default(), &step, false)
+            .unwrap()
+            .iter()
+            .map(Op::kind)
+            .collect();
         assert_eq!(kinds, ["pull", "remove", "remove-volume", "create"]);
         let step = Step::ReplaceContainer {
             component: Component::Masters,
             host: "host1".into(),
             reset_registry: false,
         };
-        let kinds: Vec<&str> = ops(
-            &d,
-            &Observed::default(),
-            &step,
-            false,
-            &crate::record::Recorded::default(),
-            0,
-        )
-        .unwrap()
-        .iter()
-        .map(Op::kind)
-        .collect();
+        let kinds: Vec<&str> = plain(&d, &Observed::default(), &step, false)
+            .unwrap()
+            .iter()
+            .map(Op::kind)
+            .collect();
         assert_eq!(kinds, ["pull", "remove", "create"]);
     }
 
@@ -734,7 +724,7 @@ mod tests {
         let sim = crate::sim::SimCluster::converged(&d, 1_000_000);
         let o = sim.observe();
         let kinds = |step: &Step| -> Vec<&str> {
-            ops(&d, &o, step, false, &crate::record::Recorded::default(), 0)
+            plain(&d, &o, step, false)
                 .unwrap()
                 .iter()
                 .map(Op::kind)
@@ -767,16 +757,7 @@ mod tests {
             kinds(&replace(Component::Agents)),
             ["pull", "remove", "create"]
         );
-        let look = ops(
-            &d,
-            &o,
-            &replace(Component::Masters),
-            false,
-            &crate::record::Recorded::default(),
-            0,
-        )
-        .unwrap()[1]
-            .clone();
+        let look = plain(&d, &o, &replace(Component::Masters), false).unwrap()[1].clone();
         assert_eq!(
             look,
             Op::RequireServing {
@@ -788,15 +769,7 @@ mod tests {
         );
         let Op::RequireServing {
             members, at_least, ..
-        } = &ops(
-            &d,
-            &o,
-            &replace(Component::Zookeeper),
-            false,
-            &crate::record::Recorded::default(),
-            0,
-        )
-        .unwrap()[1]
+        } = &plain(&d, &o, &replace(Component::Zookeeper), false).unwrap()[1]
         else {
             panic!()
         };
@@ -817,7 +790,7 @@ mod tests {
             host: "host1".into(),
             reset_registry: false,
         };
-        let v = ops(&d, &o, &step, false, &crate::record::Recorded::default(), 0).unwrap();
+        let v = plain(&d, &o, &step, false).unwrap();
         assert!(
             matches!(&v[1], Op::RequireServing { members, at_least: 1, .. } if members == &["10.20.30.3:5050"]),
             "{v:?}"
@@ -828,7 +801,7 @@ mod tests {
             containers.get_mut(&Component::Masters).unwrap().state =
                 crate::observed::ContainerState::Exited;
         }
-        let kinds: Vec<&str> = ops(&d, &o, &step, false, &crate::record::Recorded::default(), 0)
+        let kinds: Vec<&str> = plain(&d, &o, &step, false)
             .unwrap()
             .iter()
             .map(Op::kind)
@@ -845,14 +818,7 @@ mod tests {
             reset_registry: false,
         };
         assert!(matches!(
-            ops(
-                &d,
-                &Observed::default(),
-                &step,
-                false,
-                &crate::record::Recorded::default(),
-                0
-            ),
+            plain(&d, &Observed::default(), &step, false),
             Err(OpsError::Missing(_))
         ));
     }
@@ -869,15 +835,7 @@ mod tests {
             member: m,
             expected_version: 0x1_0000_0003,
         };
-        let ops = ops(
-            &d,
-            &Observed::default(),
-            &step,
-            false,
-            &crate::record::Recorded::default(),
-            0,
-        )
-        .unwrap();
+        let ops = plain(&d, &Observed::default(), &step, false).unwrap();
         assert_eq!(
             ops,
             [Op::ZkReconfig {
@@ -900,15 +858,7 @@ mod tests {
             component: Component::Masters,
             host: "host2".into(),
         };
-        let ops = ops(
-            &d,
-            &Observed::default(),
-            &step,
-            false,
-            &crate::record::Recorded::default(),
-            0,
-        )
-        .unwrap();
+        let ops = plain(&d, &Observed::default(), &step, false).unwrap();
         let Op::Create { extra_labels, .. } = &ops[1] else {
             panic!()
         };
