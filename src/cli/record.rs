@@ -43,6 +43,7 @@ async fn forget_host(store: &Store, name: &str, host: &str) -> CliResult {
         .update_record(name, |r| {
             let recorded: Vec<String> = r.master_hosts.union(&r.marathon_hosts).cloned().collect();
             let master = r.master_hosts.remove(&host_owned);
+            r.master_quorums.remove(&host_owned);
             let marathon = r.marathon_hosts.remove(&host_owned);
             Ok((master || marathon, recorded))
         })

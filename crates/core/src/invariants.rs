@@ -138,15 +138,17 @@ fn masters_may_run(d: &Desired, o: &Observed, r: &Recorded) -> Vec<(String, u32)
         .filter(|c| can_run(c))
         .map(|c| (c.host.clone(), master_quorum_label(d, c)))
         .collect();
+    // Out of sight: the quorum it was last seen with, if lower than the model's.
+    let last_seen = |h: &str| r.master_quorums.get(h).copied().unwrap_or(u32::MAX);
     for (c, h) in d.containers.keys() {
         if *c == M && !seen(o, h) {
-            v.push((h.clone(), d.master_quorum));
+            v.push((h.clone(), d.master_quorum.min(last_seen(h))));
         }
     }
     let lowest = v.iter().map(|(_, q)| *q).min().unwrap_or(d.master_quorum);
     for h in &r.master_hosts {
         if !seen(o, h) && !v.iter().any(|(x, _)| x == h) {
-            v.push((h.clone(), lowest.min(d.master_quorum)));
+            v.push((h.clone(), lowest.min(d.master_quorum).min(last_seen(h))));
         }
     }
     v

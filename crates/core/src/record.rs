@@ -99,6 +99,12 @@ pub struct Recorded {
     /// change must not start the new one beside it.
     #[serde(default)]
     pub marathon_hosts: BTreeSet<String>,
+    /// The quorum each master host's master was last seen running with: a master out of
+    /// sight may still run it, and counts for the ceiling with it (seed 29603: a master
+    /// lost with quorum 3 during a growth to quorum 4 was counted at 4, and a sixth master
+    /// was started beside it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub master_quorums: BTreeMap<String, u32>,
     /// Members seen healthy on the configuration they run, by component and host, and
     /// since when they are seen unhealthy on it: a member that served on its configuration
     /// and then stops serving is a failure to repair, not a rollout that failed.
@@ -298,6 +304,7 @@ pub fn record_after(step: &Step, recorded: &Recorded) -> Recorded {
     } = step
     {
         r.master_hosts.remove(host);
+        r.master_quorums.remove(host);
     }
     if let Step::RemoveContainer {
         component: Component::Marathon,
@@ -360,6 +367,13 @@ pub fn note_observed(
             r.master_hosts.insert(host.clone());
         } else {
             r.master_hosts.remove(host);
+            r.master_quorums.remove(host);
+        }
+        if let Some(q) = containers
+            .get(&Component::Masters)
+            .and_then(|c| c.master_quorum)
+        {
+            r.master_quorums.insert(host.clone(), q);
         }
         if containers.contains_key(&Component::Marathon) {
             r.marathon_hosts.insert(host.clone());

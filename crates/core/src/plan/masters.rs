@@ -206,6 +206,14 @@ fn possibly_running<'a>(d: &'a Desired, o: &'a Observed) -> Vec<(&'a str, u32)> 
 /// For the ceiling only: a master nobody can see never counts toward the floor.
 fn possibly_running_for_ceiling<'a>(ctx: &'a Ctx) -> Vec<(&'a str, u32)> {
     let mut v = possibly_running(ctx.d, ctx.o);
+    // A master out of sight may run the quorum it was last seen with, not the stage's.
+    for (h, q) in v.iter_mut() {
+        if !ctx.o.reachable(h) {
+            if let Some(seen) = ctx.r.master_quorums.get(*h) {
+                *q = (*q).min(*seen);
+            }
+        }
+    }
     let lowest = v
         .iter()
         .map(|(_, q)| *q)
@@ -214,7 +222,12 @@ fn possibly_running_for_ceiling<'a>(ctx: &'a Ctx) -> Vec<(&'a str, u32)> {
         .min(ctx.d.master_quorum);
     for h in &ctx.r.master_hosts {
         if !ctx.o.reachable(h) && ctx.d.container(M, h).is_none() {
-            v.push((h.as_str(), lowest));
+            let q = ctx
+                .r
+                .master_quorums
+                .get(h)
+                .map_or(lowest, |q| (*q).min(lowest));
+            v.push((h.as_str(), q));
         }
     }
     v
