@@ -225,35 +225,19 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
                 e.up_sent_at = Some(now);
             }
         }
-        Step::CreateContainer {
-            component: Component::Masters,
-            host,
-        }
+        Step::CreateContainer { component, host }
         | Step::ReplaceContainer {
-            component: Component::Masters,
-            host,
-            ..
+            component, host, ..
         }
-        | Step::StartContainer {
-            component: Component::Masters,
-            host,
-        } => {
-            r.master_hosts.insert(host.clone());
-        }
-        Step::CreateContainer {
-            component: Component::Marathon,
-            host,
-        }
-        | Step::ReplaceContainer {
-            component: Component::Marathon,
-            host,
-            ..
-        }
-        | Step::StartContainer {
-            component: Component::Marathon,
-            host,
-        } => {
-            r.marathon_hosts.insert(host.clone());
+        | Step::StartContainer { component, host } => {
+            let hosts = match component {
+                Component::Masters => Some(&mut r.master_hosts),
+                Component::Marathon => Some(&mut r.marathon_hosts),
+                _ => None,
+            };
+            if let Some(hosts) = hosts {
+                hosts.insert(host.clone());
+            }
         }
         _ => {}
     }

@@ -27,6 +27,17 @@ fn ok(ctx: &Ctx, host: &str) -> bool {
         && ctx.o.marathon.members.get(host).is_some_and(|m| m.healthy)
 }
 
+/// Hosts that run or may run Marathon (desired, or recorded as having run it) and cannot
+/// be seen: each may run any version.
+pub(super) fn out_of_sight<'a>(ctx: &'a Ctx) -> std::collections::BTreeSet<&'a str> {
+    ctx.d
+        .hosts_of(MAR)
+        .into_iter()
+        .chain(ctx.r.marathon_hosts.iter().map(String::as_str))
+        .filter(|h| !ctx.o.reachable(h))
+        .collect()
+}
+
 pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     let desired = ctx.d.hosts_of(MAR);
     // Membership is checked per container: a set keeps planning linear in hosts.
@@ -93,14 +104,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         // A Marathon out of sight (its host unreachable, or gone from the document) may
         // still run an old version: the procedure cannot make sure old and new never run
         // side by side, so it does not start.
-        let unseen: Vec<&str> = desired
-            .iter()
-            .copied()
-            .chain(ctx.r.marathon_hosts.iter().map(String::as_str))
-            .filter(|h| !ctx.o.reachable(h))
-            .collect::<std::collections::BTreeSet<&str>>()
-            .into_iter()
-            .collect();
+        let unseen: Vec<&str> = out_of_sight(ctx).into_iter().collect();
         if !old.is_empty() && !unseen.is_empty() {
             return blocked(
                 BlockKind::Degraded,

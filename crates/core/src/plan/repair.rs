@@ -100,12 +100,9 @@ fn other_marathon_version(ctx: &Ctx, oc: &ObservedContainer) -> bool {
     // A Marathon host out of sight may run any version: start this one only beside a seen
     // one that runs the same (then the unseen one, if it runs, cannot differ from both
     // without the rollout having blocked).
-    let unseen = ctx
-        .d
-        .hosts_of(Component::Marathon)
+    let unseen = super::marathon::out_of_sight(ctx)
         .into_iter()
-        .chain(ctx.r.marathon_hosts.iter().map(String::as_str))
-        .any(|h| h != oc.host && !ctx.o.reachable(h));
+        .any(|h| h != oc.host);
     unseen
         && !seen
             .iter()
