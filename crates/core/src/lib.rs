@@ -15,6 +15,8 @@
 //!   step in flight, a pending registry reset, its own maintenance windows).
 //! - [`plan`]: `plan(desired, observed, recorded, now) -> Decision`, one safe step at a time.
 //! - [`ops`]: what a step means in calls to the fleet, shared by the executor and models.
+//! - [`protocol`]: record, then act, then record again: one step protocol for the runtime
+//!   and the models.
 //! - [`invariants`]: the safety rules, checked independently of the planner (tests, simulation).
 //! - [`sim`]: a model cluster that carries out steps, for the simulation and benchmarks.
 
@@ -28,6 +30,7 @@ pub mod invariants;
 pub mod observed;
 pub mod ops;
 pub mod plan;
+pub mod protocol;
 pub mod record;
 pub mod sim;
 pub mod spec;
