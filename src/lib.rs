@@ -4,7 +4,13 @@
 //! The pure decisions (document, validation, planner) live in `mesos-operator-core`; this
 //! crate holds the IO edges and the runtime:
 //! - [`etcd`]: connecting to etcd (TLS, auth, timeouts);
-//! - [`store`]: cluster documents, history, status and secrets in etcd;
+//! - [`store`]: cluster documents, history, status and secrets in etcd; the
+//!   [`store::ClusterStore`] seam the loop uses, with an in-memory version;
+//! - [`fleet`]: the [`fleet::Fleet`] seam (observe, execute an operation) and its Docker
+//!   implementation;
+//! - [`clock`]: the wall clock, passed in;
+//! - [`gather`]: one look at a cluster (spec, record, observation, plan), shared by the loop
+//!   and `mesos-operator plan`;
 //! - [`secrets`]: secret material, never printed;
 //! - [`docker`]: Docker hosts over a unix socket or mutual TLS, with deadlines;
 //! - [`tls`]: mutual TLS to Docker hosts with the cluster's CA as the only root;
@@ -24,10 +30,13 @@ pub mod act;
 pub mod admin;
 pub mod autoupdate;
 pub mod cli;
+pub mod clock;
 pub mod docker;
 pub mod election;
 pub mod etcd;
 pub mod failpoint;
+pub mod fleet;
+pub mod gather;
 pub mod metrics;
 pub mod observe;
 pub mod probe;

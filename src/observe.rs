@@ -30,13 +30,13 @@ pub const MAX_CONCURRENT_HOSTS: usize = 16;
 pub const PROBES_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Connected clients of a document's hosts; a host that could not be set up keeps its error.
-pub struct Fleet {
+pub struct HostClients {
     /// Host name → client, or why there is none.
     pub hosts: BTreeMap<String, Result<HostClient, String>>,
 }
 
 /// Sets up a client for every host of the document (no request is made).
-pub async fn connect(doc: &MesosCluster, secrets: &SecretSource) -> Fleet {
+pub async fn connect(doc: &MesosCluster, secrets: &SecretSource) -> HostClients {
     let mut hosts = BTreeMap::new();
     for h in &doc.spec.hosts {
         hosts.insert(
@@ -44,11 +44,11 @@ pub async fn connect(doc: &MesosCluster, secrets: &SecretSource) -> Fleet {
             docker::connect(h, secrets).await.map_err(|e| e.to_string()),
         );
     }
-    Fleet { hosts }
+    HostClients { hosts }
 }
 
 /// Observes the cluster once.
-pub async fn observe(doc: &MesosCluster, fleet: &Fleet) -> Observed {
+pub async fn observe(doc: &MesosCluster, fleet: &HostClients) -> Observed {
     let cluster = doc.metadata.name.clone();
     let sem = Arc::new(Semaphore::new(MAX_CONCURRENT_HOSTS));
     let host_futs = fleet.hosts.iter().map(|(name, client)| {

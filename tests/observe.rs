@@ -532,7 +532,7 @@ async fn a_hung_component_costs_only_its_own_observation() {
         "apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {{name: hung}}\nspec:\n  hosts:\n    - {{name: host1, address: 127.0.0.1, docker: {{endpoint: 'unix:///nonexistent'}}}}\n    - {{name: host2, address: 127.0.0.2, docker: {{endpoint: 'unix:///nonexistent'}}}}\n  zookeeper: {{image: 'zookeeper:3.8.0', servers: 1, clientPort: {zk_port}}}\n  masters: {{image: 'mesos-master:1.11.0', count: 1, port: {m_port}}}\n  agents: {{image: 'mesos-agent:1.11.0', port: {a_port}}}\n  marathon: {{image: 'marathon:1.10.17', instances: 2, port: {mt_port}}}\n"
     );
     let doc = parse_document(&y).unwrap();
-    let fleet = observe::Fleet {
+    let fleet = observe::HostClients {
         hosts: doc
             .spec
             .hosts

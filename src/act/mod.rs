@@ -16,7 +16,7 @@ use mesos_operator_core::ops::Op;
 
 use crate::docker::DockerError;
 use crate::election::{Deposed, Fence};
-use crate::observe::Fleet;
+use crate::observe::HostClients;
 use crate::secrets::{Secret, SecretError};
 
 /// Deadline of one HTTP call to a Mesos master or Marathon.
@@ -101,7 +101,7 @@ pub struct Executor<'a> {
     /// The cluster's name (its label on every object).
     pub cluster: &'a str,
     /// Clients of the cluster's hosts.
-    pub fleet: &'a Fleet,
+    pub fleet: &'a HostClients,
     /// The ZooKeeper super user's `user:password`, when the document names one.
     pub zk_super: Option<&'a Secret>,
     /// HTTP client for the Mesos and Marathon APIs.

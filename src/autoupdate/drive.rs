@@ -8,16 +8,49 @@ use mesos_operator_core::autoupdate::canary::{check, registered_agents};
 use mesos_operator_core::autoupdate::{
     decide, AutoUpdateReport, AutoUpdateState, EventKind, Inputs, Policy,
 };
-use mesos_operator_core::desired::Desired;
-use mesos_operator_core::observed::Observed;
-use mesos_operator_core::plan::{BlockKind, Decision, Planned};
+use mesos_operator_core::plan::{BlockKind, Decision};
 use mesos_operator_core::spec::{AutoUpdateMode, Component, MesosCluster};
 use mesos_operator_core::status::ready_count;
 use tracing::{info, warn};
 
-use crate::reconcile::cluster::ReconcileError;
-use crate::reconcile::Context;
-use crate::store::{AutoUpdateAt, Event, StoreError};
+use crate::clock::rfc3339;
+use crate::election::{Deposed, Fence};
+use crate::gather::Snapshot;
+use crate::metrics::Metrics;
+use crate::store::{AutoUpdateAt, ClusterStore, Event, StoreError};
+
+/// What the automation needs of the loop: where to write, the right to, and its counters.
+pub struct Automation<'a> {
+    /// The state and the spec.
+    pub store: &'a dyn ClusterStore,
+    /// Only the leader writes.
+    pub fence: &'a Fence,
+    /// The automation's metrics.
+    pub metrics: &'a Metrics,
+}
+
+/// What the automation can fail on; the reconcile is retried with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum AutomationError {
+    /// The replica may not write any more.
+    #[error(transparent)]
+    Deposed(#[from] Deposed),
+    /// The store failed writing the state or the spec.
+    #[error("the automation could not write: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl AutomationError {
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            AutomationError::Deposed(_) | AutomationError::Store(StoreError::Deposed(_)) => {
+                "deposed"
+            }
+            AutomationError::Store(_) => "store",
+        }
+    }
+}
 
 /// What the automation did in this reconcile.
 #[derive(Debug, Default)]
@@ -33,21 +66,15 @@ pub fn concerns(doc: &MesosCluster, at: &AutoUpdateAt) -> bool {
     Component::ALL.iter().any(|c| doc.auto_update(*c).is_some()) || !at.state.components.is_empty()
 }
 
-/// Inputs and the decision for every component with a policy; writes what changed.
-#[allow(clippy::too_many_arguments)]
-pub async fn drive(
-    ctx: &Context,
-    name: &str,
-    doc: &MesosCluster,
-    generation: u64,
-    spec_revision: i64,
-    desired: &Desired,
-    observed: &Observed,
-    planned: &Planned,
-    at: AutoUpdateAt,
-    now: u64,
-    rfc3339: impl Fn(u64) -> String,
-) -> Result<Driven, ReconcileError> {
+/// Inputs and the decision for every component with a policy, from one look at the
+/// cluster; writes what changed.
+pub async fn drive(ctx: &Automation<'_>, snap: &Snapshot) -> Result<Driven, AutomationError> {
+    let name = snap.name.as_str();
+    let doc = &snap.doc;
+    let (generation, spec_revision) = (snap.generation, snap.spec_revision);
+    let (desired, observed, planned) = (&snap.desired, &snap.observed, &snap.planned);
+    let at = snap.autoupdate.clone();
+    let now = snap.now;
     let mut driven = Driven::default();
     let mut state: AutoUpdateState = at.state.clone();
     let mut write: Option<(Component, String)> = None;
@@ -159,7 +186,7 @@ pub async fn drive(
         return Ok(driven);
     }
     // The state first: a spec write is recorded before it is made.
-    let guard = ctx.fence.guard().map_err(StoreError::from)?;
+    let guard = ctx.fence.guard()?;
     let mut stored = match ctx
         .store
         .put_autoupdate(Some(&guard), name, &at, &state)
@@ -183,11 +210,7 @@ pub async fn drive(
         crate::failpoint::before_action("spec");
         let result = ctx
             .store
-            .update_fenced(&guard, name, generation, spec_revision, |d| {
-                if let Some(slot) = d.image_mut(c) {
-                    *slot = image.clone();
-                }
-            })
+            .set_image_fenced(&guard, name, generation, spec_revision, c, &image)
             .await;
         crate::failpoint::after_action("spec");
         match result {

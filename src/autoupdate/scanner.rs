@@ -16,10 +16,13 @@ use rand::Rng;
 use tracing::{debug, info, warn};
 
 use super::registry::{RegistryClient, RegistryError};
+use std::sync::Arc;
+
+use crate::clock::Clock;
 use crate::election::Fence;
 use crate::metrics::Metrics;
 use crate::secrets::{Secret, SecretSource};
-use crate::store::{Store, StoreError};
+use crate::store::{ClusterStore, StoreError};
 
 /// A whole scan of one cluster, every component included, is given up after this long.
 pub const SCAN_DEADLINE: Duration = Duration::from_secs(120);
@@ -31,7 +34,9 @@ const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
 #[derive(Clone)]
 pub struct ScanCtx {
     /// Where the state goes.
-    pub store: Store,
+    pub store: Arc<dyn ClusterStore>,
+    /// When a scan ended.
+    pub clock: Arc<dyn Clock>,
     /// Registry CA and credentials.
     pub secrets: SecretSource,
     /// Scan counters.
@@ -243,7 +248,7 @@ pub async fn scan(sctx: ScanCtx, name: String, doc: MesosCluster, now: u64) {
             rand::rng().random_range(0..=jitter)
         };
         // From the end of the scan: a slow registry never gets scans back to back.
-        let ended = crate::reconcile::cluster::seconds_since_epoch().max(now);
+        let ended = sctx.clock.now().max(now);
         let next = ended + policy.scan_interval.as_secs().max(1) + extra;
         match &found {
             Ok(f) => debug!(cluster = %name, component = %c, tags = f.tags.len(), "scanned"),

@@ -74,7 +74,7 @@ async fn cluster(store: &Store, name: &str) -> Result<crate::store::Stored, CliE
 async fn list(store: &Store, name: &str, format: Format) -> CliResult {
     let stored = cluster(store, name).await?;
     let at = store.autoupdate(name).await?;
-    let now = crate::reconcile::cluster::seconds_since_epoch();
+    let now = crate::clock::seconds_since_epoch();
     #[derive(serde::Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Row {
@@ -138,7 +138,7 @@ async fn list(store: &Store, name: &str, format: Format) -> CliResult {
                     vec![
                         r.component.as_str().to_string(),
                         r.tag.clone(),
-                        crate::reconcile::cluster::rfc3339(r.first_seen),
+                        crate::clock::rfc3339(r.first_seen),
                         r.verdict.clone(),
                     ]
                 })

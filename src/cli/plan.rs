@@ -5,21 +5,16 @@ use std::path::PathBuf;
 
 use mesos_operator_core::desired::Desired;
 use mesos_operator_core::observed::{HostObservation, Observed};
-use mesos_operator_core::plan::{plan, Decision};
-use mesos_operator_core::spec::{validate, Component};
+use mesos_operator_core::plan::Decision;
+use mesos_operator_core::spec::Component;
 
 use super::output;
 use super::{CliError, CliResult, Format};
-use crate::observe;
+use crate::clock::SystemClock;
+use crate::fleet::DockerFleet;
+use crate::gather::{gather, Gathered};
 use crate::secrets::SecretSource;
 use crate::store::{format_errors, Store};
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 pub(super) async fn run(
     store: &Store,
@@ -27,40 +22,35 @@ pub(super) async fn run(
     format: Format,
     secrets_dir: Option<PathBuf>,
 ) -> CliResult {
-    let stored = store
-        .get(name)
-        .await?
-        .ok_or_else(|| CliError::Failed(format!("cluster {name} not found")))?;
-    let doc = stored.doc;
-    if let Err(errs) = validate(&doc, None) {
-        return Err(CliError::Input(format!(
-            "the stored spec of {name} is invalid:\n{}",
-            format_errors(&errs)
-        )));
-    }
-    let record = store.record(name).await?;
     let secrets = match secrets_dir {
         Some(d) => SecretSource::Dir(d),
         None => SecretSource::Store(Box::new(store.clone())),
     };
-    let fleet = observe::connect(&doc, &secrets).await;
-    let observed = observe::observe(&doc, &fleet).await;
-    let recorded = mesos_operator_core::record::note_observed(
-        &crate::reconcile::cluster::effective_record(&record, &observed),
-        &doc.metadata.name,
-        &observed,
-        now(),
-    );
-    let mut desired = Desired::from_document(&doc);
-    // What the operator would see: another stored cluster's ports on the same machines.
-    desired.port_conflicts = store.port_conflicts(&doc).await?;
-    let decision = plan(&desired, &observed, &recorded, now());
+    let http = crate::act::http_client().map_err(|e| CliError::Failed(e.to_string()))?;
+    let fleet = DockerFleet::new(secrets, http);
+    // The loop's own first half: what is shown is what the operator would do.
+    let snap = match gather(store, &fleet, &SystemClock, name).await? {
+        Gathered::Gone => return Err(CliError::Failed(format!("cluster {name} not found"))),
+        Gathered::Deleting(_) => {
+            return Err(CliError::Failed(format!(
+                "cluster {name} is being deleted (delete --cascade); the operator removes it"
+            )))
+        }
+        Gathered::Invalid { errors, .. } => {
+            return Err(CliError::Input(format!(
+                "the stored spec of {name} is invalid:\n{}",
+                format_errors(&errors)
+            )))
+        }
+        Gathered::Ready(s) => s,
+    };
+    let decision = &snap.planned.decision;
     match format {
         Format::Json => {
-            let v = serde_json::json!({"observed": observed, "decision": decision});
+            let v = serde_json::json!({"observed": snap.observed, "decision": decision});
             println!("{}", output::json(&v)?);
         }
-        _ => print!("{}", render(&desired, &observed, &decision)),
+        _ => print!("{}", render(&snap.desired, &snap.observed, decision)),
     }
     Ok(())
 }

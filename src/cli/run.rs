@@ -11,11 +11,14 @@ use tracing::{error, info};
 use super::{CliError, CliResult, GlobalOpts};
 use crate::act;
 use crate::admin;
+use crate::clock::SystemClock;
 use crate::election::etcd::EtcdLeases;
 use crate::election::{Election, ElectionConfig, Fence};
+use crate::fleet::DockerFleet;
 use crate::metrics::Metrics;
 use crate::reconcile::{self, Context, RunOptions};
 use crate::secrets::SecretSource;
+use crate::store::ClusterStore;
 
 /// Options of `run`.
 #[derive(Debug, clap::Args)]
@@ -106,12 +109,14 @@ pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
     let fence = election.fence();
     let leader_metric = tokio::spawn(publish_leadership(fence.clone(), metrics.clone()));
     let http = act::http_client().map_err(|e| CliError::Failed(e.to_string()))?;
+    let store: Arc<dyn ClusterStore> = Arc::new(store);
     let ctx = Arc::new(Context {
-        store,
+        store: store.clone(),
+        fleet: Arc::new(DockerFleet::new(secrets.clone(), http)),
+        clock: Arc::new(SystemClock),
         secrets,
         metrics: metrics.clone(),
         fence,
-        http,
         opts: RunOptions {
             concurrency: args.concurrency,
             resync: Duration::from_secs(args.resync_secs.max(1)),
@@ -149,7 +154,7 @@ pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
         error!("second signal: exiting now");
         std::process::exit(130);
     });
-    reconcile::run(ctx.clone(), ready_tx, loop_stop).await;
+    reconcile::run(ctx.clone(), store.wakes(ready_tx), loop_stop).await;
     // Steps are done or abandoned: give the leadership up so a standby takes over at once.
     election.resign().await;
     leader_metric.abort();

@@ -1,7 +1,8 @@
 //! The reconcile loop, level-triggered in kube-runtime's manner.
 //!
-//! - Woken by an etcd watch on the clusters' keys (resumed from the last revision seen after
-//!   a disconnect, relisted after a compaction), by a periodic resync, and by the end of a
+//! - Woken by the store's watch on the clusters' keys (etcd's resumes from the last revision
+//!   seen after a disconnect and relists after a compaction), given to [`run`] as a stream
+//!   as kube-runtime's controller is given one, by a periodic resync, and by the end of a
 //!   step (the next plan is that step's health gate).
 //! - The [`scheduler`] keeps one due time per cluster, the earliest asked for; the runner
 //!   here never reconciles one cluster twice at once and runs at most
@@ -10,28 +11,34 @@
 //!   success resets. `Wait{until}` from the planner becomes a requeue, never a sleep inside
 //!   a step.
 
+mod automate;
 pub mod backoff;
 pub mod cluster;
+pub mod error;
+mod report;
 pub mod scheduler;
+mod step;
 mod teardown;
-mod watch;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch as tokio_watch};
+use futures_util::stream::{BoxStream, StreamExt};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{info, info_span, warn, Instrument};
 
+use crate::clock::Clock;
 use crate::election::Fence;
+use crate::fleet::Fleet;
 use crate::metrics::Metrics;
 use crate::secrets::SecretSource;
-use crate::store::Store;
+use crate::store::{ClusterStore, Wake};
 use backoff::Backoff;
 use cluster::{ClusterState, Next};
+use error::ReconcileError;
 use scheduler::Scheduler;
 
 /// Tunables of the loop.
@@ -63,43 +70,41 @@ impl Default for RunOptions {
     }
 }
 
-/// What every reconcile shares.
+/// What every reconcile shares: the seams (store, fleet, clock), each with an in-memory
+/// version for tests, and this replica's fence.
 pub struct Context {
     /// The desired state and the operator's records.
-    pub store: Store,
-    /// Where TLS material and digests come from.
+    pub store: Arc<dyn ClusterStore>,
+    /// The machines.
+    pub fleet: Arc<dyn Fleet>,
+    /// The wall clock.
+    pub clock: Arc<dyn Clock>,
+    /// Where secret material (digests, registry credentials) comes from.
     pub secrets: SecretSource,
     /// Metrics registry.
     pub metrics: Metrics,
     /// This replica's right to act.
     pub fence: Fence,
-    /// HTTP client for Mesos and Marathon calls.
-    pub http: reqwest::Client,
     /// Tunables.
     pub opts: RunOptions,
 }
 
-/// Runs the loop until `shutdown` resolves; then lets running steps finish (up to
-/// [`RunOptions::shutdown_grace`]) and returns. `ready` is set while etcd answers.
+/// Runs the loop over the clusters `wakes` names (every cluster once, then each change,
+/// as [`ClusterStore::wakes`] gives them) until `shutdown` resolves; then lets running
+/// steps finish (up to [`RunOptions::shutdown_grace`]) and returns.
 pub async fn run(
     ctx: Arc<Context>,
-    ready: tokio_watch::Sender<bool>,
+    mut wakes: BoxStream<'static, Wake>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let (tx, mut rx) = mpsc::channel::<watch::Wake>(1024);
-    let watcher = tokio::spawn(watch::watch_clusters(ctx.store.clone(), tx, ready));
     let mut scheduler = Scheduler::default();
     let mut states: HashMap<String, ClusterState> = HashMap::new();
     let mut backoffs: HashMap<String, Backoff> = HashMap::new();
     let mut running: HashSet<String> = HashSet::new();
     // Clusters that were running when this replica became the leader.
     let mut rerun: HashSet<String> = HashSet::new();
-    let mut tasks: JoinSet<(
-        String,
-        ClusterState,
-        Result<Next, cluster::ReconcileError>,
-        f64,
-    )> = JoinSet::new();
+    let mut tasks: JoinSet<(String, ClusterState, Result<Next, ReconcileError>, f64)> =
+        JoinSet::new();
     tokio::pin!(shutdown);
     let mut leading = ctx.fence.leading();
     loop {
@@ -108,11 +113,12 @@ pub async fn run(
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             () = &mut shutdown => break,
-            wake = rx.recv() => match wake {
-                Some(watch::Wake::Cluster(name)) => scheduler.schedule(&name, Instant::now()),
-                Some(watch::Wake::Deleted(name)) => scheduler.schedule(&name, Instant::now()),
+            wake = wakes.next() => match wake {
+                Some(Wake::Cluster(name) | Wake::Deleted(name)) => {
+                    scheduler.schedule(&name, Instant::now())
+                }
                 None => {
-                    warn!("the etcd watcher stopped; stopping");
+                    warn!("the store's watch stopped; stopping");
                     break;
                 }
             },
@@ -132,6 +138,7 @@ pub async fn run(
                     Ok(Next::Forget) => {
                         info!(cluster = %name, "cluster deleted; forgetting it");
                         ctx.metrics.forget_cluster(&name);
+                        ctx.fleet.forget(&name);
                         backoffs.remove(&name);
                         scheduler.remove(&name);
                     }
@@ -172,7 +179,7 @@ pub async fn run(
             let span = info_span!("reconcile", cluster = %name);
             tasks.spawn(
                 async move {
-                    let clock = std::time::Instant::now();
+                    let clock = Instant::now();
                     let r = cluster::reconcile(&ctx, &name, &mut state).await;
                     (name, state, r, clock.elapsed().as_secs_f64())
                 }
@@ -180,7 +187,7 @@ pub async fn run(
             );
         }
     }
-    watcher.abort();
+    drop(wakes);
     if !tasks.is_empty() {
         info!(
             running = tasks.len(),

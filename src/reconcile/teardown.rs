@@ -2,14 +2,15 @@
 //! the fleet, removes the cluster's containers in reverse rollout order (Marathon, agents,
 //! masters, ZooKeeper), then their data volumes, then every key of the cluster.
 
+use mesos_operator_core::observed::HostObservation;
 use mesos_operator_core::ops;
 use mesos_operator_core::spec::MesosCluster;
 use tracing::info;
 
-use super::cluster::{ClusterState, Next, ReconcileError};
+use super::cluster::Next;
+use super::error::ReconcileError;
 use super::Context;
-use crate::act::Executor;
-use crate::observe;
+use crate::fleet::StepSecrets;
 
 /// Removes everything of the cluster; the keys go last, so a crash half-way leaves the
 /// request in place and the next reconcile finishes the job.
@@ -17,16 +18,13 @@ pub(super) async fn teardown(
     ctx: &Context,
     name: &str,
     doc: &MesosCluster,
-    state: &mut ClusterState,
 ) -> Result<Next, ReconcileError> {
-    let fleet = super::cluster::fleet_for(ctx, doc, state).await;
-    let observed = observe::observe(doc, &fleet).await;
-    if let Some((host, _)) = observed.hosts.iter().find(|(_, h)| {
-        !matches!(
-            h,
-            mesos_operator_core::observed::HostObservation::Reachable { .. }
-        )
-    }) {
+    let observed = ctx.fleet.observe(doc).await;
+    if let Some((host, _)) = observed
+        .hosts
+        .iter()
+        .find(|(_, h)| !matches!(h, HostObservation::Reachable { .. }))
+    {
         return Err(ReconcileError::Incomplete(format!(
             "host {host} does not answer; the cluster's containers there cannot be removed yet"
         )));
@@ -37,16 +35,9 @@ pub(super) async fn teardown(
         operations = plan.len(),
         "deleting the cluster's containers and volumes"
     );
-    let no_files = std::collections::BTreeMap::new();
-    let ex = Executor {
-        cluster: name,
-        fleet: &fleet,
-        zk_super: None,
-        http: &ctx.http,
-        secret_files: &no_files,
-    };
+    let none = StepSecrets::default();
     for op in &plan {
-        ex.execute(op, &ctx.fence)
+        super::step::execute(ctx, doc, op, &none)
             .await
             .map_err(|source| ReconcileError::Act {
                 kind: op.kind(),
@@ -58,6 +49,7 @@ pub(super) async fn teardown(
         source: e.into(),
     })?;
     ctx.store.delete_fenced(name, &guard).await?;
+    ctx.fleet.forget(name);
     info!(cluster = name, "cluster deleted with its containers");
     Ok(Next::Forget)
 }

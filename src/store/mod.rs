@@ -24,9 +24,13 @@ use crate::election::WriteGuard;
 use crate::etcd::{self, ConnectError, EtcdOptions, REQUEST_TIMEOUT};
 
 mod autoupdate;
+mod cluster_store;
 mod json_key;
+pub mod memory;
 mod records;
+mod watch;
 pub use autoupdate::AutoUpdateAt;
+pub use cluster_store::{ClusterStore, Wake};
 pub use records::{cluster_of_spec_key, Event, RecordAt, MAX_EVENTS};
 
 /// What can go wrong talking to the store.

@@ -8,16 +8,9 @@ use etcd_client::{EventType, WatchOptions};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, warn};
 
-use crate::store::{cluster_of_spec_key, Store};
+use futures_util::stream::BoxStream;
 
-/// Why a cluster should be looked at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Wake {
-    /// A key of the cluster changed (or it was listed).
-    Cluster(String),
-    /// Its spec was deleted.
-    Deleted(String),
-}
+use super::{cluster_of_spec_key, Store, Wake};
 
 /// `<prefix>clusters/<name>/<anything>` → `name`, for keys that wake a reconcile (the spec
 /// a deletion request and the automation's state; not the operator's own status, record or
@@ -36,8 +29,24 @@ fn waking_cluster(prefix: &str, key: &[u8]) -> Option<String> {
     (!name.contains('/')).then(|| name.to_string())
 }
 
+/// The wakes of the clusters under `store`'s prefix, for as long as the stream is held (the
+/// watcher task ends when its receiver is dropped).
+pub fn wakes(store: Store, ready: watch::Sender<bool>) -> BoxStream<'static, Wake> {
+    let (tx, rx) = mpsc::channel::<Wake>(1024);
+    let gone = tx.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = watch_clusters(store, tx, ready) => {}
+            () = gone.closed() => {}
+        }
+    });
+    Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|w| (w, rx))
+    }))
+}
+
 /// Lists and watches until the receiver is gone. `ready` says whether etcd answers.
-pub async fn watch_clusters(store: Store, tx: mpsc::Sender<Wake>, ready: watch::Sender<bool>) {
+async fn watch_clusters(store: Store, tx: mpsc::Sender<Wake>, ready: watch::Sender<bool>) {
     let prefix = store.clusters_prefix();
     let mut retry = Duration::from_millis(200);
     // None: list first.

@@ -1,0 +1,126 @@
+//! The fleet seam: what the reconcile loop asks of the machines it manages, as a trait with
+//! the real implementation here ([`DockerFleet`]: Docker Engine API, ZooKeeper, the Mesos
+//! and Marathon APIs) and a model one in the tests, which carries out the very same
+//! [`Op`]s on the simulation's model cluster.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use mesos_operator_core::observed::Observed;
+use mesos_operator_core::ops::Op;
+use mesos_operator_core::spec::MesosCluster;
+
+use crate::act::{ActError, Executor};
+use crate::election::Fence;
+use crate::observe::{self, HostClients};
+use crate::secrets::{Secret, SecretSource};
+
+/// The secrets one step needs, read before its record is written.
+#[derive(Clone, Default)]
+pub struct StepSecrets {
+    /// The ZooKeeper super user's `user:password`, when the document names one.
+    pub zk_super: Option<Secret>,
+    /// The secrets the step's containers take as files, by name.
+    pub files: BTreeMap<String, Secret>,
+}
+
+/// The machines of the clusters the loop manages.
+#[async_trait]
+pub trait Fleet: Send + Sync + 'static {
+    /// What is there now, for the document's hosts: never fails; what cannot be seen is
+    /// reported as such in the observation.
+    async fn observe(&self, doc: &MesosCluster) -> Observed;
+    /// Carries out one operation. Checks `fence` right before it touches anything.
+    async fn execute(
+        &self,
+        doc: &MesosCluster,
+        op: &Op,
+        fence: &Fence,
+        secrets: &StepSecrets,
+    ) -> Result<(), ActError>;
+    /// The cluster is gone: drop what is kept for it.
+    fn forget(&self, _cluster: &str) {}
+}
+
+/// The real fleet: a client per Docker host (mutual TLS or a unix socket), kept per cluster
+/// while its hosts stay the same.
+pub struct DockerFleet {
+    secrets: SecretSource,
+    http: reqwest::Client,
+    clients: Mutex<HashMap<String, (String, Arc<HostClients>)>>,
+}
+
+impl DockerFleet {
+    /// A fleet whose hosts' TLS material comes from `secrets`.
+    pub fn new(secrets: SecretSource, http: reqwest::Client) -> DockerFleet {
+        DockerFleet {
+            secrets,
+            http,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn cached(&self, cluster: &str) -> Option<(String, Arc<HostClients>)> {
+        match self.clients.lock() {
+            Ok(c) => c.get(cluster).cloned(),
+            Err(p) => p.into_inner().get(cluster).cloned(),
+        }
+    }
+
+    fn keep(&self, cluster: &str, entry: Option<(String, Arc<HostClients>)>) {
+        let mut c = match self.clients.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        match entry {
+            Some(e) => c.insert(cluster.to_string(), e),
+            None => c.remove(cluster),
+        };
+    }
+
+    /// The clients of the document's hosts; set up again when the hosts changed, or when a
+    /// host's client could not be set up (a missing secret) last time.
+    async fn clients(&self, doc: &MesosCluster) -> Arc<HostClients> {
+        let name = &doc.metadata.name;
+        let fp = serde_json::to_string(&doc.spec.hosts).unwrap_or_default();
+        if let Some((have, f)) = self.cached(name) {
+            if have == fp && f.hosts.values().all(Result::is_ok) {
+                return f;
+            }
+        }
+        let f = Arc::new(observe::connect(doc, &self.secrets).await);
+        self.keep(name, Some((fp, f.clone())));
+        f
+    }
+}
+
+#[async_trait]
+impl Fleet for DockerFleet {
+    async fn observe(&self, doc: &MesosCluster) -> Observed {
+        let clients = self.clients(doc).await;
+        observe::observe(doc, &clients).await
+    }
+
+    async fn execute(
+        &self,
+        doc: &MesosCluster,
+        op: &Op,
+        fence: &Fence,
+        secrets: &StepSecrets,
+    ) -> Result<(), ActError> {
+        let clients = self.clients(doc).await;
+        let ex = Executor {
+            cluster: &doc.metadata.name,
+            fleet: &clients,
+            zk_super: secrets.zk_super.as_ref(),
+            http: &self.http,
+            secret_files: &secrets.files,
+        };
+        ex.execute(op, fence).await
+    }
+
+    fn forget(&self, cluster: &str) {
+        self.keep(cluster, None);
+    }
+}

@@ -1,0 +1,187 @@
+//! Carrying out one step with the core's protocol: operations and record planned
+//! ([`protocol::begin`]), every secret read, the record written under the fence, the
+//! operations carried out in order, the record written again from how they ended
+//! ([`protocol::finish`]), and the step's event and metric.
+
+use std::collections::BTreeMap;
+
+use mesos_operator_core::ops::Op;
+use mesos_operator_core::plan::{stage, Step};
+use mesos_operator_core::protocol::{self, Outcome};
+use mesos_operator_core::record::Recorded;
+use mesos_operator_core::spec::MesosCluster;
+use tracing::{info, warn};
+
+use super::error::ReconcileError;
+use super::Context;
+use crate::act::ActError;
+use crate::clock::rfc3339;
+use crate::fleet::StepSecrets;
+use crate::gather::Snapshot;
+use crate::store::{Event, RecordAt};
+
+/// Takes `step`, planned in `snap`.
+pub(super) async fn take(
+    ctx: &Context,
+    snap: &Snapshot,
+    step: &Step,
+) -> Result<(), ReconcileError> {
+    let name = snap.name.as_str();
+    let doc = &snap.doc;
+    // Containers of a quorum change are built from its current stage, staged from the
+    // very observation the plan was made from.
+    let staged = stage(&snap.desired, &snap.observed, &snap.recorded);
+    let started = ctx.clock.now();
+    let digest = doc.spec.zookeeper.super_digest.as_ref();
+    let begun = protocol::begin(
+        &staged,
+        &snap.observed,
+        step,
+        &snap.recorded,
+        digest.is_some(),
+        started,
+    )?;
+    // Every secret before the record: a missing one stops the step before it starts,
+    // leaving no step in flight and no ZooKeeper id used up.
+    let secrets = read_secrets(ctx, doc, &begun.ops).await?;
+    // Record, then act: the step in flight and any ZooKeeper id it hands out are durable
+    // before the first operation touches the fleet.
+    let read = RecordAt {
+        record: snap.recorded.clone(),
+        mod_revision: snap.record.mod_revision,
+    };
+    let in_flight = put_record(ctx, name, &read, &begun.record).await?;
+    let clock = tokio::time::Instant::now();
+    let mut result = Ok(());
+    for op in &begun.ops {
+        if let Err(source) = execute(ctx, doc, op, &secrets).await {
+            result = Err(ReconcileError::Act {
+                kind: op.kind(),
+                source,
+            });
+            break;
+        }
+    }
+    let secs = clock.elapsed().as_secs_f64();
+    let outcome = match &result {
+        Ok(()) => Outcome::Done,
+        // The last look stopped the step before anything was done.
+        Err(ReconcileError::Act {
+            source: ActError::NotServing { .. } | ActError::ServesAgain { .. },
+            ..
+        }) => Outcome::NotTaken,
+        // The in-flight record stays: it tells people (and the next plan) a step is half done.
+        Err(_) => Outcome::Failed,
+    };
+    let label = if result.is_ok() { "ok" } else { "error" };
+    ctx.metrics.step_finished(name, step.kind(), label, secs);
+    push_event(ctx, snap, step, started, label, &result, secs).await;
+    match (&result, outcome) {
+        (Ok(()), _) => info!(seconds = secs, "step done"),
+        (Err(e), Outcome::NotTaken) => {
+            warn!(error = %e, seconds = secs, "step not taken: the last look failed")
+        }
+        (Err(e), _) => warn!(error = %e, seconds = secs, "step failed"),
+    }
+    if outcome != Outcome::Failed {
+        let after = protocol::finish(step, &snap.recorded, &in_flight.record, outcome);
+        put_record(ctx, name, &in_flight, &after).await?;
+    }
+    result
+}
+
+/// The ZooKeeper super user's digest, when the document names one, and the secrets the
+/// step's new containers take as files.
+async fn read_secrets(
+    ctx: &Context,
+    doc: &MesosCluster,
+    ops: &[Op],
+) -> Result<StepSecrets, ReconcileError> {
+    let zk_super = match doc.spec.zookeeper.super_digest.as_ref() {
+        Some(r) => Some(ctx.secrets.get(&r.secret).await?),
+        None => None,
+    };
+    let mut files = BTreeMap::new();
+    for op in ops {
+        if let Op::Create { spec, .. } = op {
+            for f in &spec.secret_files {
+                if !files.contains_key(&f.secret) {
+                    files.insert(f.secret.clone(), ctx.secrets.get(&f.secret).await?);
+                }
+            }
+        }
+    }
+    Ok(StepSecrets { zk_super, files })
+}
+
+/// One operation on the fleet, counted per Docker host.
+pub(super) async fn execute(
+    ctx: &Context,
+    doc: &MesosCluster,
+    op: &Op,
+    secrets: &StepSecrets,
+) -> Result<(), ActError> {
+    let r = ctx.fleet.execute(doc, op, &ctx.fence, secrets).await;
+    if let Some(host) = op.docker_host() {
+        let label = match &r {
+            Ok(()) => "ok",
+            Err(e) => e.metric_label(),
+        };
+        ctx.metrics.docker_request(host, label);
+    }
+    r
+}
+
+/// The step's event; a failure to write it is logged, not fatal (the record is what counts).
+async fn push_event(
+    ctx: &Context,
+    snap: &Snapshot,
+    step: &Step,
+    started: u64,
+    outcome: &str,
+    result: &Result<(), ReconcileError>,
+    secs: f64,
+) {
+    let event = Event {
+        at: rfc3339(started),
+        kind: step.kind().to_string(),
+        component: step.component().as_str().to_string(),
+        host: step.host().to_string(),
+        step: step.to_string(),
+        outcome: outcome.to_string(),
+        error: result.as_ref().err().map(ToString::to_string),
+        duration_seconds: (secs * 1000.0).round() / 1000.0,
+        generation: snap.generation,
+    };
+    let pushed = match ctx.fence.guard() {
+        Ok(guard) => ctx.store.push_event(&guard, &snap.name, event).await,
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = pushed {
+        warn!(error = %e, "could not record the step's event");
+    }
+}
+
+/// The operator's record is written under the fence; each write is an action (a failpoint
+/// can kill or freeze the process around it).
+pub(super) async fn put_record(
+    ctx: &Context,
+    name: &str,
+    at: &RecordAt,
+    record: &Recorded,
+) -> Result<RecordAt, ReconcileError> {
+    crate::failpoint::before_action("record");
+    let result = match ctx.fence.guard() {
+        Ok(guard) => ctx
+            .store
+            .put_record(&guard, name, at, record)
+            .await
+            .map_err(ReconcileError::from),
+        Err(e) => Err(ReconcileError::Act {
+            kind: "record",
+            source: e.into(),
+        }),
+    };
+    crate::failpoint::after_action("record");
+    result
+}

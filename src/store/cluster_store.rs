@@ -1,0 +1,164 @@
+//! The store seam: what the reconcile loop reads and writes about a cluster, as a trait with
+//! two implementations, etcd ([`Store`]) and memory ([`super::memory::MemStore`]), in the
+//! shape of raft-rs' `Storage`/`MemStorage`. With the memory one the real loop runs against
+//! the model fleet under tokio's paused clock; the etcd one is what production runs.
+//!
+//! Every write of the leading operator carries its [`WriteGuard`]: the store refuses it once
+//! the leadership moved on ([`StoreError::Deposed`]).
+
+use async_trait::async_trait;
+use futures_util::stream::BoxStream;
+use mesos_operator_core::autoupdate::AutoUpdateState;
+use mesos_operator_core::record::Recorded;
+use mesos_operator_core::spec::{Component, MesosCluster, PortConflict};
+use mesos_operator_core::status::ClusterStatus;
+use tokio::sync::watch;
+
+use super::{AutoUpdateAt, Event, RecordAt, Store, StoreError, Stored, WriteOutcome};
+use crate::election::WriteGuard;
+
+/// Why a cluster should be looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wake {
+    /// A key of the cluster changed (or it was listed).
+    Cluster(String),
+    /// Its spec was deleted.
+    Deleted(String),
+}
+
+/// What the loop needs of the store.
+#[async_trait]
+pub trait ClusterStore: Send + Sync + 'static {
+    /// The stored document, if any.
+    async fn get(&self, name: &str) -> Result<Option<Stored>, StoreError>;
+    /// Whether `delete --cascade` asked for the cluster to go.
+    async fn deletion_requested(&self, name: &str) -> Result<bool, StoreError>;
+    /// The ports `doc` binds that another stored cluster binds on the same machines.
+    async fn port_conflicts(&self, doc: &MesosCluster) -> Result<Vec<PortConflict>, StoreError>;
+    /// The operator's record; absent is empty (revision 0), unreadable an error.
+    async fn record(&self, name: &str) -> Result<RecordAt, StoreError>;
+    /// Writes the record if it is still at `at.mod_revision`, under the fence.
+    async fn put_record(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        at: &RecordAt,
+        record: &Recorded,
+    ) -> Result<RecordAt, StoreError>;
+    /// The automation's state; absent is empty.
+    async fn autoupdate(&self, name: &str) -> Result<AutoUpdateAt, StoreError>;
+    /// Writes the automation state if it is still at `at.mod_revision`; fenced with `guard`.
+    async fn put_autoupdate(
+        &self,
+        guard: Option<&WriteGuard>,
+        name: &str,
+        at: &AutoUpdateAt,
+        state: &AutoUpdateState,
+    ) -> Result<AutoUpdateAt, StoreError>;
+    /// The automation's change of a spec: `component`'s image set to `image`, only if the
+    /// spec is still at `generation` and `mod_revision` (a person's write in between wins),
+    /// validated like any apply, fenced.
+    async fn set_image_fenced(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        generation: u64,
+        mod_revision: i64,
+        component: Component,
+        image: &str,
+    ) -> Result<WriteOutcome, StoreError>;
+    /// Writes the status document, fenced.
+    async fn put_status(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        status: &ClusterStatus,
+    ) -> Result<(), StoreError>;
+    /// Appends an event, fenced.
+    async fn push_event(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        event: Event,
+    ) -> Result<(), StoreError>;
+    /// Removes every key of the cluster, fenced (the end of `delete --cascade`).
+    async fn delete_fenced(&self, name: &str, guard: &WriteGuard) -> Result<(), StoreError>;
+    /// Every cluster once, then each change that should wake a reconcile, for as long as the
+    /// stream is held; `ready` says whether the store answers.
+    fn wakes(&self, ready: watch::Sender<bool>) -> BoxStream<'static, Wake>;
+}
+
+#[async_trait]
+impl ClusterStore for Store {
+    async fn get(&self, name: &str) -> Result<Option<Stored>, StoreError> {
+        Store::get(self, name).await
+    }
+    async fn deletion_requested(&self, name: &str) -> Result<bool, StoreError> {
+        Store::deletion_requested(self, name).await
+    }
+    async fn port_conflicts(&self, doc: &MesosCluster) -> Result<Vec<PortConflict>, StoreError> {
+        Store::port_conflicts(self, doc).await
+    }
+    async fn record(&self, name: &str) -> Result<RecordAt, StoreError> {
+        Store::record(self, name).await
+    }
+    async fn put_record(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        at: &RecordAt,
+        record: &Recorded,
+    ) -> Result<RecordAt, StoreError> {
+        Store::put_record(self, guard, name, at, record).await
+    }
+    async fn autoupdate(&self, name: &str) -> Result<AutoUpdateAt, StoreError> {
+        Store::autoupdate(self, name).await
+    }
+    async fn put_autoupdate(
+        &self,
+        guard: Option<&WriteGuard>,
+        name: &str,
+        at: &AutoUpdateAt,
+        state: &AutoUpdateState,
+    ) -> Result<AutoUpdateAt, StoreError> {
+        Store::put_autoupdate(self, guard, name, at, state).await
+    }
+    async fn set_image_fenced(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        generation: u64,
+        mod_revision: i64,
+        component: Component,
+        image: &str,
+    ) -> Result<WriteOutcome, StoreError> {
+        self.update_fenced(guard, name, generation, mod_revision, |d| {
+            if let Some(slot) = d.image_mut(component) {
+                *slot = image.to_string();
+            }
+        })
+        .await
+    }
+    async fn put_status(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        status: &ClusterStatus,
+    ) -> Result<(), StoreError> {
+        Store::put_status(self, guard, name, status).await
+    }
+    async fn push_event(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        event: Event,
+    ) -> Result<(), StoreError> {
+        Store::push_event(self, guard, name, event).await
+    }
+    async fn delete_fenced(&self, name: &str, guard: &WriteGuard) -> Result<(), StoreError> {
+        Store::delete_fenced(self, name, guard).await
+    }
+    fn wakes(&self, ready: watch::Sender<bool>) -> BoxStream<'static, Wake> {
+        super::watch::wakes(self.clone(), ready)
+    }
+}
