@@ -51,7 +51,10 @@ pub(super) async fn execute(ex: &Executor<'_>, op: &Op) -> Result<(), ActError> 
         Op::Start { host, name } => Ok(client(ex, host)?.start(name).await?),
         Op::Remove { host, name } => Ok(client(ex, host)?.remove_container(name).await?),
         Op::RemoveVolume { host, volume } => Ok(client(ex, host)?.remove_volume(volume).await?),
-        _ => Ok(()),
+        other => Err(ActError::Misrouted {
+            op: other.kind(),
+            module: "docker",
+        }),
     }
 }
 

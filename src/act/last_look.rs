@@ -60,7 +60,9 @@ async fn serves(component: Component, addr: &str, zk_auth: Option<&Secret>) -> b
             probe::zk_server(addr).await.observation.serves()
                 && commits_through(addr, zk_auth).await
         }
-        _ => true,
+        // No last look is defined for the others: not proven to serve, so nothing is
+        // stopped on the strength of them.
+        Component::Agents | Component::Marathon => false,
     }
 }
 
@@ -75,7 +77,10 @@ pub(super) async fn require(op: &Op, zk_auth: Option<&Secret>) -> Result<(), Act
         at_least,
     } = op
     else {
-        return Ok(());
+        return Err(ActError::Misrouted {
+            op: op.kind(),
+            module: "last look (serving)",
+        });
     };
     let answers =
         futures_util::future::join_all(members.iter().map(|m| serves(*component, m, zk_auth)))
@@ -105,7 +110,10 @@ pub(super) async fn require(op: &Op, zk_auth: Option<&Secret>) -> Result<(), Act
 /// without its drain.
 pub(super) async fn require_out_of_service(op: &Op) -> Result<(), ActError> {
     let Op::RequireAgentOutOfService { stopping, agent } = op else {
-        return Ok(());
+        return Err(ActError::Misrouted {
+            op: op.kind(),
+            module: "last look (out of service)",
+        });
     };
     if probe::status_of(agent, "/health").await == Some(200) {
         return Err(ActError::ServesAgain {

@@ -282,7 +282,10 @@ pub(super) async fn execute(http: &reqwest::Client, op: &Op) -> Result<(), ActEr
                 Err(ActError::Http(format!("DELETE {url}: {}", r.status())))
             }
         }
-        _ => Ok(()),
+        other => Err(ActError::Misrouted {
+            op: other.kind(),
+            module: "mesos",
+        }),
     }
 }
 

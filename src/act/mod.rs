@@ -68,6 +68,15 @@ pub enum ActError {
         /// The ones that did not (`ip:port`).
         down: Vec<String>,
     },
+    /// An operation reached a module that does not carry it out: a bug in the dispatch,
+    /// failed loudly rather than counted as done.
+    #[error("the {module} executor was handed a {op} operation, which it does not carry out")]
+    Misrouted {
+        /// The operation's kind.
+        op: &'static str,
+        /// The module it reached.
+        module: &'static str,
+    },
     /// The last look before an agent seen out of service is stopped without its drain found
     /// it answering again; nothing was stopped.
     #[error(
@@ -92,6 +101,7 @@ impl ActError {
             ActError::Zookeeper(_) => "zookeeper",
             ActError::Http(_) => "http",
             ActError::NotServing { .. } | ActError::ServesAgain { .. } => "not-serving",
+            ActError::Misrouted { .. } => "misrouted",
         }
     }
 }

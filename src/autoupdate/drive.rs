@@ -17,7 +17,7 @@ use crate::clock::rfc3339;
 use crate::election::{Deposed, Fence};
 use crate::gather::Snapshot;
 use crate::metrics::Metrics;
-use crate::store::{AutoUpdateAt, ClusterStore, Event, StoreError};
+use crate::store::{AutoUpdateAt, ClusterStore, Event, EventOutcome, StoreError};
 
 /// What the automation needs of the loop: where to write, the right to, and its counters.
 pub struct Automation<'a> {
@@ -163,7 +163,7 @@ pub async fn drive(ctx: &Automation<'_>, snap: &Snapshot) -> Result<Driven, Auto
                 component: c.as_str().to_string(),
                 host: String::new(),
                 step: e.message.clone(),
-                outcome: "ok".into(),
+                outcome: EventOutcome::Ok,
                 error: None,
                 duration_seconds: 0.0,
                 generation,

@@ -25,7 +25,7 @@ pub(super) async fn run(store: &Store, name: &str, format: Format) -> CliResult 
                         e.at.clone(),
                         e.kind.clone(),
                         e.host.clone(),
-                        e.outcome.clone(),
+                        e.outcome.as_str().to_string(),
                         format!("{:.1}s", e.duration_seconds),
                         e.error.clone().unwrap_or_else(|| e.step.clone()),
                     ]

@@ -46,7 +46,7 @@ fn render(
                 .iter()
                 .map(|(c, st)| {
                     vec![
-                        c.clone(),
+                        c.to_string(),
                         st.desired.to_string(),
                         st.ready.to_string(),
                         st.leader.clone().unwrap_or_else(|| "-".into()),
@@ -61,7 +61,7 @@ fn render(
             let auto: Vec<Vec<String>> = mesos_operator_core::spec::Component::ALL
                 .iter()
                 .filter_map(|c| {
-                    let a = s.components.get(c.as_str())?.auto_update.as_ref()?;
+                    let a = s.components.get(c)?.auto_update.as_ref()?;
                     let mode = serde_json::to_value(a.mode)
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_string))

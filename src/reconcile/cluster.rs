@@ -89,7 +89,7 @@ pub async fn reconcile(
         return Ok(Next::After(ctx.opts.after_step));
     }
     for (c, r) in automated.reports {
-        if let Some(cs) = status.components.get_mut(c.as_str()) {
+        if let Some(cs) = status.components.get_mut(&c) {
             cs.auto_update = Some(r);
         }
     }

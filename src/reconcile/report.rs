@@ -43,7 +43,7 @@ pub(super) fn metrics(ctx: &Context, snap: &Snapshot, status: &ClusterStatus) {
     for c in Component::ALL {
         let (ready, desired) = status
             .components
-            .get(c.as_str())
+            .get(&c)
             .map_or((0, 0), |s| (i64::from(s.ready), i64::from(s.desired)));
         ctx.metrics.set_component(name, c.as_str(), ready, desired);
     }

@@ -18,7 +18,7 @@ use crate::act::ActError;
 use crate::clock::rfc3339;
 use crate::fleet::StepSecrets;
 use crate::gather::Snapshot;
-use crate::store::{Event, RecordAt};
+use crate::store::{Event, EventOutcome, RecordAt};
 
 /// Takes `step`, planned in `snap`.
 pub(super) async fn take(
@@ -73,8 +73,13 @@ pub(super) async fn take(
         // The in-flight record stays: it tells people (and the next plan) a step is half done.
         Err(_) => Outcome::Failed,
     };
-    let label = if result.is_ok() { "ok" } else { "error" };
-    ctx.metrics.step_finished(name, step.kind(), label, secs);
+    let label = if result.is_ok() {
+        EventOutcome::Ok
+    } else {
+        EventOutcome::Error
+    };
+    ctx.metrics
+        .step_finished(name, step.kind(), label.as_str(), secs);
     push_event(ctx, snap, step, started, label, &result, secs).await;
     match (&result, outcome) {
         (Ok(()), _) => info!(seconds = secs, "step done"),
@@ -138,7 +143,7 @@ async fn push_event(
     snap: &Snapshot,
     step: &Step,
     started: u64,
-    outcome: &str,
+    outcome: EventOutcome,
     result: &Result<(), ReconcileError>,
     secs: f64,
 ) {
@@ -148,7 +153,7 @@ async fn push_event(
         component: step.component().as_str().to_string(),
         host: step.host().to_string(),
         step: step.to_string(),
-        outcome: outcome.to_string(),
+        outcome,
         error: result.as_ref().err().map(ToString::to_string),
         duration_seconds: (secs * 1000.0).round() / 1000.0,
         generation: snap.generation,

@@ -31,7 +31,7 @@ mod records;
 mod watch;
 pub use autoupdate::AutoUpdateAt;
 pub use cluster_store::{ClusterStore, Wake};
-pub use records::{cluster_of_spec_key, Event, RecordAt, MAX_EVENTS};
+pub use records::{cluster_of_spec_key, Event, EventOutcome, RecordAt, MAX_EVENTS};
 
 /// What can go wrong talking to the store.
 #[derive(Debug, thiserror::Error)]

@@ -25,6 +25,26 @@ pub struct RecordAt {
     pub mod_revision: i64,
 }
 
+/// How a step (or an automation decision) ended, as events say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventOutcome {
+    /// Carried out.
+    Ok,
+    /// Failed; the event's `error` says why.
+    Error,
+}
+
+impl EventOutcome {
+    /// As written in events and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventOutcome::Ok => "ok",
+            EventOutcome::Error => "error",
+        }
+    }
+}
+
 /// One step the operator took, as `events NAME` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -39,8 +59,8 @@ pub struct Event {
     pub host: String,
     /// The step, in words.
     pub step: String,
-    /// `ok` or `error`.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: EventOutcome,
     /// The error, when the outcome is `error`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

@@ -92,7 +92,7 @@ pub struct ClusterStatus {
     pub step: Option<StepRecord>,
     /// Per component, keyed `zookeeper`, `masters`, `agents`, `marathon`.
     #[serde(default)]
-    pub components: BTreeMap<String, ComponentStatus>,
+    pub components: BTreeMap<crate::spec::Component, ComponentStatus>,
     /// With phase `Invalid`: every problem, as `apply` reports them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
@@ -194,7 +194,7 @@ pub fn derive(i: StatusInputs<'_>) -> ClusterStatus {
             C::Marathon => o.marathon.leader.clone(),
         };
         components.insert(
-            c.as_str().to_string(),
+            c,
             ComponentStatus {
                 desired,
                 ready: ready_count(d, o, c),
@@ -244,7 +244,7 @@ impl ClusterStatus {
         // In rollout order, not alphabetical.
         crate::spec::Component::ALL
             .iter()
-            .filter_map(|k| self.components.get_key_value(k.as_str()))
+            .filter_map(|k| self.components.get_key_value(k))
             .map(|(name, c)| {
                 let image = c
                     .image
