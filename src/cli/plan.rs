@@ -71,7 +71,7 @@ fn render(d: &Desired, o: &Observed, decision: &Decision) -> String {
                     let want = d.container(c, host);
                     let have = containers.get(&c);
                     let config = match (want, have) {
-                        (Some(w), Some(h)) if w.config_hash == h.config_hash => "current",
+                        (Some(_), Some(h)) if d.is_current(h) => "current",
                         (Some(_), Some(_)) => "outdated",
                         (Some(_), None) => "missing",
                         (None, Some(_)) => "not wanted",

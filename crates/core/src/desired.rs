@@ -445,6 +445,14 @@ impl Desired {
         self.containers.get(&(c, host.to_string()))
     }
 
+    /// The one definition of "this container is current": one of its component is wanted
+    /// on its host, with the configuration it runs. A container no document wants there is
+    /// not current. (`invariants` keeps its own, on purpose.)
+    pub fn is_current(&self, oc: &crate::observed::ObservedContainer) -> bool {
+        self.container(oc.component, &oc.host)
+            .is_some_and(|s| s.config_hash == oc.config_hash)
+    }
+
     /// Hosts that should run a component, sorted by name.
     pub fn hosts_of(&self, c: Component) -> Vec<&str> {
         self.containers

@@ -144,10 +144,7 @@ pub fn ready_count(
             let Some(oc) = o.container(c, h) else {
                 return false;
             };
-            let current = d
-                .container(c, h)
-                .is_some_and(|s| s.config_hash == oc.config_hash);
-            current && oc.running() && o.member_health(c, h) == Some(true)
+            d.is_current(oc) && oc.running() && o.member_health(c, h) == Some(true)
         })
         .count() as u32
 }

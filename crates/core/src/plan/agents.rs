@@ -23,10 +23,9 @@ const A: Component = Component::Agents;
 const GATE: &str = "answer /health and be listed active by the leading master";
 
 fn hash_ok(ctx: &Ctx, host: &str) -> bool {
-    match (ctx.o.container(A, host), ctx.d.container(A, host)) {
-        (Some(o), Some(d)) => o.config_hash == d.config_hash,
-        _ => false,
-    }
+    ctx.o
+        .container(A, host)
+        .is_some_and(|c| ctx.d.is_current(c))
 }
 
 /// In service: running, healthy, registered, not down for maintenance (draining agents

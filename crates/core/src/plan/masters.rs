@@ -55,11 +55,7 @@ pub fn stage<'a>(
     let n = labelled.len() as u32;
     let healthy = |h: &str| {
         observed.container(M, h).is_some_and(|c| c.running())
-            && observed
-                .masters
-                .members
-                .get(h)
-                .is_some_and(|m| m.healthy && m.recovered)
+            && observed.masters.members.get(h).is_some_and(|m| m.serves())
     };
     // A lone quorum-1 master stopped by a registry reset that was cut short after the stop
     // (the reset is recorded before the step): it serves nobody and is wiped and replaced
@@ -162,21 +158,15 @@ fn member_up(ctx: &Ctx, host: &str) -> bool {
 /// master): a master whose replica is still empty does not count toward the log's quorum.
 fn member_ok(ctx: &Ctx, host: &str) -> bool {
     ctx.o.container(M, host).is_some_and(|c| c.running())
-        && ctx
-            .o
-            .masters
-            .members
-            .get(host)
-            .is_some_and(|m| m.healthy && m.recovered)
+        && ctx.o.masters.members.get(host).is_some_and(|m| m.serves())
 }
 
 /// The container on `host` runs a configuration other than the desired one (or none is
 /// desired there). Such a member is not waited for: replacing or removing it is the remedy.
 fn stale(ctx: &Ctx, host: &str) -> bool {
-    let want = ctx.d.container(M, host).map(|s| s.config_hash.as_str());
     ctx.o
         .container(M, host)
-        .is_some_and(|c| Some(c.config_hash.as_str()) != want)
+        .is_some_and(|c| !ctx.d.is_current(c))
 }
 
 fn quorum_of(ctx: &Ctx, c: &ObservedContainer) -> u32 {

@@ -259,10 +259,9 @@ fn moves_a_member(step: &Step, c: Component) -> bool {
 /// the step, and leaders go last). Another member may be the canary then; one that cannot be
 /// seen is still the canary.
 fn canary_not_started(ctx: &Ctx, c: Component, host: &str) -> bool {
-    let want = ctx.d.container(c, host).map(|s| &s.config_hash);
     ctx.o
         .container(c, host)
-        .is_some_and(|oc| Some(&oc.config_hash) != want)
+        .is_some_and(|oc| !ctx.d.is_current(oc))
         && ctx
             .r
             .maintenance
@@ -276,12 +275,7 @@ fn seen_canary<'a>(ctx: &'a Ctx, c: Component) -> std::collections::BTreeSet<&'a
         .d
         .hosts_of(c)
         .into_iter()
-        .filter(|h| {
-            let want = ctx.d.container(c, h).map(|s| &s.config_hash);
-            ctx.o
-                .container(c, h)
-                .is_some_and(|oc| Some(&oc.config_hash) == want)
-        })
+        .filter(|h| ctx.o.container(c, h).is_some_and(|oc| ctx.d.is_current(oc)))
         .collect();
     if c == Component::Agents {
         // Windows still open (`machine/up` not sent): a window of an earlier rollout that

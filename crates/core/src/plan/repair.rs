@@ -30,8 +30,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<(Component, Decision)> {
                         Step::ReplaceContainer { .. } | Step::RemoveContainer { .. }
                     )
             });
-            let outdated_here =
-                ctx.d.container(c, &oc.host).map(|s| &s.config_hash) != Some(&oc.config_hash);
+            let outdated_here = !ctx.d.is_current(oc);
             if stopped_by_us && oc.state == ContainerState::Exited && outdated_here {
                 continue;
             }
@@ -39,8 +38,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<(Component, Decision)> {
                 && !stopped_cleanly
                 && oc.started_at > 0
                 && ctx.now < oc.started_at + ctx.timeout();
-            let outdated =
-                ctx.d.container(c, &oc.host).map(|s| &s.config_hash) != Some(&oc.config_hash);
+            let outdated = !ctx.d.is_current(oc);
             if recent && outdated {
                 // It died recently on a configuration that is going away anyway: leave it to
                 // the ordered rollout, which replaces it (or starts it once the window passed).

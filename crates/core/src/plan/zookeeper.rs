@@ -26,8 +26,7 @@ pub(crate) fn voter_up(ctx: &Ctx, cfg: &ZkConfig, host: &str, id: u64) -> bool {
     c.running()
         && c.zk_id == Some(id)
         && s.server_id == Some(id)
-        && s.ok
-        && matches!(s.mode, Some(ZkMode::Leader | ZkMode::Follower))
+        && s.serves()
         && s.config_version == Some(cfg.version)
 }
 
@@ -46,10 +45,9 @@ fn joiner_synced(ctx: &Ctx, cfg: &ZkConfig, c: &ObservedContainer) -> bool {
 
 /// The container on `host` runs a configuration other than the desired one.
 fn stale(ctx: &Ctx, host: &str) -> bool {
-    let want = ctx.d.container(ZK, host).map(|s| s.config_hash.as_str());
     ctx.o
         .container(ZK, host)
-        .is_some_and(|c| Some(c.config_hash.as_str()) != want)
+        .is_some_and(|c| !ctx.d.is_current(c))
 }
 
 /// The lowest id never handed out: above the recorded highest id (the durable record; ids
