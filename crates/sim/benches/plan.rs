@@ -4,7 +4,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use mesos_operator_core::desired::Desired;
 use mesos_operator_core::plan::{plan, Decision};
-use mesos_operator_core::sim::SimCluster;
+use mesos_operator_sim::SimCluster;
 use mesos_operator_core::spec::parse_document;
 
 fn document(hosts: usize, agents_tag: &str) -> Desired {

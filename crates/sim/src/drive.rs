@@ -101,13 +101,16 @@ pub fn drive(
                 }
                 let hosts: Vec<String> = sim.hosts.keys().cloned().collect();
                 let all_reachable = sim.hosts.values().all(|h| h.reachable);
-                let mut lost_a_host = false;
+                let mut lost_a_host = None;
                 let run = sim.run_step(&staged, &o, step, |ops| {
                     let chosen = interruptions(ops, step, &hosts, all_reachable, rng, faults);
-                    lost_a_host = chosen.host_lost.is_some();
+                    lost_a_host.clone_from(&chosen.host_lost);
                     chosen
                 });
-                if lost_a_host {
+                if let Some((at, host)) = lost_a_host.as_ref().filter(|_| debug) {
+                    eprintln!("t={}   {host} lost after {at} operations", sim.now);
+                }
+                if lost_a_host.is_some() {
                     transitions += 1;
                 }
                 match run {
@@ -230,9 +233,22 @@ fn interruptions(
         Step::RemoveContainer { .. } => faults.host_midstep_percent * 4,
         _ => faults.host_midstep_percent,
     };
+    // Never between a last look and the operation right after it: in production the two are
+    // milliseconds apart, and a member lost in between is the one thing no operator can see
+    // (SIMULATION.md, counterexample 13); in the model every gap between operations is as
+    // likely as any other, which would make that window as wide as a pull.
+    let gaps: Vec<usize> = (0..=n)
+        .filter(|k| {
+            *k == 0
+                || !matches!(
+                    ops[k - 1],
+                    Op::RequireServing { .. } | Op::RequireAgentOutOfService { .. }
+                )
+        })
+        .collect();
     let host_lost = (faults.host_midstep_percent > 0 && rng.percent(chance) && all_reachable)
         .then(|| {
-            let at = rng.below(n as u64 + 1) as usize;
+            let at = gaps[rng.below(gaps.len() as u64) as usize];
             let host = if rng.percent(70) || hosts.is_empty() {
                 step.host().to_string()
             } else {

@@ -133,15 +133,21 @@ impl SimCluster {
     /// Carries out `step` to its end as the runtime would, planned and staged from the
     /// model's own observation now: the way tests move a cluster by hand.
     pub fn apply(&mut self, d: &Desired, step: &Step) -> Result<StepRun, OpsError> {
-        self.apply_cut(d, step, Cut::None)
+        self.apply_cut(d, step, |_| Cut::None)
     }
 
-    /// [`SimCluster::apply`] with the operator's run cut short at `cut`.
-    pub fn apply_cut(&mut self, d: &Desired, step: &Step, cut: Cut) -> Result<StepRun, OpsError> {
+    /// [`SimCluster::apply`] with the operator's run cut short where `cut` says, once it
+    /// sees the operations.
+    pub fn apply_cut(
+        &mut self,
+        d: &Desired,
+        step: &Step,
+        cut: impl FnOnce(&[Op]) -> Cut,
+    ) -> Result<StepRun, OpsError> {
         let o = self.observe();
         let staged = stage(d, &o, &self.record).into_owned();
-        self.run_step(&staged, &o, step, |_| Interruptions {
-            cut,
+        self.run_step(&staged, &o, step, |ops| Interruptions {
+            cut: cut(ops),
             host_lost: None,
         })
     }

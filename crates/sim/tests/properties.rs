@@ -11,7 +11,7 @@ use mesos_operator_core::invariants::check_step;
 use mesos_operator_core::observed::*;
 use mesos_operator_core::plan::{plan, Decision, Step};
 use mesos_operator_core::record::{InFlight, Recorded};
-use mesos_operator_core::sim::{drive, Faults, Rng, SimCluster};
+use mesos_operator_sim::{drive, Faults, Rng, SimCluster};
 use mesos_operator_core::spec::{parse_document, validate, Component, MesosCluster};
 use proptest::prelude::*;
 
