@@ -28,6 +28,8 @@
 
 pub mod autoupdate;
 pub mod desired;
+#[cfg(test)]
+mod fixtures;
 pub mod fuzzing;
 pub mod invariants;
 pub mod observed;

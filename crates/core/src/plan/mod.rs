@@ -33,6 +33,7 @@ use crate::observed::Observed;
 use crate::record::Recorded;
 use crate::spec::Component;
 pub use masters::{floor as masters_floor, stage};
+pub(crate) use zookeeper::place_voters;
 pub use step::{Step, ZkMember};
 
 /// Why the planner will not move.
