@@ -40,7 +40,11 @@ pub(crate) fn converged_view(d: &Desired, now: u64) -> Observed {
                     host.clone(),
                     ZkServerObservation {
                         ok: true,
-                        mode: Some(if id == 1 { ZkMode::Leader } else { ZkMode::Follower }),
+                        mode: Some(if id == 1 {
+                            ZkMode::Leader
+                        } else {
+                            ZkMode::Follower
+                        }),
                         config_version: Some(0x1_0000_0000),
                         server_id: Some(id),
                     },

@@ -87,7 +87,10 @@ mod tests {
         let in_flight = record_before(&step, &before, 10);
         assert_eq!(in_flight.zk_highest_id, Some(4));
         assert!(in_flight.in_flight.is_some());
-        assert_eq!(finish(&step, &before, &in_flight, Outcome::NotTaken), before);
+        assert_eq!(
+            finish(&step, &before, &in_flight, Outcome::NotTaken),
+            before
+        );
         assert_eq!(
             finish(&step, &before, &in_flight, Outcome::Failed),
             in_flight

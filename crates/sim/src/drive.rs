@@ -250,8 +250,8 @@ fn interruptions(
                 )
         })
         .collect();
-    let host_lost = (faults.host_midstep_percent > 0 && rng.percent(chance) && all_reachable)
-        .then(|| {
+    let host_lost =
+        (faults.host_midstep_percent > 0 && rng.percent(chance) && all_reachable).then(|| {
             let at = gaps[rng.below(gaps.len() as u64) as usize];
             let host = if rng.percent(70) || hosts.is_empty() {
                 step.host().to_string()

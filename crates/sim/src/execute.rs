@@ -66,7 +66,11 @@ impl SimCluster {
                     },
                     Partial::VolumesOnly | Partial::NotStarted,
                 ) => {
-                    if sim.reachable(host)?.containers.contains_key(&spec.component) {
+                    if sim
+                        .reachable(host)?
+                        .containers
+                        .contains_key(&spec.component)
+                    {
                         return Ok(()); // the part is a check of the existing container
                     }
                     sim.create_volumes(host, spec, extra_labels);
@@ -102,7 +106,11 @@ impl SimCluster {
         let result = f(self);
         self.settle();
         let what = describe(op);
-        self.check_after(&what, stopped.as_ref().map(|(c, h)| (*c, h.as_str())), &before);
+        self.check_after(
+            &what,
+            stopped.as_ref().map(|(c, h)| (*c, h.as_str())),
+            &before,
+        );
         result
     }
 
@@ -246,16 +254,16 @@ impl SimCluster {
                 members,
                 at_least,
             } => {
-                let now = self.observe();
+                // Asked by the observation's own probes, now.
+                let quorum = self.zk_has_quorum();
+                let qok = self.master_quorum_ok();
                 let serving = members
                     .iter()
                     .filter_map(|m| self.host_at(m))
                     .filter(|h| match component {
-                        Component::Masters => {
-                            now.masters.members.get(h).is_some_and(|m| m.serves())
-                        }
+                        Component::Masters => self.master_seen(h, qok).is_some_and(|m| m.serves()),
                         Component::Zookeeper => {
-                            now.zookeeper.servers.get(h).is_some_and(|s| s.serves())
+                            self.zk_server_seen(h, quorum).is_some_and(|s| s.serves())
                         }
                         _ => true,
                     })
@@ -331,7 +339,12 @@ impl SimCluster {
 
     /// Creates the spec's volumes that are missing, labelled as the container is (the
     /// ZooKeeper volume with the server's id); an existing volume is kept as it is.
-    fn create_volumes(&mut self, host: &str, spec: &ContainerSpec, extra_labels: &BTreeMap<String, String>) {
+    fn create_volumes(
+        &mut self,
+        host: &str,
+        spec: &ContainerSpec,
+        extra_labels: &BTreeMap<String, String>,
+    ) {
         let data = volume_name(&self.name, spec.component, host);
         let zk_id = label(extra_labels, labels::ZK_ID);
         let Some(h) = self.hosts.get_mut(host) else {
@@ -354,7 +367,10 @@ impl SimCluster {
                 _ => {}
             }
         }
-        if spec.component == Component::Masters && h.volumes.contains(&data) && h.master_log.is_none() {
+        if spec.component == Component::Masters
+            && h.volumes.contains(&data)
+            && h.master_log.is_none()
+        {
             h.master_log = Some(LogState::Empty);
         }
     }
@@ -448,7 +464,11 @@ impl SimCluster {
         if !first {
             return;
         }
-        if self.zk.as_ref().is_some_and(|cfg| cfg.voters.contains_key(&id)) {
+        if self
+            .zk
+            .as_ref()
+            .is_some_and(|cfg| cfg.voters.contains_key(&id))
+        {
             self.violation(format!(
                 "voter {id} started on {host} without its data (an empty volume)"
             ));

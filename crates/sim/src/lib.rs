@@ -36,7 +36,9 @@ pub mod step;
 pub use drive::{drive, DriveOutcome};
 pub use execute::Partial;
 pub use faults::Faults;
-pub use model::{LogState, SimCluster, SimContainer, SimHost, ZkLag, AGENT_REREGISTER_SECS, STARTUP_SECS};
+pub use model::{
+    LogState, SimCluster, SimContainer, SimHost, ZkLag, AGENT_REREGISTER_SECS, STARTUP_SECS,
+};
 pub use op_failed::OpFailed;
 pub use rng::Rng;
 pub use safety::Rules;

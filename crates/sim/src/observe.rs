@@ -88,60 +88,15 @@ impl SimCluster {
             o.zookeeper.leader = self.zk_leader.clone();
         }
         for h in self.hosts.keys() {
-            let Some(c) = self.container(Component::Zookeeper, h) else {
-                continue;
-            };
-            let ready = self.ready(c);
-            let is_voter = self
-                .zk
-                .as_ref()
-                .is_some_and(|cfg| c.zk_id.is_some_and(|id| cfg.voters.get(&id) == Some(h)));
-            let mode = match (ready, quorum, is_voter) {
-                (false, _, _) => None,
-                (true, false, _) => Some(ZkMode::Looking),
-                (true, true, true) if self.zk_leader.as_deref() == Some(h.as_str()) => {
-                    Some(ZkMode::Leader)
-                }
-                (true, true, true) => Some(ZkMode::Follower),
-                (true, true, false) => Some(ZkMode::Observer),
-            };
-            // A server answers a moment before it has synced with the leader.
-            let answers = c.state == ContainerState::Running && self.now > c.started_at;
-            let lagging = lag.is_some_and(|l| &l.host == h);
-            o.zookeeper.servers.insert(
-                h.clone(),
-                ZkServerObservation {
-                    ok: answers && !self.broken_images.contains(&c.image),
-                    mode,
-                    config_version: match (ready && quorum, lag) {
-                        (false, _) => None,
-                        (true, Some(l)) if lagging => Some(l.previous.version),
-                        (true, _) => self.zk.as_ref().map(|c| c.version),
-                    },
-                    // The process is whatever `myid` its volume holds, whatever the label says.
-                    server_id: if ready {
-                        self.hosts.get(h).and_then(|x| x.zk_volume_id)
-                    } else {
-                        None
-                    },
-                },
-            );
+            if let Some(server) = self.zk_server_seen(h, quorum) {
+                o.zookeeper.servers.insert(h.clone(), server);
+            }
         }
         // Masters.
         let qok = self.master_quorum_ok();
         for h in self.hosts.keys() {
-            if let Some(c) = self.container(Component::Masters, h) {
-                let live = self.ready(c);
-                let leads = self.master_leader.as_deref() == Some(h.as_str());
-                o.masters.members.insert(
-                    h.clone(),
-                    MasterObservation {
-                        healthy: live,
-                        elected: live && leads,
-                        recovered: live && self.log(h) == Some(LogState::Voting) && (!leads || qok),
-                        version: None,
-                    },
-                );
+            if let Some(master) = self.master_seen(h, qok) {
+                o.masters.members.insert(h.clone(), master);
             }
         }
         o.masters.leader = self.master_leader.clone();
@@ -183,5 +138,56 @@ impl SimCluster {
         o.marathon.leader = self.marathon_leader.clone();
         o.marathon.registered = self.marathon_leader.is_some() && qok;
         o
+    }
+
+    /// What ZooKeeper's four-letter words say of the server on `host` (`quorum`: a majority
+    /// of the voters serves), if it has a container on a host that answers.
+    pub(crate) fn zk_server_seen(&self, h: &str, quorum: bool) -> Option<ZkServerObservation> {
+        let c = self.container(Component::Zookeeper, h)?;
+        let lag = self.zk_lag.as_ref().filter(|l| l.until > self.now);
+        let ready = self.ready(c);
+        let is_voter = self.zk.as_ref().is_some_and(|cfg| {
+            c.zk_id
+                .is_some_and(|id| cfg.voters.get(&id).map(String::as_str) == Some(h))
+        });
+        let mode = match (ready, quorum, is_voter) {
+            (false, _, _) => None,
+            (true, false, _) => Some(ZkMode::Looking),
+            (true, true, true) if self.zk_leader.as_deref() == Some(h) => Some(ZkMode::Leader),
+            (true, true, true) => Some(ZkMode::Follower),
+            (true, true, false) => Some(ZkMode::Observer),
+        };
+        // A server answers a moment before it has synced with the leader.
+        let answers = c.state == ContainerState::Running && self.now > c.started_at;
+        let lagging = lag.is_some_and(|l| l.host == h);
+        Some(ZkServerObservation {
+            ok: answers && !self.broken_images.contains(&c.image),
+            mode,
+            config_version: match (ready && quorum, lag) {
+                (false, _) => None,
+                (true, Some(l)) if lagging => Some(l.previous.version),
+                (true, _) => self.zk.as_ref().map(|c| c.version),
+            },
+            // The process is whatever `myid` its volume holds, whatever the label says.
+            server_id: if ready {
+                self.hosts.get(h).and_then(|x| x.zk_volume_id)
+            } else {
+                None
+            },
+        })
+    }
+
+    /// What the Mesos master on `host` says of itself (`qok`: the leader has its registry
+    /// recovered), if it has a container on a host that answers.
+    pub(crate) fn master_seen(&self, h: &str, qok: bool) -> Option<MasterObservation> {
+        let c = self.container(Component::Masters, h)?;
+        let live = self.ready(c);
+        let leads = self.master_leader.as_deref() == Some(h);
+        Some(MasterObservation {
+            healthy: live,
+            elected: live && leads,
+            recovered: live && self.log(h) == Some(LogState::Voting) && (!leads || qok),
+            version: None,
+        })
     }
 }

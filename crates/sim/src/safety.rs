@@ -86,7 +86,12 @@ impl SimCluster {
 
     /// Rules of an operation's effect: ZooKeeper kept its quorum, a live master stopped
     /// left the floor of live masters.
-    pub(crate) fn check_after(&mut self, what: &str, stopped: Option<(Component, &str)>, before: &Before) {
+    pub(crate) fn check_after(
+        &mut self,
+        what: &str,
+        stopped: Option<(Component, &str)>,
+        before: &Before,
+    ) {
         if before.zk_quorum && !self.zk_quorum_ignoring_startup(&before.zk_ready) {
             self.violation(format!("{what} cost ZooKeeper its quorum"));
         }

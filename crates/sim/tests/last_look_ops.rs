@@ -100,11 +100,8 @@ fn the_last_look_asks_only_for_what_the_plan_counted_on() {
         matches!(&v[1], Op::RequireServing { members, at_least: 1, .. } if members == &["10.20.30.3:5050"]),
         "{v:?}"
     );
-    if let Some(HostObservation::Reachable { containers, .. }) =
-        o.hosts.get_mut("host1")
-    {
-        containers.get_mut(&Component::Masters).unwrap().state =
-            ContainerState::Exited;
+    if let Some(HostObservation::Reachable { containers, .. }) = o.hosts.get_mut("host1") {
+        containers.get_mut(&Component::Masters).unwrap().state = ContainerState::Exited;
     }
     let kinds: Vec<&str> = plain(&d, &o, &step, false)
         .unwrap()
@@ -113,4 +110,3 @@ fn the_last_look_asks_only_for_what_the_plan_counted_on() {
         .collect();
     assert_eq!(kinds, ["pull", "remove", "create"]);
 }
-

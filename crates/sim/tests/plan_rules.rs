@@ -75,7 +75,8 @@ fn run_until(
     let mut steps = Vec::new();
     for _ in 0..max {
         let o = sim.observe();
-        sim.record = mesos_operator_core::record::note_observed(&sim.record, &desired.name, &o, sim.now);
+        sim.record =
+            mesos_operator_core::record::note_observed(&sim.record, &desired.name, &o, sim.now);
         match plan(&desired, &o, &sim.record, sim.now) {
             Decision::Act { step, .. } => {
                 if stop(&step) {
@@ -590,7 +591,8 @@ fn observe_and_plan(
     let decision = plan(&desired, &o, &sim.record, sim.now);
     if let Decision::Act { step, .. } = &decision {
         let staged = stage(&desired, &o, &sim.record);
-        if let Err(v) = mesos_operator_core::invariants::check_step(&staged, &o, &sim.record, step) {
+        if let Err(v) = mesos_operator_core::invariants::check_step(&staged, &o, &sim.record, step)
+        {
             panic!("{step} breaks {v}");
         }
     }
@@ -719,7 +721,11 @@ fn zookeeper_server_never_starts_on_a_volume_holding_another_id() {
         .get_mut("h2")
         .unwrap()
         .volumes
-        .insert(mesos_operator_core::desired::volume_name("t", Component::Zookeeper, "h2"));
+        .insert(mesos_operator_core::desired::volume_name(
+            "t",
+            Component::Zookeeper,
+            "h2",
+        ));
     let decision = observe_and_plan(&doc(3, 3, 1, 0), &sim, |o| {
         o.zookeeper.volume_ids.insert("h2".into(), 7);
     });
@@ -909,7 +915,11 @@ fn registry_reset_cut_after_the_stop_is_finished_not_forgotten() {
                 sim.record.registry_reset
             );
             assert!(done, "{case}: did not converge: {:?}", next(&d3, &sim));
-            assert!(sim.matches(&desired).is_ok(), "{case}: {:?}", sim.matches(&desired));
+            assert!(
+                sim.matches(&desired).is_ok(),
+                "{case}: {:?}",
+                sim.matches(&desired)
+            );
         }
     }
 }
@@ -964,7 +974,11 @@ fn masters_a_host_lost_after_the_observation_fails_the_last_look_and_nothing_sto
     assert!(lost.violations.is_empty(), "{:?}", lost.violations);
     // What it prevents: the step's operations carried out on the old view, without the
     // look, break the floor.
-    for op in run.ops.iter().filter(|op| !matches!(op, Op::RequireServing { .. })) {
+    for op in run
+        .ops
+        .iter()
+        .filter(|op| !matches!(op, Op::RequireServing { .. }))
+    {
         let _ = lost.execute(op);
     }
     assert!(
@@ -1034,7 +1048,8 @@ fn agents_not_wanted_are_removed_within_the_budget() {
         ContainerState::Restarting,
     );
     let mut d2 = d.clone();
-    d2.spec.agents.hosts = mesos_operator_core::spec::AgentHosts::List(vec!["h1".into(), "h2".into()]);
+    d2.spec.agents.hosts =
+        mesos_operator_core::spec::AgentHosts::List(vec!["h1".into(), "h2".into()]);
     let decision = observe_and_plan(&d2, &sim, |_| {});
     assert!(
         !matches!(decision.step(), Some(Step::RemoveContainer { host, .. }) if host == "h3"),
@@ -1068,8 +1083,10 @@ fn agents_go_down_only_after_the_drain_period() {
 fn maintenance_people_scheduled_is_left_alone() {
     let d = agents_doc(3, 1, true);
     let mut sim = converged(&d);
-    sim.maintenance
-        .insert("h2".into(), mesos_operator_core::observed::Maintenance::Draining);
+    sim.maintenance.insert(
+        "h2".into(),
+        mesos_operator_core::observed::Maintenance::Draining,
+    );
     for d2 in [d.clone(), {
         let mut x = d.clone();
         x.spec.agents.image = "a:2".into();
@@ -1516,12 +1533,17 @@ fn zookeeper_a_document_moved_off_every_old_host_does_not_bootstrap_a_second_ens
 fn a_canary_hold_survives_an_observation_that_misses_the_canary() {
     for drain in [false, true] {
         let mut d = agents_doc(6, 3, drain);
-        d.spec.agents.hosts =
-            mesos_operator_core::spec::AgentHosts::List(vec!["h4".into(), "h5".into(), "h6".into()]);
+        d.spec.agents.hosts = mesos_operator_core::spec::AgentHosts::List(vec![
+            "h4".into(),
+            "h5".into(),
+            "h6".into(),
+        ]);
         let mut sim = converged(&d);
         d.spec.agents.image = "a:2".into();
         let mut desired = Desired::from_document(&d);
-        desired.canary_hold = Some(mesos_operator_core::desired::CanaryHold::new(Component::Agents));
+        desired.canary_hold = Some(mesos_operator_core::desired::CanaryHold::new(
+            Component::Agents,
+        ));
         let last = drive_desired(&mut desired, &mut sim, 500);
         assert!(
             matches!(&last, Decision::Wait { reason, .. } if reason.starts_with("canary")),
@@ -1667,7 +1689,10 @@ fn agents_a_person_s_window_on_a_host_the_operator_drained_before_is_left_alone(
             );
             sim.person_moves_window(h); // down, then ended
         }
-        assert!(drive_with_cuts(&desired, &mut sim, 200, |_, _| Cut::None), "{h}");
+        assert!(
+            drive_with_cuts(&desired, &mut sim, 200, |_, _| Cut::None),
+            "{h}"
+        );
         assert!(sim.violations.is_empty(), "{:?}", sim.violations.first());
     }
 }
@@ -1796,7 +1821,11 @@ fn agents_an_agent_back_since_the_look_is_not_stopped_without_its_drain() {
     else {
         panic!("no last look: {ops:?}")
     };
-    assert_eq!(sim.execute(look), Ok(()), "still restarting: the step goes on");
+    assert_eq!(
+        sim.execute(look),
+        Ok(()),
+        "still restarting: the step goes on"
+    );
     sim.tick(5); // back and serving
     assert!(
         matches!(
@@ -1860,7 +1889,8 @@ fn nothing_is_done_while_another_cluster_binds_the_same_ports_on_the_same_machin
         host: "h2".into(),
     };
     desired.paused = false;
-    let v = mesos_operator_core::invariants::check_step(&desired, &o, &sim.record, &step).unwrap_err();
+    let v =
+        mesos_operator_core::invariants::check_step(&desired, &o, &sim.record, &step).unwrap_err();
     assert_eq!(v.rule, "shared-ports");
 }
 

@@ -33,8 +33,8 @@ use crate::observed::Observed;
 use crate::record::Recorded;
 use crate::spec::Component;
 pub use masters::{floor as masters_floor, stage};
-pub(crate) use zookeeper::place_voters;
 pub use step::{Step, ZkMember};
+pub(crate) use zookeeper::place_voters;
 
 /// Why the planner will not move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
