@@ -50,11 +50,10 @@ pub fn drive(
     }
     sim.zk_lag_secs = faults.zk_lag_secs;
     sim.name_voters_by_address = faults.voters_by_address;
+    // The look right after a step (or a wait), kept when the next observation is to see a
+    // host early in it: drawn then, so that the model is observed only when it will be used
+    // (an observation of the whole model is the costliest thing a drive does).
     let mut previous: Option<(Observed, u64)> = None;
-    // The look after a step, kept for the next observation to see a host early in it: only
-    // when observations may do that (an observation of the whole model is the costliest
-    // thing a drive does).
-    let early_views = faults.stale_host_percent > 0;
     // SIM_DEBUG=1: every step with what was seen of the masters (for a failing seed).
     let debug = std::env::var("SIM_DEBUG").is_ok();
     let mut last_quiet: Option<String> = None;
@@ -139,7 +138,9 @@ pub fn drive(
                 // The next observation begins right after the step: a host seen early in it
                 // is seen as it was then (never as it was before the step: the loop observes
                 // only once the step returned).
-                previous = early_views.then(|| (sim.observe(), sim.now));
+                previous = rng
+                    .percent(faults.stale_host_percent)
+                    .then(|| (sim.observe(), sim.now));
                 sim.tick(1 + rng.below(3));
             }
             Decision::Converged => {
@@ -150,7 +151,9 @@ pub fn drive(
                 sim.tick(5);
             }
             Decision::Wait { .. } => {
-                previous = early_views.then(|| (sim.observe(), sim.now));
+                previous = rng
+                    .percent(faults.stale_host_percent)
+                    .then(|| (sim.observe(), sim.now));
                 sim.tick(1 + rng.below(5))
             }
             Decision::Blocked { reason, action, .. } => {

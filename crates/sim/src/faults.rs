@@ -133,12 +133,13 @@ impl Faults {
     }
 }
 
-/// An observation that spans time and has holes: with the faults' chances, one host is
-/// seen as it was right after the last step (observed early, the others later), and one
-/// host's probes time out.
+/// An observation that spans time and has holes: one host is seen as it was in `early`
+/// (the look right after the last step, when the driver drew
+/// [`Faults::stale_host_percent`] then: observed early, the others later), and, with the
+/// faults' chances, one host's probes time out.
 pub(crate) fn unkind_observation(
     mut o: Observed,
-    previous: Option<&Observed>,
+    early: Option<&Observed>,
     rng: &mut Rng,
     faults: Faults,
 ) -> (Observed, Option<String>) {
@@ -147,8 +148,8 @@ pub(crate) fn unkind_observation(
         return (o, None);
     }
     let mut stale = None;
-    if let Some(p) = previous {
-        if rng.percent(faults.stale_host_percent) {
+    if let Some(p) = early {
+        {
             let h = &hosts[rng.below(hosts.len() as u64) as usize];
             stale = Some(h.clone());
             if let Some(x) = p.hosts.get(h) {
