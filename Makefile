@@ -29,19 +29,20 @@ lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# Every test: unit, property and simulation tests of the core, integration tests against
-# a real etcd (started by the tests on free loopback ports) and a real fleet (each test
+# Every test: unit tests of the core, property and simulation tests on the model of the
+# fleet (crates/sim), integration tests against a real etcd (started by the tests on free loopback ports) and a real fleet (each test
 # binary that needs one brings up its own test bed and a watchdog takes it down).
 test: deps lint images
 	$(CARGO) test --workspace --all-targets --no-fail-fast
 	$(CARGO) test --workspace --doc
 
-# The long sweeps: the core's simulation with 50,000 random seeds (make test runs 2,000;
-# SIM_SEEDS=N for another number, SIM_SEED=S to replay one, SIM_SURVEY=1 to list every
-# failing seed), 2,000 random election runs (make test: 200), and the replicas test killing
-# the leader after every single action of its rollout (make test: every 3rd).
+# The long sweeps: the simulation (crates/sim) with 50,000 random seeds (make test runs
+# 2,000; SIM_SEEDS=N for another number, SIM_SEED_FROM=K to start at K, SIM_SEED=S to replay
+# one, SIM_SURVEY=1 to list every failing seed, SIM_THREADS=N to use N cores), 2,000 random
+# election runs (make test: 200), and the replicas test killing the leader after every
+# single action of its rollout (make test: every 3rd).
 test-full: deps images
-	SIM_SEEDS=$${SIM_SEEDS:-50000} $(CARGO) test -p mesos-operator-core --test simulation -- --nocapture
+	SIM_SEEDS=$${SIM_SEEDS:-50000} $(CARGO) test -p mesos-operator-sim --test simulation -- --nocapture
 	ELECTION_SEEDS=$${ELECTION_SEEDS:-2000} $(CARGO) test --lib election::tests -- --nocapture
 	REPLICAS_FULL=1 $(CARGO) test --test replicas -- --nocapture
 

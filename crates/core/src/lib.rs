@@ -18,13 +18,18 @@
 //! - [`protocol`]: record, then act, then record again: one step protocol for the runtime
 //!   and the models.
 //! - [`invariants`]: the safety rules, checked independently of the planner (tests, simulation).
-//! - [`sim`]: a model cluster that carries out steps, for the simulation and benchmarks.
+//!
+//! The model of the fleet that carries out [`ops`] for the simulation is the crate
+//! `mesos-operator-sim` (`crates/sim`): it depends on this crate, never the other way round,
+//! so that the production API carries no test model and the tests that need one live there.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod autoupdate;
 pub mod desired;
+#[cfg(test)]
+mod fixtures;
 pub mod fuzzing;
 pub mod invariants;
 pub mod observed;
@@ -32,7 +37,6 @@ pub mod ops;
 pub mod plan;
 pub mod protocol;
 pub mod record;
-pub mod sim;
 pub mod spec;
 pub mod status;
 pub mod zk_text;

@@ -319,7 +319,8 @@ pub fn record_after(step: &Step, recorded: &Recorded) -> Recorded {
 /// record written before `masterHosts` existed, or restored from a backup, has none, and
 /// a master returning with its host would then count nowhere); a host that answered and
 /// holds neither is not (a removal cut short after it acted, or a creation cut short
-/// before it did). Hosts out of sight, in the document or not, are left as recorded.
+/// before it did). Hosts out of sight, in the document or not, are left as recorded. A
+/// registry reset is retired once its host's master is seen on a quorum above 1.
 ///
 /// The runtime writes the result under the fence when it differs; the model does the same.
 pub fn note_observed(
@@ -358,6 +359,13 @@ pub fn note_observed(
             .and_then(|c| c.master_quorum)
         {
             r.master_quorums.insert(host.clone(), q);
+            // A reset is recorded only for a quorum-1 master, and only its own creation (on
+            // the wiped log) puts a master of a higher quorum on its host: the reset is done,
+            // even if the record written after it was lost. Left recorded, it would wipe
+            // that master's log, a voting replica by then, if its container went missing.
+            if q > 1 {
+                r.registry_reset.remove(host);
+            }
         }
         if containers.contains_key(&Component::Marathon) {
             r.marathon_hosts.insert(host.clone());

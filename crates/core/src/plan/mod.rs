@@ -34,6 +34,7 @@ use crate::record::Recorded;
 use crate::spec::Component;
 pub use masters::{floor as masters_floor, stage};
 pub use step::{Step, ZkMember};
+pub(crate) use zookeeper::place_voters;
 
 /// Why the planner will not move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use super::gate::{unreachable, wait_for, wait_since};
 use super::{act, blocked, leader_last, majority, BlockKind, Ctx, Decision, Step, ZkMember};
-use crate::observed::{HostObservation, ObservedContainer, ZkConfig, ZkMode};
+use crate::desired::Desired;
+use crate::observed::{HostObservation, Observed, ObservedContainer, ZkConfig, ZkMode};
 use crate::spec::Component;
 
 const ZK: Component = Component::Zookeeper;
@@ -136,8 +137,33 @@ fn has_volume(ctx: &Ctx, host: &str) -> bool {
 /// (a re-addressed host, a second network card) is still the server on the host whose
 /// container holds its id. `Err` when two containers claim one voter's id.
 fn resolve(ctx: &Ctx, cfg: &ZkConfig) -> Result<ZkConfig, Decision> {
+    match place_voters(ctx.d, ctx.o, cfg) {
+        Ok(voters) => Ok(ZkConfig {
+            version: cfg.version,
+            voters,
+        }),
+        Err((id, hs)) => Err(Decision::Blocked {
+            kind: BlockKind::Safety,
+            reason: format!(
+                "ZooKeeper containers on {} all claim voter id {id}",
+                hs.join(", ")
+            ),
+            action: "find out which one is the voter (its `conf` serverId, its data); remove the others by hand; the operator deletes no data of a voter's id".into(),
+        }),
+    }
+}
+
+/// The host of each voter of `cfg`: the one whose container carries its id label, else the
+/// one whose data volume holds it, else the host its config line names (by name or by
+/// address). The planner and the executor's last look place voters the same way.
+/// `Err((id, hosts))` when several containers claim one id.
+pub(crate) fn place_voters(
+    d: &Desired,
+    o: &Observed,
+    cfg: &ZkConfig,
+) -> Result<BTreeMap<u64, String>, (u64, Vec<String>)> {
     let mut by_label: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
-    for c in ctx.o.containers_of(ZK) {
+    for c in o.containers_of(ZK) {
         if let Some(id) = c.zk_id {
             by_label.entry(id).or_default().push(c.host.as_str());
         }
@@ -147,15 +173,10 @@ fn resolve(ctx: &Ctx, cfg: &ZkConfig) -> Result<ZkConfig, Decision> {
         let host = match by_label.get(id).map(Vec::as_slice) {
             Some([h]) => h.to_string(),
             Some(hs) if hs.len() > 1 => {
-                return Err(Decision::Blocked {
-                    kind: BlockKind::Safety,
-                    reason: format!("ZooKeeper containers on {} all claim voter id {id}", hs.join(", ")),
-                    action: "find out which one is the voter (its `conf` serverId, its data); remove the others by hand; the operator deletes no data of a voter's id".into(),
-                });
+                return Err((*id, hs.iter().map(|h| h.to_string()).collect()));
             }
             _ => {
-                let by_volume: Vec<&String> = ctx
-                    .o
+                let by_volume: Vec<&String> = o
                     .zookeeper
                     .volume_ids
                     .iter()
@@ -164,11 +185,10 @@ fn resolve(ctx: &Ctx, cfg: &ZkConfig) -> Result<ZkConfig, Decision> {
                     .collect();
                 if let [h] = by_volume.as_slice() {
                     h.to_string()
-                } else if ctx.d.addresses.contains_key(name) || ctx.o.hosts.contains_key(name) {
+                } else if d.addresses.contains_key(name) || o.hosts.contains_key(name) {
                     name.clone()
                 } else {
-                    ctx.d
-                        .addresses
+                    d.addresses
                         .iter()
                         .find(|(_, a)| *a == name)
                         .map(|(h, _)| h.clone())
@@ -178,10 +198,7 @@ fn resolve(ctx: &Ctx, cfg: &ZkConfig) -> Result<ZkConfig, Decision> {
         };
         voters.insert(*id, host);
     }
-    Ok(ZkConfig {
-        version: cfg.version,
-        voters,
-    })
+    Ok(voters)
 }
 
 /// A block if the ZooKeeper volume on `host` may hold a voter's data: its id is in the

@@ -11,8 +11,8 @@ use mesos_operator_core::invariants::check_step;
 use mesos_operator_core::observed::*;
 use mesos_operator_core::plan::{plan, Decision, Step};
 use mesos_operator_core::record::{InFlight, Recorded};
-use mesos_operator_core::sim::{drive, Faults, Rng, SimCluster};
 use mesos_operator_core::spec::{parse_document, validate, Component, MesosCluster};
+use mesos_operator_sim::{drive, Faults, Rng, SimCluster};
 use proptest::prelude::*;
 
 const IMAGES: [&str; 3] = ["1.10.0", "1.11.0", "1.12.0-rc1"];

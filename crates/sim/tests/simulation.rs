@@ -1,15 +1,16 @@
 //! Simulation: the planner drives a model cluster through the scenarios of the planner
-//! issue, with crashes, operator deaths half-way through steps, lost hosts and broken
-//! images. After every transition the step is checked against the invariants and the model
-//! checks its own safety record; every scenario without a permanent fault must converge.
+//! issue, with crashes, operator deaths between (and inside) a step's operations, lost
+//! hosts and broken images. Every step is checked against the invariants and every
+//! operation against the model's own safety record; every scenario without a permanent
+//! fault must converge.
 //!
 //! `SIM_SEEDS=N` runs N random seeds (default 300 per randomized test); a failing seed is
 //! printed, and `SIM_SEED=S` replays exactly that one.
 
 use mesos_operator_core::desired::Desired;
 use mesos_operator_core::plan::{BlockKind, Decision};
-use mesos_operator_core::sim::{drive, Faults, Rng, SimCluster};
 use mesos_operator_core::spec::{parse_document, Component, MesosCluster};
+use mesos_operator_sim::{drive, Faults, Interruptions, Rng, SimCluster};
 
 fn doc(hosts: usize, zk: u32, masters: u32, marathon: u32) -> MesosCluster {
     let mut y = String::from(
@@ -168,12 +169,11 @@ fn bumping_all_four_at_once_goes_in_order() {
                 let staged = mesos_operator_core::plan::stage(&desired, &o, &sim.record);
                 mesos_operator_core::invariants::check_step(&staged, &o, &sim.record, &step)
                     .unwrap();
-                sim.record =
-                    mesos_operator_core::record::record_before(&step, &sim.record, sim.now);
                 if seen.last() != Some(&step.component()) {
                     seen.push(step.component());
                 }
-                sim.apply(&desired, &step, false);
+                sim.run_step(&staged, &o, &step, |_| Interruptions::default())
+                    .unwrap();
                 sim.tick(1);
             }
             Decision::Converged => break,
@@ -495,59 +495,94 @@ fn random_walk(seed: u64) -> usize {
     transitions + converge(&mut sim, &d, &mut rng, faults)
 }
 
+/// The text a panic carried.
+fn panic_text(e: &(dyn std::any::Any + Send)) -> String {
+    e.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// The seeds run on every core (`SIM_THREADS=n` for another number): walks are
+/// independent, and the default 2,000 of `make test` take half the time on two cores.
 #[test]
 fn random_seeds_with_crashes_and_midway_deaths_stay_safe_and_converge() {
-    let mut total = 0;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Mutex;
     // SIM_SURVEY=1: run every seed and list the failures instead of stopping at the first.
     let survey = std::env::var("SIM_SURVEY").is_ok();
-    let mut failed: Vec<(u64, String)> = Vec::new();
     // Counterexamples the unkind simulation found that are not fixed yet, each listed in
-    // crates/core/SIMULATION.md with its class. They are run (SIM_SEED=n replays one) but do
+    // crates/sim/SIMULATION.md with its class. They are run (SIM_SEED=n replays one) but do
     // not fail the suite; any other failing seed does. This list is meant to shrink to empty.
     const KNOWN_OPEN: &[u64] = &[27776, 44984];
     let explicit = std::env::var("SIM_SEED").is_ok();
-    let mut open_seen = 0;
-    for seed in seeds(2000) {
-        if KNOWN_OPEN.contains(&seed) && !explicit && !survey {
-            open_seen += 1;
-            continue;
+    let all = seeds(2000);
+    let run: Vec<u64> = all
+        .iter()
+        .copied()
+        .filter(|s| !KNOWN_OPEN.contains(s) || explicit || survey)
+        .collect();
+    let open_seen = all.len() - run.len();
+    let threads = std::env::var("SIM_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let total = AtomicUsize::new(0);
+    let failed: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let Some(&seed) = run.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    match std::panic::catch_unwind(|| random_walk(seed)) {
+                        Ok(t) => {
+                            total.fetch_add(t, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            let msg = panic_text(e.as_ref());
+                            if survey {
+                                // Named at once: a long survey stopped half-way keeps them.
+                                let first: String = msg
+                                    .lines()
+                                    .nth(1)
+                                    .unwrap_or_default()
+                                    .chars()
+                                    .take(160)
+                                    .collect();
+                                eprintln!(
+                                    "SURVEY seed {seed}: {}\n    {first}",
+                                    msg.lines().next().unwrap_or_default()
+                                );
+                            } else {
+                                stop.store(true, Ordering::Relaxed);
+                            }
+                            failed.lock().unwrap().push((seed, msg));
+                        }
+                    }
+                }
+            });
         }
-        let r = std::panic::catch_unwind(|| random_walk(seed));
-        match r {
-            Ok(t) => total += t,
-            Err(e) if survey => {
-                let msg = e
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                let first: String = msg
-                    .lines()
-                    .nth(1)
-                    .unwrap_or_default()
-                    .chars()
-                    .take(160)
-                    .collect();
-                failed.push((
-                    seed,
-                    format!("{}\n    {first}", msg.lines().next().unwrap_or_default()),
-                ));
-            }
-            Err(e) => {
-                let msg = e
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                panic!("seed {seed} failed (replay with SIM_SEED={seed}): {msg}");
-            }
-        }
+    });
+    let mut failed = failed.into_inner().unwrap();
+    failed.sort();
+    if let (false, Some((seed, msg))) = (survey, failed.first()) {
+        panic!("seed {seed} failed (replay with SIM_SEED={seed}): {msg}");
     }
-    for (seed, m) in &failed {
-        eprintln!("SURVEY seed {seed}: {m}");
-    }
-    assert!(failed.is_empty(), "{} seeds failed", failed.len());
-    eprintln!("simulated transitions: {total}; known open counterexamples skipped: {open_seen}");
+    let seeds_failed: Vec<u64> = failed.iter().map(|(s, _)| *s).collect();
+    assert!(
+        failed.is_empty(),
+        "{} seeds failed: {seeds_failed:?}",
+        failed.len()
+    );
+    eprintln!(
+        "simulated transitions: {}; known open counterexamples skipped: {open_seen}",
+        total.load(Ordering::Relaxed)
+    );
 }
 
 /// Seeds past `make test`'s 2,000 that once failed, replayed on every run. 29603: a master out

@@ -4,8 +4,8 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use mesos_operator_core::desired::Desired;
 use mesos_operator_core::plan::{plan, Decision};
-use mesos_operator_core::sim::SimCluster;
 use mesos_operator_core::spec::parse_document;
+use mesos_operator_sim::SimCluster;
 
 fn document(hosts: usize, agents_tag: &str) -> Desired {
     let mut y = String::from("apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {name: bench}\nspec:\n  hosts:\n");

@@ -1,0 +1,45 @@
+//! A model of the fleet the operator runs on: Docker hosts, the ZooKeeper ensemble, the
+//! Mesos masters with their replicated log, the agents with Mesos maintenance, Marathon.
+//!
+//! It carries out the very operations the runtime's executor carries out
+//! ([`mesos_operator_core::ops::Op`], through [`SimCluster::execute`]), reports what an
+//! observer would see ([`SimCluster::observe`]), takes faults ([`faults`]), and keeps its
+//! own record of what must never happen ([`safety`]), judged after every operation and
+//! independently of both the planner and `mesos_operator_core::invariants`. [`drive`] runs
+//! the planner against it through the core's step protocol, as the runtime runs it against
+//! the fleet.
+//!
+//! Pure, like the core: no IO, no clock, no async. It is a crate of its own so that the
+//! core's production API carries no model, and depends on the core only (the core never
+//! depends on it, not even for its tests: that would make two copies of the core's types).
+//!
+//! - [`model`]: the state, and how it moves by itself (time, restarts, elections, logs);
+//! - [`execute`]: what each operation does; [`op_failed`]: how one fails;
+//! - [`observe`]: what an observer sees;
+//! - [`safety`]: the rules the model judges the operator by;
+//! - [`faults`], [`rng`]: what goes wrong, and the seeded chance of it;
+//! - [`step`]: a planner step through the step protocol; [`drive`]: the planning loop.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod drive;
+pub mod execute;
+pub mod faults;
+pub mod model;
+pub mod observe;
+pub mod op_failed;
+pub mod rng;
+pub mod safety;
+pub mod step;
+
+pub use drive::{drive, DriveOutcome};
+pub use execute::Partial;
+pub use faults::Faults;
+pub use model::{
+    LogState, SimCluster, SimContainer, SimHost, ZkLag, AGENT_REREGISTER_SECS, STARTUP_SECS,
+};
+pub use op_failed::OpFailed;
+pub use rng::Rng;
+pub use safety::Rules;
+pub use step::{Cut, Interruptions, StepRun};

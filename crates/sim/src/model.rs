@@ -1,0 +1,475 @@
+//! The model cluster's state, and how it moves by itself: containers come up (healthy
+//! [`STARTUP_SECS`] after they start), crashed ones come back under their restart policy,
+//! empty log replicas catch up, leaders are elected. What the operator does to it is in
+//! [`crate::execute`]; what an observer sees of it in [`crate::observe`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use mesos_operator_core::desired::Desired;
+use mesos_operator_core::observed::{ContainerState, Maintenance, ZkConfig};
+use mesos_operator_core::plan::majority;
+use mesos_operator_core::record::Recorded;
+use mesos_operator_core::spec::Component;
+
+use crate::safety::Rules;
+
+/// Seconds a healthy container needs to serve after it starts.
+pub const STARTUP_SECS: u64 = 2;
+
+/// How long after a master failover the agents are not yet listed by the new leader.
+pub const AGENT_REREGISTER_SECS: u64 = 2;
+
+/// One container in the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimContainer {
+    /// Its name: operations find a container by name, as Docker does.
+    pub name: String,
+    /// Image reference.
+    pub image: String,
+    /// Config hash label.
+    pub config_hash: String,
+    /// State.
+    pub state: ContainerState,
+    /// Last start.
+    pub started_at: u64,
+    /// ZooKeeper id label.
+    pub zk_id: Option<u64>,
+    /// Master quorum label.
+    pub master_quorum: Option<u32>,
+    /// The ids `ZK_ENSEMBLE` names: a ZooKeeper server reads it only on its first start on
+    /// an empty data volume.
+    pub zk_first_ensemble: Vec<u64>,
+    /// When it last finished (0: never).
+    pub finished_at: u64,
+    /// Restarting under its restart policy: runs again at this time.
+    pub restart_at: Option<u64>,
+}
+
+/// A Mesos master's replicated-log replica, kept on its work volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogState {
+    /// New or wiped: catches up only from a quorum of VOTING replicas, or initializes with
+    /// a quorum of empty ones when no live replica votes.
+    Empty,
+    /// Holds the log and votes.
+    Voting,
+}
+
+/// A ZooKeeper follower that lags after a reconfig: for a while, a read of the committed
+/// config from it returns the previous one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZkLag {
+    /// The config before the reconfig.
+    pub previous: ZkConfig,
+    /// Until when.
+    pub until: u64,
+    /// The lagging server's host.
+    pub host: String,
+}
+
+/// One Docker host in the model.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimHost {
+    /// The engine answers.
+    pub reachable: bool,
+    /// The cluster's containers.
+    pub containers: BTreeMap<Component, SimContainer>,
+    /// Data volumes.
+    pub volumes: BTreeSet<String>,
+    /// The id label of the ZooKeeper data volume, which is also the `myid` the server on it
+    /// runs as (written from the same id on its first start).
+    pub zk_volume_id: Option<u64>,
+    /// A ZooKeeper server has started on the data volume: it holds its config, and the
+    /// ensemble a new container is given is no longer read.
+    pub zk_initialized: bool,
+    /// The master's log replica on its work volume, if there is one.
+    pub master_log: Option<LogState>,
+    /// Containers of someone else (must never change).
+    pub foreign: Vec<String>,
+}
+
+/// The model cluster.
+#[derive(Debug, Clone, Default)]
+pub struct SimCluster {
+    /// Cluster name.
+    pub name: String,
+    /// Hosts.
+    pub hosts: BTreeMap<String, SimHost>,
+    /// Committed ZooKeeper config.
+    pub zk: Option<ZkConfig>,
+    /// ZooKeeper leader (sticky while it serves).
+    pub zk_leader: Option<String>,
+    /// Highest ZooKeeper id a server ever started with (the model's truth, not what the
+    /// operator recorded).
+    pub zk_highest_id: u64,
+    /// What the operator recorded in etcd (written by [`crate::drive`] and
+    /// [`SimCluster::run_step`] as the runtime writes it).
+    pub record: Recorded,
+    /// Every id a server ever started with, to catch reuse.
+    pub zk_ids_used: BTreeSet<u64>,
+    /// Mesos master leader (sticky while it runs).
+    pub master_leader: Option<String>,
+    /// When the current master leader took over: agents are listed by it only once they
+    /// re-registered, [`AGENT_REREGISTER_SECS`] later.
+    pub master_leader_since: u64,
+    /// Marathon leader (sticky while it runs).
+    pub marathon_leader: Option<String>,
+    /// Maintenance state per host.
+    pub maintenance: BTreeMap<String, Maintenance>,
+    /// The start of the maintenance window listing each host (seconds).
+    pub windows: BTreeMap<String, u64>,
+    /// Hosts whose maintenance window a person opened (the model's truth: the operator must
+    /// never take such a host down or end its window).
+    pub people_windows: BTreeSet<String>,
+    /// Images that start but never become healthy.
+    pub broken_images: BTreeSet<String>,
+    /// Images no registry has: a pull fails.
+    pub missing_images: BTreeSet<String>,
+    /// Current time.
+    pub now: u64,
+    /// Host addresses (for voters named by address, and for the operations that name a
+    /// member by address).
+    pub addresses: BTreeMap<String, String>,
+    /// Config lines name voters by address (a second network card), not by host name.
+    pub name_voters_by_address: bool,
+    /// After a reconfig, a follower lags this long (0: never).
+    pub zk_lag_secs: u64,
+    /// The lag in progress.
+    pub zk_lag: Option<ZkLag>,
+    /// What the document promises, which the operator's operations are judged by.
+    pub rules: Rules,
+    /// The step whose operations are being carried out, named in violations.
+    pub acting_for: Option<String>,
+    /// Safety violations seen (a test fails on any).
+    pub violations: Vec<String>,
+    /// Steps the executor's last look stopped before anything was stopped (a member the
+    /// plan counted on no longer served).
+    pub last_looks_failed: u64,
+}
+
+impl SimCluster {
+    /// An empty fleet of reachable hosts, each with a foreign container.
+    pub fn new(name: &str, hosts: &[String], now: u64) -> SimCluster {
+        SimCluster {
+            name: name.to_string(),
+            hosts: hosts
+                .iter()
+                .map(|h| {
+                    (
+                        h.clone(),
+                        SimHost {
+                            reachable: true,
+                            foreign: vec![format!("someone-else-{h}")],
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect(),
+            now,
+            record: Recorded::new_cluster(),
+            ..Default::default()
+        }
+    }
+
+    /// A fleet already running exactly `d`, healthy: a fixture for benchmarks and tests of
+    /// large clusters, which would take long to bring up step by step.
+    pub fn converged(d: &Desired, now: u64) -> SimCluster {
+        let hosts: Vec<String> = d.addresses.keys().cloned().collect();
+        let mut sim = SimCluster::new(&d.name, &hosts, now);
+        sim.addresses = d.addresses.clone();
+        sim.rules = Rules::of(d);
+        let mut voters = BTreeMap::new();
+        for ((comp, host), spec) in &d.containers {
+            let mut c = SimContainer {
+                name: spec.name.clone(),
+                image: spec.image.clone(),
+                config_hash: spec.config_hash.clone(),
+                state: ContainerState::Running,
+                started_at: now.saturating_sub(3600),
+                zk_id: None,
+                master_quorum: (*comp == Component::Masters).then_some(d.master_quorum),
+                zk_first_ensemble: Vec::new(),
+                finished_at: 0,
+                restart_at: None,
+            };
+            let Some(h) = sim.hosts.get_mut(host) else {
+                continue;
+            };
+            if *comp == Component::Zookeeper {
+                let id = voters.len() as u64 + 1;
+                c.zk_id = Some(id);
+                voters.insert(id, host.clone());
+                sim.zk_ids_used.insert(id);
+                h.zk_volume_id = Some(id);
+                h.zk_initialized = true;
+            }
+            if *comp == Component::Masters {
+                h.master_log = Some(LogState::Voting);
+            }
+            h.volumes
+                .extend(spec.volumes.iter().map(|v| v.volume.clone()));
+            h.containers.insert(*comp, c);
+        }
+        sim.zk_highest_id = voters.len() as u64;
+        sim.record.zk_highest_id = Some(sim.zk_highest_id);
+        sim.zk = Some(ZkConfig {
+            version: 0x1_0000_0000,
+            voters,
+        });
+        sim.settle();
+        // Converged for an hour: the leader took over long ago and every agent is listed.
+        sim.master_leader_since = now.saturating_sub(3600);
+        sim
+    }
+
+    /// Running, started long enough ago, on an image that works.
+    pub(crate) fn ready(&self, c: &SimContainer) -> bool {
+        c.state == ContainerState::Running
+            && self.now >= c.started_at + STARTUP_SECS
+            && !self.broken_images.contains(&c.image)
+    }
+
+    /// The container of `comp` on `host`, if the host answers.
+    pub(crate) fn container(&self, comp: Component, host: &str) -> Option<&SimContainer> {
+        let h = self.hosts.get(host)?;
+        if !h.reachable {
+            return None;
+        }
+        h.containers.get(&comp)
+    }
+
+    /// The member of `comp` on `host` serves.
+    pub(crate) fn live(&self, comp: Component, host: &str) -> bool {
+        self.container(comp, host).is_some_and(|c| self.ready(c))
+    }
+
+    /// The host a member address (`ip` or `ip:port`) belongs to.
+    pub(crate) fn host_at(&self, address: &str) -> Option<String> {
+        let ip = address.rsplit_once(':').map_or(address, |(a, _)| a);
+        self.addresses
+            .iter()
+            .find(|(_, a)| a.as_str() == ip)
+            .map(|(h, _)| h.clone())
+            .or_else(|| self.hosts.contains_key(ip).then(|| ip.to_string()))
+    }
+
+    /// ZooKeeper voters serving: ready containers carrying the voter's id, on its volume.
+    pub(crate) fn zk_serving(&self) -> BTreeSet<u64> {
+        let Some(cfg) = &self.zk else {
+            return BTreeSet::new();
+        };
+        cfg.voters
+            .iter()
+            .filter(|(id, h)| {
+                self.container(Component::Zookeeper, h)
+                    .is_some_and(|c| self.ready(c) && c.zk_id == Some(**id))
+                    && self.hosts.get(*h).and_then(|x| x.zk_volume_id) == Some(**id)
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Ids of every ZooKeeper container serving (voters and synced joiners).
+    pub(crate) fn zk_ready_ids(&self) -> BTreeSet<u64> {
+        self.hosts
+            .keys()
+            .filter_map(|h| self.container(Component::Zookeeper, h))
+            .filter(|c| self.ready(c))
+            .filter_map(|c| c.zk_id)
+            .collect()
+    }
+
+    /// A majority of the committed voters serves.
+    pub(crate) fn zk_has_quorum(&self) -> bool {
+        self.zk
+            .as_ref()
+            .is_some_and(|cfg| self.zk_serving().len() >= majority(cfg.voters.len()))
+    }
+
+    /// Masters running (or unknown on unreachable hosts) with their quorum.
+    pub(crate) fn masters_running(&self) -> Vec<(String, u32)> {
+        self.hosts
+            .iter()
+            .filter_map(|(h, host)| {
+                let c = host.containers.get(&Component::Masters)?;
+                matches!(
+                    c.state,
+                    ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+                )
+                .then(|| (h.clone(), c.master_quorum.unwrap_or(1)))
+            })
+            .collect()
+    }
+
+    /// Masters that serve, with their quorum.
+    pub(crate) fn masters_live(&self) -> Vec<(String, u32)> {
+        self.masters_running()
+            .into_iter()
+            .filter(|(h, _)| self.live(Component::Masters, h))
+            .collect()
+    }
+
+    /// Whether the master leader has its registry recovered.
+    pub(crate) fn master_quorum_ok(&self) -> bool {
+        let Some(l) = &self.master_leader else {
+            return false;
+        };
+        let live = self.masters_live();
+        let q = live
+            .iter()
+            .find(|(h, _)| h == l)
+            .map(|(_, q)| *q)
+            .unwrap_or(u32::MAX);
+        let voting = live
+            .iter()
+            .filter(|(h, _)| self.log(h) == Some(LogState::Voting))
+            .count() as u32;
+        voting >= q && self.log(l) == Some(LogState::Voting) && self.zk_has_quorum()
+    }
+
+    /// The log replica on `host`'s master volume.
+    pub(crate) fn log(&self, host: &str) -> Option<LogState> {
+        self.hosts.get(host).and_then(|h| h.master_log)
+    }
+
+    /// Empty replicas catch up from a quorum of live voting ones (their own quorum), or,
+    /// when no replica votes anywhere, a quorum of live empty ones initializes the log.
+    fn catch_up_logs(&mut self) {
+        let live = self.masters_live();
+        let voting = live
+            .iter()
+            .filter(|(h, _)| self.log(h) == Some(LogState::Voting))
+            .count() as u32;
+        // Only replicas that answer take part (a volume without a master answers nothing).
+        let any_voting = voting > 0;
+        let empty: Vec<(String, u32)> = live
+            .iter()
+            .filter(|(h, _)| self.log(h) == Some(LogState::Empty))
+            .cloned()
+            .collect();
+        let mut promote: Vec<String> = empty
+            .iter()
+            .filter(|(_, q)| voting >= *q)
+            .map(|(h, _)| h.clone())
+            .collect();
+        if !any_voting {
+            let n = empty.len() as u32;
+            if empty.iter().all(|(_, q)| n >= *q) && n > 0 {
+                promote = empty.iter().map(|(h, _)| h.clone()).collect();
+            }
+        }
+        for h in promote {
+            if let Some(x) = self.hosts.get_mut(&h) {
+                x.master_log = Some(LogState::Voting);
+            }
+        }
+    }
+
+    /// Moves time forward and lets leaders settle.
+    pub fn tick(&mut self, secs: u64) {
+        self.now += secs;
+        let now = self.now;
+        for h in self.hosts.values_mut() {
+            for c in h.containers.values_mut() {
+                if c.state == ContainerState::Restarting && c.restart_at.is_some_and(|t| t <= now) {
+                    // Back by itself under its restart policy.
+                    c.state = ContainerState::Running;
+                    c.started_at = c.restart_at.unwrap_or(now);
+                    c.restart_at = None;
+                }
+            }
+        }
+        self.settle();
+    }
+
+    /// Logs catch up, lags end, leaders are elected; then the ceiling is checked.
+    pub(crate) fn settle(&mut self) {
+        self.catch_up_logs();
+        if self.zk_lag.as_ref().is_some_and(|l| l.until <= self.now) {
+            self.zk_lag = None;
+        }
+        // ZooKeeper leader: sticky while serving, else the lowest serving voter.
+        let serving = self.zk_serving();
+        let quorum = self.zk_has_quorum();
+        match (&self.zk, quorum) {
+            (Some(cfg), true) => {
+                let leader_ok = self.zk_leader.as_ref().is_some_and(|l| {
+                    cfg.voters
+                        .iter()
+                        .any(|(id, h)| h == l && serving.contains(id))
+                });
+                if !leader_ok {
+                    self.zk_leader = serving
+                        .iter()
+                        .next()
+                        .and_then(|id| cfg.voters.get(id).cloned());
+                }
+            }
+            _ => self.zk_leader = None,
+        }
+        // Master leader: sticky while live, else the first live master; needs ZooKeeper.
+        let live: Vec<String> = self.masters_live().into_iter().map(|(h, _)| h).collect();
+        if !quorum {
+            self.master_leader = None;
+        } else if !self
+            .master_leader
+            .as_ref()
+            .is_some_and(|l| live.contains(l))
+        {
+            self.master_leader = live.first().cloned();
+            self.master_leader_since = self.now;
+        }
+        // Marathon leader likewise.
+        let mlive: Vec<String> = self
+            .hosts
+            .keys()
+            .filter(|h| self.live(Component::Marathon, h))
+            .cloned()
+            .collect();
+        if !quorum {
+            self.marathon_leader = None;
+        } else if !self
+            .marathon_leader
+            .as_ref()
+            .is_some_and(|l| mlive.contains(l))
+        {
+            self.marathon_leader = mlive.first().cloned();
+        }
+        self.check_ceiling();
+    }
+
+    /// Whether the model runs exactly what `d` asks for, healthy.
+    pub fn matches(&self, d: &Desired) -> Result<(), String> {
+        for ((comp, host), s) in &d.containers {
+            let Some(c) = self.container(*comp, host) else {
+                return Err(format!("{comp} missing on {host}"));
+            };
+            if c.config_hash != s.config_hash || !self.ready(c) {
+                return Err(format!("{comp} on {host} not converged"));
+            }
+        }
+        for (h, host) in &self.hosts {
+            if !host.reachable && !d.addresses.contains_key(h) {
+                continue; // lost for good and dropped from the spec: out of our reach
+            }
+            for comp in host.containers.keys() {
+                if d.container(*comp, h).is_none() {
+                    return Err(format!("extra {comp} on {h}"));
+                }
+            }
+            if host.foreign != vec![format!("someone-else-{h}")] {
+                return Err(format!("foreign container on {h} touched"));
+            }
+        }
+        let voters: BTreeSet<&str> = self
+            .zk
+            .iter()
+            .flat_map(|c| c.voters.values().map(String::as_str))
+            .collect();
+        let want: BTreeSet<&str> = d.zookeeper.hosts.iter().map(String::as_str).collect();
+        if voters != want {
+            return Err(format!("ZooKeeper voters {voters:?}, want {want:?}"));
+        }
+        Ok(())
+    }
+}

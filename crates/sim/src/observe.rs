@@ -1,0 +1,193 @@
+//! What an observer sees of the model: the same [`Observed`] the runtime's observe layer
+//! builds from Docker, ZooKeeper's four-letter words and the Mesos and Marathon APIs, read
+//! the way those read real containers (labels, the volume's id label, probes).
+
+use mesos_operator_core::observed::{
+    AgentObservation, ContainerDetail, ContainerState, HostObservation, Maintenance,
+    MarathonObservation, MasterObservation, Observed, ObservedContainer, ZkMode,
+    ZkServerObservation,
+};
+use mesos_operator_core::spec::Component;
+
+use crate::model::{LogState, SimCluster, AGENT_REREGISTER_SECS};
+
+impl SimCluster {
+    /// What an observer would see now.
+    pub fn observe(&self) -> Observed {
+        let mut o = Observed::default();
+        for (h, host) in &self.hosts {
+            if !host.reachable {
+                o.hosts.insert(
+                    h.clone(),
+                    HostObservation::Unreachable {
+                        reason: "no answer".into(),
+                    },
+                );
+                continue;
+            }
+            let containers = host
+                .containers
+                .iter()
+                .map(|(comp, c)| {
+                    (
+                        *comp,
+                        ObservedContainer {
+                            name: c.name.clone(),
+                            component: *comp,
+                            host: h.clone(),
+                            image: c.image.clone(),
+                            config_hash: c.config_hash.clone(),
+                            state: c.state,
+                            started_at: c.started_at,
+                            zk_id: c.zk_id,
+                            master_quorum: c.master_quorum,
+                            // An exited container reads as crashed (exit 1), also when the
+                            // operator stopped it half-way through a step: the crash-loop
+                            // guard is the cautious reading.
+                            detail: ContainerDetail {
+                                finished_at: c.finished_at,
+                                exit_code: i64::from(c.state == ContainerState::Exited),
+                                ..Default::default()
+                            },
+                        },
+                    )
+                })
+                .collect();
+            o.hosts.insert(
+                h.clone(),
+                HostObservation::Reachable {
+                    containers,
+                    volumes: host.volumes.iter().cloned().collect(),
+                },
+            );
+            if let Some(id) = host.zk_volume_id {
+                o.zookeeper.volume_ids.insert(h.clone(), id);
+            }
+        }
+        // ZooKeeper.
+        let quorum = self.zk_has_quorum();
+        let lag = self.zk_lag.as_ref().filter(|l| l.until > self.now);
+        if quorum {
+            // Read from whichever server the session picked: a lagging one hands back the
+            // config from before the last reconfig.
+            o.zookeeper.committed = match lag {
+                Some(l) => Some(l.previous.clone()),
+                None => self.zk.clone(),
+            };
+            if self.name_voters_by_address {
+                if let Some(cfg) = o.zookeeper.committed.as_mut() {
+                    for (id, name) in cfg.voters.iter_mut() {
+                        if id % 2 == 1 {
+                            if let Some(a) = self.addresses.get(name.as_str()) {
+                                *name = a.clone();
+                            }
+                        }
+                    }
+                }
+            }
+            o.zookeeper.leader = self.zk_leader.clone();
+        }
+        for h in self.hosts.keys() {
+            if let Some(server) = self.zk_server_seen(h, quorum) {
+                o.zookeeper.servers.insert(h.clone(), server);
+            }
+        }
+        // Masters.
+        let qok = self.master_quorum_ok();
+        for h in self.hosts.keys() {
+            if let Some(master) = self.master_seen(h, qok) {
+                o.masters.members.insert(h.clone(), master);
+            }
+        }
+        o.masters.leader = self.master_leader.clone();
+        // Agents.
+        for h in self.hosts.keys() {
+            if let Some(c) = self.container(Component::Agents, h) {
+                let live = self.ready(c);
+                let down = self.maintenance.get(h) == Some(&Maintenance::Down);
+                o.agents.members.insert(
+                    h.clone(),
+                    AgentObservation {
+                        healthy: live,
+                        registered: live
+                            && qok
+                            && !down
+                            && self.now >= self.master_leader_since + AGENT_REREGISTER_SECS,
+                        version: None,
+                    },
+                );
+            }
+        }
+        if qok {
+            o.agents.maintenance = self.maintenance.clone();
+            o.agents.windows = self.windows.clone();
+            o.agents.maintenance_read = true;
+        }
+        // Marathon.
+        for h in self.hosts.keys() {
+            if let Some(c) = self.container(Component::Marathon, h) {
+                o.marathon.members.insert(
+                    h.clone(),
+                    MarathonObservation {
+                        healthy: self.ready(c),
+                        version: None,
+                    },
+                );
+            }
+        }
+        o.marathon.leader = self.marathon_leader.clone();
+        o.marathon.registered = self.marathon_leader.is_some() && qok;
+        o
+    }
+
+    /// What ZooKeeper's four-letter words say of the server on `host` (`quorum`: a majority
+    /// of the voters serves), if it has a container on a host that answers.
+    pub(crate) fn zk_server_seen(&self, h: &str, quorum: bool) -> Option<ZkServerObservation> {
+        let c = self.container(Component::Zookeeper, h)?;
+        let lag = self.zk_lag.as_ref().filter(|l| l.until > self.now);
+        let ready = self.ready(c);
+        let is_voter = self.zk.as_ref().is_some_and(|cfg| {
+            c.zk_id
+                .is_some_and(|id| cfg.voters.get(&id).map(String::as_str) == Some(h))
+        });
+        let mode = match (ready, quorum, is_voter) {
+            (false, _, _) => None,
+            (true, false, _) => Some(ZkMode::Looking),
+            (true, true, true) if self.zk_leader.as_deref() == Some(h) => Some(ZkMode::Leader),
+            (true, true, true) => Some(ZkMode::Follower),
+            (true, true, false) => Some(ZkMode::Observer),
+        };
+        // A server answers a moment before it has synced with the leader.
+        let answers = c.state == ContainerState::Running && self.now > c.started_at;
+        let lagging = lag.is_some_and(|l| l.host == h);
+        Some(ZkServerObservation {
+            ok: answers && !self.broken_images.contains(&c.image),
+            mode,
+            config_version: match (ready && quorum, lag) {
+                (false, _) => None,
+                (true, Some(l)) if lagging => Some(l.previous.version),
+                (true, _) => self.zk.as_ref().map(|c| c.version),
+            },
+            // The process is whatever `myid` its volume holds, whatever the label says.
+            server_id: if ready {
+                self.hosts.get(h).and_then(|x| x.zk_volume_id)
+            } else {
+                None
+            },
+        })
+    }
+
+    /// What the Mesos master on `host` says of itself (`qok`: the leader has its registry
+    /// recovered), if it has a container on a host that answers.
+    pub(crate) fn master_seen(&self, h: &str, qok: bool) -> Option<MasterObservation> {
+        let c = self.container(Component::Masters, h)?;
+        let live = self.ready(c);
+        let leads = self.master_leader.as_deref() == Some(h);
+        Some(MasterObservation {
+            healthy: live,
+            elected: live && leads,
+            recovered: live && self.log(h) == Some(LogState::Voting) && (!leads || qok),
+            version: None,
+        })
+    }
+}

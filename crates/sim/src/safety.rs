@@ -1,0 +1,161 @@
+//! The model's own record of what must never happen, judged on the model's truth after every
+//! operation the operator carries out (and, for the masters' ceiling, after every change of
+//! any kind), independently of both the planner and `mesos_operator_core::invariants`.
+//!
+//! Judging each operation, not each step, is the point: a quorum lost between the removal
+//! and the creation of a replacement is lost, whether or not the step ends well.
+
+use std::collections::BTreeSet;
+
+use mesos_operator_core::desired::Desired;
+use mesos_operator_core::observed::{ContainerState, Maintenance};
+use mesos_operator_core::plan::majority;
+use mesos_operator_core::spec::Component;
+
+use crate::model::SimCluster;
+
+/// What the document promises, which some rules depend on. The driver sets it from the
+/// stage each step is carried out against (`SimCluster::run_step`); a runtime adapter
+/// sets it from the document ([`Rules::of`]), which judges the masters' floor a little
+/// more loosely during a quorum change (the document's quorum, not the stage's).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rules {
+    /// `rollout.drainAgents`: an agent that serves is stopped only on a machine that is
+    /// down for maintenance.
+    pub drain_agents: bool,
+    /// The masters' quorum being moved to: the floor of live masters while they change is
+    /// the lower of it and the lowest quorum running. `None`: the running quorums alone.
+    pub master_quorum: Option<u32>,
+    /// `masters.acceptRegistryReset`: stopping a lone quorum-1 master to grow from it is the
+    /// outage the document accepted.
+    pub accept_registry_reset: bool,
+}
+
+impl Rules {
+    /// The rules `d` sets.
+    pub fn of(d: &Desired) -> Rules {
+        Rules {
+            drain_agents: d.drain_agents,
+            master_quorum: Some(d.master_quorum),
+            accept_registry_reset: d.accept_registry_reset,
+        }
+    }
+}
+
+/// What the rules compare against: the cluster right before an operation.
+pub(crate) struct Before {
+    zk_ready: BTreeSet<u64>,
+    zk_quorum: bool,
+    masters_live: Vec<(String, u32)>,
+}
+
+impl SimCluster {
+    /// The state the rules compare an operation's effect against.
+    pub(crate) fn before_op(&self) -> Before {
+        Before {
+            zk_ready: self.zk_ready_ids(),
+            zk_quorum: self.zk_has_quorum(),
+            masters_live: self.masters_live(),
+        }
+    }
+
+    /// Records a violation, naming the time and the step being carried out.
+    pub(crate) fn violation(&mut self, what: String) {
+        let during = self
+            .acting_for
+            .as_deref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        self.violations
+            .push(format!("t={}: {what}{during}", self.now));
+    }
+
+    /// Rules of a stop, right before the member of `comp` on `host` is stopped.
+    pub(crate) fn check_stop(&mut self, comp: Component, host: &str) {
+        // With drainAgents, an agent that serves (its tasks run) is stopped only on a
+        // machine that is down for maintenance (safety.md, agents).
+        if comp == Component::Agents && self.rules.drain_agents && self.live(comp, host) {
+            let down = self.maintenance.get(host) == Some(&Maintenance::Down);
+            if !down {
+                self.violation(format!(
+                    "stopped the serving agent on {host} without machine/down (drainAgents)"
+                ));
+            }
+        }
+    }
+
+    /// Rules of an operation's effect: ZooKeeper kept its quorum, a live master stopped
+    /// left the floor of live masters.
+    pub(crate) fn check_after(
+        &mut self,
+        what: &str,
+        stopped: Option<(Component, &str)>,
+        before: &Before,
+    ) {
+        if before.zk_quorum && !self.zk_quorum_ignoring_startup(&before.zk_ready) {
+            self.violation(format!("{what} cost ZooKeeper its quorum"));
+        }
+        if let Some((Component::Masters, host)) = stopped {
+            self.check_master_floor(what, host, &before.masters_live);
+        }
+    }
+
+    fn check_master_floor(&mut self, what: &str, host: &str, before_live: &[(String, u32)]) {
+        let Some((_, stopped_quorum)) = before_live.iter().find(|(h, _)| h == host) else {
+            return; // it did not serve: stopping it costs nothing
+        };
+        // Live masters that could not form a quorum for any of them lose nothing.
+        let could_serve = before_live
+            .iter()
+            .any(|(_, q)| before_live.len() as u32 >= *q);
+        if !could_serve {
+            return;
+        }
+        // The registry reset of a lone quorum-1 master, growing from it: the outage the
+        // document accepted.
+        let reset = before_live.len() == 1
+            && *stopped_quorum == 1
+            && self.rules.accept_registry_reset
+            && self.rules.master_quorum.is_some_and(|q| q > 1);
+        if reset {
+            return;
+        }
+        let left = before_live.iter().filter(|(h, _)| h != host).count() as u32;
+        let lowest = before_live.iter().map(|(_, q)| *q).min().unwrap_or(1);
+        let floor = self.rules.master_quorum.map_or(lowest, |q| lowest.min(q));
+        if left < floor {
+            self.violation(format!("{what} left {left} live masters, quorum {floor}"));
+        }
+    }
+
+    /// Quorum right after an operation: voters that served before and still run count as
+    /// up (a container just started does not serve yet; one untouched still serves).
+    fn zk_quorum_ignoring_startup(&self, before_ready: &BTreeSet<u64>) -> bool {
+        let Some(cfg) = &self.zk else { return false };
+        let still = cfg
+            .voters
+            .iter()
+            .filter(|(id, h)| {
+                before_ready.contains(id)
+                    && self.container(Component::Zookeeper, h).is_some_and(|c| {
+                        c.state == ContainerState::Running && c.zk_id == Some(**id)
+                    })
+            })
+            .count();
+        still >= majority(cfg.voters.len())
+    }
+
+    /// More masters able to run than the log allows for the lowest quorum among them
+    /// (out-of-sight, restarting and paused ones included) could split the log.
+    pub(crate) fn check_ceiling(&mut self) {
+        let running = self.masters_running();
+        if let Some(q) = running.iter().map(|(_, q)| *q).min() {
+            if running.len() as u32 >= 2 * q {
+                self.violation(format!(
+                    "{} masters running with quorum {q}: the replicated log can split",
+                    running.len()
+                ));
+            }
+        }
+    }
+}
