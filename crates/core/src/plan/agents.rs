@@ -148,6 +148,26 @@ fn wait_for_agent(ctx: &Ctx, h: &str) -> Option<Decision> {
     })
 }
 
+/// A wanted agent out of service only because its container is missing (a replacement cut
+/// short after the removal, its host away when it would have been created again), on a
+/// host that answers and is in no maintenance window: creating it takes nothing out of
+/// service and gives back the budget it holds, so it is never waited for (seed 38424: a
+/// drained window waited for that budget "for the agent to be created", for good).
+fn missing_agent(ctx: &Ctx, wanted: &BTreeSet<&str>) -> Option<Decision> {
+    let h = wanted.iter().copied().find(|h| {
+        ctx.o.reachable(h)
+            && ctx.o.container(A, h).is_none()
+            && !ctx.o.agents.maintenance.contains_key(*h)
+    })?;
+    act(
+        Step::CreateContainer {
+            component: A,
+            host: h.to_string(),
+        },
+        format!("an agent is wanted on {h}; creating it gives back the budget it holds"),
+    )
+}
+
 pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     let desired = ctx.d.hosts_of(A);
     let wanted: BTreeSet<&str> = desired.iter().copied().collect();
@@ -237,6 +257,9 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
                     continue;
                 }
                 if !fits(h) {
+                    if let Some(create) = missing_agent(ctx, &wanted) {
+                        return Some(create);
+                    }
                     if deferred.is_none() {
                         deferred = wait_for_agent(ctx, out_of_service.iter().next()?);
                     }
@@ -287,6 +310,9 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             return Some(unlisted_wait(h));
         }
         if !fits(h) {
+            if let Some(create) = missing_agent(ctx, &wanted) {
+                return Some(create);
+            }
             return wait_for_agent(ctx, out_of_service.iter().find(|x| **x != h)?);
         }
         return act(
