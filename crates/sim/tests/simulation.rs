@@ -542,7 +542,7 @@ fn random_seeds_with_crashes_and_midway_deaths_stay_safe_and_converge() {
                     };
                     let result = std::panic::catch_unwind(|| random_walk(seed));
                     let done = finished.fetch_add(1, Ordering::Relaxed) + 1;
-                    if survey && done % 1000 == 0 {
+                    if survey && done.is_multiple_of(1000) {
                         eprintln!("SURVEY progress: {done} of {} seeds walked", run.len());
                     }
                     match result {
