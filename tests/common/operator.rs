@@ -582,8 +582,11 @@ impl std::fmt::Display for Series {
     }
 }
 
-/// One sample line of the Prometheus or OpenMetrics text format: name, labels, value.
-fn parse_sample(line: &str) -> Option<(&str, Vec<(String, String)>, f64)> {
+/// A sample line of the exposition: name, labels, value.
+type Sample<'a> = (&'a str, Vec<(String, String)>, f64);
+
+/// One sample line of the Prometheus or OpenMetrics text format.
+fn parse_sample(line: &str) -> Option<Sample<'_>> {
     if line.starts_with('#') {
         return None;
     }
