@@ -407,7 +407,13 @@ impl Operator {
         loop {
             if let Some(v) = self.counter(&mark.series) {
                 if v >= mark.value + n as f64 {
-                    return mark.at.elapsed();
+                    let took = mark.at.elapsed();
+                    eprintln!(
+                        "{what}: {} went up by {n} in {:.1} s",
+                        mark.series,
+                        took.as_secs_f64()
+                    );
+                    return took;
                 }
                 last = Some(v);
             }
