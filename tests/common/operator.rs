@@ -449,6 +449,10 @@ impl Operator {
         loop {
             let (code, body) = self.admin_get("/metrics");
             if code == 200 && !body.contains(&needle) {
+                eprintln!(
+                    "the operator forgot {cluster} in {:.1} s",
+                    t.elapsed().as_secs_f64()
+                );
                 return t.elapsed();
             }
             assert!(
