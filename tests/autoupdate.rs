@@ -268,9 +268,10 @@ fn new_tags_are_found_canaried_rolled_back_when_bad_and_never_over_a_person() {
         op.gauge("mesos_operator_autoupdate_denied_tags{cluster=\"auto\",component=\"masters\"}"),
         Some(1.0)
     );
-    // Never tried again: not after a scan that began after the rollback (the third scan
-    // from now began after the second ended, and its tags are stored before the next one
-    // starts), nor by the reconciles after that.
+    // Never tried again: not after a scan that began after the rollback, nor by the
+    // reconciles after it. Scans of a cluster run one at a time: the second counted from
+    // here began after the first ended, hence after now, and stored what it found before
+    // the third began.
     let scanned = op.mark(&Series::scans(NAME, "masters"));
     op.wait_counted(&scanned, 3, "scans after the rollback", SCANS_TIMEOUT);
     let looked = op.mark(&Series::reconciles_ok(NAME));
@@ -284,16 +285,16 @@ fn new_tags_are_found_canaried_rolled_back_when_bad_and_never_over_a_person() {
 
     // 6. A person's bump while a newer tag is available pins the component; the
     // automation never overwrites it until `autoupdate resume`.
-    let scanned = op.mark(&Series::scans(NAME, "masters"));
     let t = publish(f, "mesos-master:1.12.0-rc1", "1.12.1");
+    let scanned = op.mark(&Series::scans(NAME, "masters"));
     let (code, _, err) = parts(&cli(&prefix, &["bump", NAME, "masters", "1.12.0-rc9"]));
     assert_eq!(code, 0, "bump: {err}");
     wait_until("pinned", Duration::from_secs(60), || {
         masters_auto(&prefix)["pinned"].is_object()
     });
     wait_phase(&prefix, NAME, "Converged", CONVERGE);
-    // The automation knows 1.12.1 (a scan that began after it was published has stored
-    // it) and has decided since, twice.
+    // The automation knows 1.12.1 (the second scan since it was published has stored it,
+    // as above) and has decided since.
     op.wait_counted(
         &scanned,
         3,

@@ -473,7 +473,7 @@ fn a_spec_written_straight_into_etcd_is_validated_and_never_acted_on() {
     let prefix = unique_prefix("invalid");
     let hs = hosts(3);
     let op = Operator::start(&prefix, &[]);
-    // Nothing of these clusters yet: every reconcile counted from here comes after them.
+    // No document yet: every reconcile of `bad` counted from here reads it.
     let looked = op.mark(&Series::reconciles_ok("bad"));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = rt.block_on(common::store(&prefix));

@@ -268,8 +268,8 @@ fn replicas_survive_kills_at_every_point_a_freeze_past_the_lease_and_etcd_going_
     while now_nanos() < quiet_from {
         std::thread::sleep(Duration::from_millis(50));
     }
-    // Etcd stays away until the replica has tried twice within the quiet time: the
-    // reconciles finished (each failed: no etcd) show it looked and could have acted.
+    // Etcd stays away until the replica has looked twice within the quiet time: without
+    // etcd every reconcile fails, and a failed one counts (it could have acted).
     let looked = b.mark(&Series::reconciles(CLUSTER));
     b.wait_looked(&looked, "the leader without etcd");
     let thawed_at = now_nanos();
