@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use common::fleet::{exclusive, fleet, now_nanos, ContainerEvent};
 use common::operator::{
     apply, emulator_image, generation, phase, store_secrets, wait_phase, wait_until, zk_config,
-    ClusterGuard, ClusterOpts, Operator, Rules, Watcher, QUICK_ELECTION,
+    ClusterGuard, ClusterOpts, Operator, Rules, Series, Watcher, QUICK_ELECTION,
 };
 use common::{etcd, unique_prefix, EtcdCluster};
 
@@ -217,13 +217,15 @@ fn replicas_survive_kills_at_every_point_a_freeze_past_the_lease_and_etcd_going_
     let events = f.container_events(&hs, CLUSTER);
     let woke = Instant::now();
     a.signal("CONT");
+    let looked = a.mark(&Series::reconciles(CLUSTER));
     wait_until(
         "the continued replica notices it may not act",
         Duration::from_secs(20),
         || a.log_text().contains("not allowed to act"),
     );
-    // Give it time to do whatever it would (its loop polls every 0.5 s).
-    std::thread::sleep(Duration::from_secs(8));
+    // It had its chances: the reconcile it was frozen in ended, and another one after it
+    // (failed or not: a deposed leader's counts).
+    a.wait_looked(&looked, "the continued replica");
     let seen = events.finish();
     assert!(
         seen.is_empty(),
@@ -255,14 +257,25 @@ fn replicas_survive_kills_at_every_point_a_freeze_past_the_lease_and_etcd_going_
     });
     own_etcd.signal(0, "STOP");
     let frozen_at = now_nanos();
-    std::thread::sleep(Duration::from_secs(18));
+    // One operation may be under way when etcd goes (a container stop takes up to its
+    // grace period); nothing may start after the renew deadline plus that.
+    let quiet_from = frozen_at + (RENEW_DEADLINE + Duration::from_secs(4)).as_nanos();
+    wait_until(
+        "the leader to stop saying it leads without etcd",
+        RENEW_DEADLINE + Duration::from_secs(10),
+        || !b.leads(),
+    );
+    while now_nanos() < quiet_from {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Etcd stays away until the replica has looked twice within the quiet time: without
+    // etcd every reconcile fails, and a failed one counts (it could have acted).
+    let looked = b.mark(&Series::reconciles(CLUSTER));
+    b.wait_looked(&looked, "the leader without etcd");
     let thawed_at = now_nanos();
     own_etcd.signal(0, "CONT");
     wait_phase(&prefix, CLUSTER, "Converged", CONVERGE);
     let seen: Vec<ContainerEvent> = events.finish();
-    // One operation may be under way when etcd goes (a container stop takes up to its
-    // grace period); nothing may start after the renew deadline plus that.
-    let quiet_from = frozen_at + (RENEW_DEADLINE + Duration::from_secs(4)).as_nanos();
     let during: Vec<&ContainerEvent> = seen
         .iter()
         .filter(|(t, ..)| *t > quiet_from && *t < thawed_at)
