@@ -44,6 +44,7 @@ test: deps lint images
 test-full: deps images
 	SIM_SEEDS=$${SIM_SEEDS:-50000} $(CARGO) test -p mesos-operator-sim --test simulation -- --nocapture
 	ELECTION_SEEDS=$${ELECTION_SEEDS:-2000} $(CARGO) test --lib election::tests -- --nocapture
+	MODEL_SEEDS=$${MODEL_SEEDS:-1000} $(CARGO) test --test model_loop -- --nocapture
 	REPLICAS_FULL=1 $(CARGO) test --test replicas -- --nocapture
 
 # Coverage-guided fuzzing (cargo-fuzz, libFuzzer) of the document parser and validation,

@@ -84,17 +84,22 @@ fn runtime() -> tokio::runtime::Runtime {
 /// round 1..=7 (a step is at most a record write, five operations and a record write), so
 /// that every position inside a step is a kill point somewhere in the rollout (the same N
 /// every time would kill every leader at the same point of the same step). A standby takes
-/// over each time and a new one is started. Returns the kills and the time to converge.
-fn kill_sweep(prefix: &str, yaml: &str, serial: &mut usize) -> (usize, Duration) {
+/// over each time and a new one is started. After `max_kills` the replicas started carry no
+/// failpoint (`make test` kills at each position once: the model loop, `tests/model_loop.rs`,
+/// kills at every operation over many seeds in seconds; the fleet confirms). Returns the
+/// kills and the time to converge.
+fn kill_sweep(
+    prefix: &str,
+    yaml: &str,
+    serial: &mut usize,
+    max_kills: usize,
+) -> (usize, Duration) {
     const KILL_POINTS: [u64; 7] = [1, 2, 3, 4, 5, 6, 7];
     let next = |serial: &mut usize| {
         *serial += 1;
         let n = KILL_POINTS[(*serial - 1) % KILL_POINTS.len()];
-        replica(
-            prefix,
-            &format!("r{serial}"),
-            Some(format!("kill-after-action={n}")),
-        )
+        let failpoint = (*serial <= max_kills + 1).then(|| format!("kill-after-action={n}"));
+        replica(prefix, &format!("r{serial}"), failpoint)
     };
     let started = Instant::now();
     let mut replicas = vec![next(serial), next(serial)];
@@ -167,20 +172,24 @@ fn replicas_survive_kills_at_every_point_a_freeze_past_the_lease_and_etcd_going_
     let mut serial = 0usize;
     let mut kills = 0;
     let mut took = Duration::ZERO;
-    let sizes: &[u32] = if std::env::var_os("REPLICAS_FULL").is_some() {
-        &[3, 1, 3]
+    let full = std::env::var_os("REPLICAS_FULL").is_some();
+    let (sizes, max_kills): (&[u32], usize) = if full {
+        (&[3, 1, 3], usize::MAX)
     } else {
-        &[3]
+        (&[3], 7)
     };
     for &servers in sizes {
         opts.zk_servers = servers;
-        let (k, t) = kill_sweep(&prefix, &opts.yaml(f), &mut serial);
+        let (k, t) = kill_sweep(&prefix, &opts.yaml(f), &mut serial, max_kills);
         kills += k;
         took += t;
         let (_, voters) = zk_config(f, &hs, opts.ports.zk).expect("ZooKeeper answers");
         assert_eq!(voters.len(), servers as usize, "{voters:?}");
     }
-    assert!(kills >= 10, "only {kills} kill points were exercised");
+    assert!(
+        kills >= 7.min(max_kills),
+        "only {kills} kill points were exercised"
+    );
     eprintln!(
         "kill sweep: {kills} leaders killed over ZooKeeper sizes {sizes:?}, converged in {:.0} s",
         took.as_secs_f64()
