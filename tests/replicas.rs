@@ -88,12 +88,7 @@ fn runtime() -> tokio::runtime::Runtime {
 /// failpoint (`make test` kills at each position once: the model loop, `tests/model_loop.rs`,
 /// kills at every operation over many seeds in seconds; the fleet confirms). Returns the
 /// kills and the time to converge.
-fn kill_sweep(
-    prefix: &str,
-    yaml: &str,
-    serial: &mut usize,
-    max_kills: usize,
-) -> (usize, Duration) {
+fn kill_sweep(prefix: &str, yaml: &str, serial: &mut usize, max_kills: usize) -> (usize, Duration) {
     const KILL_POINTS: [u64; 7] = [1, 2, 3, 4, 5, 6, 7];
     let next = |serial: &mut usize| {
         *serial += 1;

@@ -63,6 +63,14 @@ struct Shared {
     log: Vec<(usize, &'static str)>,
     /// Planned faults: replica → (its op number, fault).
     faults: BTreeMap<usize, (u64, ReplicaFault)>,
+    /// How long a look and an operation take (0: at once).
+    slow: Duration,
+    /// Looks in progress, per cluster, and the most ever at once: per cluster, and in all.
+    looking: BTreeMap<String, u32>,
+    most_per_cluster: u32,
+    most_at_once: u32,
+    /// Looks made, per cluster.
+    looks: BTreeMap<String, u64>,
 }
 
 /// The model fleet, the store and the leases every replica shares.
@@ -161,6 +169,22 @@ impl World {
         s.faults.insert(replica, (done + at, fault));
     }
 
+    /// Looks and operations take `d` from now on (the runner's concurrency shows).
+    pub fn set_slow(&self, d: Duration) {
+        self.lock().slow = d;
+    }
+
+    /// (the most looks at one cluster at once, the most looks at once in all).
+    pub fn most_at_once(&self) -> (u32, u32) {
+        let s = self.lock();
+        (s.most_per_cluster, s.most_at_once)
+    }
+
+    /// Looks made at each cluster.
+    pub fn looks(&self) -> BTreeMap<String, u64> {
+        self.lock().looks.clone()
+    }
+
     /// Every broken rule so far: the models' own and the world's.
     pub fn violations(&self) -> Vec<String> {
         let s = self.lock();
@@ -215,7 +239,24 @@ pub struct ReplicaFleet {
 impl Fleet for ReplicaFleet {
     async fn observe(&self, doc: &MesosCluster) -> Observed {
         let name = doc.metadata.name.clone();
+        let slow = {
+            let mut s = self.world.lock();
+            let n = s.looking.entry(name.clone()).or_default();
+            *n += 1;
+            let n = *n;
+            *s.looks.entry(name.clone()).or_default() += 1;
+            s.most_per_cluster = s.most_per_cluster.max(n);
+            let all: u32 = s.looking.values().sum();
+            s.most_at_once = s.most_at_once.max(all);
+            s.slow
+        };
+        if !slow.is_zero() {
+            tokio::time::sleep(slow).await;
+        }
         let o = self.world.with_sim(&name, |sim| sim.observe());
+        if let Some(n) = self.world.lock().looking.get_mut(&name) {
+            *n -= 1;
+        }
         self.world
             .lock()
             .planned_from
@@ -253,6 +294,10 @@ impl Fleet for ReplicaFleet {
                 self.cut(false);
             }
             _ => {}
+        }
+        let slow = self.world.lock().slow;
+        if !slow.is_zero() {
+            tokio::time::sleep(slow).await;
         }
         // As the executor does: the fence right before the operation.
         let term = fence.ensure()?;
@@ -366,22 +411,13 @@ impl Replica {
         client: Option<MemClient>,
     ) -> Replica {
         let fence = election.fence();
-        let ctx = Arc::new(Context {
-            store: store.clone(),
-            fleet: Arc::new(ReplicaFleet {
-                world: world.clone(),
-                replica: index,
-                client,
-            }),
-            clock: Arc::new(world.clock),
-            secrets: SecretSource::Dir(std::env::temp_dir().join("mesos-operator-no-secrets")),
-            metrics: Metrics::new(),
-            fence: fence.clone(),
-            opts,
-        });
+        let ctx = context(world, index, opts, store.clone(), fence.clone(), client);
         let (ready, _) = tokio::sync::watch::channel(false);
-        let wakes = store.wakes(ready);
-        let task = tokio::spawn(reconcile::run(ctx, wakes, std::future::pending()));
+        let task = tokio::spawn(reconcile::run(
+            ctx,
+            store.wakes(ready),
+            std::future::pending(),
+        ));
         Replica {
             index,
             fence,
@@ -390,11 +426,68 @@ impl Replica {
         }
     }
 
+    /// A replica whose loop stops when `shutdown` resolves (the signal of `run`).
+    pub fn start_until(
+        world: &Arc<World>,
+        index: usize,
+        opts: RunOptions,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> (Fence, JoinHandle<()>, Election) {
+        let Some(leases) = &world.leases else {
+            panic!("this world's replicas run on another store");
+        };
+        let client = leases.client();
+        let mut config = world.election.clone();
+        config.identity = format!("replica-{index}");
+        let election = Election::start(client.clone(), config, "leader".into());
+        let fence = election.fence();
+        let store: Arc<dyn ClusterStore> = Arc::new(world.store.clone());
+        let ctx = context(
+            world,
+            index,
+            opts,
+            store.clone(),
+            fence.clone(),
+            Some(client),
+        );
+        let (ready, _) = tokio::sync::watch::channel(false);
+        let wakes = store.wakes(ready);
+        (
+            fence,
+            tokio::spawn(reconcile::run(ctx, wakes, shutdown)),
+            election,
+        )
+    }
+
     /// The process dies: the loop stops where it is, the lease is left to expire.
     pub fn kill(mut self) {
         self.task.abort();
         drop(self.election.take());
     }
+}
+
+/// A replica's context: the store given, its view of the model fleet, the world's clock.
+fn context(
+    world: &Arc<World>,
+    index: usize,
+    opts: RunOptions,
+    store: Arc<dyn ClusterStore>,
+    fence: Fence,
+    client: Option<MemClient>,
+) -> Arc<Context> {
+    Arc::new(Context {
+        store,
+        fleet: Arc::new(ReplicaFleet {
+            world: world.clone(),
+            replica: index,
+            client,
+        }),
+        clock: Arc::new(world.clock),
+        secrets: SecretSource::Dir(std::env::temp_dir().join("mesos-operator-no-secrets")),
+        metrics: Metrics::new(),
+        fence,
+        opts,
+    })
 }
 
 /// Loop timings for the model: as production's, polls a little faster.
