@@ -33,7 +33,7 @@ use crate::observed::Observed;
 use crate::record::Recorded;
 use crate::spec::Component;
 pub use masters::{floor as masters_floor, stage};
-pub use step::{Step, ZkMember};
+pub use step::{Step, StepKind, ZkMember};
 pub(crate) use zookeeper::place_voters;
 
 /// Why the planner will not move.
