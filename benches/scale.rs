@@ -11,7 +11,8 @@
 //! - resident memory (peak, and after convergence).
 //!
 //! It prints one row per N, and how each figure grew from the smallest N (linear growth
-//! keeps the per-cluster figures flat).
+//! keeps the per-cluster figures flat). `SCALE_UNCACHED=1` measures the cross-cluster port
+//! check as it was before the store kept its answers (every other spec read per reconcile).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -32,13 +33,18 @@ use mesos_operator::store::{
 };
 use mesos_operator_core::autoupdate::AutoUpdateState;
 use mesos_operator_core::record::Recorded;
-use mesos_operator_core::spec::{parse_document, Component, MesosCluster, PortConflict};
+use mesos_operator_core::spec::{
+    conflicts_with_others, parse_document, Component, MesosCluster, PortConflict,
+};
 use mesos_operator_core::status::{ClusterStatus, Phase};
 use tokio::sync::watch;
 
 /// Counts every request the loop makes of the store.
 struct Counting {
     inner: Store,
+    /// `SCALE_UNCACHED=1`: the cross-cluster check reads every other spec each time, as the
+    /// store did before it kept answers (for the before/after figures).
+    uncached: bool,
     requests: Mutex<BTreeMap<&'static str, u64>>,
     total: AtomicU64,
 }
@@ -64,6 +70,11 @@ impl ClusterStore for Counting {
     }
     async fn port_conflicts(&self, doc: &MesosCluster) -> Result<Vec<PortConflict>, StoreError> {
         self.count("port-conflicts");
+        if self.uncached {
+            // What the store did before it kept answers: every other spec, every time.
+            let others = self.inner.others(&doc.metadata.name).await?;
+            return Ok(conflicts_with_others(doc, others.iter().map(|s| &s.doc)));
+        }
         ClusterStore::port_conflicts(&self.inner, doc).await
     }
     async fn record(&self, name: &str) -> Result<RecordAt, StoreError> {
@@ -148,11 +159,10 @@ fn doc(name: &str, first_ip: usize) -> MesosCluster {
     );
     for i in 0..10 {
         let n = first_ip + i;
+        let ip = format!("10.{}.{}.{}", n / 65536 % 256, n / 256 % 256, n % 256);
+        // Each host its own machine (its own Docker endpoint): the clusters share none.
         y.push_str(&format!(
-            "    - {{name: {name}-h{i}, address: 10.{}.{}.{}, docker: {{endpoint: 'unix:///var/run/docker.sock'}}}}\n",
-            n / 65536 % 256,
-            n / 256 % 256,
-            n % 256
+            "    - {{name: {name}-h{i}, address: {ip}, docker: {{endpoint: 'tcp://{ip}:2376', tls: {{ca: ca, cert: c, key: k}}}}}}\n"
         ));
     }
     y.push_str("  zookeeper: {image: 'zookeeper:3.8.4', servers: 3}\n  masters: {image: 'mesos-master:1.11.0', count: 3}\n  agents: {image: 'mesos-agent:1.11.0'}\n  marathon: {image: 'marathon:1.10.17', instances: 1}\n");
@@ -226,6 +236,7 @@ async fn measure(n: usize, resync: Duration) -> Row {
     }
     let counting = Arc::new(Counting {
         inner: store.clone(),
+        uncached: std::env::var_os("SCALE_UNCACHED").is_some(),
         requests: Mutex::new(BTreeMap::new()),
         total: AtomicU64::new(0),
     });
