@@ -10,13 +10,25 @@ use crate::spec::{parse_document, Component};
 
 /// A document of three hosts, each running a ZooKeeper server, a master and an agent.
 pub(crate) fn three_of_each() -> Desired {
+    document(3, 3, &[])
+}
+
+/// A document of `hosts` hosts (h1, h2, ... at 10.0.0.N), three ZooKeeper servers, `masters`
+/// masters placed on `master_hosts` first (the document's preference list; empty: host
+/// order), an agent on every host.
+pub(crate) fn document(hosts: usize, masters: u32, master_hosts: &[&str]) -> Desired {
     let mut y = String::from("apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {name: t}\nspec:\n  hosts:\n");
-    for i in 1..=3 {
+    for i in 1..=hosts {
         y.push_str(&format!(
             "    - {{name: h{i}, address: 10.0.0.{i}, docker: {{endpoint: 'unix:///d.sock'}}}}\n"
         ));
     }
-    y.push_str("  zookeeper: {image: zk:1, servers: 3}\n  masters: {image: m:1, count: 3, acceptRegistryReset: true}\n  agents: {image: a:1}\n");
+    let placement = if master_hosts.is_empty() {
+        String::new()
+    } else {
+        format!(", hosts: [{}]", master_hosts.join(", "))
+    };
+    y.push_str(&format!("  zookeeper: {{image: zk:1, servers: 3}}\n  masters: {{image: m:1, count: {masters}, acceptRegistryReset: true{placement}}}\n  agents: {{image: a:1}}\n"));
     Desired::from_document(&parse_document(&y).unwrap())
 }
 

@@ -265,7 +265,9 @@ impl SimCluster {
                         Component::Zookeeper => {
                             self.zk_server_seen(h, quorum).is_some_and(|s| s.serves())
                         }
-                        _ => true,
+                        // As the executor: no look is defined for the others, so none of
+                        // them is taken to serve.
+                        Component::Agents | Component::Marathon => false,
                     })
                     .count() as u32;
                 if serving < *at_least {

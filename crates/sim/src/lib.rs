@@ -19,6 +19,15 @@
 //! - [`safety`]: the rules the model judges the operator by;
 //! - [`faults`], [`rng`]: what goes wrong, and the seeded chance of it;
 //! - [`step`]: a planner step through the step protocol; [`drive`]: the planning loop.
+//!
+//! A runtime adapter (an in-memory fleet for the real reconcile loop) wraps a
+//! [`SimCluster`]: [`SimCluster::observe`] is its observation, [`SimCluster::execute`] its
+//! executor (an [`OpFailed`] that [`OpFailed::is_last_look`] is the executor's failed last
+//! look), [`SimCluster::tick`] its clock, and the faults ([`SimCluster::crash`],
+//! [`SimCluster::lose_host`], [`SimCluster::return_host`], the person windows) its weather;
+//! it sets [`SimCluster::rules`] from the document ([`Rules::of`]) so that the model judges
+//! the operator's operations by the document's promises, and reads
+//! [`SimCluster::violations`] and [`SimCluster::matches`] at the end.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

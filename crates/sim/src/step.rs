@@ -104,6 +104,8 @@ impl SimCluster {
                 break;
             }
         }
+        // Every operation ran (or one failed) and the operator died at its next action, the
+        // record written after them.
         if cut == Cut::DiesAfter(begun.ops.len()) {
             died = true;
         }

@@ -87,9 +87,22 @@ pub fn stage<'a>(
     } else {
         target
     };
+    let has = |h: &str| observed.container(M, h).is_some();
+    // A master whose container is gone but whose volume is kept (a replacement cut short):
+    // its replica may be one the log's quorum needs.
+    let kept = |h: &str| {
+        let v = crate::desired::volume_name(&desired.name, M, h);
+        !has(h)
+            && matches!(observed.hosts.get(h), Some(crate::observed::HostObservation::Reachable { volumes, .. }) if volumes.contains(&v))
+    };
     // The last stage of a quorum change is still a stage while a master runs another
-    // quorum: the quorum moves in place, and only then do masters move hosts.
-    let in_progress = labelled.iter().any(|(_, q)| *q != target);
+    // quorum: the quorum moves in place, and only then do masters move hosts. So is one
+    // whose masters are fewer than their quorum while a kept replica could make it up: the
+    // masters that exist are kept, and the kept one created again, before any moves (seed
+    // 14668: a replacement cut short, then the document moved the masters; two masters of
+    // quorum 3 could neither recover nor give a new one a log, nor be removed).
+    let short = n < lo && desired.addresses.keys().any(|h| kept(h));
+    let in_progress = labelled.iter().any(|(_, q)| *q != target) || short;
     if s == 0 || (s == target && !in_progress) {
         return Cow::Borrowed(desired);
     }
@@ -103,7 +116,6 @@ pub fn stage<'a>(
         .iter()
         .take(desired.master_count as usize)
         .collect();
-    let has = |h: &str| observed.container(M, h).is_some();
     let mut hosts: Vec<String> = Vec::new();
     for h in finals.iter().filter(|h| has(h)) {
         hosts.push(h.to_string());
@@ -117,13 +129,11 @@ pub fn stage<'a>(
             hosts.push(h.to_string());
         }
     }
-    // And a master whose container is gone but whose volume is kept (a replacement cut
-    // short): its replica may be one the log's quorum needs (seed 9439: a leader with
-    // quorum 3 beside one other master, the third replica on a volume without a container).
+    // And a master whose container is gone but whose volume is kept (seed 9439: a leader
+    // with quorum 3 beside one other master, the third replica on a volume without a
+    // container).
     for h in desired.addresses.keys() {
-        let v = crate::desired::volume_name(&desired.name, M, h);
-        let kept = matches!(observed.hosts.get(h), Some(crate::observed::HostObservation::Reachable { volumes, .. }) if volumes.contains(&v));
-        if kept && !has(h) && !hosts.iter().any(|x| x == h) {
+        if kept(h) && !hosts.iter().any(|x| x == h) {
             hosts.push(h.clone());
         }
     }

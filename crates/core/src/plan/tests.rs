@@ -15,7 +15,7 @@ fn a_pinned_digest_is_not_read_as_marathon_s_version() {
 }
 
 use super::{plan, Decision, Step};
-use crate::fixtures::{converged_view, three_of_each};
+use crate::fixtures::{converged_view, document, three_of_each};
 use crate::observed::HostObservation;
 use crate::record::{note_observed, record_before, Recorded};
 use crate::spec::Component;
@@ -67,4 +67,70 @@ fn a_registry_reset_whose_last_record_write_was_lost_is_retired_by_the_next_look
         "the master is created again on its volume, its log kept: {decision:?}"
     );
     assert!(!matches!(decision, Decision::Blocked { .. }));
+}
+
+/// Seed 14668 of the op-level model's sweep (liveness; the class of the open seeds 44984,
+/// 575 and 1945 of earlier models): growing 3 -> 5 masters (quorum 2 -> 3), h2 and h3 were
+/// restarted with quorum 3 and the operator died in h1's replacement right after the
+/// removal (its volume, a voting replica, kept). Then the document moved the masters to
+/// h3..h7. Every master that exists ran the document's quorum, so the stage was the
+/// document itself: h1's volume was no master of it, two masters with quorum 3 could not
+/// recover, no new master could catch up from them, and removing h2 would break the
+/// floor: blocked for good. While the masters that exist are fewer than their quorum, a
+/// master volume without a container stays in the stage, and the master is created on it
+/// again first.
+#[test]
+fn masters_short_of_their_quorum_bring_back_a_kept_replica_before_moving() {
+    let now = 1_000_000;
+    let before = document(7, 3, &[]);
+    let moved = document(7, 5, &["h3", "h4", "h5", "h6", "h7"]);
+    let mut o = converged_view(&before, now);
+    let hash = |d: &crate::desired::Desired, h: &str| {
+        d.container(Component::Masters, h)
+            .map(|c| c.config_hash.clone())
+            .unwrap_or_default()
+    };
+    let quorum3_h2 = hash(&moved.with_masters(&["h2".into()], 5), "h2");
+    for (h, q3_hash) in [("h2", quorum3_h2), ("h3", hash(&moved, "h3"))] {
+        if let Some(HostObservation::Reachable { containers, .. }) = o.hosts.get_mut(h) {
+            if let Some(c) = containers.get_mut(&Component::Masters) {
+                c.master_quorum = Some(3);
+                c.config_hash = q3_hash;
+                c.started_at = now - 10;
+            }
+        }
+    }
+    // Both replicas vote, but two of quorum 3 recover no registry: h2 leads without one.
+    if let Some(m) = o.masters.members.get_mut("h2") {
+        m.recovered = false;
+        m.elected = true;
+    }
+    if let Some(m) = o.masters.members.get_mut("h3") {
+        m.elected = false;
+    }
+    // h1's replacement cut short after the removal: the volume stays.
+    if let Some(HostObservation::Reachable { containers, .. }) = o.hosts.get_mut("h1") {
+        containers.remove(&Component::Masters);
+    }
+    o.masters.members.remove("h1");
+    o.masters.leader = Some("h2".into());
+    let mut recorded = Recorded::new_cluster();
+    recorded.zk_highest_id = Some(3);
+    let cut = Step::ReplaceContainer {
+        component: Component::Masters,
+        host: "h1".into(),
+        reset_registry: false,
+    };
+    let r = note_observed(&record_before(&cut, &recorded, now - 5), "t", &o, now);
+    let decision = plan(&moved, &o, &r, now);
+    assert!(
+        matches!(
+            decision.step(),
+            Some(Step::CreateContainer {
+                component: Component::Masters,
+                host,
+            }) if host == "h1"
+        ),
+        "the master is created again on its kept volume: {decision:?}"
+    );
 }
