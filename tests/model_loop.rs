@@ -65,10 +65,35 @@ async fn converged(world: &World, d: &MesosCluster, limit: Duration) -> Result<(
             return Ok(());
         }
         if tokio::time::Instant::now() >= until {
+            if std::env::var_os("MODEL_DEBUG").is_some() {
+                world.with_sim(name, |sim| {
+                    eprintln!(
+                        "maintenance {:?} windows {:?} people {:?}",
+                        sim.maintenance, sim.windows, sim.people_windows
+                    );
+                    for (h, x) in &sim.hosts {
+                        eprintln!(
+                            "{h}: reachable={} {:?}",
+                            x.reachable,
+                            x.containers.keys().collect::<Vec<_>>()
+                        );
+                    }
+                    let o = sim.observe();
+                    eprintln!(
+                        "observed maintenance {:?} read {} windows {:?}",
+                        o.agents.maintenance, o.agents.maintenance_read, o.agents.windows
+                    );
+                });
+                eprintln!(
+                    "record maintenance {:?}",
+                    world.store.stored_record(name).maintenance
+                );
+            }
             return Err(format!(
-                "not converged after {}s of the world's time: model: {matches:?}; status: {:?}",
+                "not converged after {}s of the world's time: model: {matches:?}; status: {:?}; in flight: {:?}",
                 limit.as_secs(),
-                world.store.status(name).map(|s| (s.phase, s.message))
+                world.store.status(name).map(|s| (s.phase, s.message)),
+                world.store.stored_record(name).in_flight
             ));
         }
         tokio::time::sleep(Duration::from_secs(1)).await;

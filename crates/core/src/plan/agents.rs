@@ -118,6 +118,31 @@ fn failed_agent(ctx: &View, c: &crate::observed::ObservedContainer) -> Option<De
     )
 }
 
+/// A wanted agent with no container at all on a host that answers (outside people's
+/// windows) holds the budget of agents out of service while nothing would ever create it:
+/// the waits for the budget come before the creations. Creating it takes nothing out of
+/// service, so it comes first (the real loop on the model, seed 40: a drain waited for
+/// ever on a host whose agent was gone).
+fn create_missing(
+    ctx: &View,
+    out_of_service: &BTreeSet<&str>,
+    wanted: &BTreeSet<&str>,
+) -> Option<Decision> {
+    let h = out_of_service.iter().copied().find(|h| {
+        wanted.contains(h)
+            && ctx.observed.reachable(h)
+            && ctx.observed.container(Component::Agents, h).is_none()
+            && (!ctx.observed.agents.maintenance.contains_key(*h) || own_window(ctx, h).is_some())
+    })?;
+    act(
+        Step::CreateContainer {
+            component: Component::Agents,
+            host: h.to_string(),
+        },
+        format!("an agent is wanted on {h} and none is there; it holds the budget of agents out of service, so it is created first"),
+    )
+}
+
 /// Running the desired configuration, in service, out of maintenance.
 fn agent_ok(ctx: &View, host: &str) -> bool {
     hash_ok(ctx, host)
@@ -240,6 +265,9 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
                     continue;
                 }
                 if !fits(h) {
+                    if let Some(create) = create_missing(ctx, &out_of_service, &wanted) {
+                        return Some(create);
+                    }
                     if deferred.is_none() {
                         deferred = wait_for_agent(ctx, out_of_service.iter().next()?);
                     }
@@ -299,6 +327,9 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
             return Some(unlisted_wait(h));
         }
         if !fits(h) {
+            if let Some(create) = create_missing(ctx, &out_of_service, &wanted) {
+                return Some(create);
+            }
             return wait_for_agent(ctx, out_of_service.iter().find(|x| **x != h)?);
         }
         return act(
