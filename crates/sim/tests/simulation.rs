@@ -529,6 +529,7 @@ fn random_seeds_with_crashes_and_midway_deaths_stay_safe_and_converge() {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let next = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let total = AtomicUsize::new(0);
     let failed: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
@@ -539,7 +540,12 @@ fn random_seeds_with_crashes_and_midway_deaths_stay_safe_and_converge() {
                     let Some(&seed) = run.get(next.fetch_add(1, Ordering::Relaxed)) else {
                         break;
                     };
-                    match std::panic::catch_unwind(|| random_walk(seed)) {
+                    let result = std::panic::catch_unwind(|| random_walk(seed));
+                    let done = finished.fetch_add(1, Ordering::Relaxed) + 1;
+                    if survey && done.is_multiple_of(1000) {
+                        eprintln!("SURVEY progress: {done} of {} seeds walked", run.len());
+                    }
+                    match result {
                         Ok(t) => {
                             total.fetch_add(t, Ordering::Relaxed);
                         }

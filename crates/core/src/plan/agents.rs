@@ -121,8 +121,8 @@ fn failed_agent(ctx: &View, c: &crate::observed::ObservedContainer) -> Option<De
 /// A wanted agent with no container at all on a host that answers (outside people's
 /// windows) holds the budget of agents out of service while nothing would ever create it:
 /// the waits for the budget come before the creations. Creating it takes nothing out of
-/// service, so it comes first (the real loop on the model, seed 40: a drain waited for
-/// ever on a host whose agent was gone).
+/// service, so it comes first (the real loop on the model, seed 40, and the op-level
+/// simulation, seed 38424: a drain waited for ever on a host whose agent was gone).
 fn create_missing(
     ctx: &View,
     out_of_service: &BTreeSet<&str>,

@@ -134,3 +134,56 @@ fn masters_short_of_their_quorum_bring_back_a_kept_replica_before_moving() {
         "the master is created again on its kept volume: {decision:?}"
     );
 }
+
+/// Seed 38424 of the op-level sweep (liveness): an agent's replacement failed after the
+/// removal (its host was lost before the creation), and while that host was away the next
+/// outdated agent's host was scheduled for maintenance (draining keeps an agent in
+/// service). Back, the first host had no agent: out of service, it held the budget of one,
+/// and the drained window waited for that budget "for the agent to be created", which
+/// only the pass after the windows would have done: blocked for good. An agent that holds
+/// the budget only because its container is missing is created first: that takes nothing
+/// out of service and gives the budget back.
+#[test]
+fn agents_a_missing_agent_holding_the_budget_is_created_not_waited_for() {
+    let now = 1_000_000;
+    let mut d = document(4, 3, &[]);
+    d.drain_agents = true;
+    let mut o = converged_view(&d, now);
+    // h3's agent is outdated and in the operator's window, drained long enough.
+    let drain = Step::AgentDrain { host: "h3".into() };
+    let mut recorded = Recorded::new_cluster();
+    recorded.zk_highest_id = Some(3);
+    let r = crate::record::record_after(&drain, &record_before(&drain, &recorded, now - 120));
+    o.agents
+        .maintenance
+        .insert("h3".into(), crate::observed::Maintenance::Draining);
+    o.agents.windows.insert("h3".into(), now - 120);
+    // h4's agent was removed by a replacement that never created it again.
+    for (h, hash) in [("h3", Some("outdated")), ("h4", None)] {
+        if let Some(HostObservation::Reachable { containers, .. }) = o.hosts.get_mut(h) {
+            match hash {
+                Some(x) => {
+                    if let Some(c) = containers.get_mut(&Component::Agents) {
+                        c.config_hash = x.into();
+                    }
+                }
+                None => {
+                    containers.remove(&Component::Agents);
+                }
+            }
+        }
+    }
+    o.agents.members.remove("h4");
+    let r = note_observed(&r, "t", &o, now);
+    let decision = plan(&d, &o, &r, now);
+    assert!(
+        matches!(
+            decision.step(),
+            Some(Step::CreateContainer {
+                component: Component::Agents,
+                host,
+            }) if host == "h4"
+        ),
+        "{decision:?}"
+    );
+}
