@@ -39,11 +39,14 @@ test: deps lint images
 # The long sweeps: the simulation (crates/sim) with 50,000 random seeds (make test runs
 # 2,000; SIM_SEEDS=N for another number, SIM_SEED_FROM=K to start at K, SIM_SEED=S to replay
 # one, SIM_SURVEY=1 to list every failing seed, SIM_THREADS=N to use N cores), 2,000 random
-# election runs (make test: 200), and the replicas test killing the leader after every
-# single action of its rollout (make test: every 3rd).
+# election runs (make test: 200), 1,000 seeds of the real loop against the model fleet
+# (tests/model_loop.rs; make test: 60; MODEL_SEEDS=N, MODEL_SEED=S to replay one), and the
+# replicas test killing the leader after every single action of its rollout (make test:
+# each of the seven positions in a step once).
 test-full: deps images
 	SIM_SEEDS=$${SIM_SEEDS:-50000} $(CARGO) test -p mesos-operator-sim --test simulation -- --nocapture
 	ELECTION_SEEDS=$${ELECTION_SEEDS:-2000} $(CARGO) test --lib election::tests -- --nocapture
+	MODEL_SEEDS=$${MODEL_SEEDS:-1000} $(CARGO) test --test model_loop -- --nocapture
 	REPLICAS_FULL=1 $(CARGO) test --test replicas -- --nocapture
 
 # Coverage-guided fuzzing (cargo-fuzz, libFuzzer) of the document parser and validation,

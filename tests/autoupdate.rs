@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::fleet::{exclusive, fleet, Fleet};
 use common::operator::{
     apply, containers, event_values, generation, store_secrets, wait_phase, wait_until,
-    ClusterGuard, ClusterOpts, Operator, Rules, Watcher,
+    ClusterGuard, ClusterOpts, Operator, Rules, Series, Watcher,
 };
 use common::{cli, parts, unique_prefix};
 
@@ -123,6 +123,9 @@ fn document(f: &Fleet, policy: &str) -> String {
     y + ca
 }
 
+/// Three scans at `scanInterval: 2s, scanJitter: 1s`, with room for a slow registry.
+const SCANS_TIMEOUT: Duration = Duration::from_secs(60);
+
 const SCAN: &str = "scanInterval: 2s, scanJitter: 1s, canarySoak: 10s, releaseCandidates: true";
 
 #[test]
@@ -159,7 +162,8 @@ fn new_tags_are_found_canaried_rolled_back_when_bad_and_never_over_a_person() {
     });
     let to_report = t.elapsed();
     assert!(has_event(&prefix, "AutoUpdateCandidate", "1.11.1"));
-    std::thread::sleep(Duration::from_secs(5));
+    let looked = op.mark(&Series::reconciles_ok(NAME));
+    op.wait_looked(&looked, "notify, 1.11.1 known");
     assert_eq!(generation(&prefix, NAME), gen, "notify writes nothing");
     assert_eq!(spec_tag(&prefix), "1.11.0");
 
@@ -173,7 +177,8 @@ fn new_tags_are_found_canaried_rolled_back_when_bad_and_never_over_a_person() {
             .as_str()
             .is_some_and(|s| s.contains("too young"))
     });
-    std::thread::sleep(Duration::from_secs(5));
+    let looked = op.mark(&Series::reconciles_ok(NAME));
+    op.wait_looked(&looked, "minAge 1h, 1.11.1 too young");
     assert_eq!(spec_tag(&prefix), "1.11.0", "held back");
     let (code, out, _) = parts(&cli(&prefix, &["autoupdate", "list", NAME]));
     assert_eq!(code, 0);
@@ -263,8 +268,14 @@ fn new_tags_are_found_canaried_rolled_back_when_bad_and_never_over_a_person() {
         op.gauge("mesos_operator_autoupdate_denied_tags{cluster=\"auto\",component=\"masters\"}"),
         Some(1.0)
     );
-    // Never tried again.
-    std::thread::sleep(Duration::from_secs(8));
+    // Never tried again: not after a scan that began after the rollback, nor by the
+    // reconciles after it. Scans of a cluster run one at a time: the second counted from
+    // here began after the first ended, hence after now, and stored what it found before
+    // the third began.
+    let scanned = op.mark(&Series::scans(NAME, "masters"));
+    op.wait_counted(&scanned, 3, "scans after the rollback", SCANS_TIMEOUT);
+    let looked = op.mark(&Series::reconciles_ok(NAME));
+    op.wait_looked(&looked, "1.12.0 denied, scanned again");
     let canaries = auto_events(&prefix)
         .iter()
         .filter(|(k, _, s)| k == "CanaryStarted" && s.contains("→ 1.12.0:"))
@@ -275,13 +286,23 @@ fn new_tags_are_found_canaried_rolled_back_when_bad_and_never_over_a_person() {
     // 6. A person's bump while a newer tag is available pins the component; the
     // automation never overwrites it until `autoupdate resume`.
     let t = publish(f, "mesos-master:1.12.0-rc1", "1.12.1");
+    let scanned = op.mark(&Series::scans(NAME, "masters"));
     let (code, _, err) = parts(&cli(&prefix, &["bump", NAME, "masters", "1.12.0-rc9"]));
     assert_eq!(code, 0, "bump: {err}");
     wait_until("pinned", Duration::from_secs(60), || {
         masters_auto(&prefix)["pinned"].is_object()
     });
     wait_phase(&prefix, NAME, "Converged", CONVERGE);
-    std::thread::sleep(Duration::from_secs(8));
+    // The automation knows 1.12.1 (the second scan since it was published has stored it,
+    // as above) and has decided since.
+    op.wait_counted(
+        &scanned,
+        3,
+        "scans after 1.12.1 was published",
+        SCANS_TIMEOUT,
+    );
+    let looked = op.mark(&Series::reconciles_ok(NAME));
+    op.wait_looked(&looked, "pinned to 1.12.0-rc9, 1.12.1 known");
     assert_eq!(spec_tag(&prefix), "1.12.0-rc9", "the person's bump stays");
     assert_eq!(master_tags(f, &hs), vec!["1.12.0-rc9"; 3]);
     assert!(masters_auto(&prefix)["state"]

@@ -9,7 +9,9 @@ mod common;
 use std::time::Duration;
 
 use common::fleet::{exclusive, fleet};
-use common::operator::{apply, store_secrets, wait_phase, ClusterGuard, ClusterOpts, Operator};
+use common::operator::{
+    apply, store_secrets, wait_phase, ClusterGuard, ClusterOpts, Operator, Series,
+};
 use common::{cli, cli_with_stdin, parts, unique_prefix};
 
 const NAME: &str = "secfile";
@@ -105,7 +107,9 @@ fn a_secret_file_stays_out_of_docker_inspect_and_a_duplicate_container_stops_the
         msg.contains("2 master containers") && msg.contains("secfile-intruder"),
         "{msg}"
     );
-    std::thread::sleep(Duration::from_secs(5));
+    // It said so; and it decided on what it saw twice more before the host is checked.
+    let looked = op.mark(&Series::reconciles_ok(NAME));
+    op.wait_looked(&looked, "the duplicate master reported");
     assert_eq!(
         f.docker_ok(
             &host,

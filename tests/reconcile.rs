@@ -16,7 +16,7 @@ use std::time::Duration;
 use common::fleet::{exclusive, fleet};
 use common::operator::{
     apply, containers, emulator_image, event_values, events, hashes, phase, store_secrets,
-    wait_phase, ClusterGuard, ClusterOpts, Operator, Ports, Rules, Watcher,
+    wait_phase, ClusterGuard, ClusterOpts, Operator, Ports, Rules, Series, Watcher, LOOK_TIMEOUT,
 };
 use common::{cli, parts, unique_prefix};
 
@@ -269,7 +269,8 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
     run_ok(&prefix, &["bump", "life", "masters", "1.11.0"]);
     wait_phase(&prefix, "life", "Paused", Duration::from_secs(30));
     let paused_at = events(&prefix, "life").len();
-    std::thread::sleep(Duration::from_secs(6));
+    let looked = op.mark(&Series::reconciles_ok("life"));
+    op.wait_looked(&looked, "paused with a bump pending");
     assert_eq!(
         events(&prefix, "life").len(),
         paused_at,
@@ -394,7 +395,7 @@ fn two_clusters_on_the_same_hosts_leave_each_other_alone() {
     let prefix = unique_prefix("two");
     store_secrets(&prefix, f);
     let hs = hosts(3);
-    let _op = Operator::start(&prefix, &[]);
+    let op = Operator::start(&prefix, &[]);
     let mut a = ClusterOpts::seed("twoa");
     a.zk_servers = 1;
     a.masters = 1;
@@ -440,8 +441,13 @@ fn two_clusters_on_the_same_hosts_leave_each_other_alone() {
         .iter()
         .all(|e| e.0 != "ReplaceContainer"));
     // `delete` without --cascade forgets the cluster and leaves its containers running.
+    assert!(
+        op.counter(&Series::reconciles("twoa")).unwrap_or(0.0) > 0.0,
+        "the operator has looked at twoa"
+    );
     run_ok(&prefix, &["delete", "twoa"]);
-    std::thread::sleep(Duration::from_secs(3));
+    // The reconcile that found the document gone is over: it forgot twoa's series.
+    op.wait_forgotten("twoa", LOOK_TIMEOUT);
     assert_eq!(
         hashes(f, &hs, "twoa"),
         a_before,
@@ -467,6 +473,8 @@ fn a_spec_written_straight_into_etcd_is_validated_and_never_acted_on() {
     let prefix = unique_prefix("invalid");
     let hs = hosts(3);
     let op = Operator::start(&prefix, &[]);
+    // No document yet: every reconcile of `bad` counted from here reads it.
+    let looked = op.mark(&Series::reconciles_ok("bad"));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = rt.block_on(common::store(&prefix));
     let mut doc: serde_json::Value =
@@ -508,7 +516,7 @@ fn a_spec_written_straight_into_etcd_is_validated_and_never_acted_on() {
         );
         std::thread::sleep(Duration::from_millis(300));
     }
-    std::thread::sleep(Duration::from_secs(2));
+    op.wait_looked(&looked, "bad stored");
     assert!(containers(f, &hs, "bad").expect("hosts").is_empty());
     assert!(events(&prefix, "bad").is_empty());
 

@@ -555,3 +555,63 @@ async fn record_forget_host_forgets_only_a_recorded_host_outside_the_document() 
         "the rest of the record is kept"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loop_s_kept_port_answers_follow_every_spec_change_its_watch_sees() {
+    use mesos_operator::store::ClusterStore;
+    let prefix = unique_prefix("portcache");
+    let s = store(&prefix).await;
+    let (ready, _ready) = tokio::sync::watch::channel(false);
+    let mut wakes = ClusterStore::wakes(&s, ready);
+    let a = parse_document(&seed_yaml("porta")).expect("seed document");
+    s.apply(&a).await.expect("apply a");
+    wake_of(&mut wakes, "porta").await;
+    // Asked twice with nothing changed: the same answer (the second from what was kept).
+    for _ in 0..2 {
+        let c = ClusterStore::port_conflicts(&s, &a)
+            .await
+            .expect("conflicts");
+        assert!(c.is_empty(), "{c:?}");
+    }
+    // Another cluster on the same machines and ports, written straight into etcd (as a tool
+    // that bypasses `apply` would): the next answer names it.
+    let mut b = parse_document(&seed_yaml("portb")).expect("seed document");
+    b.metadata.generation = Some(1);
+    let mut client = s.client();
+    client
+        .put(
+            s.spec_key("portb"),
+            serde_json::to_vec(&b).expect("json"),
+            None,
+        )
+        .await
+        .expect("raw put");
+    wake_of(&mut wakes, "portb").await;
+    let c = ClusterStore::port_conflicts(&s, &a)
+        .await
+        .expect("conflicts");
+    assert!(
+        c.iter()
+            .any(|x| x.to_field_error().problem.contains("portb")),
+        "the other cluster's ports are not seen: {c:?}"
+    );
+}
+
+/// Waits (20 s at most) for the watch to report a change of `want`.
+async fn wake_of(
+    wakes: &mut futures_util::stream::BoxStream<'static, mesos_operator::store::Wake>,
+    want: &str,
+) {
+    use futures_util::StreamExt;
+    use mesos_operator::store::Wake;
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while let Some(w) = wakes.next().await {
+            if matches!(&w, Wake::Cluster(n) if n == want) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(seen.ok(), Some(true), "the watch never reported {want}");
+}

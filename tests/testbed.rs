@@ -216,3 +216,58 @@ fn fault_helpers_do_what_they_say() {
     let state = f.docker_ok("host3", &["inspect", "-f", "{{.State.Status}}", &name]);
     assert_eq!(state, "exited");
 }
+
+/// The container-event recorder, the replicas test's witness of what a deposed leader did:
+/// it hears what is done to the cluster's containers on each host, only that, without its
+/// own markers.
+#[test]
+fn the_event_recorder_hears_what_is_done_to_a_clusters_containers() {
+    let _g = shared();
+    let f = fleet();
+    let me = std::process::id();
+    let cluster = format!("evrec-{me}");
+    let test_label = format!("io.mesos-operator.test=evrec-{me}");
+    let _scope = Scoped {
+        fleet: f,
+        label: test_label.clone(),
+    };
+    let hosts: Vec<String> = f.hosts.keys().cloned().collect();
+    let image = format!("{}/zookeeper:3.8.0", f.registry);
+    let create = |name: &str, cluster: &str| {
+        let out = f.docker_ok(
+            "host2",
+            &[
+                "create",
+                "--name",
+                name,
+                "--label",
+                &test_label,
+                "--label",
+                &format!("io.mesos-operator.cluster={cluster}"),
+                &image,
+                "true",
+            ],
+        );
+        out.lines().last().unwrap_or_default().to_string()
+    };
+    let events = f.container_events(&hosts, &cluster);
+    let mine = format!("evrec-mine-{me}");
+    let theirs = format!("evrec-theirs-{me}");
+    let a = create(&mine, &cluster);
+    let b = create(&theirs, &format!("evrec-other-{me}"));
+    f.docker_ok("host2", &["rm", "-f", "-v", &a]);
+    f.docker_ok("host2", &["rm", "-f", "-v", &b]);
+    let seen = events.finish();
+    let actions: Vec<(&str, &str, &str)> = seen
+        .iter()
+        .map(|(_, h, a, n)| (h.as_str(), a.as_str(), n.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("host2", "create", mine.as_str()),
+            ("host2", "destroy", mine.as_str())
+        ],
+        "{seen:?}"
+    );
+}

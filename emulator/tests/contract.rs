@@ -466,6 +466,7 @@ fn the_emulator_honours_the_documented_contract() {
         400,
         "not down"
     );
+    let refused = log_lines(f, "host3", "contract-agent", MACHINE_DOWN);
     assert_eq!(
         http(
             "POST",
@@ -481,7 +482,14 @@ fn the_emulator_honours_the_documented_contract() {
         get(&laddr, "/master/maintenance/status").unwrap().json()["down_machines"][0]["ip"],
         ips[2]
     );
-    std::thread::sleep(Duration::from_secs(3));
+    // The agent tried to register since, and the master refused it: it was told to shut
+    // down for the machine's DOWN, and says it is not registered.
+    eventually("the DOWN machine's agent refused by the master", 30, || {
+        let m = get(&format!("{}:5051", ips[2]), "/metrics/snapshot")?.json();
+        (log_lines(f, "host3", "contract-agent", MACHINE_DOWN) > refused
+            && m["slave/registered"] == 0.0)
+            .then_some(())
+    });
     let st = c.state(leader);
     assert!(
         !st["slaves"]
@@ -840,6 +848,49 @@ fn settled(addr: &str, app: &str, n: u64, secs: u64) -> Value {
     })
 }
 
+/// Waits until the leading Marathon's scheduler has decided twice on what the leading
+/// master shows now. Each time, `app` is scaled to the `n` instances it has: a deployment
+/// that only the scheduler's reconciliation finishes, and only one that found its framework
+/// known to the master. The second began after the first had posted its launches and
+/// kills, so whatever the master showed before this call has been acted on.
+fn marathon_decided(addr: &str, app: &str, n: u64) {
+    for _ in 0..2 {
+        let r = http(
+            "PUT",
+            addr,
+            &format!("/v2/apps{app}"),
+            &format!(r#"{{"instances":{n}}}"#),
+        )
+        .expect("Marathon answers");
+        assert_eq!(r.status, 200, "scale {app} to {n}: {}", r.body);
+        let id = r.json()["deploymentId"]
+            .as_str()
+            .expect("a deployment id")
+            .to_string();
+        eventually(
+            &format!("Marathon to finish the deployment {id} of {app}"),
+            60,
+            || {
+                let ds = get(addr, "/v2/deployments").filter(|r| r.status == 200)?;
+                (!ds.json().as_array()?.iter().any(|d| d["id"] == id.as_str())).then_some(())
+            },
+        );
+    }
+}
+
+/// What an emulated agent logs when the master refuses it for its machine's DOWN.
+const MACHINE_DOWN: &str = "because 'Operator initiated 'Machine DOWN''";
+
+/// Lines of a container's log containing `needle`.
+fn log_lines(f: &Fleet, host: &str, container: &str, needle: &str) -> usize {
+    let o = f.docker(host, &["logs", container]);
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&o.stderr).lines())
+        .filter(|l| l.contains(needle))
+        .count()
+}
+
 fn task_ids(app: &Value) -> Vec<String> {
     let mut ids: Vec<String> = app["tasks"]
         .as_array()
@@ -1138,8 +1189,17 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
         c.ips.iter().position(|ip| *ip == vhost).unwrap() + 1
     );
     let containers = containers_on(f, &vh);
+    let restarted = Instant::now();
     f.docker_ok(&vh, &["restart", "contract-agent"]);
-    std::thread::sleep(Duration::from_secs(4));
+    // The restarted agent (up for less time than since the restart) has recovered and
+    // registered again, its tasks reported to the master; then Marathon decided on that.
+    eventually("the restarted agent registered again", 60, || {
+        let m = get(&format!("{vhost}:5051"), "/metrics/snapshot")?.json();
+        (m["slave/registered"] == 1.0
+            && m["slave/uptime_secs"].as_f64()? < restarted.elapsed().as_secs_f64())
+        .then_some(())
+    });
+    marathon_decided(&mleader, "/web", 3);
     let web_after = settled(&mleader, "/web", 3, 60);
     assert_eq!(
         task_ids(&web_after),
@@ -1186,7 +1246,9 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
     eventually("the tasks known to the new leader", 30, || {
         (master_running(&c, new_leader).len() == 4).then_some(())
     });
-    std::thread::sleep(Duration::from_secs(5));
+    // Marathon registered with the new leader and decided on what it knows (a
+    // reconciliation finishes nothing while the master does not know the framework).
+    marathon_decided(&standby, "/web", 3);
     let web_after = settled(&standby, "/web", 3, 30);
     assert_eq!(
         task_ids(&web_after),

@@ -113,7 +113,7 @@ async fn act(ctx: &Context, snap: &Snapshot) -> Result<Next, ReconcileError> {
             let span = info_span!(
                 "step",
                 cluster = %snap.name,
-                kind = step.kind(),
+                kind = step.kind().as_str(),
                 host = step.host()
             );
             async {

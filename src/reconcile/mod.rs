@@ -108,9 +108,14 @@ pub async fn run(
     tokio::pin!(shutdown);
     let mut leading = ctx.fence.leading();
     loop {
-        let next_due = scheduler
-            .next_due()
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        // Nothing can start while every slot is taken; a running cluster is taken when it
+        // ends (the end of a task wakes the loop).
+        let next_due = if running.len() >= ctx.opts.concurrency {
+            None
+        } else {
+            scheduler.next_due_of(|n| !running.contains(n))
+        }
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             () = &mut shutdown => break,
             wake = wakes.next() => match wake {

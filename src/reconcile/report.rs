@@ -22,7 +22,7 @@ pub(super) fn derive(ctx: &Context, snap: &Snapshot) -> ClusterStatus {
         observed: &snap.observed,
         decision,
         step: decision.step().map(|s| StepRecord {
-            kind: s.kind().to_string(),
+            kind: s.kind(),
             host: Some(s.host().to_string()),
             started_at: rfc3339(snap.now),
         }),

@@ -31,6 +31,17 @@ impl Scheduler {
         self.due.values().min().copied()
     }
 
+    /// The earliest due time among the clusters `may_run` accepts: the runner's timer
+    /// ignores a cluster that is running (it is taken once it ends), or it would wake, find
+    /// nothing to start, and wake again at once for as long as the cluster runs.
+    pub fn next_due_of(&self, may_run: impl Fn(&str) -> bool) -> Option<Instant> {
+        self.due
+            .iter()
+            .filter(|(n, _)| may_run(n))
+            .map(|(_, at)| *at)
+            .min()
+    }
+
     /// Takes every cluster due at `now` that `may_run` accepts (the others stay queued).
     pub fn take_due(&mut self, now: Instant, mut may_run: impl FnMut(&str) -> bool) -> Vec<String> {
         let ready: Vec<String> = self
@@ -84,5 +95,19 @@ mod tests {
         assert!(s.contains("b"));
         assert_eq!(s.take_due(now + Duration::from_secs(10), |_| true), ["b"]);
         assert_eq!(s.next_due(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_timer_ignores_a_cluster_that_is_running() {
+        let now = Instant::now();
+        let mut s = Scheduler::default();
+        s.schedule("running", now);
+        s.schedule("later", now + Duration::from_secs(30));
+        assert_eq!(s.next_due(), Some(now));
+        assert_eq!(
+            s.next_due_of(|n| n != "running"),
+            Some(now + Duration::from_secs(30))
+        );
+        assert_eq!(s.next_due_of(|_| false), None);
     }
 }

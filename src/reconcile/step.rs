@@ -79,7 +79,7 @@ pub(super) async fn take(
         EventOutcome::Error
     };
     ctx.metrics
-        .step_finished(name, step.kind(), label.as_str(), secs);
+        .step_finished(name, step.kind().as_str(), label.as_str(), secs);
     push_event(ctx, snap, step, started, label, &result, secs).await;
     match (&result, outcome) {
         (Ok(()), _) => info!(seconds = secs, "step done"),
@@ -149,7 +149,7 @@ async fn push_event(
 ) {
     let event = Event {
         at: rfc3339(started),
-        kind: step.kind().to_string(),
+        kind: step.kind().as_str().to_string(),
         component: step.component().as_str().to_string(),
         host: step.host().to_string(),
         step: step.to_string(),

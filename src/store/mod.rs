@@ -28,6 +28,7 @@ mod cluster_store;
 mod json_key;
 pub mod memory;
 mod records;
+mod spec_cache;
 mod watch;
 pub use autoupdate::AutoUpdateAt;
 pub use cluster_store::{ClusterStore, Wake};
@@ -158,6 +159,8 @@ pub struct Store {
     client: Client,
     prefix: String,
     history_limit: u64,
+    /// Cross-cluster port answers, kept while the loop's watch says no spec changed.
+    specs: std::sync::Arc<spec_cache::SpecCache>,
 }
 
 async fn timed<T, F>(f: F) -> Result<T, StoreError>
@@ -207,6 +210,7 @@ impl Store {
             client,
             prefix,
             history_limit: DEFAULT_HISTORY_LIMIT,
+            specs: Default::default(),
         }
     }
 
@@ -272,8 +276,18 @@ impl Store {
         &self,
         doc: &MesosCluster,
     ) -> Result<Vec<PortConflict>, StoreError> {
-        let others = self.others(&doc.metadata.name).await?;
-        Ok(conflicts_with_others(doc, others.iter().map(|s| &s.doc)))
+        let name = &doc.metadata.name;
+        if let Some(kept) = self.specs.get(name, &doc.spec) {
+            return Ok(kept);
+        }
+        // Taken before the specs are read: a change seen meanwhile voids the answer.
+        let epoch = self.specs.epoch();
+        let others = self.others(name).await?;
+        let conflicts = conflicts_with_others(doc, others.iter().map(|s| &s.doc));
+        if let Some(e) = epoch {
+            self.specs.put(name, e, &doc.spec, &conflicts);
+        }
+        Ok(conflicts)
     }
 
     fn secret_key(&self, name: &str) -> String {

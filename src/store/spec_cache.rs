@@ -13,6 +13,15 @@ use std::sync::Mutex;
 
 use mesos_operator_core::spec::{ClusterSpec, PortConflict};
 
+/// An answer kept for one cluster: the epoch it was computed at, the spec it was for, the
+/// conflicts found.
+#[derive(Debug, Clone)]
+struct Kept {
+    epoch: u64,
+    spec: ClusterSpec,
+    conflicts: Vec<PortConflict>,
+}
+
 /// What the watch tells the cache, and the answers kept.
 #[derive(Debug, Default)]
 pub(crate) struct SpecCache {
@@ -20,7 +29,7 @@ pub(crate) struct SpecCache {
     epoch: AtomicU64,
     /// A watch is running and connected: without one, nothing is cached.
     live: AtomicBool,
-    answers: Mutex<HashMap<String, (u64, ClusterSpec, Vec<PortConflict>)>>,
+    answers: Mutex<HashMap<String, Kept>>,
 }
 
 impl SpecCache {
@@ -46,14 +55,21 @@ impl SpecCache {
     pub(crate) fn get(&self, name: &str, spec: &ClusterSpec) -> Option<Vec<PortConflict>> {
         let now = self.epoch()?;
         let answers = self.answers.lock().ok()?;
-        let (at, kept_spec, conflicts) = answers.get(name)?;
-        (*at == now && kept_spec == spec).then(|| conflicts.clone())
+        let kept = answers.get(name)?;
+        (kept.epoch == now && kept.spec == *spec).then(|| kept.conflicts.clone())
     }
 
     /// Keeps an answer computed from specs read after `epoch` was taken.
     pub(crate) fn put(&self, name: &str, epoch: u64, spec: &ClusterSpec, c: &[PortConflict]) {
         if let Ok(mut answers) = self.answers.lock() {
-            answers.insert(name.to_string(), (epoch, spec.clone(), c.to_vec()));
+            answers.insert(
+                name.to_string(),
+                Kept {
+                    epoch,
+                    spec: spec.clone(),
+                    conflicts: c.to_vec(),
+                },
+            );
         }
     }
 }

@@ -52,6 +52,8 @@ async fn watch_clusters(store: Store, tx: mpsc::Sender<Wake>, ready: watch::Send
     // None: list first.
     let mut resume_from: Option<i64> = None;
     loop {
+        // Not watching (yet, or any more): changes may be missed, nothing is kept.
+        store.specs.set_live(false);
         let start = match resume_from {
             Some(r) => r,
             None => match store.cluster_names().await {
@@ -100,6 +102,8 @@ async fn watch_clusters(store: Store, tx: mpsc::Sender<Wake>, ready: watch::Send
             }
         };
         let _ = ready.send(true);
+        // From here every spec change reaches this loop: kept port answers may be used.
+        store.specs.set_live(true);
         retry = Duration::from_millis(200);
         let mut next = start;
         loop {
@@ -120,6 +124,9 @@ async fn watch_clusters(store: Store, tx: mpsc::Sender<Wake>, ready: watch::Send
                     for ev in resp.events() {
                         let Some(kv) = ev.kv() else { continue };
                         next = next.max(kv.mod_revision() + 1);
+                        if cluster_of_spec_key(&prefix, kv.key()).is_some() {
+                            store.specs.changed();
+                        }
                         if let Some(name) = waking_cluster(&prefix, kv.key()) {
                             debug!(cluster = %name, "woken by etcd");
                             let wake = match ev.event_type() {

@@ -361,26 +361,60 @@ pub fn four_letter(ip: &str, port: u16, word: &str, timeout: Duration) -> String
 /// Container events (`docker events`) of one cluster on every host, recorded from the moment
 /// it starts until [`ContainerEvents::finish`]: what the Docker engines themselves say was
 /// done to the cluster's containers, independent of the operator's own account.
-pub struct ContainerEvents {
-    children: Vec<(String, std::process::Child, std::path::PathBuf)>,
-    dir: std::path::PathBuf,
+///
+/// It proves that it records. `docker events` subscribes asynchronously, so on each host it
+/// makes a marker container (the cluster's label and no role label: the operator leaves
+/// such a container alone), removes it by id, and is ready only once that marker's `create`
+/// came through the host's stream; [`ContainerEvents::finish`] does the same again, so
+/// everything the engine did before has been delivered. A subscription that fails, ends or
+/// delivers nothing fails the test with what `docker events` said: an empty list from
+/// `finish` means that nothing happened, not that nothing was heard.
+pub struct ContainerEvents<'a> {
+    fleet: &'a Fleet,
+    cluster: String,
+    serial: u32,
+    streams: Vec<EventStream>,
+    dir: PathBuf,
+}
+
+/// One host's `docker events`.
+struct EventStream {
+    host: String,
+    child: std::process::Child,
+    out: PathBuf,
+    err: PathBuf,
 }
 
 /// One event: nanoseconds since the epoch (the engine's clock), host, action, container.
 pub type ContainerEvent = (u128, String, String, String);
 
+/// Names of the recorder's marker containers start with this (left out of its events).
+const EVENTS_MARKER: &str = "mo-events-marker-";
+
+/// How long a marker may take to come through a host's stream.
+const EVENTS_MARKER_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Fleet {
-    /// Starts recording the container events of `cluster` on `hosts`.
-    pub fn container_events(&self, hosts: &[String], cluster: &str) -> ContainerEvents {
+    /// Starts recording the container events of `cluster` on `hosts`; returns once every
+    /// host's stream has delivered a marker.
+    pub fn container_events(&self, hosts: &[String], cluster: &str) -> ContainerEvents<'_> {
         static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = SERIAL.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let dir =
-            std::env::temp_dir().join(format!("mesos-operator-events-{}-{n}", std::process::id()));
+        let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!(
+            "mesos-operator-events-{}-{serial}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&dir).expect("events dir");
-        let mut children = Vec::new();
+        let mut events = ContainerEvents {
+            fleet: self,
+            cluster: cluster.to_string(),
+            serial,
+            streams: Vec::new(),
+            dir,
+        };
         for h in hosts {
-            let path = dir.join(format!("{h}.events"));
-            let out = std::fs::File::create(&path).expect("events file");
+            let out = events.dir.join(format!("{h}.events"));
+            let err = events.dir.join(format!("{h}.err"));
             let child = self
                 .docker_command(h, &[])
                 .args([
@@ -392,38 +426,138 @@ impl Fleet {
                     "--format",
                     "{{.TimeNano}} {{.Action}} {{.Actor.Attributes.name}}",
                 ])
-                .stdout(std::process::Stdio::from(out))
-                .stderr(std::process::Stdio::null())
+                .stdin(Stdio::null())
+                .stdout(Stdio::from(
+                    std::fs::File::create(&out).expect("events file"),
+                ))
+                .stderr(Stdio::from(
+                    std::fs::File::create(&err).expect("events error file"),
+                ))
                 .spawn()
                 .expect("docker events");
-            children.push((h.clone(), child, path));
+            events.streams.push(EventStream {
+                host: h.clone(),
+                child,
+                out,
+                err,
+            });
         }
-        // `docker events` subscribes asynchronously: give it a moment.
-        std::thread::sleep(Duration::from_millis(700));
-        ContainerEvents { children, dir }
+        events.prove_live("start");
+        events
     }
 }
 
-impl ContainerEvents {
-    /// Stops recording; every event seen, oldest first. Health-check and exec events are not
-    /// actions and are left out.
+impl ContainerEvents<'_> {
+    /// Makes a marker container on every host and waits until each host's stream has
+    /// delivered its `create`; panics with `docker events`' own words if a stream ended or
+    /// stays silent.
+    fn prove_live(&mut self, phase: &str) {
+        let names: Vec<String> = self
+            .streams
+            .iter()
+            .map(|s| {
+                let name = format!(
+                    "{EVENTS_MARKER}{}-{}-{}-{phase}",
+                    std::process::id(),
+                    self.serial,
+                    s.host
+                );
+                self.marker(&s.host, &name);
+                name
+            })
+            .collect();
+        let deadline = std::time::Instant::now() + EVENTS_MARKER_TIMEOUT;
+        for (s, name) in self.streams.iter_mut().zip(&names) {
+            loop {
+                let text = std::fs::read_to_string(&s.out).unwrap_or_default();
+                let seen = text.lines().any(|l| {
+                    let mut it = l.splitn(3, ' ');
+                    it.next();
+                    it.next() == Some("create") && it.next() == Some(name.as_str())
+                });
+                if seen {
+                    break;
+                }
+                let said = || std::fs::read_to_string(&s.err).unwrap_or_default();
+                if let Ok(Some(status)) = s.child.try_wait() {
+                    panic!(
+                        "docker events on {} ended ({status}) before its {phase} marker came through: {}",
+                        s.host,
+                        said()
+                    );
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "docker events on {} did not deliver its {phase} marker {name} within {:?}: {}",
+                    s.host,
+                    EVENTS_MARKER_TIMEOUT,
+                    said()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    /// Creates (never starts) and removes, by id, a container with the cluster's label
+    /// and no role on `host`, from an image the host already has.
+    fn marker(&self, host: &str, name: &str) {
+        let image = self
+            .fleet
+            .docker_ok(host, &["image", "ls", "-q"])
+            .lines()
+            .next()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{}/zookeeper:3.8.0", self.fleet.registry));
+        let created = self.fleet.docker_ok(
+            host,
+            &[
+                "create",
+                "--name",
+                name,
+                "--label",
+                &format!("io.mesos-operator.cluster={}", self.cluster),
+                "--label",
+                "io.mesos-operator.test=events-marker",
+                &image,
+                "true",
+            ],
+        );
+        let id = created
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        assert!(
+            !id.is_empty(),
+            "docker create {name} on {host} printed no id"
+        );
+        self.fleet.docker_ok(host, &["rm", "-f", "-v", &id]);
+    }
+
+    /// Stops recording once a last marker came through every stream; every event seen,
+    /// oldest first. The markers, health-check and exec events are not actions and are
+    /// left out.
     pub fn finish(mut self) -> Vec<ContainerEvent> {
-        std::thread::sleep(Duration::from_millis(500));
+        self.prove_live("finish");
         let mut all = Vec::new();
-        for (h, child, path) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-            let text = std::fs::read_to_string(&*path).unwrap_or_default();
+        for s in &mut self.streams {
+            let _ = s.child.kill();
+            let _ = s.child.wait();
+            let text = std::fs::read_to_string(&s.out).unwrap_or_default();
             for l in text.lines() {
                 let mut it = l.splitn(3, ' ');
                 let (Some(t), Some(action), Some(name)) = (it.next(), it.next(), it.next()) else {
                     continue;
                 };
-                if action.starts_with("exec_") || action.starts_with("health_status") {
+                if action.starts_with("exec_")
+                    || action.starts_with("health_status")
+                    || name.starts_with(EVENTS_MARKER)
+                {
                     continue;
                 }
                 if let Ok(t) = t.parse() {
-                    all.push((t, h.clone(), action.to_string(), name.to_string()));
+                    all.push((t, s.host.clone(), action.to_string(), name.to_string()));
                 }
             }
         }
@@ -432,11 +566,11 @@ impl ContainerEvents {
     }
 }
 
-impl Drop for ContainerEvents {
+impl Drop for ContainerEvents<'_> {
     fn drop(&mut self) {
-        for (_, child, _) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
+        for s in &mut self.streams {
+            let _ = s.child.kill();
+            let _ = s.child.wait();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }

@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod fleet;
+pub mod model;
 pub mod operator;
 
 use std::net::{TcpListener, TcpStream};

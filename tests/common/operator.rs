@@ -370,6 +370,99 @@ impl Operator {
             .and_then(|v| v.trim().parse().ok())
     }
 
+    /// The current value of `series` in its /metrics: the sum of every sample of that name
+    /// whose labels include the series' labels (0 when there is none yet); `None` while
+    /// the admin server does not answer.
+    pub fn counter(&self, series: &Series) -> Option<f64> {
+        let (code, body) = self.admin_get("/metrics");
+        (code == 200).then(|| series.sum(&body))
+    }
+
+    /// Reads `series` now, as the point a later [`Operator::wait_counted`] counts from.
+    /// Waits up to 30 s for the admin server to answer (a replica just continued, or just
+    /// started); panics if it never does.
+    pub fn mark(&self, series: &Series) -> Mark {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(value) = self.counter(series) {
+                return Mark {
+                    series: series.clone(),
+                    value,
+                    at: Instant::now(),
+                };
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the operator's /metrics on {} did not answer within 30 s",
+                self.metrics_addr
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until `series` has gone up by at least `n` since `mark`; panics after
+    /// `timeout` with what it counted, naming `what`. Returns how long it took.
+    pub fn wait_counted(&self, mark: &Mark, n: u64, what: &str, timeout: Duration) -> Duration {
+        let mut last = None;
+        loop {
+            if let Some(v) = self.counter(&mark.series) {
+                if v >= mark.value + n as f64 {
+                    let took = mark.at.elapsed();
+                    eprintln!(
+                        "{what}: {} went up by {n} in {:.1} s",
+                        mark.series,
+                        took.as_secs_f64()
+                    );
+                    return took;
+                }
+                last = Some(v);
+            }
+            assert!(
+                mark.at.elapsed() < timeout,
+                "{what}: {} did not go up by {n} within {timeout:?} (from {} to {}); what \
+                 follows would check nothing",
+                mark.series,
+                mark.value,
+                last.map_or_else(|| "no answer from /metrics".to_string(), |v| v.to_string()),
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until the operator has looked at the cluster since `mark` (taken with a
+    /// [`Series::reconciles`] or [`Series::reconciles_ok`] series): two reconciles finished
+    /// after it. One may have been under way at the mark, on an older reading; the second
+    /// began after the first ended (a cluster is never reconciled twice at once), so it
+    /// read everything done before the mark and carried out what it decided. Panics after
+    /// [`LOOK_TIMEOUT`] naming `what`, so that a negative assertion after it never passes
+    /// because the operator was merely slow.
+    pub fn wait_looked(&self, mark: &Mark, what: &str) -> Duration {
+        self.wait_counted(mark, 2, what, LOOK_TIMEOUT)
+    }
+
+    /// Waits until this replica has forgotten `cluster` (its document deleted): no series of
+    /// its /metrics names it any more. The reconcile that found the document gone ended
+    /// with that, so whatever the deletion made it do is done. Panics after `timeout`.
+    pub fn wait_forgotten(&self, cluster: &str, timeout: Duration) -> Duration {
+        let t = Instant::now();
+        let needle = format!("cluster=\"{cluster}\"");
+        loop {
+            let (code, body) = self.admin_get("/metrics");
+            if code == 200 && !body.contains(&needle) {
+                eprintln!(
+                    "the operator forgot {cluster} in {:.1} s",
+                    t.elapsed().as_secs_f64()
+                );
+                return t.elapsed();
+            }
+            assert!(
+                t.elapsed() < timeout,
+                "the operator did not forget cluster {cluster} within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Whether it says it leads.
     pub fn leads(&self) -> bool {
         self.gauge("mesos_operator_leader") == Some(1.0)
@@ -423,6 +516,132 @@ impl Drop for Operator {
         // SIGTERM first, so the operator removes its temporary key files on the way out.
         self.stop();
     }
+}
+
+/// How long [`Operator::wait_looked`] waits for two reconciles: a converged cluster is
+/// looked at every 5 s (`--resync-secs 5`), a failing one after a backoff of at most 60 s.
+pub const LOOK_TIMEOUT: Duration = Duration::from_secs(150);
+
+/// A counter of the operator's /metrics, restricted to some labels.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// The sample name (`..._total` for a counter, `..._count` for a histogram).
+    name: &'static str,
+    /// Labels every counted sample carries.
+    labels: Vec<(&'static str, String)>,
+}
+
+impl Series {
+    /// Every finished reconcile of `cluster`, failed ones included
+    /// (`mesos_operator_reconcile_total`, any `result`).
+    pub fn reconciles(cluster: &str) -> Series {
+        Series {
+            name: "mesos_operator_reconcile_total",
+            labels: vec![("cluster", cluster.to_string())],
+        }
+    }
+
+    /// The reconciles of `cluster` that ended well (`result="ok"`): each read the spec,
+    /// observed the hosts, planned and carried out its decision.
+    pub fn reconciles_ok(cluster: &str) -> Series {
+        Series {
+            name: "mesos_operator_reconcile_total",
+            labels: vec![
+                ("cluster", cluster.to_string()),
+                ("result", "ok".to_string()),
+            ],
+        }
+    }
+
+    /// Registry scans of one component's repository, whatever their result
+    /// (`mesos_operator_autoupdate_scans_total`).
+    pub fn scans(cluster: &str, component: &str) -> Series {
+        Series {
+            name: "mesos_operator_autoupdate_scans_total",
+            labels: vec![
+                ("cluster", cluster.to_string()),
+                ("component", component.to_string()),
+            ],
+        }
+    }
+
+    /// The sum of the matching samples of an exposition (either text format).
+    fn sum(&self, body: &str) -> f64 {
+        body.lines()
+            .filter_map(parse_sample)
+            .filter(|(name, labels, _)| {
+                *name == self.name
+                    && self
+                        .labels
+                        .iter()
+                        .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
+            })
+            .map(|(_, _, v)| v)
+            .sum()
+    }
+}
+
+impl std::fmt::Display for Series {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let labels: Vec<String> = self
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{v}\""))
+            .collect();
+        write!(f, "{}{{{}}}", self.name, labels.join(","))
+    }
+}
+
+/// A sample line of the exposition: name, labels, value.
+type Sample<'a> = (&'a str, Vec<(String, String)>, f64);
+
+/// One sample line of the Prometheus or OpenMetrics text format.
+fn parse_sample(line: &str) -> Option<Sample<'_>> {
+    if line.starts_with('#') {
+        return None;
+    }
+    let (name, rest) = match line.find(['{', ' ']) {
+        Some(i) => line.split_at(i),
+        None => return None,
+    };
+    let mut labels = Vec::new();
+    let rest = if let Some(mut r) = rest.strip_prefix('{') {
+        loop {
+            r = r.trim_start_matches(',');
+            if let Some(after) = r.strip_prefix('}') {
+                break after;
+            }
+            let (key, after) = r.split_once("=\"")?;
+            let mut value = String::new();
+            let mut chars = after.char_indices();
+            let end = loop {
+                let (i, c) = chars.next()?;
+                match c {
+                    '\\' => match chars.next()?.1 {
+                        'n' => value.push('\n'),
+                        other => value.push(other),
+                    },
+                    '"' => break i,
+                    c => value.push(c),
+                }
+            };
+            labels.push((key.to_string(), value));
+            r = &after[end + 1..];
+        }
+    } else {
+        rest
+    };
+    let value = rest.split_whitespace().next()?.parse().ok()?;
+    Some((name, labels, value))
+}
+
+/// A counter as read at a moment, for [`Operator::wait_counted`] and
+/// [`Operator::wait_looked`].
+#[derive(Debug, Clone)]
+pub struct Mark {
+    series: Series,
+    value: f64,
+    at: Instant,
 }
 
 /// The phase the operator last wrote, and its message.

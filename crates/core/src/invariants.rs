@@ -3,7 +3,9 @@
 //!
 //! This module shares no definition with the planner: what "running", "a voter", "up",
 //! "the quorum floor" and "a fresh id" mean is written here again from safety.md, so that a
-//! wrong definition in the planner is not silently agreed with. (It uses only the plain
+//! wrong definition in the planner is not silently agreed with.
+//! So it does not use `Desired::is_current` or the observations' `serves()`, which the
+//! planner, repair and status share: it writes "current" and "serving" again below. (It uses only the plain
 //! data types, [`Step`] and [`Desired`].)
 //!
 //! `desired` is the model the step will be carried out against: for masters during a quorum
@@ -38,11 +40,6 @@ impl fmt::Display for Violation {
 fn violation(rule: &'static str, detail: String) -> Result<(), Violation> {
     Err(Violation { rule, detail })
 }
-
-const ZK: Component = Component::Zookeeper;
-const M: Component = Component::Masters;
-const A: Component = Component::Agents;
-const MAR: Component = Component::Marathon;
 
 /// A strict majority of `n`.
 fn more_than_half(n: usize) -> usize {
@@ -81,7 +78,7 @@ fn seen(o: &Observed, host: &str) -> bool {
 }
 
 fn has_zk_volume(d: &Desired, o: &Observed, host: &str) -> bool {
-    let name = volume_name(&d.name, ZK, host);
+    let name = volume_name(&d.name, Component::Zookeeper, host);
     matches!(o.hosts.get(host), Some(HostObservation::Reachable { volumes, .. }) if volumes.contains(&name))
 }
 
@@ -94,7 +91,7 @@ fn voter_hosts(o: &Observed) -> BTreeMap<u64, Option<String>> {
     cfg.voters
         .keys()
         .map(|id| {
-            let hs: Vec<&str> = containers(o, ZK)
+            let hs: Vec<&str> = containers(o, Component::Zookeeper)
                 .into_iter()
                 .filter(|c| c.zk_id == Some(*id))
                 .map(|c| c.host.as_str())
@@ -114,7 +111,7 @@ fn zk_up(o: &Observed) -> BTreeSet<u64> {
         .into_iter()
         .filter_map(|(id, h)| {
             let h = h?;
-            let c = container(o, ZK, &h)?;
+            let c = container(o, Component::Zookeeper, &h)?;
             let s = o.zookeeper.servers.get(&h)?;
             (serves(c)
                 && s.ok
@@ -133,7 +130,7 @@ fn master_quorum_label(d: &Desired, c: &ObservedContainer) -> u32 {
 /// (host, quorum) of every master that may be running: can run, or on a host out of sight
 /// where one is desired or once was (assume the worst).
 fn masters_may_run(d: &Desired, o: &Observed, r: &Recorded) -> Vec<(String, u32)> {
-    let mut v: Vec<(String, u32)> = containers(o, M)
+    let mut v: Vec<(String, u32)> = containers(o, Component::Masters)
         .into_iter()
         .filter(|c| can_run(c))
         .map(|c| (c.host.clone(), master_quorum_label(d, c)))
@@ -141,7 +138,7 @@ fn masters_may_run(d: &Desired, o: &Observed, r: &Recorded) -> Vec<(String, u32)
     // Out of sight: the quorum it was last seen with, if lower than the model's.
     let last_seen = |h: &str| r.master_quorums.get(h).copied().unwrap_or(u32::MAX);
     for (c, h) in d.containers.keys() {
-        if *c == M && !seen(o, h) {
+        if *c == Component::Masters && !seen(o, h) {
             v.push((h.clone(), d.master_quorum.min(last_seen(h))));
         }
     }
@@ -156,7 +153,7 @@ fn masters_may_run(d: &Desired, o: &Observed, r: &Recorded) -> Vec<(String, u32)
 
 /// Serves and its log replica has recovered: only such a master counts toward the quorum.
 fn master_healthy(o: &Observed, h: &str) -> bool {
-    container(o, M, h).is_some_and(serves)
+    container(o, Component::Masters, h).is_some_and(serves)
         && o.masters
             .members
             .get(h)
@@ -194,7 +191,7 @@ pub fn component_converged(d: &Desired, o: &Observed, c: Component) -> bool {
             placed == want
                 && zk_up(o).len() == cfg.voters.len()
                 && o.zookeeper.servers.iter().all(|(h, s)| {
-                    container(o, ZK, h).is_none()
+                    container(o, Component::Zookeeper, h).is_none()
                         || s.config_version.is_none_or(|v| v == cfg.version)
                 })
         }),
@@ -342,7 +339,7 @@ fn check_zookeeper(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resu
             .iter()
             .flat_map(|c| c.voters.keys().copied())
             .collect();
-        let label = container(o, ZK, host).and_then(|c| c.zk_id);
+        let label = container(o, Component::Zookeeper, host).and_then(|c| c.zk_id);
         let held = o.zookeeper.volume_ids.get(host).copied();
         if label.or(held).is_some_and(|i| voters.contains(&i))
             || held.is_some_and(|i| voters.contains(&i))
@@ -368,7 +365,7 @@ fn check_zookeeper(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resu
     let Some(cfg) = &o.zookeeper.committed else {
         return match step {
             Step::ZkStartServer { ensemble, id, .. } => {
-                let nothing_else = containers(o, ZK).is_empty()
+                let nothing_else = containers(o, Component::Zookeeper).is_empty()
                     && o.hosts.keys().all(|h| h == host || !has_zk_volume(d, o, h))
                     && o.hosts
                         .values()
@@ -422,7 +419,7 @@ fn check_zookeeper(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resu
                 );
             }
             check_fresh_id(d, o, r, step)?;
-            let joiners = containers(o, ZK)
+            let joiners = containers(o, Component::Zookeeper)
                 .iter()
                 .filter(|c| c.zk_id.is_none_or(|i| !cfg.voters.contains_key(&i)))
                 .count();
@@ -441,7 +438,10 @@ fn check_zookeeper(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resu
                     format!("{step}: the volume there does not hold id {id}"),
                 );
             }
-            if containers(o, ZK).iter().any(|c| c.zk_id == Some(*id)) {
+            if containers(o, Component::Zookeeper)
+                .iter()
+                .any(|c| c.zk_id == Some(*id))
+            {
                 return violation(
                     "zookeeper-recreate",
                     format!("{step}: a container with id {id} exists"),
@@ -525,7 +525,9 @@ fn check_fresh_id(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
     };
     let resumed = r.in_flight.as_ref().is_some_and(|f| &f.step == step)
         && o.zookeeper.volume_ids.get(host).is_none_or(|v| v == id)
-        && containers(o, ZK).iter().all(|c| c.zk_id != Some(*id))
+        && containers(o, Component::Zookeeper)
+            .iter()
+            .all(|c| c.zk_id != Some(*id))
         && o.zookeeper
             .committed
             .as_ref()
@@ -542,7 +544,7 @@ fn check_fresh_id(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
             ),
         );
     }
-    let seen_ids = containers(o, ZK)
+    let seen_ids = containers(o, Component::Zookeeper)
         .iter()
         .filter_map(|c| c.zk_id)
         .chain(o.zookeeper.volume_ids.values().copied())
@@ -601,14 +603,14 @@ fn check_masters(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result
             ..
         } | Step::RemoveContainer { .. }
     );
-    let here = container(o, M, host);
+    let here = container(o, Component::Masters, host);
     if stops && here.is_some_and(serves) {
         // The documented exception: a master alone, with a quorum it cannot meet alone,
         // serves nothing; restarting it loses no quorum.
-        let alone = containers(o, M).len() == 1
+        let alone = containers(o, Component::Masters).len() == 1
             && may_run.len() == 1
             && here.is_some_and(|c| master_quorum_label(d, c) > 1);
-        let left = containers(o, M)
+        let left = containers(o, Component::Masters)
             .iter()
             .filter(|c| c.host != host && master_healthy(o, &c.host))
             .count() as u32;
@@ -625,7 +627,7 @@ fn check_masters(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result
         Step::StartContainer { .. } => here.map(|c| master_quorum_label(d, c)),
         Step::CreateContainer { .. } | Step::ReplaceContainer { .. } => d
             .containers
-            .get(&(M, host.to_string()))
+            .get(&(Component::Masters, host.to_string()))
             .and_then(|s| s.env.get("MESOS_QUORUM"))
             .and_then(|q| q.parse().ok())
             .or(Some(d.master_quorum)),
@@ -650,7 +652,7 @@ fn check_masters(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result
         }
         if !matches!(step, Step::StartContainer { .. }) {
             // The quorum moves one step at a time.
-            for c in containers(o, M) {
+            for c in containers(o, Component::Masters) {
                 let other = master_quorum_label(d, c);
                 if c.host != host && other.abs_diff(q) > 1 {
                     return violation(
@@ -674,7 +676,7 @@ fn check_agents(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation>
     // Only a step that takes an agent in service out of it uses the budget.
     let takes_one = match step {
         Step::ReplaceContainer { .. } | Step::RemoveContainer { .. } | Step::AgentDown { .. } => {
-            container(o, A, host).is_some_and(serves)
+            container(o, Component::Agents, host).is_some_and(serves)
                 && o.agents
                     .members
                     .get(host)
@@ -692,17 +694,17 @@ fn check_agents(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation>
     let mut hosts: BTreeSet<&str> = d
         .containers
         .keys()
-        .filter(|(c, _)| *c == A)
+        .filter(|(c, _)| *c == Component::Agents)
         .map(|(_, h)| h.as_str())
         .collect();
-    for c in containers(o, A) {
+    for c in containers(o, Component::Agents) {
         hosts.insert(c.host.as_str());
     }
     let out = hosts
         .iter()
         .filter(|h| **h != host)
         .filter(|h| {
-            let fine = container(o, A, h).is_some_and(serves)
+            let fine = container(o, Component::Agents, h).is_some_and(serves)
                 && o.agents
                     .members
                     .get(**h)
@@ -735,9 +737,11 @@ fn check_marathon(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
     let image = match step {
         Step::CreateContainer { .. } | Step::ReplaceContainer { .. } => d
             .containers
-            .get(&(MAR, host.to_string()))
+            .get(&(Component::Marathon, host.to_string()))
             .map(|s| s.image.clone()),
-        Step::StartContainer { .. } => container(o, MAR, host).map(|c| c.image.clone()),
+        Step::StartContainer { .. } => {
+            container(o, Component::Marathon, host).map(|c| c.image.clone())
+        }
         _ => None,
     };
     let Some(image) = image else { return Ok(()) };
@@ -747,7 +751,7 @@ fn check_marathon(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
             .ok()
             .and_then(|r| r.tag)
     };
-    for c in containers(o, MAR) {
+    for c in containers(o, Component::Marathon) {
         if c.host != host && can_run(c) && version(&c.image) != version(&image) {
             return violation(
                 "marathon-versions",
@@ -758,12 +762,12 @@ fn check_marathon(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
     let unseen: Vec<&String> = d
         .containers
         .keys()
-        .filter(|(c, _)| *c == MAR)
+        .filter(|(c, _)| *c == Component::Marathon)
         .map(|(_, h)| h)
         .chain(r.marathon_hosts.iter())
         .filter(|h| h.as_str() != host && !seen(o, h))
         .collect();
-    let seen_running_it = containers(o, MAR)
+    let seen_running_it = containers(o, Component::Marathon)
         .into_iter()
         .any(|c| c.host != host && can_run(c) && version(&c.image) == version(&image));
     if let Some(h) = unseen.first() {
@@ -805,7 +809,7 @@ fn check_leader_last(d: &Desired, o: &Observed, step: &Step) -> Result<(), Viola
         }
         Component::Masters => master_healthy(o, host),
         Component::Marathon => {
-            container(o, MAR, host).is_some_and(serves)
+            container(o, Component::Marathon, host).is_some_and(serves)
                 && o.marathon.members.get(host).is_some_and(|m| m.healthy)
         }
         Component::Agents => false,

@@ -43,8 +43,8 @@ impl Phase {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepRecord {
-    /// Step kind, e.g. `ReplaceMaster`.
-    pub kind: String,
+    /// Step kind, e.g. `ReplaceContainer`.
+    pub kind: crate::plan::StepKind,
     /// Host the step acts on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,

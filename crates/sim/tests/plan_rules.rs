@@ -459,7 +459,7 @@ fn agents_are_drained_down_replaced_and_brought_up() {
     let mut d2 = d.clone();
     d2.spec.agents.image = "a:2".into();
     let steps = run_until(&d2, &mut sim, 40, |s| matches!(s, Step::AgentUp { .. }));
-    let kinds: Vec<&str> = steps.iter().map(|s| s.kind()).collect();
+    let kinds: Vec<&str> = steps.iter().map(|s| s.kind().as_str()).collect();
     assert_eq!(
         kinds,
         ["AgentDrain", "AgentDown", "ReplaceContainer", "AgentUp"]
@@ -476,7 +476,7 @@ fn marathon_version_change_follows_the_ha_upgrade() {
     let kinds: Vec<&str> = steps
         .iter()
         .filter(|s| s.component() == Component::Marathon)
-        .map(|s| s.kind())
+        .map(|s| s.kind().as_str())
         .collect();
     // Down to one old instance, that one replaced by the new version, then the rest.
     assert_eq!(

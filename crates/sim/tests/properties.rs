@@ -339,7 +339,7 @@ fn generated_states_exercise_every_component_and_step_kind() {
         if let Decision::Act { step, .. } = plan(&d, &o, &rec, 1_000_000) {
             acts += 1;
             *by_component.entry(step.component()).or_default() += 1;
-            kinds.insert(step.kind());
+            kinds.insert(step.kind().as_str());
         }
         // And the half-done states of real rollouts.
         let mut sim = SimCluster::new(
@@ -368,7 +368,7 @@ fn generated_states_exercise_every_component_and_step_kind() {
             let mut d2 = Desired::from_document(&doc2);
             d2.paused = false;
             if let Decision::Act { step, .. } = plan(&d2, &sim.observe(), &sim.record, sim.now) {
-                kinds.insert(step.kind());
+                kinds.insert(step.kind().as_str());
             }
         }
     }

@@ -15,38 +15,39 @@
 use std::collections::BTreeSet;
 
 use super::gate::{unreachable, wait_for, wait_since};
-use super::{act, Ctx, Decision, Step};
+use super::{act, Decision, Step, View};
 use crate::observed::Maintenance;
 use crate::spec::Component;
 
-const A: Component = Component::Agents;
 const GATE: &str = "answer /health and be listed active by the leading master";
 
-fn hash_ok(ctx: &Ctx, host: &str) -> bool {
-    ctx.o
-        .container(A, host)
-        .is_some_and(|c| ctx.d.is_current(c))
+fn hash_ok(ctx: &View, host: &str) -> bool {
+    ctx.observed
+        .container(Component::Agents, host)
+        .is_some_and(|c| ctx.desired.is_current(c))
 }
 
 /// In service: running, healthy, registered, not down for maintenance (draining agents
 /// still serve).
-fn in_service(ctx: &Ctx, host: &str) -> bool {
-    ctx.o.container(A, host).is_some_and(|c| c.running())
+fn in_service(ctx: &View, host: &str) -> bool {
+    ctx.observed
+        .container(Component::Agents, host)
+        .is_some_and(|c| c.running())
         && ctx
-            .o
+            .observed
             .agents
             .members
             .get(host)
             .is_some_and(|a| a.healthy && a.registered)
-        && ctx.o.agents.maintenance.get(host) != Some(&Maintenance::Down)
+        && ctx.observed.agents.maintenance.get(host) != Some(&Maintenance::Down)
 }
 
 /// A running agent that may still run tasks though the master does not list it: it answers
 /// healthy but is not listed (after a master failover the agents re-register one by one),
 /// or its own probes did not answer in time (unknown is not "down"). Either way it is not
 /// out of service by the operator's choice and must not be replaced without its drain.
-fn awaiting_listing(ctx: &Ctx, host: &str) -> bool {
-    match ctx.o.agents.members.get(host) {
+fn awaiting_listing(ctx: &View, host: &str) -> bool {
+    match ctx.observed.agents.members.get(host) {
         Some(a) => a.healthy && !a.registered,
         None => true,
     }
@@ -67,11 +68,11 @@ fn unlisted_wait(host: &str) -> Decision {
 /// The operator's own window on `host`, if the window the master shows there is the one it
 /// opened (told apart by its start, never by the host alone: a person may open a window on
 /// a host the operator drained before).
-fn own_window<'a>(ctx: &'a Ctx, host: &str) -> Option<&'a crate::record::OwnMaintenance> {
-    ctx.r
+fn own_window<'a>(ctx: &'a View, host: &str) -> Option<&'a crate::record::OwnMaintenance> {
+    ctx.recorded
         .maintenance
         .get(host)
-        .filter(|own| own.is(ctx.o.agents.windows.get(host).copied()))
+        .filter(|own| own.is(ctx.observed.agents.windows.get(host).copied()))
 }
 
 /// An agent that was healthy on the configuration it runs and is not any more (its own
@@ -79,13 +80,13 @@ fn own_window<'a>(ctx: &'a Ctx, host: &str) -> Option<&'a crate::record::OwnMain
 /// failed, a failure to repair. It is given `healthTimeout` to recover (a partition that
 /// heals, a master failover), then restarted; it is out of service already, so the restart
 /// takes nothing more out of the budget.
-fn failed_agent(ctx: &Ctx, c: &crate::observed::ObservedContainer) -> Option<Decision> {
+fn failed_agent(ctx: &View, c: &crate::observed::ObservedContainer) -> Option<Decision> {
     let h = c.host.as_str();
     let since = ctx
-        .r
-        .unhealthy_since(A, h, &c.config_hash)
+        .recorded
+        .unhealthy_since(Component::Agents, h, &c.config_hash)
         .filter(|t| c.running() && c.started_at <= *t)?;
-    let what = match ctx.o.agents.members.get(h) {
+    let what = match ctx.observed.agents.members.get(h) {
         Some(a) if !a.healthy => "its /health fails",
         _ => "the leading master does not list it active",
     };
@@ -106,7 +107,7 @@ fn failed_agent(ctx: &Ctx, c: &crate::observed::ObservedContainer) -> Option<Dec
     }
     act(
         Step::ReplaceContainer {
-            component: A,
+            component: Component::Agents,
             host: h.to_string(),
             reset_registry: false,
         },
@@ -117,21 +118,48 @@ fn failed_agent(ctx: &Ctx, c: &crate::observed::ObservedContainer) -> Option<Dec
     )
 }
 
+/// A wanted agent with no container at all on a host that answers (outside people's
+/// windows) holds the budget of agents out of service while nothing would ever create it:
+/// the waits for the budget come before the creations. Creating it takes nothing out of
+/// service, so it comes first (the real loop on the model, seed 40, and the op-level
+/// simulation, seed 38424: a drain waited for ever on a host whose agent was gone).
+fn create_missing(
+    ctx: &View,
+    out_of_service: &BTreeSet<&str>,
+    wanted: &BTreeSet<&str>,
+) -> Option<Decision> {
+    let h = out_of_service.iter().copied().find(|h| {
+        wanted.contains(h)
+            && ctx.observed.reachable(h)
+            && ctx.observed.container(Component::Agents, h).is_none()
+            && (!ctx.observed.agents.maintenance.contains_key(*h) || own_window(ctx, h).is_some())
+    })?;
+    act(
+        Step::CreateContainer {
+            component: Component::Agents,
+            host: h.to_string(),
+        },
+        format!("an agent is wanted on {h} and none is there; it holds the budget of agents out of service, so it is created first"),
+    )
+}
+
 /// Running the desired configuration, in service, out of maintenance.
-fn agent_ok(ctx: &Ctx, host: &str) -> bool {
-    hash_ok(ctx, host) && in_service(ctx, host) && !ctx.o.agents.maintenance.contains_key(host)
+fn agent_ok(ctx: &View, host: &str) -> bool {
+    hash_ok(ctx, host)
+        && in_service(ctx, host)
+        && !ctx.observed.agents.maintenance.contains_key(host)
 }
 
 /// The gate of an agent in progress: its container's start, or the recorded step's.
-fn wait_for_agent(ctx: &Ctx, h: &str) -> Option<Decision> {
+fn wait_for_agent(ctx: &View, h: &str) -> Option<Decision> {
     // Never `None` here: that would read as "agents converged".
-    if !ctx.o.reachable(h) {
+    if !ctx.observed.reachable(h) {
         return Some(unreachable(ctx, h, "Mesos agent"));
     }
-    let Some(c) = ctx.o.container(A, h) else {
+    let Some(c) = ctx.observed.container(Component::Agents, h) else {
         return Some(wait_since(
             ctx,
-            ctx.r.in_flight_on(h),
+            ctx.recorded.in_flight_on(h),
             format!("waiting for the agent on {h} to be created"),
             "look at the operator's log",
         ));
@@ -141,39 +169,19 @@ fn wait_for_agent(ctx: &Ctx, h: &str) -> Option<Decision> {
     } else {
         wait_since(
             ctx,
-            ctx.r.in_flight_on(h),
+            ctx.recorded.in_flight_on(h),
             format!("waiting for the agent on {h}"),
             "look at the agent's logs",
         )
     })
 }
 
-/// A wanted agent out of service only because its container is missing (a replacement cut
-/// short after the removal, its host away when it would have been created again), on a
-/// host that answers and is in no maintenance window: creating it takes nothing out of
-/// service and gives back the budget it holds, so it is never waited for (seed 38424: a
-/// drained window waited for that budget "for the agent to be created", for good).
-fn missing_agent(ctx: &Ctx, wanted: &BTreeSet<&str>) -> Option<Decision> {
-    let h = wanted.iter().copied().find(|h| {
-        ctx.o.reachable(h)
-            && ctx.o.container(A, h).is_none()
-            && !ctx.o.agents.maintenance.contains_key(*h)
-    })?;
-    act(
-        Step::CreateContainer {
-            component: A,
-            host: h.to_string(),
-        },
-        format!("an agent is wanted on {h}; creating it gives back the budget it holds"),
-    )
-}
-
-pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
-    let desired = ctx.d.hosts_of(A);
+pub(super) fn plan(ctx: &View) -> Option<Decision> {
+    let desired = ctx.desired.hosts_of(Component::Agents);
     let wanted: BTreeSet<&str> = desired.iter().copied().collect();
     // Every agent host: desired, or holding an agent container.
     let mut all: BTreeSet<&str> = wanted.clone();
-    for c in ctx.o.containers_of(A) {
+    for c in ctx.observed.containers_of(Component::Agents) {
         all.insert(c.host.as_str());
     }
     let out_of_service: BTreeSet<&str> = all
@@ -181,7 +189,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         .copied()
         .filter(|h| !in_service(ctx, h))
         .collect();
-    let budget = ctx.d.max_unavailable_agents as usize;
+    let budget = ctx.desired.max_unavailable_agents as usize;
     // Whether taking the agent on `h` out of service keeps within the budget.
     let fits = |h: &str| out_of_service.contains(h) || out_of_service.len() < budget;
 
@@ -189,9 +197,9 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     // or its answers timed out) they read as empty, and an agent the operator is draining
     // would look unscheduled and unregistered: replaced without `machine/down`, its window
     // never ended. Unknown is not "none": wait for the masters to answer.
-    let needs_master = ctx.d.drain_agents || !ctx.r.maintenance.is_empty();
-    let changing = all.iter().any(|h| !hash_ok(ctx, h)) || !ctx.r.maintenance.is_empty();
-    if needs_master && changing && ctx.o.masters.leader.is_none() {
+    let needs_master = ctx.desired.drain_agents || !ctx.recorded.maintenance.is_empty();
+    let changing = all.iter().any(|h| !hash_ok(ctx, h)) || !ctx.recorded.maintenance.is_empty();
+    if needs_master && changing && ctx.observed.masters.leader.is_none() {
         return Some(Decision::Wait {
             reason: "the leading Mesos master is not known, so agents' maintenance and registration cannot be read; waiting".into(),
             until: None,
@@ -200,7 +208,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     // A leader whose maintenance status or schedule did not answer: an empty map then means
     // nothing, and a window of the operator's would look gone (scheduled again under a new
     // start, then taken for a person's) or a person's would look like the operator's.
-    if needs_master && changing && !ctx.o.agents.maintenance_read {
+    if needs_master && changing && !ctx.observed.agents.maintenance_read {
         return Some(Decision::Wait {
             reason: "the leading Mesos master's maintenance status or schedule did not answer; waiting to read them before any agent moves".into(),
             until: None,
@@ -209,15 +217,15 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     // A window the operator opened that the master does not list (the request or its
     // reply was lost, or someone ended it): an outdated agent there is drained again
     // (idempotent), never replaced without its window.
-    for (h, own) in &ctx.r.maintenance {
+    for (h, own) in &ctx.recorded.maintenance {
         let h = h.as_str();
         if own.up_sent_at.is_some()
-            || !ctx.o.reachable(h)
-            || ctx.o.agents.maintenance.contains_key(h)
+            || !ctx.observed.reachable(h)
+            || ctx.observed.agents.maintenance.contains_key(h)
         {
             continue;
         }
-        if ctx.d.drain_agents && wanted.contains(h) && !hash_ok(ctx, h) {
+        if ctx.desired.drain_agents && wanted.contains(h) && !hash_ok(ctx, h) {
             return act(
                 Step::AgentDrain { host: h.into() },
                 format!("the maintenance window the operator opened for {h} is not in the master's maintenance status; schedule it again"),
@@ -229,16 +237,16 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     //    wait (its drain period, the budget) does not hold up another that can move: the
     //    agent holding the budget may be the one whose window can end (seed 16819).
     let mut deferred: Option<Decision> = None;
-    for (h, state) in &ctx.o.agents.maintenance {
+    for (h, state) in &ctx.observed.agents.maintenance {
         let h = h.as_str();
         let Some(own) = own_window(ctx, h) else {
             continue; // scheduled by people: theirs to end
         };
-        if !ctx.o.reachable(h) {
+        if !ctx.observed.reachable(h) {
             return Some(unreachable(ctx, h, "Mesos agent"));
         }
         let is_wanted = wanted.contains(h);
-        let has_container = ctx.o.container(A, h).is_some();
+        let has_container = ctx.observed.container(Component::Agents, h).is_some();
         let done = if is_wanted {
             hash_ok(ctx, h)
         } else {
@@ -246,7 +254,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         };
         let step = match state {
             Maintenance::Draining if !done => {
-                let ready_at = own.scheduled_at + ctx.d.drain_period.as_secs();
+                let ready_at = own.scheduled_at + ctx.desired.drain_period.as_secs();
                 if ctx.now < ready_at {
                     deferred.get_or_insert(Decision::Wait {
                         reason: format!(
@@ -257,7 +265,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
                     continue;
                 }
                 if !fits(h) {
-                    if let Some(create) = missing_agent(ctx, &wanted) {
+                    if let Some(create) = create_missing(ctx, &out_of_service, &wanted) {
                         return Some(create);
                     }
                     if deferred.is_none() {
@@ -268,17 +276,21 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
                 Step::AgentDown { host: h.into() }
             }
             Maintenance::Down if is_wanted && !done => Step::ReplaceContainer {
-                component: A,
+                component: Component::Agents,
                 host: h.into(),
                 reset_registry: false,
             },
             Maintenance::Down if !is_wanted && has_container => Step::RemoveContainer {
-                component: A,
+                component: Component::Agents,
                 host: h.into(),
                 remove_volume: true,
             },
             Maintenance::Down
-                if is_wanted && !ctx.o.container(A, h).is_some_and(|c| c.running()) =>
+                if is_wanted
+                    && !ctx
+                        .observed
+                        .container(Component::Agents, h)
+                        .is_some_and(|c| c.running()) =>
             {
                 continue; // the repair pass starts it
             }
@@ -291,33 +303,38 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     }
 
     // 2. Agents no longer wanted: drained first when asked for, removed within the budget.
-    for c in ctx.o.containers_of(A) {
+    for c in ctx.observed.containers_of(Component::Agents) {
         let h = c.host.as_str();
         if wanted.contains(h) {
             continue;
         }
-        if ctx.o.agents.maintenance.contains_key(h) {
+        if ctx.observed.agents.maintenance.contains_key(h) {
             continue; // people's window: wait for them (below) or our own (above)
         }
-        let registered = ctx.o.agents.members.get(h).is_some_and(|a| a.registered);
-        if ctx.d.drain_agents && c.running() && registered {
+        let registered = ctx
+            .observed
+            .agents
+            .members
+            .get(h)
+            .is_some_and(|a| a.registered);
+        if ctx.desired.drain_agents && c.running() && registered {
             return act(
                 Step::AgentDrain { host: h.into() },
                 format!("no agent is wanted on {h}; drain it before it goes"),
             );
         }
-        if ctx.d.drain_agents && c.running() && awaiting_listing(ctx, h) {
+        if ctx.desired.drain_agents && c.running() && awaiting_listing(ctx, h) {
             return Some(unlisted_wait(h));
         }
         if !fits(h) {
-            if let Some(create) = missing_agent(ctx, &wanted) {
+            if let Some(create) = create_missing(ctx, &out_of_service, &wanted) {
                 return Some(create);
             }
             return wait_for_agent(ctx, out_of_service.iter().find(|x| **x != h)?);
         }
         return act(
             Step::RemoveContainer {
-                component: A,
+                component: Component::Agents,
                 host: h.to_string(),
                 remove_volume: true,
             },
@@ -335,16 +352,16 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         return None;
     }
     for h in &not_ok {
-        if !ctx.o.reachable(h) {
+        if !ctx.observed.reachable(h) {
             continue;
         }
-        if ctx.o.agents.maintenance.contains_key(*h) && own_window(ctx, h).is_none() {
+        if ctx.observed.agents.maintenance.contains_key(*h) && own_window(ctx, h).is_none() {
             continue; // in a window people scheduled: left alone until it ends
         }
-        let Some(c) = ctx.o.container(A, h) else {
+        let Some(c) = ctx.observed.container(Component::Agents, h) else {
             return act(
                 Step::CreateContainer {
-                    component: A,
+                    component: Component::Agents,
                     host: h.to_string(),
                 },
                 format!("an agent is wanted on {h}"),
@@ -356,8 +373,13 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             }
             continue; // in progress: starting, registering, or being repaired
         }
-        let registered = ctx.o.agents.members.get(*h).is_some_and(|a| a.registered);
-        if ctx.d.drain_agents && c.running() && registered {
+        let registered = ctx
+            .observed
+            .agents
+            .members
+            .get(*h)
+            .is_some_and(|a| a.registered);
+        if ctx.desired.drain_agents && c.running() && registered {
             // Draining keeps the agent in service; the budget applies at `machine/down`.
             return act(
                 Step::AgentDrain {
@@ -366,7 +388,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
                 format!("the agent on {h} runs an outdated configuration; drain it first"),
             );
         }
-        if ctx.d.drain_agents && c.running() && awaiting_listing(ctx, h) {
+        if ctx.desired.drain_agents && c.running() && awaiting_listing(ctx, h) {
             return Some(unlisted_wait(h));
         }
         if !fits(h) {
@@ -374,7 +396,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         }
         return act(
             Step::ReplaceContainer {
-                component: A,
+                component: Component::Agents,
                 host: h.to_string(),
                 reset_registry: false,
             },
@@ -387,11 +409,11 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     let first = not_ok
         .iter()
         .copied()
-        .find(|h| !ctx.o.reachable(h))
+        .find(|h| !ctx.observed.reachable(h))
         .or_else(|| not_ok.iter().copied().find(|h| out_of_service.contains(h)))
         .or_else(|| not_ok.first().copied())?;
-    if ctx.o.reachable(first)
-        && ctx.o.agents.maintenance.contains_key(first)
+    if ctx.observed.reachable(first)
+        && ctx.observed.agents.maintenance.contains_key(first)
         && own_window(ctx, first).is_none()
     {
         return Some(Decision::Wait {

@@ -1,17 +1,17 @@
 //! Health gates: waiting for a member that is starting, and turning a wait that lasted past
 //! `healthTimeout` into a block that tells a person where to look.
 
-use super::{BlockKind, Ctx, Decision};
+use super::{BlockKind, Decision, View};
 use crate::observed::ObservedContainer;
 
 /// A member whose container runs but is not healthy yet: wait until `started_at + timeout`,
 /// then block.
-pub(super) fn wait_for(ctx: &Ctx, c: &ObservedContainer, what: &str, gate: &str) -> Decision {
+pub(super) fn wait_for(ctx: &View, c: &ObservedContainer, what: &str, gate: &str) -> Decision {
     // Healthy on this configuration before, and not since: a failure, not a rollout that
     // failed (an image to fix or roll back). Agents are restarted by their planner; a
     // quorum member is left to a person, who is told what was seen.
     if let Some(since) = ctx
-        .r
+        .recorded
         .unhealthy_since(c.component, &c.host, &c.config_hash)
         .filter(|t| c.started_at <= *t)
     {
@@ -64,8 +64,8 @@ pub(super) fn wait_for(ctx: &Ctx, c: &ObservedContainer, what: &str, gate: &str)
 
 /// A gate on something without a container start time of its own (a reconfig, a leader
 /// election): measured from the recorded in-flight step when there is one.
-pub(super) fn wait_since(ctx: &Ctx, since: Option<u64>, what: String, action: &str) -> Decision {
-    let since = since.or(ctx.r.in_flight.as_ref().map(|f| f.started_at));
+pub(super) fn wait_since(ctx: &View, since: Option<u64>, what: String, action: &str) -> Decision {
+    let since = since.or(ctx.recorded.in_flight.as_ref().map(|f| f.started_at));
     match since {
         Some(s) if ctx.now >= s + ctx.timeout() => Decision::Blocked {
             kind: BlockKind::HealthTimeout,
@@ -84,8 +84,8 @@ pub(super) fn wait_since(ctx: &Ctx, since: Option<u64>, what: String, action: &s
 }
 
 /// A host in the document whose engine does not answer.
-pub(super) fn unreachable(ctx: &Ctx, host: &str, what: &str) -> Decision {
-    let reason = match ctx.o.hosts.get(host) {
+pub(super) fn unreachable(ctx: &View, host: &str, what: &str) -> Decision {
+    let reason = match ctx.observed.hosts.get(host) {
         Some(crate::observed::HostObservation::Unreachable { reason }) => reason.clone(),
         _ => "not observed".into(),
     };

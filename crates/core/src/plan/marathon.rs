@@ -6,11 +6,10 @@
 //! state forward and an older version may not read it.
 
 use super::gate::{unreachable, wait_for, wait_since};
-use super::{act, blocked, leader_last, BlockKind, Ctx, Decision, Step};
+use super::{act, blocked, leader_last, BlockKind, Decision, Step, View};
 use crate::observed::ObservedContainer;
 use crate::spec::Component;
 
-const MAR: Component = Component::Marathon;
 const GATE: &str = "answer /ping, with a leader known and the framework registered";
 
 /// Numeric version from an image reference's tag: `marathon:1.10.26-2` → [1, 10, 26]; a
@@ -22,35 +21,45 @@ pub fn tag_version(image: &str) -> Option<Vec<u64>> {
     core.split('.').map(|p| p.parse().ok()).collect()
 }
 
-fn ok(ctx: &Ctx, host: &str) -> bool {
-    ctx.o.container(MAR, host).is_some_and(|c| c.running())
-        && ctx.o.marathon.members.get(host).is_some_and(|m| m.healthy)
+fn ok(ctx: &View, host: &str) -> bool {
+    ctx.observed
+        .container(Component::Marathon, host)
+        .is_some_and(|c| c.running())
+        && ctx
+            .observed
+            .marathon
+            .members
+            .get(host)
+            .is_some_and(|m| m.healthy)
 }
 
 /// Hosts that run or may run Marathon (desired, or recorded as having run it) and cannot
 /// be seen: each may run any version.
-pub(super) fn out_of_sight<'a>(ctx: &'a Ctx) -> std::collections::BTreeSet<&'a str> {
-    ctx.d
-        .hosts_of(MAR)
+pub(super) fn out_of_sight<'a>(ctx: &'a View) -> std::collections::BTreeSet<&'a str> {
+    ctx.desired
+        .hosts_of(Component::Marathon)
         .into_iter()
-        .chain(ctx.r.marathon_hosts.iter().map(String::as_str))
-        .filter(|h| !ctx.o.reachable(h))
+        .chain(ctx.recorded.marathon_hosts.iter().map(String::as_str))
+        .filter(|h| !ctx.observed.reachable(h))
         .collect()
 }
 
-pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
-    let desired = ctx.d.hosts_of(MAR);
+pub(super) fn plan(ctx: &View) -> Option<Decision> {
+    let desired = ctx.desired.hosts_of(Component::Marathon);
     // Membership is checked per container: a set keeps planning linear in hosts.
     let wanted: std::collections::BTreeSet<&str> = desired.iter().copied().collect();
-    let leader = ctx.o.marathon.leader.as_deref();
-    let all: Vec<&ObservedContainer> = ctx.o.containers_of(MAR);
-    let want_image = ctx.d.image_of(MAR);
+    let leader = ctx.observed.marathon.leader.as_deref();
+    let all: Vec<&ObservedContainer> = ctx.observed.containers_of(Component::Marathon);
+    let want_image = ctx.desired.image_of(Component::Marathon);
 
     // 1. Gate: an instance starting up; then a leader and the framework registered.
     let stale = |h: &str| {
-        let want = ctx.d.container(MAR, h).map(|s| s.config_hash.as_str());
-        ctx.o
-            .container(MAR, h)
+        let want = ctx
+            .desired
+            .container(Component::Marathon, h)
+            .map(|s| s.config_hash.as_str());
+        ctx.observed
+            .container(Component::Marathon, h)
             .is_some_and(|c| Some(c.config_hash.as_str()) != want)
     };
     for c in &all {
@@ -59,7 +68,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         }
     }
     let running: Vec<&&ObservedContainer> = all.iter().filter(|c| c.running()).collect();
-    let led = leader.is_some() && ctx.o.marathon.registered;
+    let led = leader.is_some() && ctx.observed.marathon.registered;
     let newest = running.iter().map(|c| c.started_at).max();
     let any_stale = all.iter().any(|c| stale(&c.host));
     if !running.is_empty() && !led && !any_stale {
@@ -74,11 +83,11 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     // 2. Downgrades only when asked for.
     if let (Some(want), false) = (
         want_image.and_then(tag_version),
-        ctx.d.allow_marathon_downgrade,
+        ctx.desired.allow_marathon_downgrade,
     ) {
         for c in &all {
             let have = ctx
-                .o
+                .observed
                 .marathon
                 .members
                 .get(&c.host)
@@ -115,7 +124,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
                 format!(
                     "bring {} back; for a host gone for good, take it out of spec.hosts and run `mesos-operator record forget-host {} HOST`",
                     unseen.join(", "),
-                    ctx.d.name
+                    ctx.desired.name
                 ),
             );
         }
@@ -123,7 +132,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             let hosts = leader_last(old.iter().map(|c| c.host.as_str()).collect(), leader);
             return act(
                 Step::RemoveContainer {
-                    component: MAR,
+                    component: Component::Marathon,
                     host: hosts[0].to_string(),
                     remove_volume: false,
                 },
@@ -137,13 +146,13 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
             // is without a leader for the length of one start; tasks keep running.
             let step = if wanted.contains(last_old.host.as_str()) {
                 Step::ReplaceContainer {
-                    component: MAR,
+                    component: Component::Marathon,
                     host: last_old.host.clone(),
                     reset_registry: false,
                 }
             } else {
                 Step::RemoveContainer {
-                    component: MAR,
+                    component: Component::Marathon,
                     host: last_old.host.clone(),
                     remove_volume: false,
                 }
@@ -166,7 +175,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     if let Some(h) = leader_last(extras, leader).first() {
         return act(
             Step::RemoveContainer {
-                component: MAR,
+                component: Component::Marathon,
                 host: h.to_string(),
                 remove_volume: false,
             },
@@ -180,10 +189,15 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         .iter()
         .copied()
         .filter(|h| {
-            ctx.o.container(MAR, h).is_some_and(|c| {
-                Some(c.config_hash.as_str())
-                    != ctx.d.container(MAR, h).map(|s| s.config_hash.as_str())
-            })
+            ctx.observed
+                .container(Component::Marathon, h)
+                .is_some_and(|c| {
+                    Some(c.config_hash.as_str())
+                        != ctx
+                            .desired
+                            .container(Component::Marathon, h)
+                            .map(|s| s.config_hash.as_str())
+                })
         })
         .collect();
     if let Some(h) = leader_last(stale, leader).first() {
@@ -196,7 +210,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         }
         return act(
             Step::ReplaceContainer {
-                component: MAR,
+                component: Component::Marathon,
                 host: h.to_string(),
                 reset_registry: false,
             },
@@ -206,20 +220,23 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
 
     // 6. Missing instances, on hosts that answer: a host out of sight may run its instance
     //    still, and is reported, never created on.
-    if let Some(h) = desired.iter().find(|h| !ctx.o.reachable(h)) {
+    if let Some(h) = desired.iter().find(|h| !ctx.observed.reachable(h)) {
         return Some(unreachable(ctx, h, "Marathon instance"));
     }
-    if let Some(h) = desired.iter().find(|h| ctx.o.container(MAR, h).is_none()) {
+    if let Some(h) = desired
+        .iter()
+        .find(|h| ctx.observed.container(Component::Marathon, h).is_none())
+    {
         return act(
             Step::CreateContainer {
-                component: MAR,
+                component: Component::Marathon,
                 host: h.to_string(),
             },
             format!("a Marathon instance is wanted on {h}"),
         );
     }
     if let Some(h) = desired.iter().find(|h| !ok(ctx, h)) {
-        return Some(match ctx.o.container(MAR, h) {
+        return Some(match ctx.observed.container(Component::Marathon, h) {
             Some(c) => wait_for(ctx, c, "Marathon", GATE),
             None => unreachable(ctx, h, "Marathon instance"),
         });

@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 
 use super::gate::{unreachable, wait_for, wait_since};
-use super::{act, blocked, leader_last, BlockKind, Ctx, Decision, Step};
+use super::{act, blocked, leader_last, BlockKind, Decision, Step, View};
 use crate::desired::Desired;
 use crate::observed::{Observed, ObservedContainer};
 use crate::spec::Component;
@@ -42,7 +42,7 @@ pub fn stage<'a>(
 ) -> Cow<'a, Desired> {
     let target = desired.master_quorum;
     let labelled: Vec<(&str, u32)> = observed
-        .containers_of(M)
+        .containers_of(Component::Masters)
         .into_iter()
         .filter_map(|c| c.master_quorum.map(|q| (c.host.as_str(), q)))
         .collect();
@@ -54,7 +54,9 @@ pub fn stage<'a>(
     };
     let n = labelled.len() as u32;
     let healthy = |h: &str| {
-        observed.container(M, h).is_some_and(|c| c.running())
+        observed
+            .container(Component::Masters, h)
+            .is_some_and(|c| c.running())
             && observed.masters.members.get(h).is_some_and(|m| m.serves())
     };
     // A lone quorum-1 master stopped by a registry reset that was cut short after the stop
@@ -64,7 +66,9 @@ pub fn stage<'a>(
     // otherwise (a person, a crash) still holds the stage.
     let stopped_for_reset = |h: &str| {
         recorded.registry_reset.contains(h)
-            && observed.container(M, h).is_some_and(|c| !c.may_run())
+            && observed
+                .container(Component::Masters, h)
+                .is_some_and(|c| !c.may_run())
     };
     let complete = |q: u32| {
         n == 2 * q - 1
@@ -87,11 +91,11 @@ pub fn stage<'a>(
     } else {
         target
     };
-    let has = |h: &str| observed.container(M, h).is_some();
+    let has = |h: &str| observed.container(Component::Masters, h).is_some();
     // A master whose container is gone but whose volume is kept (a replacement cut short):
     // its replica may be one the log's quorum needs.
     let kept = |h: &str| {
-        let v = crate::desired::volume_name(&desired.name, M, h);
+        let v = crate::desired::volume_name(&desired.name, Component::Masters, h);
         !has(h)
             && matches!(observed.hosts.get(h), Some(crate::observed::HostObservation::Reachable { volumes, .. }) if volumes.contains(&v))
     };
@@ -154,45 +158,58 @@ pub fn stage<'a>(
     Cow::Owned(desired.with_masters(&hosts, count))
 }
 
-const M: Component = Component::Masters;
 const GATE: &str = "answer /health, with a leader elected and its registry recovered";
 
 /// Running and answering `/health`: started. (An empty replica recovers only once enough
 /// replicas run, so the start gate does not wait for it.)
-fn member_up(ctx: &Ctx, host: &str) -> bool {
-    ctx.o.container(M, host).is_some_and(|c| c.running())
-        && ctx.o.masters.members.get(host).is_some_and(|m| m.healthy)
+fn member_up(ctx: &View, host: &str) -> bool {
+    ctx.observed
+        .container(Component::Masters, host)
+        .is_some_and(|c| c.running())
+        && ctx
+            .observed
+            .masters
+            .members
+            .get(host)
+            .is_some_and(|m| m.healthy)
 }
 
 /// Running, healthy, and its log replica recovered (`registrar/log/recovered` on that
 /// master): a master whose replica is still empty does not count toward the log's quorum.
-fn member_ok(ctx: &Ctx, host: &str) -> bool {
-    ctx.o.container(M, host).is_some_and(|c| c.running())
-        && ctx.o.masters.members.get(host).is_some_and(|m| m.serves())
+fn member_ok(ctx: &View, host: &str) -> bool {
+    ctx.observed
+        .container(Component::Masters, host)
+        .is_some_and(|c| c.running())
+        && ctx
+            .observed
+            .masters
+            .members
+            .get(host)
+            .is_some_and(|m| m.serves())
 }
 
 /// The container on `host` runs a configuration other than the desired one (or none is
 /// desired there). Such a member is not waited for: replacing or removing it is the remedy.
-fn stale(ctx: &Ctx, host: &str) -> bool {
-    ctx.o
-        .container(M, host)
-        .is_some_and(|c| !ctx.d.is_current(c))
+fn stale(ctx: &View, host: &str) -> bool {
+    ctx.observed
+        .container(Component::Masters, host)
+        .is_some_and(|c| !ctx.desired.is_current(c))
 }
 
-fn quorum_of(ctx: &Ctx, c: &ObservedContainer) -> u32 {
-    c.master_quorum.unwrap_or(ctx.d.master_quorum)
+fn quorum_of(ctx: &View, c: &ObservedContainer) -> u32 {
+    c.master_quorum.unwrap_or(ctx.desired.master_quorum)
 }
 
 /// (host, quorum) of every master that is or may be running: running, restarting under
 /// its restart policy, paused, or on a host we cannot see.
 fn possibly_running<'a>(d: &'a Desired, o: &'a Observed) -> Vec<(&'a str, u32)> {
     let mut v: Vec<(&str, u32)> = o
-        .containers_of(M)
+        .containers_of(Component::Masters)
         .into_iter()
         .filter(|c| c.may_run())
         .map(|c| (c.host.as_str(), c.master_quorum.unwrap_or(d.master_quorum)))
         .collect();
-    for h in d.hosts_of(M) {
+    for h in d.hosts_of(Component::Masters) {
         if !o.reachable(h) {
             v.push((h, d.master_quorum));
         }
@@ -204,12 +221,12 @@ fn possibly_running<'a>(d: &'a Desired, o: &'a Observed) -> Vec<(&'a str, u32)> 
 /// once held one and are out of sight now (unreachable, or no longer in the document): such
 /// a master comes back with its host. Its quorum is unknown; taken as the lowest in force.
 /// For the ceiling only: a master nobody can see never counts toward the floor.
-fn possibly_running_for_ceiling<'a>(ctx: &'a Ctx) -> Vec<(&'a str, u32)> {
-    let mut v = possibly_running(ctx.d, ctx.o);
+fn possibly_running_for_ceiling<'a>(ctx: &'a View) -> Vec<(&'a str, u32)> {
+    let mut v = possibly_running(ctx.desired, ctx.observed);
     // A master out of sight may run the quorum it was last seen with, not the stage's.
     for (h, q) in v.iter_mut() {
-        if !ctx.o.reachable(h) {
-            if let Some(seen) = ctx.r.master_quorums.get(*h) {
+        if !ctx.observed.reachable(h) {
+            if let Some(seen) = ctx.recorded.master_quorums.get(*h) {
                 *q = (*q).min(*seen);
             }
         }
@@ -218,12 +235,12 @@ fn possibly_running_for_ceiling<'a>(ctx: &'a Ctx) -> Vec<(&'a str, u32)> {
         .iter()
         .map(|(_, q)| *q)
         .min()
-        .unwrap_or(ctx.d.master_quorum)
-        .min(ctx.d.master_quorum);
-    for h in &ctx.r.master_hosts {
-        if !ctx.o.reachable(h) && ctx.d.container(M, h).is_none() {
+        .unwrap_or(ctx.desired.master_quorum)
+        .min(ctx.desired.master_quorum);
+    for h in &ctx.recorded.master_hosts {
+        if !ctx.observed.reachable(h) && ctx.desired.container(Component::Masters, h).is_none() {
             let q = ctx
-                .r
+                .recorded
                 .master_quorums
                 .get(h)
                 .map_or(lowest, |q| (*q).min(lowest));
@@ -235,12 +252,12 @@ fn possibly_running_for_ceiling<'a>(ctx: &'a Ctx) -> Vec<(&'a str, u32)> {
 
 /// What a person can do about a ceiling that holds a master back: `first`, and for each
 /// recorded master host out of sight, bring it back or say it is gone for good.
-fn gone_for_good_action(ctx: &Ctx, first: &str) -> String {
+fn gone_for_good_action(ctx: &View, first: &str) -> String {
     let unseen: Vec<&str> = ctx
-        .r
+        .recorded
         .master_hosts
         .iter()
-        .filter(|h| !ctx.o.reachable(h))
+        .filter(|h| !ctx.observed.reachable(h))
         .map(String::as_str)
         .collect();
     if unseen.is_empty() {
@@ -249,7 +266,7 @@ fn gone_for_good_action(ctx: &Ctx, first: &str) -> String {
     format!(
         "{first}; the master host(s) {} are out of sight and may still run a master: bring them back, or, for a host gone for good, take it out of spec.hosts and run `mesos-operator record forget-host {} HOST`",
         unseen.join(", "),
-        ctx.d.name
+        ctx.desired.name
     )
 }
 
@@ -259,7 +276,7 @@ pub(crate) fn within_ceiling(n: usize, q: u32) -> bool {
 }
 
 /// The ceiling check for a step that leaves `host` running with quorum `q_new`.
-fn ceiling_ok_with(ctx: &Ctx, host: &str, q_new: u32) -> bool {
+fn ceiling_ok_with(ctx: &View, host: &str, q_new: u32) -> bool {
     let mut qs: Vec<u32> = possibly_running_for_ceiling(ctx)
         .into_iter()
         .filter(|(h, _)| *h != host)
@@ -271,8 +288,9 @@ fn ceiling_ok_with(ctx: &Ctx, host: &str, q_new: u32) -> bool {
 }
 
 /// Repair may start a stopped master only within the ceiling.
-pub(crate) fn may_start(ctx: &Ctx, c: &ObservedContainer) -> bool {
-    ctx.d.container(M, &c.host).is_some() && ceiling_ok_with(ctx, &c.host, quorum_of(ctx, c))
+pub(crate) fn may_start(ctx: &View, c: &ObservedContainer) -> bool {
+    ctx.desired.container(Component::Masters, &c.host).is_some()
+        && ceiling_ok_with(ctx, &c.host, quorum_of(ctx, c))
 }
 
 /// The quorum floor in force in the staged model `d`: the lower of the lowest running
@@ -291,38 +309,38 @@ pub fn floor(d: &Desired, o: &Observed) -> u32 {
 /// quorum is above 1: alone it cannot serve, so restarting it with quorum 1 costs nothing.
 /// The last move of a shrink to one master (3 -> 1 leaves one master with quorum 2 for the
 /// length of one step; safety.md names this window).
-fn alone_without_quorum(ctx: &Ctx, host: &str) -> bool {
-    ctx.d.master_count == 1
-        && ctx.o.containers_of(M).len() == 1
-        && possibly_running(ctx.d, ctx.o)
+fn alone_without_quorum(ctx: &View, host: &str) -> bool {
+    ctx.desired.master_count == 1
+        && ctx.observed.containers_of(Component::Masters).len() == 1
+        && possibly_running(ctx.desired, ctx.observed)
             .iter()
             .all(|(h, _)| *h == host)
         && ctx
-            .o
-            .container(M, host)
+            .observed
+            .container(Component::Masters, host)
             .and_then(|c| c.master_quorum)
             .is_some_and(|q| q > 1)
 }
 
 /// Healthy masters other than `host`.
-fn healthy_left(ctx: &Ctx, host: &str) -> usize {
-    ctx.o
-        .containers_of(M)
+fn healthy_left(ctx: &View, host: &str) -> usize {
+    ctx.observed
+        .containers_of(Component::Masters)
         .into_iter()
         .filter(|c| c.host != host && member_ok(ctx, &c.host))
         .count()
 }
 
-fn below_floor(ctx: &Ctx, host: &str, what: &str) -> Option<Decision> {
+fn below_floor(ctx: &View, host: &str, what: &str) -> Option<Decision> {
     let left = healthy_left(ctx, host);
-    let floor = floor(ctx.d, ctx.o);
+    let floor = floor(ctx.desired, ctx.observed);
     if (left as u32) < floor {
         return blocked(
             BlockKind::Safety,
             format!(
                 "{what} the master on {host} would leave {left} healthy master(s), below the quorum of {floor}"
             ),
-            if ctx.d.master_count == 1 {
+            if ctx.desired.master_count == 1 {
                 "a single master cannot be replaced without an outage; run 3 masters (spec.masters.count: 3, acceptRegistryReset: true)".to_string()
             } else {
                 "bring the other masters back to health first".to_string()
@@ -332,14 +350,14 @@ fn below_floor(ctx: &Ctx, host: &str, what: &str) -> Option<Decision> {
     None
 }
 
-pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
-    let desired = ctx.d.hosts_of(M);
+pub(super) fn plan(ctx: &View) -> Option<Decision> {
+    let desired = ctx.desired.hosts_of(Component::Masters);
     // Membership is checked per container: a set keeps planning linear in hosts.
     let wanted: std::collections::BTreeSet<&str> = desired.iter().copied().collect();
-    let leader = ctx.o.masters.leader.as_deref();
+    let leader = ctx.observed.masters.leader.as_deref();
     let running: Vec<&ObservedContainer> = ctx
-        .o
-        .containers_of(M)
+        .observed
+        .containers_of(Component::Masters)
         .into_iter()
         .filter(|c| c.running())
         .collect();
@@ -352,7 +370,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         }
     }
     for h in &desired {
-        if !ctx.o.reachable(h) {
+        if !ctx.observed.reachable(h) {
             return Some(unreachable(ctx, h, "Mesos master"));
         }
     }
@@ -360,21 +378,21 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     // A registry reset recorded before its old container was removed: finish it (wipe the
     // log, create the master) before anything else, or the master would start on its old
     // log beside empty replicas that can never catch up from it.
-    for h in &ctx.r.registry_reset {
+    for h in &ctx.recorded.registry_reset {
         // Gone (cut after the removal or the wipe), or still there, stopped, on quorum 1
         // (cut after the stop): either way its log must be wiped before it runs again.
         let unfinished = ctx
-            .o
-            .container(M, h)
+            .observed
+            .container(Component::Masters, h)
             .is_none_or(|c| !c.may_run() && quorum_of(ctx, c) == 1);
         if wanted.contains(h.as_str())
             && unfinished
-            && ctx.d.master_quorum > 1
-            && ctx.d.accept_registry_reset
+            && ctx.desired.master_quorum > 1
+            && ctx.desired.accept_registry_reset
         {
             return act(
                 Step::ReplaceContainer {
-                    component: M,
+                    component: Component::Masters,
                     host: h.clone(),
                     reset_registry: true,
                 },
@@ -391,32 +409,32 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     let missing: Vec<&str> = desired
         .iter()
         .copied()
-        .filter(|h| ctx.o.container(M, h).is_none())
+        .filter(|h| ctx.observed.container(Component::Masters, h).is_none())
         .collect();
     // A new master's replica starts empty and catches up only from `quorum` replicas that
     // have recovered; while none has (a new cluster, a registry reset) empty ones initialize
     // the log together, so adding one helps.
     let recovered = ctx
-        .o
-        .containers_of(M)
+        .observed
+        .containers_of(Component::Masters)
         .into_iter()
         .filter(|c| member_ok(ctx, &c.host))
         .count() as u32;
-    let replica_can_catch_up =
-        recovered >= ctx.d.master_quorum || !ctx.o.masters.members.values().any(|m| m.recovered);
+    let replica_can_catch_up = recovered >= ctx.desired.master_quorum
+        || !ctx.observed.masters.members.values().any(|m| m.recovered);
     // A host that kept its master's volume (a replacement cut short) brings its replica back.
     let has_volume = |h: &str| {
-        let v = crate::desired::volume_name(&ctx.d.name, M, h);
-        matches!(ctx.o.hosts.get(h), Some(crate::observed::HostObservation::Reachable { volumes, .. }) if volumes.contains(&v))
+        let v = crate::desired::volume_name(&ctx.desired.name, Component::Masters, h);
+        matches!(ctx.observed.hosts.get(h), Some(crate::observed::HostObservation::Reachable { volumes, .. }) if volumes.contains(&v))
     };
     if let Some(h) = missing
         .iter()
         .filter(|h| replica_can_catch_up || has_volume(h))
-        .find(|h| ceiling_ok_with(ctx, h, ctx.d.master_quorum))
+        .find(|h| ceiling_ok_with(ctx, h, ctx.desired.master_quorum))
     {
         return act(
             Step::CreateContainer {
-                component: M,
+                component: Component::Masters,
                 host: h.to_string(),
             },
             format!("a master is wanted on {h}"),
@@ -424,7 +442,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
     }
 
     let quorum_ok = leader.is_some_and(|l| {
-        ctx.o
+        ctx.observed
             .masters
             .members
             .get(l)
@@ -435,23 +453,23 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         .iter()
         .map(|c| quorum_of(ctx, c))
         .min()
-        .unwrap_or(ctx.d.master_quorum);
+        .unwrap_or(ctx.desired.master_quorum);
     let newest = running.iter().map(|c| c.started_at).max();
     if !running.is_empty() && running.len() as u32 >= min_running_q && !quorum_ok {
         // A stopped master on an outdated configuration serves nobody: replacing it stops
         // nothing and may be what the log needs (its replica votes; the ones beside it may be
         // empty). Only within the ceiling, never a registry reset.
         for h in &desired {
-            let Some(c) = ctx.o.container(M, h) else {
+            let Some(c) = ctx.observed.container(Component::Masters, h) else {
                 continue;
             };
             if c.may_run() || !stale(ctx, h) || quorum_of(ctx, c) == 1 {
                 continue;
             }
-            if ceiling_ok_with(ctx, h, ctx.d.master_quorum) {
+            if ceiling_ok_with(ctx, h, ctx.desired.master_quorum) {
                 return act(
                     Step::ReplaceContainer {
-                        component: M,
+                        component: Component::Masters,
                         host: h.to_string(),
                         reset_registry: false,
                     },
@@ -471,8 +489,8 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
 
     // 3. Masters no longer wanted go first, for good (their log must never come back).
     let extras: Vec<&str> = ctx
-        .o
-        .containers_of(M)
+        .observed
+        .containers_of(Component::Masters)
         .into_iter()
         .map(|c| c.host.as_str())
         .filter(|h| !wanted.contains(h))
@@ -488,7 +506,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         }
         return act(
             Step::RemoveContainer {
-                component: M,
+                component: Component::Masters,
                 host: h.to_string(),
                 remove_volume: true,
             },
@@ -501,24 +519,33 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         .iter()
         .copied()
         .filter(|h| {
-            ctx.o.container(M, h).is_some_and(|c| {
-                Some(c.config_hash.as_str())
-                    != ctx.d.container(M, h).map(|s| s.config_hash.as_str())
-            })
+            ctx.observed
+                .container(Component::Masters, h)
+                .is_some_and(|c| {
+                    Some(c.config_hash.as_str())
+                        != ctx
+                            .desired
+                            .container(Component::Masters, h)
+                            .map(|s| s.config_hash.as_str())
+                })
         })
         .collect();
     // Running members first (leader last among them), then stopped ones: a stopped member
     // serves nobody, so restarting the leader before it costs no extra election, and a
     // stopped member that would break the ceiling must wait for the running ones.
     let mut ordered = leader_last(stale, leader);
-    ordered.sort_by_key(|h| !ctx.o.container(M, h).is_some_and(|c| c.may_run()));
+    ordered.sort_by_key(|h| {
+        !ctx.observed
+            .container(Component::Masters, h)
+            .is_some_and(|c| c.may_run())
+    });
     let mut first_block: Option<Decision> = None;
     for h in ordered {
-        let Some(c) = ctx.o.container(M, h) else {
+        let Some(c) = ctx.observed.container(Component::Masters, h) else {
             continue;
         };
-        let reset = quorum_of(ctx, c) == 1 && ctx.d.master_quorum > 1;
-        if reset && !ctx.d.accept_registry_reset {
+        let reset = quorum_of(ctx, c) == 1 && ctx.desired.master_quorum > 1;
+        if reset && !ctx.desired.accept_registry_reset {
             return blocked(
                 BlockKind::Safety,
                 "growing from 1 master requires wiping the replicated log, which loses the registry (agents, maintenance, quota)",
@@ -531,17 +558,17 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
                 continue;
             }
         }
-        if !ceiling_ok_with(ctx, h, ctx.d.master_quorum) {
+        if !ceiling_ok_with(ctx, h, ctx.desired.master_quorum) {
             first_block.get_or_insert(Decision::Blocked {
                 kind: BlockKind::Safety,
-                reason: format!("restarting the master on {h} with quorum {} would leave more masters running than the log allows", ctx.d.master_quorum),
+                reason: format!("restarting the master on {h} with quorum {} would leave more masters running than the log allows", ctx.desired.master_quorum),
                 action: gone_for_good_action(ctx, "remove the masters that are no longer wanted first"),
             });
             continue;
         }
         return act(
             Step::ReplaceContainer {
-                component: M,
+                component: Component::Masters,
                 host: h.to_string(),
                 reset_registry: reset,
             },
@@ -559,7 +586,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
         return Some(wait_since(
             ctx,
             None,
-            format!("a master is wanted on {h}, but only {recovered} masters have a recovered log replica; a new, empty one needs {} to catch up from", ctx.d.master_quorum),
+            format!("a master is wanted on {h}, but only {recovered} masters have a recovered log replica; a new, empty one needs {} to catch up from", ctx.desired.master_quorum),
             "look at the masters' registrar/log/recovered metrics; bring the masters with a recovered log back",
         ));
     }
@@ -575,7 +602,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
 
     // 5. Everything in place: healthy and led, or wait.
     if let Some(h) = desired.iter().find(|h| !member_ok(ctx, h)) {
-        return Some(match ctx.o.container(M, h) {
+        return Some(match ctx.observed.container(Component::Masters, h) {
             Some(c) => wait_for(ctx, c, "the Mesos master", GATE),
             None => unreachable(ctx, h, "Mesos master"),
         });

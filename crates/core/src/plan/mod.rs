@@ -33,7 +33,7 @@ use crate::observed::Observed;
 use crate::record::Recorded;
 use crate::spec::Component;
 pub use masters::{floor as masters_floor, stage};
-pub use step::{Step, ZkMember};
+pub use step::{Step, StepKind, ZkMember};
 pub(crate) use zookeeper::place_voters;
 
 /// Why the planner will not move.
@@ -90,17 +90,21 @@ impl Decision {
     }
 }
 
-/// What every part of the planner reads.
-pub(crate) struct Ctx<'a> {
-    pub d: &'a Desired,
-    pub o: &'a Observed,
-    pub r: &'a Recorded,
+/// What every part of the planner reads: one look at the cluster.
+pub(crate) struct View<'a> {
+    /// What should run where (the current stage of a quorum change).
+    pub desired: &'a Desired,
+    /// What is there.
+    pub observed: &'a Observed,
+    /// What the operator recorded.
+    pub recorded: &'a Recorded,
+    /// Now, in seconds since the epoch.
     pub now: u64,
 }
 
-impl Ctx<'_> {
+impl View<'_> {
     fn timeout(&self) -> u64 {
-        self.d.health_timeout.as_secs().max(1)
+        self.desired.health_timeout.as_secs().max(1)
     }
 }
 
@@ -130,10 +134,10 @@ pub fn plan_detailed(
     now: u64,
 ) -> Planned {
     let staged = stage(desired, observed, recorded);
-    let ctx = Ctx {
-        d: &staged,
-        o: observed,
-        r: recorded,
+    let ctx = View {
+        desired: &staged,
+        observed,
+        recorded,
         now,
     };
     if let Some(decision) = shared_ports(desired) {
@@ -214,8 +218,13 @@ fn shared_ports(d: &Desired) -> Option<Decision> {
 /// Before that, the canary is the member whose host already carries the new configuration
 /// (or, for agents, is in the operator's own maintenance window on its way there). Repairs,
 /// steps on the canary's own host (`machine/up`) and leader moves are never held.
-fn canary_hold(ctx: &Ctx, c: Component, d: Decision) -> Decision {
-    let Some(hold) = ctx.d.canary_hold.as_ref().filter(|h| h.component == c) else {
+fn canary_hold(ctx: &View, c: Component, d: Decision) -> Decision {
+    let Some(hold) = ctx
+        .desired
+        .canary_hold
+        .as_ref()
+        .filter(|h| h.component == c)
+    else {
         return d;
     };
     let Decision::Act { step, .. } = &d else {
@@ -259,30 +268,34 @@ fn moves_a_member(step: &Step, c: Component) -> bool {
 /// open on it: its first step never ran (leadership moved onto it between the record and
 /// the step, and leaders go last). Another member may be the canary then; one that cannot be
 /// seen is still the canary.
-fn canary_not_started(ctx: &Ctx, c: Component, host: &str) -> bool {
-    ctx.o
+fn canary_not_started(ctx: &View, c: Component, host: &str) -> bool {
+    ctx.observed
         .container(c, host)
-        .is_some_and(|oc| !ctx.d.is_current(oc))
+        .is_some_and(|oc| !ctx.desired.is_current(oc))
         && ctx
-            .r
+            .recorded
             .maintenance
             .get(host)
             .is_none_or(|m| m.up_sent_at.is_some())
 }
 
 /// The canary as the observation shows it, while no host is recorded.
-fn seen_canary<'a>(ctx: &'a Ctx, c: Component) -> std::collections::BTreeSet<&'a str> {
+fn seen_canary<'a>(ctx: &'a View, c: Component) -> std::collections::BTreeSet<&'a str> {
     let mut canary: std::collections::BTreeSet<&str> = ctx
-        .d
+        .desired
         .hosts_of(c)
         .into_iter()
-        .filter(|h| ctx.o.container(c, h).is_some_and(|oc| ctx.d.is_current(oc)))
+        .filter(|h| {
+            ctx.observed
+                .container(c, h)
+                .is_some_and(|oc| ctx.desired.is_current(oc))
+        })
         .collect();
     if c == Component::Agents {
         // Windows still open (`machine/up` not sent): a window of an earlier rollout that
         // ended stays recorded and is no canary.
         canary.extend(
-            ctx.r
+            ctx.recorded
                 .maintenance
                 .iter()
                 .filter(|(_, m)| m.up_sent_at.is_none())

@@ -2,14 +2,14 @@
 //! rollout work, because starting a member never takes one away; masters are the exception
 //! that is checked (more running than `2*quorum - 1` can corrupt the replicated log).
 
-use super::{act, blocked, masters, BlockKind, Ctx, Decision};
+use super::{act, blocked, masters, BlockKind, Decision, View};
 use crate::observed::{ContainerState, ObservedContainer};
 use crate::plan::Step;
 use crate::spec::Component;
 
-pub(super) fn plan(ctx: &Ctx) -> Option<(Component, Decision)> {
+pub(super) fn plan(ctx: &View) -> Option<(Component, Decision)> {
     for c in Component::ALL {
-        for oc in ctx.o.containers_of(c) {
+        for oc in ctx.observed.containers_of(c) {
             if !matches!(oc.state, ContainerState::Exited | ContainerState::Created) {
                 continue;
             }
@@ -22,7 +22,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<(Component, Decision)> {
             // Stopped by the operator's own step in flight (a replacement or removal cut
             // short), not crashed: the ordered rollout finishes that step. Told apart by the
             // record, never by the start time alone.
-            let stopped_by_us = ctx.r.in_flight.as_ref().is_some_and(|f| {
+            let stopped_by_us = ctx.recorded.in_flight.as_ref().is_some_and(|f| {
                 f.step.host() == oc.host
                     && f.step.component() == c
                     && matches!(
@@ -30,7 +30,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<(Component, Decision)> {
                         Step::ReplaceContainer { .. } | Step::RemoveContainer { .. }
                     )
             });
-            let outdated_here = !ctx.d.is_current(oc);
+            let outdated_here = !ctx.desired.is_current(oc);
             if stopped_by_us && oc.state == ContainerState::Exited && outdated_here {
                 continue;
             }
@@ -38,7 +38,7 @@ pub(super) fn plan(ctx: &Ctx) -> Option<(Component, Decision)> {
                 && !stopped_cleanly
                 && oc.started_at > 0
                 && ctx.now < oc.started_at + ctx.timeout();
-            let outdated = !ctx.d.is_current(oc);
+            let outdated = !ctx.desired.is_current(oc);
             if recent && outdated {
                 // It died recently on a configuration that is going away anyway: leave it to
                 // the ordered rollout, which replaces it (or starts it once the window passed).
@@ -87,8 +87,8 @@ pub(super) fn plan(ctx: &Ctx) -> Option<(Component, Decision)> {
 }
 
 /// Another Marathon instance that runs (or may) has a different image.
-fn other_marathon_version(ctx: &Ctx, oc: &ObservedContainer) -> bool {
-    let seen = ctx.o.containers_of(Component::Marathon);
+fn other_marathon_version(ctx: &View, oc: &ObservedContainer) -> bool {
+    let seen = ctx.observed.containers_of(Component::Marathon);
     if seen
         .iter()
         .any(|x| x.host != oc.host && x.may_run() && x.image != oc.image)
@@ -108,12 +108,12 @@ fn other_marathon_version(ctx: &Ctx, oc: &ObservedContainer) -> bool {
 }
 
 /// Whether a stopped container is one the cluster should have running.
-fn belongs(ctx: &Ctx, oc: &ObservedContainer) -> bool {
-    let desired_here = ctx.d.container(oc.component, &oc.host).is_some();
+fn belongs(ctx: &View, oc: &ObservedContainer) -> bool {
+    let desired_here = ctx.desired.container(oc.component, &oc.host).is_some();
     if oc.component != Component::Zookeeper {
         return desired_here;
     }
-    match (&ctx.o.zookeeper.committed, oc.zk_id) {
+    match (&ctx.observed.zookeeper.committed, oc.zk_id) {
         // A voter: starting it can only help the quorum.
         (Some(cfg), Some(id)) if cfg.voters.contains_key(&id) => true,
         // A joiner for a host that should get a voter.

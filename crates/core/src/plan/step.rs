@@ -7,6 +7,67 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::Component;
 
+/// What kind of step: the name records, status, events and metric labels use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum StepKind {
+    /// [`Step::StartContainer`].
+    StartContainer,
+    /// [`Step::CreateContainer`].
+    CreateContainer,
+    /// [`Step::ReplaceContainer`].
+    ReplaceContainer,
+    /// [`Step::RemoveContainer`].
+    RemoveContainer,
+    /// [`Step::ZkStartServer`].
+    ZkStartServer,
+    /// [`Step::ZkRecreateServer`].
+    ZkRecreateServer,
+    /// [`Step::ZkAdd`].
+    ZkAdd,
+    /// [`Step::ZkRemove`].
+    ZkRemove,
+    /// [`Step::AgentDrain`].
+    AgentDrain,
+    /// [`Step::AgentDown`].
+    AgentDown,
+    /// [`Step::AgentUp`].
+    AgentUp,
+    /// [`Step::MarathonAbdicate`].
+    MarathonAbdicate,
+}
+
+impl StepKind {
+    /// The name, e.g. `ReplaceContainer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::StartContainer => "StartContainer",
+            StepKind::CreateContainer => "CreateContainer",
+            StepKind::ReplaceContainer => "ReplaceContainer",
+            StepKind::RemoveContainer => "RemoveContainer",
+            StepKind::ZkStartServer => "ZkStartServer",
+            StepKind::ZkRecreateServer => "ZkRecreateServer",
+            StepKind::ZkAdd => "ZkAdd",
+            StepKind::ZkRemove => "ZkRemove",
+            StepKind::AgentDrain => "AgentDrain",
+            StepKind::AgentDown => "AgentDown",
+            StepKind::AgentUp => "AgentUp",
+            StepKind::MarathonAbdicate => "MarathonAbdicate",
+        }
+    }
+}
+
+impl fmt::Display for StepKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for StepKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// A ZooKeeper server as it appears in a dynamic config line
 /// `server.<id>=<address>:<peer>:<election>:participant;<client>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,21 +180,21 @@ pub enum Step {
 }
 
 impl Step {
-    /// The step's name, e.g. `ReplaceContainer`, as status and metrics show it.
-    pub fn kind(&self) -> &'static str {
+    /// The step's kind, as records, status, events and metric labels name it.
+    pub fn kind(&self) -> StepKind {
         match self {
-            Step::StartContainer { .. } => "StartContainer",
-            Step::CreateContainer { .. } => "CreateContainer",
-            Step::ReplaceContainer { .. } => "ReplaceContainer",
-            Step::RemoveContainer { .. } => "RemoveContainer",
-            Step::ZkStartServer { .. } => "ZkStartServer",
-            Step::ZkRecreateServer { .. } => "ZkRecreateServer",
-            Step::ZkAdd { .. } => "ZkAdd",
-            Step::ZkRemove { .. } => "ZkRemove",
-            Step::AgentDrain { .. } => "AgentDrain",
-            Step::AgentDown { .. } => "AgentDown",
-            Step::AgentUp { .. } => "AgentUp",
-            Step::MarathonAbdicate { .. } => "MarathonAbdicate",
+            Step::StartContainer { .. } => StepKind::StartContainer,
+            Step::CreateContainer { .. } => StepKind::CreateContainer,
+            Step::ReplaceContainer { .. } => StepKind::ReplaceContainer,
+            Step::RemoveContainer { .. } => StepKind::RemoveContainer,
+            Step::ZkStartServer { .. } => StepKind::ZkStartServer,
+            Step::ZkRecreateServer { .. } => StepKind::ZkRecreateServer,
+            Step::ZkAdd { .. } => StepKind::ZkAdd,
+            Step::ZkRemove { .. } => StepKind::ZkRemove,
+            Step::AgentDrain { .. } => StepKind::AgentDrain,
+            Step::AgentDown { .. } => StepKind::AgentDown,
+            Step::AgentUp { .. } => StepKind::AgentUp,
+            Step::MarathonAbdicate { .. } => StepKind::MarathonAbdicate,
         }
     }
 

@@ -9,19 +9,17 @@
 use std::collections::BTreeMap;
 
 use super::gate::{unreachable, wait_for, wait_since};
-use super::{act, blocked, leader_last, majority, BlockKind, Ctx, Decision, Step, ZkMember};
+use super::{act, blocked, leader_last, majority, BlockKind, Decision, Step, View, ZkMember};
 use crate::desired::Desired;
 use crate::observed::{HostObservation, Observed, ObservedContainer, ZkConfig, ZkMode};
 use crate::spec::Component;
 
-const ZK: Component = Component::Zookeeper;
-
 /// Serving, synced on the committed config, in a voting mode.
-pub(crate) fn voter_up(ctx: &Ctx, cfg: &ZkConfig, host: &str, id: u64) -> bool {
-    let Some(c) = ctx.o.container(ZK, host) else {
+pub(crate) fn voter_up(ctx: &View, cfg: &ZkConfig, host: &str, id: u64) -> bool {
+    let Some(c) = ctx.observed.container(Component::Zookeeper, host) else {
         return false;
     };
-    let Some(s) = ctx.o.zookeeper.servers.get(host) else {
+    let Some(s) = ctx.observed.zookeeper.servers.get(host) else {
         return false;
     };
     c.running()
@@ -32,8 +30,8 @@ pub(crate) fn voter_up(ctx: &Ctx, cfg: &ZkConfig, host: &str, id: u64) -> bool {
 }
 
 /// A joiner serving as a synced non-voting member.
-fn joiner_synced(ctx: &Ctx, cfg: &ZkConfig, c: &ObservedContainer) -> bool {
-    let Some(s) = ctx.o.zookeeper.servers.get(&c.host) else {
+fn joiner_synced(ctx: &View, cfg: &ZkConfig, c: &ObservedContainer) -> bool {
+    let Some(s) = ctx.observed.zookeeper.servers.get(&c.host) else {
         return false;
     };
     c.running()
@@ -45,24 +43,24 @@ fn joiner_synced(ctx: &Ctx, cfg: &ZkConfig, c: &ObservedContainer) -> bool {
 }
 
 /// The container on `host` runs a configuration other than the desired one.
-fn stale(ctx: &Ctx, host: &str) -> bool {
-    ctx.o
-        .container(ZK, host)
-        .is_some_and(|c| !ctx.d.is_current(c))
+fn stale(ctx: &View, host: &str) -> bool {
+    ctx.observed
+        .container(Component::Zookeeper, host)
+        .is_some_and(|c| !ctx.desired.is_current(c))
 }
 
 /// The lowest id never handed out: above the recorded highest id (the durable record; ids
 /// on hosts out of sight are only in there), and above every id in sight as a second guard.
 /// `None` while the record is unknown: then no server may be started.
-fn fresh_id(ctx: &Ctx) -> Option<u64> {
-    let mut top = ctx.r.zk_highest_id?;
-    if let Some(cfg) = &ctx.o.zookeeper.committed {
+fn fresh_id(ctx: &View) -> Option<u64> {
+    let mut top = ctx.recorded.zk_highest_id?;
+    if let Some(cfg) = &ctx.observed.zookeeper.committed {
         top = top.max(cfg.voters.keys().copied().max().unwrap_or(0));
     }
-    for c in ctx.o.containers_of(ZK) {
+    for c in ctx.observed.containers_of(Component::Zookeeper) {
         top = top.max(c.zk_id.unwrap_or(0));
     }
-    for id in ctx.o.zookeeper.volume_ids.values() {
+    for id in ctx.observed.zookeeper.volume_ids.values() {
         top = top.max(*id);
     }
     Some(top + 1)
@@ -73,20 +71,20 @@ fn fresh_id(ctx: &Ctx) -> Option<u64> {
 /// on the same volume (the executor's volume creation is idempotent by label), while the
 /// ensemble it was given is still the committed one (or, bootstrapping, while there is none
 /// and no other ZooKeeper data anywhere). Not a reuse: it is the same start, recorded first.
-fn resume_start(ctx: &Ctx, committed: Option<&ZkConfig>) -> Option<Decision> {
-    let f = ctx.r.in_flight.as_ref()?;
+fn resume_start(ctx: &View, committed: Option<&ZkConfig>) -> Option<Decision> {
+    let f = ctx.recorded.in_flight.as_ref()?;
     let Step::ZkStartServer { host, id, ensemble } = &f.step else {
         return None;
     };
-    if !ctx.o.reachable(host)
-        || ctx.o.container(ZK, host).is_some()
+    if !ctx.observed.reachable(host)
+        || ctx.observed.container(Component::Zookeeper, host).is_some()
         || ctx
-            .o
+            .observed
             .zookeeper
             .volume_ids
             .get(host)
             .is_some_and(|v| v != id)
-        || !ctx.d.zookeeper.hosts.contains(host)
+        || !ctx.desired.zookeeper.hosts.contains(host)
     {
         return None;
     }
@@ -99,9 +97,9 @@ fn resume_start(ctx: &Ctx, committed: Option<&ZkConfig>) -> Option<Decision> {
         }
         None => {
             listed == [*id]
-                && ctx.o.containers_of(ZK).is_empty()
+                && ctx.observed.containers_of(Component::Zookeeper).is_empty()
                 && ctx
-                    .o
+                    .observed
                     .hosts
                     .iter()
                     .all(|(h, _)| h == host || !has_volume(ctx, h))
@@ -124,9 +122,9 @@ fn id_unknown() -> Option<Decision> {
 }
 
 /// Whether this cluster's ZooKeeper data volume exists on `host`.
-fn has_volume(ctx: &Ctx, host: &str) -> bool {
-    let name = crate::desired::volume_name(&ctx.d.name, ZK, host);
-    match ctx.o.hosts.get(host) {
+fn has_volume(ctx: &View, host: &str) -> bool {
+    let name = crate::desired::volume_name(&ctx.desired.name, Component::Zookeeper, host);
+    match ctx.observed.hosts.get(host) {
         Some(HostObservation::Reachable { volumes, .. }) => volumes.contains(&name),
         _ => false,
     }
@@ -136,8 +134,8 @@ fn has_volume(ctx: &Ctx, host: &str) -> bool {
 /// its id label, not by the name in its config line: a voter whose line carries an address
 /// (a re-addressed host, a second network card) is still the server on the host whose
 /// container holds its id. `Err` when two containers claim one voter's id.
-fn resolve(ctx: &Ctx, cfg: &ZkConfig) -> Result<ZkConfig, Decision> {
-    match place_voters(ctx.d, ctx.o, cfg) {
+fn resolve(ctx: &View, cfg: &ZkConfig) -> Result<ZkConfig, Decision> {
+    match place_voters(ctx.desired, ctx.observed, cfg) {
         Ok(voters) => Ok(ZkConfig {
             version: cfg.version,
             voters,
@@ -163,7 +161,7 @@ pub(crate) fn place_voters(
     cfg: &ZkConfig,
 ) -> Result<BTreeMap<u64, String>, (u64, Vec<String>)> {
     let mut by_label: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
-    for c in o.containers_of(ZK) {
+    for c in o.containers_of(Component::Zookeeper) {
         if let Some(id) = c.zk_id {
             by_label.entry(id).or_default().push(c.host.as_str());
         }
@@ -203,11 +201,11 @@ pub(crate) fn place_voters(
 
 /// A block if the ZooKeeper volume on `host` may hold a voter's data: its id is in the
 /// committed config, or unknown.
-fn volume_of_voter(ctx: &Ctx, voters: &BTreeMap<u64, String>, host: &str) -> Option<Decision> {
+fn volume_of_voter(ctx: &View, voters: &BTreeMap<u64, String>, host: &str) -> Option<Decision> {
     if !has_volume(ctx, host) {
         return None;
     }
-    match ctx.o.zookeeper.volume_ids.get(host) {
+    match ctx.observed.zookeeper.volume_ids.get(host) {
         Some(v) if !voters.contains_key(v) => None,
         Some(v) => blocked(
             BlockKind::Safety,
@@ -222,24 +220,30 @@ fn volume_of_voter(ctx: &Ctx, voters: &BTreeMap<u64, String>, host: &str) -> Opt
     }
 }
 
-fn member(ctx: &Ctx, id: u64, host: &str) -> ZkMember {
+fn member(ctx: &View, id: u64, host: &str) -> ZkMember {
     ZkMember {
         id,
         host: host.to_string(),
-        address: ctx.d.addresses.get(host).cloned().unwrap_or_default(),
+        address: ctx.desired.addresses.get(host).cloned().unwrap_or_default(),
     }
 }
 
-pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
-    let desired: Vec<&str> = ctx.d.zookeeper.hosts.iter().map(String::as_str).collect();
-    match &ctx.o.zookeeper.committed {
+pub(super) fn plan(ctx: &View) -> Option<Decision> {
+    let desired: Vec<&str> = ctx
+        .desired
+        .zookeeper
+        .hosts
+        .iter()
+        .map(String::as_str)
+        .collect();
+    match &ctx.observed.zookeeper.committed {
         None => no_quorum(ctx, &desired),
         Some(read) => {
             // The committed config is read from one server, without a sync: a lagging one
             // hands back the config from before the last reconfig. Plan only from a config
             // no server has seen superseded.
             if let Some((h, v)) = ctx
-                .o
+                .observed
                 .zookeeper
                 .servers
                 .iter()
@@ -267,16 +271,16 @@ pub(super) fn plan(ctx: &Ctx) -> Option<Decision> {
 /// No server reports a committed config: bootstrap a new ensemble only when there is
 /// certainly none (every host answers, no ZooKeeper container or data volume anywhere);
 /// otherwise wait for the servers, which the repair pass has started.
-fn no_quorum(ctx: &Ctx, desired: &[&str]) -> Option<Decision> {
+fn no_quorum(ctx: &View, desired: &[&str]) -> Option<Decision> {
     let first = desired.first()?;
-    if let Some(h) = ctx.o.hosts.iter().find_map(|(h, o)| match o {
+    if let Some(h) = ctx.observed.hosts.iter().find_map(|(h, o)| match o {
         HostObservation::Unreachable { .. } => Some(h),
         _ => None,
     }) {
         return Some(unreachable(ctx, h, "ZooKeeper data"));
     }
-    let containers = ctx.o.containers_of(ZK);
-    let volumes_left = ctx.o.hosts.values().any(|o| match o {
+    let containers = ctx.observed.containers_of(Component::Zookeeper);
+    let volumes_left = ctx.observed.hosts.values().any(|o| match o {
         HostObservation::Reachable { volumes, .. } => {
             volumes.iter().any(|v| v.contains("-zookeeper-"))
         }
@@ -288,15 +292,15 @@ fn no_quorum(ctx: &Ctx, desired: &[&str]) -> Option<Decision> {
     if containers.is_empty() && !volumes_left {
         // The record says an ensemble existed (ids were handed out, masters ran on it)
         // and none of it is in sight: it may run on hosts the document no longer names.
-        let existed =
-            ctx.r.zk_highest_id.is_some_and(|id| id > 0) || !ctx.r.master_hosts.is_empty();
-        if existed && !ctx.d.accept_new_ensemble {
+        let existed = ctx.recorded.zk_highest_id.is_some_and(|id| id > 0)
+            || !ctx.recorded.master_hosts.is_empty();
+        if existed && !ctx.desired.accept_new_ensemble {
             return blocked(
                 BlockKind::Safety,
                 format!(
                     "the record shows a ZooKeeper ensemble existed (server ids up to {}), and none of its servers or data is on the document's hosts; \
                      it may still run on hosts the document no longer names, holding Marathon's apps and the Mesos election",
-                    ctx.r.zk_highest_id.unwrap_or(0)
+                    ctx.recorded.zk_highest_id.unwrap_or(0)
                 ),
                 "keep the old ZooKeeper hosts in spec.hosts while the new ones join (the servers move one at a time), \
                  or, to start a new, empty ensemble, set spec.zookeeper.acceptNewEnsemble: true",
@@ -328,7 +332,7 @@ fn no_quorum(ctx: &Ctx, desired: &[&str]) -> Option<Decision> {
     })
 }
 
-fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> {
+fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> {
     let voters: &BTreeMap<u64, String> = &cfg.voters;
     let up: Vec<u64> = voters
         .iter()
@@ -336,13 +340,13 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
         .map(|(id, _)| *id)
         .collect();
     let all_up = up.len() == voters.len();
-    let leader = ctx.o.zookeeper.leader.as_deref();
+    let leader = ctx.observed.zookeeper.leader.as_deref();
 
     // 1. A voter whose container runs the desired configuration but is not serving yet:
     //    the gate of the last step. (One on an outdated configuration is not waited for:
     //    replacing it is the remedy, e.g. after a rollback from a broken image.)
     for (id, h) in voters {
-        if let Some(c) = ctx.o.container(ZK, h) {
+        if let Some(c) = ctx.observed.container(Component::Zookeeper, h) {
             if c.running() && c.zk_id == Some(*id) && !up.contains(id) && !stale(ctx, h) {
                 return Some(wait_for(
                     ctx,
@@ -355,7 +359,7 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
     }
 
     // 2. Containers not in the config: joiners, or leftovers of removed servers.
-    for c in ctx.o.containers_of(ZK) {
+    for c in ctx.observed.containers_of(Component::Zookeeper) {
         let Some(id) = c.zk_id else { continue };
         if voters.get(&id) == Some(&c.host) {
             continue;
@@ -382,7 +386,7 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
             }
             return act(
                 Step::RemoveContainer {
-                    component: ZK,
+                    component: Component::Zookeeper,
                     host: c.host.clone(),
                     remove_volume: true,
                 },
@@ -435,11 +439,12 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
             continue;
         }
         let wanted = desired.contains(&h.as_str());
-        let container_gone = ctx.o.reachable(h) && ctx.o.container(ZK, h).is_none();
+        let container_gone =
+            ctx.observed.reachable(h) && ctx.observed.container(Component::Zookeeper, h).is_none();
         if wanted && container_gone && has_volume(ctx, h) {
             // Its container is gone, its data is not: a replacement cut short. Finish it
             // with the same id on the same volume; never reconfigure it out for that.
-            return match ctx.o.zookeeper.volume_ids.get(h) {
+            return match ctx.observed.zookeeper.volume_ids.get(h) {
                 Some(v) if v == id => act(
                     Step::ZkRecreateServer {
                         host: h.clone(),
@@ -459,12 +464,15 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
                 ),
             };
         }
-        let gone_here =
-            ctx.o.reachable(h) && ctx.o.container(ZK, h).is_none_or(|c| c.zk_id != Some(*id));
+        let gone_here = ctx.observed.reachable(h)
+            && ctx
+                .observed
+                .container(Component::Zookeeper, h)
+                .is_none_or(|c| c.zk_id != Some(*id));
         if wanted && !gone_here {
             // Down where it should be: its host is unreachable, or its container is stopped
             // (the repair pass starts it).
-            if !ctx.o.reachable(h) {
+            if !ctx.observed.reachable(h) {
                 return Some(unreachable(ctx, h, "ZooKeeper server"));
             }
             continue;
@@ -496,7 +504,7 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
     // A down voter on an outdated configuration is replaced where it stands: it serves
     // nobody now, so replacing it costs no quorum as long as the others hold one.
     for (id, h) in voters {
-        if up.contains(id) || !stale(ctx, h) || !ctx.o.reachable(h) {
+        if up.contains(id) || !stale(ctx, h) || !ctx.observed.reachable(h) {
             continue;
         }
         if up.len() < majority(voters.len()) {
@@ -504,7 +512,7 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
         }
         return act(
             Step::ReplaceContainer {
-                component: ZK,
+                component: Component::Zookeeper,
                 host: h.clone(),
                 reset_registry: false,
             },
@@ -515,12 +523,14 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
     if !all_up {
         // A stopped voter the repair pass is restarting, or one on an unreachable host.
         let (id, h) = voters.iter().find(|(id, _)| !up.contains(id))?;
-        if !ctx.o.reachable(h) {
+        if !ctx.observed.reachable(h) {
             return Some(unreachable(ctx, h, "ZooKeeper server"));
         }
         return Some(wait_since(
             ctx,
-            ctx.o.container(ZK, h).map(|c| c.started_at),
+            ctx.observed
+                .container(Component::Zookeeper, h)
+                .map(|c| c.started_at),
             format!("waiting for ZooKeeper server {id} on {h} to serve"),
             "look at the server's container logs",
         ));
@@ -530,8 +540,8 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
     //    another joiner exists, in whatever state (paused, restarting, waiting for its
     //    host's old voter to leave).
     if let Some(j) = ctx
-        .o
-        .containers_of(ZK)
+        .observed
+        .containers_of(Component::Zookeeper)
         .into_iter()
         .find(|c| c.zk_id.is_none_or(|id| voters.get(&id) != Some(&c.host)))
     {
@@ -546,10 +556,10 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
         if voters.values().any(|v| v == h) {
             continue;
         }
-        if !ctx.o.reachable(h) {
+        if !ctx.observed.reachable(h) {
             return Some(unreachable(ctx, h, "ZooKeeper server"));
         }
-        if ctx.o.container(ZK, h).is_some() {
+        if ctx.observed.container(Component::Zookeeper, h).is_some() {
             continue; // a joiner already handled above
         }
         if let Some(d) = resume_start(ctx, Some(cfg)) {
@@ -563,7 +573,7 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
             }
             return act(
                 Step::RemoveContainer {
-                    component: ZK,
+                    component: Component::Zookeeper,
                     host: h.to_string(),
                     remove_volume: true,
                 },
@@ -630,7 +640,7 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
         }
         return act(
             Step::ReplaceContainer {
-                component: ZK,
+                component: Component::Zookeeper,
                 host: h.to_string(),
                 reset_registry: false,
             },
@@ -639,7 +649,7 @@ fn with_config(ctx: &Ctx, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> 
     }
     // Done only if nothing differs; anything left is odd enough for a person.
     let members: Vec<&str> = voters.values().map(String::as_str).collect();
-    let containers = ctx.o.containers_of(ZK);
+    let containers = ctx.observed.containers_of(Component::Zookeeper);
     if members.len() != desired.len()
         || desired.iter().any(|h| !members.contains(h))
         || containers.len() != desired.len()
