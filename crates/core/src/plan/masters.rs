@@ -163,29 +163,25 @@ const GATE: &str = "answer /health, with a leader elected and its registry recov
 /// Running and answering `/health`: started. (An empty replica recovers only once enough
 /// replicas run, so the start gate does not wait for it.)
 fn member_up(ctx: &View, host: &str) -> bool {
-    ctx.observed
-        .container(Component::Masters, host)
-        .is_some_and(|c| c.running())
-        && ctx
-            .observed
-            .masters
-            .members
-            .get(host)
-            .is_some_and(|m| m.healthy)
+    running_and(ctx, host, |m| m.healthy)
 }
 
 /// Running, healthy, and its log replica recovered (`registrar/log/recovered` on that
 /// master): a master whose replica is still empty does not count toward the log's quorum.
 fn member_ok(ctx: &View, host: &str) -> bool {
+    running_and(ctx, host, crate::observed::MasterObservation::serves)
+}
+
+/// The master container on `host` runs and what the master says of itself passes `says`.
+fn running_and(
+    ctx: &View,
+    host: &str,
+    says: impl Fn(&crate::observed::MasterObservation) -> bool,
+) -> bool {
     ctx.observed
         .container(Component::Masters, host)
         .is_some_and(|c| c.running())
-        && ctx
-            .observed
-            .masters
-            .members
-            .get(host)
-            .is_some_and(|m| m.serves())
+        && ctx.observed.masters.members.get(host).is_some_and(says)
 }
 
 /// The container on `host` runs a configuration other than the desired one (or none is
