@@ -29,12 +29,13 @@ use mesos_operator::election::etcd::EtcdLeases;
 use mesos_operator::election::{Election, WriteGuard};
 use mesos_operator::reconcile::RunOptions;
 use mesos_operator::store::{
-    AutoUpdateAt, ClusterStore, Event, RecordAt, Store, StoreError, Stored, Wake, WriteOutcome,
+    AutoUpdateAt, ClusterStore, DeletionRequest, Event, RecordAt, Removal, Store, StoreError,
+    Stored, Wake, WriteOutcome,
 };
 use mesos_operator_core::autoupdate::AutoUpdateState;
 use mesos_operator_core::record::Recorded;
 use mesos_operator_core::spec::{
-    conflicts_with_others, parse_document, Component, MesosCluster, PortConflict,
+    conflicts_with_others, parse_document, Component, MesosCluster, PortConflict, SecretScope,
 };
 use mesos_operator_core::status::{ClusterStatus, Phase};
 use tokio::sync::watch;
@@ -64,9 +65,9 @@ impl ClusterStore for Counting {
         self.count("get");
         self.inner.get(name).await
     }
-    async fn deletion_requested(&self, name: &str) -> Result<bool, StoreError> {
+    async fn deletion_request(&self, name: &str) -> Result<Option<DeletionRequest>, StoreError> {
         self.count("deletion");
-        self.inner.deletion_requested(name).await
+        self.inner.deletion_request(name).await
     }
     async fn port_conflicts(&self, doc: &MesosCluster) -> Result<Vec<PortConflict>, StoreError> {
         self.count("port-conflicts");
@@ -76,6 +77,10 @@ impl ClusterStore for Counting {
             return Ok(conflicts_with_others(doc, others.iter().map(|s| &s.doc)));
         }
         ClusterStore::port_conflicts(&self.inner, doc).await
+    }
+    async fn secret_scopes(&self) -> Result<BTreeMap<String, SecretScope>, StoreError> {
+        self.count("secret-scopes");
+        self.inner.secret_scopes().await
     }
     async fn record(&self, name: &str) -> Result<RecordAt, StoreError> {
         self.count("record");
@@ -144,9 +149,14 @@ impl ClusterStore for Counting {
         self.count("push-event");
         self.inner.push_event(guard, name, event).await
     }
-    async fn delete_fenced(&self, name: &str, guard: &WriteGuard) -> Result<(), StoreError> {
+    async fn delete_fenced(
+        &self,
+        name: &str,
+        guard: &WriteGuard,
+        removal: &Removal,
+    ) -> Result<(), StoreError> {
         self.count("delete");
-        self.inner.delete_fenced(name, guard).await
+        self.inner.delete_fenced(name, guard, removal).await
     }
     fn wakes(&self, ready: watch::Sender<bool>) -> BoxStream<'static, Wake> {
         ClusterStore::wakes(&self.inner, ready)

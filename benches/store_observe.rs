@@ -101,7 +101,7 @@ fn main() {
         }
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            let o = observe::observe(&doc, &clients).await;
+            let o = observe::observe(&doc, &clients, None).await;
             if o.masters.leader.is_some() && o.agents.members.values().filter(|a| a.registered).count() == 3 {
                 break;
             }
@@ -111,7 +111,7 @@ fn main() {
         let mut samples = Vec::new();
         for _ in 0..20 {
             let t = Instant::now();
-            let _ = observe::observe(&doc, &clients).await;
+            let _ = observe::observe(&doc, &clients, None).await;
             samples.push(t.elapsed());
         }
         report("observe healthy 3-host cluster (ZooKeeper, masters, agents)", samples);

@@ -5,24 +5,35 @@
 //!   answer at all (a restart would not help otherwise); `/readyz` follows a
 //!   [`watch`](tokio::sync::watch) flag that the part of the operator watching etcd sets, so
 //!   an operator that cannot reach etcd is taken out of rotation without being killed. A
-//!   dropped sender reads as not ready: nobody vouches for the flag any more.
+//!   dropped sender reads as not ready: nobody vouches for the flag any more. It also reads
+//!   the loop's [`crate::liveness::Liveness`]: a loop gone silent or a reconcile wedged is
+//!   not ready either, and the body says which.
 //! - **Two formats on one path.** Prometheus asks for OpenMetrics in its `Accept` header and
 //!   gets it; a request that does not ask for it (curl, `promtool check metrics` on a piped
 //!   body) gets the Prometheus text format 0.0.4, which promtool parses. See
 //!   [`crate::metrics`] for why promtool cannot read the OpenMetrics body.
 //! - **Graceful shutdown.** [`serve`] stops accepting when `shutdown` completes and returns
-//!   once in-flight requests are answered, so the operator's own shutdown can await it.
+//!   once in-flight requests are answered (idle connections do not hold it up), so the
+//!   operator's own shutdown can await it.
+//! - **A slow or idle client costs little.** Headers within [`HEADER_READ_TIMEOUT`], and at
+//!   most [`MAX_CONNECTIONS`] connections at once.
 
 use std::future::Future;
 use std::io;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 use crate::metrics::{Format, Metrics};
 
@@ -46,18 +57,61 @@ pub fn router(metrics: Metrics, ready: watch::Receiver<bool>) -> Router {
         .with_state(AppState { metrics, ready })
 }
 
+/// How long a client may take to send a request's headers: a connection that opens and
+/// says nothing (or trickles) is closed, not kept for ever.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections served at once; more wait in the listener's backlog until one closes.
+pub const MAX_CONNECTIONS: usize = 64;
+/// How long shutdown waits for requests in flight; idle keep-alive connections are closed
+/// at once, and whatever is still running after this is dropped.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Serves [`router`] on `listener` until `shutdown` completes, then lets in-flight requests
-/// finish and returns. An error is one from the listener itself (accept errors on single
-/// connections are retried by axum).
+/// finish (up to [`SHUTDOWN_GRACE`]) and returns. Each connection gets
+/// [`HEADER_READ_TIMEOUT`] to send its headers, and at most [`MAX_CONNECTIONS`] are
+/// served at once (`axum::serve` has neither, and its graceful shutdown waited on idle
+/// keep-alive connections). An error accepting one connection is logged and the loop goes
+/// on.
 pub async fn serve(
     listener: TcpListener,
     metrics: Metrics,
     ready: watch::Receiver<bool>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    axum::serve(listener, router(metrics, ready))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let app = router(metrics, ready);
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            p = slots.clone().acquire_owned() => p.map_err(io::Error::other)?,
+        };
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "admin server: accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT);
+        let conn =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    Ok(())
 }
 
 /// The format the client asked for: OpenMetrics when its `Accept` header names
@@ -112,13 +166,15 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
     // `has_changed` fails only when the sender is gone.
     let sender_alive = state.ready.has_changed().is_ok();
-    if sender_alive && *state.ready.borrow() {
-        (StatusCode::OK, "ready\n")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+    if !(sender_alive && *state.ready.borrow()) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not ready\n".into());
+    }
+    match state.metrics.liveness().problem() {
+        None => (StatusCode::OK, "ready\n".into()),
+        Some(p) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {p}\n")),
     }
 }
 

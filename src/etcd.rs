@@ -13,6 +13,13 @@ use etcd_client::{Certificate, Client, ConnectOptions, Identity, TlsOptions};
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bound on establishing the connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// HTTP/2 pings on the etcd channel, idle or not: a member that froze or a connection that
+/// went half-open is found within interval + timeout, and the watch and the keep-alive on it
+/// fail over instead of hanging until TCP gives up (minutes). etcd refuses pings more often
+/// than its `--grpc-keepalive-min-time` (5 s by default).
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// How long a ping may go unanswered before the connection is dropped.
+pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How to reach etcd.
 #[derive(Clone, Default)]
@@ -96,9 +103,17 @@ pub async fn connect(opts: &EtcdOptions) -> Result<Client, ConnectError> {
 async fn connect_to(opts: &EtcdOptions, endpoints: &[String]) -> Result<Client, ConnectError> {
     let mut co = ConnectOptions::new()
         .with_connect_timeout(CONNECT_TIMEOUT)
-        .with_timeout(REQUEST_TIMEOUT);
+        .with_timeout(REQUEST_TIMEOUT)
+        .with_keep_alive(KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT)
+        .with_keep_alive_while_idle(true);
     if let (Some(u), Some(p)) = (&opts.user, &opts.password) {
-        co = co.with_user(u.clone(), p.clone());
+        // An auth token lives for etcd's `--auth-token-ttl` (simple tokens, idle) or its
+        // JWT's expiry, and every simple token dies with an etcd restart: a call refused
+        // for its token authenticates again and is retried once, so a long-running
+        // operator does not lose its leadership and every call to a token's end.
+        co = co
+            .with_user(u.clone(), p.clone())
+            .with_auto_token_refresh(true);
     }
     let tls_wanted = opts.ca_file.is_some() || opts.cert_file.is_some() || opts.key_file.is_some();
     if tls_wanted {

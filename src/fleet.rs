@@ -13,6 +13,7 @@ use mesos_operator_core::spec::MesosCluster;
 
 use crate::act::{ActError, Executor};
 use crate::election::Fence;
+use crate::http_auth::HttpAuth;
 use crate::observe::{self, HostClients};
 use crate::secrets::{Secret, SecretSource};
 
@@ -23,6 +24,8 @@ pub struct StepSecrets {
     pub zk_super: Option<Secret>,
     /// The secrets the step's containers take as files, by name.
     pub files: BTreeMap<String, Secret>,
+    /// The cluster's `httpCredentials` for its masters and Marathon, when it names them.
+    pub http: Option<HttpAuth>,
 }
 
 /// The machines of the clusters the loop manages.
@@ -79,6 +82,25 @@ impl DockerFleet {
         };
     }
 
+    /// The document's `httpCredentials` for one observation, read afresh each time (a
+    /// rotated secret counts from the next look). An observation never fails: without them
+    /// the masters and Marathon that demand credentials read as not answering, and the
+    /// step that needs them fails on reading the secret, naming it.
+    async fn http_auth(&self, doc: &MesosCluster) -> Option<HttpAuth> {
+        let r = doc.spec.http_credentials.as_ref()?;
+        let read = match self.secrets.get(&r.secret).await {
+            Ok(s) => HttpAuth::from_secret(&s).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match read {
+            Ok(a) => Some(a),
+            Err(error) => {
+                tracing::warn!(%error, "observing without the cluster's HTTP credentials");
+                None
+            }
+        }
+    }
+
     /// The clients of the document's hosts; set up again when the hosts changed, or when a
     /// host's client could not be set up (a missing secret) last time.
     async fn clients(&self, doc: &MesosCluster) -> Arc<HostClients> {
@@ -99,7 +121,8 @@ impl DockerFleet {
 impl Fleet for DockerFleet {
     async fn observe(&self, doc: &MesosCluster) -> Observed {
         let clients = self.clients(doc).await;
-        observe::observe(doc, &clients).await
+        let auth = self.http_auth(doc).await;
+        observe::observe(doc, &clients, auth.as_ref()).await
     }
 
     async fn execute(
@@ -115,6 +138,7 @@ impl Fleet for DockerFleet {
             fleet: &clients,
             zk_super: secrets.zk_super.as_ref(),
             http: &self.http,
+            http_auth: secrets.http.as_ref(),
             secret_files: &secrets.files,
         };
         ex.execute(op, fence).await

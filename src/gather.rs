@@ -3,15 +3,18 @@
 //! `plan` shows is what the loop would do (an automated rollout's canary hold included).
 //! It writes nothing.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use mesos_operator_core::desired::Desired;
 use mesos_operator_core::observed::{HostObservation, Observed};
 use mesos_operator_core::plan::{plan_detailed, Planned};
 use mesos_operator_core::record::{note_observed, Recorded};
-use mesos_operator_core::spec::{validate, FieldError, MesosCluster};
+use mesos_operator_core::spec::{scope_errors, validate, FieldError, MesosCluster};
 
 use crate::clock::Clock;
 use crate::fleet::Fleet;
-use crate::store::{AutoUpdateAt, ClusterStore, RecordAt, StoreError};
+use crate::secrets::{SecretError, SecretSource};
+use crate::store::{AutoUpdateAt, ClusterStore, DeletionRequest, RecordAt, StoreError};
 
 /// Everything one reconcile decides from, read at one time.
 #[derive(Debug, Clone)]
@@ -49,7 +52,12 @@ pub enum Gathered {
     /// No spec: the cluster is gone.
     Gone,
     /// `delete --cascade` asked for it to go.
-    Deleting(Box<MesosCluster>),
+    Deleting {
+        /// The stored document (its hosts are where the containers are removed).
+        doc: Box<MesosCluster>,
+        /// The request: whether the data volumes go too.
+        request: DeletionRequest,
+    },
     /// The stored spec fails validation (or does not parse): nothing is done.
     Invalid {
         /// The stored generation (0: unreadable).
@@ -66,6 +74,7 @@ pub async fn gather(
     store: &dyn ClusterStore,
     fleet: &dyn Fleet,
     clock: &dyn Clock,
+    secrets: &SecretSource,
     name: &str,
 ) -> Result<Gathered, StoreError> {
     let stored = match store.get(name).await {
@@ -86,11 +95,19 @@ pub async fn gather(
     let generation = stored.generation();
     let spec_revision = stored.mod_revision;
     let doc = stored.doc;
-    if store.deletion_requested(name).await? {
-        return Ok(Gathered::Deleting(Box::new(doc)));
+    if let Some(request) = store.deletion_request(name).await? {
+        return Ok(Gathered::Deleting {
+            doc: Box::new(doc),
+            request,
+        });
     }
     // A spec written straight into etcd by automation is held to the same rules as `apply`.
-    let errors = invalid(&doc, name);
+    let mut errors = invalid(&doc, name);
+    // A secret sent outside the scope its owner gave it (a spec written around `apply`, or
+    // a scope narrowed since): nothing is done with the document until one of them changes.
+    if errors.is_empty() {
+        errors = scope_errors(&doc, &store.secret_scopes().await?);
+    }
     if !errors.is_empty() {
         return Ok(Gathered::Invalid { generation, errors });
     }
@@ -100,7 +117,8 @@ pub async fn gather(
     let conflicts = store.port_conflicts(&doc).await?;
     let record = store.record(name).await?;
     let autoupdate = store.autoupdate(name).await?;
-    let mut desired = Desired::from_document(&doc);
+    let fingerprints = secret_fingerprints(&doc, secrets).await?;
+    let mut desired = Desired::from_document_with(&doc, &fingerprints);
     desired.port_conflicts = conflicts;
     // An automated rollout's canary holds the rest of its component. It stays held while
     // its component has a policy, whatever its mode (switched to notify or off mid-canary,
@@ -132,6 +150,37 @@ pub async fn gather(
         planned,
         now,
     })))
+}
+
+/// The fingerprints of the secrets the document puts into containers as files, so that a
+/// rotated one rolls them. One that cannot be read now is left out: its containers then
+/// look outdated, and the step that would replace one fails on that secret before it acts
+/// (its secrets are read before its record is written). etcd failing is an error of the
+/// reconcile, never a reason to roll.
+async fn secret_fingerprints(
+    doc: &MesosCluster,
+    secrets: &SecretSource,
+) -> Result<BTreeMap<String, String>, StoreError> {
+    let s = &doc.spec;
+    let names: BTreeSet<&str> = s
+        .masters
+        .secret_files
+        .iter()
+        .chain(&s.agents.secret_files)
+        .chain(s.marathon.iter().flat_map(|m| &m.secret_files))
+        .map(|f| f.secret.as_str())
+        .collect();
+    let mut out = BTreeMap::new();
+    for name in names {
+        match secrets.get(name).await {
+            Ok(secret) => {
+                out.insert(name.to_string(), secret.fingerprint());
+            }
+            Err(SecretError::Store { source, .. }) => return Err(source),
+            Err(_) => {}
+        }
+    }
+    Ok(out)
 }
 
 /// The document's problems, the key it is stored under included.

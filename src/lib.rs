@@ -14,11 +14,13 @@
 //! - [`secrets`]: secret material, never printed;
 //! - [`docker`]: Docker hosts over a unix socket or mutual TLS, with deadlines;
 //! - [`tls`]: mutual TLS to Docker hosts with the cluster's CA as the only root;
+//! - [`http_auth`]: the operator's HTTP Basic credentials for the masters and Marathon;
 //! - [`probe`]: ZooKeeper, Mesos and Marathon health as the components report it;
 //! - [`observe`]: one concurrent snapshot of a cluster as the planner's observed model;
 //! - [`election`]: leader election on an etcd lease, and the [`election::Fence`] every
 //!   action asks before it touches anything;
-//! - [`failpoint`]: test hooks that kill or freeze the process at a chosen action;
+//! - [`failpoint`]: test hooks that kill or freeze the process at a chosen action, compiled
+//!   in only with the `failpoints` feature;
 //! - [`act`]: carrying out a step's operations on Docker hosts, ZooKeeper and the APIs;
 //! - [`reconcile`]: the loop (watch, scheduler, runner, backoff) and one cluster's reconcile;
 //! - [`metrics`], [`admin`]: Prometheus metrics and `/metrics`, `/healthz`, `/readyz`;
@@ -37,6 +39,9 @@ pub mod etcd;
 pub mod failpoint;
 pub mod fleet;
 pub mod gather;
+pub mod http_auth;
+pub mod liveness;
+pub mod logging;
 pub mod metrics;
 pub mod observe;
 pub mod probe;

@@ -158,6 +158,8 @@ struct Seen {
 
 #[derive(Debug)]
 struct Inner {
+    /// The loop's liveness, which `/readyz` reads with the metrics it serves.
+    liveness: crate::liveness::Liveness,
     registry: Registry,
     reconcile_total: Family<ClusterResultLabels, Counter>,
     reconcile_duration: HistogramFamily<ClusterLabels>,
@@ -336,6 +338,7 @@ impl Metrics {
 
         Metrics {
             inner: Arc::new(Inner {
+                liveness: crate::liveness::Liveness::default(),
                 autoupdate_scans_total,
                 autoupdate_canaries_total,
                 autoupdate_rollbacks_total,
@@ -371,6 +374,11 @@ impl Metrics {
             .unwrap_or_else(PoisonError::into_inner);
         let entry = seen.entry(cluster.to_owned()).or_default();
         f(&self.inner, entry)
+    }
+
+    /// The reconcile loop's liveness (shared with `/readyz`).
+    pub fn liveness(&self) -> &crate::liveness::Liveness {
+        &self.inner.liveness
     }
 
     /// One reconcile pass over `cluster` finished with `result` (a word from a fixed list:

@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use zookeeper_client as zk;
 
 use crate::docker::{self, HostClient};
+use crate::http_auth::HttpAuth;
 use crate::probe;
 use crate::secrets::SecretSource;
 
@@ -47,8 +48,9 @@ pub async fn connect(doc: &MesosCluster, secrets: &SecretSource) -> HostClients 
     HostClients { hosts }
 }
 
-/// Observes the cluster once.
-pub async fn observe(doc: &MesosCluster, fleet: &HostClients) -> Observed {
+/// Observes the cluster once; `auth`: the document's `httpCredentials`, for the masters'
+/// and Marathon's APIs (the caller read the secret).
+pub async fn observe(doc: &MesosCluster, fleet: &HostClients, auth: Option<&HttpAuth>) -> Observed {
     let cluster = doc.metadata.name.clone();
     let sem = Arc::new(Semaphore::new(MAX_CONCURRENT_HOSTS));
     let host_futs = fleet.hosts.iter().map(|(name, client)| {
@@ -90,7 +92,7 @@ pub async fn observe(doc: &MesosCluster, fleet: &HostClients) -> Observed {
         seen.into_iter().map(|(h, o, _)| (h, o)).collect();
     // A deadline per component: however many of them hang, an observation ends within the
     // Docker deadline plus this one, keeping what the others (and answering members) told.
-    let (mut zookeeper, masters, agents, marathon) = probe_components(doc, &hosts).await;
+    let (mut zookeeper, masters, agents, marathon) = probe_components(doc, &hosts, auth).await;
     zookeeper.volume_ids = volume_ids;
     Observed {
         hosts,
@@ -137,6 +139,8 @@ struct Ctx<'a> {
     host_of: BTreeMap<String, String>,
     /// Host name → address (a map, not a scan of the host list per probe).
     address: BTreeMap<&'a str, &'a str>,
+    /// The cluster's HTTP credentials, for its own masters, agents and Marathon only.
+    auth: Option<&'a HttpAuth>,
 }
 
 impl Ctx<'_> {
@@ -174,6 +178,7 @@ struct MasterLeader {
 pub async fn probe_components(
     doc: &MesosCluster,
     hosts: &BTreeMap<String, HostObservation>,
+    auth: Option<&HttpAuth>,
 ) -> (
     ZkObservation,
     MastersObservation,
@@ -195,6 +200,7 @@ pub async fn probe_components(
             .iter()
             .map(|h| (h.name.as_str(), h.address.as_str()))
             .collect(),
+        auth,
     };
     // One ZooKeeper session, shared by ZooKeeper's probes and the masters' election nodes.
     let connect = doc
@@ -228,8 +234,14 @@ pub async fn probe_components(
     )
     .shared();
     tokio::join!(
-        probe_zookeeper(&ctx, zk_client, deadline),
-        probe_masters(&ctx, &master_hosts, leader.clone(), deadline),
+        probe_zookeeper(&ctx, zk_client.clone(), deadline),
+        probe_masters(
+            &ctx,
+            &master_hosts,
+            zk_client.clone(),
+            leader.clone(),
+            deadline
+        ),
         probe_agents(&ctx, leader.clone(), deadline),
         probe_marathon(&ctx, leader, deadline),
     )
@@ -317,8 +329,9 @@ async fn find_master_leader(
             tracing::warn!(leader = %addr, "ZooKeeper names a Mesos leader that is not one of the cluster's masters; ignored");
             return None;
         }
-        let state = probe::get_json_capped(&addr, "/master/state", probe::STATE_BODY_LIMIT)
-            .await?;
+        let state =
+            probe::get_json_capped(&addr, "/master/state", probe::STATE_BODY_LIMIT, ctx.auth)
+                .await?;
         Some((addr, state))
     }
     .await;
@@ -329,7 +342,7 @@ async fn find_master_leader(
             let answers = futures_util::future::join_all(
                 allowed
                     .iter()
-                    .map(|addr| async move { probe::master_state(addr, allowed).await }),
+                    .map(|addr| async move { probe::master_state(addr, allowed, ctx.auth).await }),
             )
             .await;
             answers
@@ -354,6 +367,7 @@ async fn find_master_leader(
 async fn probe_masters(
     ctx: &Ctx<'_>,
     master_hosts: &[String],
+    zk_client: impl Future<Output = Option<zk::Client>>,
     leader: impl Future<Output = Option<MasterLeader>>,
     deadline: Instant,
 ) -> MastersObservation {
@@ -361,15 +375,25 @@ async fn probe_masters(
     let members_fut = futures_util::future::join_all(master_hosts.iter().map(|h| {
         let addr = ctx.addr(h, port);
         by(deadline, None, async move {
-            probe::master(&addr).await.map(|m| (h.clone(), m))
+            probe::master(&addr, ctx.auth).await.map(|m| (h.clone(), m))
         })
     }));
-    let (members, leader) = tokio::join!(members_fut, by(deadline, None, leader));
+    // The replicated log's group: a master counts toward the floor only if the others can
+    // see it there, not because it answers for itself.
+    let group = by(deadline, None, async {
+        let c = zk_client.await?;
+        probe::log_group(&c, "/mesos").await
+    });
+    let (members, leader, group) = tokio::join!(members_fut, by(deadline, None, leader), group);
+    let members = members.into_iter().flatten().map(|(h, mut m)| {
+        m.in_log_group = group.as_ref().map(|g| g.contains(&ctx.addr(&h, port)));
+        (h, m)
+    });
     let leader = leader
         .filter(|l| l.state["leader"].as_str() == Some(&format!("master@{}", l.addr)))
         .and_then(|l| ctx.host_at(&l.addr));
     MastersObservation {
-        members: members.into_iter().flatten().collect(),
+        members: members.collect(),
         leader,
     }
 }
@@ -391,8 +415,9 @@ async fn probe_agents(
         let addr = ctx.addr(h, port);
         by(deadline, None, async move {
             let (health, state) = tokio::join!(
-                probe::status_of(&addr, "/health"),
-                probe::status_of(&addr, "/state")
+                probe::status_of(&addr, "/health", None),
+                // An agent's /state is in its readonly realm; the same principal serves.
+                probe::status_of(&addr, "/state", ctx.auth)
             );
             health.map(|hs| (h.clone(), hs == 200 && state == Some(200)))
         })
@@ -401,7 +426,10 @@ async fn probe_agents(
     // each kept as far as it got.
     let from_leader = async {
         let Some(l) = by(deadline, None, leader).await else {
-            return (BTreeMap::new(), (BTreeMap::new(), BTreeMap::new(), false));
+            return (
+                BTreeMap::new(),
+                (BTreeMap::new(), BTreeMap::new(), false, None),
+            );
         };
         let listed: BTreeMap<String, (bool, Option<String>)> = l.state["slaves"]
             .as_array()
@@ -421,11 +449,24 @@ async fn probe_agents(
         // The status says which machines are in maintenance, the schedule which window
         // lists each (its start tells the operator's window from a person's). Both read, or
         // the maintenance is not known (an empty map then means nothing).
-        let maintenance = by(deadline, (BTreeMap::new(), BTreeMap::new(), false), async {
+        let nothing = (BTreeMap::new(), BTreeMap::new(), false, None);
+        let maintenance = by(deadline, nothing, async {
             let (status, schedule) = tokio::join!(
-                probe::get_json(&l.addr, "/master/maintenance/status"),
-                probe::get_json(&l.addr, "/master/maintenance/schedule")
+                probe::get_json_or_status(&l.addr, "/master/maintenance/status", ctx.auth),
+                // Readwrite realm even for GET (mesos@1.11.0:src/master/master.cpp routes
+                // /maintenance/schedule with READWRITE_HTTP_AUTHENTICATION_REALM).
+                probe::get_json_or_status(&l.addr, "/master/maintenance/schedule", ctx.auth)
             );
+            let refused = [("status", &status), ("schedule", &schedule)]
+                .into_iter()
+                .find(|(_, r)| matches!(r, Err(Some(401))))
+                .map(|(what, _)| {
+                    crate::http_auth::unauthorized(
+                        &format!("GET http://{}/master/maintenance/{what}", l.addr),
+                        ctx.auth,
+                    )
+                });
+            let (status, schedule) = (status.ok(), schedule.ok());
             let host = |hostname: &str, ip: &str| {
                 ctx.host_of
                     .get(hostname)
@@ -444,12 +485,17 @@ async fn probe_agents(
                     windows.insert(h, start);
                 }
             }
-            (maintenance, windows, status.is_some() && schedule.is_some())
+            (
+                maintenance,
+                windows,
+                status.is_some() && schedule.is_some(),
+                refused,
+            )
         })
         .await;
         (listed, maintenance)
     };
-    let (members, (listed, (maintenance, windows, maintenance_read))) =
+    let (members, (listed, (maintenance, windows, maintenance_read, maintenance_refused))) =
         tokio::join!(members_fut, from_leader);
     let members = members
         .into_iter()
@@ -469,6 +515,7 @@ async fn probe_agents(
         maintenance,
         windows,
         maintenance_read,
+        maintenance_refused,
     }
 }
 
@@ -488,8 +535,8 @@ async fn probe_marathon(
             let addr = ctx.addr(h, port);
             by(deadline, None, async move {
                 let (ping, info) = tokio::join!(
-                    probe::status_of(&addr, "/ping"),
-                    probe::get_json(&addr, "/v2/info")
+                    probe::status_of(&addr, "/ping", ctx.auth),
+                    probe::get_json(&addr, "/v2/info", ctx.auth)
                 );
                 ping.map(|p| {
                     (
@@ -511,7 +558,9 @@ async fn probe_marathon(
                     .iter()
                     .filter(|(_, m)| m.healthy)
                     .map(|(h, _)| ctx.addr(h, port))
-                    .map(|addr| async move { probe::get_json(&addr, "/v2/leader").await }),
+                    .map(
+                        |addr| async move { probe::get_json(&addr, "/v2/leader", ctx.auth).await },
+                    ),
             )
             .await;
             answers.into_iter().flatten().find_map(|v| {

@@ -8,7 +8,9 @@
 //! HTTP goes through `reqwest` (hyper): chunk sizes, header sizes and malformed answers are
 //! hyper's to refuse; every body is capped per call ([`BODY_LIMIT`] unless told otherwise,
 //! a larger `Content-Length` refused before reading), and a redirect is followed by hand,
-//! only to one of the cluster's own masters.
+//! only to one of the cluster's own masters. The HTTP probes take the cluster's credentials
+//! (`spec.httpCredentials`, [`HttpAuth`]) and send them to the address they were given
+//! (always one of the cluster's), and across a redirect only to another of its masters.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -21,6 +23,8 @@ pub use mesos_operator_core::zk_text::{parse_conf, parse_srvr_mode, parse_zk_con
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zookeeper_client as zk;
+
+use crate::http_auth::{self, HttpAuth};
 
 /// Deadline of one probe.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -131,6 +135,43 @@ pub async fn mesos_leader_from_zk(client: &zk::Client, path: &str) -> Option<Str
     ))
 }
 
+/// The `ip:port` of every replica in the masters' replicated-log group: the children of
+/// `<path>/log_replicas`, each an ephemeral node whose data is the replica's process id
+/// (`log-replica(1)@10.0.0.2:5050`, mesos@1.11.0 src/log/network.hpp, `ZooKeeperNetwork`
+/// over `zookeeper::Group`). A replica cut off from ZooKeeper past its session is not here.
+/// `None` when the group could not be read.
+pub async fn log_group(client: &zk::Client, path: &str) -> Option<BTreeSet<String>> {
+    let dir = format!("{path}/log_replicas");
+    let (children, _) = tokio::time::timeout(PROBE_TIMEOUT, client.get_children(&dir))
+        .await
+        .ok()?
+        .ok()?;
+    let reads = children.iter().map(|n| {
+        let node = format!("{dir}/{n}");
+        async move {
+            let (data, _) = tokio::time::timeout(PROBE_TIMEOUT, client.get_data(&node))
+                .await
+                .ok()?
+                .ok()?;
+            replica_addr(&String::from_utf8_lossy(&data))
+        }
+    });
+    // A node gone between the list and its read left the group: it is simply not counted.
+    Some(
+        futures_util::future::join_all(reads)
+            .await
+            .into_iter()
+            .flatten()
+            .collect(),
+    )
+}
+
+/// `ip:port` of a replica's process id, `log-replica(1)@ip:port`.
+fn replica_addr(pid: &str) -> Option<String> {
+    let (name, addr) = pid.trim().split_once('@')?;
+    (name.starts_with("log-replica(") && addr.contains(':')).then(|| addr.to_string())
+}
+
 /// Largest body a probe reads unless told otherwise: health, version, metrics and
 /// maintenance answers are a few KiB.
 pub const BODY_LIMIT: usize = 4 << 20;
@@ -189,22 +230,26 @@ fn client() -> Result<&'static reqwest::Client, HttpError> {
 
 /// `GET http://{addr}{path}`: connection, headers and body all within `timeout`, the body
 /// refused as soon as it (or its `Content-Length`) passes `limit` bytes; `read_body: false`
-/// reads only the status and headers.
+/// reads only the status and headers. `auth` goes with the request: `addr` must be one of
+/// the cluster's own.
 pub async fn http_get(
     addr: &str,
     path: &str,
     limit: usize,
     timeout: Duration,
     read_body: bool,
+    auth: Option<&HttpAuth>,
 ) -> Result<HttpAnswer, HttpError> {
     let url = format!("http://{addr}{path}");
     let fut = async {
-        let mut r = client()?
-            .get(&url)
+        let mut r = http_auth::with_auth(client()?.get(&url), auth)
             .send()
             .await
             .map_err(|e| HttpError::Transport(format!("GET {url}: {e}")))?;
         let status = r.status().as_u16();
+        if status == 401 {
+            http_auth::warn_unauthorized(&format!("GET {url}"), auth);
+        }
         let location = r
             .headers()
             .get(reqwest::header::LOCATION)
@@ -261,8 +306,13 @@ pub async fn read_capped(
 }
 
 /// GET and parse JSON, with a body cap; `None` on any failure or non-200.
-pub async fn get_json_capped(addr: &str, path: &str, limit: usize) -> Option<Value> {
-    let r = http_get(addr, path, limit, PROBE_TIMEOUT, true)
+pub async fn get_json_capped(
+    addr: &str,
+    path: &str,
+    limit: usize,
+    auth: Option<&HttpAuth>,
+) -> Option<Value> {
+    let r = http_get(addr, path, limit, PROBE_TIMEOUT, true, auth)
         .await
         .ok()?;
     if r.status != 200 {
@@ -271,9 +321,25 @@ pub async fn get_json_capped(addr: &str, path: &str, limit: usize) -> Option<Val
     serde_json::from_slice(&r.body).ok()
 }
 
+/// GET and parse JSON (body up to [`BODY_LIMIT`]); on failure the status that was not 200,
+/// if any answer came (a 401 means credentials are missing or wrong, worth saying).
+pub async fn get_json_or_status(
+    addr: &str,
+    path: &str,
+    auth: Option<&HttpAuth>,
+) -> Result<Value, Option<u16>> {
+    let r = http_get(addr, path, BODY_LIMIT, PROBE_TIMEOUT, true, auth)
+        .await
+        .map_err(|_| None)?;
+    if r.status != 200 {
+        return Err(Some(r.status));
+    }
+    serde_json::from_slice(&r.body).map_err(|_| None)
+}
+
 /// GET and parse JSON (body up to [`BODY_LIMIT`]); `None` on any failure or non-200.
-pub async fn get_json(addr: &str, path: &str) -> Option<Value> {
-    get_json_capped(addr, path, BODY_LIMIT).await
+pub async fn get_json(addr: &str, path: &str, auth: Option<&HttpAuth>) -> Option<Value> {
+    get_json_capped(addr, path, BODY_LIMIT, auth).await
 }
 
 /// Where a redirect from `from` points, as `host:port`, if that is one of `allowed`
@@ -291,8 +357,13 @@ pub fn redirect_target(from: &str, location: &str, allowed: &BTreeSet<String>) -
 /// `/master/state` from any master: a non-leader's 307 is followed once, and only to one of
 /// `allowed` (the cluster's masters, `address:port`; its Location is protocol-relative,
 /// `//host:port/master/state`); a 503 ("No leader elected") is `None`, and a 404 falls back
-/// to 0.22's `/master/state.json`. Returns the state and the address it came from.
-pub async fn master_state(addr: &str, allowed: &BTreeSet<String>) -> Option<(String, Value)> {
+/// to 0.22's `/master/state.json`. Returns the state and the address it came from. `auth`
+/// goes to `addr` and to a redirect's target, which is one of `allowed` or not asked.
+pub async fn master_state(
+    addr: &str,
+    allowed: &BTreeSet<String>,
+    auth: Option<&HttpAuth>,
+) -> Option<(String, Value)> {
     let mut target = addr.to_string();
     for _ in 0..2 {
         let r = http_get(
@@ -301,6 +372,7 @@ pub async fn master_state(addr: &str, allowed: &BTreeSet<String>) -> Option<(Str
             STATE_BODY_LIMIT,
             PROBE_TIMEOUT,
             true,
+            auth,
         )
         .await
         .ok()?;
@@ -308,7 +380,7 @@ pub async fn master_state(addr: &str, allowed: &BTreeSet<String>) -> Option<(Str
             200 => return serde_json::from_slice(&r.body).ok().map(|v| (target, v)),
             307 => target = redirect_target(&target, r.location.as_deref()?, allowed)?,
             404 => {
-                return get_json_capped(&target, "/master/state.json", STATE_BODY_LIMIT)
+                return get_json_capped(&target, "/master/state.json", STATE_BODY_LIMIT, auth)
                     .await
                     .map(|v| (target, v))
             }
@@ -319,8 +391,8 @@ pub async fn master_state(addr: &str, allowed: &BTreeSet<String>) -> Option<(Str
 }
 
 /// The HTTP status of a GET, if any answer came (the body is not read).
-pub async fn status_of(addr: &str, path: &str) -> Option<u16> {
-    http_get(addr, path, 0, PROBE_TIMEOUT, false)
+pub async fn status_of(addr: &str, path: &str, auth: Option<&HttpAuth>) -> Option<u16> {
+    http_get(addr, path, 0, PROBE_TIMEOUT, false, auth)
         .await
         .ok()
         .map(|r| r.status)
@@ -328,12 +400,15 @@ pub async fn status_of(addr: &str, path: &str) -> Option<u16> {
 
 /// One Mesos master: `/health`, its metrics (elected, log recovered) and version; `None`
 /// when `/health` does not answer at all. The observation and the executor's last look
-/// before a stop read a master the same way.
-pub async fn master(addr: &str) -> Option<MasterObservation> {
+/// before a stop read a master the same way. `/health` and `/version` never ask for
+/// credentials; `/metrics/snapshot` does with `--authenticate_http_readonly` (it is in the
+/// master's readonly realm: mesos@1.11.0:src/master/main.cpp passes
+/// READONLY_HTTP_AUTHENTICATION_REALM to `process::initialize`).
+pub async fn master(addr: &str, auth: Option<&HttpAuth>) -> Option<MasterObservation> {
     let (health, metrics, version) = tokio::join!(
-        status_of(addr, "/health"),
-        get_json(addr, "/metrics/snapshot"),
-        get_json(addr, "/version")
+        status_of(addr, "/health", None),
+        get_json(addr, "/metrics/snapshot", auth),
+        get_json(addr, "/version", None)
     );
     let metric = |name: &str| metrics.as_ref().is_some_and(|v| num(&v[name]) == 1.0);
     Some(MasterObservation {
@@ -341,6 +416,7 @@ pub async fn master(addr: &str) -> Option<MasterObservation> {
         elected: metric("master/elected"),
         recovered: metric("registrar/log/recovered"),
         version: version.and_then(|v| v["version"].as_str().map(str::to_string)),
+        in_log_group: None,
     })
 }
 
@@ -392,6 +468,17 @@ pub fn parse_windows(v: &Value) -> Vec<(String, String, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replica_is_read_from_its_process_id_and_anything_else_is_not() {
+        assert_eq!(
+            replica_addr("log-replica(1)@10.0.0.2:5050").as_deref(),
+            Some("10.0.0.2:5050")
+        );
+        assert_eq!(replica_addr("master@10.0.0.2:5050"), None);
+        assert_eq!(replica_addr("log-replica(1)@10.0.0.2"), None);
+        assert_eq!(replica_addr("garbage"), None);
+    }
 
     #[test]
     fn zookeeper_config_is_read_with_hex_version_and_host_names() {
@@ -543,6 +630,79 @@ mod tests {
         let addr = lagging_zookeeper(stale, fresh, -4);
         let client = zk_connect(&addr).await.unwrap();
         assert_eq!(zk_committed(&client, &hosts).await, None);
+    }
+
+    /// One answer per connection; each request's head is kept (lowercased).
+    async fn answering(
+        answer: impl Fn(&str) -> String + Send + Sync + 'static,
+    ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = seen.clone();
+        let answer = std::sync::Arc::new(answer);
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let (keep, answer) = (keep.clone(), answer.clone());
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 8192];
+                    let n = s.read(&mut buf).await.unwrap_or(0);
+                    let head = String::from_utf8_lossy(&buf[..n]).to_lowercase();
+                    let out = answer(&head);
+                    keep.lock().unwrap().push(head);
+                    let _ = s.write_all(out.as_bytes()).await;
+                });
+            }
+        });
+        (addr, seen)
+    }
+
+    /// Issue 23: `/master/state` carries the credentials to the master asked and across a
+    /// redirect to another of the cluster's masters; a master that demands them and gets
+    /// none is no answer.
+    #[tokio::test]
+    async fn the_state_read_carries_the_credentials_to_the_cluster_s_masters_only() {
+        let auth = HttpAuth::from_secret(&crate::secrets::Secret::new(
+            "mesos-http",
+            b"ops:pw".to_vec(),
+        ))
+        .unwrap();
+        let (leader, leader_seen) = answering(|head| {
+            if head.contains("\r\nauthorization: basic b3bzonb3\r\n") {
+                let body = r#"{"leader":"master@x"}"#;
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+            } else {
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"mesos-master-readonly\"\r\nContent-Length: 0\r\n\r\n".into()
+            }
+        })
+        .await;
+        let to = leader.clone();
+        let (follower, _) = answering(move |_| {
+            format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: //{to}/master/state\r\nContent-Length: 0\r\n\r\n")
+        })
+        .await;
+        let cluster: BTreeSet<String> = [leader.clone(), follower.clone()].into();
+        let (from, state) = master_state(&follower, &cluster, Some(&auth))
+            .await
+            .unwrap();
+        assert_eq!(from, leader);
+        assert_eq!(state["leader"], "master@x");
+        assert_eq!(master_state(&follower, &cluster, None).await, None);
+        let heads = leader_seen.lock().unwrap().clone();
+        assert_eq!(heads.len(), 2, "{heads:?}");
+        assert!(heads[0].contains("authorization: basic b3bzonb3"));
+        assert!(!heads[1].contains("authorization"));
+        // A redirect out of the cluster is not followed: the trap never hears the request.
+        let (trap, trapped) =
+            answering(|_| "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}".into()).await;
+        let (liar, _) = answering(move |_| {
+            format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: //{trap}/master/state\r\nContent-Length: 0\r\n\r\n")
+        })
+        .await;
+        let only_liar: BTreeSet<String> = [liar.clone()].into();
+        assert_eq!(master_state(&liar, &only_liar, Some(&auth)).await, None);
+        assert!(trapped.lock().unwrap().is_empty());
     }
 
     #[test]

@@ -188,3 +188,41 @@ async fn a_three_member_etcd_losing_a_member_changes_nothing_users_see() {
         "the leader logged a loss of leadership"
     );
 }
+
+/// A renewal cut short by its caller's deadline has sent its request on the keep-alive
+/// stream; etcd's late answer to it must never be read as the answer to the next renewal,
+/// or a lease that is gone is taken for renewed and a deposed leader goes on acting.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renewal_cut_short_never_lends_its_late_answer_to_the_next_one() {
+    use mesos_operator::election::etcd::EtcdLeases;
+    use mesos_operator::election::LeaseBackend;
+
+    let prefix = unique_prefix("keeper");
+    let opts = mesos_operator::etcd::EtcdOptions {
+        endpoints: vec![etcd().endpoint.clone()],
+        prefix,
+        ..Default::default()
+    };
+    let store = mesos_operator::store::Store::connect(&opts)
+        .await
+        .expect("etcd");
+    let leases = EtcdLeases::new(store.client(), store.leader_key());
+    let lease = leases.grant(Duration::from_secs(10)).await.expect("grant");
+    assert!(leases.renew(lease, None).await.expect("renew"));
+    // Sent, never read: polled once (the request goes out), then dropped as a caller's
+    // deadline drops it while the answer is on its way.
+    let cut = tokio::select! {
+        biased;
+        r = leases.renew(lease, None) => Some(r),
+        () = std::future::ready(()) => None,
+    };
+    assert!(cut.is_none(), "the renewal was not cut short: {cut:?}");
+    let mut c = store.client();
+    c.lease_revoke(lease).await.expect("revoke");
+    // The late answer (the lease alive, before the revoke) has arrived by now.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !leases.renew(lease, None).await.expect("renew"),
+        "a revoked lease was taken for renewed on the late answer of a renewal cut short"
+    );
+}

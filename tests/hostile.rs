@@ -36,7 +36,7 @@ async fn every_bad_answer_is_no_answer_within_the_deadline() {
     ] {
         let addr = one(reply.clone()).await;
         let t = Instant::now();
-        let got = probe::get_json(&addr, "/x").await;
+        let got = probe::get_json(&addr, "/x", None).await;
         assert_eq!(got, None, "{reply:?}");
         assert!(t.elapsed() < WITHIN, "{reply:?} took {:?}", t.elapsed());
     }
@@ -51,7 +51,7 @@ async fn a_body_past_the_cap_fails_at_once_not_at_the_deadline() {
     ] {
         let addr = one(reply.clone()).await;
         let t = Instant::now();
-        assert_eq!(probe::get_json(&addr, "/x").await, None);
+        assert_eq!(probe::get_json(&addr, "/x", None).await, None);
         let took = t.elapsed();
         eprintln!("{reply:?}: no answer after {took:?}");
         assert!(took < Duration::from_secs(1), "{reply:?} took {took:?}");
@@ -81,10 +81,15 @@ async fn a_redirect_out_of_the_cluster_is_not_followed() {
     )
     .await;
     let cluster = std::collections::BTreeSet::from([master.addr.clone()]);
-    assert_eq!(probe::master_state(&master.addr, &cluster).await, None);
+    assert_eq!(
+        probe::master_state(&master.addr, &cluster, None).await,
+        None
+    );
     // The same redirect to one of the cluster's masters is followed.
     let cluster = std::collections::BTreeSet::from([master.addr.clone(), elsewhere.addr.clone()]);
-    let (from, _) = probe::master_state(&master.addr, &cluster).await.unwrap();
+    let (from, _) = probe::master_state(&master.addr, &cluster, None)
+        .await
+        .unwrap();
     assert_eq!(from, elsewhere.addr);
     // Same address, another port, or another scheme: not the cluster's master.
     for location in [
@@ -127,7 +132,8 @@ async fn each_bad_answer_fails_for_its_own_reason() {
     ] {
         let addr = one(reply.clone()).await;
         let t = Instant::now();
-        let got = probe::http_get(&addr, "/x", limit, Duration::from_millis(1500), true).await;
+        let got =
+            probe::http_get(&addr, "/x", limit, Duration::from_millis(1500), true, None).await;
         let took = t.elapsed();
         let kind = match &got {
             Err(HttpError::BodyTooLarge { limit: l }) if *l == limit => "cap",
@@ -145,12 +151,12 @@ async fn each_bad_answer_fails_for_its_own_reason() {
     // A body within the cap is read whole; one byte over is refused.
     let body = "x".repeat(1000);
     let addr = one(Reply::json(body.clone())).await;
-    let r = probe::http_get(&addr, "/x", 1000, Duration::from_secs(2), true)
+    let r = probe::http_get(&addr, "/x", 1000, Duration::from_secs(2), true, None)
         .await
         .unwrap();
     assert_eq!(r.body.len(), 1000);
     assert!(matches!(
-        probe::http_get(&addr, "/x", 999, Duration::from_secs(2), true).await,
+        probe::http_get(&addr, "/x", 999, Duration::from_secs(2), true, None).await,
         Err(HttpError::BodyTooLarge { limit: 999 })
     ));
 }
@@ -301,7 +307,7 @@ async fn a_leader_forged_in_zookeeper_or_a_redirect_opens_no_gate() {
     .await;
     let t = Instant::now();
     let (_, masters, agents, marathon) =
-        mesos_operator::observe::probe_components(&doc, &unreachable_hosts(&doc)).await;
+        mesos_operator::observe::probe_components(&doc, &unreachable_hosts(&doc), None).await;
     assert!(t.elapsed() < mesos_operator::observe::PROBES_DEADLINE + Duration::from_secs(1));
     assert_eq!(masters.leader, None, "{masters:?}");
     assert_eq!(masters.members.len(), 3, "{masters:?}");
@@ -318,7 +324,7 @@ async fn a_leader_forged_in_zookeeper_or_a_redirect_opens_no_gate() {
     )
     .await;
     let (_, masters, agents, _) =
-        mesos_operator::observe::probe_components(&doc, &unreachable_hosts(&doc)).await;
+        mesos_operator::observe::probe_components(&doc, &unreachable_hosts(&doc), None).await;
     assert_eq!(masters.leader.as_deref(), Some("host2"), "{masters:?}");
     assert!(agents.members.values().all(|a| a.registered), "{agents:?}");
 }
@@ -331,7 +337,7 @@ async fn the_leader_zookeeper_names_is_believed_when_it_is_a_master_of_the_clust
     )
     .await;
     let (_, masters, agents, marathon) =
-        mesos_operator::observe::probe_components(&doc, &unreachable_hosts(&doc)).await;
+        mesos_operator::observe::probe_components(&doc, &unreachable_hosts(&doc), None).await;
     assert_eq!(masters.leader.as_deref(), Some("host3"), "{masters:?}");
     assert!(agents.members.values().all(|a| a.registered), "{agents:?}");
     assert_eq!(agents.maintenance.len(), 1, "{agents:?}");

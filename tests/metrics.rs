@@ -212,3 +212,112 @@ async fn admin_server_end_to_end() {
         .expect("serve result");
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+/// A server on a free loopback port, and the way to stop it.
+async fn server() -> (
+    SocketAddr,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = admin::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let (_ready_tx, ready_rx) = watch::channel(true);
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(admin::serve(listener, Metrics::new(), ready_rx, async {
+        let _ = stop_rx.await;
+    }));
+    (addr, stop_tx, task)
+}
+
+/// Reads until the peer closes (`Ok(true)`) or `within` passes (`Ok(false)`).
+async fn closed_within(s: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    let until = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(until, s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_sends_nothing_is_disconnected_and_shutdown_does_not_wait_for_idle_ones() {
+    let (addr, stop, task) = server().await;
+    // Connected, silent: closed once the header read timeout passes, not kept for ever.
+    let mut silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    // A trickle: half a request line, then nothing.
+    let mut trickle = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    {
+        use tokio::io::AsyncWriteExt;
+        trickle.write_all(b"GET /metr").await.expect("write");
+    }
+    let bound = admin::HEADER_READ_TIMEOUT + Duration::from_secs(5);
+    assert!(
+        closed_within(&mut silent, bound).await,
+        "a silent connection was kept past {bound:?}"
+    );
+    assert!(
+        closed_within(&mut trickle, bound).await,
+        "a trickling connection was kept past {bound:?}"
+    );
+
+    // An idle keep-alive connection after a full request does not hold up shutdown.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        let mut buf = [0u8; 1024];
+        let n = idle.read(&mut buf).await.expect("read");
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    }
+    let _ = stop.send(());
+    match tokio::time::timeout(admin::SHUTDOWN_GRACE, task).await {
+        Ok(Ok(Ok(()))) => {}
+        other => panic!("shutdown waited on an idle connection: {other:?}"),
+    }
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(1)).await,
+        "the idle connection was left open"
+    );
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_for_a_slot() {
+    let (addr, stop, task) = server().await;
+    // Every slot taken by a connection that says nothing.
+    let mut held = Vec::new();
+    for _ in 0..admin::MAX_CONNECTIONS {
+        held.push(tokio::net::TcpStream::connect(addr).await.expect("connect"));
+    }
+    // The next one is accepted by the kernel (the backlog) but not served while they hold.
+    let mut next = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    {
+        use tokio::io::AsyncWriteExt;
+        next.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+    }
+    let mut buf = [0u8; 1024];
+    {
+        use tokio::io::AsyncReadExt;
+        let early = tokio::time::timeout(Duration::from_secs(1), next.read(&mut buf)).await;
+        assert!(early.is_err(), "served beyond the limit: {early:?}");
+        // Freed once the silent ones are closed by the header timeout: then it is served.
+        let n = tokio::time::timeout(
+            admin::HEADER_READ_TIMEOUT + Duration::from_secs(5),
+            next.read(&mut buf),
+        )
+        .await
+        .expect("served once a slot was free")
+        .expect("read");
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    }
+    drop(held);
+    let _ = stop.send(());
+    let _ = task.await;
+}

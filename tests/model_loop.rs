@@ -5,115 +5,22 @@
 //!
 //! `MODEL_SEEDS=N` runs N random seeds (default 60 in `make test`); `MODEL_SEED=S` replays
 //! one. Each seed: two or three replicas, kills and freezes at random operations, crashed
-//! containers, lost hosts, people's edits; at the end the cluster must have converged to
+//! containers, containers people stop or remove, lost hosts, people's edits; at the end the cluster must have converged to
 //! the last document, with no rule broken on the way.
 
 mod common;
 
 use std::time::Duration;
 
-use common::model::{run_options, Replica, ReplicaFault, World};
+use common::model::{converged, doc, run_options, Replica, ReplicaFault, Shape, World};
 use mesos_operator::clock::Clock;
-use mesos_operator_core::desired::Desired;
-use mesos_operator_core::spec::{parse_document, Component, MesosCluster};
-use mesos_operator_core::status::Phase;
+use mesos_operator_core::spec::Component;
 use mesos_operator_sim::Rng;
-
-struct Shape {
-    hosts: usize,
-    zk: u32,
-    masters: u32,
-    marathon: u32,
-    zk_patch: u32,
-    mesos_patch: u32,
-}
-
-fn doc(name: &str, s: &Shape) -> MesosCluster {
-    let mut y = format!(
-        "apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {{name: {name}}}\nspec:\n  hosts:\n"
-    );
-    for i in 1..=s.hosts {
-        y.push_str(&format!(
-            "    - {{name: h{i:02}, address: 10.0.0.{i}, docker: {{endpoint: 'unix:///var/run/docker.sock'}}}}\n"
-        ));
-    }
-    y.push_str(&format!(
-        "  zookeeper: {{image: 'zookeeper:3.8.{}', servers: {}}}\n  masters: {{image: 'mesos-master:1.11.{}', count: {}}}\n  agents: {{image: 'mesos-agent:1.11.{}'}}\n  rollout: {{healthTimeout: 120s}}\n",
-        s.zk_patch, s.zk, s.mesos_patch, s.masters, s.mesos_patch
-    ));
-    if s.marathon > 0 {
-        y.push_str(&format!(
-            "  marathon: {{image: 'marathon:1.10.17', instances: {}}}\n",
-            s.marathon
-        ));
-    }
-    match parse_document(&y) {
-        Ok(d) => d,
-        Err(e) => panic!("test document: {e}"),
-    }
-}
-
-/// Waits (in the world's time) until the model runs `d` and the operator says so.
-async fn converged(world: &World, d: &MesosCluster, limit: Duration) -> Result<(), String> {
-    let desired = Desired::from_document(d);
-    let name = &d.metadata.name;
-    let until = tokio::time::Instant::now() + limit;
-    loop {
-        let matches = world.with_sim(name, |sim| sim.matches(&desired));
-        let phase = world.store.status(name).map(|s| s.phase);
-        if matches.is_ok() && phase == Some(Phase::Converged) {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= until {
-            if std::env::var_os("MODEL_DEBUG").is_some() {
-                world.with_sim(name, |sim| {
-                    eprintln!(
-                        "maintenance {:?} windows {:?} people {:?}",
-                        sim.maintenance, sim.windows, sim.people_windows
-                    );
-                    for (h, x) in &sim.hosts {
-                        eprintln!(
-                            "{h}: reachable={} {:?}",
-                            x.reachable,
-                            x.containers.keys().collect::<Vec<_>>()
-                        );
-                    }
-                    let o = sim.observe();
-                    eprintln!(
-                        "observed maintenance {:?} read {} windows {:?}",
-                        o.agents.maintenance, o.agents.maintenance_read, o.agents.windows
-                    );
-                });
-                eprintln!(
-                    "record maintenance {:?}",
-                    world.store.stored_record(name).maintenance
-                );
-            }
-            return Err(format!(
-                "not converged after {}s of the world's time: model: {matches:?}; status: {:?}; in flight: {:?}",
-                limit.as_secs(),
-                world.store.status(name).map(|s| (s.phase, s.message)),
-                world.store.stored_record(name).in_flight
-            ));
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
 
 #[tokio::test(start_paused = true)]
 async fn the_real_loop_brings_a_new_cluster_up_on_the_model_and_reports_it_converged() {
     let (world, _killed) = World::new();
-    let d = doc(
-        "c1",
-        &Shape {
-            hosts: 3,
-            zk: 3,
-            masters: 3,
-            marathon: 1,
-            zk_patch: 0,
-            mesos_patch: 0,
-        },
-    );
+    let d = doc("c1", &Shape::seed());
     world.add_cluster(&d);
     let r = Replica::start(&world, 0, run_options());
     let result = converged(&world, &d, Duration::from_secs(1800)).await;
@@ -134,12 +41,8 @@ async fn a_missing_secret_stops_a_step_before_its_record_is_written() {
     let mut d = doc(
         "c1",
         &Shape {
-            hosts: 3,
-            zk: 3,
-            masters: 3,
             marathon: 0,
-            zk_patch: 0,
-            mesos_patch: 0,
+            ..Shape::seed()
         },
     );
     d.spec.zookeeper.super_digest = Some(
@@ -242,7 +145,13 @@ async fn life(seed: u64, suffered: &mut Suffered) -> Result<(), String> {
         } else if roll < 50 {
             let host = hosts[rng.below(hosts.len() as u64) as usize].clone();
             let comp = Component::ALL[rng.below(4) as usize];
-            world.with_sim("c1", |sim| sim.crash(comp, &host));
+            // A crash (its restart policy brings it back), or a person's `docker stop` or
+            // `docker rm -f` (only the operator brings it back).
+            world.with_sim("c1", |sim| match rng.below(4) {
+                0 => sim.person_stops(comp, &host),
+                1 => sim.person_removes(comp, &host),
+                _ => sim.crash(comp, &host),
+            });
         } else if roll < 60 && away.is_empty() {
             let host = hosts[rng.below(hosts.len() as u64) as usize].clone();
             world.with_sim("c1", |sim| sim.lose_host(&host));

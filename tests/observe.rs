@@ -200,7 +200,7 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
     let o = loop {
-        let o = observe::observe(&doc, &fleet_clients).await;
+        let o = observe::observe(&doc, &fleet_clients, None).await;
         let synced = o.zookeeper.committed.as_ref().is_some_and(|c| {
             o.zookeeper.servers.len() == 3
                 && o.zookeeper
@@ -245,7 +245,8 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
         let deadline = Instant::now() + Duration::from_secs(20);
         let (from, st) = loop {
             if let Some(r) =
-                mesos_operator::probe::master_state(&format!("{}:5050", h.address), &masters).await
+                mesos_operator::probe::master_state(&format!("{}:5050", h.address), &masters, None)
+                    .await
             {
                 break r;
             }
@@ -295,7 +296,7 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
         f.docker_ok(h, &["pause", name]);
     }
     let t = Instant::now();
-    let hung = observe::observe(&doc, &fleet_clients).await;
+    let hung = observe::observe(&doc, &fleet_clients, None).await;
     let took = t.elapsed();
     for (h, name) in &hanging {
         f.docker_ok(h, &["unpause", name]);
@@ -316,7 +317,7 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
         .name
         .clone();
     f.docker_ok("host3", &["stop", "-t", "1", &victim]);
-    let o = observe::observe(&doc, &fleet_clients).await;
+    let o = observe::observe(&doc, &fleet_clients, None).await;
     let stopped = o.container(Component::Masters, "host3").unwrap();
     assert_eq!(stopped.state, ContainerState::Exited);
     assert!(
@@ -327,7 +328,7 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
     // A frozen host and a disconnected host are unreachable, within the deadlines.
     f.freeze("host2");
     let t = Instant::now();
-    let o = observe::observe(&doc, &fleet_clients).await;
+    let o = observe::observe(&doc, &fleet_clients, None).await;
     let took = t.elapsed();
     f.thaw("host2");
     assert!(
@@ -338,7 +339,7 @@ async fn zookeeper_and_the_masters_leader_are_read_and_failures_reported() {
     assert!(o.reachable("host1"));
     assert!(took < Duration::from_secs(20), "observation took {took:?}");
     f.partition("host2");
-    let o = observe::observe(&doc, &fleet_clients).await;
+    let o = observe::observe(&doc, &fleet_clients, None).await;
     f.heal("host2");
     assert!(matches!(
         o.hosts["host2"],
@@ -541,7 +542,7 @@ async fn a_hung_component_costs_only_its_own_observation() {
             .collect(),
     };
     let t = Instant::now();
-    let o = observe::observe(&doc, &fleet).await;
+    let o = observe::observe(&doc, &fleet, None).await;
     let took = t.elapsed();
     assert!(
         took < observe::PROBES_DEADLINE + Duration::from_secs(2),

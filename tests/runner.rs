@@ -83,3 +83,104 @@ async fn a_shutdown_lets_the_running_step_finish_and_leaves_nothing_in_flight() 
     );
     assert_eq!(world.violations(), Vec::<String>::new());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_in_one_clusters_reconcile_is_counted_retried_and_frees_its_slot() {
+    // Before the fix the runner dropped a panicked task's result without its name: the
+    // cluster stayed "running" for good, was never looked at again, and held its slot;
+    // with one slot, every other cluster starved.
+    let (world, _killed) = World::new();
+    world.add_cluster(&doc("c1", false));
+    // On another machine: two clusters on one address and ports would block each other.
+    let mut c2 = doc("c2", false);
+    c2.spec.hosts[0].address = "10.0.0.2".into();
+    c2.spec.hosts[0].docker.endpoint = "unix:///run/other-machine/docker.sock".into();
+    world.add_cluster(&c2);
+    world.panic_next_looks("c1", 2);
+    let mut opts = run_options();
+    opts.concurrency = 1;
+    let r = Replica::start(&world, 0, opts);
+    let mut waited = 0;
+    let converged = |n: &str| {
+        world
+            .store
+            .status(n)
+            .is_some_and(|s| s.phase == mesos_operator_core::status::Phase::Converged)
+    };
+    while !(converged("c1") && converged("c2")) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        waited += 1;
+        assert!(
+            waited < 1800,
+            "not both converged: c1 {:?}, c2 {:?}",
+            world.store.status("c1").map(|s| (s.phase, s.message)),
+            world.store.status("c2").map(|s| (s.phase, s.message))
+        );
+    }
+    let text = r.metrics.encode_text();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("mesos_operator_reconcile_total{")
+                && l.contains("cluster=\"c1\"")
+                && l.contains("result=\"panic\"")
+                && l.ends_with(" 2")),
+        "the two panics are counted: {text}"
+    );
+    assert_eq!(world.violations(), Vec::<String>::new());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_shows_in_the_status_until_a_reconcile_succeeds_again() {
+    use mesos_operator_core::status::Phase;
+    let (world, _killed) = World::new();
+    let d = doc("c1", false);
+    world.add_cluster(&d);
+    let _r = Replica::start(&world, 0, run_options());
+    let phase = |w: &World| w.store.status("c1").map(|s| (s.phase, s.message));
+    let mut waited = 0;
+    while phase(&world).map(|p| p.0) != Some(Phase::Converged) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        waited += 1;
+        assert!(waited < 1800, "not converged: {:?}", phase(&world));
+    }
+    world.panic_next_looks("c1", 3);
+    let _ = world.store.apply(&doc("c1", true));
+    let mut seen = None;
+    for _ in 0..600 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if let Some((Phase::Degraded, m)) = phase(&world) {
+            seen = Some(m);
+            break;
+        }
+    }
+    let message = seen.expect("the status never said the reconcile panicked");
+    assert!(
+        message.contains("panicked") && message.contains("tried again in"),
+        "{message}"
+    );
+    // Once the looks stop panicking, the status is the cluster's own again.
+    let mut waited = 0;
+    while phase(&world).map(|p| p.0) != Some(Phase::Paused) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        waited += 1;
+        assert!(waited < 1800, "not back: {:?}", phase(&world));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reconcile_that_never_returns_makes_the_operator_not_ready_naming_the_cluster() {
+    let (world, _killed) = World::new();
+    world.add_cluster(&doc("c1", true));
+    let r = Replica::start(&world, 0, run_options());
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(r.metrics.liveness().problem(), None, "a healthy loop");
+    // Every look now takes a day: the reconcile under way never comes back.
+    world.set_slow(Duration::from_secs(86_400));
+    let _ = world.store.apply(&doc("c1", false));
+    tokio::time::sleep(mesos_operator::liveness::WEDGED_AFTER + Duration::from_secs(60)).await;
+    let problem = r.metrics.liveness().problem().unwrap_or_default();
+    assert!(
+        problem.contains("cluster c1") && problem.contains("wedged"),
+        "{problem:?}"
+    );
+}

@@ -134,6 +134,31 @@ fn unreachable_etcd_is_a_failed_operation_not_a_hang() {
 }
 
 #[test]
+fn a_plain_http_etcd_on_another_machine_is_refused_unless_accepted_by_name() {
+    // 192.0.2.1 (TEST-NET-1) is never contacted: the refusal comes before any connection,
+    // with exit 2 (an unreachable etcd is a failed operation, exit 1).
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mesos-operator"))
+            .args(args)
+            .env_remove("MESOS_OPERATOR_ETCD_INSECURE")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--etcd", "http://192.0.2.1:2379", "get"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--etcd http://192.0.2.1:2379") && err.contains("--etcd-insecure"),
+        "the refusal names the endpoint and the way to accept it: {err}"
+    );
+    // One far endpoint among loopback ones is enough to refuse.
+    let out = run(&["--etcd", "http://127.0.0.1:9,http://192.0.2.1:2379", "get"]);
+    assert_eq!(out.status.code(), Some(2));
+    // (Accepted with --etcd-insecure it would be contacted; tests talk only to loopback,
+    // so that side is the unit test of `loopback_endpoint`.)
+}
+
+#[test]
 fn secrets_are_listed_by_name_and_size_never_by_value() {
     let p = unique_prefix("secret");
     let value = "super:Sekr3tValue-do-not-print";
@@ -173,7 +198,36 @@ fn delete_removes_spec_and_history_and_cascade_waits_for_the_operator() {
         0,
         "a cascade nobody carried out must not delete the spec"
     );
-    // A plain delete of an unknown cluster is a failed operation.
+    // The request says whether the data goes: here it stays (no --purge-data); with
+    // --purge-data it goes.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let request = |p: &str| {
+        rt.block_on(async {
+            let s = store(p).await;
+            let mut c = s.client();
+            let r = c.get(s.deletion_key("c5"), None).await.unwrap();
+            let v: serde_json::Value = serde_json::from_slice(r.kvs()[0].value()).unwrap();
+            v
+        })
+    };
+    let stored = request(&p);
+    assert_eq!(stored["purgeData"], false, "{stored}");
+    assert!(stored["requestedAt"].as_str().is_some(), "{stored}");
+    let (code, _, err) = parts(&cli(
+        &p,
+        &[
+            "delete",
+            "c5",
+            "--cascade",
+            "--purge-data",
+            "--timeout",
+            "1",
+        ],
+    ));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("then their data volumes"), "{err}");
+    assert_eq!(request(&p)["purgeData"], true);
+    // A cascade of an unknown cluster is a failed operation.
     assert_eq!(
         parts(&cli(&p, &["delete", "nope", "--cascade", "--timeout", "1"])).0,
         1
@@ -181,6 +235,240 @@ fn delete_removes_spec_and_history_and_cascade_waits_for_the_operator() {
     assert_eq!(parts(&cli(&p, &["delete", "c5"])).0, 0);
     assert_eq!(parts(&cli(&p, &["get", "c5"])).0, 1);
     assert_eq!(parts(&cli(&p, &["history", "c5"])).0, 1);
+}
+
+#[test]
+fn purge_data_without_cascade_is_bad_usage_and_does_nothing() {
+    // An etcd of its own: its revision moves only with this test's writes.
+    let own = common::EtcdCluster::start(1);
+    let ep = own.endpoint_list();
+    let p = unique_prefix("purge-alone");
+    let cli = |args: &[&str], stdin: &str| parts(&common::cli_on(&ep, &p, args, stdin));
+    assert_eq!(cli(&["apply", "-f", "-"], &seed_yaml("c8")).0, 0);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let revision = || rt.block_on(async { private_store(&ep, &p).await.revision().await.unwrap() });
+    let before = revision();
+    let (code, _, err) = cli(&["delete", "c8", "--purge-data"], "");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("delete c8 --cascade --purge-data"), "{err}");
+    assert_eq!(before, revision(), "something was written");
+    assert_eq!(cli(&["get", "c8"], "").0, 0, "the cluster is still there");
+}
+
+/// A store on an etcd of the test's own.
+async fn private_store(endpoints: &str, prefix: &str) -> mesos_operator::store::Store {
+    let opts = mesos_operator::etcd::EtcdOptions {
+        endpoints: endpoints.split(',').map(str::to_string).collect(),
+        prefix: prefix.to_string(),
+        ..Default::default()
+    };
+    mesos_operator::store::Store::connect(&opts)
+        .await
+        .expect("connect to the test's etcd")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_delete_keeps_the_record_and_the_denylist_and_the_cluster_can_be_applied_again() {
+    use mesos_operator_core::autoupdate::state::{Denial, PendingWrite};
+    use mesos_operator_core::spec::Component;
+    let p = unique_prefix("delete-keeps");
+    let s = store(&p).await;
+    let doc = parse_document(&seed_yaml("c9")).unwrap();
+    assert_eq!(
+        s.apply(&doc).await.unwrap(),
+        WriteOutcome::Created { generation: 1 }
+    );
+    let mut bumped = doc.clone();
+    bumped.spec.agents.image = "mesos-agent:1.12.0-rc1".into();
+    assert_eq!(
+        s.apply(&bumped).await.unwrap(),
+        WriteOutcome::Updated { generation: 2 }
+    );
+    // What the operator would have written: its record, the automation state with a
+    // denied tag and a write in flight, a status, and a request in the old plain form.
+    s.update_record("c9", |r| {
+        r.zk_highest_id = Some(7);
+        r.master_hosts.insert("host1".into());
+        Ok(())
+    })
+    .await
+    .unwrap();
+    s.update_autoupdate("c9", |st| {
+        let m = st.components.entry(Component::Masters).or_default();
+        m.denied.insert(
+            "1.12.0".into(),
+            Denial {
+                reason: "canary failed".into(),
+                at: 1,
+            },
+        );
+        m.pending = Some(PendingWrite {
+            image: "mesos-master:1.12.1".into(),
+            from_generation: 1,
+            rollback: false,
+        });
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let mut c = s.client();
+    c.put(s.status_key("c9"), "{}", None).await.unwrap();
+    c.put(s.deletion_key("c9"), "2024-01-01T00:00:00Z", None)
+        .await
+        .unwrap();
+    // An old request (a bare timestamp) is read as keeping the data.
+    let old = s.deletion_request("c9").await.unwrap().unwrap();
+    assert!(!old.purge_data, "{old:?}");
+
+    let (code, out, err) = parts(&cli(&p, &["delete", "c9"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("re-applying the same document is safe"),
+        "{out}"
+    );
+    assert_eq!(
+        cluster_keys(&s, "c9").await,
+        ["autoupdate", "record"],
+        "spec, status, history and request go"
+    );
+    let record = s.record("c9").await.unwrap().record;
+    assert_eq!(record.zk_highest_id, Some(7));
+    assert!(record.master_hosts.contains("host1"));
+    let auto = s.autoupdate("c9").await.unwrap().state;
+    let m = auto.component(Component::Masters);
+    assert!(m.denied.contains_key("1.12.0"), "{auto:?}");
+    assert_eq!(m.pending, None, "a write planned on the deleted spec goes");
+    // Kept keys are no cluster: not listed, not found, not deleted twice.
+    assert!(s.get("c9").await.unwrap().is_none());
+    assert!(!s
+        .cluster_names()
+        .await
+        .unwrap()
+        .0
+        .contains(&"c9".to_string()));
+    assert!(s.list().await.unwrap().clusters.is_empty());
+    let (code, out, err) = parts(&cli(&p, &["get"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("c9") && !err.contains("c9"), "{out}{err}");
+    assert_eq!(parts(&cli(&p, &["get", "c9"])).0, 1);
+    assert_eq!(parts(&cli(&p, &["delete", "c9"])).0, 1);
+
+    // Applied again: a new cluster at generation 1 with no history, over the kept record.
+    let (code, out, err) = parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &seed_yaml("c9")));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("c9 created (generation 1)"), "{out}");
+    // (history lists the current spec last)
+    assert_eq!(history_generations(&p, "c9"), vec![1]);
+    assert_eq!(
+        s.apply(&bumped).await.unwrap(),
+        WriteOutcome::Updated { generation: 2 }
+    );
+    assert_eq!(history_generations(&p, "c9"), vec![1, 2]);
+    assert_eq!(s.record("c9").await.unwrap().record.zk_highest_id, Some(7));
+}
+
+/// The keys under `clusters/<name>/`, relative to it.
+async fn cluster_keys(s: &mesos_operator::store::Store, name: &str) -> Vec<String> {
+    let prefix = format!("{}clusters/{name}/", s.prefix());
+    let r = s
+        .client()
+        .get(
+            prefix.as_str(),
+            Some(
+                etcd_client::GetOptions::new()
+                    .with_prefix()
+                    .with_keys_only(),
+            ),
+        )
+        .await
+        .unwrap();
+    r.kvs()
+        .iter()
+        .map(|kv| String::from_utf8_lossy(&kv.key()[prefix.len()..]).into_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operators_end_of_a_cascade_keeps_record_and_denylist_unless_data_is_purged() {
+    use mesos_operator::election::WriteGuard;
+    use mesos_operator::store::{KeptOnHost, KeptVolumes, Removal};
+    let p = unique_prefix("cascade-end");
+    let s = store(&p).await;
+    // A leadership key of our own: the operator's writes are fenced on it.
+    let mut c = s.client();
+    c.put(s.leader_key(), "me", None).await.unwrap();
+    let term = c.get(s.leader_key(), None).await.unwrap().kvs()[0].create_revision();
+    let guard = WriteGuard {
+        leader_key: s.leader_key(),
+        term,
+    };
+    let setup = |name: &'static str| {
+        let s = s.clone();
+        async move {
+            s.apply(&parse_document(&seed_yaml(name)).unwrap())
+                .await
+                .unwrap();
+            s.update_record(name, |r| {
+                r.zk_highest_id = Some(3);
+                Ok(())
+            })
+            .await
+            .unwrap();
+            s.update_autoupdate(name, |st| {
+                st.components
+                    .entry(mesos_operator_core::spec::Component::Masters)
+                    .or_default()
+                    .approved
+                    .insert("1.12.0".into());
+                Ok(())
+            })
+            .await
+            .unwrap();
+            s.request_deletion(name, false).await.unwrap()
+        }
+    };
+    let asked = setup("k1").await;
+    let mut kept = KeptVolumes {
+        kept_at: 5,
+        ..Default::default()
+    };
+    kept.hosts.insert(
+        "host1".into(),
+        KeptOnHost {
+            docker: "tcp://10.20.30.2:2376".into(),
+            volumes: vec!["k1-zookeeper-host1-data".into()],
+        },
+    );
+    s.delete_fenced("k1", &guard, &Removal::KeepData(kept.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        cluster_keys(&s, "k1").await,
+        ["autoupdate", "kept-volumes", "record"]
+    );
+    let (read, revision) = s.kept_volumes("k1").await.unwrap().unwrap();
+    assert_eq!(read, kept);
+    assert!(revision > asked, "written after the request");
+    assert!(s.get("k1").await.unwrap().is_none());
+
+    setup("k2").await;
+    s.delete_fenced("k2", &guard, &Removal::Everything)
+        .await
+        .unwrap();
+    assert_eq!(cluster_keys(&s, "k2").await, Vec::<String>::new());
+
+    // A deposed leader removes nothing.
+    setup("k3").await;
+    let stale = WriteGuard {
+        leader_key: s.leader_key(),
+        term: term + 1_000_000,
+    };
+    assert!(matches!(
+        s.delete_fenced("k3", &stale, &Removal::KeepData(kept))
+            .await,
+        Err(StoreError::Deposed(_))
+    ));
+    assert!(s.get("k3").await.unwrap().is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -386,14 +674,25 @@ fn every_bad_etcd_option_and_a_bad_document_exit_2_before_etcd_is_contacted() {
 
 #[test]
 fn names_on_the_command_line_are_checked_like_names_in_documents() {
+    // An etcd of its own: a name like `../c1` could write outside the prefix, so the check
+    // is etcd's whole revision, which only this test moves.
+    let own = common::EtcdCluster::start(1);
+    let ep = own.endpoint_list();
     let p = unique_prefix("cli-names");
+    let cli = |p: &str, args: &[&str]| common::cli_on(&ep, p, args, "");
     assert_eq!(
-        parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &seed_yaml("c1"))).0,
+        parts(&common::cli_on(
+            &ep,
+            &p,
+            &["apply", "-f", "-"],
+            &seed_yaml("c1")
+        ))
+        .0,
         0
     );
     assert_eq!(parts(&cli(&p, &["pause", "c1"])).0, 0);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let before = rt.block_on(async { store(&p).await.revision().await.unwrap() });
+    let before = rt.block_on(async { private_store(&ep, &p).await.revision().await.unwrap() });
     for args in [
         vec!["delete", "c1/history"],
         vec!["delete", "c1/"],
@@ -407,9 +706,17 @@ fn names_on_the_command_line_are_checked_like_names_in_documents() {
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(err.contains("not a"), "{args:?}: {err}");
     }
-    let after = rt.block_on(async { store(&p).await.revision().await.unwrap() });
+    let after = rt.block_on(async { private_store(&ep, &p).await.revision().await.unwrap() });
     assert_eq!(before, after, "something was written");
-    assert_eq!(history_generations(&p, "c1"), vec![1, 2]);
+    let (_, out, _) = parts(&cli(&p, &["history", "c1", "-o", "json"]));
+    let hist: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let gens: Vec<i64> = hist
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["metadata"]["generation"].as_i64().unwrap())
+        .collect();
+    assert_eq!(gens, vec![1, 2]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -614,4 +921,98 @@ async fn wake_of(
     })
     .await;
     assert_eq!(seen.ok(), Some(true), "the watch never reported {want}");
+}
+
+#[test]
+fn a_document_that_sends_a_secret_outside_its_scope_is_refused_naming_the_field_and_the_secret() {
+    let p = unique_prefix("scope");
+    let doc = seed_yaml("scoped");
+    // The Docker client key of host1, for cluster prod's TLS only.
+    let (code, _, err) = parts(&cli_with_stdin(
+        &p,
+        &[
+            "secret",
+            "set",
+            "host1-client-key",
+            "--from-file",
+            "-",
+            "--clusters",
+            "prod",
+            "--uses",
+            "docker-tls",
+        ],
+        "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n",
+    ));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &doc));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("spec.hosts[0].docker.tls.key")
+            && err.contains("host1-client-key")
+            && err.contains("prod"),
+        "{err}"
+    );
+    let (code, _, _) = parts(&cli(&p, &["get", "scoped"]));
+    assert_ne!(code, 0, "a refused document was stored");
+
+    // Its owner lets this cluster use it towards host1's address only.
+    let (code, out, err) = parts(&cli(
+        &p,
+        &[
+            "secret",
+            "scope",
+            "host1-client-key",
+            "--clusters",
+            "scoped,prod",
+            "--uses",
+            "docker-tls",
+            "--hosts",
+            "10.20.30.2",
+        ],
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("clusters scoped,prod"), "{out}");
+    let (code, _, err) = parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &doc));
+    assert_eq!(code, 0, "{err}");
+    // The key sent to an address of the author's choice.
+    let moved = doc.replace("tcp://10.20.30.2:2376", "tcp://203.0.113.9:2376");
+    let (code, _, err) = parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &moved));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("203.0.113.9"), "{err}");
+    // The key as a file in a container: another use.
+    let as_file = doc.replace(
+        "  agents:",
+        "  agents:\n    secretFiles: [{secret: host1-client-key, path: /etc/mesos/key}]",
+    );
+    let (code, _, err) = parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &as_file));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("component-file"), "{err}");
+
+    let (_, out, _) = parts(&cli(&p, &["secret", "list", "-o", "json"]));
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list[0]["scope"]["hosts"][0], "10.20.30.2", "{out}");
+    // Bad usage: exit 2, nothing written.
+    for args in [
+        &["secret", "scope", "host1-client-key", "--clusters", "a"][..],
+        &[
+            "secret",
+            "scope",
+            "host1-client-key",
+            "--clusters",
+            "a",
+            "--uses",
+            "docker",
+        ],
+        &["secret", "scope", "host1-client-key"],
+    ] {
+        let (code, _, err) = parts(&cli(&p, args));
+        assert_eq!(code, 2, "{args:?}: {err}");
+    }
+    let (code, _, err) = parts(&cli(
+        &p,
+        &["secret", "scope", "host1-client-key", "--unscoped"],
+    ));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &moved));
+    assert_eq!(code, 0, "an unscoped secret is usable anywhere: {err}");
 }

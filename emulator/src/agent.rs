@@ -240,7 +240,7 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
             Err(e) => exit_with(&format!("Failed to connect to ZooKeeper {zk_servers}: {e}")),
         };
         tokio::spawn(recover_and_monitor(a.clone()));
-        tokio::spawn(register_loop(a.clone(), zk, zk_path));
+        tokio::spawn(register_loop(a.clone(), zk, zk_servers, session, zk_path));
     }
     let app = axum::Router::new().fallback(handle).with_state(a);
     let addr = format!("{ip}:{port}");
@@ -452,10 +452,37 @@ async fn kill(a: Arc<Agent>, task_id: String, state: &'static str, message: Stri
     a.checkpoint(&st);
 }
 
-async fn register_loop(a: Arc<Agent>, zk: zookeeper_client::Client, zk_path: String) {
+/// Registers with the leading master, and again with each new one, for the agent's life.
+///
+/// The master detector outlives its ZooKeeper session: when the session expires (the agent
+/// was cut off from the ensemble for longer than `--zk_session_timeout`), Mesos' detector
+/// (`ZooKeeperMasterDetector` over `Group`, mesos@1.11.0:src/zookeeper/group.cpp,
+/// `GroupProcess::expired`) creates a new session and reads the election again; the agent
+/// keeps running, with its tasks, and re-registers with whichever master leads by then.
+async fn register_loop(
+    a: Arc<Agent>,
+    mut zk: zookeeper_client::Client,
+    zk_servers: String,
+    session: Duration,
+    zk_path: String,
+) {
     tokio::time::sleep(RECOVERY).await;
     let mut failures = 0;
     loop {
+        if zk.state().is_terminated() {
+            log!("ZooKeeper session expired; creating a new session to detect the leading master");
+            match util::zk_connect(&zk_servers, session, Duration::from_secs(10)).await {
+                Ok(c) => {
+                    log!("New ZooKeeper session established");
+                    zk = c;
+                }
+                Err(e) => {
+                    log!("Failed to create a new ZooKeeper session: {e}; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            }
+        }
         let leader = crate::master::find_leader(&zk, &zk_path).await;
         let (id, reported) = {
             let st = a.lock();

@@ -5,6 +5,7 @@
 //! with `EMULATOR_BROKEN=1` starts but never turns healthy (for tests of blocked rollouts).
 
 mod agent;
+mod basic_auth;
 mod docker;
 mod flags;
 mod marathon;

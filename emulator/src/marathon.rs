@@ -33,6 +33,10 @@ const KNOWN: &[(&str, Option<&str>)] = &[
     ("framework_name", Some("marathon")),
     ("failover_timeout", Some("604800")),
     ("zk_session_timeout", Some("10000")),
+    ("http_credentials", None),
+    ("http_realm", Some("Mesosphere")),
+    ("mesos_authentication_principal", None),
+    ("mesos_authentication_secret_file", None),
 ];
 
 #[derive(Default)]
@@ -43,6 +47,16 @@ struct State {
 
 struct Marathon {
     flags: Flags,
+    /// `--http_credentials` (or `MESOSPHERE_HTTP_CREDENTIALS`), when it reads as
+    /// `user:password`: every endpoint then asks for them ([`crate::basic_auth`]).
+    http_credentials: Option<(String, String)>,
+    /// `--http_realm`, named in the 401's challenge.
+    realm: String,
+    /// `Authorization` for the emulator's reads of the master's state, from
+    /// `--mesos_authentication_principal` and `--mesos_authentication_secret_file`: they
+    /// stand for the offers a real Marathon receives over its authenticated scheduler
+    /// connection, and need the master's credentials when it authenticates readonly HTTP.
+    mesos_auth: Option<String>,
     version: String,
     broken: bool,
     me: String,
@@ -102,8 +116,42 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
             Err(e) => exit_with(&format!("Failed to connect to ZooKeeper {zk_servers}: {e}")),
         }
     };
+    // mesosphere/marathon@90619da:src/main/scala/mesosphere/marathon/HttpConf.scala: the
+    // flag, or MESOSPHERE_HTTP_CREDENTIALS; HttpModule.scala logs and serves without
+    // authentication when the value is not user:password.
+    let http_credentials = flags
+        .get("http_credentials")
+        .map(str::to_string)
+        .or_else(|| std::env::var("MESOSPHERE_HTTP_CREDENTIALS").ok())
+        .and_then(|v| {
+            let c = crate::basic_auth::marathon_credentials(&v);
+            if c.is_none() {
+                log!("The HTTP credentials must be specified in the form of 'user:password'.");
+            }
+            c
+        });
+    let realm = flags.get("http_realm").unwrap_or("Mesosphere").to_string();
+    let mesos_auth = match (
+        flags.get("mesos_authentication_principal"),
+        flags.get("mesos_authentication_secret_file"),
+    ) {
+        (Some(p), Some(f)) => match std::fs::read_to_string(f.strip_prefix("file://").unwrap_or(f))
+        {
+            Ok(secret) => Some(crate::basic_auth::header(
+                p,
+                secret.trim_end_matches(['\n', '\r']),
+            )),
+            Err(e) => exit_with(&format!(
+                "Failed to read the Mesos authentication secret file {f}: {e}"
+            )),
+        },
+        _ => None,
+    };
     let m = Arc::new(Marathon {
         flags,
+        http_credentials,
+        realm,
+        mesos_auth,
         version,
         broken,
         me: me.clone(),
@@ -277,7 +325,7 @@ async fn scheduler_loop(m: Arc<Marathon>, c: zk::Client, mesos_path: String) {
         let Some((addr, _)) = crate::master::find_leader(&c, &mesos_path).await else {
             continue;
         };
-        let Some(view) = master_view(&addr).await else {
+        let Some(view) = master_view(&addr, m.mesos_auth.as_deref()).await else {
             continue;
         };
         let plan = m.work().reconcile(&fw, &view);
@@ -341,12 +389,16 @@ async fn scheduler_loop(m: Arc<Marathon>, c: zk::Client, mesos_path: String) {
 }
 
 /// The leading master's `/master/state` and the hostnames of its DRAINING or DOWN machines.
-async fn master_view(addr: &str) -> Option<MasterView> {
+async fn master_view(addr: &str, auth: Option<&str>) -> Option<MasterView> {
+    let headers: Vec<(String, String)> = auth
+        .map(|a| ("Authorization".to_string(), a.to_string()))
+        .into_iter()
+        .collect();
     let r = util::http(
         "GET",
         addr,
         "/master/state",
-        &[],
+        &headers,
         &[],
         Duration::from_secs(5),
     )
@@ -359,7 +411,7 @@ async fn master_view(addr: &str) -> Option<MasterView> {
         "GET",
         addr,
         "/master/maintenance/status",
-        &[],
+        &headers,
         &[],
         Duration::from_secs(5),
     )
@@ -442,6 +494,13 @@ async fn handle(
             "not healthy".into(),
         );
     }
+    // The security handler guards `/*` and runs before any servlet or the leader proxy
+    // (HttpModule.scala `createSecurityHandler`): /ping and /v2/* alike.
+    if let Some((user, password)) = &m.http_credentials {
+        if !crate::basic_auth::marathon_accepts(&headers, user, password) {
+            return crate::basic_auth::unauthorized(&m.realm);
+        }
+    }
     let mut leader = m
         .state
         .lock()
@@ -480,12 +539,17 @@ async fn handle(
             );
         }
         if uri.path().trim_end_matches('/') == "/v2/events" {
-            return proxy_events(&leader, &m.me).await;
+            let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
+            return proxy_events(&leader, &m.me, authorization).await;
         }
         let mut fwd: Vec<(String, String)> =
             vec![("X-Marathon-Via".into(), format!("1.1 {}", m.me))];
         if let Some(ct) = headers.get("content-type").and_then(|v| v.to_str().ok()) {
             fwd.push(("Content-Type".into(), ct.to_string()));
+        }
+        // The request's own credentials go on to the leader, which checks them again.
+        if let Some(a) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+            fwd.push(("Authorization".into(), a.to_string()));
         }
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         return match util::http(
@@ -1002,12 +1066,17 @@ fn events(m: &Arc<Marathon>) -> Response {
 }
 
 /// A standby streams the leader's `/v2/events` through (as Marathon 1.10's proxy does).
-async fn proxy_events(leader: &str, me: &str) -> Response {
+/// The caller's `Authorization` goes along: the leader checks it again.
+async fn proxy_events(leader: &str, me: &str, authorization: Option<&str>) -> Response {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let auth = authorization
+        .filter(|a| !a.contains(['\r', '\n']))
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
     let connect = async {
         let mut s = tokio::net::TcpStream::connect(leader).await.ok()?;
         let req = format!(
-            "GET /v2/events HTTP/1.1\r\nHost: {leader}\r\nAccept: text/event-stream\r\nX-Marathon-Via: 1.1 {me}\r\n\r\n"
+            "GET /v2/events HTTP/1.1\r\nHost: {leader}\r\nAccept: text/event-stream\r\nX-Marathon-Via: 1.1 {me}\r\n{auth}\r\n"
         );
         s.write_all(req.as_bytes()).await.ok()?;
         let mut buf = Vec::new();

@@ -15,6 +15,17 @@
 //! does. What the emulator needs to share between masters (each one's `--quorum`, the
 //! maintenance part of the registry) lives under its own ZooKeeper root, `/mesos-emulator`,
 //! never in the nodes clients read.
+//!
+//! HTTP authentication as Mesos 1.x does it (apache/mesos `docs/authentication.md`,
+//! `src/master/master.cpp` `Master::initialize`): with `--authenticate_http_readwrite` the
+//! endpoints routed in the `mesos-master-readwrite` realm, with
+//! `--authenticate_http_readonly` those in `mesos-master-readonly`, answer 401 with
+//! `WWW-Authenticate: Basic realm="<realm>"` unless the request carries a principal and
+//! secret of the `--credentials` file ([`crate::basic_auth`]). Either flag without
+//! `--credentials` is fatal at start, as in Mesos. `/health`, `/version` and `/redirect`
+//! are in no realm. The emulator's own `/emulator/*` calls stand for agent and framework
+//! registration, which HTTP authentication does not cover (`--authenticate_agents` and
+//! `--authenticate_frameworks` do, through SASL), and stay open.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -26,6 +37,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use zookeeper_client as zk;
 
+use crate::basic_auth;
 use crate::flags::{parse_zk_url, Flags};
 use crate::log;
 use crate::util::{self, exit_with, now_f64};
@@ -47,7 +59,84 @@ const KNOWN: &[(&str, Option<&str>)] = &[
     ("max_agent_ping_timeouts", Some("5")),
     ("log_auto_initialize", Some("true")),
     ("logging_level", Some("INFO")),
+    ("authenticate_http_readwrite", Some("false")),
+    ("authenticate_http_readonly", Some("false")),
+    ("credentials", None),
 ];
+
+/// The master's HTTP authentication realms (mesos@1.11.0:src/master/constants.hpp).
+const READONLY_REALM: &str = "mesos-master-readonly";
+const READWRITE_REALM: &str = "mesos-master-readwrite";
+
+/// The realm an endpoint is routed in (apache/mesos `src/master/master.cpp`, the `route(...)`
+/// calls of `Master::initialize`; `/metrics/snapshot` is libprocess' metrics endpoint, in the
+/// readonly realm `src/master/main.cpp` gives `process::initialize`). `None`: no realm.
+/// `/maintenance/schedule` is readwrite for GET too: the realm is per route, not per method.
+fn realm_of(path: &str) -> Option<&'static str> {
+    match path {
+        "/master/maintenance/schedule"
+        | "/master/machine/down"
+        | "/master/machine/up"
+        | "/master/teardown"
+        | "/master/reserve"
+        | "/master/unreserve"
+        | "/master/create-volumes"
+        | "/master/destroy-volumes"
+        | "/master/weights"
+        | "/master/quota"
+        | "/master/api/v1" => Some(READWRITE_REALM),
+        "/master/state"
+        | "/master/state.json"
+        | "/master/state-summary"
+        | "/master/slaves"
+        | "/master/frameworks"
+        | "/master/tasks"
+        | "/master/roles"
+        | "/master/flags"
+        | "/master/maintenance/status"
+        | "/metrics/snapshot" => Some(READONLY_REALM),
+        _ => None,
+    }
+}
+
+/// Which realms demand credentials, and the credentials (principal → secret).
+#[derive(Debug, Default)]
+struct HttpAuth {
+    readonly: bool,
+    readwrite: bool,
+    credentials: BTreeMap<String, String>,
+}
+
+/// A boolean flag as stout parses it (`true`/`1`, `false`/`0`).
+fn flag_bool(flags: &Flags, name: &str) -> bool {
+    matches!(flags.get(name), Some("true" | "1"))
+}
+
+/// The authentication flags; a realm turned on without credentials is fatal
+/// (mesos@1.11.0:src/common/http.cpp `createBasicAuthenticator`).
+fn http_auth(flags: &Flags) -> HttpAuth {
+    let readonly = flag_bool(flags, "authenticate_http_readonly");
+    let readwrite = flag_bool(flags, "authenticate_http_readwrite");
+    let credentials = match flags.get("credentials") {
+        Some(path) => basic_auth::load_mesos_credentials(path).unwrap_or_else(|e| exit_with(&e)),
+        None => BTreeMap::new(),
+    };
+    if (readonly || readwrite) && flags.get("credentials").is_none() {
+        let realm = if readonly {
+            READONLY_REALM
+        } else {
+            READWRITE_REALM
+        };
+        exit_with(&format!(
+            "No credentials provided for the default 'basic' HTTP authenticator for realm '{realm}'"
+        ));
+    }
+    HttpAuth {
+        readonly,
+        readwrite,
+        credentials,
+    }
+}
 
 #[derive(Debug, Clone)]
 struct AgentRec {
@@ -184,6 +273,7 @@ struct Master {
     quorum: usize,
     zk_path: String,
     zk: Option<zk::Client>,
+    http_auth: HttpAuth,
     state: Mutex<State>,
 }
 
@@ -249,6 +339,7 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
             Err(e) => exit_with(&format!("Failed to connect to ZooKeeper {zk_servers}: {e}")),
         }
     };
+    let http_auth = http_auth(&flags);
     let m: Shared = Arc::new(Master {
         version,
         broken,
@@ -261,6 +352,7 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
         zk_path,
         zk,
         flags,
+        http_auth,
         state: Mutex::new(State {
             schedule: json!({}),
             ..Default::default()
@@ -468,12 +560,23 @@ async fn handle(
     axum::extract::State(m): axum::extract::State<Shared>,
     method: Method,
     uri: Uri,
-    _headers: HeaderMap,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let original = uri.path().trim_end_matches('/').to_string();
     let path = canonical(&original);
     let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    // libprocess authenticates before the route's handler runs: a non-leader asks for
+    // credentials before it redirects.
+    if let Some(realm) = realm_of(&path) {
+        let on = match realm {
+            READWRITE_REALM => m.http_auth.readwrite,
+            _ => m.http_auth.readonly,
+        };
+        if on && !basic_auth::mesos_accepts(&headers, &m.http_auth.credentials) {
+            return basic_auth::unauthorized(realm);
+        }
+    }
     if let Some(r) = answer_without_leading(&m, &path, &original, &query) {
         return r;
     }

@@ -35,7 +35,7 @@ pub(super) async fn execute(ex: &Executor<'_>, op: &Op) -> Result<(), ActError> 
             let mut files = Vec::new();
             if *zk_digest_file {
                 if let Some(s) = ex.zk_super {
-                    files.push((ZK_DIGEST_PATH.to_string(), super_digest(s.expose())?));
+                    files.push((ZK_DIGEST_PATH.to_string(), super::zk_auth::super_digest(s)?));
                 }
             }
             for f in &spec.secret_files {
@@ -55,38 +55,5 @@ pub(super) async fn execute(ex: &Executor<'_>, op: &Op) -> Result<(), ActError> 
             op: other.kind(),
             module: "docker",
         }),
-    }
-}
-
-/// ZooKeeper's `DigestAuthenticationProvider.superDigest` value for `user:password`:
-/// `user:BASE64(SHA1(user:password))`. The server only ever sees this hash.
-pub(crate) fn super_digest(user_password: &[u8]) -> Result<Vec<u8>, ActError> {
-    use base64::Engine;
-    use sha1::{Digest, Sha1};
-    let text = std::str::from_utf8(user_password)
-        .map_err(|_| ActError::Zookeeper("the superDigest secret is not UTF-8 text".into()))?
-        .trim_end_matches(['\n', '\r']);
-    let Some((user, _)) = text.split_once(':') else {
-        return Err(ActError::Zookeeper(
-            "the superDigest secret must hold user:password".into(),
-        ));
-    };
-    let hash = Sha1::digest(text.as_bytes());
-    let b64 = base64::engine::general_purpose::STANDARD.encode(hash);
-    Ok(format!("{user}:{b64}").into_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_digest_is_zookeepers_own_format() {
-        // Computed independently: printf super:superpw | openssl sha1 -binary | base64
-        assert_eq!(
-            super_digest(b"super:superpw\n").unwrap(),
-            b"super:g9oN2HttPfn8MMWJZ2r45Np/LIA=".to_vec()
-        );
-        assert!(super_digest(b"nocolon").is_err());
     }
 }

@@ -12,6 +12,7 @@ use mesos_operator_core::spec::Component;
 use zookeeper_client as zk;
 
 use super::ActError;
+use crate::http_auth::HttpAuth;
 use crate::probe;
 use crate::secrets::Secret;
 
@@ -33,8 +34,7 @@ async fn commits_through(addr: &str, auth: Option<&Secret>) -> bool {
             .with_session_timeout(QUORUM_WRITE_TIMEOUT)
             .with_connection_timeout(probe::PROBE_TIMEOUT);
         if let Some(s) = auth {
-            let cred = s.expose();
-            c = c.with_auth("digest", cred.strip_suffix(b"\n").unwrap_or(cred));
+            c = c.with_auth("digest", super::zk_auth::credential(s).ok()?.as_bytes());
         }
         let client = c.connect(addr).await.ok()?;
         let options = zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all());
@@ -53,9 +53,16 @@ async fn commits_through(addr: &str, auth: Option<&Secret>) -> bool {
 /// Whether the member at `addr` serves, read by the observation's own probes and judged by
 /// the same standard the plan used (a master healthy with its log replica recovered; a
 /// ZooKeeper server answering `imok` and leading or following).
-async fn serves(component: Component, addr: &str, zk_auth: Option<&Secret>) -> bool {
+async fn serves(
+    component: Component,
+    addr: &str,
+    zk_auth: Option<&Secret>,
+    http_auth: Option<&HttpAuth>,
+) -> bool {
     match component {
-        Component::Masters => probe::master(addr).await.is_some_and(|m| m.serves()),
+        Component::Masters => probe::master(addr, http_auth)
+            .await
+            .is_some_and(|m| m.serves()),
         Component::Zookeeper => {
             probe::zk_server(addr).await.observation.serves()
                 && commits_through(addr, zk_auth).await
@@ -68,8 +75,13 @@ async fn serves(component: Component, addr: &str, zk_auth: Option<&Secret>) -> b
 
 /// Carries out an [`Op::RequireServing`]; any other operation is not this module's. A
 /// ZooKeeper member counts only if a write commits through it (`zk_auth`: the cluster's
-/// digest super user, when it has one).
-pub(super) async fn require(op: &Op, zk_auth: Option<&Secret>) -> Result<(), ActError> {
+/// digest super user, when it has one); a master is read with `http_auth` (the cluster's
+/// `httpCredentials`), as the observation reads it.
+pub(super) async fn require(
+    op: &Op,
+    zk_auth: Option<&Secret>,
+    http_auth: Option<&HttpAuth>,
+) -> Result<(), ActError> {
     let Op::RequireServing {
         component,
         stopping,
@@ -82,9 +94,12 @@ pub(super) async fn require(op: &Op, zk_auth: Option<&Secret>) -> Result<(), Act
             module: "last look (serving)",
         });
     };
-    let answers =
-        futures_util::future::join_all(members.iter().map(|m| serves(*component, m, zk_auth)))
-            .await;
+    let answers = futures_util::future::join_all(
+        members
+            .iter()
+            .map(|m| serves(*component, m, zk_auth, http_auth)),
+    )
+    .await;
     let serving = answers.iter().filter(|ok| **ok).count() as u32;
     if serving >= *at_least {
         return Ok(());
@@ -115,7 +130,7 @@ pub(super) async fn require_out_of_service(op: &Op) -> Result<(), ActError> {
             module: "last look (out of service)",
         });
     };
-    if probe::status_of(agent, "/health").await == Some(200) {
+    if probe::status_of(agent, "/health", None).await == Some(200) {
         return Err(ActError::ServesAgain {
             stopping: stopping.clone(),
             agent: agent.clone(),
@@ -172,7 +187,7 @@ mod tests {
         let up = master(true).await;
         let lost = closed_port();
         // Both were healthy when the plan was made; quorum 2 needs both.
-        let err = require(&op(vec![up.clone(), lost.clone()], 2), None)
+        let err = require(&op(vec![up.clone(), lost.clone()], 2), None, None)
             .await
             .unwrap_err();
         let msg = err.to_string();
@@ -186,7 +201,7 @@ mod tests {
             "{msg}"
         );
         // With one to spare the step goes on.
-        require(&op(vec![up, lost], 1), None).await.unwrap();
+        require(&op(vec![up, lost], 1), None, None).await.unwrap();
     }
 
     /// An agent seen out of service that answers `/health` again is not stopped without
@@ -208,9 +223,11 @@ mod tests {
     async fn a_master_whose_replica_has_not_recovered_does_not_count() {
         let a = master(true).await;
         let empty = master(false).await;
-        assert!(require(&op(vec![a.clone(), empty], 2), None).await.is_err());
+        assert!(require(&op(vec![a.clone(), empty], 2), None, None)
+            .await
+            .is_err());
         let b = master(true).await;
-        require(&op(vec![a, b], 2), None).await.unwrap();
+        require(&op(vec![a, b], 2), None, None).await.unwrap();
     }
 
     /// A ZooKeeper server that answers `imok` and says it follows, but through which no
@@ -250,7 +267,7 @@ mod tests {
             members: vec![addr.clone()],
             at_least: 1,
         };
-        let err = require(&op, None).await.unwrap_err();
+        let err = require(&op, None, None).await.unwrap_err();
         assert!(
             matches!(err, ActError::NotServing { serving: 0, .. }),
             "{err}"
@@ -265,6 +282,6 @@ mod tests {
             members: vec![closed_port(), closed_port()],
             at_least: 2,
         };
-        assert!(require(&op, None).await.is_err());
+        assert!(require(&op, None, None).await.is_err());
     }
 }

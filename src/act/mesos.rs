@@ -5,11 +5,51 @@
 //! whatever a process on a master's port says, and the leader is among the masters asked
 //! anyway. Answers are read up to [`BODY_LIMIT`]. Each call is idempotent: a machine already
 //! in the wanted state counts as done.
+//!
+//! Every call carries the cluster's `httpCredentials` when the document names them ([`Api`]):
+//! masters with `--authenticate_http_readwrite` refuse the maintenance endpoints without
+//! them, Marathon with `--http_credentials` every endpoint. Calls go only to the masters and
+//! Marathon instances the plan named, and no redirect is followed, so the credentials reach
+//! no other address.
 
 use mesos_operator_core::ops::{Machine, Op};
 use serde_json::{json, Value};
 
 use super::ActError;
+use crate::http_auth::{self, HttpAuth};
+
+/// The executor's HTTP client with the cluster's credentials, if any: every request built
+/// here carries them.
+#[derive(Clone, Copy)]
+pub(super) struct Api<'a> {
+    /// The client (no redirects, bounded).
+    pub client: &'a reqwest::Client,
+    /// `spec.httpCredentials`, read before the step's record was written.
+    pub auth: Option<&'a HttpAuth>,
+}
+
+impl Api<'_> {
+    fn get(&self, url: &str) -> reqwest::RequestBuilder {
+        http_auth::with_auth(self.client.get(url), self.auth)
+    }
+
+    fn post(&self, url: &str) -> reqwest::RequestBuilder {
+        http_auth::with_auth(self.client.post(url), self.auth)
+    }
+
+    fn delete(&self, url: &str) -> reqwest::RequestBuilder {
+        http_auth::with_auth(self.client.delete(url), self.auth)
+    }
+
+    /// A status that is not success, in words; a redirect says where it pointed (not
+    /// followed); a 401 names the field and the secret (or their absence).
+    fn refused(&self, what: &str, r: &reqwest::Response) -> ActError {
+        if r.status() == reqwest::StatusCode::UNAUTHORIZED {
+            return ActError::Http(http_auth::unauthorized(what, self.auth));
+        }
+        refused(what, r)
+    }
+}
 
 /// How long the operator's maintenance window says the machine is away.
 const WINDOW_NANOS: u64 = 3_600_000_000_000;
@@ -39,7 +79,7 @@ fn refused(what: &str, r: &reqwest::Response) -> ActError {
     ActError::Http(format!("{what}: {status}"))
 }
 
-async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, ActError> {
+async fn get_json(http: Api<'_>, url: &str) -> Result<Value, ActError> {
     let what = format!("GET {url}");
     let mut r = http
         .get(url)
@@ -47,7 +87,7 @@ async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, ActError> 
         .await
         .map_err(|e| ActError::Http(format!("{what}: {e}")))?;
     if !r.status().is_success() {
-        return Err(refused(&what, &r));
+        return Err(http.refused(&what, &r));
     }
     let body = crate::probe::read_capped(&mut r, BODY_LIMIT, url)
         .await
@@ -56,7 +96,7 @@ async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, ActError> 
         .map_err(|e| ActError::Http(format!("{what}: unreadable answer: {e}")))
 }
 
-async fn post_json(http: &reqwest::Client, url: &str, body: &Value) -> Result<(), ActError> {
+async fn post_json(http: Api<'_>, url: &str, body: &Value) -> Result<(), ActError> {
     let what = format!("POST {url}");
     let mut r = http
         .post(url)
@@ -67,7 +107,10 @@ async fn post_json(http: &reqwest::Client, url: &str, body: &Value) -> Result<()
     if r.status().is_success() {
         return Ok(());
     }
-    let err = refused(&what, &r);
+    let err = http.refused(&what, &r);
+    if r.status() == reqwest::StatusCode::UNAUTHORIZED {
+        return Err(err);
+    }
     let text = crate::probe::read_capped(&mut r, 4096, url)
         .await
         .unwrap_or_default();
@@ -81,11 +124,7 @@ async fn post_json(http: &reqwest::Client, url: &str, body: &Value) -> Result<()
 }
 
 /// `(draining, down)` for the machine, per `/master/maintenance/status`.
-async fn machine_state(
-    http: &reqwest::Client,
-    master: &str,
-    m: &Machine,
-) -> Result<(bool, bool), ActError> {
+async fn machine_state(http: Api<'_>, master: &str, m: &Machine) -> Result<(bool, bool), ActError> {
     let v = get_json(http, &format!("http://{master}/master/maintenance/status")).await?;
     let draining = v["draining_machines"]
         .as_array()
@@ -102,12 +141,7 @@ fn start_nanos(start_secs: u64) -> u64 {
     start_secs.saturating_mul(1_000_000_000)
 }
 
-async fn schedule(
-    http: &reqwest::Client,
-    master: &str,
-    m: &Machine,
-    start: u64,
-) -> Result<(), ActError> {
+async fn schedule(http: Api<'_>, master: &str, m: &Machine, start: u64) -> Result<(), ActError> {
     let (draining, down) = machine_state(http, master, m).await?;
     if draining || down {
         // Already in a window: ours (a retry) or a person's, which the planner then sees
@@ -146,7 +180,7 @@ fn window_start_of(schedule: &Value, m: &Machine) -> Option<u64> {
 /// it must be the one the operator recorded (the plan checked it seconds before; a person
 /// may have replaced it since). A machine in no window is left to Mesos' own answer.
 async fn ensure_ours(
-    http: &reqwest::Client,
+    http: Api<'_>,
     master: &str,
     m: &Machine,
     window_start: Option<u64>,
@@ -169,7 +203,7 @@ async fn ensure_ours(
 }
 
 async fn down(
-    http: &reqwest::Client,
+    http: Api<'_>,
     master: &str,
     m: &Machine,
     window_start: Option<u64>,
@@ -210,7 +244,7 @@ fn leave_window(schedule: &mut Value, m: &Machine, window_start: Option<u64>) {
 }
 
 async fn up(
-    http: &reqwest::Client,
+    http: Api<'_>,
     master: &str,
     m: &Machine,
     window_start: Option<u64>,
@@ -251,7 +285,7 @@ where
     Err(last)
 }
 
-pub(super) async fn execute(http: &reqwest::Client, op: &Op) -> Result<(), ActError> {
+pub(super) async fn execute(http: Api<'_>, op: &Op) -> Result<(), ActError> {
     match op {
         Op::MaintenanceSchedule {
             masters,
@@ -279,7 +313,7 @@ pub(super) async fn execute(http: &reqwest::Client, op: &Op) -> Result<(), ActEr
             if r.status().is_success() || r.status() == reqwest::StatusCode::NOT_FOUND {
                 Ok(())
             } else {
-                Err(ActError::Http(format!("DELETE {url}: {}", r.status())))
+                Err(http.refused(&format!("DELETE {url}"), &r))
             }
         }
         other => Err(ActError::Misrouted {
@@ -315,6 +349,90 @@ mod tests {
             }
         });
         (addr, hits)
+    }
+
+    /// A master (or Marathon) that demands `Authorization: Basic b3BzOnB3` (`ops:pw`) as
+    /// Mesos' readwrite realm does, answering `body` to a request that carries it and 401
+    /// otherwise; every request's head is kept.
+    async fn guarded(body: &'static str) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let keep = keep.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 8192];
+                    let n = s.read(&mut buf).await.unwrap_or(0);
+                    let head = String::from_utf8_lossy(&buf[..n]).to_lowercase();
+                    let ok = head.contains("\r\nauthorization: basic b3bzonb3\r\n");
+                    keep.lock().unwrap().push(head);
+                    let answer = if ok {
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        )
+                    } else {
+                        "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"mesos-master-readwrite\"\r\nContent-Length: 0\r\n\r\n".to_string()
+                    };
+                    let _ = s.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        (addr, seen)
+    }
+
+    /// Issue 23: every maintenance and abdication call carries the cluster's credentials;
+    /// a 401 names the field and the secret, never the password.
+    #[tokio::test]
+    async fn calls_carry_the_credentials_and_a_401_names_the_field_and_the_secret() {
+        use crate::http_auth::HttpAuth;
+        use crate::secrets::Secret;
+        let (master, seen) = guarded(r#"{"draining_machines":[],"down_machines":[]}"#).await;
+        let http = super::super::http_client().unwrap();
+        let good = HttpAuth::from_secret(&Secret::new("mesos-http", b"ops:pw\n".to_vec())).unwrap();
+        let wrong =
+            HttpAuth::from_secret(&Secret::new("mesos-http", b"ops:hunter2".to_vec())).unwrap();
+        let up = Op::MachineUp {
+            masters: vec![master.clone()],
+            machine: Machine {
+                hostname: "10.0.0.1".into(),
+                ip: "10.0.0.1".into(),
+            },
+            window_start: None,
+        };
+        let api = |auth| Api {
+            client: &http,
+            auth,
+        };
+        execute(api(Some(&good)), &up).await.unwrap();
+        let abdicate = Op::MarathonAbdicate {
+            address: master.clone(),
+        };
+        execute(api(Some(&good)), &abdicate).await.unwrap();
+        assert!(seen
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|h| h.contains("authorization: basic b3bzonb3")));
+
+        let e = execute(api(None), &up).await.unwrap_err().to_string();
+        assert!(
+            e.contains("401") && e.contains("spec.httpCredentials"),
+            "{e}"
+        );
+        let e = execute(api(Some(&wrong)), &up)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("401") && e.contains("mesos-http"), "{e}");
+        assert!(!e.contains("hunter2") && !e.contains("b3Bz"), "{e}");
+        let e = execute(api(None), &abdicate).await.unwrap_err().to_string();
+        assert!(
+            e.contains("401") && e.contains("spec.httpCredentials"),
+            "{e}"
+        );
     }
 
     /// The window that lists a machine is found by the machine, with its start in seconds.
@@ -377,7 +495,11 @@ mod tests {
             machine,
             start: 1,
         };
-        let err = execute(&http, &op).await.unwrap_err().to_string();
+        let api = Api {
+            client: &http,
+            auth: None,
+        };
+        let err = execute(api, &op).await.unwrap_err().to_string();
         assert_eq!(
             trapped.load(Ordering::SeqCst),
             0,

@@ -8,6 +8,7 @@
 mod docker;
 mod last_look;
 mod mesos;
+pub(crate) mod zk_auth;
 mod zookeeper;
 
 use std::time::Duration;
@@ -16,6 +17,7 @@ use mesos_operator_core::ops::Op;
 
 use crate::docker::DockerError;
 use crate::election::{Deposed, Fence};
+use crate::http_auth::{HttpAuth, HttpAuthError};
 use crate::observe::HostClients;
 use crate::secrets::{Secret, SecretError};
 
@@ -42,6 +44,10 @@ pub enum ActError {
     /// Secret material could not be had.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// The `httpCredentials` secret cannot be sent as Basic credentials (names the secret,
+    /// never its bytes).
+    #[error(transparent)]
+    HttpCredentials(#[from] HttpAuthError),
     /// ZooKeeper refused the reconfiguration or did not answer.
     #[error("ZooKeeper: {0}")]
     Zookeeper(String),
@@ -97,7 +103,7 @@ impl ActError {
             ActError::Deposed(_) => "deposed",
             ActError::Docker(e) => e.metric_label(),
             ActError::NoClient { .. } => "unreachable",
-            ActError::Secret(_) => "secret",
+            ActError::Secret(_) | ActError::HttpCredentials(_) => "secret",
             ActError::Zookeeper(_) => "zookeeper",
             ActError::Http(_) => "http",
             ActError::NotServing { .. } | ActError::ServesAgain { .. } => "not-serving",
@@ -116,6 +122,8 @@ pub struct Executor<'a> {
     pub zk_super: Option<&'a Secret>,
     /// HTTP client for the Mesos and Marathon APIs.
     pub http: &'a reqwest::Client,
+    /// The cluster's `httpCredentials`, sent with every call to its masters and Marathon.
+    pub http_auth: Option<&'a HttpAuth>,
     /// The secrets the step's containers take as files, by name.
     pub secret_files: &'a std::collections::BTreeMap<String, Secret>,
 }
@@ -155,8 +163,16 @@ impl Executor<'_> {
             Op::MaintenanceSchedule { .. }
             | Op::MachineDown { .. }
             | Op::MachineUp { .. }
-            | Op::MarathonAbdicate { .. } => mesos::execute(self.http, op).await,
-            Op::RequireServing { .. } => last_look::require(op, self.zk_super).await,
+            | Op::MarathonAbdicate { .. } => {
+                let api = mesos::Api {
+                    client: self.http,
+                    auth: self.http_auth,
+                };
+                mesos::execute(api, op).await
+            }
+            Op::RequireServing { .. } => {
+                last_look::require(op, self.zk_super, self.http_auth).await
+            }
             Op::RequireAgentOutOfService { .. } => last_look::require_out_of_service(op).await,
         }
     }

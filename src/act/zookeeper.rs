@@ -20,9 +20,7 @@ async fn connect(connect: &[String], auth: Option<&Secret>) -> Result<zk::Client
         .with_session_timeout(Duration::from_secs(10))
         .with_connection_timeout(Duration::from_secs(5));
     if let Some(s) = auth {
-        let cred = s.expose();
-        let cred = cred.strip_suffix(b"\n").unwrap_or(cred);
-        c = c.with_auth("digest", cred);
+        c = c.with_auth("digest", super::zk_auth::credential(s)?.as_bytes());
     }
     let joined = connect.join(",");
     c.connect(&joined)

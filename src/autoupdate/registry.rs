@@ -94,10 +94,31 @@ pub struct RegistryClient {
     base: String,
     registry: String,
     credentials: Option<Secret>,
+    /// Hosts besides the registry's own that may receive the credentials when a challenge
+    /// sends the client to them for a token (`registryAccess.tokenRealms`).
+    trusted_realms: Vec<String>,
     /// The bearer token last obtained, by scope.
     token: Mutex<Option<(String, String)>>,
     /// Tags asked for per page.
     page_size: u32,
+}
+
+/// Redirects are followed (three at most) only to the same scheme, host and port: every
+/// request may carry the credentials or a token, and a redirect to another host, or from
+/// https to http on the same one, would hand them over.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt.previous().last().is_some_and(|from| {
+            from.scheme() == attempt.url().scheme()
+                && from.host_str() == attempt.url().host_str()
+                && from.port_or_known_default() == attempt.url().port_or_known_default()
+        });
+        if attempt.previous().len() > 3 || !same {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// A `WWW-Authenticate` challenge.
@@ -179,7 +200,7 @@ impl RegistryClient {
         let builder = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(3))
-            .redirect(reqwest::redirect::Policy::limited(3))
+            .redirect(same_origin_redirects())
             .no_proxy();
         let (builder, scheme) = match tls {
             Some(cfg) => (builder.use_preconfigured_tls(cfg), "https"),
@@ -194,9 +215,42 @@ impl RegistryClient {
             base: format!("{scheme}://{registry}"),
             registry: registry.to_string(),
             credentials,
+            trusted_realms: Vec::new(),
             token: Mutex::new(None),
             page_size: 100,
         })
+    }
+
+    /// Hosts besides the registry's own that may receive the credentials for a token.
+    pub fn with_trusted_realms(mut self, hosts: Vec<String>) -> RegistryClient {
+        self.trusted_realms = hosts;
+        self
+    }
+
+    /// Why the credentials may not go to `url`, if they may not: only over https (or
+    /// plain HTTP that never leaves this machine), and only to the registry's own host or
+    /// a token realm the document trusts. A challenge is the registry's to write; where
+    /// the credentials go is not.
+    fn credentials_refused(&self, url: &str, realm: bool) -> Option<String> {
+        let Ok(u) = reqwest::Url::parse(url) else {
+            return Some(format!("'{url}' is not a URL"));
+        };
+        let host = u.host_str().unwrap_or_default();
+        if u.scheme() != "https" && !mesos_operator_core::spec::address::is_loopback(host) {
+            return Some(format!(
+                "{url} is plain {}: credentials go over https only",
+                u.scheme()
+            ));
+        }
+        let own = reqwest::Url::parse(&self.base)
+            .ok()
+            .and_then(|b| b.host_str().map(str::to_string));
+        if realm && own.as_deref() != Some(host) && !self.trusted_realms.iter().any(|t| t == host) {
+            return Some(format!(
+                "the token realm {host} is not the registry's host; list it in spec.registryAccess.tokenRealms to send the credentials there"
+            ));
+        }
+        None
     }
 
     /// Tags asked for per page (the registry may send fewer).
@@ -232,6 +286,7 @@ impl RegistryClient {
         what: &str,
     ) -> Result<String, RegistryError> {
         let mut req = self.http.get(realm);
+        let refused = self.credentials_refused(realm, true);
         let mut query = Vec::new();
         if let Some(s) = service {
             query.push(("service", s));
@@ -240,8 +295,17 @@ impl RegistryClient {
             query.push(("scope", s));
         }
         req = req.query(&query);
-        if let Some(b) = self.basic() {
-            req = req.header(AUTHORIZATION, b);
+        match (self.basic(), refused) {
+            (Some(_), Some(why)) => {
+                return Err(RegistryError::Auth {
+                    registry: self.registry.clone(),
+                    what: what.to_string(),
+                    reason: format!("the credentials were not sent: {why}"),
+                })
+            }
+            (Some(b), None) => req = req.header(AUTHORIZATION, b),
+            // Anonymous tokens (public repositories) carry nothing of ours.
+            (None, _) => {}
         }
         let mut r = req.send().await.map_err(|e| self.transport(e))?;
         if !r.status().is_success() {
@@ -307,11 +371,19 @@ impl RegistryClient {
                     .and_then(parse_challenge);
                 auth = match challenge {
                     Some(Challenge::Basic) => {
-                        Some(self.basic().ok_or_else(|| RegistryError::Auth {
+                        let b = self.basic().ok_or_else(|| RegistryError::Auth {
                             registry: self.registry.clone(),
                             what: what.to_string(),
                             reason: "it asks for basic credentials and none are configured".into(),
-                        })?)
+                        })?;
+                        if let Some(why) = self.credentials_refused(url, false) {
+                            return Err(RegistryError::Auth {
+                                registry: self.registry.clone(),
+                                what: what.to_string(),
+                                reason: format!("the credentials were not sent: {why}"),
+                            });
+                        }
+                        Some(b)
                     }
                     Some(Challenge::Bearer {
                         realm,

@@ -129,7 +129,7 @@ async fn client(
         Some(r) => Some(secrets.get(&r.secret).await?),
         None => None,
     };
-    Ok(RegistryClient::new(registry, tls, credentials)?)
+    Ok(RegistryClient::new(registry, tls, credentials)?.with_trusted_realms(access.token_realms))
 }
 
 /// The registry and repository a component's image comes from.
@@ -276,8 +276,9 @@ async fn store_results(
             Err(e) => return Err(e.into()),
         };
         let at = sctx.store.autoupdate(name).await?;
-        if at.mod_revision == 0 && sctx.store.get(name).await?.is_none() {
-            // The cluster was deleted during the scan: write nothing back.
+        if sctx.store.get(name).await?.is_none() {
+            // The cluster was deleted during the scan: write nothing back. Its state may
+            // still be there (a delete keeps the denylist), so its absence proves nothing.
             return Ok(());
         }
         let mut state = at.state.clone();

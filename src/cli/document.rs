@@ -4,11 +4,13 @@ use std::io::Read;
 use std::path::Path;
 
 use mesos_operator_core::spec::parse::MAX_DOCUMENT_BYTES;
-use mesos_operator_core::spec::{parse_document_bytes, validate as check, MesosCluster};
+use mesos_operator_core::spec::{
+    parse_document_bytes, scope_errors, validate as check, MesosCluster,
+};
 
 use super::output;
 use super::{CliError, CliResult, Format};
-use crate::store::{format_errors, Store, StoreError, WriteOutcome};
+use crate::store::{format_errors, KeptVolumes, Store, StoreError, WriteOutcome};
 
 /// Reads and parses a document from a file, or standard input for `-`: never more than
 /// one byte past the document cap is read, so a huge file or an endless pipe is refused
@@ -53,6 +55,15 @@ pub(super) fn validate(file: &Path) -> CliResult {
 
 pub(super) async fn apply(store: &Store, doc: MesosCluster, dry_run: bool) -> CliResult {
     let name = doc.metadata.name.clone();
+    // Secrets named outside the scope their owners gave them: refused before anything is
+    // written (the operator checks again, for specs written around `apply`).
+    let out_of_scope = scope_errors(&doc, &store.secret_scopes().await?);
+    if !out_of_scope.is_empty() {
+        return Err(CliError::Input(format!(
+            "invalid document:\n{}",
+            format_errors(&out_of_scope)
+        )));
+    }
     if dry_run {
         let current = store.get(&name).await?;
         check(&doc, current.as_ref().map(|c| &c.doc)).map_err(|errs| {
@@ -135,31 +146,59 @@ pub(super) async fn get(store: &Store, name: Option<&str>, format: Option<Format
     Ok(())
 }
 
+/// `delete NAME`: the desired state goes; what protects a re-apply stays (the store keeps
+/// the record and the automation's denylist), and the output says so.
 pub(super) async fn delete(store: &Store, name: &str) -> CliResult {
     if store.delete(name).await? {
-        println!("{name} deleted (its containers stay until removed)");
+        println!(
+            "{name} deleted (its containers and data volumes stay until removed; the operator's record and \
+             the automation's state, with its denylist, are kept, so re-applying the same document is safe)"
+        );
         Ok(())
     } else {
         Err(CliError::Failed(format!("cluster {name} not found")))
     }
 }
 
-/// `delete --cascade`: asks the operator to remove the cluster's containers and volumes,
-/// then its keys, and waits until the spec is gone.
+/// `delete --cascade [--purge-data]`: asks the operator to remove the cluster's containers
+/// (and with `purge_data` their data volumes and every key), waits until the spec is gone,
+/// then says what was kept and how to remove it.
 pub(super) async fn delete_cascade(
     store: &Store,
     name: &str,
+    purge_data: bool,
     timeout: std::time::Duration,
 ) -> CliResult {
-    if store.get(name).await?.is_none() {
+    let Some(stored) = store.get(name).await? else {
         return Err(CliError::Failed(format!("cluster {name} not found")));
-    }
-    store.request_deletion(name).await?;
-    eprintln!("{name}: deletion requested; waiting for the operator to remove Marathon, agents, masters and ZooKeeper");
+    };
+    let requested_at = store.request_deletion(name, purge_data).await?;
+    eprintln!(
+        "{name}: deletion requested; waiting for the operator to remove Marathon, agents, masters and ZooKeeper{}",
+        if purge_data {
+            ", then their data volumes"
+        } else {
+            " (their data volumes stay)"
+        }
+    );
     let deadline = tokio::time::Instant::now() + timeout;
     while tokio::time::Instant::now() < deadline {
         if store.get(name).await?.is_none() {
-            println!("{name} deleted with its containers and data volumes");
+            if purge_data {
+                println!("{name} deleted with its containers and data volumes");
+                return Ok(());
+            }
+            // Only what the operator wrote after this request answers it.
+            match store.kept_volumes(name).await? {
+                Some((kept, revision)) if revision > requested_at => {
+                    print!("{}", kept_report(name, &stored.doc, &kept));
+                }
+                _ => println!(
+                    "{name}: the spec is gone, but the operator did not say which data volumes it kept \
+                     (an operator older than this command removes them too); \
+                     look with `docker volume ls --filter label=io.mesos-operator.cluster={name}` on each host"
+                ),
+            }
             return Ok(());
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -168,4 +207,84 @@ pub(super) async fn delete_cascade(
         "{name} is not deleted after {}s: is `mesos-operator run` running? The request stays and is carried out when it does",
         timeout.as_secs()
     )))
+}
+
+/// What a cascade without `--purge-data` left, per host, with the command that removes it
+/// and the way back (re-applying the document).
+fn kept_report(name: &str, doc: &MesosCluster, kept: &KeptVolumes) -> String {
+    let mut out = String::new();
+    if kept.hosts.values().all(|h| h.volumes.is_empty()) {
+        out.push_str(&format!(
+            "{name} deleted with its containers; no data volume of it was on its hosts\n"
+        ));
+        return out;
+    }
+    out.push_str(&format!(
+        "{name} deleted with its containers; its data volumes are kept:\n"
+    ));
+    for (host, h) in &kept.hosts {
+        out.push_str(&format!("  {host}: {}\n", h.volumes.join(" ")));
+    }
+    out.push_str(
+        "Re-applying the same document (`mesos-operator apply -f FILE`) picks this data up again: \
+         the operator's record (ZooKeeper ids, master hosts) and the automation's denylist were kept too.\n",
+    );
+    out.push_str("To remove the data for good (this cannot be undone), on each host:\n");
+    for h in kept.hosts.values().filter(|h| !h.volumes.is_empty()) {
+        out.push_str(&format!(
+            "  docker -H {} volume rm {}\n",
+            h.docker,
+            h.volumes.join(" ")
+        ));
+    }
+    let tls = doc
+        .spec
+        .hosts
+        .iter()
+        .any(|h| kept.hosts.contains_key(&h.name) && h.docker.tls.is_some());
+    if tls {
+        out.push_str(
+            "  (for hosts with TLS, add --tlsverify --tlscacert/--tlscert/--tlskey with the host's client certificate)\n",
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::KeptOnHost;
+
+    #[test]
+    fn the_kept_report_names_each_volume_with_its_removal_and_the_way_back() {
+        let doc = mesos_operator_core::spec::parse_document(include_str!(
+            "../../manifests/examples/cluster7.yaml"
+        ))
+        .unwrap();
+        let host = doc.spec.hosts[0].clone();
+        let mut kept = KeptVolumes::default();
+        kept.hosts.insert(
+            host.name.clone(),
+            KeptOnHost {
+                docker: host.docker.endpoint.clone(),
+                volumes: vec!["c-master-h-data".into(), "c-zookeeper-h-data".into()],
+            },
+        );
+        let text = kept_report("c", &doc, &kept);
+        assert!(
+            text.contains(&format!(
+                "docker -H {} volume rm c-master-h-data c-zookeeper-h-data",
+                host.docker.endpoint
+            )),
+            "{text}"
+        );
+        assert!(text.contains("Re-applying the same document"), "{text}");
+        assert_eq!(
+            text.contains("--tlsverify"),
+            host.docker.tls.is_some(),
+            "{text}"
+        );
+        let none = kept_report("c", &doc, &KeptVolumes::default());
+        assert!(none.contains("no data volume"), "{none}");
+    }
 }

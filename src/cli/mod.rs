@@ -17,10 +17,12 @@ mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::etcd::EtcdOptions;
+use crate::secrets::Keyring;
 use crate::store::{Store, StoreError};
 
 /// Keeps containerized Apache Mesos clusters converged on a fleet of Docker hosts.
@@ -86,6 +88,38 @@ pub(crate) struct GlobalOpts {
     /// Client key (PEM) for etcd's mutual TLS.
     #[arg(long, global = true, env = "MESOS_OPERATOR_ETCD_KEY")]
     etcd_key: Option<PathBuf>,
+    /// Key file for secrets encrypted at rest in etcd (`run`, `plan`, `secret ...`): one key
+    /// per line, `NAME:BASE64` of exactly 32 random bytes (`head -c 32 /dev/urandom |
+    /// base64`); `#` comments and blank lines are ignored. The FIRST key encrypts, any listed
+    /// key decrypts. Rotate: put the new key first, run `secret reencrypt`, then drop the old
+    /// line. The file must be private to its owner (`chmod 600`).
+    #[arg(
+        long,
+        global = true,
+        env = "MESOS_OPERATOR_SECRETS_KEY_FILE",
+        value_name = "PATH"
+    )]
+    secrets_key_file: Option<PathBuf>,
+    /// Accept a plain `http://` etcd endpoint on another machine: every secret and the etcd
+    /// password then cross the network in clear.
+    #[arg(long, global = true, env = "MESOS_OPERATOR_ETCD_INSECURE")]
+    etcd_insecure: bool,
+}
+
+/// Whether a plain `http://` endpoint stays on this machine (a loopback address or
+/// `localhost`): the only place clear text is acceptable without `--etcd-insecure`.
+fn loopback_endpoint(endpoint: &str) -> bool {
+    if !endpoint.starts_with("http://") {
+        return true;
+    }
+    let Some(host) = endpoint
+        .parse::<axum::http::Uri>()
+        .ok()
+        .and_then(|u| u.host().map(str::to_string))
+    else {
+        return false;
+    };
+    mesos_operator_core::spec::address::is_loopback(&host)
 }
 
 /// How logs are written.
@@ -202,15 +236,21 @@ enum Command {
         #[arg(long)]
         to: Option<u64>,
     },
-    /// Remove the desired state (spec, status, history). Containers stay.
+    /// Remove the desired state (spec, status, history). Containers and data stay, and so
+    /// do the operator's record and the automation's denylist: re-applying is safe.
     Delete {
         /// Cluster name.
         #[arg(value_parser = cluster_name)]
         name: String,
-        /// Also remove the cluster's containers and data volumes (Marathon, agents, masters,
-        /// ZooKeeper), carried out by the running operator; waits until it is done.
+        /// Also remove the cluster's containers (Marathon, agents, masters, ZooKeeper),
+        /// carried out by the running operator; waits until it is done. The data volumes
+        /// stay unless --purge-data.
         #[arg(long)]
         cascade: bool,
+        /// With --cascade: remove the data volumes too (ZooKeeper's data, the masters'
+        /// replicated logs) and every key of the cluster. Cannot be undone.
+        #[arg(long)]
+        purge_data: bool,
         /// With --cascade: how many seconds to wait for the operator.
         #[arg(long, default_value_t = 300)]
         timeout: u64,
@@ -338,6 +378,15 @@ impl GlobalOpts {
                 "--etcd-cert and --etcd-key go together; give both or neither".into(),
             ));
         }
+        if let Some(far) = self
+            .etcd
+            .iter()
+            .find(|e| !self.etcd_insecure && !loopback_endpoint(e))
+        {
+            return Err(CliError::Input(format!(
+                "--etcd {far} is plain http:// to another machine: every secret and the etcd password would cross the network in clear; use https:// with --etcd-cacert (and --etcd-cert/--etcd-key for mutual TLS), or pass --etcd-insecure to accept clear text"
+            )));
+        }
         let tls = self.etcd_cacert.is_some() || self.etcd_cert.is_some();
         if let Some(plain) = self.etcd.iter().find(|e| tls && e.starts_with("http://")) {
             return Err(CliError::Input(format!(
@@ -365,6 +414,16 @@ impl GlobalOpts {
             cert_file: self.etcd_cert.clone(),
             key_file: self.etcd_key.clone(),
         })
+    }
+
+    /// The keys of `--secrets-key-file`, if given; a bad file is bad input (exit 2), found
+    /// before anything is read from or written to etcd.
+    fn keyring(&self) -> Result<Option<Arc<Keyring>>, CliError> {
+        self.secrets_key_file
+            .as_deref()
+            .map(|p| Keyring::load(p).map(Arc::new))
+            .transpose()
+            .map_err(|e| CliError::Input(e.to_string()))
     }
 
     async fn store(&self) -> Result<Store, CliError> {
@@ -430,12 +489,26 @@ async fn dispatch(cli: Cli) -> CliResult {
         Command::Delete {
             name,
             cascade,
+            purge_data,
             timeout,
         } => {
+            // Checked before etcd is contacted: nothing is done.
+            if purge_data && !cascade {
+                return Err(CliError::Input(format!(
+                    "--purge-data removes the data volumes the operator's containers used, which only --cascade removes; \
+                     use `mesos-operator delete {name} --cascade --purge-data` to remove containers and data, \
+                     or drop --purge-data to remove only the desired state"
+                )));
+            }
             let store = g.store().await?;
             if cascade {
-                document::delete_cascade(&store, &name, std::time::Duration::from_secs(timeout))
-                    .await
+                document::delete_cascade(
+                    &store,
+                    &name,
+                    purge_data,
+                    std::time::Duration::from_secs(timeout),
+                )
+                .await
             } else {
                 document::delete(&store, &name).await
             }
@@ -444,8 +517,15 @@ async fn dispatch(cli: Cli) -> CliResult {
             name,
             output,
             secrets_dir,
-        } => plan::run(&g.store().await?, &name, output, secrets_dir).await,
-        Command::Secret { command } => secret::run(&g.store().await?, command).await,
+        } => {
+            let keys = g.keyring()?;
+            plan::run(&g.store().await?, keys, &name, output, secrets_dir).await
+        }
+        Command::Secret { command } => {
+            let keys = g.keyring()?;
+            command.check_keys(keys.as_deref())?;
+            secret::run(&g.store().await?, keys, command).await
+        }
         Command::Autoupdate { command } => autoupdate::run(&g.store().await?, command).await,
         Command::Record { command } => record::run(&g.store().await?, command).await,
         Command::Approve {
@@ -456,6 +536,32 @@ async fn dispatch(cli: Cli) -> CliResult {
         Command::Schema => {
             print!("{}", mesos_operator_core::spec::json_schema());
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loopback_endpoint;
+
+    #[test]
+    fn only_loopback_http_endpoints_pass_without_etcd_insecure() {
+        for ok in [
+            "http://127.0.0.1:2379",
+            "http://127.5.6.7:2379",
+            "http://localhost:2379",
+            "http://[::1]:2379",
+            "https://10.0.0.5:2379",
+        ] {
+            assert!(loopback_endpoint(ok), "{ok}");
+        }
+        for far in [
+            "http://10.0.0.5:2379",
+            "http://etcd.example:2379",
+            "http://[2001:db8::1]:2379",
+            "http://127.0.0.1.example:2379",
+        ] {
+            assert!(!loopback_endpoint(far), "{far}");
         }
     }
 }

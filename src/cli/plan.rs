@@ -2,6 +2,7 @@
 //! would take now. Changes nothing.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use mesos_operator_core::desired::Desired;
 use mesos_operator_core::observed::{HostObservation, Observed};
@@ -13,28 +14,34 @@ use super::{CliError, CliResult, Format};
 use crate::clock::SystemClock;
 use crate::fleet::DockerFleet;
 use crate::gather::{gather, Gathered};
-use crate::secrets::SecretSource;
+use crate::secrets::{Keyring, SecretSource};
 use crate::store::{format_errors, Store};
 
 pub(super) async fn run(
     store: &Store,
+    keys: Option<Arc<Keyring>>,
     name: &str,
     format: Format,
     secrets_dir: Option<PathBuf>,
 ) -> CliResult {
     let secrets = match secrets_dir {
         Some(d) => SecretSource::Dir(d),
-        None => SecretSource::Store(Box::new(store.clone())),
+        None => SecretSource::store(store.clone(), keys),
     };
     let http = crate::act::http_client().map_err(|e| CliError::Failed(e.to_string()))?;
-    let fleet = DockerFleet::new(secrets, http);
+    let fleet = DockerFleet::new(secrets.clone(), http);
     // The loop's own first half: what is shown is what the operator would do.
-    let snap = match gather(store, &fleet, &SystemClock, name).await? {
+    let snap = match gather(store, &fleet, &SystemClock, &secrets, name).await? {
         Gathered::Gone => return Err(CliError::Failed(format!("cluster {name} not found"))),
-        Gathered::Deleting(_) => {
+        Gathered::Deleting { request, .. } => {
+            let what = if request.purge_data {
+                "its containers and data volumes"
+            } else {
+                "its containers and keeps its data volumes"
+            };
             return Err(CliError::Failed(format!(
-                "cluster {name} is being deleted (delete --cascade); the operator removes it"
-            )))
+                "cluster {name} is being deleted (delete --cascade); the operator removes {what}"
+            )));
         }
         Gathered::Invalid { errors, .. } => {
             return Err(CliError::Input(format!(

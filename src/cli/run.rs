@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use super::{CliError, CliResult, GlobalOpts};
 use crate::act;
@@ -17,8 +17,8 @@ use crate::election::{Election, ElectionConfig, Fence};
 use crate::fleet::DockerFleet;
 use crate::metrics::Metrics;
 use crate::reconcile::{self, Context, RunOptions};
-use crate::secrets::SecretSource;
-use crate::store::ClusterStore;
+use crate::secrets::{envelope, Form, SecretSource};
+use crate::store::{ClusterStore, Store};
 
 /// Options of `run`.
 #[derive(Debug, clap::Args)]
@@ -48,7 +48,8 @@ pub struct RunArgs {
     /// This replica's name in the leader election (default: host name and process id).
     #[arg(long, env = "MESOS_OPERATOR_IDENTITY")]
     identity: Option<String>,
-    /// Seconds the leadership lease lives without renewal.
+    /// Seconds the leadership lease lives without renewal (etcd grants leases in whole
+    /// seconds: a fraction is rounded up before the election's timings are checked).
     #[arg(long, default_value_t = 15.0)]
     lease_ttl_secs: f64,
     /// Seconds without a successful renewal after which the leader stops acting (below the
@@ -65,6 +66,19 @@ fn secs(flag: &str, v: f64) -> Result<Duration, CliError> {
         .map_err(|_| CliError::Input(format!("--{flag} {v} is not a number of seconds ≥ 0")))
 }
 
+/// The lease TTL as etcd will grant it: whole seconds, a fraction rounded up. Checked as
+/// given and granted truncated, 2.9 became a 2 s lease, and the margin between the renew
+/// deadline and the lease's end was smaller than the check had allowed.
+fn lease_secs(v: f64) -> Result<Duration, CliError> {
+    let d = secs("lease-ttl-secs", v)?;
+    let whole = if d.subsec_nanos() > 0 {
+        d.as_secs().saturating_add(1)
+    } else {
+        d.as_secs()
+    };
+    Ok(Duration::from_secs(whole))
+}
+
 /// The host name and process id: unique among replicas, and says where to look.
 fn default_identity() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -76,17 +90,23 @@ fn default_identity() -> String {
 }
 
 pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
+    // An armed failpoint (a test build only) says so before anything is done.
+    crate::failpoint::announce();
     if args.concurrency == 0 {
         return Err(CliError::Input("--concurrency must be at least 1".into()));
     }
     let election_config = ElectionConfig {
         identity: args.identity.clone().unwrap_or_else(default_identity),
-        lease_ttl: secs("lease-ttl-secs", args.lease_ttl_secs)?,
+        lease_ttl: lease_secs(args.lease_ttl_secs)?,
         renew_deadline: secs("renew-deadline-secs", args.renew_deadline_secs)?,
         retry: secs("election-retry-secs", args.election_retry_secs)?,
     };
     election_config.validate().map_err(CliError::Input)?;
+    let keys = g.keyring()?;
     let store = g.store().await?;
+    if keys.is_some() && args.secrets_dir.is_none() {
+        warn_clear_secrets(&store).await;
+    }
     // A member of a multi-member etcd that goes away is taken out of the client's balancer.
     let member_health =
         crate::etcd::keep_to_healthy_members(&g.etcd_options()?, store.client()).await;
@@ -99,7 +119,7 @@ pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
     })?;
     let secrets = match args.secrets_dir {
         Some(d) => SecretSource::Dir(d),
-        None => SecretSource::Store(Box::new(store.clone())),
+        None => SecretSource::store(store.clone(), keys),
     };
     let election = Election::start(
         EtcdLeases::new(store.client(), store.leader_key()),
@@ -206,5 +226,40 @@ async fn first_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// With a key file, secrets still stored in clear are named once at start (names only):
+/// they are read as they are, and `secret reencrypt` encrypts them.
+async fn warn_clear_secrets(store: &Store) {
+    match store.secret_entries().await {
+        Ok(entries) => {
+            let clear: Vec<&str> = entries
+                .iter()
+                .filter(|e| matches!(envelope::inspect(&e.value), Ok(Form::Clear { .. })))
+                .map(|e| e.name.as_str())
+                .collect();
+            if !clear.is_empty() {
+                warn!(
+                    secrets = ?clear,
+                    "{} secret(s) are stored in clear in etcd although --secrets-key-file is set; run `mesos-operator secret reencrypt` to encrypt them",
+                    clear.len()
+                );
+            }
+        }
+        Err(e) => warn!(error = %e, "cannot list secrets to check they are encrypted"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fractional_lease_ttl_is_rounded_up_to_what_etcd_grants() {
+        assert_eq!(lease_secs(2.9).ok(), Some(Duration::from_secs(3)));
+        assert_eq!(lease_secs(15.0).ok(), Some(Duration::from_secs(15)));
+        assert_eq!(lease_secs(0.2).ok(), Some(Duration::from_secs(1)));
+        assert!(lease_secs(-1.0).is_err());
     }
 }

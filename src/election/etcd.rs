@@ -18,7 +18,7 @@ pub struct EtcdLeases {
     client: Client,
     key: String,
     /// The keep-alive stream of the lease being renewed, opened once and reopened after an
-    /// error.
+    /// error or a renewal that did not finish.
     keeper: Mutex<Option<(i64, LeaseKeeper, LeaseKeepAliveStream)>>,
 }
 
@@ -69,35 +69,32 @@ impl LeaseBackend for EtcdLeases {
 
     async fn renew(&self, lease: i64, term: Option<i64>) -> Result<bool, ElectionError> {
         let mut guard = self.keeper.lock().await;
-        if guard.as_ref().map(|(id, _, _)| *id) != Some(lease) {
-            let mut c = self.client.clone();
-            let (k, s) = c
-                .lease_keep_alive(lease)
-                .await
-                .map_err(|e| err("lease keep-alive", e))?;
-            *guard = Some((lease, k, s));
-        }
-        let alive = {
-            let Some((_, keeper, stream)) = guard.as_mut() else {
-                return Err(ElectionError("no keep-alive stream".into()));
-            };
-            let sent = keeper.keep_alive().await;
-            let answer = match sent {
-                Ok(()) => stream.message().await,
-                Err(e) => Err(e),
-            };
-            match answer {
-                Ok(Some(r)) => r.ttl() > 0,
-                Ok(None) => {
-                    *guard = None;
-                    return Err(ElectionError("the keep-alive stream ended".into()));
-                }
-                Err(e) => {
-                    *guard = None;
-                    return Err(err("lease keep-alive", e));
+        // The stream is taken out for the renewal and put back only once its answer is read:
+        // a renewal cut short (the caller's deadline) drops the stream with its request, so
+        // a late answer is never read as the next renewal's.
+        let (keeper, stream, alive) = match guard.take() {
+            Some((id, mut keeper, mut stream)) if id == lease => {
+                let answer = match keeper.keep_alive().await {
+                    Ok(()) => stream.message().await,
+                    Err(e) => Err(e),
+                };
+                match answer {
+                    Ok(Some(r)) => (keeper, stream, r.ttl() > 0),
+                    Ok(None) => return Err(ElectionError("the keep-alive stream ended".into())),
+                    Err(e) => return Err(err("lease keep-alive", e)),
                 }
             }
+            // Opening the stream is a renewal: etcd-client sends the first request and
+            // reads its answer, and says "lease not found" for a lease that is gone.
+            _ => match self.client.clone().lease_keep_alive(lease).await {
+                Ok((keeper, stream)) => (keeper, stream, true),
+                Err(etcd_client::Error::LeaseKeepAliveError(m)) if m == "lease not found" => {
+                    return Ok(false)
+                }
+                Err(e) => return Err(err("lease keep-alive", e)),
+            },
         };
+        *guard = Some((lease, keeper, stream));
         drop(guard);
         if !alive {
             return Ok(false);

@@ -50,12 +50,12 @@ pub async fn reconcile(
     state: &mut ClusterState,
 ) -> Result<Next, ReconcileError> {
     let leader = ctx.fence.is_leader();
-    let mut snap = match gather(&*ctx.store, &*ctx.fleet, &*ctx.clock, name).await? {
+    let mut snap = match gather(&*ctx.store, &*ctx.fleet, &*ctx.clock, &ctx.secrets, name).await? {
         Gathered::Gone => return Ok(Next::Forget),
-        Gathered::Deleting(doc) if leader => {
-            return super::teardown::teardown(ctx, name, &doc).await
+        Gathered::Deleting { doc, request } if leader => {
+            return super::teardown::teardown(ctx, name, &doc, &request).await
         }
-        Gathered::Deleting(_) => return Ok(Next::After(ctx.opts.poll)),
+        Gathered::Deleting { .. } => return Ok(Next::After(ctx.opts.poll)),
         Gathered::Invalid { generation, errors } => {
             if leader {
                 report::invalid(ctx, name, generation, errors, state).await?;

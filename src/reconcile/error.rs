@@ -31,6 +31,9 @@ pub enum ReconcileError {
     /// The work cannot be finished yet (a host does not answer); retried.
     #[error("{0}")]
     Incomplete(String),
+    /// The reconcile panicked (a bug, not a state of the world): its task's message.
+    #[error("the reconcile panicked: {0}")]
+    Panicked(String),
 }
 
 impl ReconcileError {
@@ -44,6 +47,7 @@ impl ReconcileError {
             ReconcileError::Secret(_) => "secret",
             ReconcileError::Automation(e) => e.metric_label(),
             ReconcileError::Incomplete(_) => "incomplete",
+            ReconcileError::Panicked(_) => "panic",
         }
     }
 }

@@ -30,6 +30,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{info, info_span, warn, Instrument};
 
+use mesos_operator_core::status::ClusterStatus;
+
 use crate::clock::Clock;
 use crate::election::Fence;
 use crate::fleet::Fleet;
@@ -105,6 +107,10 @@ pub async fn run(
     let mut rerun: HashSet<String> = HashSet::new();
     let mut tasks: JoinSet<(String, ClusterState, Result<Next, ReconcileError>, f64)> =
         JoinSet::new();
+    // Which cluster each task looks at: a task that panics returns nothing but its id.
+    let mut cluster_of: HashMap<tokio::task::Id, String> = HashMap::new();
+    // The status each running reconcile started from: a panic loses its task's state.
+    let mut status_before: HashMap<String, Option<ClusterStatus>> = HashMap::new();
     tokio::pin!(shutdown);
     let mut leading = ctx.fence.leading();
     loop {
@@ -115,7 +121,10 @@ pub async fn run(
         } else {
             scheduler.next_due_of(|n| !running.contains(n))
         }
-        .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
+        // Round at least this often, idle or not: `/readyz` reads a silent loop as stuck.
+        .min(Instant::now() + crate::liveness::HEARTBEAT);
+        ctx.metrics.liveness().tick();
         tokio::select! {
             () = &mut shutdown => break,
             wake = wakes.next() => match wake {
@@ -127,9 +136,25 @@ pub async fn run(
                     break;
                 }
             },
-            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
-                let Ok((name, state, result, secs)) = joined else { continue };
+            Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                let (name, state, result, secs) = match joined {
+                    Ok((id, done)) => {
+                        cluster_of.remove(&id);
+                        status_before.remove(&done.0);
+                        done
+                    }
+                    // A bug, not a state of the world: it fails like any reconcile and is
+                    // retried after a backoff (its in-memory state starts afresh; what
+                    // matters is in etcd), and its slot is free again. Dropped, the
+                    // cluster would never be looked at again and would hold a slot for good.
+                    Err(e) => {
+                        let Some(name) = cluster_of.remove(&e.id()) else { continue };
+                        let what = ReconcileError::Panicked(panic_text(e));
+                        (name, ClusterState::default(), Err(what), 0.0)
+                    }
+                };
                 running.remove(&name);
+                ctx.metrics.liveness().finished(&name);
                 let again_now = rerun.remove(&name);
                 let b = backoffs.entry(name.clone()).or_default();
                 match result {
@@ -151,6 +176,17 @@ pub async fn run(
                         let delay = b.failed();
                         warn!(cluster = %name, error = %e, failures = b.failures(), retry_in = ?delay, "reconcile failed");
                         ctx.metrics.reconcile_finished(&name, e.metric_label(), secs);
+                        let mut state = state;
+                        // A panic wrote nothing: the status says so, from the last one this
+                        // replica wrote, so a person sees why the cluster stopped moving.
+                        if let ReconcileError::Panicked(text) = &e {
+                            let before = status_before.remove(&name).flatten();
+                            if let Err(w) =
+                                report::panicked(&ctx, &name, before, text, delay, &mut state).await
+                            {
+                                warn!(cluster = %name, error = %w, "cannot write the status of the panic");
+                            }
+                        }
                         states.insert(name.clone(), state);
                         let delay = if again_now { Duration::ZERO } else { delay };
                         scheduler.schedule(&name, Instant::now() + delay);
@@ -179,20 +215,27 @@ pub async fn run(
         });
         for name in due {
             running.insert(name.clone());
+            ctx.metrics.liveness().started(&name);
             let mut state = states.remove(&name).unwrap_or_default();
+            status_before.insert(name.clone(), state.last_status.clone());
             let ctx = ctx.clone();
             let span = info_span!("reconcile", cluster = %name);
-            tasks.spawn(
-                async move {
-                    let clock = Instant::now();
-                    let r = cluster::reconcile(&ctx, &name, &mut state).await;
-                    (name, state, r, clock.elapsed().as_secs_f64())
+            let task = tasks.spawn(
+                {
+                    let name = name.clone();
+                    async move {
+                        let clock = Instant::now();
+                        let r = cluster::reconcile(&ctx, &name, &mut state).await;
+                        (name, state, r, clock.elapsed().as_secs_f64())
+                    }
                 }
                 .instrument(span),
             );
+            cluster_of.insert(task.id(), name);
         }
     }
     drop(wakes);
+    ctx.metrics.liveness().stopped();
     if !tasks.is_empty() {
         info!(
             running = tasks.len(),
@@ -207,5 +250,20 @@ pub async fn run(
             tasks.abort_all();
             while tasks.join_next().await.is_some() {}
         }
+    }
+}
+
+/// What a panicked task said, for the log (a task cancelled at shutdown says so).
+fn panic_text(e: tokio::task::JoinError) -> String {
+    if !e.is_panic() {
+        return e.to_string();
+    }
+    let payload = e.into_panic();
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_string()
     }
 }

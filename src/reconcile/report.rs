@@ -91,6 +91,42 @@ pub(super) async fn invalid(
     write(ctx, name, status, state).await
 }
 
+/// The status of a cluster whose reconcile panicked: the last status this replica wrote
+/// (or an empty one), Degraded, with what the panic said and when it is tried again. A
+/// panic is a bug in the operator, not a state of the cluster, and it repeats until fixed:
+/// without this, the status would go on saying whatever it said before, for good.
+pub(super) async fn panicked(
+    ctx: &Context,
+    name: &str,
+    before: Option<ClusterStatus>,
+    text: &str,
+    retry: std::time::Duration,
+    state: &mut ClusterState,
+) -> Result<(), ReconcileError> {
+    if !ctx.fence.is_leader() {
+        return Ok(());
+    }
+    let mut status = before.unwrap_or_else(|| ClusterStatus {
+        observed_generation: 0,
+        phase: Phase::Degraded,
+        message: String::new(),
+        step: None,
+        components: Default::default(),
+        errors: Vec::new(),
+        zookeeper_highest_id: None,
+        operator: None,
+        updated_at: String::new(),
+    });
+    status.phase = Phase::Degraded;
+    status.message = format!(
+        "the operator's reconcile of this cluster panicked (a bug in mesos-operator; report it with the operator's log): {text}; tried again in {}s",
+        retry.as_secs().max(1)
+    );
+    status.updated_at = rfc3339(ctx.clock.now());
+    ctx.metrics.set_cluster(name, false, status.phase.as_str());
+    write(ctx, name, status, state).await
+}
+
 /// Writes the status under the fence, if it changed since the last write.
 pub(super) async fn write(
     ctx: &Context,

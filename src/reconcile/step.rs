@@ -95,15 +95,38 @@ pub(super) async fn take(
     result
 }
 
-/// The ZooKeeper super user's digest, when the document names one, and the secrets the
-/// step's new containers take as files.
+/// The ZooKeeper super user's digest and the HTTP credentials, when the document names
+/// them, and the secrets the step's new containers take as files.
 async fn read_secrets(
     ctx: &Context,
     doc: &MesosCluster,
     ops: &[Op],
 ) -> Result<StepSecrets, ReconcileError> {
     let zk_super = match doc.spec.zookeeper.super_digest.as_ref() {
-        Some(r) => Some(ctx.secrets.get(&r.secret).await?),
+        Some(r) => {
+            let s = ctx.secrets.get(&r.secret).await?;
+            // A credential that cannot be used fails here, before the record is written,
+            // not at the step's ZooKeeper operation.
+            crate::act::zk_auth::credential(&s).map_err(|source| ReconcileError::Act {
+                kind: "zookeeper-auth",
+                source,
+            })?;
+            Some(s)
+        }
+        None => None,
+    };
+    // Read for every step, like the digest: a step's last look and maintenance calls ask
+    // the masters, and a secret that cannot be used fails here, before the record.
+    let http = match doc.spec.http_credentials.as_ref() {
+        Some(r) => {
+            let s = ctx.secrets.get(&r.secret).await?;
+            Some(
+                crate::http_auth::HttpAuth::from_secret(&s).map_err(|e| ReconcileError::Act {
+                    kind: "http-credentials",
+                    source: e.into(),
+                })?,
+            )
+        }
         None => None,
     };
     let mut files = BTreeMap::new();
@@ -116,7 +139,11 @@ async fn read_secrets(
             }
         }
     }
-    Ok(StepSecrets { zk_super, files })
+    Ok(StepSecrets {
+        zk_super,
+        files,
+        http,
+    })
 }
 
 /// One operation on the fleet, counted per Docker host.

@@ -6,15 +6,20 @@
 //! Every write of the leading operator carries its [`WriteGuard`]: the store refuses it once
 //! the leadership moved on ([`StoreError::Deposed`]).
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 use mesos_operator_core::autoupdate::AutoUpdateState;
 use mesos_operator_core::record::Recorded;
-use mesos_operator_core::spec::{Component, MesosCluster, PortConflict};
+use mesos_operator_core::spec::{Component, MesosCluster, PortConflict, SecretScope};
 use mesos_operator_core::status::ClusterStatus;
 use tokio::sync::watch;
 
-use super::{AutoUpdateAt, Event, RecordAt, Store, StoreError, Stored, WriteOutcome};
+use super::{
+    AutoUpdateAt, DeletionRequest, Event, RecordAt, Removal, Store, StoreError, Stored,
+    WriteOutcome,
+};
 use crate::election::WriteGuard;
 
 /// Why a cluster should be looked at.
@@ -31,10 +36,13 @@ pub enum Wake {
 pub trait ClusterStore: Send + Sync + 'static {
     /// The stored document, if any.
     async fn get(&self, name: &str) -> Result<Option<Stored>, StoreError>;
-    /// Whether `delete --cascade` asked for the cluster to go.
-    async fn deletion_requested(&self, name: &str) -> Result<bool, StoreError>;
+    /// The `delete --cascade` request for the cluster, if there is one (it says whether the
+    /// data volumes go too).
+    async fn deletion_request(&self, name: &str) -> Result<Option<DeletionRequest>, StoreError>;
     /// The ports `doc` binds that another stored cluster binds on the same machines.
     async fn port_conflicts(&self, doc: &MesosCluster) -> Result<Vec<PortConflict>, StoreError>;
+    /// Every secret's scope, by secret name (a secret without one is usable anywhere).
+    async fn secret_scopes(&self) -> Result<BTreeMap<String, SecretScope>, StoreError>;
     /// The operator's record; absent is empty (revision 0), unreadable an error.
     async fn record(&self, name: &str) -> Result<RecordAt, StoreError>;
     /// Writes the record if it is still at `at.mod_revision`, under the fence.
@@ -81,8 +89,14 @@ pub trait ClusterStore: Send + Sync + 'static {
         name: &str,
         event: Event,
     ) -> Result<(), StoreError>;
-    /// Removes every key of the cluster, fenced (the end of `delete --cascade`).
-    async fn delete_fenced(&self, name: &str, guard: &WriteGuard) -> Result<(), StoreError>;
+    /// Removes the cluster's keys, fenced (the end of `delete --cascade`): all of them, or
+    /// all but the record and the automation's denylist, recording the volumes kept.
+    async fn delete_fenced(
+        &self,
+        name: &str,
+        guard: &WriteGuard,
+        removal: &Removal,
+    ) -> Result<(), StoreError>;
     /// Every cluster once, then each change that should wake a reconcile, for as long as the
     /// stream is held; `ready` says whether the store answers.
     fn wakes(&self, ready: watch::Sender<bool>) -> BoxStream<'static, Wake>;
@@ -93,11 +107,14 @@ impl ClusterStore for Store {
     async fn get(&self, name: &str) -> Result<Option<Stored>, StoreError> {
         Store::get(self, name).await
     }
-    async fn deletion_requested(&self, name: &str) -> Result<bool, StoreError> {
-        Store::deletion_requested(self, name).await
+    async fn deletion_request(&self, name: &str) -> Result<Option<DeletionRequest>, StoreError> {
+        Store::deletion_request(self, name).await
     }
     async fn port_conflicts(&self, doc: &MesosCluster) -> Result<Vec<PortConflict>, StoreError> {
         Store::port_conflicts(self, doc).await
+    }
+    async fn secret_scopes(&self) -> Result<BTreeMap<String, SecretScope>, StoreError> {
+        Store::secret_scopes(self).await
     }
     async fn record(&self, name: &str) -> Result<RecordAt, StoreError> {
         Store::record(self, name).await
@@ -155,8 +172,13 @@ impl ClusterStore for Store {
     ) -> Result<(), StoreError> {
         Store::push_event(self, guard, name, event).await
     }
-    async fn delete_fenced(&self, name: &str, guard: &WriteGuard) -> Result<(), StoreError> {
-        Store::delete_fenced(self, name, guard).await
+    async fn delete_fenced(
+        &self,
+        name: &str,
+        guard: &WriteGuard,
+        removal: &Removal,
+    ) -> Result<(), StoreError> {
+        Store::delete_fenced(self, name, guard, removal).await
     }
     fn wakes(&self, ready: watch::Sender<bool>) -> BoxStream<'static, Wake> {
         super::watch::wakes(self.clone(), ready)

@@ -3,6 +3,9 @@
 //! fenced write is taken only while the leadership key still has the writer's term (the
 //! [`MemLeases`] the replicas' elections run on), and a change of a spec, a deletion
 //! request or the automation state wakes every subscriber. Several replicas share one.
+//! Deletion keeps what etcd's store keeps: a plain delete, or a cascade without
+//! `--purge-data`, leaves the record and the automation's denylist, and a cluster without
+//! a spec is never listed.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -12,13 +15,16 @@ use futures_util::stream::BoxStream;
 use mesos_operator_core::autoupdate::AutoUpdateState;
 use mesos_operator_core::record::Recorded;
 use mesos_operator_core::spec::{
-    conflicts_with_others, validate, Component, MesosCluster, PortConflict,
+    conflicts_with_others, validate, Component, MesosCluster, PortConflict, SecretScope,
 };
 use mesos_operator_core::status::ClusterStatus;
 use tokio::sync::{mpsc, watch};
 
 use super::cluster_store::{ClusterStore, Wake};
-use super::{AutoUpdateAt, Event, RecordAt, StoreError, Stored, WriteOutcome, MAX_EVENTS};
+use super::{
+    AutoUpdateAt, DeletionRequest, Event, KeptVolumes, RecordAt, Removal, StoreError, Stored,
+    WriteOutcome, MAX_EVENTS,
+};
 use crate::election::memory::MemLeases;
 use crate::election::{Deposed, WriteGuard};
 
@@ -29,13 +35,38 @@ struct Cluster {
     autoupdate: AutoUpdateAt,
     status: Option<ClusterStatus>,
     events: Vec<Event>,
-    deletion: bool,
+    deletion: Option<DeletionRequest>,
+    kept_volumes: Option<KeptVolumes>,
+}
+
+impl Cluster {
+    /// What `delete` (or a cascade that keeps the data) removes, as [`Store::delete`] does
+    /// it in etcd: spec, status, events and request go; the record stays, the automation
+    /// state is trimmed to what outlives the spec (a new revision only when that changed
+    /// it). Returns whether anything was removed.
+    ///
+    /// [`Store::delete`]: super::Store::delete
+    fn remove_keeping_data(&mut self, next_revision: impl FnOnce() -> i64) -> bool {
+        let removed = self.spec.take().is_some()
+            | self.status.take().is_some()
+            | !std::mem::take(&mut self.events).is_empty()
+            | self.deletion.take().is_some();
+        let trimmed = self.autoupdate.state.kept_after_delete();
+        if self.autoupdate.mod_revision != 0 && trimmed != self.autoupdate.state {
+            self.autoupdate = AutoUpdateAt {
+                state: trimmed,
+                mod_revision: next_revision(),
+            };
+        }
+        removed
+    }
 }
 
 #[derive(Debug, Default)]
 struct State {
     revision: i64,
     clusters: BTreeMap<String, Cluster>,
+    secret_scopes: BTreeMap<String, SecretScope>,
     subscribers: Vec<mpsc::UnboundedSender<Wake>>,
     /// Store requests served, by kind (what the scale benchmark counts).
     requests: BTreeMap<&'static str, u64>,
@@ -122,12 +153,77 @@ impl MemStore {
         outcome
     }
 
-    /// `delete --cascade`: asks the operator to remove the cluster.
-    pub fn request_deletion(&self, name: &str) {
+    /// Stores a secret's scope (`None`: usable anywhere), as `secret scope` does.
+    pub fn set_secret_scope(&self, name: &str, scope: Option<SecretScope>) {
         let mut s = self.lock();
         s.next_revision();
-        s.clusters.entry(name.to_string()).or_default().deletion = true;
+        match scope {
+            Some(sc) => s.secret_scopes.insert(name.to_string(), sc),
+            None => s.secret_scopes.remove(name),
+        };
+    }
+
+    /// `delete --cascade` (with `purge_data`, `--purge-data`): asks the operator to
+    /// remove the cluster's containers (and data volumes).
+    pub fn request_deletion(&self, name: &str, purge_data: bool) {
+        let mut s = self.lock();
+        s.next_revision();
+        s.clusters.entry(name.to_string()).or_default().deletion = Some(DeletionRequest {
+            requested_at: String::new(),
+            purge_data,
+        });
         s.wake(Wake::Cluster(name.to_string()));
+    }
+
+    /// A person's plain `delete`: the keys [`Store::delete`] removes; containers,
+    /// record and the automation's denylist stay. Returns false if there was nothing to
+    /// remove.
+    ///
+    /// [`Store::delete`]: super::Store::delete
+    pub fn delete(&self, name: &str) -> bool {
+        let mut s = self.lock();
+        s.count("delete");
+        let State {
+            revision, clusters, ..
+        } = &mut *s;
+        let Some(c) = clusters.get_mut(name) else {
+            return false;
+        };
+        let had_spec = c.spec.is_some();
+        let removed = c.remove_keeping_data(|| {
+            *revision += 1;
+            *revision
+        });
+        s.next_revision();
+        if had_spec {
+            s.wake(Wake::Deleted(name.to_string()));
+        }
+        removed
+    }
+
+    /// Whether the cluster has a spec (a kept record alone is no cluster).
+    pub fn has_spec(&self, name: &str) -> bool {
+        self.lock()
+            .clusters
+            .get(name)
+            .is_some_and(|c| c.spec.is_some())
+    }
+
+    /// The automation state as stored.
+    pub fn stored_autoupdate(&self, name: &str) -> AutoUpdateState {
+        self.lock()
+            .clusters
+            .get(name)
+            .map(|c| c.autoupdate.state.clone())
+            .unwrap_or_default()
+    }
+
+    /// What the last `delete --cascade` without `--purge-data` kept, as recorded.
+    pub fn kept_volumes(&self, name: &str) -> Option<KeptVolumes> {
+        self.lock()
+            .clusters
+            .get(name)
+            .and_then(|c| c.kept_volumes.clone())
     }
 
     /// The status the operator last wrote.
@@ -175,10 +271,10 @@ impl ClusterStore for MemStore {
         Ok(s.clusters.get(name).and_then(|c| c.spec.clone()))
     }
 
-    async fn deletion_requested(&self, name: &str) -> Result<bool, StoreError> {
+    async fn deletion_request(&self, name: &str) -> Result<Option<DeletionRequest>, StoreError> {
         let mut s = self.lock();
         s.count("deletion");
-        Ok(s.clusters.get(name).is_some_and(|c| c.deletion))
+        Ok(s.clusters.get(name).and_then(|c| c.deletion.clone()))
     }
 
     async fn port_conflicts(&self, doc: &MesosCluster) -> Result<Vec<PortConflict>, StoreError> {
@@ -191,6 +287,12 @@ impl ClusterStore for MemStore {
             .filter_map(|(_, c)| c.spec.as_ref().map(|st| st.doc.clone()))
             .collect();
         Ok(conflicts_with_others(doc, others.iter()))
+    }
+
+    async fn secret_scopes(&self) -> Result<BTreeMap<String, SecretScope>, StoreError> {
+        let mut s = self.lock();
+        s.count("secret-scopes");
+        Ok(s.secret_scopes.clone())
     }
 
     async fn record(&self, name: &str) -> Result<RecordAt, StoreError> {
@@ -329,12 +431,35 @@ impl ClusterStore for MemStore {
         Ok(())
     }
 
-    async fn delete_fenced(&self, name: &str, guard: &WriteGuard) -> Result<(), StoreError> {
+    async fn delete_fenced(
+        &self,
+        name: &str,
+        guard: &WriteGuard,
+        removal: &Removal,
+    ) -> Result<(), StoreError> {
         let mut s = self.lock();
         s.count("delete");
         self.fenced(guard)?;
         s.next_revision();
-        if s.clusters.remove(name).is_some() {
+        let had_spec = s.clusters.get(name).is_some_and(|c| c.spec.is_some());
+        match removal {
+            Removal::Everything => {
+                s.clusters.remove(name);
+            }
+            Removal::KeepData(kept) => {
+                let State {
+                    revision, clusters, ..
+                } = &mut *s;
+                if let Some(c) = clusters.get_mut(name) {
+                    c.remove_keeping_data(|| {
+                        *revision += 1;
+                        *revision
+                    });
+                    c.kept_volumes = Some(kept.clone());
+                }
+            }
+        }
+        if had_spec {
             s.wake(Wake::Deleted(name.to_string()));
         }
         Ok(())

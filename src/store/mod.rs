@@ -2,7 +2,9 @@
 //!
 //! Layout (under the prefix, default `/mesos-operator/`):
 //! `clusters/<name>/spec`, `clusters/<name>/status`, `clusters/<name>/history/<generation>`,
-//! `secrets/<name>`.
+//! `secrets/<name>`. A `delete` (and a `delete --cascade` without `--purge-data`) keeps
+//! `clusters/<name>/record` and `clusters/<name>/autoupdate`, which is no cluster until a
+//! spec is stored again: everything that lists or wakes on clusters goes by spec keys.
 //!
 //! Every spec write is one transaction conditioned on the `mod_revision` the writer read, so
 //! two writers never lose an update silently: the loser gets [`StoreError::Conflict`] and
@@ -28,11 +30,15 @@ mod cluster_store;
 mod json_key;
 pub mod memory;
 mod records;
+mod secret_scopes;
 mod spec_cache;
 mod watch;
 pub use autoupdate::AutoUpdateAt;
 pub use cluster_store::{ClusterStore, Wake};
-pub use records::{cluster_of_spec_key, Event, EventOutcome, RecordAt, MAX_EVENTS};
+pub use records::{
+    cluster_of_spec_key, DeletionRequest, Event, EventOutcome, KeptOnHost, KeptVolumes, RecordAt,
+    Removal, MAX_EVENTS,
+};
 
 /// What can go wrong talking to the store.
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +156,24 @@ pub struct SecretInfo {
     pub revision: i64,
 }
 
+/// One stored secret value, clear or an envelope; its `Debug` shows no value.
+pub struct SecretEntry {
+    /// Name.
+    pub name: String,
+    /// The full etcd key.
+    pub key: String,
+    /// The stored bytes.
+    pub value: Vec<u8>,
+    /// etcd mod_revision, for a compare-and-set.
+    pub mod_revision: i64,
+}
+
+impl std::fmt::Debug for SecretEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<stored secret {} @{}>", self.name, self.mod_revision)
+    }
+}
+
 /// How many times a read-modify-write (bump, pause) retries after losing a race.
 const MAX_RETRIES: usize = 5;
 
@@ -183,6 +207,13 @@ fn parse_stored(kv: &KeyValue) -> Result<Stored, StoreError> {
     Ok(Stored {
         doc,
         mod_revision: kv.mod_revision(),
+    })
+}
+
+fn json_bytes<T: serde::Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
+        key: key.to_string(),
+        reason: e.to_string(),
     })
 }
 
@@ -290,7 +321,9 @@ impl Store {
         Ok(conflicts)
     }
 
-    fn secret_key(&self, name: &str) -> String {
+    /// The full etcd key of a secret, `<prefix>secrets/<name>`: what an encrypted value
+    /// is bound to (its associated data), so a value copied elsewhere does not decrypt.
+    pub fn secret_key(&self, name: &str) -> String {
         self.key(&format!("secrets/{name}"))
     }
 
@@ -579,25 +612,115 @@ impl Store {
         Ok((target_gen, self.write(doc, Some(&cur)).await?))
     }
 
-    /// Removes a cluster's spec, status and history. Returns false if there was none.
+    /// `delete NAME`: removes a cluster's spec, status, history, events and any pending
+    /// deletion request; its containers and volumes are left alone, and so are the
+    /// operator's record (highest ZooKeeper id, master hosts) and the automation's state
+    /// (its denylist), so that re-applying the cluster over what still runs is safe
+    /// ([`mesos_operator_core::autoupdate::AutoUpdateState::kept_after_delete`]). Returns
+    /// false if there was nothing to remove.
     pub async fn delete(&self, name: &str) -> Result<bool, StoreError> {
-        let mut c = self.client.clone();
-        let r = timed(c.delete(
-            self.key(&format!("clusters/{name}/")),
-            Some(DeleteOptions::new().with_prefix()),
-        ))
-        .await?;
-        Ok(r.deleted() > 0)
+        self.remove_keeping_data(name, None, None).await
     }
 
-    /// [`Store::delete`] by the leading operator, under its fence (`delete --cascade`).
-    pub async fn delete_fenced(&self, name: &str, guard: &WriteGuard) -> Result<(), StoreError> {
-        let op = TxnOp::delete(
-            self.key(&format!("clusters/{name}/")),
-            Some(DeleteOptions::new().with_prefix()),
-        );
-        self.fenced_txn(guard, Vec::new(), vec![op]).await?;
+    /// The end of `delete --cascade`, by the leading operator under its fence, once the
+    /// containers are gone: every key with [`Removal::Everything`], the keys
+    /// [`Store::delete`] removes with [`Removal::KeepData`] (which also records what was
+    /// kept).
+    pub async fn delete_fenced(
+        &self,
+        name: &str,
+        guard: &WriteGuard,
+        removal: &Removal,
+    ) -> Result<(), StoreError> {
+        match removal {
+            Removal::Everything => {
+                let op = TxnOp::delete(
+                    self.key(&format!("clusters/{name}/")),
+                    Some(DeleteOptions::new().with_prefix()),
+                );
+                self.fenced_txn(guard, Vec::new(), vec![op]).await?;
+            }
+            Removal::KeepData(kept) => {
+                self.remove_keeping_data(name, Some(guard), Some(kept))
+                    .await?;
+            }
+        }
         Ok(())
+    }
+
+    /// Removes the keys that describe the cluster as desired and as seen (spec, status,
+    /// history, events, deletion request) and trims the automation state to what outlives
+    /// the spec, in one transaction (a compare-and-swap on the state's revision, retried);
+    /// fenced with `guard`; writes `kept` under `kept-volumes` when given. The record is
+    /// never touched. Returns whether any key was removed.
+    async fn remove_keeping_data(
+        &self,
+        name: &str,
+        guard: Option<&WriteGuard>,
+        kept: Option<&KeptVolumes>,
+    ) -> Result<bool, StoreError> {
+        let mut last = String::new();
+        for _ in 0..MAX_RETRIES {
+            let mut compares = Vec::new();
+            let mut ops = vec![
+                TxnOp::delete(self.spec_key(name), None),
+                TxnOp::delete(self.status_key(name), None),
+                TxnOp::delete(self.events_key(name), None),
+                TxnOp::delete(self.deletion_key(name), None),
+                TxnOp::delete(
+                    self.key(&format!("clusters/{name}/history/")),
+                    Some(DeleteOptions::new().with_prefix()),
+                ),
+            ];
+            let removes = ops.len();
+            let key = self.autoupdate_key(name);
+            match self.autoupdate(name).await {
+                Ok(at) if at.mod_revision != 0 => {
+                    let trimmed = at.state.kept_after_delete();
+                    if trimmed != at.state {
+                        compares.push(Compare::mod_revision(
+                            key.clone(),
+                            CompareOp::Equal,
+                            at.mod_revision,
+                        ));
+                        ops.push(TxnOp::put(key.clone(), json_bytes(&key, &trimmed)?, None));
+                    }
+                }
+                Ok(_) => {}
+                // An unreadable state is left as it is for a person to look at: rewriting
+                // it would lose the denylist it may hold.
+                Err(StoreError::Corrupt { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            if let Some(k) = kept {
+                let kkey = self.kept_volumes_key(name);
+                ops.push(TxnOp::put(kkey.clone(), json_bytes(&kkey, k)?, None));
+            }
+            match guard {
+                Some(g) => {
+                    if self.fenced_txn(g, compares, ops).await?.is_some() {
+                        return Ok(true);
+                    }
+                }
+                None => {
+                    let mut c = self.client.clone();
+                    let r = timed(c.txn(Txn::new().when(compares).and_then(ops))).await?;
+                    if r.succeeded() {
+                        let removed =
+                            r.op_responses()
+                                .into_iter()
+                                .take(removes)
+                                .any(|op| match op {
+                                    etcd_client::TxnOpResponse::Delete(d) => d.deleted() > 0,
+                                    _ => false,
+                                });
+                        return Ok(removed);
+                    }
+                }
+            }
+            last = format!("the automation state of {name} kept changing while it was deleted");
+        }
+        Err(StoreError::Conflict(last))
     }
 
     /// The leadership key of the operator's election.
@@ -723,6 +846,44 @@ impl Store {
                 revision: kv.mod_revision(),
             })
             .collect())
+    }
+
+    /// Every stored secret value as etcd holds it (clear or envelope), with its
+    /// mod_revision for [`Store::secret_put_if`]; for `secret list` and `secret reencrypt`.
+    pub async fn secret_entries(&self) -> Result<Vec<SecretEntry>, StoreError> {
+        let mut c = self.client.clone();
+        let prefix = self.key("secrets/");
+        let r = timed(c.get(prefix.clone(), Some(GetOptions::new().with_prefix()))).await?;
+        Ok(r.kvs()
+            .iter()
+            .map(|kv| SecretEntry {
+                name: String::from_utf8_lossy(&kv.key()[prefix.len()..]).into_owned(),
+                key: String::from_utf8_lossy(kv.key()).into_owned(),
+                value: kv.value().to_vec(),
+                mod_revision: kv.mod_revision(),
+            })
+            .collect())
+    }
+
+    /// Replaces a secret's stored value only if its mod_revision is still `mod_revision`
+    /// (one etcd transaction), so a concurrent `secret set` is never overwritten. Returns
+    /// false, writing nothing, if it changed or was deleted meanwhile.
+    pub async fn secret_put_if(
+        &self,
+        name: &str,
+        value: Vec<u8>,
+        mod_revision: i64,
+    ) -> Result<bool, StoreError> {
+        let mut c = self.client.clone();
+        let key = self.secret_key(name);
+        let txn = Txn::new()
+            .when([Compare::mod_revision(
+                key.clone(),
+                CompareOp::Equal,
+                mod_revision,
+            )])
+            .and_then([TxnOp::put(key, value, None)]);
+        Ok(timed(c.txn(txn)).await?.succeeded())
     }
 
     /// Deletes a secret. Returns false if there was none.

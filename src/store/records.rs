@@ -5,6 +5,8 @@
 //! reconcile (a default would hand a ZooKeeper id out twice). It is written with a
 //! compare-and-swap on the revision it was read at, so two writers cannot interleave.
 
+use std::collections::BTreeMap;
+
 use etcd_client::{Compare, CompareOp, GetOptions, TxnOp};
 use mesos_operator_core::record::Recorded;
 use mesos_operator_core::status::ClusterStatus;
@@ -45,6 +47,67 @@ impl EventOutcome {
     }
 }
 
+/// A `delete --cascade` request, as stored under `clusters/<name>/deletion`:
+/// `{"requestedAt": "<RFC 3339>", "purgeData": false}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletionRequest {
+    /// When the command line asked (RFC 3339).
+    pub requested_at: String,
+    /// `--purge-data`: the data volumes go too. Anything that does not say so keeps them.
+    #[serde(default)]
+    pub purge_data: bool,
+}
+
+impl DeletionRequest {
+    /// Reads a stored request. Requests made before the choice existed hold a bare RFC 3339
+    /// timestamp; they are read as keeping the data, although the command line that wrote
+    /// them promised to remove it: data kept can still be removed (by hand, or with a new
+    /// `delete --cascade --purge-data`), data removed by surprise cannot come back. The same
+    /// goes for any value that does not parse: only an explicit `"purgeData": true` purges.
+    pub fn parse(value: &[u8]) -> DeletionRequest {
+        serde_json::from_slice(value).unwrap_or_else(|_| DeletionRequest {
+            requested_at: String::from_utf8_lossy(value).into_owned(),
+            purge_data: false,
+        })
+    }
+}
+
+/// What a `delete --cascade` without `--purge-data` left on the hosts, as the operator
+/// saw it just before removing the containers (`clusters/<name>/kept-volumes`): the
+/// command line names it, with how to remove it, and people can look it up later.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeptVolumes {
+    /// When the containers were removed (seconds since the epoch).
+    pub kept_at: u64,
+    /// By host name.
+    pub hosts: BTreeMap<String, KeptOnHost>,
+}
+
+/// The volumes kept on one host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeptOnHost {
+    /// The host's Docker endpoint, as the document named it.
+    pub docker: String,
+    /// The cluster's data volumes there.
+    pub volumes: Vec<String>,
+}
+
+/// How much of a cluster's keys go when it is deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    /// `delete --cascade --purge-data`: every key under `clusters/<name>/`; nothing is
+    /// left to protect.
+    Everything,
+    /// `delete --cascade` without `--purge-data`: the spec, status, history, events and
+    /// request go; the record (highest ZooKeeper id, master hosts) and the automation's
+    /// denylist stay so that re-applying the cluster on its kept data is safe, and what was
+    /// kept is written under `kept-volumes`.
+    KeepData(KeptVolumes),
+}
+
 /// One step the operator took, as `events NAME` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -81,21 +144,47 @@ impl Store {
         self.key(&format!("clusters/{name}/deletion"))
     }
 
-    /// Asks the operator to remove the cluster's containers, then its keys.
-    pub async fn request_deletion(&self, name: &str) -> Result<(), StoreError> {
-        let mut c = self.client.clone();
-        let at = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        timed(c.put(self.deletion_key(name), at, None)).await?;
-        Ok(())
+    /// Key of what the last `delete --cascade` without `--purge-data` left on the hosts.
+    pub fn kept_volumes_key(&self, name: &str) -> String {
+        self.key(&format!("clusters/{name}/kept-volumes"))
     }
 
-    /// Whether `delete --cascade` asked for the cluster to go.
-    pub async fn deletion_requested(&self, name: &str) -> Result<bool, StoreError> {
+    /// Asks the operator to remove the cluster's containers (and with `purge_data` their
+    /// data volumes), then its keys. Returns the revision the request was written at: what
+    /// the operator reports afterwards ([`Store::kept_volumes`]) is newer.
+    pub async fn request_deletion(&self, name: &str, purge_data: bool) -> Result<i64, StoreError> {
+        let mut c = self.client.clone();
+        let request = DeletionRequest {
+            requested_at: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            purge_data,
+        };
+        let key = self.deletion_key(name);
+        let value = serde_json::to_vec(&request).map_err(|e| StoreError::Corrupt {
+            key: key.clone(),
+            reason: e.to_string(),
+        })?;
+        let r = timed(c.put(key, value, None)).await?;
+        Ok(r.header().map(|h| h.revision()).unwrap_or(0))
+    }
+
+    /// The `delete --cascade` request for the cluster, if there is one.
+    pub async fn deletion_request(
+        &self,
+        name: &str,
+    ) -> Result<Option<DeletionRequest>, StoreError> {
         let mut c = self.client.clone();
         let r = timed(c.get(self.deletion_key(name), None)).await?;
-        Ok(!r.kvs().is_empty())
+        Ok(r.kvs().first().map(|kv| DeletionRequest::parse(kv.value())))
+    }
+
+    /// What the operator kept the last time it carried out `delete --cascade` without
+    /// `--purge-data`, and the revision it wrote that at.
+    pub async fn kept_volumes(&self, name: &str) -> Result<Option<(KeptVolumes, i64)>, StoreError> {
+        let (kept, revision): (Option<KeptVolumes>, i64) =
+            self.read_json_at(self.kept_volumes_key(name)).await?;
+        Ok(kept.map(|k| (k, revision)))
     }
 
     /// Key of a cluster's recent events.

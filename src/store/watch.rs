@@ -13,8 +13,9 @@ use futures_util::stream::BoxStream;
 use super::{cluster_of_spec_key, Store, Wake};
 
 /// `<prefix>clusters/<name>/<anything>` → `name`, for keys that wake a reconcile (the spec
-/// a deletion request and the automation's state; not the operator's own status, record or
-/// events).
+/// a deletion request and the automation's state; not the operator's own status, record,
+/// events or kept volumes). A state kept after a delete wakes a reconcile that finds no
+/// spec and forgets the cluster: once per write, never a loop.
 fn waking_cluster(prefix: &str, key: &[u8]) -> Option<String> {
     if let Some(n) = cluster_of_spec_key(prefix, key) {
         return Some(n);
@@ -169,5 +170,6 @@ mod tests {
         assert_eq!(waking_cluster(p, b"/mo/clusters/c1/status"), None);
         assert_eq!(waking_cluster(p, b"/mo/clusters/c1/history/3"), None);
         assert_eq!(waking_cluster(p, b"/mo/clusters/c1/record"), None);
+        assert_eq!(waking_cluster(p, b"/mo/clusters/c1/kept-volumes"), None);
     }
 }

@@ -13,6 +13,7 @@
 pub mod fleet;
 pub mod model;
 pub mod operator;
+pub mod secure_etcd;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -210,11 +211,23 @@ pub fn cli_with_stdin(prefix: &str, args: &[&str], stdin: &str) -> Output {
 
 /// Runs `mesos-operator` against the etcd `endpoints` (comma-separated), feeding `stdin`.
 pub fn cli_on(endpoints: &str, prefix: &str, args: &[&str], stdin: &str) -> Output {
+    cli_env(endpoints, prefix, &[], args, stdin)
+}
+
+/// [`cli_on`] with extra environment (a user and password for etcd's auth).
+pub fn cli_env(
+    endpoints: &str,
+    prefix: &str,
+    env: &[(&str, &str)],
+    args: &[&str],
+    stdin: &str,
+) -> Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_mesos-operator"))
         .env("MESOS_OPERATOR_ETCD", endpoints)
         .env("MESOS_OPERATOR_ETCD_PREFIX", prefix)
         .env_remove("MESOS_OPERATOR_ETCD_PASSWORD")
+        .envs(env.iter().copied())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

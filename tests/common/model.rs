@@ -29,7 +29,8 @@ use mesos_operator_core::invariants::check_step;
 use mesos_operator_core::observed::Observed;
 use mesos_operator_core::ops::Op;
 use mesos_operator_core::plan::stage;
-use mesos_operator_core::spec::MesosCluster;
+use mesos_operator_core::spec::{parse_document, MesosCluster};
+use mesos_operator_core::status::Phase;
 use mesos_operator_sim::{Rules, SimCluster};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -71,7 +72,14 @@ struct Shared {
     most_at_once: u32,
     /// Looks made, per cluster.
     looks: BTreeMap<String, u64>,
+    /// What happens to the fleet right before the next operation of a kind, once.
+    before_op: Vec<(&'static str, BeforeOp)>,
+    /// Looks at a cluster that panic (a bug in the loop), counted down per cluster.
+    panicking_looks: BTreeMap<String, u32>,
 }
+
+/// Something done to a model cluster behind the operator's back, at a chosen moment.
+type BeforeOp = Box<dyn FnOnce(&mut SimCluster) + Send>;
 
 /// The model fleet, the store and the leases every replica shares.
 pub struct World {
@@ -88,6 +96,8 @@ pub struct World {
     killed: mpsc::UnboundedSender<usize>,
     /// Election timings of every replica.
     pub election: ElectionConfig,
+    /// The secrets every replica reads (`World::set_secret`).
+    pub secrets: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
 }
 
 impl World {
@@ -107,9 +117,33 @@ impl World {
                 clock: TokioClock::starting_at(EPOCH),
                 killed,
                 election,
+                secrets: Arc::default(),
             }),
             rx,
         )
+    }
+
+    /// The fingerprints of the secrets held now, as the operator computes them.
+    pub fn fingerprints(&self) -> BTreeMap<String, String> {
+        let s = match self.secrets.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        s.iter()
+            .map(|(n, b)| {
+                let fp = mesos_operator::secrets::Secret::new(n, b.clone()).fingerprint();
+                (n.clone(), fp)
+            })
+            .collect()
+    }
+
+    /// Stores (or rotates) a secret, as `secret set` would.
+    pub fn set_secret(&self, name: &str, bytes: &[u8]) {
+        let mut s = match self.secrets.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        s.insert(name.to_string(), bytes.to_vec());
     }
 
     fn lock(&self) -> MutexGuard<'_, Shared> {
@@ -169,6 +203,22 @@ impl World {
         s.faults.insert(replica, (done + at, fault));
     }
 
+    /// Runs `f` on the operated cluster right before the next operation of `kind` (e.g.
+    /// `require-serving`) that any replica carries out: what a person or a fault does
+    /// between the operator's plan and its act.
+    pub fn before_next(
+        &self,
+        kind: &'static str,
+        f: impl FnOnce(&mut SimCluster) + Send + 'static,
+    ) {
+        self.lock().before_op.push((kind, Box::new(f)));
+    }
+
+    /// The next `n` looks at cluster `name` panic, as a bug inside a reconcile would.
+    pub fn panic_next_looks(&self, name: &str, n: u32) {
+        self.lock().panicking_looks.insert(name.to_string(), n);
+    }
+
     /// Looks and operations take `d` from now on (the runner's concurrency shows).
     pub fn set_slow(&self, d: Duration) {
         self.lock().slow = d;
@@ -215,7 +265,7 @@ impl World {
         let Some(observed) = s.planned_from.get(&(replica, name.clone())).cloned() else {
             return;
         };
-        let desired = Desired::from_document(doc);
+        let desired = Desired::from_document_with(doc, &self.fingerprints());
         let staged = stage(&desired, &observed, &record);
         if let Err(v) = check_step(&staged, &observed, &record, &in_flight.step) {
             s.violations.push(format!(
@@ -239,6 +289,19 @@ pub struct ReplicaFleet {
 impl Fleet for ReplicaFleet {
     async fn observe(&self, doc: &MesosCluster) -> Observed {
         let name = doc.metadata.name.clone();
+        let panics = {
+            let mut s = self.world.lock();
+            match s.panicking_looks.get_mut(&name) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if panics {
+            panic!("a bug while looking at {name}");
+        }
         let slow = {
             let mut s = self.world.lock();
             let n = s.looking.entry(name.clone()).or_default();
@@ -319,11 +382,19 @@ impl Fleet for ReplicaFleet {
             }
             self.world.judge_step(&mut s, self.replica, doc);
             s.log.push((self.replica, op.kind()));
+            let hook = s
+                .before_op
+                .iter()
+                .position(|(k, _)| *k == op.kind())
+                .map(|i| s.before_op.remove(i).1);
             let Some(sim) = s.sims.get_mut(&name) else {
                 return Err(ActError::Http(format!("no model cluster {name}")));
             };
             if now > sim.now {
                 sim.tick(now - sim.now);
+            }
+            if let Some(hook) = hook {
+                hook(sim);
             }
             sim.execute(op)
         };
@@ -383,6 +454,8 @@ pub struct Replica {
     pub index: usize,
     /// Its fence (whether it leads).
     pub fence: Fence,
+    /// Its metrics.
+    pub metrics: Metrics,
     election: Option<Election>,
     task: JoinHandle<()>,
 }
@@ -412,6 +485,7 @@ impl Replica {
     ) -> Replica {
         let fence = election.fence();
         let ctx = context(world, index, opts, store.clone(), fence.clone(), client);
+        let metrics = ctx.metrics.clone();
         let (ready, _) = tokio::sync::watch::channel(false);
         let task = tokio::spawn(reconcile::run(
             ctx,
@@ -421,6 +495,7 @@ impl Replica {
         Replica {
             index,
             fence,
+            metrics,
             election: Some(election),
             task,
         }
@@ -483,7 +558,7 @@ fn context(
             client,
         }),
         clock: Arc::new(world.clock),
-        secrets: SecretSource::Dir(std::env::temp_dir().join("mesos-operator-no-secrets")),
+        secrets: SecretSource::Memory(world.secrets.clone()),
         metrics: Metrics::new(),
         fence,
         opts,
@@ -498,5 +573,108 @@ pub fn run_options() -> RunOptions {
         poll: Duration::from_secs(1),
         after_step: Duration::from_millis(500),
         shutdown_grace: Duration::from_secs(60),
+    }
+}
+
+/// The shape of a test cluster: hosts, members, and the versions it asks for.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    pub hosts: usize,
+    pub zk: u32,
+    pub masters: u32,
+    pub marathon: u32,
+    pub zk_patch: u32,
+    pub mesos_patch: u32,
+}
+
+impl Shape {
+    /// The seed's cluster: three hosts, three ZooKeeper servers and masters, an agent on
+    /// each host, one Marathon, first versions.
+    pub fn seed() -> Shape {
+        Shape {
+            hosts: 3,
+            zk: 3,
+            masters: 3,
+            marathon: 1,
+            zk_patch: 0,
+            mesos_patch: 0,
+        }
+    }
+}
+
+/// A document for `s` on hosts `h01`.. at 10.0.0.1...
+pub fn doc(name: &str, s: &Shape) -> MesosCluster {
+    let mut y = format!(
+        "apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {{name: {name}}}\nspec:\n  hosts:\n"
+    );
+    for i in 1..=s.hosts {
+        y.push_str(&format!(
+            "    - {{name: h{i:02}, address: 10.0.0.{i}, docker: {{endpoint: 'unix:///var/run/docker.sock'}}}}\n"
+        ));
+    }
+    y.push_str(&format!(
+        "  zookeeper: {{image: 'zookeeper:3.8.{}', servers: {}}}\n  masters: {{image: 'mesos-master:1.11.{}', count: {}}}\n  agents: {{image: 'mesos-agent:1.11.{}'}}\n  rollout: {{healthTimeout: 120s}}\n",
+        s.zk_patch, s.zk, s.mesos_patch, s.masters, s.mesos_patch
+    ));
+    if s.marathon > 0 {
+        y.push_str(&format!(
+            "  marathon: {{image: 'marathon:1.10.17', instances: {}}}\n",
+            s.marathon
+        ));
+    }
+    match parse_document(&y) {
+        Ok(d) => d,
+        Err(e) => panic!("test document: {e}"),
+    }
+}
+
+/// Waits (in the world's time) until the model runs `d` and the operator says so.
+pub async fn converged(world: &World, d: &MesosCluster, limit: Duration) -> Result<(), String> {
+    let desired = Desired::from_document_with(d, &world.fingerprints());
+    let name = &d.metadata.name;
+    let until = tokio::time::Instant::now() + limit;
+    loop {
+        let matches = world.with_sim(name, |sim| sim.matches(&desired));
+        let phase = world.store.status(name).map(|s| s.phase);
+        if matches.is_ok() && phase == Some(Phase::Converged) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= until {
+            if std::env::var_os("MODEL_DEBUG").is_some() {
+                world.with_sim(name, |sim| {
+                    eprintln!(
+                        "maintenance {:?} windows {:?} people {:?}",
+                        sim.maintenance, sim.windows, sim.people_windows
+                    );
+                    for (h, x) in &sim.hosts {
+                        eprintln!(
+                            "{h}: reachable={} {:?} volumes {:?} zk id {:?} initialized {}",
+                            x.reachable,
+                            x.containers.keys().collect::<Vec<_>>(),
+                            x.volumes,
+                            x.zk_volume_id,
+                            x.zk_initialized
+                        );
+                    }
+                    let o = sim.observe();
+                    eprintln!(
+                        "observed maintenance {:?} read {} windows {:?}",
+                        o.agents.maintenance, o.agents.maintenance_read, o.agents.windows
+                    );
+                });
+                let r = world.store.stored_record(name);
+                eprintln!(
+                    "record maintenance {:?} healthy {:?} zk highest {:?}",
+                    r.maintenance, r.healthy, r.zk_highest_id
+                );
+            }
+            return Err(format!(
+                "not converged after {}s of the world's time: model: {matches:?}; status: {:?}; in flight: {:?}",
+                limit.as_secs(),
+                world.store.status(name).map(|s| (s.phase, s.message)),
+                world.store.stored_record(name).in_flight
+            ));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

@@ -261,11 +261,11 @@ impl Operator {
         let child = Command::new(env!("CARGO_BIN_EXE_mesos-operator"))
             .env("MESOS_OPERATOR_ETCD", endpoints)
             .env("MESOS_OPERATOR_ETCD_PREFIX", prefix)
-            .envs(env.iter().copied())
             .env(
                 "RUST_LOG",
                 "info,mesos_operator=debug,zookeeper_client=warn",
             )
+            .envs(env.iter().copied())
             .args([
                 "run",
                 "--metrics-addr",
@@ -812,6 +812,8 @@ type Timeline = Arc<Mutex<Vec<(Duration, String, String, String)>>>;
 /// The independent watcher: samples until stopped and records every rule broken.
 pub struct Watcher {
     stop: Arc<AtomicBool>,
+    /// Hosts the test cut off from their peers: a voter there runs but serves no quorum.
+    cut: Arc<Mutex<BTreeSet<String>>>,
     violations: Arc<Mutex<Vec<String>>>,
     samples: Arc<Mutex<usize>>,
     /// First time each (role, host, hash) was seen running, in order.
@@ -823,6 +825,8 @@ impl Watcher {
     /// Starts watching `cluster` on `hosts`.
     pub fn start(f: &'static Fleet, hosts: Vec<String>, cluster: &str, rules: Rules) -> Watcher {
         let stop = Arc::new(AtomicBool::new(false));
+        let cut: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+        let cut_seen = cut.clone();
         let violations = Arc::new(Mutex::new(Vec::new()));
         let samples = Arc::new(Mutex::new(0));
         let timeline = Arc::new(Mutex::new(Vec::new()));
@@ -845,6 +849,7 @@ impl Watcher {
                 };
                 let cfg = zk_config(f, &hosts, rules.zk_port);
                 let at = t0.elapsed();
+                let cut_now = cut_seen.lock().unwrap().clone();
                 let mut bad = Vec::new();
                 for c in seen.iter().filter(|c| c.running) {
                     let key = (c.role.clone(), c.host.clone(), c.hash.clone());
@@ -859,13 +864,20 @@ impl Watcher {
                         .filter(|c| c.role == "zookeeper" && c.running)
                         .filter_map(|c| c.zk_id)
                         .collect();
-                    let up = voters.intersection(&running).count();
+                    // Serving: running, and not on a host cut off from its peers.
+                    let serving: BTreeSet<u64> = seen
+                        .iter()
+                        .filter(|c| c.role == "zookeeper" && c.running)
+                        .filter(|c| !cut_now.contains(&c.host))
+                        .filter_map(|c| c.zk_id)
+                        .collect();
+                    let up = voters.intersection(&serving).count();
                     let majority = voters.len() / 2 + 1;
                     if up >= majority {
                         zk_established = true;
                     } else if zk_established {
                         bad.push(format!(
-                            "ZooKeeper below quorum: {up} of voters {voters:?} (config {version:#x}) running"
+                            "ZooKeeper below quorum: {up} of voters {voters:?} (config {version:#x}) running and not cut off"
                         ));
                     }
                     // 3. One joiner at a time.
@@ -885,10 +897,17 @@ impl Watcher {
                         bad.push(format!("{n} masters running with a lowest quorum of {q}"));
                     }
                     let qmax = masters.iter().filter_map(|c| c.quorum).max().unwrap_or(q);
-                    if n >= qmax {
+                    // The floor counts the masters whose replicas the others can reach.
+                    let reachable = masters
+                        .iter()
+                        .filter(|c| !cut_now.contains(&c.host))
+                        .count() as u32;
+                    if reachable >= qmax {
                         masters_established = true;
                     } else if masters_established && rules.masters_floor {
-                        bad.push(format!("only {n} masters running, quorum {qmax}"));
+                        bad.push(format!(
+                            "only {reachable} masters running and not cut off, quorum {qmax}"
+                        ));
                     }
                 }
                 if !bad.is_empty() {
@@ -903,10 +922,22 @@ impl Watcher {
         });
         Watcher {
             stop,
+            cut,
             violations,
             samples,
             timeline,
             handle: Some(handle),
+        }
+    }
+
+    /// Says that `host` is cut off from its peers (`true`) or not any more: its voter then
+    /// counts as running but not serving.
+    pub fn set_cut(&self, host: &str, cut: bool) {
+        let mut c = self.cut.lock().unwrap();
+        if cut {
+            c.insert(host.to_string());
+        } else {
+            c.remove(host);
         }
     }
 

@@ -83,14 +83,23 @@ pub struct SecretFileMount {
     pub secret: String,
     /// Absolute path in the container.
     pub path: String,
+    /// A fingerprint of the secret's content (never the content), when it could be read:
+    /// part of the configuration hash, so that a rotated secret rolls the containers that
+    /// use it, one at a time under the usual rules, instead of never reaching them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
-fn secret_mounts(files: &[crate::spec::SecretFile]) -> Vec<SecretFileMount> {
+fn secret_mounts(
+    files: &[crate::spec::SecretFile],
+    fingerprints: &BTreeMap<String, String>,
+) -> Vec<SecretFileMount> {
     let mut v: Vec<SecretFileMount> = files
         .iter()
         .map(|f| SecretFileMount {
             secret: f.secret.clone(),
             path: f.path.clone(),
+            fingerprint: fingerprints.get(&f.secret).cloned(),
         })
         .collect();
     v.sort_by(|a, b| a.path.cmp(&b.path));
@@ -152,6 +161,50 @@ impl MasterTemplate {
     }
 }
 
+/// What every ZooKeeper server's container shares, to derive one for any host of the
+/// document: a server that must come back on a host the document no longer places
+/// ZooKeeper on (its data is the ensemble until the move is done).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ZookeeperTemplate {
+    /// Cluster name.
+    pub cluster: String,
+    /// Full image reference.
+    pub image: String,
+    /// Client, peer, election and admin ports.
+    pub ports: [u32; 4],
+}
+
+impl ZookeeperTemplate {
+    /// The ZooKeeper container on `host` (at `address`).
+    pub fn container(&self, host: &str, address: &str) -> ContainerSpec {
+        let [client, peer, election, admin] = self.ports;
+        let env = BTreeMap::from([
+            ("ZK_CLIENT_PORT".to_string(), client.to_string()),
+            ("ZK_PEER_PORT".to_string(), peer.to_string()),
+            ("ZK_ELECTION_PORT".to_string(), election.to_string()),
+            ("ZK_ADMIN_PORT".to_string(), admin.to_string()),
+            ("ZK_ADDRESS".to_string(), address.to_string()),
+        ]);
+        let mut c = ContainerSpec {
+            name: container_name(&self.cluster, Component::Zookeeper, host),
+            component: Component::Zookeeper,
+            host: host.to_string(),
+            image: self.image.clone(),
+            env,
+            volumes: vec![VolumeMount {
+                volume: volume_name(&self.cluster, Component::Zookeeper, host),
+                path: "/var/lib/zookeeper".into(),
+            }],
+            binds: vec![],
+            host_network: true,
+            secret_files: vec![],
+            config_hash: String::new(),
+        };
+        c.config_hash = config_hash(&c);
+        c
+    }
+}
+
 /// Everything the planner needs from the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
@@ -188,6 +241,8 @@ pub struct Desired {
     /// What every master shares, to derive a master's container for any host and quorum
     /// (the planner's intermediate stages of a quorum change).
     pub master_template: MasterTemplate,
+    /// What every ZooKeeper server shares, to derive its container on any host.
+    pub zookeeper_template: ZookeeperTemplate,
     /// Every container, keyed by (component, host).
     pub containers: BTreeMap<(Component, String), ContainerSpec>,
     /// HTTP ports of the Mesos and Marathon components (for API calls the steps make).
@@ -237,6 +292,16 @@ pub struct Ports {
 impl Desired {
     /// Derives the desired model from a *valid* document.
     pub fn from_document(doc: &MesosCluster) -> Desired {
+        Desired::from_document_with(doc, &BTreeMap::new())
+    }
+
+    /// [`Desired::from_document`], with the fingerprints of the secrets the document puts
+    /// into containers as files (by secret name; a secret missing here counts as unknown
+    /// and leaves the hash as it was before fingerprints existed).
+    pub fn from_document_with(
+        doc: &MesosCluster,
+        secret_fingerprints: &BTreeMap<String, String>,
+    ) -> Desired {
         let s = &doc.spec;
         let name = doc.metadata.name.clone();
         let registry = s.registry.as_deref();
@@ -253,6 +318,16 @@ impl Desired {
         let zk_url = |path: &str| format!("zk://{zk_connect}/{path}");
         let quorum = doc.master_quorum();
         let mut containers = BTreeMap::new();
+        let z = &s.zookeeper;
+        let zookeeper_template = ZookeeperTemplate {
+            cluster: name.clone(),
+            image: full_image(&z.image),
+            ports: [z.client_port, z.peer_port, z.election_port, z.admin_port],
+        };
+        for h in &zk_hosts {
+            let c = zookeeper_template.container(&h.name, &h.address);
+            containers.insert((Component::Zookeeper, h.name.clone()), c);
+        }
         let mut add = |component: Component,
                        host: &crate::spec::Host,
                        image: &str,
@@ -276,22 +351,6 @@ impl Desired {
             containers.insert((component, host.name.clone()), c);
         };
 
-        let z = &s.zookeeper;
-        for h in &zk_hosts {
-            let env = BTreeMap::from([
-                ("ZK_CLIENT_PORT".to_string(), z.client_port.to_string()),
-                ("ZK_PEER_PORT".to_string(), z.peer_port.to_string()),
-                ("ZK_ELECTION_PORT".to_string(), z.election_port.to_string()),
-                ("ZK_ADMIN_PORT".to_string(), z.admin_port.to_string()),
-                ("ZK_ADDRESS".to_string(), h.address.clone()),
-            ]);
-            let vols = vec![VolumeMount {
-                volume: volume_name(&name, Component::Zookeeper, &h.name),
-                path: "/var/lib/zookeeper".into(),
-            }];
-            add(Component::Zookeeper, h, &z.image, env, vols, vec![], vec![]);
-        }
-
         let m = &s.masters;
         let mut master_env = m.env.clone();
         master_env.extend([
@@ -305,7 +364,7 @@ impl Desired {
             cluster: name.clone(),
             image: full_image(&m.image),
             env: master_env,
-            secret_files: secret_mounts(&m.secret_files),
+            secret_files: secret_mounts(&m.secret_files, secret_fingerprints),
         };
         let masters: Vec<ContainerSpec> = doc
             .master_hosts()
@@ -369,7 +428,7 @@ impl Desired {
                 env,
                 vols,
                 binds,
-                secret_mounts(&a.secret_files),
+                secret_mounts(&a.secret_files, secret_fingerprints),
             );
         }
 
@@ -389,7 +448,7 @@ impl Desired {
                     env,
                     vec![],
                     vec![],
-                    secret_mounts(&mar.secret_files),
+                    secret_mounts(&mar.secret_files, secret_fingerprints),
                 );
             }
         }
@@ -429,6 +488,7 @@ impl Desired {
                 .map(|h| h.name.clone())
                 .collect(),
             master_template,
+            zookeeper_template,
             containers,
             ports: Ports {
                 master: m.port,
@@ -443,6 +503,17 @@ impl Desired {
     /// The desired container of a component on a host.
     pub fn container(&self, c: Component, host: &str) -> Option<&ContainerSpec> {
         self.containers.get(&(c, host.to_string()))
+    }
+
+    /// The ZooKeeper container for `host`: the placed one, or, on a host of the document
+    /// ZooKeeper is leaving, the same container derived for it (`None` for a host the
+    /// document does not name).
+    pub fn zookeeper_container_on(&self, host: &str) -> Option<ContainerSpec> {
+        if let Some(c) = self.container(Component::Zookeeper, host) {
+            return Some(c.clone());
+        }
+        let address = self.addresses.get(host)?;
+        Some(self.zookeeper_template.container(host, address))
     }
 
     /// The one definition of "this container is current": one of its component is wanted

@@ -67,6 +67,7 @@ pub(crate) fn converged_view(d: &Desired, now: u64) -> Observed {
                 elected: host == "h1",
                 recovered: true,
                 version: None,
+                in_log_group: Some(true),
             };
             match c {
                 Component::Masters => {

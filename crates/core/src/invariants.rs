@@ -380,6 +380,21 @@ fn check_zookeeper(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resu
                 }
             }
             Step::StartContainer { .. } => Ok(()),
+            // A server that lost its container, brought back on its own volume under the
+            // id the volume holds: a start of the same server, not a new one. It adds no
+            // voter and removes none.
+            Step::ZkRecreateServer { id, .. } => {
+                let own_volume = o.zookeeper.volume_ids.get(host) == Some(id);
+                let handed_out = r.zk_highest_id.is_some_and(|top| *id <= top);
+                if own_volume && handed_out && container(o, Component::Zookeeper, host).is_none() {
+                    Ok(())
+                } else {
+                    violation(
+                        "zookeeper-split",
+                        format!("{step} with no committed config known, not on its own volume"),
+                    )
+                }
+            }
             _ => violation("zookeeper-quorum", format!("{step} while no quorum serves")),
         };
     };

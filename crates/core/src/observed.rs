@@ -181,13 +181,20 @@ pub struct MasterObservation {
     pub recovered: bool,
     /// Version it reports.
     pub version: Option<String>,
+    /// Its log replica is in the replicated log's group in ZooKeeper (`<zk>/log_replicas`:
+    /// an ephemeral node per replica, naming `log-replica(N)@ip:port`). `Some(false)`: a
+    /// master cut off from the others for longer than its ZooKeeper session, which still
+    /// answers `/health` and its own metrics as before; `None`: the group was not read.
+    #[serde(default)]
+    pub in_log_group: Option<bool>,
 }
 
 impl MasterObservation {
-    /// Healthy, and its log replica recovered: only such a master counts toward the log's
-    /// quorum.
+    /// Healthy, its log replica recovered, and not known to be out of the log's group: only
+    /// such a master counts toward the log's quorum. What a master says of itself is not
+    /// enough: one cut off from its peers says the same as before until it is told.
     pub fn serves(&self) -> bool {
-        self.healthy && self.recovered
+        self.healthy && self.recovered && self.in_log_group != Some(false)
     }
 }
 
@@ -237,6 +244,11 @@ pub struct AgentsObservation {
     /// missing from them known to be out of maintenance.
     #[serde(default)]
     pub maintenance_read: bool,
+    /// Why the leader's maintenance could not be read when the leader refused the operator
+    /// (401: credentials missing or wrong), in words naming `spec.httpCredentials` and its
+    /// secret, for the wait's message: "did not answer" would send a person to the network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_refused: Option<String>,
 }
 
 /// One Marathon instance.

@@ -283,6 +283,23 @@ fn committed_members(d: &Desired, o: &Observed) -> Vec<ZkMember> {
         .unwrap_or_default()
 }
 
+/// The ZooKeeper servers the document places, by the id label of their data volumes.
+fn labelled_members(d: &Desired, o: &Observed) -> Vec<ZkMember> {
+    let mut members: Vec<ZkMember> = o
+        .zookeeper
+        .volume_ids
+        .iter()
+        .filter(|(h, _)| d.zookeeper.hosts.contains(*h))
+        .map(|(h, id)| ZkMember {
+            id: *id,
+            host: h.clone(),
+            address: d.addresses.get(h).cloned().unwrap_or_else(|| h.clone()),
+        })
+        .collect();
+    members.sort_by_key(|m| m.id);
+    members
+}
+
 /// The [`Op::RequireServing`] to run right before the member of `c` on `host` is stopped,
 /// when stopping it could cost a quorum: a running master, or a running ZooKeeper voter.
 /// It asks for the members the plan counted as serving, up to the quorum it kept
@@ -516,9 +533,21 @@ pub fn ops(
         }
         Step::ZkRecreateServer { id, .. } => {
             // The volume holds the voter's config and `myid`; the ensemble given is used
-            // only if it does not (the image writes its config on first start only).
-            let spec = spec_of(d, Component::Zookeeper, &host)?;
-            let members = committed_members(d, o);
+            // only if it does not (the image writes its config on first start only). On a
+            // host ZooKeeper is leaving, the same container derived for it.
+            let spec = d
+                .zookeeper_container_on(&host)
+                .ok_or(OpsError::NotDesired {
+                    component: Component::Zookeeper.role(),
+                    host: host.clone(),
+                })?;
+            let mut members = committed_members(d, o);
+            if members.is_empty() {
+                // No committed config in sight (no quorum): the servers known by their
+                // volumes' id labels. Read only if the volume holds no config, and then it
+                // names peers a lone server cannot form a quorum without.
+                members = labelled_members(d, o);
+            }
             vec![
                 Op::Pull {
                     host: host.clone(),
@@ -597,33 +626,50 @@ fn zk_connect(d: &Desired, o: &Observed) -> Vec<String> {
 }
 
 /// The operations that remove every container of the cluster, in reverse rollout order
-/// (Marathon, agents, masters, ZooKeeper), then their data volumes: `delete --cascade`.
-pub fn teardown(cluster: &str, o: &Observed) -> Vec<Op> {
-    let mut containers = Vec::new();
-    let mut volumes = Vec::new();
+/// (Marathon, agents, masters, ZooKeeper): `delete --cascade`. With `purge_data`
+/// (`--purge-data`) their data volumes follow, after every container; without it they
+/// stay ([`kept_volumes`] names them), so that a deletion never loses ZooKeeper's data or
+/// the masters' replicated logs unless a person asked for exactly that.
+pub fn teardown(cluster: &str, o: &Observed, purge_data: bool) -> Vec<Op> {
+    let mut ops = Vec::new();
     for c in Component::ALL.iter().rev() {
         for oc in o.containers_of(*c) {
-            containers.push(Op::Remove {
+            ops.push(Op::Remove {
                 host: oc.host.clone(),
                 name: oc.name.clone(),
             });
         }
     }
+    if purge_data {
+        for (host, volumes) in kept_volumes(cluster, o) {
+            ops.extend(volumes.into_iter().map(|volume| Op::RemoveVolume {
+                host: host.clone(),
+                volume,
+            }));
+        }
+    }
+    ops
+}
+
+/// The cluster's data volumes `o` shows, by host (reverse rollout order on each host):
+/// what [`teardown`] removes with `purge_data` and keeps without it. Volumes of other
+/// clusters, or anyone else's, are never named.
+pub fn kept_volumes(cluster: &str, o: &Observed) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
     for (host, h) in &o.hosts {
         if let crate::observed::HostObservation::Reachable { volumes: vs, .. } = h {
-            for c in Component::ALL.iter().rev() {
-                let v = volume_name(cluster, *c, host);
-                if vs.contains(&v) {
-                    volumes.push(Op::RemoveVolume {
-                        host: host.clone(),
-                        volume: v,
-                    });
-                }
+            let ours: Vec<String> = Component::ALL
+                .iter()
+                .rev()
+                .map(|c| volume_name(cluster, *c, host))
+                .filter(|v| vs.contains(v))
+                .collect();
+            if !ours.is_empty() {
+                out.insert(host.clone(), ours);
             }
         }
     }
-    containers.extend(volumes);
-    containers
+    out
 }
 
 #[cfg(test)]
@@ -806,8 +852,9 @@ mod tests {
         assert_eq!(extra_labels[labels::MASTER_QUORUM], "2");
     }
 
-    #[test]
-    fn teardown_removes_in_reverse_rollout_order_then_volumes() {
+    /// Both ZooKeeper and master volumes on h1 and h2, every container running, and
+    /// someone else's volume beside them.
+    fn two_hosts_full() -> Observed {
         use crate::observed::{ContainerState, HostObservation, ObservedContainer};
         let c = |comp: Component, host: &str| ObservedContainer {
             name: crate::desired::container_name("c", comp, host),
@@ -835,9 +882,12 @@ mod tests {
                 },
             );
         }
-        let ops = teardown("c", &o);
-        let roles: Vec<String> = ops
-            .iter()
+        o
+    }
+
+    /// Each operation as the role it touches (`volume <role>` for a volume).
+    fn roles(ops: &[Op]) -> Vec<String> {
+        ops.iter()
             .map(|op| match op {
                 Op::Remove { name, .. } => name.split('-').nth(1).unwrap_or("").to_string(),
                 Op::RemoveVolume { volume, .. } => {
@@ -845,23 +895,74 @@ mod tests {
                 }
                 other => panic!("{other:?}"),
             })
-            .collect();
-        assert_eq!(
-            roles,
+            .collect()
+    }
+
+    const CONTAINERS_IN_REVERSE: [&str; 8] = [
+        "marathon",
+        "marathon",
+        "agent",
+        "agent",
+        "master",
+        "master",
+        "zookeeper",
+        "zookeeper",
+    ];
+
+    #[test]
+    fn teardown_with_purge_removes_in_reverse_rollout_order_then_the_volumes() {
+        let o = two_hosts_full();
+        let ops = teardown("c", &o, true);
+        let mut want: Vec<String> = CONTAINERS_IN_REVERSE.map(String::from).to_vec();
+        want.extend(
             [
-                "marathon",
-                "marathon",
-                "agent",
-                "agent",
-                "master",
-                "master",
-                "zookeeper",
-                "zookeeper",
                 "volume master",
                 "volume zookeeper",
                 "volume master",
-                "volume zookeeper"
+                "volume zookeeper",
             ]
+            .map(String::from),
         );
+        assert_eq!(roles(&ops), want);
+        // Every volume after every container, and never someone else's.
+        let first_volume = ops
+            .iter()
+            .position(|op| matches!(op, Op::RemoveVolume { .. }));
+        let last_container = ops.iter().rposition(|op| matches!(op, Op::Remove { .. }));
+        assert!(first_volume > last_container, "{ops:?}");
+        assert!(ops.iter().all(|op| !matches!(
+            op,
+            Op::RemoveVolume { volume, .. } if volume == "someone-elses"
+        )));
+    }
+
+    #[test]
+    fn teardown_without_purge_removes_the_containers_and_keeps_every_volume() {
+        let o = two_hosts_full();
+        let ops = teardown("c", &o, false);
+        assert_eq!(
+            roles(&ops),
+            CONTAINERS_IN_REVERSE.map(String::from).to_vec()
+        );
+        assert!(
+            ops.iter().all(|op| !matches!(op, Op::RemoveVolume { .. })),
+            "{ops:?}"
+        );
+        // What it keeps is named, by host, and only this cluster's.
+        let kept = kept_volumes("c", &o);
+        let want: BTreeMap<String, Vec<String>> = ["h1", "h2"]
+            .iter()
+            .map(|h| {
+                (
+                    h.to_string(),
+                    vec![
+                        volume_name("c", Component::Masters, h),
+                        volume_name("c", Component::Zookeeper, h),
+                    ],
+                )
+            })
+            .collect();
+        assert_eq!(kept, want);
+        assert!(kept_volumes("other", &o).is_empty());
     }
 }

@@ -193,6 +193,16 @@ fn fault_round(sim: &mut SimCluster, rng: &mut Rng, faults: Faults) -> usize {
         sim.crash(comp, h);
         transitions += 1;
     }
+    if faults.container_people_percent > 0 && rng.percent(faults.container_people_percent) {
+        let h = &hosts[rng.below(hosts.len() as u64) as usize];
+        let comp = Component::ALL[rng.below(4) as usize];
+        if rng.percent(50) {
+            sim.person_stops(comp, h);
+        } else {
+            sim.person_removes(comp, h);
+        }
+        transitions += 1;
+    }
     if faults.host_loss_percent > 0 && rng.percent(faults.host_loss_percent) {
         let away: Vec<String> = sim
             .hosts

@@ -27,6 +27,38 @@ impl SimCluster {
         self.settle();
     }
 
+    /// A person runs `docker stop` on one of the cluster's containers: it exits and, stopped
+    /// by hand, stays down (Docker's restart policy does not bring back a container a person
+    /// stopped) until someone starts it.
+    pub fn person_stops(&mut self, comp: Component, host: &str) {
+        let now = self.now;
+        if let Some(c) = self
+            .hosts
+            .get_mut(host)
+            .filter(|h| h.reachable)
+            .and_then(|h| h.containers.get_mut(&comp))
+        {
+            if matches!(
+                c.state,
+                ContainerState::Running | ContainerState::Restarting
+            ) {
+                c.state = ContainerState::Exited;
+                c.finished_at = now;
+                c.restart_at = None;
+            }
+        }
+        self.settle();
+    }
+
+    /// A person runs `docker rm -f` on one of the cluster's containers: it is gone, its
+    /// named volumes stay (`rm` without `-v` never removes a named volume).
+    pub fn person_removes(&mut self, comp: Component, host: &str) {
+        if let Some(h) = self.hosts.get_mut(host).filter(|h| h.reachable) {
+            h.containers.remove(&comp);
+        }
+        self.settle();
+    }
+
     /// Fault: a host stops answering (network, engine, power). What runs there keeps its
     /// state and comes back with the host ([`SimCluster::return_host`]); while away it
     /// serves nobody.
@@ -110,6 +142,10 @@ pub struct Faults {
     /// Percent chance per iteration that a person acts on maintenance: opens a window on
     /// an agent host, takes it down, or ends it.
     pub people_percent: u64,
+    /// Percent chance per iteration that a person stops (`docker stop`) or removes
+    /// (`docker rm -f`, volumes kept) one of the cluster's containers: unlike a crash,
+    /// nothing brings it back but the operator.
+    pub container_people_percent: u64,
     /// Percent chance per step that a host is lost *during* it: after the record write,
     /// between two of its operations, or after the last one (the operator, cut short there
     /// or not, finds the host gone at its next look). Mostly the step's own host.
@@ -128,6 +164,7 @@ impl Faults {
             zk_lag_secs: 4,
             voters_by_address: true,
             people_percent: 1,
+            container_people_percent: 1,
             host_midstep_percent: 3,
         }
     }

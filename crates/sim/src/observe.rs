@@ -188,6 +188,8 @@ impl SimCluster {
             elected: live && leads,
             recovered: live && self.log(h) == Some(LogState::Voting) && (!leads || qok),
             version: None,
+            // The model has no partitions between masters: the group is not read.
+            in_log_group: None,
         })
     }
 }

@@ -289,19 +289,39 @@ fn zookeeper_ids_are_never_reused() {
 
 #[test]
 fn zookeeper_is_never_bootstrapped_over_existing_data() {
+    // Every container gone, the data volumes left: no server answers, so no config can be
+    // read. A new ensemble would be a second one beside the data; the servers are
+    // recreated on their own volumes, under the ids they hold, and the same ensemble forms.
     let d = doc(3, 3, 3, 0);
     let mut sim = converged(&d);
+    let before = sim.zk.clone();
     for h in sim.hosts.values_mut() {
         h.containers.clear(); // containers gone, volumes left
     }
-    sim.zk = None;
-    match next(&d, &sim) {
-        Decision::Blocked {
-            kind: BlockKind::Degraded,
-            ..
-        } => {}
-        other => panic!("{other:?}"),
+    let steps = run_until(&d, &mut sim, 300, |_| false);
+    assert!(
+        !steps
+            .iter()
+            .any(|s| matches!(s, Step::ZkStartServer { .. })),
+        "a bootstrap over existing data: {steps:?}"
+    );
+    let recreated: Vec<(String, u64)> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::ZkRecreateServer { host, id } => Some((host.clone(), *id)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recreated.len(), 3, "{steps:?}");
+    for (host, id) in &recreated {
+        assert_eq!(
+            sim.hosts[host].zk_volume_id,
+            Some(*id),
+            "{host}: its own id"
+        );
     }
+    assert_eq!(sim.zk.map(|c| c.voters), before.map(|c| c.voters));
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
 }
 
 #[test]
@@ -1952,4 +1972,113 @@ fn a_recorded_canary_that_never_started_gives_way_when_it_became_the_leader() {
         canary_to_record(&desired, &decision),
         Some((Component::Masters, step.host().to_string()))
     );
+}
+
+#[test]
+fn a_lone_masters_removed_container_comes_back_with_the_quorum_of_its_kept_log() {
+    // A person removed the lone master's container (`docker rm -f`: its volume and the
+    // log replica on it stay), then the document asks for five masters. Before the fix all
+    // five were created at once with quorum 3: one voting replica beside four empty ones,
+    // which can only catch up from a quorum of voting replicas, and never did (simulation
+    // seed 675, with people removing containers). The kept master comes back first with
+    // the quorum its log was written under; growing from one master then needs a registry
+    // reset, which the operator does only when the document accepts it, and says so.
+    let d = doc(5, 1, 1, 0);
+    let mut sim = converged(&d);
+    sim.person_removes(Component::Masters, "h1");
+    let d5 = doc(5, 1, 5, 0);
+    let steps = run_until(&d5, &mut sim, 400, |_| false);
+    let masters: Vec<(String, Option<u32>)> = sim
+        .hosts
+        .iter()
+        .filter_map(|(h, x)| {
+            x.containers
+                .get(&Component::Masters)
+                .map(|c| (h.clone(), c.master_quorum))
+        })
+        .collect();
+    assert_eq!(masters, vec![("h1".to_string(), Some(1))], "{steps:?}");
+    match next(&d5, &sim) {
+        Decision::Blocked {
+            kind: BlockKind::Safety,
+            reason,
+            ..
+        } => {
+            assert!(reason.contains("registry"), "{reason}")
+        }
+        other => panic!("{other:?} after {steps:?}"),
+    }
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+}
+
+#[test]
+fn a_lone_zookeeper_server_removed_by_hand_before_its_move_comes_back_where_its_data_is() {
+    // ZooKeeper's one server on h1, its container removed by hand (its data, the whole
+    // ensemble, kept), and the document moves ZooKeeper to h2. No server answers. Before
+    // the fix the planner recreated a lost server only where the document places
+    // ZooKeeper, and blocked for good ("ZooKeeper data exists"; simulation seed 1921).
+    // The server comes back on h1, its data's host, under its own id; then the ensemble
+    // moves to h2 as any move does, and no second ensemble is ever started.
+    let d = doc(3, 1, 3, 0);
+    let mut sim = converged(&d);
+    let before: Vec<u64> = sim
+        .zk
+        .iter()
+        .flat_map(|c| c.voters.keys().copied())
+        .collect();
+    sim.person_removes(Component::Zookeeper, "h1");
+    let mut moved = d.clone();
+    moved.spec.zookeeper.hosts = Some(vec!["h2".into()]);
+    let steps = run_until(&moved, &mut sim, 400, |_| false);
+    assert!(
+        matches!(steps.first(), Some(Step::ZkRecreateServer { host, id }) if host == "h1" && before == [*id]),
+        "{steps:?}"
+    );
+    assert_eq!(next(&moved, &sim), Decision::Converged, "{steps:?}");
+    let voters = voter_hosts(&sim);
+    assert_eq!(voters, ["h2"], "{steps:?}");
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+}
+
+#[test]
+fn a_joiner_on_a_version_the_document_went_back_from_is_replaced_not_waited_for() {
+    // ZooKeeper grows 2 → 3 with a version that never turns healthy: the joiner on h3
+    // never syncs, and the growth blocks, as it should. The person goes back to the good
+    // version. Before the fix the planner kept waiting for that joiner ("joining ZooKeeper
+    // server 3 on h3 is not healthy"), for good (the simulation's mistakes walk, seed
+    // 1085). A joiner never was a voter: it goes with its volume, and a server is started
+    // again on the good version, under a new id.
+    let d = doc(3, 2, 3, 0);
+    let mut sim = converged(&d);
+    let mut bad = doc(3, 3, 3, 0);
+    bad.spec.zookeeper.image = "zk:bad".into();
+    sim.broken_images.insert("zk:bad".into());
+    let steps = run_until(&bad, &mut sim, 200, |_| false);
+    assert!(
+        steps
+            .iter()
+            .any(|s| matches!(s, Step::ZkStartServer { host, .. } if host == "h3")),
+        "{steps:?}"
+    );
+    assert!(
+        matches!(
+            next(&bad, &sim),
+            Decision::Blocked { .. } | Decision::Wait { .. }
+        ),
+        "the broken joiner holds the growth"
+    );
+    let good = doc(3, 3, 3, 0);
+    let steps = run_until(&good, &mut sim, 400, |_| false);
+    assert_eq!(next(&good, &sim), Decision::Converged, "{steps:?}");
+    let voters = voter_hosts(&sim);
+    assert_eq!(voters, ["h1", "h2", "h3"], "{steps:?}");
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+}
+
+/// The hosts of the committed ZooKeeper voters, by id.
+fn voter_hosts(sim: &SimCluster) -> Vec<String> {
+    sim.zk
+        .iter()
+        .flat_map(|c| c.voters.values().cloned())
+        .collect()
 }

@@ -186,6 +186,7 @@ fn observation(r: &mut Rng, d: &Desired) -> (Observed, Recorded) {
                     elected: true,
                     recovered: r.percent(85),
                     version: None,
+                    in_log_group: r.percent(90).then_some(true).or(Some(false)),
                 },
             );
         }

@@ -412,6 +412,34 @@ fn random_walk(seed: u64) -> usize {
                 _ => true,
             })
             .collect();
+        let mistakable: Vec<Component> = bumpable
+            .iter()
+            .copied()
+            .filter(|c| *c != Component::Marathon)
+            .collect();
+        if !mistakable.is_empty() && rng.percent(10) {
+            // A person's mistake: a tag no registry has (a typo), or one that never turns
+            // healthy. The operator must stop at it having taken down at most one member
+            // (a pull comes before any stop), and the rollback (the previous document
+            // stored again) must converge. Marathon is left out: going back over state a
+            // new version may have migrated is refused by design.
+            let c = mistakable[rng.below(mistakable.len() as u64) as usize];
+            let missing = rng.percent(50);
+            let bad = bump(&d, c, if missing { "9.9.9-typo" } else { "9.9.9-bad" });
+            let desired_bad = Desired::from_document(&bad);
+            let image = desired_bad.image_of(c).unwrap_or_default().to_string();
+            if missing {
+                sim.missing_images.insert(image);
+            } else {
+                sim.broken_images.insert(image);
+            }
+            let n = 20 + rng.below(200) as usize;
+            let out = drive(&mut sim, &desired_bad, &mut rng, faults, n)
+                .unwrap_or_else(|e| panic!("{e}\nmodel: {}", describe(&sim)));
+            transitions += out.transitions;
+            transitions += converge(&mut sim, &d, &mut rng, faults);
+            continue;
+        }
         match rng.below(7) {
             0 => {
                 let tag = v(&mut rng);

@@ -124,6 +124,40 @@ async fn basic_tags(h: HeaderMap) -> Response {
     json(serde_json::json!({"name": "basic", "tags": ["1.0.0"]}))
 }
 
+/// Challenges for a token from a realm on another host (`localhost`, where the registry
+/// is `127.0.0.1`): the credentials may go there only if the document trusts it.
+async fn elsewhere_tags(State(f): State<Fake>, h: HeaderMap) -> Response {
+    if h.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer tok-123") {
+        let port = f.addr.rsplit_once(':').map_or("", |(_, p)| p).to_string();
+        let challenge = format!(
+            r#"Bearer realm="http://localhost:{port}/token",service="fake",scope="repository:mesos-master:pull""#
+        );
+        return (StatusCode::UNAUTHORIZED, [("www-authenticate", challenge)]).into_response();
+    }
+    json(serde_json::json!({"name": "elsewhere", "tags": ["2.0.0"]}))
+}
+
+/// Redirects to the same registry (followed) or to another host (never followed).
+async fn redirect_same(State(_f): State<Fake>) -> Response {
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [("location", "/v2/basic/tags/list")],
+    )
+        .into_response()
+}
+
+async fn redirect_away(State(f): State<Fake>) -> Response {
+    let port = f.addr.rsplit_once(':').map_or("", |(_, p)| p).to_string();
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(
+            "location",
+            format!("http://localhost:{port}/v2/basic/tags/list"),
+        )],
+    )
+        .into_response()
+}
+
 async fn serve() -> Fake {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -136,6 +170,9 @@ async fn serve() -> Fake {
         .route("/token", get(token))
         .route("/v2/mesos-master/tags/list", get(tags))
         .route("/v2/basic/tags/list", get(basic_tags))
+        .route("/v2/elsewhere/tags/list", get(elsewhere_tags))
+        .route("/v2/hop/tags/list", get(redirect_same))
+        .route("/v2/away/tags/list", get(redirect_away))
         .with_state(fake.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
     fake
@@ -267,4 +304,51 @@ fn a_next_page_on_another_host_is_refused() {
     ] {
         assert!(c.same_registry(from, evil, "tags").is_err(), "{evil}");
     }
+}
+
+#[tokio::test]
+async fn credentials_go_to_a_token_realm_on_another_host_only_if_the_document_trusts_it() {
+    let fake = serve().await;
+    let login = || Some(Secret::new("registry-login", b"robot:s3cret".to_vec()));
+    let client = RegistryClient::new(&fake.addr, None, login()).unwrap();
+    let err = client.tags("elsewhere").await.unwrap_err().to_string();
+    assert!(
+        err.contains("not sent") && err.contains("tokenRealms"),
+        "{err}"
+    );
+    assert_eq!(fake.token_requests.load(Ordering::SeqCst), 0, "sent anyway");
+    let trusting = RegistryClient::new(&fake.addr, None, login())
+        .unwrap()
+        .with_trusted_realms(vec!["localhost".into()]);
+    assert_eq!(trusting.tags("elsewhere").await.unwrap(), ["2.0.0"]);
+    assert_eq!(fake.token_requests.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn credentials_never_go_over_plain_http_that_leaves_the_machine() {
+    let login = Some(Secret::new("registry-login", b"robot:s3cret".to_vec()));
+    let client = RegistryClient::new("registry.example:5000", None, login).unwrap();
+    let why = client
+        .credentials_refused("http://registry.example:5000/v2/x/tags/list", false)
+        .unwrap();
+    assert!(why.contains("https only"), "{why}");
+    assert!(client
+        .credentials_refused("https://registry.example:5000/token", true)
+        .is_none());
+    assert!(client
+        .credentials_refused("http://127.0.0.1:5000/v2/", false)
+        .is_none());
+    assert!(client
+        .credentials_refused("https://auth.example/token", true)
+        .is_some_and(|w| w.contains("tokenRealms")));
+}
+
+#[tokio::test]
+async fn a_redirect_is_followed_on_the_same_registry_only() {
+    let fake = serve().await;
+    let login = || Some(Secret::new("registry-login", b"robot:s3cret".to_vec()));
+    let client = RegistryClient::new(&fake.addr, None, login()).unwrap();
+    assert_eq!(client.tags("hop").await.unwrap(), ["1.0.0"]);
+    let err = client.tags("away").await.unwrap_err().to_string();
+    assert!(err.contains("307"), "{err}");
 }

@@ -183,6 +183,36 @@ impl AutoUpdateState {
     }
 }
 
+impl AutoUpdateState {
+    /// What of the state outlives the cluster's spec (`delete`, `delete --cascade` without
+    /// `--purge-data`), so that re-applying the cluster does not try a tag that failed again:
+    /// the denylist, approvals, tags seen (their `minAge` clock), scan times and the last
+    /// good image. What belongs to the deleted spec goes: the write in flight and the
+    /// rollout (a re-applied spec starts again at generation 1, where an old
+    /// `fromGeneration` could match by chance and an old canary would hold the new
+    /// cluster), the pins and the image known (a re-applied document is a new start, not a
+    /// person's edit of the old one).
+    pub fn kept_after_delete(&self) -> AutoUpdateState {
+        let components = self
+            .components
+            .iter()
+            .map(|(c, u)| {
+                (
+                    *c,
+                    ComponentUpdates {
+                        known_image: None,
+                        pending: None,
+                        pinned: None,
+                        rollout: None,
+                        ..u.clone()
+                    },
+                )
+            })
+            .collect();
+        AutoUpdateState { components }
+    }
+}
+
 impl ComponentUpdates {
     /// Replaces the tags seen by a scan's answer: a tag keeps the time it was first seen
     /// (and its digest), a new one is seen `now`, one the registry no longer has is dropped.
@@ -225,5 +255,69 @@ impl ComponentUpdates {
     /// The phase of the rollout in progress, if any.
     pub fn canary_phase(&self) -> Option<RolloutPhase> {
         self.rollout.as_ref().map(|r| r.phase)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delete_keeps_the_denylist_and_drops_what_belongs_to_the_deleted_spec() {
+        let mut u = ComponentUpdates::default();
+        u.seen.insert(
+            "1.12.0".into(),
+            SeenTag {
+                first_seen: 5,
+                digest: None,
+            },
+        );
+        u.denied.insert(
+            "1.12.0".into(),
+            Denial {
+                reason: "canary failed".into(),
+                at: 9,
+            },
+        );
+        u.approved.insert("1.12.1".into());
+        u.last_good = Some("mesos-master:1.11.0".into());
+        u.known_image = Some("mesos-master:1.11.0".into());
+        u.pending = Some(PendingWrite {
+            image: "mesos-master:1.12.1".into(),
+            from_generation: 1,
+            rollback: false,
+        });
+        u.pinned = Some(Pin {
+            image: "mesos-master:1.11.0".into(),
+            generation: 3,
+            at: 7,
+        });
+        u.rollout = Some(AutoRollout {
+            tag: "1.12.1".into(),
+            from_image: "mesos-master:1.11.0".into(),
+            to_image: "mesos-master:1.12.1".into(),
+            phase: RolloutPhase::Canary,
+            started_at: 8,
+            healthy_since: None,
+            failing_since: None,
+            promoted_at: None,
+            baseline_agents: 3,
+            canary_host: Some("h1".into()),
+        });
+        let mut s = AutoUpdateState::default();
+        s.components.insert(Component::Masters, u.clone());
+        let kept = s.kept_after_delete();
+        let k = kept.component(Component::Masters);
+        assert_eq!(k.denied, u.denied);
+        assert_eq!(k.approved, u.approved);
+        assert_eq!(k.seen, u.seen);
+        assert_eq!(k.last_good, u.last_good);
+        assert_eq!(k.known_image, None);
+        assert_eq!(k.pending, None);
+        assert_eq!(k.pinned, None);
+        assert_eq!(k.rollout, None);
+        assert!(kept.canary_hold(|_| true).is_none());
+        // Kept twice is kept once.
+        assert_eq!(kept.kept_after_delete(), kept);
     }
 }

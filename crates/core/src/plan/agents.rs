@@ -143,6 +143,61 @@ fn create_missing(
     )
 }
 
+/// A wanted agent that holds the budget of agents out of service only because it runs an
+/// outdated configuration that does not serve (a rollback from a version that never turned
+/// healthy), on a host in no maintenance window: replacing it takes nothing more out of
+/// service, and nothing else would (the windows that wait for the budget come first).
+/// Found by the simulation's mistakes (a person bumps the agents to a version that never
+/// turns healthy, then rolls back): an own window waited for the budget, and the gate
+/// waited on the broken agent, for good.
+fn replace_outdated(
+    ctx: &View,
+    out_of_service: &BTreeSet<&str>,
+    wanted: &BTreeSet<&str>,
+) -> Option<Decision> {
+    let h = out_of_service.iter().copied().find(|h| {
+        let Some(c) = ctx.observed.container(Component::Agents, h) else {
+            return false;
+        };
+        // Under drainAgents, one that is registered is drained, and one that answers but
+        // is not listed (re-registering after a failover) is waited for, as in the pass
+        // over outdated agents: only one that truly serves nobody is replaced here.
+        let may_serve = ctx.desired.drain_agents
+            && c.running()
+            && (ctx
+                .observed
+                .agents
+                .members
+                .get(*h)
+                .is_some_and(|a| a.registered)
+                || awaiting_listing(ctx, h));
+        wanted.contains(h)
+            && ctx.observed.reachable(h)
+            && !hash_ok(ctx, h)
+            && !ctx.observed.agents.maintenance.contains_key(*h)
+            && !may_serve
+    })?;
+    act(
+        Step::ReplaceContainer {
+            component: Component::Agents,
+            host: h.to_string(),
+            reset_registry: false,
+        },
+        format!("the agent on {h} runs an outdated configuration and is out of service; it holds the budget, so it is replaced first"),
+    )
+}
+
+/// What gives the budget of agents out of service back without taking another agent out:
+/// a missing agent created, or a broken outdated one replaced.
+fn free_the_budget(
+    ctx: &View,
+    out_of_service: &BTreeSet<&str>,
+    wanted: &BTreeSet<&str>,
+) -> Option<Decision> {
+    create_missing(ctx, out_of_service, wanted)
+        .or_else(|| replace_outdated(ctx, out_of_service, wanted))
+}
+
 /// Running the desired configuration, in service, out of maintenance.
 fn agent_ok(ctx: &View, host: &str) -> bool {
     hash_ok(ctx, host)
@@ -209,8 +264,14 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
     // nothing, and a window of the operator's would look gone (scheduled again under a new
     // start, then taken for a person's) or a person's would look like the operator's.
     if needs_master && changing && !ctx.observed.agents.maintenance_read {
+        let reason = match &ctx.observed.agents.maintenance_refused {
+            Some(why) => format!(
+                "the leading Mesos master refused to show its maintenance status or schedule ({why}); waiting to read them before any agent moves"
+            ),
+            None => "the leading Mesos master's maintenance status or schedule did not answer; waiting to read them before any agent moves".into(),
+        };
         return Some(Decision::Wait {
-            reason: "the leading Mesos master's maintenance status or schedule did not answer; waiting to read them before any agent moves".into(),
+            reason,
             until: None,
         });
     }
@@ -265,8 +326,8 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
                     continue;
                 }
                 if !fits(h) {
-                    if let Some(create) = create_missing(ctx, &out_of_service, &wanted) {
-                        return Some(create);
+                    if let Some(step) = free_the_budget(ctx, &out_of_service, &wanted) {
+                        return Some(step);
                     }
                     if deferred.is_none() {
                         deferred = wait_for_agent(ctx, out_of_service.iter().next()?);
@@ -327,8 +388,8 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
             return Some(unlisted_wait(h));
         }
         if !fits(h) {
-            if let Some(create) = create_missing(ctx, &out_of_service, &wanted) {
-                return Some(create);
+            if let Some(step) = free_the_budget(ctx, &out_of_service, &wanted) {
+                return Some(step);
             }
             return wait_for_agent(ctx, out_of_service.iter().find(|x| **x != h)?);
         }

@@ -41,11 +41,37 @@ pub fn stage<'a>(
     recorded: &crate::record::Recorded,
 ) -> Cow<'a, Desired> {
     let target = desired.master_quorum;
-    let labelled: Vec<(&str, u32)> = observed
+    let has = |h: &str| observed.container(Component::Masters, h).is_some();
+    // A master whose container is gone but whose volume is kept (a replacement cut short):
+    // its replica may be one the log's quorum needs.
+    let kept = |h: &str| {
+        let v = crate::desired::volume_name(&desired.name, Component::Masters, h);
+        !has(h)
+            && matches!(observed.hosts.get(h), Some(crate::observed::HostObservation::Reachable { volumes, .. }) if volumes.contains(&v))
+    };
+    let mut labelled: Vec<(&str, u32)> = observed
         .containers_of(Component::Masters)
         .into_iter()
         .filter_map(|c| c.master_quorum.map(|q| (c.host.as_str(), q)))
         .collect();
+    if labelled.is_empty() {
+        // No master container at all, but replicas kept on their volumes (people removed
+        // the containers, or replacements were cut short): the log was written under the
+        // quorum they last ran with, which the record holds. The stage starts from them,
+        // or a document asking for more masters would have them all created with the new
+        // quorum beside too few voting replicas, and the log could never recover (a lone
+        // quorum-1 master's container removed, then 1 -> 5 masters: four empty replicas
+        // and one voting replica under quorum 3).
+        labelled = observed
+            .hosts
+            .keys()
+            .filter(|h| kept(h))
+            // A log a registry reset in progress wipes holds nothing the stage must keep
+            // (seed 27519: the reset goes on).
+            .filter(|h| !recorded.registry_reset.contains(*h))
+            .filter_map(|h| recorded.master_quorums.get(h).map(|q| (h.as_str(), *q)))
+            .collect();
+    }
     let (Some(lo), Some(hi)) = (
         labelled.iter().map(|(_, q)| *q).min(),
         labelled.iter().map(|(_, q)| *q).max(),
@@ -90,14 +116,6 @@ pub fn stage<'a>(
         }
     } else {
         target
-    };
-    let has = |h: &str| observed.container(Component::Masters, h).is_some();
-    // A master whose container is gone but whose volume is kept (a replacement cut short):
-    // its replica may be one the log's quorum needs.
-    let kept = |h: &str| {
-        let v = crate::desired::volume_name(&desired.name, Component::Masters, h);
-        !has(h)
-            && matches!(observed.hosts.get(h), Some(crate::observed::HostObservation::Reachable { volumes, .. }) if volumes.contains(&v))
     };
     // The last stage of a quorum change is still a stage while a master runs another
     // quorum: the quorum moves in place, and only then do masters move hosts. So is one

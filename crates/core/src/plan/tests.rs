@@ -187,3 +187,82 @@ fn agents_a_missing_agent_holding_the_budget_is_created_not_waited_for() {
         "{decision:?}"
     );
 }
+
+/// Issue 22, item 8, the masters' side: a master cut off from the other two past its
+/// ZooKeeper session still answers `/health` and its own metrics as before, but its replica
+/// is gone from the log's group in ZooKeeper. A masters bump must not stop either of the two
+/// masters that still form the log's quorum of 2 (that would leave one replica of three).
+#[test]
+fn a_master_out_of_the_log_group_is_not_counted_and_the_two_that_are_stay() {
+    let running = three_of_each();
+    let now = 1_000_000;
+    let mut o = converged_view(&running, now);
+    let y = "apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {name: t}\nspec:\n  hosts:\n    - {name: h1, address: 10.0.0.1, docker: {endpoint: 'unix:///d.sock'}}\n    - {name: h2, address: 10.0.0.2, docker: {endpoint: 'unix:///d.sock'}}\n    - {name: h3, address: 10.0.0.3, docker: {endpoint: 'unix:///d.sock'}}\n  zookeeper: {image: zk:1, servers: 3}\n  masters: {image: m:2, count: 3, acceptRegistryReset: true}\n  agents: {image: a:1}\n";
+    let bumped = crate::desired::Desired::from_document(&crate::spec::parse_document(y).unwrap());
+    for m in o.masters.members.values_mut() {
+        m.in_log_group = Some(true);
+    }
+    if let Some(m) = o.masters.members.get_mut("h3") {
+        m.in_log_group = Some(false);
+    }
+    let r = note_observed(&Recorded::new_cluster(), "t", &o, now);
+    let decision = plan(&bumped, &o, &r, now);
+    if let Some(Step::ReplaceContainer {
+        component: Component::Masters,
+        host,
+        ..
+    }) = decision.step()
+    {
+        assert_eq!(
+            host, "h3",
+            "a master of the two in the log's group was replaced: {decision:?}"
+        );
+    }
+    // Seen in the group again, the rollout goes on as usual (a follower first).
+    if let Some(m) = o.masters.members.get_mut("h3") {
+        m.in_log_group = Some(true);
+    }
+    let decision = plan(&bumped, &o, &r, now);
+    assert!(
+        matches!(
+            decision.step(),
+            Some(Step::ReplaceContainer {
+                component: Component::Masters,
+                ..
+            })
+        ),
+        "{decision:?}"
+    );
+}
+
+/// Issue 23: a leader that refuses the operator its maintenance (401) makes the rollout
+/// wait with the refusal's own words (the field and the secret), not "did not answer".
+#[test]
+fn agents_wait_naming_the_credentials_when_the_leader_refuses_its_maintenance() {
+    let now = 1_000_000;
+    let mut d = document(3, 3, &[]);
+    d.drain_agents = true;
+    let mut o = converged_view(&d, now);
+    if let Some(HostObservation::Reachable { containers, .. }) = o.hosts.get_mut("h3") {
+        if let Some(c) = containers.get_mut(&Component::Agents) {
+            c.config_hash = "outdated".into();
+        }
+    }
+    o.agents.maintenance_read = false;
+    let mut recorded = Recorded::new_cluster();
+    recorded.zk_highest_id = Some(3);
+    let r = note_observed(&recorded, "t", &o, now);
+    let reason = |d: &Decision| match d {
+        Decision::Wait { reason, .. } => reason.clone(),
+        other => panic!("not a wait: {other:?}"),
+    };
+    let plain = reason(&plan(&d, &o, &r, now));
+    assert!(plain.contains("did not answer"), "{plain}");
+    o.agents.maintenance_refused =
+        Some("401 Unauthorized: the credentials of spec.httpCredentials (secret mesos-http) were refused".into());
+    let refused = reason(&plan(&d, &o, &r, now));
+    assert!(
+        refused.contains("refused") && refused.contains("mesos-http"),
+        "{refused}"
+    );
+}

@@ -220,6 +220,27 @@ fn volume_of_voter(ctx: &View, voters: &BTreeMap<u64, String>, host: &str) -> Op
     }
 }
 
+/// Removes the ZooKeeper container on `host`, which is no voter, with its data, unless the
+/// volume may hold a voter's data (then a block, from [`volume_of_voter`]).
+fn remove_non_voter(
+    ctx: &View,
+    voters: &BTreeMap<u64, String>,
+    host: &str,
+    reason: String,
+) -> Option<Decision> {
+    if let Some(b) = volume_of_voter(ctx, voters, host) {
+        return Some(b);
+    }
+    act(
+        Step::RemoveContainer {
+            component: Component::Zookeeper,
+            host: host.to_string(),
+            remove_volume: true,
+        },
+        reason,
+    )
+}
+
 fn member(ctx: &View, id: u64, host: &str) -> ZkMember {
     ZkMember {
         id,
@@ -289,6 +310,9 @@ fn no_quorum(ctx: &View, desired: &[&str]) -> Option<Decision> {
     if let Some(d) = resume_start(ctx, None) {
         return Some(d);
     }
+    if let Some(d) = recreate_lost(ctx, desired) {
+        return Some(d);
+    }
     if containers.is_empty() && !volumes_left {
         // The record says an ensemble existed (ids were handed out, masters ran on it)
         // and none of it is in sight: it may run on hosts the document no longer names.
@@ -329,6 +353,60 @@ fn no_quorum(ctx: &View, desired: &[&str]) -> Option<Decision> {
             reason: "no ZooKeeper server answers and none is running, but ZooKeeper data exists".into(),
             action: "look at the ZooKeeper containers' logs; the operator will not bootstrap over existing data".into(),
         },
+    })
+}
+
+/// No quorum, and a server that served here has lost its container but not its data
+/// (someone ran `docker rm -f`, or a replacement was cut short after its removal): the
+/// quorum may be missing exactly that server, and nobody can start a container that no
+/// longer exists. Recreated on its volume with the id the volume holds, it comes back as
+/// itself: the server reads its config and `myid` from its data, as a stopped one does
+/// when started (which the repair pass does in this case too). Only on a volume whose id
+/// was handed out, never while a start or a removal on that host is in flight (a cut-short
+/// start is [`resume_start`]'s, with its own checks). A volume that never held a config (its
+/// server's first start never happened) is given the servers known by their volumes'
+/// labels: with peers listed, it cannot serve without a majority of them.
+fn recreate_lost(ctx: &View, desired: &[&str]) -> Option<Decision> {
+    let highest = ctx.recorded.zk_highest_id?;
+    // A start or a removal in flight on the host is finished by its own rules; a
+    // replacement cut short after its container was removed is finished by this.
+    let in_flight_on = ctx
+        .recorded
+        .in_flight
+        .as_ref()
+        .filter(|f| {
+            matches!(
+                f.step,
+                Step::ZkStartServer { .. } | Step::RemoveContainer { .. } | Step::ZkRemove { .. }
+            )
+        })
+        .map(|f| f.step.host());
+    // The hosts ZooKeeper is placed on first, then the document's other hosts (a server
+    // whose host the document moves ZooKeeper away from holds the ensemble's data until
+    // the move is done: seed 1921, a lone server's container removed before its move).
+    let others = ctx
+        .desired
+        .addresses
+        .keys()
+        .map(String::as_str)
+        .filter(|h| !desired.contains(h));
+    let candidates: Vec<&str> = desired.iter().copied().chain(others).collect();
+    candidates.into_iter().find_map(|h| {
+        let id = *ctx.observed.zookeeper.volume_ids.get(h)?;
+        let lost = ctx.observed.reachable(h)
+            && ctx.observed.container(Component::Zookeeper, h).is_none()
+            && has_volume(ctx, h)
+            && id <= highest
+            && in_flight_on != Some(h);
+        lost.then(|| Decision::Act {
+            step: Step::ZkRecreateServer {
+                host: h.to_string(),
+                id,
+            },
+            reason: format!(
+                "no ZooKeeper quorum, and server {id} on {h} lost its container but not its data; recreate it on its data"
+            ),
+        })
     })
 }
 
@@ -381,15 +459,10 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
         if !wanted {
             // Not a voter and not wanted here: it has been reconfigured out (or never got
             // in); its data may go, unless the volume holds a voter's id.
-            if let Some(b) = volume_of_voter(ctx, voters, &c.host) {
-                return Some(b);
-            }
-            return act(
-                Step::RemoveContainer {
-                    component: Component::Zookeeper,
-                    host: c.host.clone(),
-                    remove_volume: true,
-                },
+            return remove_non_voter(
+                ctx,
+                voters,
+                &c.host,
                 format!(
                     "ZooKeeper server {id} on {} is not in the committed config",
                     c.host
@@ -405,6 +478,22 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
             continue; // the repair pass starts it
         }
         if !joiner_synced(ctx, cfg, c) {
+            if stale(ctx, &c.host) {
+                // A joiner on a configuration that is going away (the document went back
+                // from a version that never turned healthy): never a voter, it holds no
+                // voter's data. Waited for, it would block for good; it goes, with its
+                // volume, and a server is started again on the current configuration
+                // under a new id (the simulation's mistakes walk, seed 1085).
+                return remove_non_voter(
+                    ctx,
+                    voters,
+                    &c.host,
+                    format!(
+                        "joining ZooKeeper server {id} on {} runs an outdated configuration and never joined",
+                        c.host
+                    ),
+                );
+            }
             return Some(wait_for(
                 ctx,
                 c,

@@ -68,6 +68,14 @@ pub struct ClusterSpec {
     /// How the operator reads the registry's tags for automated bumps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry_access: Option<RegistryAccess>,
+    /// Secret holding `principal:password` (one line), sent as HTTP Basic authentication
+    /// with every call the operator makes to the masters and Marathon: needed once the
+    /// masters run with `--authenticate_http_readwrite` (maintenance calls) or
+    /// `--authenticate_http_readonly` (state), or Marathon with `--http_credentials`.
+    /// One field for both: the operator is one client with one identity; give the same
+    /// principal to Mesos' `--credentials` file and to Marathon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_credentials: Option<SecretRef>,
 }
 
 /// How the operator talks to the registry when it looks for new tags (Docker hosts pull
@@ -83,9 +91,15 @@ pub struct RegistryAccess {
     /// as the registry asks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<SecretRef>,
-    /// Plain `http://` to the registry; must be asked for explicitly.
+    /// Plain `http://` to the registry; must be asked for explicitly. Refused with
+    /// `credentials` unless the registry is on this machine (loopback).
     #[serde(default, skip_serializing_if = "is_false")]
     pub plain_http: bool,
+    /// Hosts other than the registry's own that may receive `credentials` when the registry
+    /// sends the operator there for a bearer token (Docker Hub's `auth.docker.io`, a
+    /// separate token service); a challenge naming any other realm gets no credentials.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub token_realms: Vec<String>,
 }
 
 /// Whether and how the operator moves a component to new tags by itself.

@@ -113,6 +113,7 @@ pub fn validate(
     rollout(doc, &mut e);
     auto_update(doc, &mut e);
     secrets_in_containers(doc, &mut e);
+    http_credentials(doc, &mut e);
     ports(doc, &mut e);
     if e.0.is_empty() {
         Ok(())
@@ -710,6 +711,39 @@ fn secrets_in_containers(doc: &MesosCluster, e: &mut Errors) {
 
 static EMPTY_ENV: BTreeMap<String, String> = BTreeMap::new();
 
+/// The masters' flags that make their HTTP endpoints demand credentials
+/// (mesos@1.11.0:docs/authentication.md): readwrite covers the maintenance calls of every
+/// drained agent rollout, readonly `/master/state`.
+const MASTER_HTTP_AUTH_FLAGS: [&str; 2] = [
+    "MESOS_AUTHENTICATE_HTTP_READWRITE",
+    "MESOS_AUTHENTICATE_HTTP_READONLY",
+];
+
+/// `spec.httpCredentials` names a secret; masters told to authenticate HTTP need it, or
+/// every maintenance call (and, with readonly, every observation of the leader) fails 401
+/// in the middle of a rollout instead of at apply.
+fn http_credentials(doc: &MesosCluster, e: &mut Errors) {
+    let s = &doc.spec;
+    if let Some(r) = &s.http_credentials {
+        secret_name("spec.httpCredentials.secret", &r.secret, e);
+        return;
+    }
+    for flag in MASTER_HTTP_AUTH_FLAGS {
+        let on = s
+            .masters
+            .env
+            .get(flag)
+            .is_some_and(|v| matches!(v.trim(), "true" | "1"));
+        if on {
+            e.add(
+                format!("spec.masters.env.{flag}"),
+                "makes the masters refuse HTTP calls without credentials, and the operator has none: every maintenance call (drainAgents) would fail 401",
+                "store principal:password with `mesos-operator secret set NAME --from-file FILE` (the principal in the masters' --credentials file) and set spec.httpCredentials: {secret: NAME}",
+            );
+        }
+    }
+}
+
 /// Each component's `autoUpdate` policy compiles, and a component the automation moves has
 /// a registry to scan.
 fn auto_update(doc: &MesosCluster, e: &mut Errors) {
@@ -721,6 +755,28 @@ fn auto_update(doc: &MesosCluster, e: &mut Errors) {
         }
         if let Some(r) = &a.credentials {
             secret_name("spec.registryAccess.credentials.secret", &r.secret, e);
+            let host = doc
+                .spec
+                .registry
+                .as_deref()
+                .map(crate::spec::address::host_of)
+                .unwrap_or_default();
+            if a.plain_http && !crate::spec::address::is_loopback(&host) {
+                e.add(
+                    "spec.registryAccess.credentials",
+                    "credentials would cross the network in clear: plainHttp is set",
+                    "serve the registry over https (name its CA in spec.registryAccess.ca), or remove the credentials",
+                );
+            }
+        }
+        for (i, realm) in a.token_realms.iter().enumerate() {
+            if realm.is_empty() || realm.contains(['/', ':', ' ']) {
+                e.add(
+                    format!("spec.registryAccess.tokenRealms[{i}]"),
+                    format!("'{realm}' is not a host name"),
+                    "write the token service's host alone, e.g. auth.docker.io",
+                );
+            }
         }
     }
     for c in Component::ALL {
@@ -856,6 +912,59 @@ mod tests {
     #[test]
     fn the_seed_example_is_valid() {
         validate(&seed(), None).unwrap();
+    }
+
+    #[test]
+    fn registry_credentials_over_plain_http_are_refused_unless_the_registry_is_on_this_machine() {
+        let mut d = seed();
+        d.spec.registry_access = Some(crate::spec::RegistryAccess {
+            credentials: Some(crate::spec::SecretRef {
+                secret: "registry-login".into(),
+            }),
+            plain_http: true,
+            ..Default::default()
+        });
+        assert!(paths(&d, None).contains(&"spec.registryAccess.credentials".to_string()));
+        d.spec.registry = Some("127.0.0.1:5000".into());
+        assert!(paths(&d, None).is_empty(), "{:?}", paths(&d, None));
+        if let Some(a) = d.spec.registry_access.as_mut() {
+            a.plain_http = false;
+            a.token_realms = vec!["auth.docker.io".into(), "https://auth.example/token".into()];
+        }
+        assert_eq!(paths(&d, None), ["spec.registryAccess.tokenRealms[1]"]);
+    }
+
+    /// Issue 23: masters that authenticate HTTP need the operator's credentials, named by a
+    /// secret (never inline), or the first drained agent rollout fails 401 half-way.
+    #[test]
+    fn http_credentials_are_a_secret_name_and_required_by_masters_that_authenticate() {
+        let mut d = seed();
+        d.spec
+            .masters
+            .env
+            .insert("MESOS_AUTHENTICATE_HTTP_READWRITE".into(), "true".into());
+        let errs = validate(&d, None).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(
+            errs[0].path,
+            "spec.masters.env.MESOS_AUTHENTICATE_HTTP_READWRITE"
+        );
+        assert!(errs[0].fix.contains("spec.httpCredentials"), "{}", errs[0]);
+        d.spec.http_credentials = Some(crate::spec::SecretRef {
+            secret: "mesos-http".into(),
+        });
+        assert!(paths(&d, None).is_empty(), "{:?}", paths(&d, None));
+        d.spec.http_credentials = Some(crate::spec::SecretRef {
+            secret: "ops:hunter2".into(),
+        });
+        assert_eq!(paths(&d, None), ["spec.httpCredentials.secret"]);
+        // Off (or absent) asks for nothing.
+        let mut off = seed();
+        off.spec
+            .masters
+            .env
+            .insert("MESOS_AUTHENTICATE_HTTP_READONLY".into(), "false".into());
+        assert!(paths(&off, None).is_empty());
     }
 
     #[test]
