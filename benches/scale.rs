@@ -260,8 +260,10 @@ async fn measure(n: usize, resync: Duration) -> Row {
     let opts = RunOptions {
         concurrency: 16,
         resync,
+        resync_watched: resync,
         poll: Duration::from_secs(1),
-        after_step: Duration::from_millis(200),
+        gate_first_poll: Duration::from_millis(100),
+        after_step: Duration::from_millis(50),
         shutdown_grace: Duration::from_secs(5),
     };
     let (cpu0, _, _) = usage();

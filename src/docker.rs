@@ -15,9 +15,9 @@ use bollard::models::{
     VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, InspectContainerOptions, ListContainersOptions,
-    ListVolumesOptions, RemoveContainerOptions, RemoveVolumeOptions, StartContainerOptions,
-    StopContainerOptions,
+    CreateContainerOptions, CreateImageOptions, EventsOptions, InspectContainerOptions,
+    ListContainersOptions, ListVolumesOptions, RemoveContainerOptions, RemoveVolumeOptions,
+    StartContainerOptions, StopContainerOptions,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -102,6 +102,15 @@ pub struct HostSeen {
     pub zk_volume_id: Option<u64>,
 }
 
+/// One of Docker's events about a container of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerEvent {
+    /// What happened (`create`, `start`, `die`, `destroy`, ...).
+    pub action: String,
+    /// The container's name.
+    pub name: String,
+}
+
 /// A connected Docker host.
 pub struct HostClient {
     /// Host name from the document.
@@ -176,6 +185,41 @@ impl HostClient {
         self.call(CALL_TIMEOUT, self.docker.ping())
             .await
             .map(|_| ())
+    }
+
+    /// The engine's events about this cluster's containers, as they happen (Docker's
+    /// `/events`, filtered by the cluster's label). Long-lived: no deadline covers the
+    /// stream itself (it is silent while nothing happens); the caller checks the engine
+    /// answers first ([`HostClient::ping`]) and re-opens the stream when it ends.
+    pub fn events(
+        &self,
+        cluster: &str,
+    ) -> impl futures_util::Stream<Item = Result<ContainerEvent, DockerError>> + Send + 'static
+    {
+        let filters = HashMap::from([
+            ("type".to_string(), vec!["container".to_string()]),
+            (
+                "label".to_string(),
+                vec![format!("{}={cluster}", labels::CLUSTER)],
+            ),
+        ]);
+        let host = self.name.clone();
+        self.docker
+            .events(Some(EventsOptions {
+                filters: Some(filters),
+                ..Default::default()
+            }))
+            .map(move |item| match item {
+                Ok(e) => Ok(ContainerEvent {
+                    action: e.action.unwrap_or_default(),
+                    name: e
+                        .actor
+                        .and_then(|a| a.attributes)
+                        .and_then(|mut a| a.remove("name"))
+                        .unwrap_or_default(),
+                }),
+                Err(e) => Err(classify(&host, e)),
+            })
     }
 
     /// This cluster's containers (by component) and data volumes on the host.

@@ -7,13 +7,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use futures_util::stream::BoxStream;
 use mesos_operator_core::observed::Observed;
 use mesos_operator_core::ops::Op;
 use mesos_operator_core::spec::MesosCluster;
 
 use crate::act::{ActError, Executor};
+use crate::docker_events::EventHub;
 use crate::election::Fence;
 use crate::http_auth::HttpAuth;
+use crate::metrics::Metrics;
 use crate::observe::{self, HostClients};
 use crate::secrets::{Secret, SecretSource};
 
@@ -44,6 +47,16 @@ pub trait Fleet: Send + Sync + 'static {
     ) -> Result<(), ActError>;
     /// The cluster is gone: drop what is kept for it.
     fn forget(&self, _cluster: &str) {}
+    /// The names of clusters whose machines changed, as the machines report it (taken once;
+    /// `None` where nothing reports, and the loop relies on its resync alone).
+    fn wakes(&self) -> Option<BoxStream<'static, String>> {
+        None
+    }
+    /// Whether every change to `cluster`'s machines reaches [`Fleet::wakes`] now: the loop
+    /// then looks at it, converged, less often.
+    fn watched(&self, _cluster: &str) -> bool {
+        false
+    }
 }
 
 /// The real fleet: a client per Docker host (mutual TLS or a unix socket), kept per cluster
@@ -52,15 +65,27 @@ pub struct DockerFleet {
     secrets: SecretSource,
     http: reqwest::Client,
     clients: Mutex<HashMap<String, (String, Arc<HostClients>)>>,
+    events: Option<EventHub>,
 }
 
 impl DockerFleet {
-    /// A fleet whose hosts' TLS material comes from `secrets`.
+    /// A fleet whose hosts' TLS material comes from `secrets`; it looks when asked and
+    /// reports no changes by itself (`mesos-operator plan`).
     pub fn new(secrets: SecretSource, http: reqwest::Client) -> DockerFleet {
         DockerFleet {
             secrets,
             http,
             clients: Mutex::new(HashMap::new()),
+            events: None,
+        }
+    }
+
+    /// A fleet that also keeps each host's Docker event stream open for every cluster it
+    /// looks at, and reports the clusters whose containers change ([`Fleet::wakes`]).
+    pub fn watching(secrets: SecretSource, http: reqwest::Client, metrics: Metrics) -> DockerFleet {
+        DockerFleet {
+            events: Some(EventHub::new(metrics)),
+            ..DockerFleet::new(secrets, http)
         }
     }
 
@@ -115,12 +140,21 @@ impl DockerFleet {
         self.keep(name, Some((fp, f.clone())));
         f
     }
+
+    /// The clients of the document's hosts, with their event streams open.
+    async fn watched_clients(&self, doc: &MesosCluster) -> Arc<HostClients> {
+        let clients = self.clients(doc).await;
+        if let Some(hub) = &self.events {
+            hub.watch(&doc.metadata.name, &clients);
+        }
+        clients
+    }
 }
 
 #[async_trait]
 impl Fleet for DockerFleet {
     async fn observe(&self, doc: &MesosCluster) -> Observed {
-        let clients = self.clients(doc).await;
+        let clients = self.watched_clients(doc).await;
         let auth = self.http_auth(doc).await;
         observe::observe(doc, &clients, auth.as_ref()).await
     }
@@ -146,5 +180,16 @@ impl Fleet for DockerFleet {
 
     fn forget(&self, cluster: &str) {
         self.keep(cluster, None);
+        if let Some(hub) = &self.events {
+            hub.forget(cluster);
+        }
+    }
+
+    fn wakes(&self) -> Option<BoxStream<'static, String>> {
+        self.events.as_ref()?.wakes()
+    }
+
+    fn watched(&self, cluster: &str) -> bool {
+        self.events.as_ref().is_some_and(|h| h.watched(cluster))
     }
 }

@@ -13,6 +13,7 @@
 //!   and `mesos-operator plan`;
 //! - [`secrets`]: secret material, never printed;
 //! - [`docker`]: Docker hosts over a unix socket or mutual TLS, with deadlines;
+//! - [`docker_events`]: the hosts' event streams, waking a cluster when its containers change;
 //! - [`tls`]: mutual TLS to Docker hosts with the cluster's CA as the only root;
 //! - [`http_auth`]: the operator's HTTP Basic credentials for the masters and Marathon;
 //! - [`probe`]: ZooKeeper, Mesos and Marathon health as the components report it;
@@ -34,6 +35,7 @@ pub mod autoupdate;
 pub mod cli;
 pub mod clock;
 pub mod docker;
+pub mod docker_events;
 pub mod election;
 pub mod etcd;
 pub mod failpoint;

@@ -127,6 +127,17 @@ struct PhaseLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HostLabels {
+    host: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClusterHostLabels {
+    cluster: String,
+    host: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HostResultLabels {
     host: String,
     result: String,
@@ -154,6 +165,8 @@ struct Seen {
     autoupdate: BTreeSet<(String, String)>,
     /// Components with automation gauges.
     autoupdate_components: BTreeSet<String>,
+    /// Hosts with an event stream gauge.
+    event_hosts: BTreeSet<String>,
 }
 
 #[derive(Debug)]
@@ -173,6 +186,9 @@ struct Inner {
     leader: Gauge,
     leader_term: Gauge,
     docker_requests_total: Family<HostResultLabels, Counter>,
+    docker_event_stream_up: Family<ClusterHostLabels, Gauge>,
+    docker_event_stream_restarts_total: Family<HostLabels, Counter>,
+    docker_events_total: Family<HostLabels, Counter>,
     autoupdate_scans_total: Family<ComponentResultLabels, Counter>,
     autoupdate_canaries_total: Family<ComponentResultLabels, Counter>,
     autoupdate_rollbacks_total: Family<ComponentLabels, Counter>,
@@ -299,6 +315,25 @@ impl Metrics {
             docker_requests_total.clone(),
         );
 
+        let docker_event_stream_up = Family::<ClusterHostLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_docker_event_stream_up",
+            "1 while the Docker event stream of a cluster's host is open (its changes wake the cluster at once), 0 while the host is polled",
+            docker_event_stream_up.clone(),
+        );
+        let docker_event_stream_restarts_total = Family::<HostLabels, Counter>::default();
+        registry.register(
+            "mesos_operator_docker_event_stream_restarts",
+            "Docker event streams that ended or failed and were re-opened, by host",
+            docker_event_stream_restarts_total.clone(),
+        );
+        let docker_events_total = Family::<HostLabels, Counter>::default();
+        registry.register(
+            "mesos_operator_docker_events",
+            "Docker events about the clusters' containers received, by host",
+            docker_events_total.clone(),
+        );
+
         let autoupdate_scans_total = Family::<ComponentResultLabels, Counter>::default();
         registry.register(
             "mesos_operator_autoupdate_scans",
@@ -358,6 +393,9 @@ impl Metrics {
                 leader,
                 leader_term,
                 docker_requests_total,
+                docker_event_stream_up,
+                docker_event_stream_restarts_total,
+                docker_events_total,
                 seen: Mutex::new(HashMap::new()),
             }),
         }
@@ -492,6 +530,39 @@ impl Metrics {
             .inc();
     }
 
+    /// The Docker event stream of `cluster` on `host` opened (`true`) or closed.
+    pub fn set_docker_event_stream(&self, cluster: &str, host: &str, up: bool) {
+        self.with_cluster(cluster, |m, seen| {
+            seen.event_hosts.insert(host.to_owned());
+            m.docker_event_stream_up
+                .get_or_create(&ClusterHostLabels {
+                    cluster: cluster.to_owned(),
+                    host: host.to_owned(),
+                })
+                .set(i64::from(up));
+        });
+    }
+
+    /// A Docker event stream of `host` ended or failed.
+    pub fn docker_event_stream_restart(&self, host: &str) {
+        self.inner
+            .docker_event_stream_restarts_total
+            .get_or_create(&HostLabels {
+                host: host.to_owned(),
+            })
+            .inc();
+    }
+
+    /// A Docker event arrived from `host`.
+    pub fn docker_event(&self, host: &str) {
+        self.inner
+            .docker_events_total
+            .get_or_create(&HostLabels {
+                host: host.to_owned(),
+            })
+            .inc();
+    }
+
     /// A registry scan of a component finished with `result` (`ok` or an error's metric label).
     pub fn autoupdate_scan(&self, cluster: &str, component: &str, result: &str) {
         self.with_cluster(cluster, |m, seen| {
@@ -615,6 +686,10 @@ impl Metrics {
                 "scan" => m.autoupdate_scans_total.remove(&labels),
                 _ => m.autoupdate_canaries_total.remove(&labels),
             };
+        }
+        for host in s.event_hosts {
+            m.docker_event_stream_up
+                .remove(&ClusterHostLabels { cluster: c(), host });
         }
         for component in s.autoupdate_components {
             let labels = ComponentLabels {

@@ -111,8 +111,14 @@ pub fn docker_client(
         .https_only()
         .enable_http1()
         .build();
+    // Connections are kept between calls: a TLS handshake with a client certificate costs
+    // more than most calls (an observation makes several per host). An idle one is closed
+    // after 30 s; a call on one the host dropped fails within its deadline and is retried
+    // at the next look, as any failed call.
     let mut builder = Client::builder(TokioExecutor::new());
-    builder.pool_max_idle_per_host(0);
+    builder
+        .pool_idle_timeout(std::time::Duration::from_secs(30))
+        .pool_timer(hyper_util::rt::TokioTimer::new());
     let client = Arc::new(builder.build(https));
     let addr = format!("https://{}", endpoint.trim_start_matches("tcp://"));
     Docker::connect_with_custom_transport(

@@ -4,7 +4,9 @@
 //! trace) shows it or any other secret; a second container with the cluster's labels on a host stops the operator from
 //! acting on that host until a person removes it. Masters that authenticate HTTP (their
 //! credentials file given through `secretFiles`) are drained through with the cluster's
-//! `httpCredentials`; wrong ones stop the rollout with an error naming the secret.
+//! `httpCredentials`; wrong ones stop the rollout with an error naming the secret. A
+//! container removed behind the operator's back is created again at once, woken by the
+//! host's Docker event stream, not by the resync.
 
 mod common;
 
@@ -310,4 +312,65 @@ fn with_master_lines(f: &common::fleet::Fleet, opts: &ClusterOpts, lines: &str) 
             opts.master_image
         ),
     )
+}
+
+/// `docker rm -f` on a converged cluster's agent: the host's Docker event stream wakes the
+/// cluster and the agent is created again, though the operator looks at a converged
+/// cluster only every ten minutes here (before the event streams it waited for that look).
+#[test]
+fn a_container_removed_behind_the_operator_s_back_is_created_again_without_waiting_for_a_resync() {
+    let _g = exclusive();
+    let f = fleet();
+    let name = "evrepair";
+    let _clean = ClusterGuard {
+        fleet: f,
+        clusters: vec![name.into()],
+    };
+    let prefix = unique_prefix("events");
+    store_secrets(&prefix, f);
+    let mut opts = ClusterOpts::seed(name);
+    opts.hosts = 1;
+    opts.zk_servers = 1;
+    opts.masters = 1;
+    let host = f.hosts.keys().next().cloned().expect("a host");
+    let op = Operator::start(
+        &prefix,
+        &["--resync-secs", "600", "--resync-watched-secs", "600"],
+    );
+    apply(&prefix, &opts.yaml(f));
+    wait_phase(&prefix, name, "Converged", Duration::from_secs(300));
+    let agent = format!("{name}-agent-{host}");
+    let before = f.docker_ok(&host, &["inspect", "-f", "{{.Id}}", &agent]);
+    // The cluster is converged and looked at again only in ten minutes: anything that
+    // happens to it now is seen through its host's event stream or not at all.
+    let looked = op.mark(&Series::reconciles(name));
+    f.docker_ok(&host, &["rm", "-f", &agent]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let again = loop {
+        let out = f.docker(
+            &host,
+            &["inspect", "-f", "{{.Id}} {{.State.Running}}", &agent],
+        );
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if id.ends_with(" true") && !id.starts_with(&before) {
+            break id;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the removed agent was not created again within 90 s (the resync is 600 s)"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(!again.starts_with(&before), "a new container");
+    wait_phase(&prefix, name, "Converged", Duration::from_secs(120));
+    assert!(
+        op.counter(&Series::docker_events(&host)).unwrap_or(0.0) >= 1.0,
+        "the wake came from the host's event stream"
+    );
+    op.wait_counted(
+        &looked,
+        1,
+        "the reconcile the removal woke",
+        Duration::from_secs(5),
+    );
 }

@@ -36,10 +36,16 @@ pub struct RunArgs {
     /// Clusters reconciled at once.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
-    /// Seconds between looks at a converged cluster when nothing changes in etcd.
+    /// Seconds between looks at a converged cluster when nothing changes in etcd, while
+    /// some of its hosts' Docker event streams are not open.
     #[arg(long, default_value_t = 30)]
     resync_secs: u64,
-    /// Milliseconds between looks at a cluster waiting on a health gate.
+    /// The same while every host's Docker event stream is open (a container that changes
+    /// wakes the cluster at once); never shorter than --resync-secs.
+    #[arg(long, default_value_t = 120)]
+    resync_watched_secs: u64,
+    /// Longest time in milliseconds between looks at a cluster waiting on a health gate (the
+    /// first look after a step comes after 100 ms, each next one half as far again).
     #[arg(long, default_value_t = 2000)]
     poll_ms: u64,
     /// Seconds a running step may take to finish after SIGTERM before it is abandoned.
@@ -132,7 +138,11 @@ pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
     let store: Arc<dyn ClusterStore> = Arc::new(store);
     let ctx = Arc::new(Context {
         store: store.clone(),
-        fleet: Arc::new(DockerFleet::new(secrets.clone(), http)),
+        fleet: Arc::new(DockerFleet::watching(
+            secrets.clone(),
+            http,
+            metrics.clone(),
+        )),
         clock: Arc::new(SystemClock),
         secrets,
         metrics: metrics.clone(),
@@ -140,8 +150,10 @@ pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
         opts: RunOptions {
             concurrency: args.concurrency,
             resync: Duration::from_secs(args.resync_secs.max(1)),
+            resync_watched: Duration::from_secs(args.resync_watched_secs.max(1)),
             poll: Duration::from_millis(args.poll_ms.max(100)),
-            after_step: Duration::from_millis(500),
+            gate_first_poll: Duration::from_millis(100),
+            after_step: Duration::from_millis(50),
             shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         },
     });

@@ -22,6 +22,8 @@ pub struct ClusterState {
     pub(super) last_status: Option<mesos_operator_core::status::ClusterStatus>,
     /// The registry scan running for this cluster, if one is.
     pub(super) scan: Option<tokio::task::JoinHandle<()>>,
+    /// Looks at a waiting plan since the last step: how far apart the next comes.
+    pub(super) waits: u32,
 }
 
 impl Drop for ClusterState {
@@ -74,7 +76,7 @@ pub async fn reconcile(
     // A standby observes and keeps its metrics current, and acts on nothing.
     if !leader {
         state.last_status = None;
-        return Ok(Next::After(standby_poll(ctx, &snap.planned.decision)));
+        return Ok(Next::After(standby_poll(ctx, name, &snap.planned.decision)));
     }
 
     // The automated bumps: a spec written is planned again before anything is carried out.
@@ -95,7 +97,7 @@ pub async fn reconcile(
     }
     report::write(ctx, name, status, state).await?;
 
-    let next = act(ctx, &snap).await?;
+    let next = act(ctx, &snap, &mut state.waits).await?;
     Ok(match (next, automated.scan_at) {
         (Next::After(d), Some(at)) => {
             let until_scan =
@@ -106,8 +108,12 @@ pub async fn reconcile(
     })
 }
 
-/// Carries out the decision (at most one step) and says when to look again.
-async fn act(ctx: &Context, snap: &Snapshot) -> Result<Next, ReconcileError> {
+/// Carries out the decision (at most one step) and says when to look again; `waits`
+/// counts the looks at a waiting plan since the last step.
+async fn act(ctx: &Context, snap: &Snapshot, waits: &mut u32) -> Result<Next, ReconcileError> {
+    if !matches!(snap.planned.decision, Decision::Wait { .. }) {
+        *waits = 0;
+    }
     match &snap.planned.decision {
         Decision::Act { step, reason } => {
             let span = info_span!(
@@ -129,8 +135,9 @@ async fn act(ctx: &Context, snap: &Snapshot) -> Result<Next, ReconcileError> {
             let poll = if snap.desired.paused {
                 ctx.opts.resync
             } else {
-                ctx.opts.poll
+                gate_poll(&ctx.opts, *waits)
             };
+            *waits = waits.saturating_add(1);
             let d = until
                 .map(|u| {
                     Duration::from_secs(u.saturating_sub(snap.now)).max(Duration::from_millis(200))
@@ -139,7 +146,28 @@ async fn act(ctx: &Context, snap: &Snapshot) -> Result<Next, ReconcileError> {
             Ok(Next::After(d))
         }
         Decision::Blocked { .. } => Ok(Next::After(ctx.opts.poll * 5)),
-        Decision::Converged => Ok(Next::After(ctx.opts.resync)),
+        Decision::Converged => Ok(Next::After(resync(ctx, &snap.name))),
+    }
+}
+
+/// How long after the `waits`-th look at a waiting plan to look again: from
+/// [`RunOptions::gate_first_poll`](super::RunOptions::gate_first_poll), half as far again each
+/// time, up to [`RunOptions::poll`](super::RunOptions::poll).
+pub(super) fn gate_poll(opts: &super::RunOptions, waits: u32) -> Duration {
+    let mut d = opts.gate_first_poll.min(opts.poll);
+    for _ in 0..waits.min(32) {
+        d = (d * 3 / 2).min(opts.poll);
+    }
+    d
+}
+
+/// How long a converged cluster is left alone: longer while every change to its containers
+/// is reported as it happens.
+fn resync(ctx: &Context, name: &str) -> Duration {
+    if ctx.fleet.watched(name) {
+        ctx.opts.resync_watched.max(ctx.opts.resync)
+    } else {
+        ctx.opts.resync
     }
 }
 
@@ -175,9 +203,9 @@ async fn record_canary_host(
 
 /// How soon a standby looks again: as often as the leader would, so that its metrics and
 /// its view of the cluster are current when it takes over.
-fn standby_poll(ctx: &Context, decision: &Decision) -> Duration {
+fn standby_poll(ctx: &Context, name: &str, decision: &Decision) -> Duration {
     match decision {
-        Decision::Converged => ctx.opts.resync,
+        Decision::Converged => resync(ctx, name),
         _ => ctx.opts.poll,
     }
 }
@@ -192,4 +220,47 @@ pub(super) fn invalid_message(errors: &[FieldError]) -> (Phase, String) {
             if errors.len() == 1 { "" } else { "s" }
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_health_gate_is_looked_at_soon_after_the_step_then_less_and_less_often() {
+        let opts = super::super::RunOptions::default();
+        let looks: Vec<Duration> = (0..12).map(|n| gate_poll(&opts, n)).collect();
+        assert_eq!(
+            looks[0],
+            Duration::from_millis(100),
+            "the first look comes at once"
+        );
+        assert!(
+            looks.windows(2).all(|w| w[0] <= w[1]),
+            "never closer together: {looks:?}"
+        );
+        assert_eq!(
+            *looks.last().unwrap_or(&Duration::ZERO),
+            opts.poll,
+            "capped at --poll-ms"
+        );
+        // A component that turns healthy 4.3 s after its start (ZooKeeper here) is seen so
+        // well under a second late, where a fixed 2 s poll could be up to 2 s late.
+        let mut t = Duration::ZERO;
+        let mut n = 0;
+        while t < Duration::from_millis(4300) {
+            t += gate_poll(&opts, n);
+            n += 1;
+        }
+        assert!(
+            t - Duration::from_millis(4300) < Duration::from_secs(1),
+            "{t:?}"
+        );
+        // --poll-ms below the first look wins.
+        let short = super::super::RunOptions {
+            poll: Duration::from_millis(50),
+            ..Default::default()
+        };
+        assert_eq!(gate_poll(&short, 0), Duration::from_millis(50));
+    }
 }

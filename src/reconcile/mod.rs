@@ -51,8 +51,16 @@ pub struct RunOptions {
     /// Look at a converged (or invalid) cluster again after this long even if nothing
     /// changed in etcd: the fleet can change behind the operator's back.
     pub resync: Duration,
-    /// Look at a cluster that waits on a health gate this often.
+    /// The same, for a cluster whose every host reports its container changes as they
+    /// happen ([`Fleet::watched`]): what is left to catch is a component that turns
+    /// unhealthy inside a running container.
+    pub resync_watched: Duration,
+    /// Look at a cluster that waits on a health gate at most this far apart.
     pub poll: Duration,
+    /// The first look at a health gate after a step comes this soon, each next one half as
+    /// far again, up to [`RunOptions::poll`]: a component that is quick to turn healthy is
+    /// seen so at once, a slow one costs few looks.
+    pub gate_first_poll: Duration,
     /// Look again this soon after a step.
     pub after_step: Duration,
     /// After the first signal, how long a running step may take to finish before it is
@@ -65,8 +73,10 @@ impl Default for RunOptions {
         RunOptions {
             concurrency: 4,
             resync: Duration::from_secs(30),
+            resync_watched: Duration::from_secs(120),
             poll: Duration::from_secs(2),
-            after_step: Duration::from_millis(500),
+            gate_first_poll: Duration::from_millis(100),
+            after_step: Duration::from_millis(50),
             shutdown_grace: Duration::from_secs(60),
         }
     }
@@ -113,6 +123,11 @@ pub async fn run(
     let mut status_before: HashMap<String, Option<ClusterStatus>> = HashMap::new();
     tokio::pin!(shutdown);
     let mut leading = ctx.fence.leading();
+    // The machines' own reports of change (Docker's events): a wake like the store's.
+    let mut fleet_wakes = ctx
+        .fleet
+        .wakes()
+        .unwrap_or_else(|| futures_util::stream::pending().boxed());
     loop {
         // Nothing can start while every slot is taken; a running cluster is taken when it
         // ends (the end of a task wakes the loop).
@@ -136,6 +151,7 @@ pub async fn run(
                     break;
                 }
             },
+            Some(name) = fleet_wakes.next() => scheduler.schedule(&name, Instant::now()),
             Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
                 let (name, state, result, secs) = match joined {
                     Ok((id, done)) => {

@@ -570,8 +570,10 @@ pub fn run_options() -> RunOptions {
     RunOptions {
         concurrency: 4,
         resync: Duration::from_secs(30),
+        resync_watched: Duration::from_secs(120),
         poll: Duration::from_secs(1),
-        after_step: Duration::from_millis(500),
+        gate_first_poll: Duration::from_millis(100),
+        after_step: Duration::from_millis(50),
         shutdown_grace: Duration::from_secs(60),
     }
 }

@@ -266,15 +266,14 @@ impl Operator {
                 "info,mesos_operator=debug,zookeeper_client=warn",
             )
             .envs(env.iter().copied())
-            .args([
-                "run",
-                "--metrics-addr",
-                &metrics_addr,
-                "--poll-ms",
-                "500",
-                "--resync-secs",
-                "5",
-            ])
+            .args(["run", "--metrics-addr", &metrics_addr])
+            // Quick looks for tests, unless the test sets them itself.
+            .args(
+                [["--poll-ms", "500"], ["--resync-secs", "5"]]
+                    .iter()
+                    .filter(|[flag, _]| !extra.contains(flag))
+                    .flatten(),
+            )
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::from(out.try_clone().expect("log")))
@@ -550,6 +549,14 @@ impl Series {
                 ("cluster", cluster.to_string()),
                 ("result", "ok".to_string()),
             ],
+        }
+    }
+
+    /// Docker events about the clusters' containers received from `host`.
+    pub fn docker_events(host: &str) -> Series {
+        Series {
+            name: "mesos_operator_docker_events_total",
+            labels: vec![("host", host.to_string())],
         }
     }
 
