@@ -44,6 +44,8 @@ pub struct Snapshot {
     pub planned: Planned,
     /// When the snapshot was taken (seconds since the epoch).
     pub now: u64,
+    /// How long the observation took (`mesos_operator_observe_duration_seconds`).
+    pub observe_took: std::time::Duration,
 }
 
 /// What a look at one cluster found.
@@ -126,7 +128,10 @@ pub async fn gather(
     desired.canary_hold = autoupdate
         .state
         .canary_hold(|c| doc.auto_update(c).is_some());
+    let looking = std::time::Instant::now();
     let observed = fleet.observe(&doc).await;
+    let observe_took = looking.elapsed();
+    tracing::debug!(ms = observe_took.as_secs_f64() * 1e3, "observed");
     let now = clock.now();
     let effective = effective_record(&record, &observed);
     // What is seen is noted before planning (hosts holding a master or Marathon, ended
@@ -149,6 +154,7 @@ pub async fn gather(
         autoupdate,
         planned,
         now,
+        observe_took,
     })))
 }
 

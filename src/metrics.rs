@@ -176,6 +176,7 @@ struct Inner {
     registry: Registry,
     reconcile_total: Family<ClusterResultLabels, Counter>,
     reconcile_duration: HistogramFamily<ClusterLabels>,
+    observe_duration: HistogramFamily<ClusterLabels>,
     steps_total: Family<StepLabels, Counter>,
     step_duration: HistogramFamily<KindLabels>,
     cluster_converged: Family<ClusterLabels, Gauge>,
@@ -241,6 +242,15 @@ impl Metrics {
             "Wall time of one reconcile pass over a cluster",
             Unit::Seconds,
             reconcile_duration.clone(),
+        );
+
+        let observe_duration: HistogramFamily<ClusterLabels> =
+            Family::new_with_constructor(reconcile_histogram);
+        registry.register_with_unit(
+            "mesos_operator_observe_duration",
+            "Wall time of one observation of a cluster (every host's containers, every component's probes)",
+            Unit::Seconds,
+            observe_duration.clone(),
         );
 
         let steps_total = Family::<StepLabels, Counter>::default();
@@ -383,6 +393,7 @@ impl Metrics {
                 registry,
                 reconcile_total,
                 reconcile_duration,
+                observe_duration,
                 steps_total,
                 step_duration,
                 cluster_converged,
@@ -563,6 +574,17 @@ impl Metrics {
             .inc();
     }
 
+    /// One observation of `cluster` took `secs`.
+    pub fn observed(&self, cluster: &str, secs: f64) {
+        self.with_cluster(cluster, |m, _| {
+            m.observe_duration
+                .get_or_create(&ClusterLabels {
+                    cluster: cluster.to_owned(),
+                })
+                .observe(secs);
+        });
+    }
+
     /// A registry scan of a component finished with `result` (`ok` or an error's metric label).
     pub fn autoupdate_scan(&self, cluster: &str, component: &str, result: &str) {
         self.with_cluster(cluster, |m, seen| {
@@ -652,6 +674,7 @@ impl Metrics {
             });
         }
         m.reconcile_duration.remove(&ClusterLabels { cluster: c() });
+        m.observe_duration.remove(&ClusterLabels { cluster: c() });
         for (kind, result) in s.steps {
             m.steps_total.remove(&StepLabels {
                 cluster: c(),

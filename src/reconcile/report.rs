@@ -40,6 +40,7 @@ pub(super) fn derive(ctx: &Context, snap: &Snapshot) -> ClusterStatus {
 /// The cluster's gauges, from its status.
 pub(super) fn metrics(ctx: &Context, snap: &Snapshot, status: &ClusterStatus) {
     let name = &snap.name;
+    ctx.metrics.observed(name, snap.observe_took.as_secs_f64());
     for c in Component::ALL {
         let (ready, desired) = status
             .components
