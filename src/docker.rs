@@ -111,11 +111,18 @@ pub struct ContainerEvent {
     pub name: String,
 }
 
+/// How long an image this operator pulled on a host counts as pulled: a step's pull within
+/// this time of an earlier one (a pull ahead of the step, or the previous step's) asks the
+/// engine whether it still has the image instead of asking the registry again.
+pub const PULL_FRESH: Duration = Duration::from_secs(600);
+
 /// A connected Docker host.
 pub struct HostClient {
     /// Host name from the document.
     pub name: String,
     docker: Docker,
+    /// Images pulled here by this operator, and when.
+    pulled: std::sync::Mutex<HashMap<String, tokio::time::Instant>>,
 }
 
 /// Connects to a host's engine (no request is made yet).
@@ -152,6 +159,7 @@ pub async fn connect(host: &Host, secrets: &SecretSource) -> Result<HostClient, 
     Ok(HostClient {
         name: host.name.clone(),
         docker,
+        pulled: std::sync::Mutex::new(HashMap::new()),
     })
 }
 
@@ -349,8 +357,44 @@ impl HostClient {
         })
     }
 
-    /// Pulls an image; a missing tag or an unreachable registry is a clear error.
+    /// Pulls an image unless this operator pulled it here within [`PULL_FRESH`] and the
+    /// engine still has it; a missing tag or an unreachable registry is a clear error.
     pub async fn pull(&self, image: &str) -> Result<(), DockerError> {
+        if self.pulled_recently(image) {
+            match self
+                .call(CALL_TIMEOUT, self.docker.inspect_image(image))
+                .await
+            {
+                Ok(_) => return Ok(()),
+                // Removed since (or the engine cannot say): pulled again below.
+                Err(_) => self.forget_pull(image),
+            }
+        }
+        self.pull_from_registry(image).await?;
+        self.pulled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(image.to_string(), tokio::time::Instant::now());
+        Ok(())
+    }
+
+    /// Whether this operator pulled `image` here within [`PULL_FRESH`].
+    pub fn pulled_recently(&self, image: &str) -> bool {
+        self.pulled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(image)
+            .is_some_and(|at| at.elapsed() < PULL_FRESH)
+    }
+
+    fn forget_pull(&self, image: &str) {
+        self.pulled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(image);
+    }
+
+    async fn pull_from_registry(&self, image: &str) -> Result<(), DockerError> {
         let opts = CreateImageOptions {
             from_image: Some(image.to_string()),
             ..Default::default()
@@ -802,5 +846,64 @@ mod tests {
                 && err.contains("someone-elses-master"),
             "{err}"
         );
+    }
+
+    /// An engine that counts registry pulls (`/images/create`) and answers an image
+    /// inspect with 200 while `has_image` is set.
+    async fn pulling_engine(
+        pulls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        has_image: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> String {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let app = axum::Router::new().fallback(move |uri: Uri| {
+            let (pulls, has_image) = (pulls.clone(), has_image.clone());
+            async move {
+                let path = uri.path().to_string();
+                if path.ends_with("/images/create") {
+                    pulls.fetch_add(1, Ordering::SeqCst);
+                    has_image.store(true, Ordering::SeqCst);
+                    return ([("content-type", "application/json")], "{\"status\":\"ok\"}\n")
+                        .into_response();
+                }
+                if path.contains("/images/") && path.ends_with("/json") {
+                    if has_image.load(Ordering::SeqCst) {
+                        return ([("content-type", "application/json")], "{\"Id\":\"sha256:1\"}")
+                            .into_response();
+                    }
+                    return (
+                        axum::http::StatusCode::NOT_FOUND,
+                        [("content-type", "application/json")],
+                        "{\"message\":\"No such image\"}",
+                    )
+                        .into_response();
+                }
+                (axum::http::StatusCode::NOT_FOUND, "").into_response()
+            }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    }
+
+    #[tokio::test]
+    async fn an_image_pulled_ahead_is_not_pulled_again_unless_the_engine_lost_it() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let pulls = std::sync::Arc::new(AtomicUsize::new(0));
+        let has_image = std::sync::Arc::new(AtomicBool::new(false));
+        let c = client(&pulling_engine(pulls.clone(), has_image.clone()).await).await;
+        c.pull("reg:5000/m:1").await.expect("pulled");
+        assert_eq!(pulls.load(Ordering::SeqCst), 1);
+        assert!(c.pulled_recently("reg:5000/m:1"));
+        // The step's own pull right after a pull ahead: the engine has it, no registry call.
+        c.pull("reg:5000/m:1").await.expect("pulled");
+        assert_eq!(pulls.load(Ordering::SeqCst), 1, "not pulled twice");
+        // Someone removed the image from the engine: pulled again.
+        has_image.store(false, Ordering::SeqCst);
+        c.pull("reg:5000/m:1").await.expect("pulled");
+        assert_eq!(pulls.load(Ordering::SeqCst), 2, "pulled again once the engine lost it");
+        // Another tag is its own pull.
+        c.pull("reg:5000/m:2").await.expect("pulled");
+        assert_eq!(pulls.load(Ordering::SeqCst), 3);
     }
 }

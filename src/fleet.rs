@@ -57,6 +57,10 @@ pub trait Fleet: Send + Sync + 'static {
     fn watched(&self, _cluster: &str) -> bool {
         false
     }
+    /// Pulls `images` (host, image) in the background, ahead of the steps that will run
+    /// them, so that those steps are a stop and a start; never starts a container, never
+    /// fails (a pull that fails here is tried again by the step's own `Op::Pull`).
+    fn pull_ahead(&self, _doc: &MesosCluster, _images: Vec<(String, String)>) {}
 }
 
 /// The real fleet: a client per Docker host (mutual TLS or a unix socket), kept per cluster
@@ -66,6 +70,8 @@ pub struct DockerFleet {
     http: reqwest::Client,
     clients: Mutex<HashMap<String, (String, Arc<HostClients>)>>,
     events: Option<EventHub>,
+    /// Pulls ahead under way: (cluster, host, image).
+    pulling: Arc<Mutex<std::collections::HashSet<(String, String, String)>>>,
 }
 
 impl DockerFleet {
@@ -77,6 +83,7 @@ impl DockerFleet {
             http,
             clients: Mutex::new(HashMap::new()),
             events: None,
+            pulling: Arc::default(),
         }
     }
 
@@ -191,5 +198,43 @@ impl Fleet for DockerFleet {
 
     fn watched(&self, cluster: &str) -> bool {
         self.events.as_ref().is_some_and(|h| h.watched(cluster))
+    }
+
+    fn pull_ahead(&self, doc: &MesosCluster, images: Vec<(String, String)>) {
+        let Some((_, clients)) = self.cached(&doc.metadata.name) else {
+            return;
+        };
+        for (host, image) in images {
+            let Some(Ok(client)) = clients.hosts.get(&host) else {
+                continue;
+            };
+            if client.pulled_recently(&image) {
+                continue;
+            }
+            let key = (doc.metadata.name.clone(), host.clone(), image.clone());
+            if !self
+                .pulling
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(key.clone())
+            {
+                continue;
+            }
+            let (clients, pulling) = (clients.clone(), self.pulling.clone());
+            tokio::spawn(async move {
+                if let Some(Ok(client)) = clients.hosts.get(&host) {
+                    match client.pull(&image).await {
+                        Ok(()) => tracing::debug!(%host, %image, "pulled ahead of its step"),
+                        Err(error) => {
+                            tracing::debug!(%host, %image, %error, "pull ahead failed; the step pulls")
+                        }
+                    }
+                }
+                pulling
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .remove(&key);
+            });
+        }
     }
 }

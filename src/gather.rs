@@ -116,10 +116,21 @@ pub async fn gather(
     // Across clusters (a spec written straight into etcd is not checked by `apply`): while
     // another stored cluster binds one of this cluster's ports on the same machine, the
     // planner blocks and the status names the other cluster and the field.
-    let conflicts = store.port_conflicts(&doc).await?;
-    let record = store.record(name).await?;
-    let autoupdate = store.autoupdate(name).await?;
-    let fingerprints = secret_fingerprints(&doc, secrets).await?;
+    // The rest at once: the observation (the longest) beside the reads it does not need.
+    let looking = std::time::Instant::now();
+    let (conflicts, record, autoupdate, fingerprints, (observed, observe_took)) = tokio::join!(
+        store.port_conflicts(&doc),
+        store.record(name),
+        store.autoupdate(name),
+        secret_fingerprints(&doc, secrets),
+        async {
+            let o = fleet.observe(&doc).await;
+            (o, looking.elapsed())
+        }
+    );
+    let (conflicts, record, autoupdate, fingerprints) =
+        (conflicts?, record?, autoupdate?, fingerprints?);
+    tracing::debug!(ms = observe_took.as_secs_f64() * 1e3, "observed");
     let mut desired = Desired::from_document_with(&doc, &fingerprints);
     desired.port_conflicts = conflicts;
     // An automated rollout's canary holds the rest of its component. It stays held while
@@ -128,10 +139,6 @@ pub async fn gather(
     desired.canary_hold = autoupdate
         .state
         .canary_hold(|c| doc.auto_update(c).is_some());
-    let looking = std::time::Instant::now();
-    let observed = fleet.observe(&doc).await;
-    let observe_took = looking.elapsed();
-    tracing::debug!(ms = observe_took.as_secs_f64() * 1e3, "observed");
     let now = clock.now();
     let effective = effective_record(&record, &observed);
     // What is seen is noted before planning (hosts holding a master or Marathon, ended

@@ -114,6 +114,14 @@ async fn act(ctx: &Context, snap: &Snapshot, waits: &mut u32) -> Result<Next, Re
     if !matches!(snap.planned.decision, Decision::Wait { .. }) {
         *waits = 0;
     }
+    if matches!(
+        snap.planned.decision,
+        Decision::Act { .. } | Decision::Wait { .. }
+    ) && !snap.desired.paused
+    {
+        ctx.fleet
+            .pull_ahead(&snap.doc, images_to_come(&snap.desired, &snap.observed));
+    }
     match &snap.planned.decision {
         Decision::Act { step, reason } => {
             let span = info_span!(
@@ -159,6 +167,27 @@ pub(super) fn gate_poll(opts: &super::RunOptions, waits: u32) -> Duration {
         d = (d * 3 / 2).min(opts.poll);
     }
     d
+}
+
+/// The images a rollout under way will run where they do not run yet: (host, image) of
+/// every desired container whose host runs another image of its component, or none.
+fn images_to_come(
+    desired: &mesos_operator_core::desired::Desired,
+    observed: &mesos_operator_core::observed::Observed,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = desired
+        .containers
+        .iter()
+        .filter(|((c, host), spec)| {
+            observed
+                .container(*c, host)
+                .is_none_or(|running| running.image != spec.image)
+        })
+        .map(|((_, host), spec)| (host.clone(), spec.image.clone()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// How long a converged cluster is left alone: longer while every change to its containers
@@ -262,5 +291,67 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(gate_poll(&short, 0), Duration::from_millis(50));
+    }
+
+    #[test]
+    fn the_images_pulled_ahead_are_those_a_rollout_will_run_where_they_do_not_run_yet() {
+        use mesos_operator_core::desired::Desired;
+        use mesos_operator_core::observed::{
+            ContainerState, HostObservation, Observed, ObservedContainer,
+        };
+        let Ok(doc) = mesos_operator_core::spec::parse_document(
+            "apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {name: a}\nspec:\n  hosts:\n    - {name: h1, address: 10.0.0.1, docker: {endpoint: 'unix:///var/run/docker.sock'}}\n    - {name: h2, address: 10.0.0.2, docker: {endpoint: 'unix:///var/run/docker.sock'}}\n  zookeeper: {image: 'zookeeper:3.8.4', servers: 1}\n  masters: {image: 'mesos-master:1.12.0', count: 1}\n  agents: {image: 'mesos-agent:1.12.0'}\n",
+        ) else {
+            panic!("the test's document parses");
+        };
+        let desired = Desired::from_document(&doc);
+        // Every container runs what the document asks, except h2's agent (an older
+        // version) and h1's agent (not created yet).
+        let mut observed = Observed::default();
+        for ((c, host), spec) in &desired.containers {
+            if *c == Component::Agents && host == "h1" {
+                continue;
+            }
+            let image = if *c == Component::Agents {
+                spec.image.replace("1.12.0", "1.11.0")
+            } else {
+                spec.image.clone()
+            };
+            let entry = observed
+                .hosts
+                .entry(host.clone())
+                .or_insert(HostObservation::Reachable {
+                    containers: Default::default(),
+                    volumes: vec![],
+                });
+            if let HostObservation::Reachable { containers, .. } = entry {
+                containers.insert(
+                    *c,
+                    ObservedContainer {
+                        name: spec.name.clone(),
+                        component: *c,
+                        host: host.clone(),
+                        image,
+                        config_hash: String::new(),
+                        state: ContainerState::Running,
+                        started_at: 0,
+                        zk_id: None,
+                        master_quorum: None,
+                        detail: Default::default(),
+                    },
+                );
+            }
+        }
+        let agent = desired
+            .containers
+            .iter()
+            .find(|((c, _), _)| *c == Component::Agents)
+            .map(|(_, s)| s.image.clone())
+            .unwrap_or_default();
+        assert!(agent.ends_with("mesos-agent:1.12.0"), "{agent}");
+        assert_eq!(
+            images_to_come(&desired, &observed),
+            vec![("h1".to_string(), agent.clone()), ("h2".to_string(), agent)]
+        );
     }
 }
