@@ -856,7 +856,10 @@ fn repairs(f: &Fleet, prefix: &str, cluster: &str) {
         if wait_converged_within(prefix, cluster, g, Instant::now(), Duration::from_secs(120))
             .is_none()
         {
-            println!("converge/repair: the cluster did not converge again after removal {}; stopping", i + 1);
+            println!(
+                "converge/repair: the cluster did not converge again after removal {}; stopping",
+                i + 1
+            );
             break;
         }
     }

@@ -864,12 +864,18 @@ mod tests {
                 if path.ends_with("/images/create") {
                     pulls.fetch_add(1, Ordering::SeqCst);
                     has_image.store(true, Ordering::SeqCst);
-                    return ([("content-type", "application/json")], "{\"status\":\"ok\"}\n")
+                    return (
+                        [("content-type", "application/json")],
+                        "{\"status\":\"ok\"}\n",
+                    )
                         .into_response();
                 }
                 if path.contains("/images/") && path.ends_with("/json") {
                     if has_image.load(Ordering::SeqCst) {
-                        return ([("content-type", "application/json")], "{\"Id\":\"sha256:1\"}")
+                        return (
+                            [("content-type", "application/json")],
+                            "{\"Id\":\"sha256:1\"}",
+                        )
                             .into_response();
                     }
                     return (
@@ -901,7 +907,11 @@ mod tests {
         // Someone removed the image from the engine: pulled again.
         has_image.store(false, Ordering::SeqCst);
         c.pull("reg:5000/m:1").await.expect("pulled");
-        assert_eq!(pulls.load(Ordering::SeqCst), 2, "pulled again once the engine lost it");
+        assert_eq!(
+            pulls.load(Ordering::SeqCst),
+            2,
+            "pulled again once the engine lost it"
+        );
         // Another tag is its own pull.
         c.pull("reg:5000/m:2").await.expect("pulled");
         assert_eq!(pulls.load(Ordering::SeqCst), 3);

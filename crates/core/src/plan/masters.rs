@@ -349,6 +349,24 @@ fn below_floor(ctx: &View, host: &str, what: &str) -> Option<Decision> {
     let left = healthy_left(ctx, host);
     let floor = floor(ctx.desired, ctx.observed);
     if (left as u32) < floor {
+        // A master just started on the desired configuration answers `/health` before its
+        // replica has caught up and joined the log's group: the floor is short only until
+        // it has. That is its health gate (a wait, until its healthTimeout), not a block a
+        // person must act on; nothing moves either way.
+        if let Some(c) = ctx
+            .observed
+            .containers_of(Component::Masters)
+            .into_iter()
+            .find(|c| {
+                c.host != host
+                    && c.running()
+                    && !stale(ctx, &c.host)
+                    && !member_ok(ctx, &c.host)
+                    && ctx.now < c.started_at + ctx.timeout()
+            })
+        {
+            return Some(wait_for(ctx, c, "the Mesos master", GATE));
+        }
         return blocked(
             BlockKind::Safety,
             format!(

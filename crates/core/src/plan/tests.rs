@@ -266,3 +266,44 @@ fn agents_wait_naming_the_credentials_when_the_leader_refuses_its_maintenance() 
         "{refused}"
     );
 }
+
+/// Issue 24: right after a master is replaced, it answers `/health` before its replica has
+/// recovered. The next master waits for it as a health gate (phase Progressing, looked at
+/// again soon), as it did for the `/health` itself; it is not reported Blocked ("bring the
+/// other masters back to health first") for the seconds a replica takes to catch up, and is
+/// reported so once the master is still not recovered past its healthTimeout. Nothing is
+/// stopped either way.
+#[test]
+fn a_replaced_master_catching_up_is_waited_for_not_reported_blocked() {
+    let running = three_of_each();
+    let now = 1_000_000;
+    let mut o = converged_view(&running, now - 600);
+    let y = "apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {name: t}\nspec:\n  hosts:\n    - {name: h1, address: 10.0.0.1, docker: {endpoint: 'unix:///d.sock'}}\n    - {name: h2, address: 10.0.0.2, docker: {endpoint: 'unix:///d.sock'}}\n    - {name: h3, address: 10.0.0.3, docker: {endpoint: 'unix:///d.sock'}}\n  zookeeper: {image: zk:1, servers: 3}\n  masters: {image: m:2, count: 3}\n  agents: {image: a:1}\n  rollout: {healthTimeout: 60s}\n";
+    let bumped = crate::desired::Desired::from_document(&crate::spec::parse_document(y).unwrap());
+    // h2 runs the new configuration since 2 s: healthy, its replica not recovered yet.
+    let spec = bumped.container(Component::Masters, "h2").cloned().unwrap();
+    if let Some(HostObservation::Reachable { containers, .. }) = o.hosts.get_mut("h2") {
+        if let Some(c) = containers.get_mut(&Component::Masters) {
+            c.config_hash = spec.config_hash.clone();
+            c.image = spec.image.clone();
+            c.started_at = now - 2;
+        }
+    }
+    if let Some(m) = o.masters.members.get_mut("h2") {
+        m.recovered = false;
+    }
+    let r = note_observed(&Recorded::new_cluster(), "t", &o, now);
+    let decision = plan(&bumped, &o, &r, now);
+    match &decision {
+        Decision::Wait { reason, until } => {
+            assert!(reason.contains("h2"), "{reason}");
+            assert_eq!(*until, Some(now - 2 + 60), "until its healthTimeout");
+        }
+        other => panic!("not a wait for the master catching up: {other:?}"),
+    }
+    // Past its healthTimeout it is a block a person must look at; still nothing moves.
+    let late = now + 60;
+    let decision = plan(&bumped, &o, &note_observed(&r, "t", &o, late), late);
+    assert!(matches!(decision, Decision::Blocked { .. }), "{decision:?}");
+    assert!(decision.step().is_none());
+}
