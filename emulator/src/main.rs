@@ -44,6 +44,7 @@ async fn main() {
                 // Marathon runs its JVM shutdown hooks: it leaves the leader latch (its
                 // ephemeral node goes with the session) and exits.
                 log!("Received SIGTERM: shutting down Marathon");
+                marathon::leave_latch().await;
             } else {
                 // mesos@1.11.0:src/logging/logging.cpp, the SIGTERM handler.
                 log!("Received signal SIGTERM; exiting");

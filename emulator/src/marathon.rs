@@ -180,11 +180,27 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
             Ok((_, seq)) => format!("{prefix}{seq}"),
             Err(e) => exit_with(&format!("ZooKeeper: cannot join the leader latch: {e}")),
         };
+        *LATCH_NODE.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((c.clone(), format!("{latch}/{mine}")));
         tokio::spawn(latch_loop(m.clone(), c, master, mine));
     }
     let app = axum::Router::new().fallback(handle).with_state(m);
     log!("Marathon listening on {me}");
     util::serve(app, &format!("0.0.0.0:{port}")).await;
+}
+
+/// This instance's node in the leader latch, left on SIGTERM ([`leave_latch`]).
+static LATCH_NODE: Mutex<Option<(zk::Client, String)>> = Mutex::new(None);
+
+/// What Marathon's JVM shutdown hooks do on SIGTERM (`docker stop`): Curator closes its
+/// session, so the instance's latch node goes at once and another instance (or the next
+/// one) is elected without waiting out the session (10 s). A process killed (SIGKILL, a
+/// crash) leaves it to expire, as here when this is never called.
+pub async fn leave_latch() {
+    let node = LATCH_NODE.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some((c, path)) = node {
+        let _ = tokio::time::timeout(Duration::from_secs(2), c.delete(&path, None)).await;
+    }
 }
 
 async fn latch_loop(m: Arc<Marathon>, c: zk::Client, master: String, mine: String) {
