@@ -332,7 +332,13 @@ fn voter_addrs(f: &Fleet, hs: &[String], port: u16, cluster: &str) -> Vec<String
 }
 
 /// Steps of `kind` on `component` since event `from` with `outcome`: their hosts.
-fn steps_since(prefix: &str, from: usize, kind: &str, component: &str, outcome: &str) -> Vec<String> {
+fn steps_since(
+    prefix: &str,
+    from: usize,
+    kind: &str,
+    component: &str,
+    outcome: &str,
+) -> Vec<String> {
     events(prefix, "zkrot")[from..]
         .iter()
         .filter(|e| e.0 == kind && e.3 == component && e.2 == outcome)
@@ -373,10 +379,16 @@ fn a_rotated_zookeeper_super_digest_reaches_every_server_and_reconfig_goes_on() 
     assert_eq!(servers.len(), 3, "{servers:?}");
     create_probe(&servers[0]);
     for s in &servers {
-        assert!(is_super(s, ZK_SUPER), "{s}: the first digest is the super user's");
+        assert!(
+            is_super(s, ZK_SUPER),
+            "{s}: the first digest is the super user's"
+        );
         assert!(!is_super(s, PROBE_USER), "{s}: the probe proves nothing");
     }
-    eprintln!("converged with the first digest after {:?}", started.elapsed());
+    eprintln!(
+        "converged with the first digest after {:?}",
+        started.elapsed()
+    );
 
     // 1. The secret alone is rotated: every ZooKeeper server is replaced, one at a time,
     //    and starts with the new digest (before: the rotation rolled nothing, and a server
@@ -385,9 +397,11 @@ fn a_rotated_zookeeper_super_digest_reaches_every_server_and_reconfig_goes_on() 
     let from = events(&prefix, "zkrot").len();
     let t = std::time::Instant::now();
     rotate(&prefix, second);
-    wait_until("the ZooKeeper servers replaced for the new digest", CONVERGE, || {
-        steps_since(&prefix, from, "ReplaceContainer", "zookeeper", "ok").len() >= 3
-    });
+    wait_until(
+        "the ZooKeeper servers replaced for the new digest",
+        CONVERGE,
+        || steps_since(&prefix, from, "ReplaceContainer", "zookeeper", "ok").len() >= 3,
+    );
     wait_phase(&prefix, "zkrot", "Converged", CONVERGE);
     eprintln!("rotation rolled out in {:?}", t.elapsed());
     let replaced = steps_since(&prefix, from, "ReplaceContainer", "zookeeper", "ok");
@@ -397,10 +411,16 @@ fn a_rotated_zookeeper_super_digest_reaches_every_server_and_reconfig_goes_on() 
         .filter(|e| ["masters", "agents", "marathon"].contains(&e.3.as_str()))
         .cloned()
         .collect();
-    assert!(others.is_empty(), "only ZooKeeper uses the digest: {others:?}");
+    assert!(
+        others.is_empty(),
+        "only ZooKeeper uses the digest: {others:?}"
+    );
     for s in &servers {
         assert!(is_super(s, second), "{s}: the rotated digest is in force");
-        assert!(!is_super(s, ZK_SUPER), "{s}: the old password is no longer super");
+        assert!(
+            !is_super(s, ZK_SUPER),
+            "{s}: the old password is no longer super"
+        );
     }
 
     // 2. Rotated again, and the ensemble grown 3 → 5 in the same breath: growth is planned
@@ -417,14 +437,24 @@ fn a_rotated_zookeeper_super_digest_reaches_every_server_and_reconfig_goes_on() 
     eprintln!("rotation with a grow to 5 converged in {:?}", t.elapsed());
     let (_, voters) = zk_config(f, &hs, port).expect("ZooKeeper answers");
     assert_eq!(voters.len(), 5, "{voters:?}");
-    assert_eq!(steps_since(&prefix, from, "ZkAdd", "zookeeper", "ok").len(), 2);
+    assert_eq!(
+        steps_since(&prefix, from, "ZkAdd", "zookeeper", "ok").len(),
+        2
+    );
     let failed = steps_since(&prefix, from, "ZkAdd", "zookeeper", "error");
-    assert!(failed.is_empty(), "a reconfig failed: {:?}", event_values(&prefix, "zkrot"));
+    assert!(
+        failed.is_empty(),
+        "a reconfig failed: {:?}",
+        event_values(&prefix, "zkrot")
+    );
     let servers = voter_addrs(f, &hs, port, "zkrot");
     assert_eq!(servers.len(), 5, "{servers:?}");
     for s in &servers {
         assert!(is_super(s, third), "{s}: the newest digest is in force");
-        assert!(!is_super(s, second), "{s}: the previous password is no longer super");
+        assert!(
+            !is_super(s, second),
+            "{s}: the previous password is no longer super"
+        );
     }
 
     // 3. Rotated once more, with a shrink 5 → 3: the servers that stay are rolled first, so
@@ -440,14 +470,24 @@ fn a_rotated_zookeeper_super_digest_reaches_every_server_and_reconfig_goes_on() 
     eprintln!("rotation with a shrink to 3 converged in {:?}", t.elapsed());
     let (_, voters) = zk_config(f, &hs, port).expect("ZooKeeper answers");
     assert_eq!(voters.len(), 3, "{voters:?}");
-    assert_eq!(steps_since(&prefix, from, "ZkRemove", "zookeeper", "ok").len(), 2);
+    assert_eq!(
+        steps_since(&prefix, from, "ZkRemove", "zookeeper", "ok").len(),
+        2
+    );
     let failed = steps_since(&prefix, from, "ZkRemove", "zookeeper", "error");
-    assert!(failed.is_empty(), "a reconfig failed: {:?}", event_values(&prefix, "zkrot"));
+    assert!(
+        failed.is_empty(),
+        "a reconfig failed: {:?}",
+        event_values(&prefix, "zkrot")
+    );
     let servers = voter_addrs(f, &hs, port, "zkrot");
     assert_eq!(servers.len(), 3, "{servers:?}");
     for s in &servers {
         assert!(is_super(s, fourth), "{s}: the newest digest is in force");
-        assert!(!is_super(s, third), "{s}: the previous password is no longer super");
+        assert!(
+            !is_super(s, third),
+            "{s}: the previous password is no longer super"
+        );
     }
 
     // Never the secret nor its digest where people and tools look.
@@ -460,7 +500,12 @@ fn a_rotated_zookeeper_super_digest_reaches_every_server_and_reconfig_goes_on() 
     for h in &hs {
         let ids = f.docker_ok(
             h,
-            &["ps", "-aq", "--filter", "label=io.mesos-operator.cluster=zkrot"],
+            &[
+                "ps",
+                "-aq",
+                "--filter",
+                "label=io.mesos-operator.cluster=zkrot",
+            ],
         );
         for id in ids.split_whitespace() {
             shown.push_str(&f.docker_ok(h, &["inspect", id]));

@@ -167,11 +167,7 @@ async fn attempt(
 
 /// The error when every server was tried and none made the change. Names the secret and
 /// the servers, never the credential or the digest.
-fn none_accepted(
-    refused: &[String],
-    unavailable: &[String],
-    auth: Option<&Secret>,
-) -> ActError {
+fn none_accepted(refused: &[String], unavailable: &[String], auth: Option<&Secret>) -> ActError {
     let mut parts = Vec::new();
     if !refused.is_empty() {
         parts.push(match auth {
@@ -312,7 +308,10 @@ mod tests {
         let digest = String::from_utf8(crate::act::zk_auth::super_digest(&s).unwrap()).unwrap();
         assert!(!e.contains(&digest), "{e}");
         let without = none_accepted(&["10.0.0.2:2181".into()], &[], None).to_string();
-        assert!(without.contains("set spec.zookeeper.superDigest"), "{without}");
+        assert!(
+            without.contains("set spec.zookeeper.superDigest"),
+            "{without}"
+        );
     }
 
     #[test]

@@ -612,12 +612,7 @@ pub fn ops(
 fn zk_connect(d: &Desired, o: &Observed) -> Vec<String> {
     let port = d.zookeeper.client_port;
     let mut members = committed_members(d, o);
-    let serves = |m: &ZkMember| {
-        o.zookeeper
-            .servers
-            .get(&m.host)
-            .is_some_and(|s| s.serves())
-    };
+    let serves = |m: &ZkMember| o.zookeeper.servers.get(&m.host).is_some_and(|s| s.serves());
     // Stable: the config's order among the serving, and among the rest.
     members.sort_by_key(|m| !serves(m));
     let mut v: Vec<String> = members

@@ -705,7 +705,8 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
             .filter(|v| desired.contains(v) && stale(ctx, v))
             .collect();
         if let Some(w) = leader_last(stale_wanted, leader).first() {
-            if voters.len() - 1 >= majority(voters.len()) {
+            // One server down for its replacement still leaves a majority of the voters.
+            if voters.len() > majority(voters.len()) {
                 return act(
                     Step::ReplaceContainer {
                         component: Component::Zookeeper,
