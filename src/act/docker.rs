@@ -5,7 +5,8 @@ use mesos_operator_core::ops::Op;
 use super::{ActError, Executor};
 use crate::docker::HostClient;
 
-/// Where the ZooKeeper image reads the super-user digest at first start.
+/// Where the ZooKeeper image reads the super-user digest, at every start (a server replaced
+/// with a rotated secret takes the new digest; `images/zookeeper/entrypoint.sh`).
 const ZK_DIGEST_PATH: &str = "/run/mesos-operator/zk-super-digest";
 
 fn client<'a>(ex: &'a Executor<'_>, host: &str) -> Result<&'a HostClient, ActError> {
