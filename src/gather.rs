@@ -165,8 +165,9 @@ pub async fn gather(
     })))
 }
 
-/// The fingerprints of the secrets the document puts into containers as files, so that a
-/// rotated one rolls them. One that cannot be read now is left out: its containers then
+/// The fingerprints of the secrets the document puts into containers as files, and of the
+/// ZooKeeper super-user secret (its digest is put into every server), so that a rotated one
+/// rolls them. One that cannot be read now is left out: its containers then
 /// look outdated, and the step that would replace one fails on that secret before it acts
 /// (its secrets are read before its record is written). etcd failing is an error of the
 /// reconcile, never a reason to roll.
@@ -182,6 +183,7 @@ async fn secret_fingerprints(
         .chain(&s.agents.secret_files)
         .chain(s.marathon.iter().flat_map(|m| &m.secret_files))
         .map(|f| f.secret.as_str())
+        .chain(s.zookeeper.super_digest.iter().map(|r| r.secret.as_str()))
         .collect();
     let mut out = BTreeMap::new();
     for name in names {

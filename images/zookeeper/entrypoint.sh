@@ -9,7 +9,12 @@
 # members plus this server; just this server to bootstrap an ensemble of one), ZK_ADDRESS,
 # and the ports ZK_CLIENT_PORT, ZK_PEER_PORT, ZK_ELECTION_PORT, ZK_ADMIN_PORT.
 # The super-user digest (never in the environment, which `docker inspect` shows) is read
-# from /run/mesos-operator/zk-super-digest if that file exists at first start.
+# from /run/mesos-operator/zk-super-digest at EVERY start, not only the first: the operator
+# rotates it by replacing the containers one at a time with the new file, and a server that
+# kept the digest of its first start would refuse the new credential for good (every
+# reconfig NoAuth). Only that one line of the kept zoo.cfg is rewritten (atomically, by a
+# rename), so the membership ZooKeeper wrote after its reconfigs stays as it is; no file (or
+# an empty one) removes the line: the cluster no longer names a super user.
 set -eu
 DATA=/var/lib/zookeeper
 CONF=$DATA/conf
@@ -31,9 +36,6 @@ if [ ! -f "$CONF/zoo.cfg" ]; then
     echo "admin.enableServer=true"
     echo "admin.serverAddress=$ZK_ADDRESS"
     echo "admin.serverPort=${ZK_ADMIN_PORT:-8081}"
-    if [ -s /run/mesos-operator/zk-super-digest ]; then
-      echo "DigestAuthenticationProvider.superDigest=$(cat /run/mesos-operator/zk-super-digest)"
-    fi
     echo "dynamicConfigFile=$CONF/zoo.cfg.dynamic"
   } > "$CONF/zoo.cfg.tmp"
   : > "$CONF/zoo.cfg.dynamic"
@@ -42,6 +44,21 @@ if [ ! -f "$CONF/zoo.cfg" ]; then
     echo "server.$id=$addr:$peer:$election:participant;0.0.0.0:$client" >> "$CONF/zoo.cfg.dynamic"
   done
   mv "$CONF/zoo.cfg.tmp" "$CONF/zoo.cfg"
+fi
+# The digest of this start: every other line as ZooKeeper last wrote it, then the digest.
+DIGEST_FILE=/run/mesos-operator/zk-super-digest
+KEY=DigestAuthenticationProvider.superDigest
+(
+  umask 077
+  sed "/^[[:space:]]*$KEY[[:space:]]*=/d" "$CONF/zoo.cfg" > "$CONF/zoo.cfg.digest-tmp"
+  if [ -s "$DIGEST_FILE" ]; then
+    printf '%s=%s\n' "$KEY" "$(head -n 1 "$DIGEST_FILE" | tr -d '\r')" >> "$CONF/zoo.cfg.digest-tmp"
+  fi
+)
+if cmp -s "$CONF/zoo.cfg.digest-tmp" "$CONF/zoo.cfg"; then
+  rm -f "$CONF/zoo.cfg.digest-tmp"
+else
+  mv "$CONF/zoo.cfg.digest-tmp" "$CONF/zoo.cfg"
 fi
 CP=/usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar
 for j in slf4j-api slf4j-log4j12 log4j-1.2 servlet-api jetty9-server jetty9-servlet jetty9-util jetty9-http jetty9-io jetty9-security jackson-databind jackson-core jackson-annotations netty commons-cli metrics-core snappy-java jline; do

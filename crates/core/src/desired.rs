@@ -72,6 +72,13 @@ pub struct ContainerSpec {
     pub host_network: bool,
     /// Secrets put into the container as files before it starts (by name, never content).
     pub secret_files: Vec<SecretFileMount>,
+    /// A ZooKeeper server's super-user digest, by the fingerprint of the secret it is
+    /// derived from (never the secret nor the digest): hashed, so that a rotated
+    /// `superDigest` secret replaces the servers one at a time and each one starts with
+    /// the new digest, instead of the ensemble keeping the old one while the operator logs
+    /// in with the new one (every reconfig NoAuth). `None`: no super user, or its secret
+    /// cannot be read now.
+    pub zk_super_digest: Option<String>,
     /// Hash of everything above but name and host.
     pub config_hash: String,
 }
@@ -154,6 +161,7 @@ impl MasterTemplate {
             binds: vec![],
             host_network: true,
             secret_files: self.secret_files.clone(),
+            zk_super_digest: None,
             config_hash: String::new(),
         };
         c.config_hash = config_hash(&c);
@@ -172,6 +180,8 @@ pub struct ZookeeperTemplate {
     pub image: String,
     /// Client, peer, election and admin ports.
     pub ports: [u32; 4],
+    /// The fingerprint of the `superDigest` secret ([`ContainerSpec::zk_super_digest`]).
+    pub super_digest: Option<String>,
 }
 
 impl ZookeeperTemplate {
@@ -198,6 +208,7 @@ impl ZookeeperTemplate {
             binds: vec![],
             host_network: true,
             secret_files: vec![],
+            zk_super_digest: self.super_digest.clone(),
             config_hash: String::new(),
         };
         c.config_hash = config_hash(&c);
@@ -296,8 +307,9 @@ impl Desired {
     }
 
     /// [`Desired::from_document`], with the fingerprints of the secrets the document puts
-    /// into containers as files (by secret name; a secret missing here counts as unknown
-    /// and leaves the hash as it was before fingerprints existed).
+    /// into containers as files or hands ZooKeeper as its super-user digest (by secret
+    /// name; a secret missing here counts as unknown and leaves the hash as it was before
+    /// fingerprints existed).
     pub fn from_document_with(
         doc: &MesosCluster,
         secret_fingerprints: &BTreeMap<String, String>,
@@ -323,6 +335,10 @@ impl Desired {
             cluster: name.clone(),
             image: full_image(&z.image),
             ports: [z.client_port, z.peer_port, z.election_port, z.admin_port],
+            super_digest: z
+                .super_digest
+                .as_ref()
+                .and_then(|r| secret_fingerprints.get(&r.secret).cloned()),
         };
         for h in &zk_hosts {
             let c = zookeeper_template.container(&h.name, &h.address);
@@ -345,6 +361,7 @@ impl Desired {
                 binds,
                 host_network: true,
                 secret_files,
+                zk_super_digest: None,
                 config_hash: String::new(),
             };
             c.config_hash = config_hash(&c);
@@ -582,6 +599,9 @@ fn config_hash(c: &ContainerSpec) -> String {
         // they had before the field existed (a new operator must not replace them all).
         #[serde(skip_serializing_if = "<[SecretFileMount]>::is_empty")]
         secret_files: &'a [SecretFileMount],
+        // Likewise left out when unknown: a server without a super user keeps its hash.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        zk_super_digest: Option<&'a str>,
     }
     let canonical = serde_json::to_string(&Hashed {
         image: &c.image,
@@ -590,6 +610,7 @@ fn config_hash(c: &ContainerSpec) -> String {
         binds: &c.binds,
         host_network: c.host_network,
         secret_files: &c.secret_files,
+        zk_super_digest: c.zk_super_digest.as_deref(),
     })
     .unwrap_or_default();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -674,6 +695,46 @@ mod tests {
         let d = Desired::from_document(&seed());
         let zk = &d.containers[&(Component::Zookeeper, "host1".to_string())];
         assert_eq!(zk.config_hash, "ea8bb46fc183b728");
+    }
+
+    #[test]
+    fn a_rotated_super_digest_secret_rolls_every_zookeeper_server_and_nothing_else() {
+        // Before the fix the ZooKeeper servers' hash ignored the digest's secret: `secret
+        // set` on it rolled nothing, and the servers kept the old digest for good.
+        let doc = seed();
+        let name = doc.spec.zookeeper.super_digest.clone().unwrap().secret;
+        let with = |fp: &str| {
+            Desired::from_document_with(&doc, &BTreeMap::from([(name.clone(), fp.to_string())]))
+        };
+        let (unknown, old, new) = (
+            Desired::from_document(&doc),
+            with("00000000000000aa"),
+            with("00000000000000bb"),
+        );
+        for ((c, h), spec) in &new.containers {
+            let key = (*c, h.clone());
+            assert_eq!(
+                spec.config_hash != old.containers[&key].config_hash,
+                *c == Component::Zookeeper,
+                "{c} on {h}"
+            );
+            // An unreadable secret leaves the hash as it was before fingerprints existed.
+            assert_eq!(
+                unknown.containers[&key].config_hash,
+                Desired::from_document(&doc).containers[&key].config_hash
+            );
+        }
+        assert_eq!(
+            with("00000000000000aa").containers,
+            old.containers,
+            "the same secret, the same hashes"
+        );
+        // The template (servers on hosts the document no longer names) agrees.
+        let zk = &new.containers[&(Component::Zookeeper, "host1".to_string())];
+        let addr = &new.addresses["host1"];
+        assert_eq!(new.zookeeper_template.container("host1", addr), *zk);
+        // A fingerprint only: no secret material in the desired model.
+        assert_eq!(zk.zk_super_digest.as_deref(), Some("00000000000000bb"));
     }
 
     #[test]

@@ -605,10 +605,16 @@ pub fn ops(
     })
 }
 
-/// Client addresses of the committed voters (falling back to the desired servers).
+/// Client addresses of the committed voters (falling back to the desired servers), the
+/// ones seen serving first: the reconfig is tried through them one at a time, until one
+/// takes the super user's credential (each server judges it by the digest it started
+/// with, so during a rotation some do and some do not), and a down one costs a timeout.
 fn zk_connect(d: &Desired, o: &Observed) -> Vec<String> {
     let port = d.zookeeper.client_port;
-    let members = committed_members(d, o);
+    let mut members = committed_members(d, o);
+    let serves = |m: &ZkMember| o.zookeeper.servers.get(&m.host).is_some_and(|s| s.serves());
+    // Stable: the config's order among the serving, and among the rest.
+    members.sort_by_key(|m| !serves(m));
     let mut v: Vec<String> = members
         .iter()
         .map(|m| format!("{}:{port}", m.address))
@@ -835,6 +841,46 @@ mod tests {
                 leaving: None,
                 expected_version: 0x1_0000_0003,
             }]
+        );
+    }
+
+    #[test]
+    fn a_reconfig_tries_the_serving_voters_first() {
+        use crate::observed::{ZkConfig, ZkMode, ZkServerObservation};
+        let d = seed();
+        let mut o = Observed::default();
+        o.zookeeper.committed = Some(ZkConfig {
+            version: 0x1_0000_0003,
+            voters: BTreeMap::from([
+                (1, "host1".to_string()),
+                (2, "host2".to_string()),
+                (3, "host3".to_string()),
+            ]),
+        });
+        let server = |ok, mode| ZkServerObservation {
+            ok,
+            mode,
+            config_version: Some(0x1_0000_0003),
+            server_id: None,
+        };
+        let serving = |mode| server(true, Some(mode));
+        o.zookeeper.servers = BTreeMap::from([
+            ("host1".to_string(), server(false, None)),
+            ("host2".to_string(), serving(ZkMode::Follower)),
+            ("host3".to_string(), serving(ZkMode::Leader)),
+        ]);
+        let step = Step::ZkRemove {
+            id: 1,
+            host: "host1".into(),
+            expected_version: 0x1_0000_0003,
+        };
+        let ops = plain(&d, &o, &step, false).unwrap();
+        let [Op::ZkReconfig { connect, .. }] = ops.as_slice() else {
+            panic!("{ops:?}")
+        };
+        assert_eq!(
+            connect,
+            &["10.20.30.3:2181", "10.20.30.4:2181", "10.20.30.2:2181"]
         );
     }
 

@@ -693,6 +693,30 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
         .collect();
     if let Some(h) = leader_last(unwanted, leader).first() {
         let id = voters.iter().find(|(_, v)| v == h).map(|(i, _)| *i)?;
+        // The servers that stay are brought to their configuration before one leaves,
+        // while the ensemble can spare one: the reconfig is authorised by the digest the
+        // server it goes through started with, so a rotated `superDigest` secret that meets
+        // a shrink would have every voter refuse the operator's credential (NoAuth) and the
+        // shrink, planned first, would block the roll that fixes it. It costs no step: the
+        // leaving servers are not rolled either way.
+        let stale_wanted: Vec<&str> = voters
+            .values()
+            .map(String::as_str)
+            .filter(|v| desired.contains(v) && stale(ctx, v))
+            .collect();
+        if let Some(w) = leader_last(stale_wanted, leader).first() {
+            // One server down for its replacement still leaves a majority of the voters.
+            if voters.len() > majority(voters.len()) {
+                return act(
+                    Step::ReplaceContainer {
+                        component: Component::Zookeeper,
+                        host: w.to_string(),
+                        reset_registry: false,
+                    },
+                    format!("the ZooKeeper server on {w} runs an outdated configuration; it is replaced before server {id} on {h} leaves"),
+                );
+            }
+        }
         if voters.len() < 2 {
             return blocked(
                 BlockKind::Safety,
