@@ -34,6 +34,12 @@ pub const REOPEN_FIRST: Duration = Duration::from_millis(250);
 pub const REOPEN_MAX: Duration = Duration::from_secs(30);
 /// A stream that stayed open this long starts its next re-open from [`REOPEN_FIRST`].
 const STABLE: Duration = Duration::from_secs(30);
+/// A silent stream's engine is pinged this often; a ping that fails ends the stream (its
+/// connection may be dead without either side knowing).
+const PING_EVERY: Duration = Duration::from_secs(60);
+/// A stream is re-opened (and its cluster woken) at least this often, for transports
+/// without TCP keepalive (a unix socket, plain TCP): its connection may be dead unseen.
+const MAX_AGE: Duration = Duration::from_secs(600);
 
 /// The event streams of every cluster's hosts, and the wakes they produce.
 pub struct EventHub {
@@ -47,6 +53,9 @@ pub struct EventHub {
 struct ClusterWatch {
     /// Identifies the clients the streams were opened with.
     clients: usize,
+    /// Every host has a client: a host without one cannot be watched, and the cluster never
+    /// counts as watched while one is missing.
+    complete: bool,
     hosts: Vec<HostWatch>,
 }
 
@@ -119,9 +128,8 @@ impl EventHub {
         all.insert(
             cluster.to_string(),
             ClusterWatch {
-                // A host without a client cannot be watched: the cluster never counts as
-                // watched while one is missing (its client is set up again at the next look).
-                clients: if complete { id } else { 0 },
+                clients: id,
+                complete,
                 hosts,
             },
         );
@@ -134,7 +142,7 @@ impl EventHub {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(cluster)
-            .is_some_and(|w| w.clients != 0 && w.hosts.iter().all(|h| h.up.load(Ordering::Acquire)))
+            .is_some_and(|w| w.complete && w.hosts.iter().all(|h| h.up.load(Ordering::Acquire)))
     }
 
     /// Closes the streams of a cluster that is gone.
@@ -167,13 +175,34 @@ async fn keep_open(
             metrics.set_docker_event_stream(&cluster, &host, true);
             let opened = tokio::time::Instant::now();
             if opened_before {
-                // What happened while the stream was down is unknown: look now.
                 info!(%cluster, %host, "Docker event stream open again");
-                let _ = wake.send(cluster.clone());
             }
             opened_before = true;
+            // What happened before the engine registered the stream (or while it was down)
+            // is unknown: look now, once the request is on its way.
+            let mut woken = false;
+            let mut ping = tokio::time::interval_at(opened + PING_EVERY, PING_EVERY);
             let ended = loop {
-                match events.next().await {
+                let next = tokio::select! {
+                    next = events.next() => next,
+                    () = tokio::time::sleep(Duration::from_millis(200)), if !woken => {
+                        woken = true;
+                        if wake.send(cluster.clone()).is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    _ = ping.tick() => {
+                        if opened.elapsed() >= MAX_AGE {
+                            break "re-opened after its longest age".to_string();
+                        }
+                        match client.ping().await {
+                            Ok(()) => continue,
+                            Err(e) => break format!("the engine stopped answering: {e}"),
+                        }
+                    }
+                };
+                match next {
                     Some(Ok(e)) => {
                         debug!(%cluster, %host, action = %e.action, container = %e.name, "Docker event");
                         metrics.docker_event(&host);
@@ -329,6 +358,16 @@ mod tests {
             .expect("the wakes stream is open")
     }
 
+    /// Takes every wake until none comes for 400 ms.
+    async fn drain(wakes: &mut BoxStream<'static, String>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(Some(n)) = tokio::time::timeout(Duration::from_millis(400), wakes.next()).await
+        {
+            out.push(n);
+        }
+        out
+    }
+
     fn restarts(metrics: &Metrics) -> bool {
         metrics
             .encode_text()
@@ -350,6 +389,9 @@ mod tests {
         })
         .await;
         assert!(hub.watched("c1"));
+        // Opened, the stream wakes its cluster once: what changed before the engine
+        // registered it is unknown.
+        assert_eq!(drain(&mut wakes).await, vec!["c1".to_string()]);
         // Asked again on the same clients: the stream stays, none is opened beside it.
         hub.watch("c1", &c);
         engine.send.notify_one();
@@ -373,8 +415,14 @@ mod tests {
             "woken once more when open again"
         );
         eventually("watched again", || hub.watched("c1")).await;
+        drain(&mut wakes).await;
         engine.send.notify_one();
         assert_eq!(next_wake(&mut wakes).await, "c1");
+        assert_eq!(
+            engine.streams_opened.load(Ordering::SeqCst),
+            2,
+            "asked again, not re-opened"
+        );
 
         // Forgotten, the cluster's stream is closed and nothing wakes it.
         hub.forget("c1");

@@ -31,6 +31,17 @@ pub struct StepSecrets {
     pub http: Option<HttpAuth>,
 }
 
+/// How long a pull ahead that failed (a missing tag, an unreachable registry) is not tried
+/// again: the step's own pull says why, in the status.
+pub const PULL_AHEAD_RETRY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// One cluster's pulls ahead.
+#[derive(Default)]
+struct PullsAhead {
+    running: bool,
+    failed: HashMap<(String, String), tokio::time::Instant>,
+}
+
 /// The machines of the clusters the loop manages.
 #[async_trait]
 pub trait Fleet: Send + Sync + 'static {
@@ -59,8 +70,9 @@ pub trait Fleet: Send + Sync + 'static {
     }
     /// Pulls `images` (host, image) in the background, ahead of the steps that will run
     /// them, so that those steps are a stop and a start; never starts a container, never
-    /// fails (a pull that fails here is tried again by the step's own `Op::Pull`).
-    fn pull_ahead(&self, _doc: &MesosCluster, _images: Vec<(String, String)>) {}
+    /// fails (a pull that fails here is tried again by the step's own `Op::Pull`), and
+    /// pulls only while `fence` holds.
+    fn pull_ahead(&self, _doc: &MesosCluster, _images: Vec<(String, String)>, _fence: &Fence) {}
 }
 
 /// The real fleet: a client per Docker host (mutual TLS or a unix socket), kept per cluster
@@ -70,8 +82,11 @@ pub struct DockerFleet {
     http: reqwest::Client,
     clients: Mutex<HashMap<String, (String, Arc<HostClients>)>>,
     events: Option<EventHub>,
-    /// Pulls ahead under way: (cluster, host, image).
-    pulling: Arc<Mutex<std::collections::HashSet<(String, String, String)>>>,
+    /// Per cluster, the pull ahead under way (one at a time, so that a full disk shows on
+    /// one host, as a step's own pull would, not on every host at once) and the pulls
+    /// ahead that failed lately (host, image → when; not tried again for
+    /// [`PULL_AHEAD_RETRY`]).
+    pulling: Arc<Mutex<HashMap<String, PullsAhead>>>,
 }
 
 impl DockerFleet {
@@ -139,8 +154,22 @@ impl DockerFleet {
         let name = &doc.metadata.name;
         let fp = serde_json::to_string(&doc.spec.hosts).unwrap_or_default();
         if let Some((have, f)) = self.cached(name) {
-            if have == fp && f.hosts.values().all(Result::is_ok) {
-                return f;
+            if have == fp {
+                // A host whose client could not be set up (a missing secret) is tried again
+                // at each look, and everything is set up anew only once it can be: the
+                // others keep their connections, pull records and event streams.
+                let mut fixed = false;
+                for h in &doc.spec.hosts {
+                    if matches!(f.hosts.get(&h.name), Some(Err(_)))
+                        && crate::docker::connect(h, &self.secrets).await.is_ok()
+                    {
+                        fixed = true;
+                        break;
+                    }
+                }
+                if !fixed {
+                    return f;
+                }
             }
         }
         let f = Arc::new(observe::connect(doc, &self.secrets).await);
@@ -187,6 +216,10 @@ impl Fleet for DockerFleet {
 
     fn forget(&self, cluster: &str) {
         self.keep(cluster, None);
+        self.pulling
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(cluster);
         if let Some(hub) = &self.events {
             hub.forget(cluster);
         }
@@ -200,41 +233,55 @@ impl Fleet for DockerFleet {
         self.events.as_ref().is_some_and(|h| h.watched(cluster))
     }
 
-    fn pull_ahead(&self, doc: &MesosCluster, images: Vec<(String, String)>) {
-        let Some((_, clients)) = self.cached(&doc.metadata.name) else {
+    fn pull_ahead(&self, doc: &MesosCluster, images: Vec<(String, String)>, fence: &Fence) {
+        let cluster = doc.metadata.name.clone();
+        let Some((_, clients)) = self.cached(&cluster) else {
             return;
         };
-        for (host, image) in images {
-            let Some(Ok(client)) = clients.hosts.get(&host) else {
-                continue;
-            };
-            if client.pulled_recently(&image) {
-                continue;
-            }
-            let key = (doc.metadata.name.clone(), host.clone(), image.clone());
-            if !self
+        let next = {
+            let mut all = self
                 .pulling
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(key.clone())
-            {
-                continue;
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mine = all.entry(cluster.clone()).or_default();
+            if mine.running {
+                return;
             }
-            let (clients, pulling) = (clients.clone(), self.pulling.clone());
-            tokio::spawn(async move {
-                if let Some(Ok(client)) = clients.hosts.get(&host) {
-                    match client.pull(&image).await {
-                        Ok(()) => tracing::debug!(%host, %image, "pulled ahead of its step"),
-                        Err(error) => {
-                            tracing::debug!(%host, %image, %error, "pull ahead failed; the step pulls")
-                        }
-                    }
-                }
-                pulling
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .remove(&key);
+            mine.failed.retain(|_, at| at.elapsed() < PULL_AHEAD_RETRY);
+            let next = images.into_iter().find(|(host, image)| {
+                !mine.failed.contains_key(&(host.clone(), image.clone()))
+                    && matches!(clients.hosts.get(host), Some(Ok(c)) if !c.pulled_recently(image))
             });
-        }
+            mine.running = next.is_some();
+            next
+        };
+        let Some((host, image)) = next else { return };
+        let (pulling, fence) = (self.pulling.clone(), fence.clone());
+        tokio::spawn(async move {
+            let ok = match (fence.ensure(), clients.hosts.get(&host)) {
+                (Ok(_), Some(Ok(client))) => match client.pull(&image).await {
+                    Ok(()) => {
+                        tracing::debug!(%host, %image, "pulled ahead of its step");
+                        true
+                    }
+                    Err(error) => {
+                        tracing::debug!(%host, %image, %error, "pull ahead failed; the step pulls");
+                        false
+                    }
+                },
+                _ => true,
+            };
+            let mut all = pulling
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // A cluster forgotten meanwhile stays forgotten.
+            if let Some(mine) = all.get_mut(&cluster) {
+                mine.running = false;
+                if !ok {
+                    mine.failed
+                        .insert((host, image), tokio::time::Instant::now());
+                }
+            }
+        });
     }
 }

@@ -106,11 +106,20 @@ pub fn docker_client(
     config: rustls::ClientConfig,
     timeout_secs: u64,
 ) -> Result<Docker, bollard::errors::Error> {
+    // An engine that went away without closing its connections (power lost, a cut
+    // network) is found out by TCP keepalive within about a minute, not never: an idle
+    // event stream never writes, and would wait on it for as long as the process runs.
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.enforce_http(false);
+    http.set_keepalive(Some(std::time::Duration::from_secs(30)));
+    http.set_keepalive_interval(Some(std::time::Duration::from_secs(10)));
+    http.set_keepalive_retries(Some(3));
+    http.set_connect_timeout(Some(std::time::Duration::from_secs(5)));
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(config)
         .https_only()
         .enable_http1()
-        .build();
+        .wrap_connector(http);
     // Connections are kept between calls: a TLS handshake with a client certificate costs
     // more than most calls (an observation makes several per host). An idle one is closed
     // after 30 s; a call on one the host dropped fails within its deadline and is retried

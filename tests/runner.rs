@@ -184,3 +184,36 @@ async fn a_reconcile_that_never_returns_makes_the_operator_not_ready_naming_the_
         "{problem:?}"
     );
 }
+
+/// A failing cluster keeps its backoff when the machines report changes: the events of its
+/// own failed step (a container created, then dying) must not make it retry at once,
+/// again and again. Its spec written anew still wakes it at once.
+#[tokio::test(start_paused = true)]
+async fn the_machines_wakes_do_not_cut_a_failing_clusters_backoff_short() {
+    let (world, _killed) = World::new();
+    let d = doc("c1", true);
+    world.add_cluster(&d);
+    world.machine_wake("c1"); // the channel exists before the replica takes it
+    world.panic_next_looks("c1", 1000);
+    let _r = Replica::start(&world, 0, run_options());
+    // 20 s of wakes every 100 ms, 200 in all.
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        world.machine_wake("c1");
+    }
+    let failed = 1000 - world.panics_left("c1");
+    // The backoff from 0.5 s doubling (with jitter, between half and all of it) allows at
+    // most a dozen attempts in 20 s; without it every wake is an attempt.
+    assert!(
+        (2..=12).contains(&failed),
+        "{failed} failing reconciles in 20 s of wakes every 100 ms"
+    );
+    // A person's edit is not held back by the backoff.
+    let before = world.panics_left("c1");
+    let _ = world.store.apply(&doc("c1", false));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        world.panics_left("c1") < before,
+        "a spec change waited for the backoff"
+    );
+}

@@ -19,6 +19,12 @@ set -eu
 DATA=/var/lib/zookeeper
 CONF=$DATA/conf
 mkdir -p "$CONF" "$DATA/data"
+# A zoo.cfg left empty (a power loss between its write and the disk) is not a config to
+# start from, nor a first start: say so and stop, rather than start with no membership.
+if [ -f "$CONF/zoo.cfg" ] && [ ! -s "$CONF/zoo.cfg" ]; then
+  echo "$CONF/zoo.cfg is empty (a write cut short?): restore it from another server's, or remove the data volume to start this server afresh" >&2
+  exit 1
+fi
 if [ ! -f "$CONF/zoo.cfg" ]; then
   : "${ZK_SERVER_ID:?ZK_SERVER_ID is required on first start}"
   : "${ZK_ENSEMBLE:?ZK_ENSEMBLE is required on first start}"
@@ -43,6 +49,7 @@ if [ ! -f "$CONF/zoo.cfg" ]; then
     [ -n "$id" ] || continue
     echo "server.$id=$addr:$peer:$election:participant;0.0.0.0:$client" >> "$CONF/zoo.cfg.dynamic"
   done
+  sync "$CONF/zoo.cfg.tmp" "$CONF/zoo.cfg.dynamic"
   mv "$CONF/zoo.cfg.tmp" "$CONF/zoo.cfg"
 fi
 # The digest of this start: every other line as ZooKeeper last wrote it, then the digest.
@@ -58,6 +65,7 @@ KEY=DigestAuthenticationProvider.superDigest
 if cmp -s "$CONF/zoo.cfg.digest-tmp" "$CONF/zoo.cfg"; then
   rm -f "$CONF/zoo.cfg.digest-tmp"
 else
+  sync "$CONF/zoo.cfg.digest-tmp"
   mv "$CONF/zoo.cfg.digest-tmp" "$CONF/zoo.cfg"
 fi
 CP=/usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar

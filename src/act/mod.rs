@@ -157,6 +157,7 @@ impl Executor<'_> {
                     *leaving,
                     *expected_version,
                     self.zk_super,
+                    fence,
                 )
                 .await
             }

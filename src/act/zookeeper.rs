@@ -10,6 +10,7 @@ use std::time::Duration;
 use zookeeper_client as zk;
 
 use super::ActError;
+use crate::election::Fence;
 use crate::secrets::Secret;
 
 /// Deadline of one server's attempt: connecting, authenticating, reconfiguring, and the
@@ -29,9 +30,18 @@ async fn connect(connect: &[String], auth: Option<&Secret>) -> Result<zk::Client
         .map_err(|e| ActError::Zookeeper(format!("cannot connect to {joined}: {e}")))
 }
 
-/// Whether the committed config already has the change: `joining`'s id as a participant,
-/// `leaving` absent.
-fn applied(config: &str, joining: Option<&str>, leaving: Option<u64>) -> bool {
+/// Whether the committed config already has the change: a config newer than the one it
+/// was planned from (a server's own file, which a joiner may answer with, has the version
+/// it started with), with `joining`'s id as a participant and `leaving` absent.
+fn applied(config: &str, expected: i64, joining: Option<&str>, leaving: Option<u64>) -> bool {
+    let newer = config
+        .lines()
+        .find_map(|l| l.strip_prefix("version="))
+        .and_then(|v| i64::from_str_radix(v.trim(), 16).ok())
+        .is_some_and(|v| v > expected);
+    if !newer {
+        return false;
+    }
     let ids: Vec<(u64, bool)> = config
         .lines()
         .filter_map(|l| l.strip_prefix("server."))
@@ -153,7 +163,7 @@ async fn attempt(
     };
     if seen
         .as_deref()
-        .is_some_and(|c| applied(c, joining, leaving))
+        .is_some_and(|c| applied(c, version, joining, leaving))
     {
         Attempt::Done
     } else if matches!(e, zk::Error::NoAuth) {
@@ -202,6 +212,7 @@ pub(super) async fn reconfig(
     leaving: Option<u64>,
     expected_version: u64,
     auth: Option<&Secret>,
+    fence: &Fence,
 ) -> Result<(), ActError> {
     let version = i64::try_from(expected_version).map_err(|_| {
         ActError::Zookeeper(format!("config version {expected_version:#x} out of range"))
@@ -209,6 +220,10 @@ pub(super) async fn reconfig(
     let mut refused = Vec::new();
     let mut unavailable = Vec::new();
     for server in candidates(connect_to, joining) {
+        // Each server may take its whole deadline: a replica deposed meanwhile must not
+        // send the change through the next one (another leader may have planned another
+        // change from the same config version).
+        fence.ensure()?;
         let outcome = tokio::time::timeout(
             ZK_TIMEOUT,
             attempt(&server, joining, leaving, version, auth),
@@ -245,18 +260,29 @@ mod tests {
 
     #[test]
     fn a_change_already_in_the_committed_config_counts_as_done() {
+        let planned_from = 0x100000001;
         assert!(applied(
             CFG,
+            planned_from,
             Some("server.2=10.0.0.3:2888:3888:participant;0.0.0.0:2181"),
             None
         ));
         assert!(!applied(
             CFG,
+            planned_from,
             Some("server.3=10.0.0.4:2888:3888:participant;0.0.0.0:2181"),
             None
         ));
-        assert!(applied(CFG, None, Some(3)));
-        assert!(!applied(CFG, None, Some(1)));
+        assert!(applied(CFG, planned_from, None, Some(3)));
+        assert!(!applied(CFG, planned_from, None, Some(1)));
+        // The config the change was planned from (a joiner answering with its own file,
+        // which names itself) is not the change done.
+        assert!(!applied(
+            CFG,
+            0x100000002,
+            Some("server.2=10.0.0.3:2888:3888:participant;0.0.0.0:2181"),
+            None
+        ));
     }
 
     #[test]

@@ -119,8 +119,11 @@ async fn act(ctx: &Context, snap: &Snapshot, waits: &mut u32) -> Result<Next, Re
         Decision::Act { .. } | Decision::Wait { .. }
     ) && !snap.desired.paused
     {
-        ctx.fleet
-            .pull_ahead(&snap.doc, images_to_come(&snap.desired, &snap.observed));
+        ctx.fleet.pull_ahead(
+            &snap.doc,
+            images_to_come(&snap.desired, &snap.observed),
+            &ctx.fence,
+        );
     }
     match &snap.planned.decision {
         Decision::Act { step, reason } => {

@@ -112,6 +112,9 @@ pub async fn run(
     let mut scheduler = Scheduler::default();
     let mut states: HashMap<String, ClusterState> = HashMap::new();
     let mut backoffs: HashMap<String, Backoff> = HashMap::new();
+    // When a failing cluster may be retried (its backoff): the machines' own wakes wait
+    // for it; a change of its spec does not.
+    let mut retry_at: HashMap<String, Instant> = HashMap::new();
     let mut running: HashSet<String> = HashSet::new();
     // Clusters that were running when this replica became the leader.
     let mut rerun: HashSet<String> = HashSet::new();
@@ -151,7 +154,12 @@ pub async fn run(
                     break;
                 }
             },
-            Some(name) = fleet_wakes.next() => scheduler.schedule(&name, Instant::now()),
+            // A failing cluster keeps its backoff: its own failed step's events (a
+            // container created, then dying) must not make it retry at once, forever.
+            Some(name) = fleet_wakes.next() => {
+                let at = retry_at.get(&name).copied().unwrap_or_else(Instant::now);
+                scheduler.schedule(&name, at.max(Instant::now()));
+            }
             Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
                 let (name, state, result, secs) = match joined {
                     Ok((id, done)) => {
@@ -176,6 +184,7 @@ pub async fn run(
                 match result {
                     Ok(Next::After(d)) => {
                         b.reset();
+                        retry_at.remove(&name);
                         ctx.metrics.reconcile_finished(&name, "ok", secs);
                         states.insert(name.clone(), state);
                         let d = if again_now { Duration::ZERO } else { d };
@@ -183,8 +192,11 @@ pub async fn run(
                     }
                     Ok(Next::Forget) => {
                         info!(cluster = %name, "cluster deleted; forgetting it");
-                        ctx.metrics.forget_cluster(&name);
+                        // The fleet first: its event streams stop before the cluster's
+                        // series are removed, so none of them sets a series again.
                         ctx.fleet.forget(&name);
+                        ctx.metrics.forget_cluster(&name);
+                        retry_at.remove(&name);
                         backoffs.remove(&name);
                         scheduler.remove(&name);
                     }
@@ -205,6 +217,7 @@ pub async fn run(
                         }
                         states.insert(name.clone(), state);
                         let delay = if again_now { Duration::ZERO } else { delay };
+                        retry_at.insert(name.clone(), Instant::now() + delay);
                         scheduler.schedule(&name, Instant::now() + delay);
                     }
                 }

@@ -76,6 +76,11 @@ struct Shared {
     before_op: Vec<(&'static str, BeforeOp)>,
     /// Looks at a cluster that panic (a bug in the loop), counted down per cluster.
     panicking_looks: BTreeMap<String, u32>,
+    /// The machines' wakes ([`World::machine_wake`]), taken by the first replica's fleet.
+    machine_wakes: Option<(
+        mpsc::UnboundedSender<String>,
+        Option<mpsc::UnboundedReceiver<String>>,
+    )>,
 }
 
 /// Something done to a model cluster behind the operator's back, at a chosen moment.
@@ -219,6 +224,27 @@ impl World {
         self.lock().panicking_looks.insert(name.to_string(), n);
     }
 
+    /// How many of the looks [`World::panic_next_looks`] asked to panic are still to come.
+    pub fn panics_left(&self, name: &str) -> u32 {
+        self.lock().panicking_looks.get(name).copied().unwrap_or(0)
+    }
+
+    /// Wakes `name` as a machine's report of change would (Docker's events), through the
+    /// next replica started: the first call makes the channel.
+    pub fn machine_wake(&self, name: &str) {
+        let mut s = self.lock();
+        let tx = s
+            .machine_wakes
+            .get_or_insert_with(|| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                (tx, Some(rx))
+            })
+            .0
+            .clone();
+        drop(s);
+        let _ = tx.send(name.to_string());
+    }
+
     /// Looks and operations take `d` from now on (the runner's concurrency shows).
     pub fn set_slow(&self, d: Duration) {
         self.lock().slow = d;
@@ -287,6 +313,14 @@ pub struct ReplicaFleet {
 
 #[async_trait]
 impl Fleet for ReplicaFleet {
+    fn wakes(&self) -> Option<futures_util::stream::BoxStream<'static, String>> {
+        let rx = self.world.lock().machine_wakes.as_mut()?.1.take()?;
+        Some(Box::pin(futures_util::stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.map(|n| (n, rx)) },
+        )))
+    }
+
     async fn observe(&self, doc: &MesosCluster) -> Observed {
         let name = doc.metadata.name.clone();
         let panics = {

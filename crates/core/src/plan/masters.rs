@@ -353,19 +353,24 @@ fn below_floor(ctx: &View, host: &str, what: &str) -> Option<Decision> {
         // replica has caught up and joined the log's group: the floor is short only until
         // it has. That is its health gate (a wait, until its healthTimeout), not a block a
         // person must act on; nothing moves either way.
-        if let Some(c) = ctx
+        // Only when those catching up would bring the floor back: otherwise a person is
+        // told at once what to bring back.
+        let catching_up: Vec<&ObservedContainer> = ctx
             .observed
             .containers_of(Component::Masters)
             .into_iter()
-            .find(|c| {
+            .filter(|c| {
                 c.host != host
                     && c.running()
                     && !stale(ctx, &c.host)
                     && !member_ok(ctx, &c.host)
                     && ctx.now < c.started_at + ctx.timeout()
             })
-        {
-            return Some(wait_for(ctx, c, "the Mesos master", GATE));
+            .collect();
+        if let Some(c) = catching_up.first() {
+            if (left + catching_up.len()) as u32 >= floor {
+                return Some(wait_for(ctx, c, "the Mesos master", GATE));
+            }
         }
         return blocked(
             BlockKind::Safety,
