@@ -434,11 +434,14 @@ mod tests {
 
     const BASE: &str = "apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {name: a}\nspec:\n  hosts: [{name: h1, address: 10.0.0.1, docker: {endpoint: 'unix:///d.sock'}}]\n  zookeeper: {image: 'zk:3.8.0', servers: 1}\n  masters: {image: 'm:1', count: 1, env: {MESOS_X: '1'}}\n  agents: {image: 'a:1', hosts: all, containerizers: [docker]}\n";
 
+    /// The document is refused, and not after a pathological time: the bound catches a
+    /// parser that blows up (minutes) while a loaded machine (a debug build beside a test
+    /// run takes a few seconds here) does not fail it; how fast is `make bench`'s.
     fn refused(text: &str) -> ParseError {
         let t = std::time::Instant::now();
         let e = parse_document(text).unwrap_err();
         assert!(
-            t.elapsed() < std::time::Duration::from_secs(2),
+            t.elapsed() < std::time::Duration::from_secs(30),
             "{:?}",
             t.elapsed()
         );
