@@ -1524,14 +1524,11 @@ fn an_agent_removes_every_unknown_mesos_container_unless_told_not_to() {
 
     // The default: the replaced agent removes it, though another agent started it.
     agent(None);
+    // Removed, not just stopped: the agent kills it, then removes it (gone from `ps -a`).
     eventually("the other agent's task removed", 60, || {
-        (!running(&other_task)).then_some(())
+        let out = f.docker_ok(host, &["ps", "-a", "--format", "{{.Names}}"]);
+        (!out.lines().any(|n| n == other_task)).then_some(())
     });
-    let out = f.docker_ok(host, &["ps", "-a", "--format", "{{.Names}}"]);
-    assert!(
-        !out.lines().any(|n| n == other_task),
-        "removed, not just stopped: {out}"
-    );
     assert!(logs().contains(&format!(
         "Removing orphaned Docker container '{other_task}'"
     )));
