@@ -289,7 +289,9 @@ pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
     // 4. Order: ordered work on a component only when every earlier one has converged.
     if !matches!(step, Step::StartContainer { .. }) {
         for earlier in Component::ALL.iter().take_while(|e| **e != c) {
-            if !component_converged(d, o, *earlier) {
+            let settled = component_converged(d, o, *earlier)
+                || (*earlier == Component::Zookeeper && zookeeper_serves_the_document(d, o));
+            if !settled {
                 return violation("order", format!("{step} while {earlier} is not converged"));
             }
         }
@@ -499,6 +501,9 @@ fn check_zookeeper(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resu
                     format!("{step} while another voter is down"),
                 );
             }
+            if up.contains(id) {
+                check_clients_keep_a_voter(d, o, r, *id)?;
+            }
             Ok(())
         }
         Step::ReplaceContainer { .. } | Step::RemoveContainer { .. } => {
@@ -523,6 +528,94 @@ fn check_zookeeper(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resu
         }
         _ => Ok(()),
     }
+}
+
+/// 12. Every member can reach its quorum: a serving voter leaves the config only while
+/// every master, agent and Marathon provably runs a connection string naming a voter that
+/// stays. The string is part of a client's configuration, so a client whose configuration
+/// hash is the document's for its host runs the document's string; any other (or one on a
+/// host out of sight, which may run anything) may name only the voter leaving, and, once
+/// it leaves, reaches no ZooKeeper server until it is restarted, which nothing can do for
+/// masters that have lost their leader.
+fn check_clients_keep_a_voter(
+    d: &Desired,
+    o: &Observed,
+    r: &Recorded,
+    leaving: u64,
+) -> Result<(), Violation> {
+    for c in [Component::Masters, Component::Agents, Component::Marathon] {
+        for x in containers(o, c) {
+            let documents = d
+                .containers
+                .get(&(c, x.host.clone()))
+                .map(|s| &s.config_hash);
+            if documents != Some(&x.config_hash) {
+                return violation(
+                    "zookeeper-clients",
+                    format!(
+                        "removing voter {leaving} while the {c} on {} runs another configuration, whose ZooKeeper string may name no voter that stays",
+                        x.host
+                    ),
+                );
+            }
+        }
+    }
+    let unseen = d
+        .containers
+        .keys()
+        .filter(|(c, _)| *c != Component::Zookeeper)
+        .map(|(_, h)| h)
+        .chain(&r.master_hosts)
+        .chain(&r.marathon_hosts)
+        .find(|h| !seen(o, h));
+    if let Some(h) = unseen {
+        return violation(
+            "zookeeper-clients",
+            format!("removing voter {leaving} while {h}, which may run a client on an older ZooKeeper string, is out of sight"),
+        );
+    }
+    // The document's string must name a voter that stays and is up.
+    let staying: BTreeSet<String> = voter_hosts(o)
+        .into_iter()
+        .filter(|(id, _)| *id != leaving && zk_up(o).contains(id))
+        .filter_map(|(_, h)| h)
+        .collect();
+    if !d.zookeeper.hosts.iter().any(|h| staying.contains(h)) {
+        return violation(
+            "zookeeper-clients",
+            format!("removing voter {leaving} leaves no voter up on the document's ZooKeeper hosts, which the clients' string names"),
+        );
+    }
+    Ok(())
+}
+
+/// ZooKeeper serves the document's hosts: every one of them holds a voter that is up on
+/// the committed config, its container on the document's configuration, every voter is up,
+/// and no server is joining. Only voters on hosts the document dropped are left, and they
+/// leave once the clients run the document's string (rule 12): the clients roll meanwhile.
+fn zookeeper_serves_the_document(d: &Desired, o: &Observed) -> bool {
+    let Some(cfg) = &o.zookeeper.committed else {
+        return false;
+    };
+    let placed = voter_hosts(o);
+    let up = zk_up(o);
+    if up.len() != cfg.voters.len() || placed.values().any(Option::is_none) {
+        return false;
+    }
+    let voter_on = |h: &str| placed.values().any(|p| p.as_deref() == Some(h));
+    let joining = containers(o, Component::Zookeeper)
+        .iter()
+        .any(|c| !voter_on(&c.host));
+    let document_served = d.zookeeper.hosts.iter().all(|h| {
+        voter_on(h)
+            && container(o, Component::Zookeeper, h).is_some_and(|c| {
+                serves(c)
+                    && d.containers
+                        .get(&(Component::Zookeeper, h.clone()))
+                        .is_some_and(|s| s.config_hash == c.config_hash)
+            })
+    });
+    document_served && !joining
 }
 
 /// Ids are never reused: above the recorded highest id (which must be known) and above

@@ -218,6 +218,19 @@ fn fault_round(sim: &mut SimCluster, rng: &mut Rng, faults: Faults) -> usize {
         }
         transitions += 1;
     }
+    if faults.partition_percent > 0 && rng.percent(faults.partition_percent) {
+        if sim.partitioned() {
+            sim.heal_partitions();
+        } else {
+            let h = &hosts[rng.below(hosts.len() as u64) as usize];
+            if rng.percent(50) {
+                sim.cut_from_peers(h);
+            } else {
+                sim.cut_from_operator(h);
+            }
+        }
+        transitions += 1;
+    }
     if faults.people_percent > 0 && rng.percent(faults.people_percent) {
         let theirs: Vec<String> = sim.people_windows.iter().cloned().collect();
         if !theirs.is_empty() && rng.percent(60) {

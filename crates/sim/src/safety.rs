@@ -47,7 +47,13 @@ pub(crate) struct Before {
     zk_ready: BTreeSet<u64>,
     zk_quorum: bool,
     masters_live: Vec<(String, u32)>,
+    /// Client containers (masters, agents, Marathon) that can run and whose ZooKeeper
+    /// string names a voter: (component, host, container name, last start).
+    clients_named_a_voter: Vec<(Component, String, String, u64)>,
 }
+
+/// The components that reach ZooKeeper through a connection string of their own.
+const CLIENTS: [Component; 3] = [Component::Masters, Component::Agents, Component::Marathon];
 
 impl SimCluster {
     /// The state the rules compare an operation's effect against.
@@ -56,7 +62,29 @@ impl SimCluster {
             zk_ready: self.zk_ready_ids(),
             zk_quorum: self.zk_has_quorum(),
             masters_live: self.masters_live(),
+            clients_named_a_voter: self.clients_naming_a_voter(),
         }
+    }
+
+    /// Client containers that can run (out of sight too: they come back with their
+    /// string) and whose connection string names a committed voter.
+    fn clients_naming_a_voter(&self) -> Vec<(Component, String, String, u64)> {
+        let mut v = Vec::new();
+        for (h, host) in &self.hosts {
+            for comp in CLIENTS {
+                let Some(c) = host.containers.get(&comp) else {
+                    continue;
+                };
+                let runs = matches!(
+                    c.state,
+                    ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+                );
+                if runs && !self.voters_named(comp, h).is_empty() {
+                    v.push((comp, h.clone(), c.name.clone(), c.started_at));
+                }
+            }
+        }
+        v
     }
 
     /// Records a violation, naming the time and the step being carried out.
@@ -74,7 +102,7 @@ impl SimCluster {
     pub(crate) fn check_stop(&mut self, comp: Component, host: &str) {
         // With drainAgents, an agent that serves (its tasks run) is stopped only on a
         // machine that is down for maintenance (safety.md, agents).
-        if comp == Component::Agents && self.rules.drain_agents && self.live(comp, host) {
+        if comp == Component::Agents && self.rules.drain_agents && self.agent_in_service(host) {
             let down = self.maintenance.get(host) == Some(&Maintenance::Down);
             if !down {
                 self.violation(format!(
@@ -97,6 +125,45 @@ impl SimCluster {
         }
         if let Some((Component::Masters, host)) = stopped {
             self.check_master_floor(what, host, &before.masters_live);
+        }
+        self.check_clients_keep_a_voter(what, &before.clients_named_a_voter);
+    }
+
+    /// Safety rule 12: no operation leaves a master, agent or Marathon that still runs (the
+    /// same container, not one the operation replaced) with a ZooKeeper string naming no
+    /// voter, when it named one before: it is cut off from ZooKeeper for good, and nothing
+    /// but a restart onto a new string brings it back (a master out of the log's group, an
+    /// agent that finds no master, a Marathon that cannot elect).
+    fn check_clients_keep_a_voter(
+        &mut self,
+        what: &str,
+        before: &[(Component, String, String, u64)],
+    ) {
+        let mut cut_off = Vec::new();
+        for (comp, h, name, started) in before {
+            let same = self
+                .hosts
+                .get(h)
+                .and_then(|x| x.containers.get(comp))
+                .is_some_and(|c| {
+                    &c.name == name
+                        && c.started_at == *started
+                        && matches!(
+                            c.state,
+                            ContainerState::Running
+                                | ContainerState::Restarting
+                                | ContainerState::Paused
+                        )
+                });
+            if same && self.voters_named(*comp, h).is_empty() {
+                cut_off.push(format!("the {comp} on {h}"));
+            }
+        }
+        if !cut_off.is_empty() {
+            self.violation(format!(
+                "{what} left {} with a ZooKeeper string naming no voter",
+                cut_off.join(", ")
+            ));
         }
     }
 

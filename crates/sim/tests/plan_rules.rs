@@ -2082,3 +2082,23 @@ fn voter_hosts(sim: &SimCluster) -> Vec<String> {
         .flat_map(|c| c.voters.values().cloned())
         .collect()
 }
+
+/// Safety rule 12 (every member can reach its quorum): ZooKeeper moved wholesale onto other
+/// hosts (h1..h3 to h4..h6). The masters, agents and Marathon name h1..h3 in their strings,
+/// read only at start; once the last of those leaves the config they reach no ZooKeeper
+/// server for good: the masters leave the log's group and no leader is elected again, so
+/// nothing can roll them onto the new string afterwards. The old voters go only once every
+/// client runs on the document's string (the simulation's seed 47, found by the model of
+/// per-component ZooKeeper strings).
+#[test]
+fn zookeeper_moved_to_other_hosts_goes_only_once_every_client_names_a_new_voter() {
+    let d = doc(6, 3, 3, 1);
+    let mut sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.zookeeper.hosts = Some(["h4", "h5", "h6"].map(String::from).to_vec());
+    let desired = Desired::from_document(&d2);
+    let converged = drive_with_cuts(&desired, &mut sim, 3_000, |_, _| Cut::None);
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    assert!(converged, "did not converge");
+    sim.matches(&desired).unwrap();
+}

@@ -83,6 +83,7 @@ fn converge(sim: &mut SimCluster, d: &MesosCluster, rng: &mut Rng, faults: Fault
         for h in away {
             sim.return_host(&h);
         }
+        sim.heal_partitions();
         // People finish the maintenance they started.
         sim.people_end_windows();
         let out2 =

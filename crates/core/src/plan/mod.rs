@@ -175,6 +175,12 @@ pub fn plan_detailed(
             };
         }
     }
+    if let Some(d) = zookeeper::clients_first(&ctx) {
+        return Planned {
+            decision: d,
+            component: Some(Component::Zookeeper),
+        };
+    }
     Planned {
         decision: Decision::Converged,
         component: None,

@@ -685,12 +685,19 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
         );
     }
 
-    // 5. Shrink: live voters on hosts no longer wanted, followers first, leader last.
+    // 5. Shrink: live voters on hosts no longer wanted, followers first, leader last; only
+    //    once every client (master, agent, Marathon) runs on the document's string, which
+    //    names voters that stay. A client reads its string only at start: one still on an
+    //    older string may name nothing but the voters leaving, and cut off for good it
+    //    cannot be rolled afterwards (masters out of the log's group elect no leader).
+    //    Every document host holds a serving voter by now (growth comes first), so the
+    //    clients roll first: ZooKeeper counts as converged for them meanwhile.
     let unwanted: Vec<&str> = voters
         .values()
         .map(String::as_str)
         .filter(|h| !desired.contains(h))
         .collect();
+    let mut clients_first = false;
     if let Some(h) = leader_last(unwanted, leader).first() {
         let id = voters.iter().find(|(_, v)| v == h).map(|(i, _)| *i)?;
         if voters.len() < 2 {
@@ -700,21 +707,25 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
                 "list a ZooKeeper host in spec.zookeeper.hosts so that a new server joins first",
             );
         }
-        return act(
-            Step::ZkRemove {
-                id,
-                host: h.to_string(),
-                expected_version: cfg.version,
-            },
-            format!("ZooKeeper should not have a voter on {h}"),
-        );
+        if clients_off_the_document(ctx).is_empty() {
+            return act(
+                Step::ZkRemove {
+                    id,
+                    host: h.to_string(),
+                    expected_version: cfg.version,
+                },
+                format!("ZooKeeper should not have a voter on {h}"),
+            );
+        }
+        clients_first = true;
     }
 
-    // 6. Configuration (image) changes: one server at a time, followers first.
+    // 6. Configuration (image) changes: one server at a time, followers first (while the
+    //    clients go first, only the voters that stay).
     let stale: Vec<&str> = voters
         .values()
         .map(String::as_str)
-        .filter(|h| stale(ctx, h))
+        .filter(|h| stale(ctx, h) && (!clients_first || desired.contains(h)))
         .collect();
     if let Some(h) = leader_last(stale, leader).first() {
         if voters.len() - 1 < majority(voters.len()) {
@@ -736,6 +747,11 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
             format!("the ZooKeeper server on {h} runs an outdated configuration"),
         );
     }
+    if clients_first {
+        // The voters leaving wait for the clients ([`clients_first`] says so if nothing
+        // else moves).
+        return None;
+    }
     // Done only if nothing differs; anything left is odd enough for a person.
     let members: Vec<&str> = voters.values().map(String::as_str).collect();
     let containers = ctx.observed.containers_of(Component::Zookeeper);
@@ -750,4 +766,66 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
         );
     }
     None
+}
+
+/// The clients of ZooKeeper (masters, agents, Marathon) that may run a connection string
+/// other than the document's, named for a person: a container of theirs on another
+/// configuration (the string is part of it), or a host that may hold one and does not
+/// answer (its container may run an older string).
+fn clients_off_the_document(ctx: &View) -> Vec<String> {
+    let mut v = Vec::new();
+    for c in [Component::Masters, Component::Agents, Component::Marathon] {
+        for oc in ctx.observed.containers_of(c) {
+            if !ctx.desired.is_current(oc) {
+                v.push(format!("the {c} on {}", oc.host));
+            }
+        }
+    }
+    let may_hold_a_client = ctx
+        .desired
+        .containers
+        .keys()
+        .filter(|(c, _)| *c != Component::Zookeeper)
+        .map(|(_, h)| h)
+        .chain(ctx.recorded.master_hosts.iter())
+        .chain(ctx.recorded.marathon_hosts.iter());
+    let mut away: Vec<&String> = may_hold_a_client
+        .filter(|h| !ctx.observed.reachable(h))
+        .collect();
+    away.sort();
+    away.dedup();
+    v.extend(
+        away.into_iter()
+            .map(|h| format!("whatever runs on {h} (out of sight)")),
+    );
+    v
+}
+
+/// Voters on hosts the document no longer names wait for the clients to run on the
+/// document's string ([`with_config`], step 5), and nothing else is left to do: say what
+/// they wait for. `None` when no removal waits.
+pub(super) fn clients_first(ctx: &View) -> Option<Decision> {
+    let cfg = resolve(ctx, ctx.observed.zookeeper.committed.as_ref()?).ok()?;
+    let leaving: Vec<&str> = cfg
+        .voters
+        .values()
+        .map(String::as_str)
+        .filter(|h| !ctx.desired.zookeeper.hosts.iter().any(|d| d == h))
+        .collect();
+    if leaving.is_empty() {
+        return None;
+    }
+    let waiting = clients_off_the_document(ctx);
+    if waiting.is_empty() {
+        return None;
+    }
+    Some(Decision::Blocked {
+        kind: BlockKind::Degraded,
+        reason: format!(
+            "the ZooKeeper voters on {} leave only once every master, agent and Marathon runs on the document's ZooKeeper string, and these may not: {}",
+            leaving.join(", "),
+            waiting.join(", ")
+        ),
+        action: "bring the hosts out of sight back, or let the components' rollouts finish; a client whose string names only leaving servers would be cut off for good".into(),
+    })
 }
