@@ -590,8 +590,8 @@ fn check_clients_keep_a_voter(
 }
 
 /// ZooKeeper serves the document's hosts: every one of them holds a voter that is up on
-/// the committed config, its container on the document's configuration, every voter is up,
-/// and no server is joining. Only voters on hosts the document dropped are left, and they
+/// the committed config, its container on the document's configuration, a majority of all
+/// voters is up, and no server is joining. Only voters on hosts the document dropped are left, and they
 /// leave once the clients run the document's string (rule 12): the clients roll meanwhile.
 fn zookeeper_serves_the_document(d: &Desired, o: &Observed) -> bool {
     let Some(cfg) = &o.zookeeper.committed else {
@@ -599,7 +599,13 @@ fn zookeeper_serves_the_document(d: &Desired, o: &Observed) -> bool {
     };
     let placed = voter_hosts(o);
     let up = zk_up(o);
-    if up.len() != cfg.voters.len() || placed.values().any(Option::is_none) {
+    // Voters on the document's hosts all up, and a majority of all (a leaving one may be
+    // down: it waits for the clients all the same).
+    let document_voter_down = placed.iter().any(|(id, h)| {
+        let named = h.as_ref().or(cfg.voters.get(id));
+        named.is_none_or(|h| d.zookeeper.hosts.contains(h)) && !up.contains(id)
+    });
+    if up.len() < more_than_half(cfg.voters.len()) || document_voter_down {
         return false;
     }
     let voter_on = |h: &str| placed.values().any(|p| p.as_deref() == Some(h));

@@ -218,16 +218,18 @@ fn fault_round(sim: &mut SimCluster, rng: &mut Rng, faults: Faults) -> usize {
         }
         transitions += 1;
     }
-    if faults.partition_percent > 0 && rng.percent(faults.partition_percent) {
-        if sim.partitioned() {
+    // A partition lasts tens of seconds: it heals ten times as readily as one begins.
+    if sim.partitioned() {
+        if rng.percent(faults.partition_percent * 10) {
             sim.heal_partitions();
+            transitions += 1;
+        }
+    } else if faults.partition_percent > 0 && rng.percent(faults.partition_percent) {
+        let h = &hosts[rng.below(hosts.len() as u64) as usize];
+        if rng.percent(50) {
+            sim.cut_from_peers(h);
         } else {
-            let h = &hosts[rng.below(hosts.len() as u64) as usize];
-            if rng.percent(50) {
-                sim.cut_from_peers(h);
-            } else {
-                sim.cut_from_operator(h);
-            }
+            sim.cut_from_operator(h);
         }
         transitions += 1;
     }

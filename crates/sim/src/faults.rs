@@ -197,9 +197,9 @@ pub struct Faults {
     /// between two of its operations, or after the last one (the operator, cut short there
     /// or not, finds the host gone at its next look). Mostly the step's own host.
     pub host_midstep_percent: u64,
-    /// Percent chance per iteration of a partition (or, if one is in force, that it heals):
-    /// a host cut off from the others while it still answers the operator, or the operator
-    /// cut off from a host that is fine.
+    /// Percent chance per iteration of a partition (ten times that, while one is in force,
+    /// that it heals): a host cut off from the others while it still answers the operator,
+    /// or the operator cut off from a host that is fine.
     pub partition_percent: u64,
 }
 

@@ -352,6 +352,11 @@ impl SimCluster {
             .collect()
     }
 
+    /// The voters that serve now: a test's view of the truth, which no observation shows.
+    pub fn serving_voters(&self) -> BTreeSet<u64> {
+        self.zk_serving()
+    }
+
     /// Ids of every ZooKeeper container serving (voters and synced joiners) on the side of
     /// the quorum.
     pub(crate) fn zk_ready_ids(&self) -> BTreeSet<u64> {

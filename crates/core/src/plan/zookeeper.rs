@@ -522,7 +522,12 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
 
     // 3. Dead voters that cannot come back where they are: not wanted any more, or their
     //    host answers but their container (and id) is gone. Removed one at a time, and only
-    //    while every voter that stays is up.
+    //    while every voter that stays is up. One not wanted any more leaves, like a live
+    //    one (step 5), only once every client runs the document's string: seen down it may
+    //    serve all the same (a probe that timed out), and a client's string may name
+    //    nothing else.
+    let clients_off = clients_off_the_document(ctx);
+    let mut leaving_waits: Vec<u64> = Vec::new();
     for (id, h) in voters {
         if up.contains(id) {
             continue;
@@ -564,6 +569,10 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
             if !ctx.observed.reachable(h) {
                 return Some(unreachable(ctx, h, "ZooKeeper server"));
             }
+            continue;
+        }
+        if !wanted && !clients_off.is_empty() {
+            leaving_waits.push(*id);
             continue;
         }
         let remaining = voters.len() - 1;
@@ -610,19 +619,24 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
     }
 
     if !all_up {
-        // A stopped voter the repair pass is restarting, or one on an unreachable host.
-        let (id, h) = voters.iter().find(|(id, _)| !up.contains(id))?;
-        if !ctx.observed.reachable(h) {
-            return Some(unreachable(ctx, h, "ZooKeeper server"));
+        // A stopped voter the repair pass is restarting, or one on an unreachable host (one
+        // leaving, whose removal waits for the clients, is not waited for).
+        if let Some((id, h)) = voters
+            .iter()
+            .find(|(id, _)| !up.contains(id) && !leaving_waits.contains(id))
+        {
+            if !ctx.observed.reachable(h) {
+                return Some(unreachable(ctx, h, "ZooKeeper server"));
+            }
+            return Some(wait_since(
+                ctx,
+                ctx.observed
+                    .container(Component::Zookeeper, h)
+                    .map(|c| c.started_at),
+                format!("waiting for ZooKeeper server {id} on {h} to serve"),
+                "look at the server's container logs",
+            ));
         }
-        return Some(wait_since(
-            ctx,
-            ctx.observed
-                .container(Component::Zookeeper, h)
-                .map(|c| c.started_at),
-            format!("waiting for ZooKeeper server {id} on {h} to serve"),
-            "look at the server's container logs",
-        ));
     }
 
     // 4. Growth: a wanted host without a voter gets a joiner, one at a time: never while
@@ -697,7 +711,7 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
         .map(String::as_str)
         .filter(|h| !desired.contains(h))
         .collect();
-    let mut clients_first = false;
+    let mut clients_first = !leaving_waits.is_empty();
     if let Some(h) = leader_last(unwanted, leader).first() {
         let id = voters.iter().find(|(_, v)| v == h).map(|(i, _)| *i)?;
         if voters.len() < 2 {
@@ -707,7 +721,7 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
                 "list a ZooKeeper host in spec.zookeeper.hosts so that a new server joins first",
             );
         }
-        if clients_off_the_document(ctx).is_empty() {
+        if clients_off.is_empty() {
             return act(
                 Step::ZkRemove {
                     id,
