@@ -865,6 +865,26 @@ fn check_marathon(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
             .ok()
             .and_then(|r| r.tag)
     };
+    // Never a downgrade over migrated state: the newest Marathon that led migrated it.
+    if !d.allow_marathon_downgrade {
+        let numbers = |img: &str| -> Option<Vec<u64>> {
+            let tag = version(img)?;
+            let core = tag
+                .trim_start_matches('v')
+                .split(['-', '+'])
+                .next()?
+                .to_string();
+            core.split('.').map(|p| p.parse::<u64>().ok()).collect()
+        };
+        if let (Some(led), Some(new)) = (r.marathon_led.as_deref(), numbers(&image)) {
+            if numbers(led).is_some_and(|l| new < l) {
+                return violation(
+                    "marathon-downgrade",
+                    format!("{step}: {image} over the state {led} migrated"),
+                );
+            }
+        }
+    }
     for c in containers(o, Component::Marathon) {
         if c.host != host && can_run(c) && version(&c.image) != version(&image) {
             return violation(

@@ -423,6 +423,9 @@ impl SimCluster {
             finished_at: 0,
             restart_at: None,
             zk_string: crate::model::zk_string_of(spec.component, &spec.env),
+            marathon_version: (spec.component == Component::Marathon)
+                .then(|| crate::model::image_version(&spec.image))
+                .flatten(),
         };
         if let Some(h) = self.hosts.get_mut(host) {
             h.containers.insert(spec.component, c);
@@ -452,8 +455,16 @@ impl SimCluster {
         c.state = ContainerState::Running;
         c.started_at = now;
         c.restart_at = None;
+        let older = c.marathon_version.clone();
         if comp == Component::Zookeeper {
             self.zookeeper_started(host);
+        }
+        if let (Some(v), Some(state)) = (older, self.marathon_state.clone()) {
+            if v < state && !self.rules.allow_marathon_downgrade {
+                self.violation(format!(
+                    "started Marathon {v:?} on {host} over state migrated to {state:?}: a downgrade the document did not allow"
+                ));
+            }
         }
     }
 

@@ -46,8 +46,8 @@ pub use drive::{drive, DriveOutcome};
 pub use execute::Partial;
 pub use faults::Faults;
 pub use model::{
-    LogState, SimCluster, SimContainer, SimHost, ZkLag, AGENT_REREGISTER_SECS, STARTUP_SECS,
-    ZK_SESSION_SECS, ZK_SYNC_SECS,
+    LogState, SimCluster, SimContainer, SimHost, ZkLag, AGENT_PING_SECS, AGENT_REREGISTER_SECS,
+    STARTUP_SECS, ZK_SESSION_SECS, ZK_SYNC_SECS,
 };
 pub use op_failed::OpFailed;
 pub use rng::Rng;

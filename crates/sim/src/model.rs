@@ -27,6 +27,10 @@ pub const ZK_SYNC_SECS: u64 = 4;
 /// in the replicated log's group (and counts there, as the log itself counts it) this long.
 pub const ZK_SESSION_SECS: u64 = 10;
 
+/// `agent_ping_timeout` × `max_agent_ping_timeouts` (15 s × 5): how long the leading master
+/// lists an agent cut off from it before it marks it unreachable.
+pub const AGENT_PING_SECS: u64 = 75;
+
 /// One container in the model.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimContainer {
@@ -56,6 +60,15 @@ pub struct SimContainer {
     /// reaches ZooKeeper only through these, read once at start. Empty for ZooKeeper
     /// itself, and for a container whose string could not be read (then it reaches any).
     pub zk_string: Vec<String>,
+    /// A Marathon's version, read from its image's tag.
+    pub marathon_version: Option<Vec<u64>>,
+}
+
+/// The version an image's tag names (`marathon:1.10.17` → `[1, 10, 17]`), if it names one.
+pub fn image_version(image: &str) -> Option<Vec<u64>> {
+    let (_, tag) = image.rsplit_once(':')?;
+    let core = tag.trim_start_matches('v').split(['-', '+']).next()?;
+    core.split('.').map(|p| p.parse().ok()).collect()
 }
 
 /// The ZooKeeper servers (`ip:port`) the connection string of a client container of `comp`
@@ -156,6 +169,9 @@ pub struct SimCluster {
     pub master_leader_since: u64,
     /// Marathon leader (sticky while it runs).
     pub marathon_leader: Option<String>,
+    /// The version Marathon's state in ZooKeeper was last migrated to: a Marathon that
+    /// takes the lead migrates it to its own version; an older one refuses to start over it.
+    pub marathon_state: Option<Vec<u64>>,
     /// Maintenance state per host.
     pub maintenance: BTreeMap<String, Maintenance>,
     /// The start of the maintenance window listing each host (seconds).
@@ -234,6 +250,9 @@ impl SimCluster {
                 finished_at: 0,
                 restart_at: None,
                 zk_string: zk_string_of(*comp, &spec.env),
+                marathon_version: (*comp == Component::Marathon)
+                    .then(|| image_version(&spec.image))
+                    .flatten(),
             };
             let Some(h) = sim.hosts.get_mut(host) else {
                 continue;
@@ -270,6 +289,16 @@ impl SimCluster {
         c.state == ContainerState::Running
             && self.now >= c.started_at + STARTUP_SECS
             && !self.broken_images.contains(&c.image)
+            && !self.refuses_marathon_state(c)
+    }
+
+    /// A Marathon older than the version its state was migrated to refuses to start (unless
+    /// the document says the older version reads it: `allowDowngrade`).
+    pub(crate) fn refuses_marathon_state(&self, c: &SimContainer) -> bool {
+        match (&c.marathon_version, &self.marathon_state) {
+            (Some(v), Some(state)) => v < state && !self.rules.allow_marathon_downgrade,
+            _ => false,
+        }
     }
 
     /// The container of `comp` on `host`, if the host answers.
@@ -481,10 +510,23 @@ impl SimCluster {
         }
         // Cut off from its peers a moment ago: its session, and its node in the group,
         // live on until the session expires, if it reached ZooKeeper before the cut.
-        let cut_at = self.hosts.get(host).and_then(|h| h.peers_cut_at);
-        cut_at.is_some_and(|t| self.now < t + ZK_SESSION_SECS)
-            && self.zk_has_quorum()
-            && self.container(Component::Masters, host).is_some_and(|c| {
+        self.cut_less_than(host, ZK_SESSION_SECS)
+            && self.named_server_serves_elsewhere(Component::Masters, host)
+    }
+
+    /// The host was cut off from its peers less than `secs` ago.
+    pub(crate) fn cut_less_than(&self, host: &str, secs: u64) -> bool {
+        self.hosts
+            .get(host)
+            .and_then(|h| h.peers_cut_at)
+            .is_some_and(|t| self.now < t + secs)
+    }
+
+    /// The client container of `comp` on `host` names a ZooKeeper server on another host
+    /// that serves: what it reached before a partition cut it off.
+    pub(crate) fn named_server_serves_elsewhere(&self, comp: Component, host: &str) -> bool {
+        self.zk_has_quorum()
+            && self.container(comp, host).is_some_and(|c| {
                 c.zk_string.is_empty()
                     || c.zk_string.iter().any(|s| {
                         self.host_at(s)
@@ -620,6 +662,17 @@ impl SimCluster {
             .is_some_and(|l| mlive.contains(l))
         {
             self.marathon_leader = mlive.first().cloned();
+        }
+        // The leader migrates the state to its own version.
+        let leading = self
+            .marathon_leader
+            .as_ref()
+            .and_then(|l| self.container(Component::Marathon, l))
+            .and_then(|c| c.marathon_version.clone());
+        if let Some(v) = leading {
+            if self.marathon_state.as_ref().is_none_or(|s| *s < v) {
+                self.marathon_state = Some(v);
+            }
         }
         self.check_ceiling();
     }

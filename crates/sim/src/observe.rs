@@ -9,7 +9,9 @@ use mesos_operator_core::observed::{
 };
 use mesos_operator_core::spec::Component;
 
-use crate::model::{LogState, SimCluster, SimContainer, AGENT_REREGISTER_SECS, ZK_SYNC_SECS};
+use crate::model::{
+    LogState, SimCluster, SimContainer, AGENT_PING_SECS, AGENT_REREGISTER_SECS, ZK_SYNC_SECS,
+};
 
 impl SimCluster {
     /// What an observer would see now.
@@ -239,11 +241,16 @@ impl SimCluster {
     /// The agent on `host` finds the leading master through its own ZooKeeper string, and
     /// can talk to it (no partition between them).
     pub(crate) fn agent_reaches_leader(&self, h: &str) -> bool {
-        self.reaches_zk(Component::Agents, h)
-            && self
-                .master_leader
-                .as_ref()
-                .is_some_and(|l| self.same_side(h, l))
+        let Some(leader) = self.master_leader.as_deref() else {
+            return false;
+        };
+        if self.reaches_zk(Component::Agents, h) && self.same_side(h, leader) {
+            return true;
+        }
+        // Cut off a moment ago: the leader lists it until it has missed its pings for
+        // `agent_ping_timeout` × `max_agent_ping_timeouts`.
+        self.cut_less_than(h, AGENT_PING_SECS)
+            && self.named_server_serves_elsewhere(Component::Agents, h)
     }
 
     /// The agent on `host` is in service: it runs, and the leading master can have it

@@ -29,6 +29,9 @@ pub struct Rules {
     /// `masters.acceptRegistryReset`: stopping a lone quorum-1 master to grow from it is the
     /// outage the document accepted.
     pub accept_registry_reset: bool,
+    /// `marathon.allowDowngrade`: the document says an older Marathon reads the state a
+    /// newer one migrated.
+    pub allow_marathon_downgrade: bool,
 }
 
 impl Rules {
@@ -38,6 +41,7 @@ impl Rules {
             drain_agents: d.drain_agents,
             master_quorum: Some(d.master_quorum),
             accept_registry_reset: d.accept_registry_reset,
+            allow_marathon_downgrade: d.allow_marathon_downgrade,
         }
     }
 }
@@ -127,6 +131,29 @@ impl SimCluster {
             self.check_master_floor(what, host, &before.masters_live);
         }
         self.check_clients_keep_a_voter(what, &before.clients_named_a_voter);
+        self.check_marathon_versions(what);
+    }
+
+    /// Old and new Marathon never side by side as leader candidates: every Marathon that can
+    /// run (out of sight too) runs one version.
+    fn check_marathon_versions(&mut self, what: &str) {
+        let versions: BTreeSet<Vec<u64>> = self
+            .hosts
+            .values()
+            .filter_map(|h| h.containers.get(&Component::Marathon))
+            .filter(|c| {
+                matches!(
+                    c.state,
+                    ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+                )
+            })
+            .filter_map(|c| c.marathon_version.clone())
+            .collect();
+        if versions.len() > 1 {
+            self.violation(format!(
+                "{what} left Marathon versions {versions:?} able to run side by side"
+            ));
+        }
     }
 
     /// Safety rule 12: no operation leaves a master, agent or Marathon that still runs (the

@@ -2102,3 +2102,38 @@ fn zookeeper_moved_to_other_hosts_goes_only_once_every_client_names_a_new_voter(
     assert!(converged, "did not converge");
     sim.matches(&desired).unwrap();
 }
+
+/// Never a downgrade over migrated state: Marathon 1.10.26 led (and migrated its state in
+/// ZooKeeper), then a person removed every Marathon container by hand and stored the old
+/// document (1.10.17) again. No Marathon runs to compare with, but the state is still
+/// 1.10.26's: the older version may not read it, so it is not started without
+/// `allowDowngrade` (found by the model of Marathon's state version).
+#[test]
+fn marathon_downgrade_is_refused_after_every_marathon_was_removed_by_hand() {
+    let d = doc(3, 3, 3, 2);
+    let mut sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.marathon.as_mut().unwrap().image = "mar:1.10.26".into();
+    let desired2 = Desired::from_document(&d2);
+    assert!(drive_with_cuts(&desired2, &mut sim, 300, |_, _| Cut::None));
+    for h in ["h1", "h2", "h3"] {
+        sim.person_removes(Component::Marathon, h);
+    }
+    let mut back = d2.clone();
+    back.spec.marathon.as_mut().unwrap().image = "mar:1.10.17".into();
+    let o = sim.observe();
+    sim.record = mesos_operator_core::record::note_observed(&sim.record, "t", &o, sim.now);
+    assert!(
+        matches!(
+            next(&back, &sim),
+            Decision::Blocked {
+                kind: BlockKind::Safety,
+                ..
+            }
+        ),
+        "{:?}",
+        next(&back, &sim)
+    );
+    back.spec.marathon.as_mut().unwrap().allow_downgrade = true;
+    assert!(next(&back, &sim).step().is_some());
+}

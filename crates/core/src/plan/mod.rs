@@ -32,6 +32,7 @@ use crate::desired::Desired;
 use crate::observed::Observed;
 use crate::record::Recorded;
 use crate::spec::Component;
+pub(crate) use marathon::tag_version;
 pub use masters::{floor as masters_floor, stage};
 pub use step::{Step, StepKind, ZkMember};
 pub(crate) use zookeeper::place_voters;
