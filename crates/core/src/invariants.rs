@@ -397,6 +397,28 @@ fn check_zookeeper(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resu
                     )
                 }
             }
+            // With no quorum, a server that serves nobody (its own `srvr` says so) on its
+            // own volume may be replaced where it stands: no quorum can lose it.
+            Step::ReplaceContainer { .. } => {
+                let c = container(o, Component::Zookeeper, host);
+                let silent = o.zookeeper.servers.get(host).is_some_and(|s| {
+                    !matches!(
+                        s.mode,
+                        Some(ZkMode::Leader | ZkMode::Follower | ZkMode::Observer)
+                    )
+                });
+                let own_volume = c.and_then(|c| c.zk_id).is_some_and(|id| {
+                    o.zookeeper.volume_ids.get(host) == Some(&id) && has_zk_volume(d, o, host)
+                });
+                if silent && own_volume {
+                    Ok(())
+                } else {
+                    violation(
+                        "zookeeper-quorum",
+                        format!("{step} while no quorum serves, of a server not known to be silent on its own data"),
+                    )
+                }
+            }
             _ => violation("zookeeper-quorum", format!("{step} while no quorum serves")),
         };
     };

@@ -2137,3 +2137,59 @@ fn marathon_downgrade_is_refused_after_every_marathon_was_removed_by_hand() {
     back.spec.marathon.as_mut().unwrap().allow_downgrade = true;
     assert!(next(&back, &sim).step().is_some());
 }
+
+/// A ZooKeeper version that never turns healthy, one voter moved onto it, and a person
+/// removes another voter's container: no quorum. The server is recreated on its data from
+/// the document (the bad version too), then the document goes back. Two voters of three
+/// now run the bad version and serve nobody; with no quorum no config can be read, and
+/// waiting for them never ends. A server that serves nobody on an outdated configuration is
+/// replaced on its own data: it costs no quorum, there is none (the simulation's seeds 1608
+/// and 1672 of the partition model).
+#[test]
+fn zookeeper_servers_silent_on_a_bad_version_are_replaced_when_no_quorum_is_left() {
+    let d = doc(3, 3, 3, 0);
+    let mut sim = converged(&d);
+    let mut bad = d.clone();
+    bad.spec.zookeeper.image = "zk:bad".into();
+    let desired_bad = Desired::from_document(&bad);
+    sim.broken_images
+        .insert(desired_bad.image_of(Component::Zookeeper).unwrap().to_string());
+    let steps = run_until(&bad, &mut sim, 30, |s| s.component() != Component::Zookeeper);
+    assert!(steps.iter().any(|s| matches!(s, Step::ReplaceContainer { .. })));
+    let on_bad: Vec<String> = sim
+        .hosts
+        .iter()
+        .filter(|(_, h)| {
+            h.containers
+                .get(&Component::Zookeeper)
+                .is_some_and(|c| c.image.ends_with(":bad"))
+        })
+        .map(|(n, _)| n.clone())
+        .collect();
+    assert_eq!(on_bad.len(), 1, "one voter on the bad version");
+    let other = ["h1", "h2", "h3"]
+        .into_iter()
+        .find(|h| !on_bad.contains(&h.to_string()))
+        .unwrap();
+    sim.person_removes(Component::Zookeeper, other);
+    // Recreated from the document as it stands: on the bad version too.
+    run_until(&bad, &mut sim, 20, |_| false);
+    let silent = sim
+        .hosts
+        .values()
+        .filter(|h| {
+            h.containers
+                .get(&Component::Zookeeper)
+                .is_some_and(|c| c.image.ends_with(":bad"))
+        })
+        .count();
+    assert_eq!(silent, 2, "{:?}", sim.observe().zookeeper);
+    // The person goes back.
+    let desired = Desired::from_document(&d);
+    assert!(
+        drive_with_cuts(&desired, &mut sim, 500, |_, _| Cut::None),
+        "did not converge after going back"
+    );
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    sim.matches(&desired).unwrap();
+}

@@ -313,6 +313,9 @@ fn no_quorum(ctx: &View, desired: &[&str]) -> Option<Decision> {
     if let Some(d) = recreate_lost(ctx, desired) {
         return Some(d);
     }
+    if let Some(d) = replace_silent_outdated(ctx) {
+        return Some(d);
+    }
     if containers.is_empty() && !volumes_left {
         // The record says an ensemble existed (ids were handed out, masters ran on it)
         // and none of it is in sight: it may run on hosts the document no longer names.
@@ -354,6 +357,54 @@ fn no_quorum(ctx: &View, desired: &[&str]) -> Option<Decision> {
             action: "look at the ZooKeeper containers' logs; the operator will not bootstrap over existing data".into(),
         },
     })
+}
+
+/// No quorum, and a server runs an outdated configuration and serves nobody (it has not
+/// answered `imok` for `healthTimeout`): a version that never turns healthy, on which
+/// a server was started again after the quorum was lost (a person removed another voter's
+/// container while the document asked for that version), then the document went back.
+/// Waited for, it never serves, and the quorum may be missing exactly it. Replaced on its
+/// own volume it keeps its id and data, and costs nothing: it serves nobody now. Only a
+/// server whose volume holds the id its container carries, seen by its own probe, never
+/// while a step on its host is in flight.
+fn replace_silent_outdated(ctx: &View) -> Option<Decision> {
+    let in_flight_on = ctx.recorded.in_flight.as_ref().map(|f| f.step.host());
+    ctx.observed
+        .containers_of(Component::Zookeeper)
+        .into_iter()
+        .find(|c| {
+            let h = c.host.as_str();
+            // Not even `imok` for longer than `healthTimeout`: broken, not merely looking
+            // for a quorum (a healthy server of the version going away is never replaced
+            // by one that cannot serve).
+            let silent = ctx.observed.zookeeper.servers.get(h).is_some_and(|s| {
+                !s.ok
+                    && !matches!(
+                        s.mode,
+                        Some(ZkMode::Leader | ZkMode::Follower | ZkMode::Observer)
+                    )
+            });
+            c.running()
+                && ctx.now >= c.started_at + ctx.timeout()
+                && stale(ctx, h)
+                && silent
+                && c.zk_id.is_some()
+                && ctx.observed.zookeeper.volume_ids.get(h) == c.zk_id.as_ref()
+                && ctx.desired.zookeeper_container_on(h).is_some()
+                && in_flight_on != Some(h)
+        })
+        .map(|c| Decision::Act {
+            step: Step::ReplaceContainer {
+                component: Component::Zookeeper,
+                host: c.host.clone(),
+                reset_registry: false,
+            },
+            reason: format!(
+                "no ZooKeeper quorum, and server {} on {} serves nobody on an outdated configuration; replace it on its data",
+                c.zk_id.unwrap_or_default(),
+                c.host
+            ),
+        })
 }
 
 /// No quorum, and a server that served here has lost its container but not its data
