@@ -740,7 +740,9 @@ fn check_masters(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result
         } | Step::RemoveContainer { .. }
     );
     let here = container(o, Component::Masters, host);
-    if stops && here.is_some_and(serves) {
+    // A master whose own `/health` fails serves nobody: stopping it costs no quorum.
+    let says_unhealthy = o.masters.members.get(host).is_some_and(|m| !m.healthy);
+    if stops && here.is_some_and(serves) && !says_unhealthy {
         // The documented exception: a master alone, with a quorum it cannot meet alone,
         // serves nothing; restarting it loses no quorum.
         let alone = containers(o, Component::Masters).len() == 1

@@ -247,10 +247,23 @@ impl SimCluster {
         if self.reaches_zk(Component::Agents, h) && self.same_side(h, leader) {
             return true;
         }
-        // Cut off a moment ago: the leader lists it until it has missed its pings for
-        // `agent_ping_timeout` × `max_agent_ping_timeouts`.
-        self.cut_less_than(h, AGENT_PING_SECS)
+        // Cut off from the leader a moment ago (its own host or the leader's): the leader
+        // lists it until it has missed its pings for `agent_ping_timeout` ×
+        // `max_agent_ping_timeouts`.
+        (self.cut_less_than(h, AGENT_PING_SECS) || self.cut_less_than(leader, AGENT_PING_SECS))
             && self.named_server_serves_elsewhere(Component::Agents, h)
+    }
+
+    /// For `SIM_DEBUG`: whether the live agent on `host` finds the leading master, and the
+    /// ZooKeeper servers its string names.
+    pub(crate) fn agent_reach_detail(&self, h: &str) -> (Option<bool>, Vec<String>) {
+        match self
+            .container(Component::Agents, h)
+            .filter(|c| self.ready(c))
+        {
+            Some(c) => (Some(self.agent_reaches_leader(h)), c.zk_string.clone()),
+            None => (None, Vec::new()),
+        }
     }
 
     /// The agent on `host` is in service: it runs, and the leading master can have it

@@ -2152,10 +2152,18 @@ fn zookeeper_servers_silent_on_a_bad_version_are_replaced_when_no_quorum_is_left
     let mut bad = d.clone();
     bad.spec.zookeeper.image = "zk:bad".into();
     let desired_bad = Desired::from_document(&bad);
-    sim.broken_images
-        .insert(desired_bad.image_of(Component::Zookeeper).unwrap().to_string());
-    let steps = run_until(&bad, &mut sim, 30, |s| s.component() != Component::Zookeeper);
-    assert!(steps.iter().any(|s| matches!(s, Step::ReplaceContainer { .. })));
+    sim.broken_images.insert(
+        desired_bad
+            .image_of(Component::Zookeeper)
+            .unwrap()
+            .to_string(),
+    );
+    let steps = run_until(&bad, &mut sim, 30, |s| {
+        s.component() != Component::Zookeeper
+    });
+    assert!(steps
+        .iter()
+        .any(|s| matches!(s, Step::ReplaceContainer { .. })));
     let on_bad: Vec<String> = sim
         .hosts
         .iter()
@@ -2188,6 +2196,52 @@ fn zookeeper_servers_silent_on_a_bad_version_are_replaced_when_no_quorum_is_left
     let desired = Desired::from_document(&d);
     assert!(
         drive_with_cuts(&desired, &mut sim, 500, |_, _| Cut::None),
+        "did not converge after going back"
+    );
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    sim.matches(&desired).unwrap();
+}
+
+/// A growth from one master to three (its registry reset accepted) onto a version that never
+/// turns healthy: the lone master is replaced onto it with its log wiped, and the new ones
+/// are created on it too; every replica is empty and none serves. The document goes back to
+/// the version that worked. No master leads, so the planner waits for a leader; a master
+/// that never answered healthy on an outdated configuration serves nobody, and is replaced
+/// so that a quorum of empty replicas can initialize the log (the simulation's seed 97).
+#[test]
+fn masters_never_healthy_on_a_bad_version_are_replaced_when_no_master_leads() {
+    let d = doc(3, 3, 1, 0);
+    let mut sim = converged(&d);
+    let mut bad = d.clone();
+    bad.spec.masters.count = 3;
+    bad.spec.masters.accept_registry_reset = true;
+    bad.spec.masters.image = "m:bad".into();
+    let desired_bad = Desired::from_document(&bad);
+    sim.broken_images.insert(
+        desired_bad
+            .image_of(Component::Masters)
+            .unwrap()
+            .to_string(),
+    );
+    drive_with_cuts(&desired_bad, &mut sim, 60, |_, _| Cut::None);
+    // It crashes, and while it restarts the growth goes on beside it (as in the seed).
+    sim.crash(Component::Masters, "h1");
+    drive_with_cuts(&desired_bad, &mut sim, 60, |_, _| Cut::None);
+    let on_bad = sim
+        .hosts
+        .values()
+        .filter(|h| {
+            h.containers
+                .get(&Component::Masters)
+                .is_some_and(|c| c.image.ends_with(":bad"))
+        })
+        .count();
+    assert!(on_bad >= 2, "{on_bad} masters on the bad version");
+    let mut back = bad.clone();
+    back.spec.masters.image = "m:1".into();
+    let desired = Desired::from_document(&back);
+    assert!(
+        drive_with_cuts(&desired, &mut sim, 2_000, |_, _| Cut::None),
         "did not converge after going back"
     );
     assert!(sim.violations.is_empty(), "{:?}", sim.violations);
