@@ -51,8 +51,8 @@ pub(crate) struct Before {
     zk_ready: BTreeSet<u64>,
     zk_quorum: bool,
     masters_live: Vec<(String, u32)>,
-    /// Client containers (masters, agents, Marathon) that can run and whose ZooKeeper
-    /// string names a voter: (component, host, container name, last start).
+    /// Client containers (masters, agents, Marathon) that reach ZooKeeper through a voter
+    /// their string names: (component, host, container name, last start).
     clients_named_a_voter: Vec<(Component, String, String, u64)>,
 }
 
@@ -70,8 +70,8 @@ impl SimCluster {
         }
     }
 
-    /// Client containers that can run (out of sight too: they come back with their
-    /// string) and whose connection string names a committed voter.
+    /// Client containers that can run and reach ZooKeeper through a committed voter their
+    /// connection string names.
     fn clients_naming_a_voter(&self) -> Vec<(Component, String, String, u64)> {
         let mut v = Vec::new();
         for (h, host) in &self.hosts {
@@ -83,7 +83,9 @@ impl SimCluster {
                     c.state,
                     ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
                 );
-                if runs && !self.voters_named(comp, h).is_empty() {
+                // It reaches ZooKeeper through a voter now: one already cut off (its string
+                // names only servers that are gone) loses nothing more.
+                if runs && !self.voters_named(comp, h).is_empty() && self.reaches_zk(comp, h) {
                     v.push((comp, h.clone(), c.name.clone(), c.started_at));
                 }
             }
@@ -158,7 +160,7 @@ impl SimCluster {
 
     /// Safety rule 12: no operation leaves a master, agent or Marathon that still runs (the
     /// same container, not one the operation replaced) with a ZooKeeper string naming no
-    /// voter, when it named one before: it is cut off from ZooKeeper for good, and nothing
+    /// voter, when it reached ZooKeeper through one before: it is cut off for good, and nothing
     /// but a restart onto a new string brings it back (a master out of the log's group, an
     /// agent that finds no master, a Marathon that cannot elect).
     fn check_clients_keep_a_voter(

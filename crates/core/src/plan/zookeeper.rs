@@ -573,10 +573,10 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
 
     // 3. Dead voters that cannot come back where they are: not wanted any more, or their
     //    host answers but their container (and id) is gone. Removed one at a time, and only
-    //    while every voter that stays is up. One not wanted any more leaves, like a live
-    //    one (step 5), only once every client runs the document's string: seen down it may
-    //    serve all the same (a probe that timed out), and a client's string may name
-    //    nothing else.
+    //    while every voter that stays is up. One not wanted any more that may still run
+    //    leaves, like a live one (step 5), only once every client runs the document's
+    //    string: seen down it may serve all the same (a probe that timed out, its host out
+    //    of sight), and a client's string may name nothing else.
     let clients_off = clients_off_the_document(ctx);
     let mut leaving_waits: Vec<u64> = Vec::new();
     for (id, h) in voters {
@@ -622,7 +622,11 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
             }
             continue;
         }
-        if !wanted && !clients_off.is_empty() {
+        // Its container gone from a host that answers, it serves nobody and never will
+        // again: a client whose string names only it is cut off already, and removing it
+        // cuts off no one more (waiting for the clients would wait for ever: the simulation's
+        // seed 200, a person's `docker rm -f`).
+        if !wanted && !gone_here && !clients_off.is_empty() {
             leaving_waits.push(*id);
             continue;
         }
@@ -816,8 +820,29 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
     }
     if clients_first {
         // The voters leaving wait for the clients ([`clients_first`] says so if nothing
-        // else moves).
-        return None;
+        // else moves), once every voter the document keeps is up on its configuration.
+        let document_settled = voters
+            .iter()
+            .filter(|(_, h)| desired.contains(&h.as_str()))
+            .all(|(id, h)| up.contains(id) && !self::stale(ctx, h));
+        if document_settled {
+            return None;
+        }
+        // One the document keeps is still to change, and a leaving voter is down (image
+        // changes wait for every voter): wait for it (the simulation's seed 200).
+        if let Some((id, h)) = voters.iter().find(|(id, _)| !up.contains(id)) {
+            if !ctx.observed.reachable(h) {
+                return Some(unreachable(ctx, h, "ZooKeeper server"));
+            }
+            return Some(wait_since(
+                ctx,
+                ctx.observed
+                    .container(Component::Zookeeper, h)
+                    .map(|c| c.started_at),
+                format!("waiting for ZooKeeper server {id} on {h} to serve before the servers the document keeps change"),
+                "look at the server's container logs",
+            ));
+        }
     }
     // Done only if nothing differs; anything left is odd enough for a person.
     let members: Vec<&str> = voters.values().map(String::as_str).collect();
