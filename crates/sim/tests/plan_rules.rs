@@ -2247,3 +2247,29 @@ fn masters_never_healthy_on_a_bad_version_are_replaced_when_no_master_leads() {
     assert!(sim.violations.is_empty(), "{:?}", sim.violations);
     sim.matches(&desired).unwrap();
 }
+
+/// ZooKeeper shrinks from seven servers to five and changes version while the masters
+/// change too (so no client runs the document's string yet), and a person removes the
+/// container of a leaving voter (h7). A leaving voter that may still serve waits for the
+/// clients; one whose container is gone from a host that answers serves nobody and never
+/// will, so it leaves at once: waiting for it would hold the servers the document keeps
+/// (image changes wait for every voter), and with them the clients, for ever (the
+/// simulation's seed 200, after the first fix of counterexample 29).
+#[test]
+fn a_leaving_voter_whose_container_is_gone_does_not_wait_for_the_clients() {
+    let d = doc(7, 7, 3, 0);
+    let mut sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.zookeeper.servers = 5;
+    d2.spec.zookeeper.image = "zk:2".into();
+    d2.spec.masters.image = "m:2".into();
+    sim.person_removes(Component::Zookeeper, "h7");
+    let desired = Desired::from_document(&d2);
+    assert!(
+        drive_with_cuts(&desired, &mut sim, 3_000, |_, _| Cut::None),
+        "did not converge: {:?}",
+        next(&d2, &sim)
+    );
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    sim.matches(&desired).unwrap();
+}
