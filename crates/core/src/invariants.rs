@@ -243,8 +243,10 @@ pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
     let host = step.host();
     let existing = container(o, c, host);
 
-    // 6. Nothing unknown is touched.
-    if !d.addresses.contains_key(host) && !o.hosts.contains_key(host) {
+    // 6. Nothing unknown is touched. (A voter's removal from the config touches no host:
+    // one whose host is gone for good, out of the document and out of sight, must leave.)
+    let touches_no_host = matches!(step, Step::ZkRemove { .. });
+    if !touches_no_host && !d.addresses.contains_key(host) && !o.hosts.contains_key(host) {
         return violation(
             "unknown-host",
             format!("{step} on a host neither in the document nor observed"),
@@ -552,7 +554,7 @@ fn check_zookeeper(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resu
     }
 }
 
-/// 12. Every member can reach its quorum: a serving voter leaves the config only while
+/// Safety rule 12, every member can reach its quorum: a serving voter leaves the config only while
 /// every master, agent and Marathon provably runs a connection string naming a voter that
 /// stays. The string is part of a client's configuration, so a client whose configuration
 /// hash is the document's for its host runs the document's string; any other (or one on a

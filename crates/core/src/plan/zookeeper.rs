@@ -820,11 +820,13 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
     }
     if clients_first {
         // The voters leaving wait for the clients ([`clients_first`] says so if nothing
-        // else moves), once every voter the document keeps is up on its configuration.
-        let document_settled = voters
-            .iter()
-            .filter(|(_, h)| desired.contains(&h.as_str()))
-            .all(|(id, h)| up.contains(id) && !self::stale(ctx, h));
+        // else moves), once every voter the document keeps is up on its configuration and
+        // a majority of all of them is up.
+        let document_settled = up.len() >= majority(voters.len())
+            && voters
+                .iter()
+                .filter(|(_, h)| desired.contains(&h.as_str()))
+                .all(|(id, h)| up.contains(id) && !self::stale(ctx, h));
         if document_settled {
             return None;
         }
