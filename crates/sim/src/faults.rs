@@ -1,5 +1,5 @@
 //! The faults the model takes: what happens to the fleet behind the operator's back
-//! (crashes, hosts lost and back, people's maintenance), how an observation of it can be
+//! (crashes, hosts lost and back, partitions, people's maintenance and containers), how an observation of it can be
 //! wrong (a host seen seconds early, probes timing out), and the chances of each in a drive.
 
 use mesos_operator_core::observed::{

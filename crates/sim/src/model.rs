@@ -1,7 +1,10 @@
 //! The model cluster's state, and how it moves by itself: containers come up (healthy
 //! [`STARTUP_SECS`] after they start), crashed ones come back under their restart policy,
-//! empty log replicas catch up, leaders are elected. What the operator does to it is in
-//! [`crate::execute`]; what an observer sees of it in [`crate::observe`].
+//! empty log replicas catch up, leaders are elected. Masters, agents and Marathon reach
+//! ZooKeeper only through the servers their own connection string names, across no
+//! partition: the masters' election and replicated log are made of the masters in the log's
+//! group. What the operator does to it is in [`crate::execute`]; what an observer sees of it
+//! in [`crate::observe`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
