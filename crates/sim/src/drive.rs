@@ -72,6 +72,10 @@ pub fn drive(
         let decision = plan(d, &o, &sim.record, sim.now);
         transitions += 1;
         if debug {
+            eprintln!(
+                "t={}   master leader {:?} since {}",
+                sim.now, sim.master_leader, sim.master_leader_since
+            );
             for h in sim.hosts.keys() {
                 let (reaches, zk) = sim.agent_reach_detail(h);
                 if let Some(false) = reaches {

@@ -2273,3 +2273,25 @@ fn a_leaving_voter_whose_container_is_gone_does_not_wait_for_the_clients() {
     assert!(sim.violations.is_empty(), "{:?}", sim.violations);
     sim.matches(&desired).unwrap();
 }
+
+/// ZooKeeper shrinks from seven servers to five, and a person removes the containers of
+/// both voters leaving (h6, h7; their data stays). A dead voter is removed only while every
+/// other voter is up, so each of the two waited for the other for good. One comes back on
+/// its data first, then they leave one at a time (the simulation's seed 5638).
+#[test]
+fn two_leaving_voters_whose_containers_are_gone_do_not_wait_for_each_other() {
+    let d = doc(7, 7, 3, 0);
+    let mut sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.zookeeper.servers = 5;
+    sim.person_removes(Component::Zookeeper, "h6");
+    sim.person_removes(Component::Zookeeper, "h7");
+    let desired = Desired::from_document(&d2);
+    assert!(
+        drive_with_cuts(&desired, &mut sim, 3_000, |_, _| Cut::None),
+        "did not converge: {:?}",
+        next(&d2, &sim)
+    );
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    sim.matches(&desired).unwrap();
+}

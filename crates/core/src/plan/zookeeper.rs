@@ -636,6 +636,29 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
             break;
         }
         if remaining_up < remaining || remaining_up < majority(voters.len()) {
+            // Another down voter whose container is gone but whose data is on its host (a
+            // person's `docker rm -f`, on a host the document dropped too) comes back on its
+            // data first, so that the ensemble is whole for one removal at a time: two such
+            // voters would otherwise each wait for the other for good (the simulation's
+            // seed 5638).
+            let back = voters.iter().find(|(other, oh)| {
+                *other != id
+                    && !up.contains(other)
+                    && ctx.observed.reachable(oh)
+                    && ctx.observed.container(Component::Zookeeper, oh).is_none()
+                    && has_volume(ctx, oh)
+                    && ctx.observed.zookeeper.volume_ids.get(*oh) == Some(*other)
+                    && ctx.desired.zookeeper_container_on(oh).is_some()
+            });
+            if let Some((other, oh)) = back {
+                return act(
+                    Step::ZkRecreateServer {
+                        host: oh.clone(),
+                        id: *other,
+                    },
+                    format!("ZooKeeper server {other} on {oh} lost its container but not its data; bring it back so that server {id} on {h} can leave with every other voter up"),
+                );
+            }
             return blocked(
                 BlockKind::Degraded,
                 format!(
