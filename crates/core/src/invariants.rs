@@ -243,8 +243,10 @@ pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
     let host = step.host();
     let existing = container(o, c, host);
 
-    // 6. Nothing unknown is touched.
-    if !d.addresses.contains_key(host) && !o.hosts.contains_key(host) {
+    // 6. Nothing unknown is touched. (A voter's removal from the config touches no host:
+    // one whose host is gone for good, out of the document and out of sight, must leave.)
+    let touches_no_host = matches!(step, Step::ZkRemove { .. });
+    if !touches_no_host && !d.addresses.contains_key(host) && !o.hosts.contains_key(host) {
         return violation(
             "unknown-host",
             format!("{step} on a host neither in the document nor observed"),
@@ -289,7 +291,9 @@ pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
     // 4. Order: ordered work on a component only when every earlier one has converged.
     if !matches!(step, Step::StartContainer { .. }) {
         for earlier in Component::ALL.iter().take_while(|e| **e != c) {
-            if !component_converged(d, o, *earlier) {
+            let settled = component_converged(d, o, *earlier)
+                || (*earlier == Component::Zookeeper && zookeeper_serves_the_document(d, o));
+            if !settled {
                 return violation("order", format!("{step} while {earlier} is not converged"));
             }
         }
@@ -392,6 +396,28 @@ fn check_zookeeper(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resu
                     violation(
                         "zookeeper-split",
                         format!("{step} with no committed config known, not on its own volume"),
+                    )
+                }
+            }
+            // With no quorum, a server that serves nobody (its own `srvr` says so) on its
+            // own volume may be replaced where it stands: no quorum can lose it.
+            Step::ReplaceContainer { .. } => {
+                let c = container(o, Component::Zookeeper, host);
+                let silent = o.zookeeper.servers.get(host).is_some_and(|s| {
+                    !matches!(
+                        s.mode,
+                        Some(ZkMode::Leader | ZkMode::Follower | ZkMode::Observer)
+                    )
+                });
+                let own_volume = c.and_then(|c| c.zk_id).is_some_and(|id| {
+                    o.zookeeper.volume_ids.get(host) == Some(&id) && has_zk_volume(d, o, host)
+                });
+                if silent && own_volume {
+                    Ok(())
+                } else {
+                    violation(
+                        "zookeeper-quorum",
+                        format!("{step} while no quorum serves, of a server not known to be silent on its own data"),
                     )
                 }
             }
@@ -499,6 +525,9 @@ fn check_zookeeper(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resu
                     format!("{step} while another voter is down"),
                 );
             }
+            if up.contains(id) {
+                check_clients_keep_a_voter(d, o, r, *id)?;
+            }
             Ok(())
         }
         Step::ReplaceContainer { .. } | Step::RemoveContainer { .. } => {
@@ -523,6 +552,100 @@ fn check_zookeeper(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resu
         }
         _ => Ok(()),
     }
+}
+
+/// Safety rule 12, every member can reach its quorum: a serving voter leaves the config only while
+/// every master, agent and Marathon provably runs a connection string naming a voter that
+/// stays. The string is part of a client's configuration, so a client whose configuration
+/// hash is the document's for its host runs the document's string; any other (or one on a
+/// host out of sight, which may run anything) may name only the voter leaving, and, once
+/// it leaves, reaches no ZooKeeper server until it is restarted, which nothing can do for
+/// masters that have lost their leader.
+fn check_clients_keep_a_voter(
+    d: &Desired,
+    o: &Observed,
+    r: &Recorded,
+    leaving: u64,
+) -> Result<(), Violation> {
+    for c in [Component::Masters, Component::Agents, Component::Marathon] {
+        for x in containers(o, c) {
+            let documents = d
+                .containers
+                .get(&(c, x.host.clone()))
+                .map(|s| &s.config_hash);
+            if documents != Some(&x.config_hash) {
+                return violation(
+                    "zookeeper-clients",
+                    format!(
+                        "removing voter {leaving} while the {c} on {} runs another configuration, whose ZooKeeper string may name no voter that stays",
+                        x.host
+                    ),
+                );
+            }
+        }
+    }
+    let unseen = d
+        .containers
+        .keys()
+        .filter(|(c, _)| *c != Component::Zookeeper)
+        .map(|(_, h)| h)
+        .chain(&r.master_hosts)
+        .chain(&r.marathon_hosts)
+        .find(|h| !seen(o, h));
+    if let Some(h) = unseen {
+        return violation(
+            "zookeeper-clients",
+            format!("removing voter {leaving} while {h}, which may run a client on an older ZooKeeper string, is out of sight"),
+        );
+    }
+    // The document's string must name a voter that stays and is up.
+    let staying: BTreeSet<String> = voter_hosts(o)
+        .into_iter()
+        .filter(|(id, _)| *id != leaving && zk_up(o).contains(id))
+        .filter_map(|(_, h)| h)
+        .collect();
+    if !d.zookeeper.hosts.iter().any(|h| staying.contains(h)) {
+        return violation(
+            "zookeeper-clients",
+            format!("removing voter {leaving} leaves no voter up on the document's ZooKeeper hosts, which the clients' string names"),
+        );
+    }
+    Ok(())
+}
+
+/// ZooKeeper serves the document's hosts: every one of them holds a voter that is up on
+/// the committed config, its container on the document's configuration, a majority of all
+/// voters is up, and no server is joining. Only voters on hosts the document dropped are left, and they
+/// leave once the clients run the document's string (rule 12): the clients roll meanwhile.
+fn zookeeper_serves_the_document(d: &Desired, o: &Observed) -> bool {
+    let Some(cfg) = &o.zookeeper.committed else {
+        return false;
+    };
+    let placed = voter_hosts(o);
+    let up = zk_up(o);
+    // Voters on the document's hosts all up, and a majority of all (a leaving one may be
+    // down: it waits for the clients all the same).
+    let document_voter_down = placed.iter().any(|(id, h)| {
+        let named = h.as_ref().or(cfg.voters.get(id));
+        named.is_none_or(|h| d.zookeeper.hosts.contains(h)) && !up.contains(id)
+    });
+    if up.len() < more_than_half(cfg.voters.len()) || document_voter_down {
+        return false;
+    }
+    let voter_on = |h: &str| placed.values().any(|p| p.as_deref() == Some(h));
+    let joining = containers(o, Component::Zookeeper)
+        .iter()
+        .any(|c| !voter_on(&c.host));
+    let document_served = d.zookeeper.hosts.iter().all(|h| {
+        voter_on(h)
+            && container(o, Component::Zookeeper, h).is_some_and(|c| {
+                serves(c)
+                    && d.containers
+                        .get(&(Component::Zookeeper, h.clone()))
+                        .is_some_and(|s| s.config_hash == c.config_hash)
+            })
+    });
+    document_served && !joining
 }
 
 /// Ids are never reused: above the recorded highest id (which must be known) and above
@@ -619,7 +742,9 @@ fn check_masters(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result
         } | Step::RemoveContainer { .. }
     );
     let here = container(o, Component::Masters, host);
-    if stops && here.is_some_and(serves) {
+    // A master whose own `/health` fails serves nobody: stopping it costs no quorum.
+    let says_unhealthy = o.masters.members.get(host).is_some_and(|m| !m.healthy);
+    if stops && here.is_some_and(serves) && !says_unhealthy {
         // The documented exception: a master alone, with a quorum it cannot meet alone,
         // serves nothing; restarting it loses no quorum.
         let alone = containers(o, Component::Masters).len() == 1
@@ -766,6 +891,26 @@ fn check_marathon(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
             .ok()
             .and_then(|r| r.tag)
     };
+    // Never a downgrade over migrated state: the newest Marathon that led migrated it.
+    if !d.allow_marathon_downgrade {
+        let numbers = |img: &str| -> Option<Vec<u64>> {
+            let tag = version(img)?;
+            let core = tag
+                .trim_start_matches('v')
+                .split(['-', '+'])
+                .next()?
+                .to_string();
+            core.split('.').map(|p| p.parse::<u64>().ok()).collect()
+        };
+        if let (Some(led), Some(new)) = (r.marathon_led.as_deref(), numbers(&image)) {
+            if numbers(led).is_some_and(|l| new < l) {
+                return violation(
+                    "marathon-downgrade",
+                    format!("{step}: {image} over the state {led} migrated"),
+                );
+            }
+        }
+    }
     for c in containers(o, Component::Marathon) {
         if c.host != host && can_run(c) && version(&c.image) != version(&image) {
             return violation(

@@ -110,6 +110,13 @@ pub struct Recorded {
     /// and then stops serving is a failure to repair, not a rollout that failed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub healthy: BTreeMap<Component, BTreeMap<String, SeenHealthy>>,
+    /// The image of the newest Marathon seen leading ([`note_observed`]): a Marathon that
+    /// takes the lead migrates its state in ZooKeeper to its version, and an older one may
+    /// not read it. The state outlives the containers, so a downgrade is judged against
+    /// this, not only against the Marathons that run now (all of them may have been removed
+    /// by hand before a rollback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marathon_led: Option<String>,
 }
 
 /// A member that was seen healthy on one configuration.
@@ -373,7 +380,33 @@ pub fn note_observed(
             r.marathon_hosts.remove(host);
         }
     }
+    note_marathon_led(&mut r, observed);
     r
+}
+
+/// The leader's image, when it is newer than the one recorded (a version with no readable
+/// tag is not recorded: nothing can be compared with it).
+fn note_marathon_led(r: &mut Recorded, observed: &Observed) {
+    use crate::plan::tag_version;
+    let Some(leader) = observed.marathon.leader.as_deref() else {
+        return;
+    };
+    let Some(c) = observed
+        .container(Component::Marathon, leader)
+        .filter(|c| c.running())
+    else {
+        return;
+    };
+    let Some(v) = tag_version(&c.image) else {
+        return;
+    };
+    if r.marathon_led
+        .as_deref()
+        .and_then(tag_version)
+        .is_none_or(|led| led < v)
+    {
+        r.marathon_led = Some(c.image.clone());
+    }
 }
 
 /// Members seen healthy are noted with their configuration; one of them seen unhealthy on

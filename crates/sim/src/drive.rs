@@ -71,6 +71,21 @@ pub fn drive(
         sim.record = note_observed(&sim.record, &d.name, &o, sim.now);
         let decision = plan(d, &o, &sim.record, sim.now);
         transitions += 1;
+        if debug {
+            eprintln!(
+                "t={}   master leader {:?} since {}",
+                sim.now, sim.master_leader, sim.master_leader_since
+            );
+            for h in sim.hosts.keys() {
+                let (reaches, zk) = sim.agent_reach_detail(h);
+                if let Some(false) = reaches {
+                    eprintln!(
+                        "t={}   the agent on {h} finds no master (its string: {zk:?})",
+                        sim.now
+                    );
+                }
+            }
+        }
         if debug && decision.step().is_none() {
             let line = format!("{decision:?}");
             if last_quiet.as_deref() != Some(line.as_str()) {
@@ -215,6 +230,30 @@ fn fault_round(sim: &mut SimCluster, rng: &mut Rng, faults: Faults) -> usize {
         } else {
             let h = &hosts[rng.below(hosts.len() as u64) as usize];
             sim.lose_host(h);
+        }
+        transitions += 1;
+    }
+    // A partition lasts tens of seconds: it heals ten times as readily as one begins.
+    let debug = std::env::var("SIM_DEBUG").is_ok();
+    if sim.partitioned() {
+        if rng.percent(faults.partition_percent * 10) {
+            sim.heal_partitions();
+            if debug {
+                eprintln!("t={}   partitions heal", sim.now);
+            }
+            transitions += 1;
+        }
+    } else if faults.partition_percent > 0 && rng.percent(faults.partition_percent) {
+        let h = &hosts[rng.below(hosts.len() as u64) as usize];
+        let peers = rng.percent(50);
+        if peers {
+            sim.cut_from_peers(h);
+        } else {
+            sim.cut_from_operator(h);
+        }
+        if debug {
+            let from = if peers { "its peers" } else { "the operator" };
+            eprintln!("t={}   {h} cut off from {from}", sim.now);
         }
         transitions += 1;
     }

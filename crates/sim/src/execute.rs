@@ -30,6 +30,8 @@ use mesos_operator_core::ops::{Machine, Op};
 use mesos_operator_core::spec::Component;
 use std::collections::{BTreeMap, BTreeSet};
 
+use mesos_operator_core::plan::majority;
+
 use crate::model::{LogState, SimCluster, SimContainer, ZkLag};
 use crate::op_failed::OpFailed;
 
@@ -226,10 +228,10 @@ impl SimCluster {
             }
             Op::MarathonAbdicate { address } => {
                 let asked = self.host_at(address);
-                if !asked
-                    .as_deref()
-                    .is_some_and(|h| self.live(Component::Marathon, h))
-                {
+                if !asked.as_deref().is_some_and(|h| {
+                    self.container_seen(Component::Marathon, h)
+                        .is_some_and(|c| self.ready(c))
+                }) {
                     return Err(OpFailed::MarathonUnreachable {
                         address: address.clone(),
                     });
@@ -261,9 +263,14 @@ impl SimCluster {
                     .iter()
                     .filter_map(|m| self.host_at(m))
                     .filter(|h| match component {
-                        Component::Masters => self.master_seen(h, qok).is_some_and(|m| m.serves()),
+                        // The master asked itself, as the executor asks it (not the group).
+                        Component::Masters => self.master_says(h, qok).is_some_and(|m| m.serves()),
+                        // `srvr`, and a write that commits through it: a server cut off
+                        // from the other voters still answers with its old mode, and
+                        // commits nothing.
                         Component::Zookeeper => {
                             self.zk_server_seen(h, quorum).is_some_and(|s| s.serves())
+                                && self.commits_through(h)
                         }
                         // As the executor: no look is defined for the others, so none of
                         // them is taken to serve.
@@ -282,7 +289,10 @@ impl SimCluster {
             }
             Op::RequireAgentOutOfService { stopping, agent } => {
                 let host = self.host_at(agent).unwrap_or_else(|| stopping.clone());
-                if self.live(Component::Agents, &host) {
+                let answers = self
+                    .container_seen(Component::Agents, &host)
+                    .is_some_and(|c| self.ready(c));
+                if answers {
                     return Err(OpFailed::ServesAgain {
                         stopping: stopping.clone(),
                     });
@@ -292,11 +302,19 @@ impl SimCluster {
         }
     }
 
+    /// A write commits through the ZooKeeper server on `host`: a voter on the quorum's
+    /// side of any partition.
+    fn commits_through(&self, host: &str) -> bool {
+        self.container(Component::Zookeeper, host)
+            .and_then(|c| c.zk_id)
+            .is_some_and(|id| self.zk_serving().contains(&id))
+    }
+
     /// The host, if its engine answers.
     fn reachable(&self, host: &str) -> Result<&crate::model::SimHost, OpFailed> {
         self.hosts
             .get(host)
-            .filter(|h| h.reachable)
+            .filter(|h| h.reachable && !h.operator_cut)
             .ok_or_else(|| OpFailed::HostUnreachable {
                 host: host.to_string(),
             })
@@ -404,6 +422,10 @@ impl SimCluster {
                 .unwrap_or_default(),
             finished_at: 0,
             restart_at: None,
+            zk_string: crate::model::zk_string_of(spec.component, &spec.env),
+            marathon_version: (spec.component == Component::Marathon)
+                .then(|| crate::model::image_version(&spec.image))
+                .flatten(),
         };
         if let Some(h) = self.hosts.get_mut(host) {
             h.containers.insert(spec.component, c);
@@ -433,8 +455,16 @@ impl SimCluster {
         c.state = ContainerState::Running;
         c.started_at = now;
         c.restart_at = None;
+        let older = c.marathon_version.clone();
         if comp == Component::Zookeeper {
             self.zookeeper_started(host);
+        }
+        if let (Some(v), Some(state)) = (older, self.marathon_state.clone()) {
+            if v < state && !self.rules.allow_marathon_downgrade {
+                self.violation(format!(
+                    "started Marathon {v:?} on {host} over state migrated to {state:?}: a downgrade the document did not allow"
+                ));
+            }
         }
     }
 
@@ -596,7 +626,8 @@ impl SimCluster {
             let host = self.host_at(addr).unwrap_or_else(|| addr.clone());
             let serving = self
                 .container(Component::Zookeeper, &host)
-                .is_some_and(|c| self.ready(c) && c.zk_id == Some(*id));
+                .is_some_and(|c| self.ready(c) && c.zk_id == Some(*id))
+                && self.zk_serves_clients(&host);
             if !serving {
                 return Err(OpFailed::JoinerNotServing { id: *id });
             }
@@ -605,7 +636,22 @@ impl SimCluster {
         if let Some(id) = leaving {
             next.voters.remove(&id);
         }
+        // The new config commits only with a quorum of its own voters acknowledging it (a
+        // voter cut off from the others acknowledges nothing).
+        let serving = self.zk_serving();
+        let joiner_serves = |id: u64| joiner.as_ref().is_some_and(|(j, _)| *j == id);
+        let acks = next
+            .voters
+            .keys()
+            .filter(|id| serving.contains(id) || joiner_serves(**id))
+            .count();
+        if acks < majority(next.voters.len()) {
+            return Err(OpFailed::ZkNoQuorum);
+        }
         next.version += 1;
+        if let Some(id) = leaving {
+            self.zk_left.insert(id);
+        }
         self.zk = Some(next);
         if self.zk_lag_secs > 0 {
             // A follower other than the leader lags behind the new config for a while.
@@ -629,10 +675,10 @@ impl SimCluster {
     /// Maintenance calls reach the leading master, with its registry recovered, when it is
     /// among the masters asked (a non-leader's redirect is not followed).
     fn leading_master_among(&self, masters: &[String]) -> Result<(), OpFailed> {
-        let leader_asked = self
-            .master_leader
-            .as_ref()
-            .is_some_and(|l| masters.iter().any(|m| self.host_at(m).as_ref() == Some(l)));
+        let leader_asked = self.master_leader.as_ref().is_some_and(|l| {
+            self.container_seen(Component::Masters, l).is_some()
+                && masters.iter().any(|m| self.host_at(m).as_ref() == Some(l))
+        });
         if leader_asked && self.master_quorum_ok() {
             Ok(())
         } else {

@@ -1,8 +1,10 @@
 //! The faults the model takes: what happens to the fleet behind the operator's back
-//! (crashes, hosts lost and back, people's maintenance), how an observation of it can be
+//! (crashes, hosts lost and back, partitions, people's maintenance and containers), how an observation of it can be
 //! wrong (a host seen seconds early, probes timing out), and the chances of each in a drive.
 
-use mesos_operator_core::observed::{ContainerState, HostObservation, Maintenance, Observed};
+use mesos_operator_core::observed::{
+    ContainerState, HostObservation, Maintenance, Observed, ZkMode,
+};
 use mesos_operator_core::spec::Component;
 
 use crate::model::SimCluster;
@@ -67,6 +69,51 @@ impl SimCluster {
             h.reachable = false;
         }
         self.settle();
+    }
+
+    /// Fault: `host` is cut off from the other hosts, not from the operator: its members
+    /// reach only each other, yet answer the operator's probes as before (a ZooKeeper
+    /// server with its old mode for syncLimit × tickTime, a master saying it serves).
+    pub fn cut_from_peers(&mut self, host: &str) {
+        let quorum = self.zk_has_quorum();
+        let mode = self
+            .zk_server_seen(host, quorum)
+            .and_then(|s| s.mode)
+            .filter(|m| matches!(m, ZkMode::Leader | ZkMode::Follower));
+        let now = self.now;
+        if let Some(h) = self.hosts.get_mut(host) {
+            if h.peers_cut_at.is_none() {
+                h.peers_cut_at = Some(now);
+                h.zk_mode_at_cut = mode;
+            }
+        }
+        self.settle();
+    }
+
+    /// Fault: the operator cannot reach `host` (its Docker engine, its members' probes)
+    /// while the host is fine: its members go on serving each other.
+    pub fn cut_from_operator(&mut self, host: &str) {
+        if let Some(h) = self.hosts.get_mut(host) {
+            h.operator_cut = true;
+        }
+        self.settle();
+    }
+
+    /// Every partition heals.
+    pub fn heal_partitions(&mut self) {
+        for h in self.hosts.values_mut() {
+            h.operator_cut = false;
+            h.peers_cut_at = None;
+            h.zk_mode_at_cut = None;
+        }
+        self.settle();
+    }
+
+    /// Whether any partition is in force.
+    pub fn partitioned(&self) -> bool {
+        self.hosts
+            .values()
+            .any(|h| h.operator_cut || h.peers_cut_at.is_some())
     }
 
     /// A person opens a maintenance window on `host` (DRAINING), as `POST
@@ -150,6 +197,10 @@ pub struct Faults {
     /// between two of its operations, or after the last one (the operator, cut short there
     /// or not, finds the host gone at its next look). Mostly the step's own host.
     pub host_midstep_percent: u64,
+    /// Percent chance per iteration of a partition (ten times that, while one is in force,
+    /// that it heals): a host cut off from the others while it still answers the operator,
+    /// or the operator cut off from a host that is fine.
+    pub partition_percent: u64,
 }
 
 impl Faults {
@@ -166,6 +217,7 @@ impl Faults {
             people_percent: 1,
             container_people_percent: 1,
             host_midstep_percent: 3,
+            partition_percent: 1,
         }
     }
 }

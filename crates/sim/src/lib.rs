@@ -24,7 +24,9 @@
 //! [`SimCluster`]: [`SimCluster::observe`] is its observation, [`SimCluster::execute`] its
 //! executor (an [`OpFailed`] that [`OpFailed::is_last_look`] is the executor's failed last
 //! look), [`SimCluster::tick`] its clock, and the faults ([`SimCluster::crash`],
-//! [`SimCluster::lose_host`], [`SimCluster::return_host`], the person windows) its weather;
+//! [`SimCluster::lose_host`], [`SimCluster::return_host`], the partitions
+//! [`SimCluster::cut_from_peers`] and [`SimCluster::cut_from_operator`], the person windows)
+//! its weather;
 //! it sets [`SimCluster::rules`] from the document ([`Rules::of`]) so that the model judges
 //! the operator's operations by the document's promises, and reads
 //! [`SimCluster::violations`] and [`SimCluster::matches`] at the end.
@@ -46,7 +48,8 @@ pub use drive::{drive, DriveOutcome};
 pub use execute::Partial;
 pub use faults::Faults;
 pub use model::{
-    LogState, SimCluster, SimContainer, SimHost, ZkLag, AGENT_REREGISTER_SECS, STARTUP_SECS,
+    LogState, SimCluster, SimContainer, SimHost, ZkLag, AGENT_PING_SECS, AGENT_REREGISTER_SECS,
+    STARTUP_SECS, ZK_SESSION_SECS, ZK_SYNC_SECS,
 };
 pub use op_failed::OpFailed;
 pub use rng::Rng;

@@ -1,7 +1,10 @@
 //! The model cluster's state, and how it moves by itself: containers come up (healthy
 //! [`STARTUP_SECS`] after they start), crashed ones come back under their restart policy,
-//! empty log replicas catch up, leaders are elected. What the operator does to it is in
-//! [`crate::execute`]; what an observer sees of it in [`crate::observe`].
+//! empty log replicas catch up, leaders are elected. Masters, agents and Marathon reach
+//! ZooKeeper only through the servers their own connection string names, across no
+//! partition: the masters' election and replicated log are made of the masters in the log's
+//! group. What the operator does to it is in [`crate::execute`]; what an observer sees of it
+//! in [`crate::observe`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,6 +21,18 @@ pub const STARTUP_SECS: u64 = 2;
 
 /// How long after a master failover the agents are not yet listed by the new leader.
 pub const AGENT_REREGISTER_SECS: u64 = 2;
+
+/// syncLimit × tickTime: how long a ZooKeeper server cut off from its peers goes on
+/// answering `srvr` with the mode it had (leader or follower) before it gives up and looks.
+pub const ZK_SYNC_SECS: u64 = 4;
+
+/// A ZooKeeper session's timeout: a master cut off from ZooKeeper keeps its ephemeral node
+/// in the replicated log's group (and counts there, as the log itself counts it) this long.
+pub const ZK_SESSION_SECS: u64 = 10;
+
+/// `agent_ping_timeout` × `max_agent_ping_timeouts` (15 s × 5): how long the leading master
+/// lists an agent cut off from it before it marks it unreachable.
+pub const AGENT_PING_SECS: u64 = 75;
 
 /// One container in the model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +58,37 @@ pub struct SimContainer {
     pub finished_at: u64,
     /// Restarting under its restart policy: runs again at this time.
     pub restart_at: Option<u64>,
+    /// The ZooKeeper servers its connection string names (`ip:port`, as the operator wrote
+    /// them into `MESOS_ZK`, `MESOS_MASTER` or `MARATHON_ZK`): a master, agent or Marathon
+    /// reaches ZooKeeper only through these, read once at start. Empty for ZooKeeper
+    /// itself, and for a container whose string could not be read (then it reaches any).
+    pub zk_string: Vec<String>,
+    /// A Marathon's version, read from its image's tag.
+    pub marathon_version: Option<Vec<u64>>,
+}
+
+/// The version an image's tag names (`marathon:1.10.17` → `[1, 10, 17]`), if it names one.
+pub fn image_version(image: &str) -> Option<Vec<u64>> {
+    let (_, tag) = image.rsplit_once(':')?;
+    let core = tag.trim_start_matches('v').split(['-', '+']).next()?;
+    core.split('.').map(|p| p.parse().ok()).collect()
+}
+
+/// The ZooKeeper servers (`ip:port`) the connection string of a client container of `comp`
+/// names, read from its environment as the component reads it at start.
+pub fn zk_string_of(comp: Component, env: &BTreeMap<String, String>) -> Vec<String> {
+    let key = match comp {
+        Component::Masters => "MESOS_ZK",
+        Component::Agents => "MESOS_MASTER",
+        Component::Marathon => "MARATHON_ZK",
+        Component::Zookeeper => return Vec::new(),
+    };
+    // `zk://host:port,host:port/path`
+    env.get(key)
+        .and_then(|v| v.strip_prefix("zk://"))
+        .map(|v| v.split('/').next().unwrap_or(v))
+        .map(|v| v.split(',').map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 /// A Mesos master's replicated-log replica, kept on its work volume.
@@ -86,6 +132,15 @@ pub struct SimHost {
     pub master_log: Option<LogState>,
     /// Containers of someone else (must never change).
     pub foreign: Vec<String>,
+    /// The operator cannot reach the host (its Docker engine, its members' probes), while
+    /// the host is fine: its members go on serving each other and the clients.
+    pub operator_cut: bool,
+    /// Cut off from the other hosts (not from the operator) since this time: its members
+    /// reach only each other, yet answer the operator's probes as before.
+    pub peers_cut_at: Option<u64>,
+    /// The mode the ZooKeeper server here reported when the cut began, which it keeps
+    /// reporting for [`ZK_SYNC_SECS`].
+    pub zk_mode_at_cut: Option<mesos_operator_core::observed::ZkMode>,
 }
 
 /// The model cluster.
@@ -102,6 +157,9 @@ pub struct SimCluster {
     /// Highest ZooKeeper id a server ever started with (the model's truth, not what the
     /// operator recorded).
     pub zk_highest_id: u64,
+    /// Ids reconfigured out of the ensemble: a removed server serves no client any more,
+    /// whatever its container does.
+    pub zk_left: BTreeSet<u64>,
     /// What the operator recorded in etcd (written by [`crate::drive`] and
     /// [`SimCluster::run_step`] as the runtime writes it).
     pub record: Recorded,
@@ -114,6 +172,9 @@ pub struct SimCluster {
     pub master_leader_since: u64,
     /// Marathon leader (sticky while it runs).
     pub marathon_leader: Option<String>,
+    /// The version Marathon's state in ZooKeeper was last migrated to: a Marathon that
+    /// takes the lead migrates it to its own version; an older one refuses to start over it.
+    pub marathon_state: Option<Vec<u64>>,
     /// Maintenance state per host.
     pub maintenance: BTreeMap<String, Maintenance>,
     /// The start of the maintenance window listing each host (seconds).
@@ -191,6 +252,10 @@ impl SimCluster {
                 zk_first_ensemble: Vec::new(),
                 finished_at: 0,
                 restart_at: None,
+                zk_string: zk_string_of(*comp, &spec.env),
+                marathon_version: (*comp == Component::Marathon)
+                    .then(|| image_version(&spec.image))
+                    .flatten(),
             };
             let Some(h) = sim.hosts.get_mut(host) else {
                 continue;
@@ -227,6 +292,16 @@ impl SimCluster {
         c.state == ContainerState::Running
             && self.now >= c.started_at + STARTUP_SECS
             && !self.broken_images.contains(&c.image)
+            && !self.refuses_marathon_state(c)
+    }
+
+    /// A Marathon older than the version its state was migrated to refuses to start (unless
+    /// the document says the older version reads it: `allowDowngrade`).
+    pub(crate) fn refuses_marathon_state(&self, c: &SimContainer) -> bool {
+        match (&c.marathon_version, &self.marathon_state) {
+            (Some(v), Some(state)) => v < state && !self.rules.allow_marathon_downgrade,
+            _ => false,
+        }
     }
 
     /// The container of `comp` on `host`, if the host answers.
@@ -253,10 +328,24 @@ impl SimCluster {
             .or_else(|| self.hosts.contains_key(ip).then(|| ip.to_string()))
     }
 
-    /// ZooKeeper voters serving: ready containers carrying the voter's id, on its volume.
-    pub(crate) fn zk_serving(&self) -> BTreeSet<u64> {
+    /// The two hosts' members can talk to each other: the same host, or neither cut off
+    /// from its peers.
+    pub(crate) fn same_side(&self, a: &str, b: &str) -> bool {
+        a == b || (!self.peers_cut(a) && !self.peers_cut(b))
+    }
+
+    /// The host is cut off from the other hosts.
+    pub(crate) fn peers_cut(&self, host: &str) -> bool {
+        self.hosts
+            .get(host)
+            .is_some_and(|h| h.peers_cut_at.is_some())
+    }
+
+    /// The voters whose containers serve: ready containers carrying the voter's id, on its
+    /// volume, whether or not they can reach each other.
+    fn zk_voters_ready(&self) -> Vec<(u64, String)> {
         let Some(cfg) = &self.zk else {
-            return BTreeSet::new();
+            return Vec::new();
         };
         cfg.voters
             .iter()
@@ -265,17 +354,119 @@ impl SimCluster {
                     .is_some_and(|c| self.ready(c) && c.zk_id == Some(**id))
                     && self.hosts.get(*h).and_then(|x| x.zk_volume_id) == Some(**id)
             })
-            .map(|(id, _)| *id)
+            .map(|(id, h)| (*id, h.clone()))
             .collect()
     }
 
-    /// Ids of every ZooKeeper container serving (voters and synced joiners).
+    /// A host on the side of a partition where a majority of the voters can talk to each
+    /// other, if there is one (a host cut off from its peers is a side of its own).
+    fn zk_quorum_side(&self) -> Option<String> {
+        let n = self.zk.as_ref()?.voters.len();
+        let ready = self.zk_voters_ready();
+        ready
+            .iter()
+            .find(|(_, h)| {
+                ready.iter().filter(|(_, o)| self.same_side(h, o)).count() >= majority(n)
+            })
+            .map(|(_, h)| h.clone())
+    }
+
+    /// ZooKeeper voters serving: ready, on its volume, and on the side of a partition that
+    /// holds a majority of the voters (a voter cut off from the others commits nothing).
+    pub(crate) fn zk_serving(&self) -> BTreeSet<u64> {
+        let Some(side) = self.zk_quorum_side() else {
+            return BTreeSet::new();
+        };
+        self.zk_voters_ready()
+            .into_iter()
+            .filter(|(_, h)| self.same_side(h, &side))
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// The voters that serve now: a test's view of the truth, which no observation shows.
+    pub fn serving_voters(&self) -> BTreeSet<u64> {
+        self.zk_serving()
+    }
+
+    /// Ids of every ZooKeeper container serving (voters and synced joiners) on the side of
+    /// the quorum.
     pub(crate) fn zk_ready_ids(&self) -> BTreeSet<u64> {
+        let side = self.zk_quorum_side();
         self.hosts
             .keys()
+            .filter(|h| side.as_ref().is_none_or(|s| self.same_side(h, s)))
             .filter_map(|h| self.container(Component::Zookeeper, h))
             .filter(|c| self.ready(c))
             .filter_map(|c| c.zk_id)
+            .collect()
+    }
+
+    /// The ZooKeeper server on `host` serves clients: a serving voter, or a synced joiner
+    /// on the quorum's side (never a server reconfigured out).
+    pub(crate) fn zk_serves_clients(&self, host: &str) -> bool {
+        let Some(c) = self.container(Component::Zookeeper, host) else {
+            return false;
+        };
+        let Some(id) = c.zk_id else { return false };
+        if self.zk_left.contains(&id) {
+            return false;
+        }
+        let voter = self
+            .zk
+            .as_ref()
+            .is_some_and(|cfg| cfg.voters.contains_key(&id));
+        if voter {
+            return self.zk_serving().contains(&id)
+                && self
+                    .zk
+                    .as_ref()
+                    .and_then(|cfg| cfg.voters.get(&id))
+                    .map(String::as_str)
+                    == Some(host);
+        }
+        self.ready(c)
+            && self
+                .zk_quorum_side()
+                .is_some_and(|side| self.same_side(host, &side))
+    }
+
+    /// The client container of `comp` on `host` reaches a serving ZooKeeper server through
+    /// its own connection string (one it can talk to). A container whose string could not
+    /// be read reaches whatever serves on its side.
+    pub(crate) fn reaches_zk(&self, comp: Component, host: &str) -> bool {
+        let Some(c) = self.container(comp, host) else {
+            return false;
+        };
+        if c.zk_string.is_empty() {
+            return self
+                .zk_quorum_side()
+                .is_some_and(|side| self.same_side(host, &side));
+        }
+        c.zk_string.iter().any(|s| {
+            self.host_at(s)
+                .is_some_and(|zh| self.same_side(host, &zh) && self.zk_serves_clients(&zh))
+        })
+    }
+
+    /// The hosts of the committed voters the client container of `comp` on `host` names in
+    /// its connection string (every voter, when its string could not be read).
+    pub(crate) fn voters_named(&self, comp: Component, host: &str) -> BTreeSet<String> {
+        let voters: BTreeSet<String> = self
+            .zk
+            .iter()
+            .flat_map(|cfg| cfg.voters.values().cloned())
+            .collect();
+        let Some(c) = self.hosts.get(host).and_then(|h| h.containers.get(&comp)) else {
+            return BTreeSet::new();
+        };
+        if c.zk_string.is_empty() {
+            return voters;
+        }
+        c.zk_string
+            .iter()
+            .filter_map(|s| self.host_at(s))
+            .filter(|h| voters.contains(h))
             .collect()
     }
 
@@ -301,12 +492,50 @@ impl SimCluster {
             .collect()
     }
 
-    /// Masters that serve, with their quorum.
+    /// Masters that serve, with their quorum: live, and in the replicated log's group,
+    /// which the log and the election are made of (its ZooKeeper string reaches a serving
+    /// server). One cut off from ZooKeeper stays in the group until its session expires
+    /// ([`ZK_SESSION_SECS`]), as the log counts it.
     pub(crate) fn masters_live(&self) -> Vec<(String, u32)> {
         self.masters_running()
             .into_iter()
-            .filter(|(h, _)| self.live(Component::Masters, h))
+            .filter(|(h, _)| self.in_log_group(h))
             .collect()
+    }
+
+    /// The master on `host` is live and in the replicated log's group.
+    pub(crate) fn in_log_group(&self, host: &str) -> bool {
+        if !self.live(Component::Masters, host) {
+            return false;
+        }
+        if self.reaches_zk(Component::Masters, host) {
+            return true;
+        }
+        // Cut off from its peers a moment ago: its session, and its node in the group,
+        // live on until the session expires, if it reached ZooKeeper before the cut.
+        self.cut_less_than(host, ZK_SESSION_SECS)
+            && self.named_server_serves_elsewhere(Component::Masters, host)
+    }
+
+    /// The host was cut off from its peers less than `secs` ago.
+    pub(crate) fn cut_less_than(&self, host: &str, secs: u64) -> bool {
+        self.hosts
+            .get(host)
+            .and_then(|h| h.peers_cut_at)
+            .is_some_and(|t| self.now < t + secs)
+    }
+
+    /// The client container of `comp` on `host` names a ZooKeeper server on another host
+    /// that serves: what it reached before a partition cut it off.
+    pub(crate) fn named_server_serves_elsewhere(&self, comp: Component, host: &str) -> bool {
+        self.zk_has_quorum()
+            && self.container(comp, host).is_some_and(|c| {
+                c.zk_string.is_empty()
+                    || c.zk_string.iter().any(|s| {
+                        self.host_at(s)
+                            .is_some_and(|zh| zh != host && self.zk_serves_clients(&zh))
+                    })
+            })
     }
 
     /// Whether the master leader has its registry recovered.
@@ -423,7 +652,9 @@ impl SimCluster {
         let mlive: Vec<String> = self
             .hosts
             .keys()
-            .filter(|h| self.live(Component::Marathon, h))
+            .filter(|h| {
+                self.live(Component::Marathon, h) && self.reaches_zk(Component::Marathon, h)
+            })
             .cloned()
             .collect();
         if !quorum {
@@ -434,6 +665,17 @@ impl SimCluster {
             .is_some_and(|l| mlive.contains(l))
         {
             self.marathon_leader = mlive.first().cloned();
+        }
+        // The leader migrates the state to its own version.
+        let leading = self
+            .marathon_leader
+            .as_ref()
+            .and_then(|l| self.container(Component::Marathon, l))
+            .and_then(|c| c.marathon_version.clone());
+        if let Some(v) = leading {
+            if self.marathon_state.as_ref().is_none_or(|s| *s < v) {
+                self.marathon_state = Some(v);
+            }
         }
         self.check_ceiling();
     }

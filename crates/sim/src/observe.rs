@@ -9,14 +9,16 @@ use mesos_operator_core::observed::{
 };
 use mesos_operator_core::spec::Component;
 
-use crate::model::{LogState, SimCluster, AGENT_REREGISTER_SECS};
+use crate::model::{
+    LogState, SimCluster, SimContainer, AGENT_PING_SECS, AGENT_REREGISTER_SECS, ZK_SYNC_SECS,
+};
 
 impl SimCluster {
     /// What an observer would see now.
     pub fn observe(&self) -> Observed {
         let mut o = Observed::default();
         for (h, host) in &self.hosts {
-            if !host.reachable {
+            if !host.reachable || host.operator_cut {
                 o.hosts.insert(
                     h.clone(),
                     HostObservation::Unreachable {
@@ -85,7 +87,12 @@ impl SimCluster {
                     }
                 }
             }
-            o.zookeeper.leader = self.zk_leader.clone();
+            // Told by the leader's own `srvr`, which a host the operator cannot reach does
+            // not answer.
+            o.zookeeper.leader = self
+                .zk_leader
+                .clone()
+                .filter(|l| self.container_seen(Component::Zookeeper, l).is_some());
         }
         for h in self.hosts.keys() {
             if let Some(server) = self.zk_server_seen(h, quorum) {
@@ -99,18 +106,25 @@ impl SimCluster {
                 o.masters.members.insert(h.clone(), master);
             }
         }
-        o.masters.leader = self.master_leader.clone();
+        // The election's node and the leader's `/master/state` must agree: a leader the
+        // operator cannot reach is not confirmed.
+        o.masters.leader = self
+            .master_leader
+            .clone()
+            .filter(|l| self.container_seen(Component::Masters, l).is_some());
         // Agents.
         for h in self.hosts.keys() {
-            if let Some(c) = self.container(Component::Agents, h) {
+            if let Some(c) = self.container_seen(Component::Agents, h) {
                 let live = self.ready(c);
                 let down = self.maintenance.get(h) == Some(&Maintenance::Down);
+                let reaches = self.agent_reaches_leader(h);
                 o.agents.members.insert(
                     h.clone(),
                     AgentObservation {
                         healthy: live,
                         registered: live
                             && qok
+                            && reaches
                             && !down
                             && self.now >= self.master_leader_since + AGENT_REREGISTER_SECS,
                         version: None,
@@ -125,7 +139,7 @@ impl SimCluster {
         }
         // Marathon.
         for h in self.hosts.keys() {
-            if let Some(c) = self.container(Component::Marathon, h) {
+            if let Some(c) = self.container_seen(Component::Marathon, h) {
                 o.marathon.members.insert(
                     h.clone(),
                     MarathonObservation {
@@ -143,20 +157,34 @@ impl SimCluster {
     /// What ZooKeeper's four-letter words say of the server on `host` (`quorum`: a majority
     /// of the voters serves), if it has a container on a host that answers.
     pub(crate) fn zk_server_seen(&self, h: &str, quorum: bool) -> Option<ZkServerObservation> {
-        let c = self.container(Component::Zookeeper, h)?;
+        let c = self.container_seen(Component::Zookeeper, h)?;
         let lag = self.zk_lag.as_ref().filter(|l| l.until > self.now);
         let ready = self.ready(c);
         let is_voter = self.zk.as_ref().is_some_and(|cfg| {
             c.zk_id
                 .is_some_and(|id| cfg.voters.get(&id).map(String::as_str) == Some(h))
         });
-        let mode = match (ready, quorum, is_voter) {
+        let host = self.hosts.get(h);
+        let cut_at = host.and_then(|x| x.peers_cut_at);
+        // On the quorum's side of a partition (a voter serving, a joiner beside them).
+        let with_quorum = quorum
+            && match cut_at {
+                None => true,
+                Some(_) => c.zk_id.is_some_and(|id| self.zk_serving().contains(&id)),
+            };
+        let mode = match (ready, with_quorum, is_voter) {
             (false, _, _) => None,
-            (true, false, _) => Some(ZkMode::Looking),
+            // Cut off from its peers, a server answers with the mode it had for syncLimit ×
+            // tickTime, then looks.
+            (true, false, _) => match (cut_at, host.and_then(|x| x.zk_mode_at_cut)) {
+                (Some(t), Some(m)) if self.now < t + ZK_SYNC_SECS => Some(m),
+                _ => Some(ZkMode::Looking),
+            },
             (true, true, true) if self.zk_leader.as_deref() == Some(h) => Some(ZkMode::Leader),
             (true, true, true) => Some(ZkMode::Follower),
             (true, true, false) => Some(ZkMode::Observer),
         };
+        let quorum = mode.is_some_and(|m| m != ZkMode::Looking);
         // A server answers a moment before it has synced with the leader.
         let answers = c.state == ContainerState::Running && self.now > c.started_at;
         let lagging = lag.is_some_and(|l| l.host == h);
@@ -180,16 +208,75 @@ impl SimCluster {
     /// What the Mesos master on `host` says of itself (`qok`: the leader has its registry
     /// recovered), if it has a container on a host that answers.
     pub(crate) fn master_seen(&self, h: &str, qok: bool) -> Option<MasterObservation> {
-        let c = self.container(Component::Masters, h)?;
+        let c = self.container_seen(Component::Masters, h)?;
         let live = self.ready(c);
         let leads = self.master_leader.as_deref() == Some(h);
+        // The group is read through the operator's own ZooKeeper session: a master out of
+        // it (its string reaches no serving server, or its session expired behind a
+        // partition) is seen there, whatever it says of itself.
+        let in_group = self.zk_has_quorum().then(|| self.in_log_group(h));
         Some(MasterObservation {
             healthy: live,
             elected: live && leads,
             recovered: live && self.log(h) == Some(LogState::Voting) && (!leads || qok),
             version: None,
-            // The model has no partitions between masters: the group is not read.
-            in_log_group: None,
+            in_log_group: in_group,
         })
+    }
+
+    /// What the master on `host` says of itself, as the executor's last look asks it (it
+    /// does not read the log's group): a master cut off from its peers still says it serves.
+    pub(crate) fn master_says(&self, h: &str, qok: bool) -> Option<MasterObservation> {
+        let mut m = self.master_seen(h, qok)?;
+        m.in_log_group = None;
+        let c = self.container_seen(Component::Masters, h)?;
+        let cut = self.hosts.get(h).and_then(|x| x.peers_cut_at);
+        if self.ready(c) && cut.is_some() {
+            // Its own metrics are as they were before the cut.
+            m.recovered = self.log(h) == Some(LogState::Voting);
+        }
+        Some(m)
+    }
+
+    /// The agent on `host` finds the leading master through its own ZooKeeper string, and
+    /// can talk to it (no partition between them).
+    pub(crate) fn agent_reaches_leader(&self, h: &str) -> bool {
+        let Some(leader) = self.master_leader.as_deref() else {
+            return false;
+        };
+        if self.reaches_zk(Component::Agents, h) && self.same_side(h, leader) {
+            return true;
+        }
+        // Cut off from the leader a moment ago (its own host or the leader's): the leader
+        // lists it until it has missed its pings for `agent_ping_timeout` ×
+        // `max_agent_ping_timeouts`.
+        (self.cut_less_than(h, AGENT_PING_SECS) || self.cut_less_than(leader, AGENT_PING_SECS))
+            && self.named_server_serves_elsewhere(Component::Agents, h)
+    }
+
+    /// For `SIM_DEBUG`: whether the live agent on `host` finds the leading master, and the
+    /// ZooKeeper servers its string names.
+    pub(crate) fn agent_reach_detail(&self, h: &str) -> (Option<bool>, Vec<String>) {
+        match self
+            .container(Component::Agents, h)
+            .filter(|c| self.ready(c))
+        {
+            Some(c) => (Some(self.agent_reaches_leader(h)), c.zk_string.clone()),
+            None => (None, Vec::new()),
+        }
+    }
+
+    /// The agent on `host` is in service: it runs, and the leading master can have it
+    /// registered (its tasks are the cluster's). One that finds no master serves nobody.
+    pub(crate) fn agent_in_service(&self, h: &str) -> bool {
+        self.live(Component::Agents, h) && self.agent_reaches_leader(h)
+    }
+
+    /// The container of `comp` on `host`, if the host is up and the operator reaches it.
+    pub(crate) fn container_seen(&self, comp: Component, host: &str) -> Option<&SimContainer> {
+        self.hosts
+            .get(host)
+            .filter(|h| !h.operator_cut)
+            .and(self.container(comp, host))
     }
 }

@@ -29,6 +29,9 @@ pub struct Rules {
     /// `masters.acceptRegistryReset`: stopping a lone quorum-1 master to grow from it is the
     /// outage the document accepted.
     pub accept_registry_reset: bool,
+    /// `marathon.allowDowngrade`: the document says an older Marathon reads the state a
+    /// newer one migrated.
+    pub allow_marathon_downgrade: bool,
 }
 
 impl Rules {
@@ -38,6 +41,7 @@ impl Rules {
             drain_agents: d.drain_agents,
             master_quorum: Some(d.master_quorum),
             accept_registry_reset: d.accept_registry_reset,
+            allow_marathon_downgrade: d.allow_marathon_downgrade,
         }
     }
 }
@@ -47,7 +51,13 @@ pub(crate) struct Before {
     zk_ready: BTreeSet<u64>,
     zk_quorum: bool,
     masters_live: Vec<(String, u32)>,
+    /// Client containers (masters, agents, Marathon) that reach ZooKeeper through a voter
+    /// their string names: (component, host, container name, last start).
+    clients_named_a_voter: Vec<(Component, String, String, u64)>,
 }
+
+/// The components that reach ZooKeeper through a connection string of their own.
+const CLIENTS: [Component; 3] = [Component::Masters, Component::Agents, Component::Marathon];
 
 impl SimCluster {
     /// The state the rules compare an operation's effect against.
@@ -56,7 +66,31 @@ impl SimCluster {
             zk_ready: self.zk_ready_ids(),
             zk_quorum: self.zk_has_quorum(),
             masters_live: self.masters_live(),
+            clients_named_a_voter: self.clients_naming_a_voter(),
         }
+    }
+
+    /// Client containers that can run and reach ZooKeeper through a committed voter their
+    /// connection string names.
+    fn clients_naming_a_voter(&self) -> Vec<(Component, String, String, u64)> {
+        let mut v = Vec::new();
+        for (h, host) in &self.hosts {
+            for comp in CLIENTS {
+                let Some(c) = host.containers.get(&comp) else {
+                    continue;
+                };
+                let runs = matches!(
+                    c.state,
+                    ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+                );
+                // It reaches ZooKeeper through a voter now: one already cut off (its string
+                // names only servers that are gone) loses nothing more.
+                if runs && !self.voters_named(comp, h).is_empty() && self.reaches_zk(comp, h) {
+                    v.push((comp, h.clone(), c.name.clone(), c.started_at));
+                }
+            }
+        }
+        v
     }
 
     /// Records a violation, naming the time and the step being carried out.
@@ -74,7 +108,7 @@ impl SimCluster {
     pub(crate) fn check_stop(&mut self, comp: Component, host: &str) {
         // With drainAgents, an agent that serves (its tasks run) is stopped only on a
         // machine that is down for maintenance (safety.md, agents).
-        if comp == Component::Agents && self.rules.drain_agents && self.live(comp, host) {
+        if comp == Component::Agents && self.rules.drain_agents && self.agent_in_service(host) {
             let down = self.maintenance.get(host) == Some(&Maintenance::Down);
             if !down {
                 self.violation(format!(
@@ -97,6 +131,68 @@ impl SimCluster {
         }
         if let Some((Component::Masters, host)) = stopped {
             self.check_master_floor(what, host, &before.masters_live);
+        }
+        self.check_clients_keep_a_voter(what, &before.clients_named_a_voter);
+        self.check_marathon_versions(what);
+    }
+
+    /// Old and new Marathon never side by side as leader candidates: every Marathon that can
+    /// run (out of sight too) runs one version.
+    fn check_marathon_versions(&mut self, what: &str) {
+        let versions: BTreeSet<Vec<u64>> = self
+            .hosts
+            .values()
+            .filter_map(|h| h.containers.get(&Component::Marathon))
+            .filter(|c| {
+                matches!(
+                    c.state,
+                    ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+                )
+            })
+            .filter_map(|c| c.marathon_version.clone())
+            .collect();
+        if versions.len() > 1 {
+            self.violation(format!(
+                "{what} left Marathon versions {versions:?} able to run side by side"
+            ));
+        }
+    }
+
+    /// Safety rule 12: no operation leaves a master, agent or Marathon that still runs (the
+    /// same container, not one the operation replaced) with a ZooKeeper string naming no
+    /// voter, when it reached ZooKeeper through one before: it is cut off for good, and nothing
+    /// but a restart onto a new string brings it back (a master out of the log's group, an
+    /// agent that finds no master, a Marathon that cannot elect).
+    fn check_clients_keep_a_voter(
+        &mut self,
+        what: &str,
+        before: &[(Component, String, String, u64)],
+    ) {
+        let mut cut_off = Vec::new();
+        for (comp, h, name, started) in before {
+            let same = self
+                .hosts
+                .get(h)
+                .and_then(|x| x.containers.get(comp))
+                .is_some_and(|c| {
+                    &c.name == name
+                        && c.started_at == *started
+                        && matches!(
+                            c.state,
+                            ContainerState::Running
+                                | ContainerState::Restarting
+                                | ContainerState::Paused
+                        )
+                });
+            if same && self.voters_named(*comp, h).is_empty() {
+                cut_off.push(format!("the {comp} on {h}"));
+            }
+        }
+        if !cut_off.is_empty() {
+            self.violation(format!(
+                "{what} left {} with a ZooKeeper string naming no voter",
+                cut_off.join(", ")
+            ));
         }
     }
 

@@ -2118,3 +2118,216 @@ fn voter_hosts(sim: &SimCluster) -> Vec<String> {
         .flat_map(|c| c.voters.values().cloned())
         .collect()
 }
+
+/// Safety rule 12 (every member can reach its quorum): ZooKeeper moved wholesale onto other
+/// hosts (h1..h3 to h4..h6). The masters, agents and Marathon name h1..h3 in their strings,
+/// read only at start; once the last of those leaves the config they reach no ZooKeeper
+/// server for good: the masters leave the log's group and no leader is elected again, so
+/// nothing can roll them onto the new string afterwards. The old voters go only once every
+/// client runs on the document's string (the simulation's seed 47, found by the model of
+/// per-component ZooKeeper strings).
+#[test]
+fn zookeeper_moved_to_other_hosts_goes_only_once_every_client_names_a_new_voter() {
+    let d = doc(6, 3, 3, 1);
+    let mut sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.zookeeper.hosts = Some(["h4", "h5", "h6"].map(String::from).to_vec());
+    let desired = Desired::from_document(&d2);
+    let converged = drive_with_cuts(&desired, &mut sim, 3_000, |_, _| Cut::None);
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    assert!(converged, "did not converge");
+    sim.matches(&desired).unwrap();
+}
+
+/// Never a downgrade over migrated state: Marathon 1.10.26 led (and migrated its state in
+/// ZooKeeper), then a person removed every Marathon container by hand and stored the old
+/// document (1.10.17) again. No Marathon runs to compare with, but the state is still
+/// 1.10.26's: the older version may not read it, so it is not started without
+/// `allowDowngrade` (found by the model of Marathon's state version).
+#[test]
+fn marathon_downgrade_is_refused_after_every_marathon_was_removed_by_hand() {
+    let d = doc(3, 3, 3, 2);
+    let mut sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.marathon.as_mut().unwrap().image = "mar:1.10.26".into();
+    let desired2 = Desired::from_document(&d2);
+    assert!(drive_with_cuts(&desired2, &mut sim, 300, |_, _| Cut::None));
+    for h in ["h1", "h2", "h3"] {
+        sim.person_removes(Component::Marathon, h);
+    }
+    let mut back = d2.clone();
+    back.spec.marathon.as_mut().unwrap().image = "mar:1.10.17".into();
+    let o = sim.observe();
+    sim.record = mesos_operator_core::record::note_observed(&sim.record, "t", &o, sim.now);
+    assert!(
+        matches!(
+            next(&back, &sim),
+            Decision::Blocked {
+                kind: BlockKind::Safety,
+                ..
+            }
+        ),
+        "{:?}",
+        next(&back, &sim)
+    );
+    back.spec.marathon.as_mut().unwrap().allow_downgrade = true;
+    assert!(next(&back, &sim).step().is_some());
+}
+
+/// A ZooKeeper version that never turns healthy, one voter moved onto it, and a person
+/// removes another voter's container: no quorum. The server is recreated on its data from
+/// the document (the bad version too), then the document goes back. Two voters of three
+/// now run the bad version and serve nobody; with no quorum no config can be read, and
+/// waiting for them never ends. A server that serves nobody on an outdated configuration is
+/// replaced on its own data: it costs no quorum, there is none (the simulation's seeds 1608
+/// and 1672 of the partition model).
+#[test]
+fn zookeeper_servers_silent_on_a_bad_version_are_replaced_when_no_quorum_is_left() {
+    let d = doc(3, 3, 3, 0);
+    let mut sim = converged(&d);
+    let mut bad = d.clone();
+    bad.spec.zookeeper.image = "zk:bad".into();
+    let desired_bad = Desired::from_document(&bad);
+    sim.broken_images.insert(
+        desired_bad
+            .image_of(Component::Zookeeper)
+            .unwrap()
+            .to_string(),
+    );
+    let steps = run_until(&bad, &mut sim, 30, |s| {
+        s.component() != Component::Zookeeper
+    });
+    assert!(steps
+        .iter()
+        .any(|s| matches!(s, Step::ReplaceContainer { .. })));
+    let on_bad: Vec<String> = sim
+        .hosts
+        .iter()
+        .filter(|(_, h)| {
+            h.containers
+                .get(&Component::Zookeeper)
+                .is_some_and(|c| c.image.ends_with(":bad"))
+        })
+        .map(|(n, _)| n.clone())
+        .collect();
+    assert_eq!(on_bad.len(), 1, "one voter on the bad version");
+    let other = ["h1", "h2", "h3"]
+        .into_iter()
+        .find(|h| !on_bad.contains(&h.to_string()))
+        .unwrap();
+    sim.person_removes(Component::Zookeeper, other);
+    // Recreated from the document as it stands: on the bad version too.
+    run_until(&bad, &mut sim, 20, |_| false);
+    let silent = sim
+        .hosts
+        .values()
+        .filter(|h| {
+            h.containers
+                .get(&Component::Zookeeper)
+                .is_some_and(|c| c.image.ends_with(":bad"))
+        })
+        .count();
+    assert_eq!(silent, 2, "{:?}", sim.observe().zookeeper);
+    // The person goes back.
+    let desired = Desired::from_document(&d);
+    assert!(
+        drive_with_cuts(&desired, &mut sim, 500, |_, _| Cut::None),
+        "did not converge after going back"
+    );
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    sim.matches(&desired).unwrap();
+}
+
+/// A growth from one master to three (its registry reset accepted) onto a version that never
+/// turns healthy: the lone master is replaced onto it with its log wiped, and the new ones
+/// are created on it too; every replica is empty and none serves. The document goes back to
+/// the version that worked. No master leads, so the planner waits for a leader; a master
+/// that never answered healthy on an outdated configuration serves nobody, and is replaced
+/// so that a quorum of empty replicas can initialize the log (the simulation's seed 97).
+#[test]
+fn masters_never_healthy_on_a_bad_version_are_replaced_when_no_master_leads() {
+    let d = doc(3, 3, 1, 0);
+    let mut sim = converged(&d);
+    let mut bad = d.clone();
+    bad.spec.masters.count = 3;
+    bad.spec.masters.accept_registry_reset = true;
+    bad.spec.masters.image = "m:bad".into();
+    let desired_bad = Desired::from_document(&bad);
+    sim.broken_images.insert(
+        desired_bad
+            .image_of(Component::Masters)
+            .unwrap()
+            .to_string(),
+    );
+    drive_with_cuts(&desired_bad, &mut sim, 60, |_, _| Cut::None);
+    // It crashes, and while it restarts the growth goes on beside it (as in the seed).
+    sim.crash(Component::Masters, "h1");
+    drive_with_cuts(&desired_bad, &mut sim, 60, |_, _| Cut::None);
+    let on_bad = sim
+        .hosts
+        .values()
+        .filter(|h| {
+            h.containers
+                .get(&Component::Masters)
+                .is_some_and(|c| c.image.ends_with(":bad"))
+        })
+        .count();
+    assert!(on_bad >= 2, "{on_bad} masters on the bad version");
+    let mut back = bad.clone();
+    back.spec.masters.image = "m:1".into();
+    let desired = Desired::from_document(&back);
+    assert!(
+        drive_with_cuts(&desired, &mut sim, 2_000, |_, _| Cut::None),
+        "did not converge after going back"
+    );
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    sim.matches(&desired).unwrap();
+}
+
+/// ZooKeeper shrinks from seven servers to five and changes version while the masters
+/// change too (so no client runs the document's string yet), and a person removes the
+/// container of a leaving voter (h7). A leaving voter that may still serve waits for the
+/// clients; one whose container is gone from a host that answers serves nobody and never
+/// will, so it leaves at once: waiting for it would hold the servers the document keeps
+/// (image changes wait for every voter), and with them the clients, for ever (the
+/// simulation's seed 200, after the first fix of counterexample 29).
+#[test]
+fn a_leaving_voter_whose_container_is_gone_does_not_wait_for_the_clients() {
+    let d = doc(7, 7, 3, 0);
+    let mut sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.zookeeper.servers = 5;
+    d2.spec.zookeeper.image = "zk:2".into();
+    d2.spec.masters.image = "m:2".into();
+    sim.person_removes(Component::Zookeeper, "h7");
+    let desired = Desired::from_document(&d2);
+    assert!(
+        drive_with_cuts(&desired, &mut sim, 3_000, |_, _| Cut::None),
+        "did not converge: {:?}",
+        next(&d2, &sim)
+    );
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    sim.matches(&desired).unwrap();
+}
+
+/// ZooKeeper shrinks from seven servers to five, and a person removes the containers of
+/// both voters leaving (h6, h7; their data stays). A dead voter is removed only while every
+/// other voter is up, so each of the two waited for the other for good. One comes back on
+/// its data first, then they leave one at a time (the simulation's seed 5638).
+#[test]
+fn two_leaving_voters_whose_containers_are_gone_do_not_wait_for_each_other() {
+    let d = doc(7, 7, 3, 0);
+    let mut sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.zookeeper.servers = 5;
+    sim.person_removes(Component::Zookeeper, "h6");
+    sim.person_removes(Component::Zookeeper, "h7");
+    let desired = Desired::from_document(&d2);
+    assert!(
+        drive_with_cuts(&desired, &mut sim, 3_000, |_, _| Cut::None),
+        "did not converge: {:?}",
+        next(&d2, &sim)
+    );
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    sim.matches(&desired).unwrap();
+}

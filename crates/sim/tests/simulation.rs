@@ -83,6 +83,7 @@ fn converge(sim: &mut SimCluster, d: &MesosCluster, rng: &mut Rng, faults: Fault
         for h in away {
             sim.return_host(&h);
         }
+        sim.heal_partitions();
         // People finish the maintenance they started.
         sim.people_end_windows();
         let out2 =
@@ -417,6 +418,34 @@ fn random_walk(seed: u64) -> usize {
             .copied()
             .filter(|c| *c != Component::Marathon)
             .collect();
+        if d.spec.marathon.is_some() && rng.percent(5) {
+            // A person goes back to an old Marathon (1.0.0, older than any the walk ran),
+            // half the time after removing every Marathon container by hand. Marathon's
+            // state was migrated by the newest version that led: going back over it is a
+            // downgrade the document does not allow, and the model flags an older Marathon
+            // started over it. Then the person goes forward again, past every version so far.
+            let back = bump(&d, Component::Marathon, "1.0.0");
+            if rng.percent(50) {
+                let names: Vec<String> = sim.hosts.keys().cloned().collect();
+                for h in names {
+                    sim.person_removes(Component::Marathon, &h);
+                }
+            }
+            let n = 20 + rng.below(100) as usize;
+            let out = drive(
+                &mut sim,
+                &Desired::from_document(&back),
+                &mut rng,
+                faults,
+                n,
+            )
+            .unwrap_or_else(|e| panic!("{e}\nmodel: {}", describe(&sim)));
+            transitions += out.transitions;
+            let forward = bump(&d, Component::Marathon, &format!("{}.99.0", 2 + round));
+            transitions += converge(&mut sim, &forward, &mut rng, faults);
+            d = forward;
+            continue;
+        }
         if !mistakable.is_empty() && rng.percent(10) {
             // A person's mistake: a tag no registry has (a typo), or one that never turns
             // healthy. The operator must stop at it having taken down at most one member

@@ -102,6 +102,20 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
                 );
             }
         }
+        // The state outlives the instances: one that led migrated it, whether or not it
+        // still runs (every Marathon removed by hand before a rollback).
+        if let Some(led) = ctx
+            .recorded
+            .marathon_led
+            .as_deref()
+            .filter(|led| tag_version(led).is_some_and(|l| l > want))
+        {
+            return blocked(
+                BlockKind::Safety,
+                format!("Marathon {led} led, and migrated Marathon's state in ZooKeeper to its version; {} is older and may not read it", want_image.unwrap_or_default()),
+                "set spec.marathon.allowDowngrade: true if the older version is known to read it, or bump marathon forward",
+            );
+        }
     }
 
     // 3. A version change: the HA upgrade procedure.

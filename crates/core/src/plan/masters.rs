@@ -495,12 +495,23 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
     if !running.is_empty() && running.len() as u32 >= min_running_q && !quorum_ok {
         // A stopped master on an outdated configuration serves nobody: replacing it stops
         // nothing and may be what the log needs (its replica votes; the ones beside it may be
-        // empty). Only within the ceiling, never a registry reset.
+        // empty). Only within the ceiling, never a registry reset. So does one that runs a
+        // version that never answered healthy for `healthTimeout` (the document went back
+        // from it after it was started on a log it never served; the simulation's seed 97:
+        // a growth from one master onto such a version, every replica empty).
         for h in &desired {
             let Some(c) = ctx.observed.container(Component::Masters, h) else {
                 continue;
             };
-            if c.may_run() || !stale(ctx, h) || quorum_of(ctx, c) == 1 {
+            let broken = c.running()
+                && ctx.now >= c.started_at + ctx.timeout()
+                && ctx
+                    .observed
+                    .masters
+                    .members
+                    .get(*h)
+                    .is_some_and(|m| !m.healthy);
+            if (c.may_run() && !broken) || !stale(ctx, h) || quorum_of(ctx, c) == 1 {
                 continue;
             }
             if ceiling_ok_with(ctx, h, ctx.desired.master_quorum) {
@@ -511,7 +522,8 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
                         reset_registry: false,
                     },
                     format!(
-                        "no master leads; the stopped master on {h} runs an outdated configuration"
+                        "no master leads; the {} master on {h} runs an outdated configuration",
+                        if broken { "never healthy" } else { "stopped" }
                     ),
                 );
             }

@@ -32,6 +32,7 @@ use crate::desired::Desired;
 use crate::observed::Observed;
 use crate::record::Recorded;
 use crate::spec::Component;
+pub(crate) use marathon::tag_version;
 pub use masters::{floor as masters_floor, stage};
 pub use step::{Step, StepKind, ZkMember};
 pub(crate) use zookeeper::place_voters;
@@ -174,6 +175,12 @@ pub fn plan_detailed(
                 component: Some(c),
             };
         }
+    }
+    if let Some(d) = zookeeper::clients_first(&ctx) {
+        return Planned {
+            decision: d,
+            component: Some(Component::Zookeeper),
+        };
     }
     Planned {
         decision: Decision::Converged,

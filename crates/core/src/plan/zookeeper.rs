@@ -313,6 +313,9 @@ fn no_quorum(ctx: &View, desired: &[&str]) -> Option<Decision> {
     if let Some(d) = recreate_lost(ctx, desired) {
         return Some(d);
     }
+    if let Some(d) = replace_silent_outdated(ctx) {
+        return Some(d);
+    }
     if containers.is_empty() && !volumes_left {
         // The record says an ensemble existed (ids were handed out, masters ran on it)
         // and none of it is in sight: it may run on hosts the document no longer names.
@@ -354,6 +357,54 @@ fn no_quorum(ctx: &View, desired: &[&str]) -> Option<Decision> {
             action: "look at the ZooKeeper containers' logs; the operator will not bootstrap over existing data".into(),
         },
     })
+}
+
+/// No quorum, and a server runs an outdated configuration and serves nobody (it has not
+/// answered `imok` for `healthTimeout`): a version that never turns healthy, on which
+/// a server was started again after the quorum was lost (a person removed another voter's
+/// container while the document asked for that version), then the document went back.
+/// Waited for, it never serves, and the quorum may be missing exactly it. Replaced on its
+/// own volume it keeps its id and data, and costs nothing: it serves nobody now. Only a
+/// server whose volume holds the id its container carries, seen by its own probe, never
+/// while a step on its host is in flight.
+fn replace_silent_outdated(ctx: &View) -> Option<Decision> {
+    let in_flight_on = ctx.recorded.in_flight.as_ref().map(|f| f.step.host());
+    ctx.observed
+        .containers_of(Component::Zookeeper)
+        .into_iter()
+        .find(|c| {
+            let h = c.host.as_str();
+            // Not even `imok` for longer than `healthTimeout`: broken, not merely looking
+            // for a quorum (a healthy server of the version going away is never replaced
+            // by one that cannot serve).
+            let silent = ctx.observed.zookeeper.servers.get(h).is_some_and(|s| {
+                !s.ok
+                    && !matches!(
+                        s.mode,
+                        Some(ZkMode::Leader | ZkMode::Follower | ZkMode::Observer)
+                    )
+            });
+            c.running()
+                && ctx.now >= c.started_at + ctx.timeout()
+                && stale(ctx, h)
+                && silent
+                && c.zk_id.is_some()
+                && ctx.observed.zookeeper.volume_ids.get(h) == c.zk_id.as_ref()
+                && ctx.desired.zookeeper_container_on(h).is_some()
+                && in_flight_on != Some(h)
+        })
+        .map(|c| Decision::Act {
+            step: Step::ReplaceContainer {
+                component: Component::Zookeeper,
+                host: c.host.clone(),
+                reset_registry: false,
+            },
+            reason: format!(
+                "no ZooKeeper quorum, and server {} on {} serves nobody on an outdated configuration; replace it on its data",
+                c.zk_id.unwrap_or_default(),
+                c.host
+            ),
+        })
 }
 
 /// No quorum, and a server that served here has lost its container but not its data
@@ -522,7 +573,12 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
 
     // 3. Dead voters that cannot come back where they are: not wanted any more, or their
     //    host answers but their container (and id) is gone. Removed one at a time, and only
-    //    while every voter that stays is up.
+    //    while every voter that stays is up. One not wanted any more that may still run
+    //    leaves, like a live one (step 5), only once every client runs the document's
+    //    string: seen down it may serve all the same (a probe that timed out, its host out
+    //    of sight), and a client's string may name nothing else.
+    let clients_off = clients_off_the_document(ctx);
+    let mut leaving_waits: Vec<u64> = Vec::new();
     for (id, h) in voters {
         if up.contains(id) {
             continue;
@@ -566,12 +622,43 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
             }
             continue;
         }
+        // Its container gone from a host that answers, it serves nobody and never will
+        // again: a client whose string names only it is cut off already, and removing it
+        // cuts off no one more (waiting for the clients would wait for ever: the simulation's
+        // seed 200, a person's `docker rm -f`).
+        if !wanted && !gone_here && !clients_off.is_empty() {
+            leaving_waits.push(*id);
+            continue;
+        }
         let remaining = voters.len() - 1;
         let remaining_up = up.len();
         if remaining == 0 {
             break;
         }
         if remaining_up < remaining || remaining_up < majority(voters.len()) {
+            // Another down voter whose container is gone but whose data is on its host (a
+            // person's `docker rm -f`, on a host the document dropped too) comes back on its
+            // data first, so that the ensemble is whole for one removal at a time: two such
+            // voters would otherwise each wait for the other for good (the simulation's
+            // seed 5638).
+            let back = voters.iter().find(|(other, oh)| {
+                *other != id
+                    && !up.contains(other)
+                    && ctx.observed.reachable(oh)
+                    && ctx.observed.container(Component::Zookeeper, oh).is_none()
+                    && has_volume(ctx, oh)
+                    && ctx.observed.zookeeper.volume_ids.get(*oh) == Some(*other)
+                    && ctx.desired.zookeeper_container_on(oh).is_some()
+            });
+            if let Some((other, oh)) = back {
+                return act(
+                    Step::ZkRecreateServer {
+                        host: oh.clone(),
+                        id: *other,
+                    },
+                    format!("ZooKeeper server {other} on {oh} lost its container but not its data; bring it back so that server {id} on {h} can leave with every other voter up"),
+                );
+            }
             return blocked(
                 BlockKind::Degraded,
                 format!(
@@ -610,19 +697,24 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
     }
 
     if !all_up {
-        // A stopped voter the repair pass is restarting, or one on an unreachable host.
-        let (id, h) = voters.iter().find(|(id, _)| !up.contains(id))?;
-        if !ctx.observed.reachable(h) {
-            return Some(unreachable(ctx, h, "ZooKeeper server"));
+        // A stopped voter the repair pass is restarting, or one on an unreachable host (one
+        // leaving, whose removal waits for the clients, is not waited for).
+        if let Some((id, h)) = voters
+            .iter()
+            .find(|(id, _)| !up.contains(id) && !leaving_waits.contains(id))
+        {
+            if !ctx.observed.reachable(h) {
+                return Some(unreachable(ctx, h, "ZooKeeper server"));
+            }
+            return Some(wait_since(
+                ctx,
+                ctx.observed
+                    .container(Component::Zookeeper, h)
+                    .map(|c| c.started_at),
+                format!("waiting for ZooKeeper server {id} on {h} to serve"),
+                "look at the server's container logs",
+            ));
         }
-        return Some(wait_since(
-            ctx,
-            ctx.observed
-                .container(Component::Zookeeper, h)
-                .map(|c| c.started_at),
-            format!("waiting for ZooKeeper server {id} on {h} to serve"),
-            "look at the server's container logs",
-        ));
     }
 
     // 4. Growth: a wanted host without a voter gets a joiner, one at a time: never while
@@ -685,12 +777,19 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
         );
     }
 
-    // 5. Shrink: live voters on hosts no longer wanted, followers first, leader last.
+    // 5. Shrink: live voters on hosts no longer wanted, followers first, leader last; only
+    //    once every client (master, agent, Marathon) runs on the document's string, which
+    //    names voters that stay. A client reads its string only at start: one still on an
+    //    older string may name nothing but the voters leaving, and cut off for good it
+    //    cannot be rolled afterwards (masters out of the log's group elect no leader).
+    //    Every document host holds a serving voter by now (growth comes first), so the
+    //    clients roll first: ZooKeeper counts as converged for them meanwhile.
     let unwanted: Vec<&str> = voters
         .values()
         .map(String::as_str)
         .filter(|h| !desired.contains(h))
         .collect();
+    let mut clients_first = !leaving_waits.is_empty();
     if let Some(h) = leader_last(unwanted, leader).first() {
         let id = voters.iter().find(|(_, v)| v == h).map(|(i, _)| *i)?;
         // The servers that stay are brought to their configuration before one leaves,
@@ -705,8 +804,13 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
             .filter(|v| desired.contains(v) && stale(ctx, v))
             .collect();
         if let Some(w) = leader_last(stale_wanted, leader).first() {
-            // One server down for its replacement still leaves a majority of the voters.
-            if voters.len() > majority(voters.len()) {
+            // One server down for its replacement still leaves a majority of the voters
+            // serving: counted, not assumed (a leaving voter may be down already).
+            let serving_others = voters
+                .iter()
+                .filter(|(i, v)| v.as_str() != *w && voter_up(ctx, cfg, v, **i))
+                .count();
+            if serving_others >= majority(voters.len()) {
                 return act(
                     Step::ReplaceContainer {
                         component: Component::Zookeeper,
@@ -724,21 +828,27 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
                 "list a ZooKeeper host in spec.zookeeper.hosts so that a new server joins first",
             );
         }
-        return act(
-            Step::ZkRemove {
-                id,
-                host: h.to_string(),
-                expected_version: cfg.version,
-            },
-            format!("ZooKeeper should not have a voter on {h}"),
-        );
+        if clients_off.is_empty() {
+            return act(
+                Step::ZkRemove {
+                    id,
+                    host: h.to_string(),
+                    expected_version: cfg.version,
+                },
+                format!("ZooKeeper should not have a voter on {h}"),
+            );
+        }
+        clients_first = true;
     }
 
-    // 6. Configuration (image) changes: one server at a time, followers first.
+    // 6. Configuration (image) changes: one server at a time, followers first (while the
+    //    clients go first, only the voters that stay), and only while every voter is up (a
+    //    leaving one down, its removal waiting for the clients, holds them: the simulation's
+    //    seed 375 replaced a second voter of four while it was down).
     let stale: Vec<&str> = voters
         .values()
         .map(String::as_str)
-        .filter(|h| stale(ctx, h))
+        .filter(|h| all_up && stale(ctx, h) && (!clients_first || desired.contains(h)))
         .collect();
     if let Some(h) = leader_last(stale, leader).first() {
         if voters.len() - 1 < majority(voters.len()) {
@@ -760,6 +870,34 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
             format!("the ZooKeeper server on {h} runs an outdated configuration"),
         );
     }
+    if clients_first {
+        // The voters leaving wait for the clients ([`clients_first`] says so if nothing
+        // else moves), once every voter the document keeps is up on its configuration and
+        // a majority of all of them is up.
+        let document_settled = up.len() >= majority(voters.len())
+            && voters
+                .iter()
+                .filter(|(_, h)| desired.contains(&h.as_str()))
+                .all(|(id, h)| up.contains(id) && !self::stale(ctx, h));
+        if document_settled {
+            return None;
+        }
+        // One the document keeps is still to change, and a leaving voter is down (image
+        // changes wait for every voter): wait for it (the simulation's seed 200).
+        if let Some((id, h)) = voters.iter().find(|(id, _)| !up.contains(id)) {
+            if !ctx.observed.reachable(h) {
+                return Some(unreachable(ctx, h, "ZooKeeper server"));
+            }
+            return Some(wait_since(
+                ctx,
+                ctx.observed
+                    .container(Component::Zookeeper, h)
+                    .map(|c| c.started_at),
+                format!("waiting for ZooKeeper server {id} on {h} to serve before the servers the document keeps change"),
+                "look at the server's container logs",
+            ));
+        }
+    }
     // Done only if nothing differs; anything left is odd enough for a person.
     let members: Vec<&str> = voters.values().map(String::as_str).collect();
     let containers = ctx.observed.containers_of(Component::Zookeeper);
@@ -774,4 +912,66 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
         );
     }
     None
+}
+
+/// The clients of ZooKeeper (masters, agents, Marathon) that may run a connection string
+/// other than the document's, named for a person: a container of theirs on another
+/// configuration (the string is part of it), or a host that may hold one and does not
+/// answer (its container may run an older string).
+fn clients_off_the_document(ctx: &View) -> Vec<String> {
+    let mut v = Vec::new();
+    for c in [Component::Masters, Component::Agents, Component::Marathon] {
+        for oc in ctx.observed.containers_of(c) {
+            if !ctx.desired.is_current(oc) {
+                v.push(format!("the {c} on {}", oc.host));
+            }
+        }
+    }
+    let may_hold_a_client = ctx
+        .desired
+        .containers
+        .keys()
+        .filter(|(c, _)| *c != Component::Zookeeper)
+        .map(|(_, h)| h)
+        .chain(ctx.recorded.master_hosts.iter())
+        .chain(ctx.recorded.marathon_hosts.iter());
+    let mut away: Vec<&String> = may_hold_a_client
+        .filter(|h| !ctx.observed.reachable(h))
+        .collect();
+    away.sort();
+    away.dedup();
+    v.extend(
+        away.into_iter()
+            .map(|h| format!("whatever runs on {h} (out of sight)")),
+    );
+    v
+}
+
+/// Voters on hosts the document no longer names wait for the clients to run on the
+/// document's string ([`with_config`], step 5), and nothing else is left to do: say what
+/// they wait for. `None` when no removal waits.
+pub(super) fn clients_first(ctx: &View) -> Option<Decision> {
+    let cfg = resolve(ctx, ctx.observed.zookeeper.committed.as_ref()?).ok()?;
+    let leaving: Vec<&str> = cfg
+        .voters
+        .values()
+        .map(String::as_str)
+        .filter(|h| !ctx.desired.zookeeper.hosts.iter().any(|d| d == h))
+        .collect();
+    if leaving.is_empty() {
+        return None;
+    }
+    let waiting = clients_off_the_document(ctx);
+    if waiting.is_empty() {
+        return None;
+    }
+    Some(Decision::Blocked {
+        kind: BlockKind::Degraded,
+        reason: format!(
+            "the ZooKeeper voters on {} leave only once every master, agent and Marathon runs on the document's ZooKeeper string, and these may not: {}",
+            leaving.join(", "),
+            waiting.join(", ")
+        ),
+        action: "bring the hosts out of sight back, or let the components' rollouts finish; a client whose string names only leaving servers would be cut off for good".into(),
+    })
 }
