@@ -51,6 +51,7 @@ fi
 python3 - "$LOGS/build.json" >"$LOGS/binaries.tsv" <<'EOF'
 import json, os, sys
 seen = set()
+named = set()
 for line in open(sys.argv[1]):
     try:
         m = json.loads(line)
@@ -68,9 +69,14 @@ for line in open(sys.argv[1]):
         name = f"{pkg}-{kind}"
     elif kind == "bench":
         name = f"bench-{name}"
-    if name in seen:
+    # The same target reported twice is run once; another package's target of the same
+    # name is run too, under its package's name (dropped, it would never run).
+    if (pkg_dir, name) in seen:
         continue
-    seen.add(name)
+    seen.add((pkg_dir, name))
+    if name in named:
+        name = f"{pkg}-{name}"
+    named.add(name)
     print(f"{name}\t{pkg_dir}\t{m['executable']}")
 EOF
 # The root library's unit tests built without failpoints: only the failpoint tests.
