@@ -29,6 +29,22 @@ pub(crate) fn voter_up(ctx: &View, cfg: &ZkConfig, host: &str, id: u64) -> bool 
         && s.config_version == Some(cfg.version)
 }
 
+/// A voter that does not serve: its host out of sight, or waited for since its start
+/// (`why`: what waits for it, appended to the reason).
+fn wait_for_voter(ctx: &View, id: u64, host: &str, why: &str) -> Decision {
+    if !ctx.observed.reachable(host) {
+        return unreachable(ctx, host, "ZooKeeper server");
+    }
+    wait_since(
+        ctx,
+        ctx.observed
+            .container(Component::Zookeeper, host)
+            .map(|c| c.started_at),
+        format!("waiting for ZooKeeper server {id} on {host} to serve{why}"),
+        "look at the server's container logs",
+    )
+}
+
 /// A joiner serving as a synced non-voting member.
 fn joiner_synced(ctx: &View, cfg: &ZkConfig, c: &ObservedContainer) -> bool {
     let Some(s) = ctx.observed.zookeeper.servers.get(&c.host) else {
@@ -703,17 +719,7 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
             .iter()
             .find(|(id, _)| !up.contains(id) && !leaving_waits.contains(id))
         {
-            if !ctx.observed.reachable(h) {
-                return Some(unreachable(ctx, h, "ZooKeeper server"));
-            }
-            return Some(wait_since(
-                ctx,
-                ctx.observed
-                    .container(Component::Zookeeper, h)
-                    .map(|c| c.started_at),
-                format!("waiting for ZooKeeper server {id} on {h} to serve"),
-                "look at the server's container logs",
-            ));
+            return Some(wait_for_voter(ctx, *id, h, ""));
         }
     }
 
@@ -885,16 +891,11 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
         // One the document keeps is still to change, and a leaving voter is down (image
         // changes wait for every voter): wait for it (the simulation's seed 200).
         if let Some((id, h)) = voters.iter().find(|(id, _)| !up.contains(id)) {
-            if !ctx.observed.reachable(h) {
-                return Some(unreachable(ctx, h, "ZooKeeper server"));
-            }
-            return Some(wait_since(
+            return Some(wait_for_voter(
                 ctx,
-                ctx.observed
-                    .container(Component::Zookeeper, h)
-                    .map(|c| c.started_at),
-                format!("waiting for ZooKeeper server {id} on {h} to serve before the servers the document keeps change"),
-                "look at the server's container logs",
+                *id,
+                h,
+                " before the servers the document keeps change",
             ));
         }
     }
