@@ -33,7 +33,13 @@ fn carries_bodies(target: &str) -> bool {
 pub fn init(default: &str, json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let filter = filter.and(filter_fn(may_log));
-    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colours only for a person at a terminal: a log file or a journal gets plain text
+    // (and `NO_COLOR` turns them off there too).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(colour);
     if json {
         tracing_subscriber::registry()
             .with(layer.json().with_filter(filter))

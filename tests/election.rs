@@ -187,6 +187,16 @@ async fn a_three_member_etcd_losing_a_member_changes_nothing_users_see() {
         !leader.log_text().contains("lost the leadership"),
         "the leader logged a loss of leadership"
     );
+    // Its log goes to a file here: plain text, no terminal colour codes.
+    let log = leader.log_text();
+    assert!(
+        log.contains("INFO"),
+        "the operator logged nothing: the check below would prove nothing"
+    );
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a log written to a file"
+    );
 }
 
 /// A renewal cut short by its caller's deadline has sent its request on the keep-alive
