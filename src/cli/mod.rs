@@ -64,7 +64,6 @@ pub(crate) struct GlobalOpts {
         default_value = "/mesos-operator/"
     )]
     etcd_prefix: String,
-    /// etcd user; the password comes from MESOS_OPERATOR_ETCD_PASSWORD or --etcd-password-file.
     /// Earlier generations kept per cluster for `history` and `rollback` (older ones are
     /// pruned as new ones are written).
     #[arg(
@@ -74,6 +73,7 @@ pub(crate) struct GlobalOpts {
         default_value_t = crate::store::DEFAULT_HISTORY_LIMIT
     )]
     history_limit: u64,
+    /// etcd user; the password comes from MESOS_OPERATOR_ETCD_PASSWORD or --etcd-password-file.
     #[arg(long, global = true, env = "MESOS_OPERATOR_ETCD_USER")]
     etcd_user: Option<String>,
     /// File holding the etcd password (never pass a password on the command line).
@@ -543,6 +543,38 @@ async fn dispatch(cli: Cli) -> CliResult {
 #[cfg(test)]
 mod tests {
     use super::loopback_endpoint;
+
+    /// Every global flag says what it is for in `--help`, in its own words (the help of
+    /// `--history-limit` once carried `--etcd-user`'s, and `--etcd-user` had none).
+    #[test]
+    fn each_global_flag_has_its_own_help() {
+        use clap::CommandFactory;
+        let cmd = super::Cli::command();
+        let help = |flag: &str| {
+            cmd.get_arguments()
+                .find(|a| a.get_long() == Some(flag))
+                .and_then(|a| a.get_help())
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+        };
+        assert!(
+            help("etcd-user").contains("etcd user"),
+            "{}",
+            help("etcd-user")
+        );
+        let history = help("history-limit");
+        assert!(history.contains("generations"), "{history}");
+        assert!(!history.contains("etcd user"), "{history}");
+        for a in cmd.get_arguments().filter(|a| a.get_long().is_some()) {
+            assert!(
+                a.get_help().is_some()
+                    || a.get_long() == Some("help")
+                    || a.get_long() == Some("version"),
+                "--{} has no help",
+                a.get_long().unwrap_or_default()
+            );
+        }
+    }
 
     #[test]
     fn only_loopback_http_endpoints_pass_without_etcd_insecure() {
