@@ -1016,3 +1016,68 @@ fn a_document_that_sends_a_secret_outside_its_scope_is_refused_naming_the_field_
     let (code, _, err) = parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &moved));
     assert_eq!(code, 0, "an unscoped secret is usable anywhere: {err}");
 }
+
+/// `status` without a name lists every cluster with its phase, as `get` lists documents: a
+/// cluster the operator has looked at shows its phase and message, one it has not says so.
+/// Following needs a name.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_without_a_name_lists_every_cluster_with_its_phase() {
+    let p = unique_prefix("status-all");
+    for name in ["c1", "c2"] {
+        // Each on machines of its own (two clusters may not bind the same ports on one).
+        let y = seed_yaml(name).replace(
+            "10.20.30.",
+            if name == "c1" {
+                "10.20.30."
+            } else {
+                "10.20.40."
+            },
+        );
+        let (code, _, err) = parts(&cli_with_stdin(&p, &["apply", "-f", "-"], &y));
+        assert_eq!(code, 0, "{err}");
+    }
+    // The operator's status of c1, as it writes it.
+    let store = common::store(&p).await;
+    let status: mesos_operator_core::status::ClusterStatus =
+        serde_json::from_value(serde_json::json!({
+            "observedGeneration": 1,
+            "phase": "Blocked",
+            "message": "the masters wait for a person",
+            "updatedAt": "2026-12-06T16:00:00Z",
+        }))
+        .expect("a status");
+    let mut c = store.client();
+    c.put(
+        store.status_key("c1"),
+        serde_json::to_vec(&status).expect("status"),
+        None,
+    )
+    .await
+    .expect("put status");
+
+    let (code, out, err) = parts(&cli(&p, &["status"]));
+    assert_eq!(code, 0, "{err}");
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("c1").contains("Blocked")
+            && line("c1").contains("1/1")
+            && line("c1").contains("wait for a person"),
+        "{out}"
+    );
+    assert!(line("c2").contains("not looked at"), "{out}");
+
+    let (code, out, err) = parts(&cli(&p, &["status", "-o", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["c1"]["phase"], "Blocked", "{out}");
+    assert!(v["c2"].is_null(), "{out}");
+
+    let (code, _, err) = parts(&cli(&p, &["status", "--watch"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("give its name"), "{err}");
+}

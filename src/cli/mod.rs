@@ -170,9 +170,9 @@ enum Command {
     },
     /// Show the status the operator wrote.
     Status {
-        /// Cluster name.
+        /// Cluster name; without one, every cluster with its phase.
         #[arg(value_parser = cluster_name)]
-        name: String,
+        name: Option<String>,
         /// Output format.
         #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
         output: Format,
@@ -473,7 +473,15 @@ async fn dispatch(cli: Cli) -> CliResult {
                 until,
                 timeout: timeout.map(std::time::Duration::from_secs),
             };
-            status::status(&g.store().await?, &name, output, w).await
+            match name {
+                Some(name) => status::status(&g.store().await?, &name, output, w).await,
+                None if w.enabled || w.until.is_some() || w.timeout.is_some() => {
+                    Err(CliError::Input(
+                        "--watch, --until and --timeout follow one cluster: give its name (mesos-operator status NAME --watch)".into(),
+                    ))
+                }
+                None => status::list(&g.store().await?, output).await,
+            }
         }
         Command::Events { name, output } => events::run(&g.store().await?, &name, output).await,
         Command::Run(args) => run::run(g, args).await,

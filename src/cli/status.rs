@@ -128,6 +128,51 @@ pub(super) struct Watch {
     pub timeout: Option<std::time::Duration>,
 }
 
+/// `status` without a name: every cluster with its phase, the generation the operator
+/// last acted on and its message (a cluster the operator has not looked at yet shows `-`).
+pub(super) async fn list(store: &Store, format: Format) -> CliResult {
+    let listing = store.list().await?;
+    let mut all: std::collections::BTreeMap<String, Option<ClusterStatus>> =
+        std::collections::BTreeMap::new();
+    let mut rows = Vec::new();
+    for stored in &listing.clusters {
+        let name = stored.doc.metadata.name.clone();
+        let st = store.status(&name).await?;
+        rows.push(match &st {
+            Some(s) => vec![
+                name.clone(),
+                s.phase.as_str().to_string(),
+                format!("{}/{}", s.observed_generation, stored.generation()),
+                s.message.clone(),
+            ],
+            None => vec![
+                name.clone(),
+                "-".into(),
+                format!("-/{}", stored.generation()),
+                "not looked at by the operator yet".into(),
+            ],
+        });
+        all.insert(name, st);
+    }
+    for (name, _) in &listing.unreadable {
+        rows.push(vec![
+            name.clone(),
+            "Invalid".into(),
+            "-".into(),
+            "the stored spec cannot be read (see `mesos-operator get`)".into(),
+        ]);
+    }
+    match format {
+        Format::Json => println!("{}", output::json(&all)?),
+        Format::Yaml => print!("{}", output::yaml(&all)?),
+        Format::Table => print!(
+            "{}",
+            output::table(&["NAME", "PHASE", "OBSERVED/GENERATION", "MESSAGE"], &rows)
+        ),
+    }
+    Ok(())
+}
+
 pub(super) async fn status(store: &Store, name: &str, format: Format, w: Watch) -> CliResult {
     match w.timeout {
         Some(t) => tokio::time::timeout(t, status_inner(store, name, format, &w))
