@@ -166,13 +166,17 @@ async fn keep_open(
     let Some(Ok(client)) = clients.hosts.get(&host) else {
         return;
     };
+    // The flag `watched` reads and the gauge people read move together.
+    let set_up = |open: bool| {
+        up.store(open, Ordering::Release);
+        metrics.set_docker_event_stream(&cluster, &host, open);
+    };
     let mut delay = REOPEN_FIRST;
     let mut opened_before = false;
     loop {
         if client.ping().await.is_ok() {
             let mut events = client.events(&cluster);
-            up.store(true, Ordering::Release);
-            metrics.set_docker_event_stream(&cluster, &host, true);
+            set_up(true);
             let opened = tokio::time::Instant::now();
             if opened_before {
                 info!(%cluster, %host, "Docker event stream open again");
@@ -214,8 +218,7 @@ async fn keep_open(
                     None => break "the engine closed it".to_string(),
                 }
             };
-            up.store(false, Ordering::Release);
-            metrics.set_docker_event_stream(&cluster, &host, false);
+            set_up(false);
             metrics.docker_event_stream_restart(&host);
             info!(%cluster, %host, reason = %ended, retry_in = ?delay, "Docker event stream ended; polling until it is open again");
             let _ = wake.send(cluster.clone());
@@ -223,8 +226,7 @@ async fn keep_open(
                 delay = REOPEN_FIRST;
             }
         } else {
-            up.store(false, Ordering::Release);
-            metrics.set_docker_event_stream(&cluster, &host, false);
+            set_up(false);
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(REOPEN_MAX);
