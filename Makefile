@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all deps build test test-full fuzz lint unit bench demo demo-down schema clean images testbed-up testbed-down
+.PHONY: all deps build test test-full fuzz lint unit bench demo demo-down schema cli-files clean images testbed-up testbed-down
 HOSTS ?= 3
 # The test hooks of src/failpoint.rs (MESOS_OPERATOR_FAILPOINT) exist only in builds with the
 # root package's `failpoints` feature: the tests build with it, `build`, `demo` and release
@@ -72,6 +72,12 @@ bench: deps images
 
 schema: build
 	$(CARGO) run -q -- schema > crds/mesoscluster.schema.json
+
+# The shell completions (ops/completions/) and man pages (ops/man/), generated from the
+# command line's definitions; tests/schema.rs fails until they are rewritten after a change.
+cli-files:
+	$(CARGO) build -q --bin mesos-operator
+	scripts/cli-files.sh
 
 demo: deps build images
 	@scripts/demo.sh up

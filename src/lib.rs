@@ -25,13 +25,15 @@
 //! - [`act`]: carrying out a step's operations on Docker hosts, ZooKeeper and the APIs;
 //! - [`reconcile`]: the loop (watch, scheduler, runner, backoff) and one cluster's reconcile;
 //! - [`metrics`], [`admin`]: Prometheus metrics and `/metrics`, `/healthz`, `/readyz`;
-//! - [`cli`]: the command line.
+//! - [`cli`]: the command line;
+//! - [`build_info`]: the version, commit and build time `mesos-operator version` prints.
 
 #![forbid(unsafe_code)]
 
 pub mod act;
 pub mod admin;
 pub mod autoupdate;
+pub mod build_info;
 pub mod cli;
 pub mod clock;
 pub mod docker;
