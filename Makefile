@@ -79,7 +79,12 @@ cli-files:
 	$(CARGO) build -q --bin mesos-operator
 	scripts/cli-files.sh
 
-demo: deps build images
+# Only what the demo runs: the operator's debug binary (not every test and benchmark target,
+# as `build` does) and the images its fleet runs (not the operator's own image, whose
+# release build it does not need).
+demo: deps
+	$(CARGO) build --bin mesos-operator
+	@scripts/images.sh base zookeeper dockerhost registry emulator
 	@scripts/demo.sh up
 
 demo-down:
