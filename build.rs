@@ -57,10 +57,19 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=MESOS_OPERATOR_COMMIT");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+    // Only this source's own checkout: a tarball unpacked inside some other git work tree
+    // must not take that tree's commit.
+    let own_checkout = git(&dir, &["rev-parse", "--show-toplevel"])
+        .and_then(|top| std::fs::canonicalize(top).ok())
+        .is_some_and(|top| std::fs::canonicalize(&dir).is_ok_and(|d| d == top));
     let commit = std::env::var("MESOS_OPERATOR_COMMIT")
         .ok()
         .filter(|c| !c.trim().is_empty())
-        .or_else(|| git(&dir, &["rev-parse", "--short=12", "HEAD"]));
+        .or_else(|| {
+            own_checkout
+                .then(|| git(&dir, &["rev-parse", "--short=12", "HEAD"]))
+                .flatten()
+        });
     match commit {
         Some(c) => {
             for f in watched(&dir) {
