@@ -26,7 +26,7 @@
 
 use mesos_operator_core::desired::{labels, volume_name, ContainerSpec};
 use mesos_operator_core::observed::{ContainerState, Maintenance, ZkConfig};
-use mesos_operator_core::ops::{Machine, Op};
+use mesos_operator_core::ops::{AgentSeen, Machine, Op};
 use mesos_operator_core::spec::Component;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -287,12 +287,25 @@ impl SimCluster {
                 }
                 Ok(())
             }
-            Op::RequireAgentOutOfService { stopping, agent } => {
+            Op::RequireAgentOutOfService {
+                stopping,
+                agent,
+                seen,
+                ..
+            } => {
                 let host = self.host_at(agent).unwrap_or_else(|| stopping.clone());
                 let answers = self
                     .container_seen(Component::Agents, &host)
                     .is_some_and(|c| self.ready(c));
-                if answers {
+                // As the executor: listed active, it serves; answering, it may (seen not
+                // answering), or may not be known not to (seen unlisted, no listing read).
+                let serves = match (self.leader_listing(&host), seen) {
+                    (Some(true), _) => true,
+                    _ if !answers => false,
+                    (_, AgentSeen::NotAnswering) => true,
+                    (listed, AgentSeen::Unlisted) => listed.is_none(),
+                };
+                if serves {
                     return Err(OpFailed::ServesAgain {
                         stopping: stopping.clone(),
                     });

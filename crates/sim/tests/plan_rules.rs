@@ -1892,6 +1892,55 @@ fn agents_an_agent_back_since_the_look_is_not_stopped_without_its_drain() {
     );
 }
 
+/// The survey's seeds 5503 and 10357: under drainAgents an agent cut off from the masters
+/// past `healthTimeout` (answering `/health`, not listed) is restarted as a repair; the
+/// partition heals within the seconds between the plan's look and the stop, the leader
+/// lists it again, and it was stopped without its drain with its tasks. The last look
+/// before such a restart asks the leader's listing: listed again, it is not stopped.
+#[test]
+fn agents_an_unlisted_agent_listed_again_since_the_look_is_not_restarted_as_a_repair() {
+    let d = agents_doc(3, 1, true);
+    let mut sim = converged(&d);
+    let host = ["h1", "h2", "h3"]
+        .into_iter()
+        .find(|h| sim.master_leader.as_deref() != Some(*h))
+        .unwrap();
+    sim.cut_from_peers(host);
+    sim.tick(200); // past the leader's ping timeout: no longer listed
+    let o = sim.observe();
+    let seen = &o.agents.members[host];
+    assert!(seen.healthy && !seen.registered, "{seen:?}");
+    let desired = Desired::from_document(&d);
+    let step = Step::ReplaceContainer {
+        component: Component::Agents,
+        host: host.into(),
+        reset_registry: false,
+    };
+    let staged = stage(&desired, &o, &sim.record);
+    let ops =
+        mesos_operator_core::ops::ops(&staged, &o, &step, false, &sim.record, sim.now).unwrap();
+    let Some(look) = ops
+        .iter()
+        .find(|op| matches!(op, Op::RequireAgentOutOfService { .. }))
+    else {
+        panic!("no last look before a repair restart of an unlisted agent: {ops:?}")
+    };
+    assert_eq!(
+        sim.execute(look),
+        Ok(()),
+        "still unlisted: the repair goes on"
+    );
+    sim.heal_partitions();
+    sim.tick(1);
+    assert!(
+        matches!(
+            sim.execute(look),
+            Err(mesos_operator_sim::OpFailed::ServesAgain { .. })
+        ),
+        "an agent listed again would be restarted without its drain"
+    );
+}
+
 /// Rule 13: another stored cluster binds this cluster's ports on the same machines. Not even
 /// the start of a stopped container is taken (it would fight the other cluster for the
 /// port); the block names the other cluster and the field.
@@ -2105,6 +2154,38 @@ fn a_joiner_on_a_version_the_document_went_back_from_is_replaced_not_waited_for(
     );
     let good = doc(3, 3, 3, 0);
     let steps = run_until(&good, &mut sim, 400, |_| false);
+    assert_eq!(next(&good, &sim), Decision::Converged, "{steps:?}");
+    let voters = voter_hosts(&sim);
+    assert_eq!(voters, ["h1", "h2", "h3"], "{steps:?}");
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+}
+
+#[test]
+fn a_stopped_joiner_on_a_version_the_document_went_back_from_is_replaced_not_waited_for() {
+    // As above, but a person stopped the broken joiner's container before going back. The
+    // repair pass starts no container on an outdated configuration, and before the fix the
+    // planner waited for that joiner to serve, for good ("the joining ZooKeeper server on
+    // h3 is not healthy"; the survey's seed 21931). Stopped or running, it never was a
+    // voter: it goes with its volume, and a server starts again on the good version.
+    let d = doc(3, 2, 3, 0);
+    let mut sim = converged(&d);
+    let mut bad = doc(3, 3, 3, 0);
+    bad.spec.zookeeper.image = "zk:bad".into();
+    sim.broken_images.insert("zk:bad".into());
+    let steps = run_until(&bad, &mut sim, 200, |_| false);
+    assert!(
+        steps
+            .iter()
+            .any(|s| matches!(s, Step::ZkStartServer { host, .. } if host == "h3")),
+        "{steps:?}"
+    );
+    sim.person_stops(Component::Zookeeper, "h3");
+    let good = doc(3, 3, 3, 0);
+    let steps = run_until(&good, &mut sim, 400, |_| false);
+    assert!(
+        steps.iter().any(|s| matches!(s, Step::RemoveContainer { component: Component::Zookeeper, host, remove_volume: true } if host == "h3")),
+        "{steps:?}"
+    );
     assert_eq!(next(&good, &sim), Decision::Converged, "{steps:?}");
     let voters = voter_hosts(&sim);
     assert_eq!(voters, ["h1", "h2", "h3"], "{steps:?}");
