@@ -436,6 +436,7 @@ impl SimCluster {
             finished_at: 0,
             restart_at: None,
             zk_string: crate::model::zk_string_of(spec.component, &spec.env),
+            kills_orphans: crate::model::kills_orphans(spec.component, &spec.env),
             marathon_version: (spec.component == Component::Marathon)
                 .then(|| crate::model::image_version(&spec.image))
                 .flatten(),
@@ -468,6 +469,17 @@ impl SimCluster {
         c.state = ContainerState::Running;
         c.started_at = now;
         c.restart_at = None;
+        if c.kills_orphans {
+            // It recovers: every `mesos-*` container it has no record of goes, another
+            // cluster's tasks on this engine included.
+            if let Some(h) = self.hosts.get_mut(host) {
+                h.foreign.retain(|n| !n.starts_with("mesos-"));
+            }
+            self.violation(format!(
+                "the agent on {host} started with docker_kill_orphans and killed the tasks of another cluster on its engine"
+            ));
+            return;
+        }
         let older = c.marathon_version.clone();
         if comp == Component::Zookeeper {
             self.zookeeper_started(host);

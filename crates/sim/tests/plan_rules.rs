@@ -2412,3 +2412,51 @@ fn two_leaving_voters_whose_containers_are_gone_do_not_wait_for_each_other() {
     assert!(sim.violations.is_empty(), "{:?}", sim.violations);
     sim.matches(&desired).unwrap();
 }
+
+/// Item 7 of issue 22: two clusters on one Docker engine. Every model host also runs a task
+/// of another cluster's agent (a `mesos-*` container). An agent started with Mesos' default
+/// `--docker_kill_orphans` recovers by killing it, and the model says so; the operator's
+/// agents, rolled and restarted, never do: it runs each with the flag off.
+#[test]
+fn agents_never_kill_another_cluster_s_tasks_on_a_shared_engine() {
+    let d = agents_doc(3, 1, true);
+    let mut sim = converged(&d);
+    let mut bumped = d.clone();
+    bumped.spec.agents.image = "a:2".into();
+    let steps = run_until(&bumped, &mut sim, 400, |_| false);
+    assert_eq!(next(&bumped, &sim), Decision::Converged, "{steps:?}");
+    sim.crash(Component::Agents, "h1");
+    sim.tick(10);
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    assert!(sim.hosts["h1"]
+        .foreign
+        .iter()
+        .any(|n| n.starts_with("mesos-")));
+
+    // The same agent with Mesos' default: its start kills the other cluster's task.
+    let desired = Desired::from_document(&bumped);
+    let mut spec = desired.containers[&(Component::Agents, "h2".to_string())].clone();
+    spec.env
+        .remove(mesos_operator_core::spec::validate::KILL_ORPHANS_ENV);
+    spec.config_hash = "with-kill-orphans".into();
+    sim.person_removes(Component::Agents, "h2");
+    let create = Op::Create {
+        host: "h2".into(),
+        spec,
+        extra_labels: Default::default(),
+        extra_env: Default::default(),
+        zk_digest_file: false,
+    };
+    assert_eq!(sim.execute(&create), Ok(()));
+    assert!(
+        sim.violations
+            .iter()
+            .any(|v| v.contains("docker_kill_orphans")),
+        "{:?}",
+        sim.violations
+    );
+    assert!(!sim.hosts["h2"]
+        .foreign
+        .iter()
+        .any(|n| n.starts_with("mesos-")));
+}
