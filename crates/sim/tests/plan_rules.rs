@@ -2460,3 +2460,33 @@ fn agents_never_kill_another_cluster_s_tasks_on_a_shared_engine() {
         .iter()
         .any(|n| n.starts_with("mesos-")));
 }
+
+/// Seeds 2251 and 9408 (liveness, masters): three masters with their log recovered; the
+/// disk of h2 is replaced (its master and its volume gone) and a person removes the master
+/// container of h5 (its volume, a voting replica, kept). h1 runs alone: no quorum, no
+/// leader. Before the fix the planner took "no master has recovered" for a new log and
+/// created h2's empty replica first, beside one voting replica; it catches up only from a
+/// quorum of voting ones (in the survey, the document then moved on and left two empty
+/// replicas beside one voting one: no leader for good). A log that recovered once is held
+/// by its kept replicas: h5 comes back first, the log recovers, then h2 catches up.
+#[test]
+fn masters_that_lost_their_quorum_get_their_kept_replicas_back_before_empty_ones() {
+    let mut d = doc(5, 3, 3, 0);
+    d.spec.masters.hosts = Some(vec!["h1".into(), "h2".into(), "h5".into()]);
+    let mut sim = converged(&d);
+    assert!(sim.record.master_log_recovered, "the log recovered once");
+    sim.person_removes(Component::Masters, "h2");
+    let h2 = sim.hosts.get_mut("h2").unwrap();
+    h2.volumes.clear();
+    h2.master_log = None;
+    sim.person_removes(Component::Masters, "h5");
+    sim.tick(5);
+    let first = next(&d, &sim);
+    assert!(
+        matches!(&first, Decision::Act { step: Step::CreateContainer { component: Component::Masters, host }, .. } if host == "h5"),
+        "the kept replica first, not an empty one: {first:?}"
+    );
+    let steps = run_until(&d, &mut sim, 600, |_| false);
+    assert_eq!(next(&d, &sim), Decision::Converged, "{steps:?}");
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+}
