@@ -94,6 +94,9 @@ pub const SCAN_RESULTS: [&str; 7] = [
     "config",
 ];
 
+/// The `result` values of `mesos_operator_autoupdate_canaries_total`.
+pub const CANARY_RESULTS: [&str; 3] = ["started", "passed", "failed"];
+
 /// What the `component` label of `mesos_operator_observe_errors_total` names besides the
 /// four components: the Docker engine of the host itself.
 pub const DOCKER_ENGINE: &str = "docker";
@@ -1166,17 +1169,23 @@ impl Metrics {
             m.autoupdate_pinned
                 .get_or_create(&labels)
                 .set(i64::from(pinned));
-            for result in SCAN_RESULTS {
-                seen.autoupdate
-                    .insert((format!("scan:{component}"), result.to_owned()));
-                zero(
-                    &m.autoupdate_scans_total,
-                    &ComponentResultLabels {
-                        cluster: cluster.to_owned(),
-                        component: component.to_owned(),
-                        result: result.to_owned(),
-                    },
-                );
+            let families = [
+                ("canary", &m.autoupdate_canaries_total, &CANARY_RESULTS[..]),
+                ("scan", &m.autoupdate_scans_total, &SCAN_RESULTS[..]),
+            ];
+            for (which, family, results) in families {
+                for result in results {
+                    seen.autoupdate
+                        .insert((format!("{which}:{component}"), (*result).to_owned()));
+                    zero(
+                        family,
+                        &ComponentResultLabels {
+                            cluster: cluster.to_owned(),
+                            component: component.to_owned(),
+                            result: (*result).to_owned(),
+                        },
+                    );
+                }
             }
         });
     }
