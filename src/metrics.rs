@@ -185,6 +185,8 @@ pub struct ObservedHealth {
     pub agents_registered: i64,
     /// Per component, the distinct images its containers run (running containers only).
     pub images: Vec<(String, Vec<String>)>,
+    /// Per component, the image the spec asks for.
+    pub desired_images: Vec<(String, String)>,
 }
 
 /// Content type of [`Format::OpenMetrics`].
@@ -296,6 +298,25 @@ struct ImageLabels {
     component: String,
     image: String,
     version: String,
+    state: String,
+}
+
+/// Whose image a `mesos_operator_component_info` series names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum ImageState {
+    /// The spec's.
+    Desired,
+    /// A running container's.
+    Running,
+}
+
+impl ImageState {
+    fn as_str(self) -> &'static str {
+        match self {
+            ImageState::Desired => "desired",
+            ImageState::Running => "running",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -340,13 +361,14 @@ fn etcd_histogram() -> Histogram {
 
 fn image_labels(
     cluster: &str,
-    (component, image, version): &(String, String, String),
+    (component, image, state): &(String, String, ImageState),
 ) -> ImageLabels {
     ImageLabels {
         cluster: cluster.to_owned(),
         component: component.clone(),
         image: image.clone(),
-        version: version.clone(),
+        version: mesos_operator_core::autoupdate::decide::tag_of(image),
+        state: state.as_str().to_owned(),
     }
 }
 
@@ -366,8 +388,8 @@ struct Seen {
     event_hosts: BTreeSet<String>,
     /// Hosts with observation gauges and counters.
     hosts: BTreeSet<String>,
-    /// The image info series, as (component, image, version).
-    images: BTreeSet<(String, String, String)>,
+    /// The image info series, as (component, image, state).
+    images: BTreeSet<(String, String, ImageState)>,
 }
 
 #[derive(Debug)]
@@ -629,7 +651,7 @@ impl Metrics {
         let component_info = Family::<ImageLabels, Gauge>::default();
         registry.register(
             "mesos_operator_component_info",
-            "1 for each image a component's running containers run (several during a rollout); version is the image's tag",
+            "1 for the image the spec asks for (state desired) and for each image a component's running containers run (state running; several during a rollout); version is the image's tag",
             component_info.clone(),
         );
         let observe_errors_total = Family::<ClusterHostComponentLabels, Counter>::default();
@@ -917,19 +939,16 @@ impl Metrics {
             m.agents_registered
                 .get_or_create(&labels)
                 .set(o.agents_registered);
-            let now: BTreeSet<(String, String, String)> = o
-                .images
+            let running = o.images.iter().flat_map(|(component, images)| {
+                images
+                    .iter()
+                    .map(move |image| (component.clone(), image.clone(), ImageState::Running))
+            });
+            let desired = o
+                .desired_images
                 .iter()
-                .flat_map(|(component, images)| {
-                    images.iter().map(move |image| {
-                        (
-                            component.clone(),
-                            image.clone(),
-                            mesos_operator_core::autoupdate::decide::tag_of(image),
-                        )
-                    })
-                })
-                .collect();
+                .map(|(c, image)| (c.clone(), image.clone(), ImageState::Desired));
+            let now: BTreeSet<(String, String, ImageState)> = running.chain(desired).collect();
             for gone in seen.images.difference(&now) {
                 m.component_info.remove(&image_labels(cluster, gone));
             }
@@ -1418,6 +1437,10 @@ mod tests {
                     "reg.local:5000/mesos-master:1.12.0-rc1".into(),
                 ],
             )],
+            desired_images: vec![(
+                "masters".into(),
+                "reg.local:5000/mesos-master:1.12.0-rc1".into(),
+            )],
         }
     }
 
@@ -1463,11 +1486,11 @@ mod tests {
             ),
             (r#"mesos_operator_agents_registered{cluster="prod"}"#, 1.0),
             (
-                r#"mesos_operator_component_info{cluster="prod",component="masters",image="mesos-master:1.11.0",version="1.11.0"}"#,
+                r#"mesos_operator_component_info{cluster="prod",component="masters",image="mesos-master:1.11.0",version="1.11.0",state="running"}"#,
                 1.0,
             ),
             (
-                r#"mesos_operator_component_info{cluster="prod",component="masters",image="reg.local:5000/mesos-master:1.12.0-rc1",version="1.12.0-rc1"}"#,
+                r#"mesos_operator_component_info{cluster="prod",component="masters",image="reg.local:5000/mesos-master:1.12.0-rc1",version="1.12.0-rc1",state="running"}"#,
                 1.0,
             ),
             (
@@ -1485,6 +1508,13 @@ mod tests {
         ] {
             assert_eq!(value(&om, series), Some(want), "{series}:\n{om}");
         }
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_component_info{cluster="prod",component="masters",image="reg.local:5000/mesos-master:1.12.0-rc1",version="1.12.0-rc1",state="desired"}"#
+            ),
+            Some(1.0)
+        );
         // The rollout ends: the old image's series goes, the counters keep counting.
         let mut o = observed_health();
         o.images = vec![(

@@ -65,7 +65,13 @@ pub(super) fn metrics(ctx: &Context, snap: &Snapshot, status: &ClusterStatus) {
         status.phase == Phase::Converged,
         status.phase.as_str(),
     );
-    ctx.metrics.set_observed(name, &health(&snap.observed));
+    let mut health = health(&snap.observed);
+    health.desired_images = status
+        .components
+        .iter()
+        .filter_map(|(c, s)| Some((c.as_str().to_owned(), s.image.clone()?)))
+        .collect();
+    ctx.metrics.set_observed(name, &health);
 }
 
 /// What an on-call person asks of an observation, as plain counts and flags: which hosts
@@ -150,6 +156,7 @@ fn health(o: &Observed) -> ObservedHealth {
             .into_iter()
             .map(|(c, i)| (c.as_str().to_owned(), i.into_iter().collect()))
             .collect(),
+        desired_images: Vec::new(),
     }
 }
 

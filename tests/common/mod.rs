@@ -13,6 +13,7 @@
 pub mod fleet;
 pub mod model;
 pub mod operator;
+pub mod prometheus;
 pub mod secure_etcd;
 
 use std::net::{TcpListener, TcpStream};
