@@ -74,6 +74,15 @@ pub(super) fn metrics(ctx: &Context, snap: &Snapshot, status: &ClusterStatus) {
     ctx.metrics.set_observed(name, &health);
 }
 
+/// The hosts whose member did not answer well.
+fn failing<T>(members: &BTreeMap<String, T>, ok: impl Fn(&T) -> bool) -> Vec<&String> {
+    members
+        .iter()
+        .filter(|(_, m)| !ok(m))
+        .map(|(h, _)| h)
+        .collect()
+}
+
 /// What an on-call person asks of an observation, as plain counts and flags: which hosts
 /// answered, which members did not, whether ZooKeeper and the masters have a leader, how
 /// many agents are registered, and which images run. A member counts as an observation
@@ -99,34 +108,19 @@ fn health(o: &Observed) -> ObservedHealth {
     }
     let running = |c: Component, host: &str| o.container(c, host).is_some_and(|x| x.running());
     let failed = [
-        (Component::Zookeeper, {
-            let z = &o.zookeeper.servers;
-            z.iter()
-                .filter(|(_, s)| !s.ok)
-                .map(|(h, _)| h)
-                .collect::<Vec<_>>()
-        }),
-        (Component::Masters, {
-            let m = &o.masters.members;
-            m.iter()
-                .filter(|(_, s)| !s.healthy)
-                .map(|(h, _)| h)
-                .collect()
-        }),
-        (Component::Agents, {
-            let a = &o.agents.members;
-            a.iter()
-                .filter(|(_, s)| !s.healthy)
-                .map(|(h, _)| h)
-                .collect()
-        }),
-        (Component::Marathon, {
-            let m = &o.marathon.members;
-            m.iter()
-                .filter(|(_, s)| !s.healthy)
-                .map(|(h, _)| h)
-                .collect()
-        }),
+        (
+            Component::Zookeeper,
+            failing(&o.zookeeper.servers, |s| s.ok),
+        ),
+        (
+            Component::Masters,
+            failing(&o.masters.members, |m| m.healthy),
+        ),
+        (Component::Agents, failing(&o.agents.members, |a| a.healthy)),
+        (
+            Component::Marathon,
+            failing(&o.marathon.members, |m| m.healthy),
+        ),
     ];
     for (c, hosts) in failed {
         for h in hosts.into_iter().filter(|h| running(c, h)) {

@@ -6,8 +6,6 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -315,28 +313,9 @@ impl Prometheus {
         std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
     }
 
-    /// GET `path` (HTTP/1.0: the answer ends with the connection): (status, body).
+    /// GET `path` (HTTP/1.0: Prometheus then sends no chunked body): (status, body).
     pub fn get(&self, path: &str) -> (u16, String) {
-        let Ok(mut s) = TcpStream::connect(&self.addr) else {
-            return (0, String::new());
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-        let req = format!("GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n", self.addr);
-        if s.write_all(req.as_bytes()).is_err() {
-            return (0, String::new());
-        }
-        let mut out = String::new();
-        let _ = s.read_to_string(&mut out);
-        let status = out
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = out
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        (status, body)
+        super::http_get(&self.addr, path, "HTTP/1.0", Duration::from_secs(10))
     }
 
     /// An instant query: the `data.result` array (panics on an API error, with it).
