@@ -87,6 +87,8 @@ pub struct DockerFleet {
     /// ahead that failed lately (host, image → when; not tried again for
     /// [`PULL_AHEAD_RETRY`]).
     pulling: Arc<Mutex<HashMap<String, PullsAhead>>>,
+    /// Where the hosts' clients count their requests (the operator's registry), if anywhere.
+    metrics: Option<Metrics>,
 }
 
 impl DockerFleet {
@@ -99,14 +101,17 @@ impl DockerFleet {
             clients: Mutex::new(HashMap::new()),
             events: None,
             pulling: Arc::default(),
+            metrics: None,
         }
     }
 
     /// A fleet that also keeps each host's Docker event stream open for every cluster it
-    /// looks at, and reports the clusters whose containers change ([`Fleet::wakes`]).
+    /// looks at, reports the clusters whose containers change ([`Fleet::wakes`]), and
+    /// counts every request to a Docker engine in `metrics`.
     pub fn watching(secrets: SecretSource, http: reqwest::Client, metrics: Metrics) -> DockerFleet {
         DockerFleet {
-            events: Some(EventHub::new(metrics)),
+            events: Some(EventHub::new(metrics.clone())),
+            metrics: Some(metrics),
             ..DockerFleet::new(secrets, http)
         }
     }
@@ -172,7 +177,11 @@ impl DockerFleet {
                 }
             }
         }
-        let f = Arc::new(observe::connect(doc, &self.secrets).await);
+        let mut f = observe::connect(doc, &self.secrets).await;
+        if let Some(m) = &self.metrics {
+            f = f.counted(m);
+        }
+        let f = Arc::new(f);
         self.keep(name, Some((fp, f.clone())));
         f
     }

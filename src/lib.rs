@@ -25,6 +25,7 @@
 //! - [`act`]: carrying out a step's operations on Docker hosts, ZooKeeper and the APIs;
 //! - [`reconcile`]: the loop (watch, scheduler, runner, backoff) and one cluster's reconcile;
 //! - [`metrics`], [`admin`]: Prometheus metrics and `/metrics`, `/healthz`, `/readyz`;
+//!   [`build_info`]: the version and commit they report;
 //! - [`cli`]: the command line.
 
 #![forbid(unsafe_code)]
@@ -32,6 +33,7 @@
 pub mod act;
 pub mod admin;
 pub mod autoupdate;
+pub mod build_info;
 pub mod cli;
 pub mod clock;
 pub mod docker;

@@ -146,22 +146,14 @@ async fn read_secrets(
     })
 }
 
-/// One operation on the fleet, counted per Docker host.
+/// One operation on the fleet (its Docker requests are counted by the fleet's clients).
 pub(super) async fn execute(
     ctx: &Context,
     doc: &MesosCluster,
     op: &Op,
     secrets: &StepSecrets,
 ) -> Result<(), ActError> {
-    let r = ctx.fleet.execute(doc, op, &ctx.fence, secrets).await;
-    if let Some(host) = op.docker_host() {
-        let label = match &r {
-            Ok(()) => "ok",
-            Err(e) => e.metric_label(),
-        };
-        ctx.metrics.docker_request(host, label);
-    }
-    r
+    ctx.fleet.execute(doc, op, &ctx.fence, secrets).await
 }
 
 /// The step's event; a failure to write it is logged, not fatal (the record is what counts).
