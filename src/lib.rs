@@ -25,7 +25,8 @@
 //! - [`act`]: carrying out a step's operations on Docker hosts, ZooKeeper and the APIs;
 //! - [`reconcile`]: the loop (watch, scheduler, runner, backoff) and one cluster's reconcile;
 //! - [`metrics`], [`admin`]: Prometheus metrics and `/metrics`, `/healthz`, `/readyz`;
-//!   [`build_info`]: the version and commit they report;
+//!   [`build_info`]: the version, commit and build time they and `mesos-operator version` report;
+//! - [`service_manager`]: systemd's `READY=1`, `STOPPING=1` and watchdog (`Type=notify`);
 //! - [`cli`]: the command line.
 
 #![forbid(unsafe_code)]
@@ -51,6 +52,7 @@ pub mod observe;
 pub mod probe;
 pub mod reconcile;
 pub mod secrets;
+pub mod service_manager;
 pub mod store;
 pub mod tls;
 

@@ -79,6 +79,22 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Why etcd could not be reached, if that is what this error is (see
+    /// [`etcd::unreachable_cause`]); `None` for an answer etcd gave.
+    pub fn unreachable(&self) -> Option<String> {
+        match self {
+            StoreError::Connect(ConnectError::Connect { reason, .. }) => Some(reason.clone()),
+            StoreError::Etcd(e) => etcd::unreachable_cause(e),
+            StoreError::Timeout => Some(format!(
+                "no answer within {}s",
+                REQUEST_TIMEOUT.as_secs()
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// One error per line, as the CLI prints them.
 pub fn format_errors(errs: &[FieldError]) -> String {
     errs.iter()
