@@ -228,6 +228,18 @@ fn hosts(doc: &MesosCluster, e: &mut Errors) -> BTreeSet<String> {
             ),
         }
         docker_endpoint(&p, &h.docker, e);
+        for (j, name) in h.ignore_preflight.iter().enumerate() {
+            if crate::preflight::Check::parse(name).is_none() {
+                e.add(
+                    format!("{p}.ignorePreflight[{j}]"),
+                    format!("'{name}' is not a preflight check"),
+                    format!(
+                        "use one of {}",
+                        crate::preflight::Check::ALL.map(|c| c.as_str()).join(", ")
+                    ),
+                );
+            }
+        }
     }
     names
 }
