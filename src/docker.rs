@@ -174,7 +174,14 @@ fn component_of(role: &str) -> Option<Component> {
 }
 
 impl HostClient {
-    async fn call<T, F>(&self, timeout: Duration, f: F) -> Result<T, DockerError>
+    /// The engine's API, for callers with calls of their own (preflight, doctor); each call
+    /// goes through [`HostClient::call`] for its deadline.
+    pub(crate) fn api(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// Runs one call under `timeout`; a call past it reads as the host not answering.
+    pub(crate) async fn call<T, F>(&self, timeout: Duration, f: F) -> Result<T, DockerError>
     where
         F: std::future::Future<Output = Result<T, bollard::errors::Error>>,
     {
@@ -803,6 +810,7 @@ mod tests {
                 tls: None,
                 insecure: true,
             },
+            ignore_preflight: vec![],
         };
         connect(&host, &SecretSource::Dir("/nonexistent".into()))
             .await

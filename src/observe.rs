@@ -100,6 +100,7 @@ pub async fn observe(doc: &MesosCluster, fleet: &HostClients, auth: Option<&Http
         masters,
         agents,
         marathon,
+        preflight: Default::default(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! only when it changed) and the metrics (kept by every replica), both from one
 //! [`ClusterStatus`], so that the phase in etcd and the phase in Prometheus cannot differ.
 
+use mesos_operator_core::preflight::Outcome;
 use mesos_operator_core::spec::{Component, FieldError};
 use mesos_operator_core::status::{
     self, ClusterStatus, OperatorLeader, Phase, StatusInputs, StepRecord,
@@ -61,6 +62,15 @@ pub(super) fn metrics(ctx: &Context, snap: &Snapshot, status: &ClusterStatus) {
         status.phase == Phase::Converged,
         status.phase.as_str(),
     );
+    for r in snap.observed.preflight.values().flatten() {
+        let value = match r.outcome {
+            Outcome::Pass => 0,
+            Outcome::Fail if !r.ignored => 2,
+            _ => 1,
+        };
+        ctx.metrics
+            .set_preflight(name, &r.host, r.check.as_str(), value);
+    }
 }
 
 /// The status of a cluster whose stored spec fails validation; nothing else is done.
@@ -84,6 +94,7 @@ pub(super) async fn invalid(
         step: None,
         components: Default::default(),
         errors,
+        preflight: Vec::new(),
         zookeeper_highest_id: None,
         operator: None,
         updated_at: rfc3339(ctx.clock.now()),
@@ -114,6 +125,7 @@ pub(super) async fn panicked(
         step: None,
         components: Default::default(),
         errors: Vec::new(),
+        preflight: Vec::new(),
         zookeeper_highest_id: None,
         operator: None,
         updated_at: String::new(),

@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::Component;
 
-pub use rules::{evaluate, isolation_controllers, HostFacts, OtherAgent, PlacedHere, Thresholds};
+pub use rules::{
+    evaluate, isolation_controllers, HostFacts, OtherAgent, PlacedHere, Space, Thresholds,
+};
 
 /// One named check. The names are a public contract: never rename one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

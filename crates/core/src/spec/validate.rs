@@ -1089,6 +1089,19 @@ mod tests {
     }
 
     #[test]
+    fn ignore_preflight_takes_known_check_names_only() {
+        let mut d = seed();
+        d.spec.hosts[1].ignore_preflight = vec!["OpenFiles".into(), "Swap".into()];
+        let errs = validate(&d, None).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].path, "spec.hosts[1].ignorePreflight[1]");
+        assert!(errs[0].problem.contains("'Swap'"), "{errs:?}");
+        assert!(errs[0].fix.contains("ClockSkew"), "{errs:?}");
+        d.spec.hosts[1].ignore_preflight = vec!["OpenFiles".into()];
+        assert_eq!(validate(&d, None), Ok(()));
+    }
+
+    #[test]
     fn plain_tcp_needs_explicit_insecure() {
         let mut d = seed();
         d.spec.hosts[0].docker.tls = None;
