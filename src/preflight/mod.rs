@@ -153,3 +153,6 @@ async fn facts_of(
     }
     (host, facts)
 }
+
+#[cfg(test)]
+mod tests;
