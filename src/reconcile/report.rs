@@ -14,6 +14,7 @@ use super::error::ReconcileError;
 use super::Context;
 use crate::clock::rfc3339;
 use crate::gather::Snapshot;
+use crate::store::{Event, EventOutcome};
 
 /// The status of a planned cluster.
 pub(super) fn derive(ctx: &Context, snap: &Snapshot) -> ClusterStatus {
@@ -70,6 +71,59 @@ pub(super) fn metrics(ctx: &Context, snap: &Snapshot, status: &ClusterStatus) {
         };
         ctx.metrics
             .set_preflight(name, &r.host, r.check.as_str(), value);
+    }
+}
+
+/// An event for each preflight failure that newly holds a placement (one not held in the
+/// status last written): `events NAME` then shows when and why a member was not placed,
+/// with the fix, beside the steps taken.
+pub(super) async fn preflight_events(
+    ctx: &Context,
+    snap: &Snapshot,
+    status: &ClusterStatus,
+    state: &ClusterState,
+) {
+    let holding = |s: &ClusterStatus| -> Vec<(String, String)> {
+        s.preflight
+            .iter()
+            .filter(|r| r.outcome == Outcome::Fail && !r.ignored)
+            .map(|r| (r.host.clone(), r.check.as_str().to_string()))
+            .collect()
+    };
+    let before = state.last_status.as_ref().map(holding).unwrap_or_default();
+    for r in status
+        .preflight
+        .iter()
+        .filter(|r| r.outcome == Outcome::Fail && !r.ignored)
+        .filter(|r| !before.contains(&(r.host.clone(), r.check.as_str().to_string())))
+    {
+        let event = Event {
+            at: rfc3339(snap.now),
+            kind: "Preflight".into(),
+            component: if r.components.is_empty() {
+                "all".into()
+            } else {
+                r.components
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
+            host: r.host.clone(),
+            step: format!("{}: {}", r.check, r.detail),
+            outcome: EventOutcome::Held,
+            error: Some(r.fix.clone()),
+            duration_seconds: 0.0,
+            generation: snap.generation,
+        };
+        let pushed = match ctx.fence.guard() {
+            Ok(guard) => ctx.store.push_event(&guard, &snap.name, event).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = pushed {
+            warn!(error = %e, "could not record the preflight hold's event");
+        }
+        warn!(cluster = %snap.name, host = %r.host, check = %r.check, detail = %r.detail, fix = %r.fix, "preflight check failed; the placement waits");
     }
 }
 

@@ -35,6 +35,9 @@ pub enum EventOutcome {
     Ok,
     /// Failed; the event's `error` says why.
     Error,
+    /// Not taken: a host preflight check failed where it would place a member; the
+    /// event's `step` names the check and what was seen, its `error` the fix.
+    Held,
 }
 
 impl EventOutcome {
@@ -43,6 +46,7 @@ impl EventOutcome {
         match self {
             EventOutcome::Ok => "ok",
             EventOutcome::Error => "error",
+            EventOutcome::Held => "held",
         }
     }
 }
