@@ -102,7 +102,7 @@ fn each_cause_holds_its_agent_with_the_check_s_name_and_fix_until_it_is_removed(
                     &self.0.host(&self.3).container,
                     "sh",
                     "-c",
-                    &format!("grep -q ' {h}$' /etc/hosts || echo '{ip} {h}' >> /etc/hosts", h = self.3),
+                    &format!("awk '$2 == \"{h}\"' /etc/hosts | grep -q . || echo '{ip} {h}' >> /etc/hosts", h = self.3),
                 ])
                 .output();
         }
@@ -145,10 +145,11 @@ fn each_cause_holds_its_agent_with_the_check_s_name_and_fix_until_it_is_removed(
         &h2,
         &[
             "run", "-d", "--name", STRAY, "--network", "host", "--entrypoint", "perl", &zk, "-MIO::Socket::INET",
-            "-e", "IO::Socket::INET->new(LocalPort => 5051, Listen => 5, ReuseAddr => 1) or die $!; sleep 3600",
+            "-e", "my $s = IO::Socket::INET->new(LocalPort => 5051, Listen => 5, ReuseAddr => 1) or die $!; sleep 3600",
         ],
     );
-    on_outer(f, &h3, &format!("grep -v ' {h3}$' /etc/hosts > /tmp/hosts && cat /tmp/hosts > /etc/hosts"));
+    // Docker writes `<ip>\t<name>`: every line naming the host goes.
+    on_outer(f, &h3, &format!("awk '$2 != \"{h3}\"' /etc/hosts > /tmp/hosts && cat /tmp/hosts > /etc/hosts"));
 
     let (code, out, _) = preflight(&prefix, &[]);
     assert_eq!(code, 1, "a failed check exits 1:\n{out}");
