@@ -3,7 +3,7 @@
 //! an agent on each; before its agents are placed, each host gets one cause:
 //! - host1: the agent's data volume on a filesystem too small (a 1 MiB tmpfs volume);
 //! - host2: the agent's port taken by a stray container with host networking;
-//! - host3: the host's own name removed from its /etc/hosts (does not resolve).
+//! - host3: the host's own name removed from its /etc/hosts and its DNS (does not resolve).
 //!
 //! The rest of the cluster is placed; each agent is held with its check's name and fix in
 //! the status, the events and the gauge; `preflight` and `doctor` say the same; and each
@@ -23,6 +23,10 @@ use common::operator::{
 use common::{cli, parts, unique_prefix};
 
 const NAME: &str = "pre";
+
+/// Keeps host3's /etc/hosts and /etc/resolv.conf before they are changed, and puts them back.
+const SAVE: &str = "[ -f /tmp/hosts.orig ] || { cp /etc/hosts /tmp/hosts.orig && cp /etc/resolv.conf /tmp/resolv.orig; }";
+const RESTORE: &str = "if [ -f /tmp/hosts.orig ]; then cat /tmp/hosts.orig > /etc/hosts && cat /tmp/resolv.orig > /etc/resolv.conf && rm /tmp/hosts.orig /tmp/resolv.orig; fi";
 
 /// The stray's name on host2.
 const STRAY: &str = "stray-port-holder";
@@ -95,14 +99,13 @@ fn each_cause_holds_its_agent_with_the_check_s_name_and_fix_until_it_is_removed(
         fn drop(&mut self) {
             let _ = self.0.docker(&self.2, &["rm", "-f", STRAY]);
             let _ = self.0.docker(&self.1, &["volume", "rm", "-f", &format!("{NAME}-agent-{}-data", self.1)]);
-            let ip = self.0.host(&self.3).ip.clone();
             let _ = std::process::Command::new("docker")
                 .args([
                     "exec",
                     &self.0.host(&self.3).container,
                     "sh",
                     "-c",
-                    &format!("awk '$2 == \"{h}\"' /etc/hosts | grep -q . || echo '{ip} {h}' >> /etc/hosts", h = self.3),
+                    RESTORE,
                 ])
                 .output();
         }
@@ -148,8 +151,9 @@ fn each_cause_holds_its_agent_with_the_check_s_name_and_fix_until_it_is_removed(
             "-e", "my $s = IO::Socket::INET->new(LocalPort => 5051, Listen => 5, ReuseAddr => 1) or die $!; sleep 3600",
         ],
     );
-    // Docker writes `<ip>\t<name>`: every line naming the host goes.
-    on_outer(f, &h3, &format!("awk '$2 != \"{h3}\"' /etc/hosts > /tmp/hosts && cat /tmp/hosts > /etc/hosts"));
+    // The name goes from the host's /etc/hosts (Docker writes `<ip>\t<name>`) and from its
+    // DNS (the test bed network's DNS knows the host by name): a resolver that refuses.
+    on_outer(f, &h3, &format!("{SAVE} && awk '$2 != \"{h3}\"' /etc/hosts > /tmp/hosts && cat /tmp/hosts > /etc/hosts && echo 'nameserver 127.0.0.1' > /etc/resolv.conf"));
 
     let (code, out, _) = preflight(&prefix, &[]);
     assert_eq!(code, 1, "a failed check exits 1:\n{out}");
@@ -221,8 +225,7 @@ fn each_cause_holds_its_agent_with_the_check_s_name_and_fix_until_it_is_removed(
         running(f, &h2, &format!("{NAME}-agent-{h2}"))
     });
     eprintln!("agent placed {:.1}s after the stray went", took.as_secs_f64());
-    let ip3 = f.host(&h3).ip.clone();
-    on_outer(f, &h3, &format!("echo '{ip3} {h3}' >> /etc/hosts"));
+    on_outer(f, &h3, RESTORE);
     wait_until("the agent on host3", Duration::from_secs(90), || {
         running(f, &h3, &format!("{NAME}-agent-{h3}"))
     });
