@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use common::fleet::{exclusive, fleet, Fleet};
 use common::operator::{
-    apply, event_values, phase, store_secrets, wait_phase, wait_until, ClusterGuard,
-    ClusterOpts, Operator, ZK_SUPER,
+    apply, event_values, phase, store_secrets, wait_phase, wait_until, ClusterGuard, ClusterOpts,
+    Operator, ZK_SUPER,
 };
 use common::{cli, parts, unique_prefix};
 
@@ -98,15 +98,17 @@ fn each_cause_holds_its_agent_with_the_check_s_name_and_fix_until_it_is_removed(
     impl Drop for Causes<'_> {
         fn drop(&mut self) {
             let _ = self.0.docker(&self.2, &["rm", "-f", STRAY]);
-            let _ = self.0.docker(&self.1, &["volume", "rm", "-f", &format!("{NAME}-agent-{}-data", self.1)]);
+            let _ = self.0.docker(
+                &self.1,
+                &[
+                    "volume",
+                    "rm",
+                    "-f",
+                    &format!("{NAME}-agent-{}-data", self.1),
+                ],
+            );
             let _ = std::process::Command::new("docker")
-                .args([
-                    "exec",
-                    &self.0.host(&self.3).container,
-                    "sh",
-                    "-c",
-                    RESTORE,
-                ])
+                .args(["exec", &self.0.host(&self.3).container, "sh", "-c", RESTORE])
                 .output();
         }
     }
@@ -123,12 +125,24 @@ fn each_cause_holds_its_agent_with_the_check_s_name_and_fix_until_it_is_removed(
     // The test bed's own hosts pass: nothing fails (the open-files limit the machine
     // gives containers may warn).
     let (code, out, err) = preflight(&prefix, &[]);
-    assert_eq!(code, 0, "the test bed's hosts pass preflight:\n{out}\n{err}");
+    assert_eq!(
+        code, 0,
+        "the test bed's hosts pass preflight:\n{out}\n{err}"
+    );
     assert!(!out.contains(" fail"), "{out}");
-    for check in ["DockerApiVersion", "CgroupVersion", "ClockSkew", "DiskSpace", "PortsFree", "HostnameResolves", "AddressRoutable"] {
+    for check in [
+        "DockerApiVersion",
+        "CgroupVersion",
+        "ClockSkew",
+        "DiskSpace",
+        "PortsFree",
+        "HostnameResolves",
+        "AddressRoutable",
+    ] {
         for h in &hs {
             assert!(
-                out.lines().any(|l| l.starts_with(check) && l.contains(h.as_str()) && l.contains("pass")),
+                out.lines()
+                    .any(|l| l.starts_with(check) && l.contains(h.as_str()) && l.contains("pass")),
                 "{check} passes on {h}:\n{out}"
             );
         }
@@ -138,8 +152,17 @@ fn each_cause_holds_its_agent_with_the_check_s_name_and_fix_until_it_is_removed(
     f.docker_ok(
         &h1,
         &[
-            "volume", "create", "--driver", "local", "--opt", "type=tmpfs", "--opt", "device=tmpfs",
-            "--opt", "o=size=1m", &format!("{NAME}-agent-{h1}-data"),
+            "volume",
+            "create",
+            "--driver",
+            "local",
+            "--opt",
+            "type=tmpfs",
+            "--opt",
+            "device=tmpfs",
+            "--opt",
+            "o=size=1m",
+            &format!("{NAME}-agent-{h1}-data"),
         ],
     );
     let zk = format!("{}/zookeeper:3.8.0", f.registry);
@@ -157,9 +180,14 @@ fn each_cause_holds_its_agent_with_the_check_s_name_and_fix_until_it_is_removed(
 
     let (code, out, _) = preflight(&prefix, &[]);
     assert_eq!(code, 1, "a failed check exits 1:\n{out}");
-    for (check, host) in [("DiskSpace", &h1), ("PortsFree", &h2), ("HostnameResolves", &h3)] {
+    for (check, host) in [
+        ("DiskSpace", &h1),
+        ("PortsFree", &h2),
+        ("HostnameResolves", &h3),
+    ] {
         assert!(
-            out.lines().any(|l| l.starts_with(check) && l.contains(host.as_str()) && l.contains("fail")),
+            out.lines()
+                .any(|l| l.starts_with(check) && l.contains(host.as_str()) && l.contains("fail")),
             "{check} fails on {host}:\n{out}"
         );
     }
@@ -167,9 +195,18 @@ fn each_cause_holds_its_agent_with_the_check_s_name_and_fix_until_it_is_removed(
     assert_eq!(code, 1);
     let rows: Vec<serde_json::Value> = serde_json::from_str(&out).expect("json");
     assert!(rows.iter().all(|r| r["host"] == h2.as_str()));
-    let port = rows.iter().find(|r| r["check"] == "PortsFree").expect("PortsFree row");
+    let port = rows
+        .iter()
+        .find(|r| r["check"] == "PortsFree")
+        .expect("PortsFree row");
     assert_eq!(port["outcome"], "fail");
-    assert!(port["detail"].as_str().unwrap_or_default().contains("5051 (Mesos agent)"), "{port}");
+    assert!(
+        port["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("5051 (Mesos agent)"),
+        "{port}"
+    );
     let (code, _, err) = preflight(&prefix, &["--host", "nohost"]);
     assert_eq!(code, 2, "an unknown host is bad usage: {err}");
 
@@ -178,28 +215,46 @@ fn each_cause_holds_its_agent_with_the_check_s_name_and_fix_until_it_is_removed(
     let (code, _, err) = parts(&cli(&prefix, &["resume", NAME]));
     assert_eq!(code, 0, "{err}");
     let message = wait_phase(&prefix, NAME, "Blocked", Duration::from_secs(150));
-    for (check, host) in [("DiskSpace", &h1), ("PortsFree", &h2), ("HostnameResolves", &h3)] {
+    for (check, host) in [
+        ("DiskSpace", &h1),
+        ("PortsFree", &h2),
+        ("HostnameResolves", &h3),
+    ] {
         assert!(message.contains(&format!("{check} on {host}")), "{message}");
     }
     assert!(message.contains("ignorePreflight"), "{message}");
     for role in ["zookeeper", "master", "marathon"] {
-        assert!(running(f, &h1, &format!("{NAME}-{role}-{h1}")), "the {role} is placed on {h1}");
+        assert!(
+            running(f, &h1, &format!("{NAME}-{role}-{h1}")),
+            "the {role} is placed on {h1}"
+        );
     }
     for h in &hs {
-        assert!(!running(f, h, &format!("{NAME}-agent-{h}")), "no agent on {h}");
+        assert!(
+            !running(f, h, &format!("{NAME}-agent-{h}")),
+            "no agent on {h}"
+        );
     }
     let st = status_preflight(&prefix);
     assert!(
-        st.iter().any(|(h, c, o, fix)| *h == h2 && c == "PortsFree" && o == "fail" && fix.contains("ss -ltnp")),
+        st.iter().any(|(h, c, o, fix)| *h == h2
+            && c == "PortsFree"
+            && o == "fail"
+            && fix.contains("ss -ltnp")),
         "{st:?}"
     );
     let held: Vec<serde_json::Value> = event_values(&prefix, NAME)
         .into_iter()
         .filter(|e| e["kind"] == "Preflight" && e["outcome"] == "held")
         .collect();
-    for (check, host) in [("DiskSpace", &h1), ("PortsFree", &h2), ("HostnameResolves", &h3)] {
+    for (check, host) in [
+        ("DiskSpace", &h1),
+        ("PortsFree", &h2),
+        ("HostnameResolves", &h3),
+    ] {
         assert!(
-            held.iter().any(|e| e["host"] == host.as_str() && e["step"].as_str().unwrap_or_default().starts_with(check)),
+            held.iter().any(|e| e["host"] == host.as_str()
+                && e["step"].as_str().unwrap_or_default().starts_with(check)),
             "a held event for {check} on {host}: {held:?}"
         );
     }
@@ -213,7 +268,14 @@ fn each_cause_holds_its_agent_with_the_check_s_name_and_fix_until_it_is_removed(
     // doctor: the failing checks, the leader views; no secret.
     let (code, out, err) = parts(&cli(&prefix, &["doctor", NAME]));
     assert_eq!(code, 0, "{err}");
-    for want in ["Blocked", "PortsFree", "HostnameResolves", "DiskSpace", "leaders:", "zookeeper: voters"] {
+    for want in [
+        "Blocked",
+        "PortsFree",
+        "HostnameResolves",
+        "DiskSpace",
+        "leaders:",
+        "zookeeper: voters",
+    ] {
         assert!(out.contains(want), "doctor says {want}:\n{out}");
     }
     let password = ZK_SUPER.split_once(':').map(|(_, p)| p).unwrap_or(ZK_SUPER);
@@ -224,7 +286,10 @@ fn each_cause_holds_its_agent_with_the_check_s_name_and_fix_until_it_is_removed(
     let took = wait_until("the agent on host2", Duration::from_secs(90), || {
         running(f, &h2, &format!("{NAME}-agent-{h2}"))
     });
-    eprintln!("agent placed {:.1}s after the stray went", took.as_secs_f64());
+    eprintln!(
+        "agent placed {:.1}s after the stray went",
+        took.as_secs_f64()
+    );
     on_outer(f, &h3, RESTORE);
     wait_until("the agent on host3", Duration::from_secs(90), || {
         running(f, &h3, &format!("{NAME}-agent-{h3}"))
@@ -234,5 +299,9 @@ fn each_cause_holds_its_agent_with_the_check_s_name_and_fix_until_it_is_removed(
         running(f, &h1, &format!("{NAME}-agent-{h1}"))
     });
     wait_phase(&prefix, NAME, "Converged", Duration::from_secs(120));
-    assert!(status_preflight(&prefix).is_empty(), "{:?}", phase(&prefix, NAME));
+    assert!(
+        status_preflight(&prefix).is_empty(),
+        "{:?}",
+        phase(&prefix, NAME)
+    );
 }

@@ -58,7 +58,10 @@ pub(super) async fn run(
             }
         }
         None => {
-            let _ = writeln!(out, "cluster {name}: no status written yet (is the operator running?)");
+            let _ = writeln!(
+                out,
+                "cluster {name}: no status written yet (is the operator running?)"
+            );
         }
     }
     let _ = writeln!(out, "\nplan now: {}", decision_line(&snap.planned.decision));
@@ -94,7 +97,11 @@ pub(super) async fn run(
     }
 
     out.push_str("\nlast failed step:\n");
-    match events.iter().rev().find(|e| e.outcome == EventOutcome::Error) {
+    match events
+        .iter()
+        .rev()
+        .find(|e| e.outcome == EventOutcome::Error)
+    {
         Some(e) => {
             let _ = writeln!(
                 out,
@@ -111,7 +118,9 @@ pub(super) async fn run(
     out.push_str("\nleaders:\n");
     leaders(&mut out, &snap.observed);
     if phase.is_none() {
-        out.push_str("\nno status: start the operator (`mesos-operator run`) to act on this cluster\n");
+        out.push_str(
+            "\nno status: start the operator (`mesos-operator run`) to act on this cluster\n",
+        );
     }
     print!("{}", redact(&out, &snap, &secrets).await);
     Ok(())
@@ -182,7 +191,11 @@ async fn members(out: &mut String, snap: &Snapshot, clients: &HostClients, c: Co
                 }
             }
             Err(e) => {
-                let _ = writeln!(out, "    log of {}: not read ({e})", container_name(&snap.name, c, h));
+                let _ = writeln!(
+                    out,
+                    "    log of {}: not read ({e})",
+                    container_name(&snap.name, c, h)
+                );
             }
         }
     }
@@ -195,7 +208,8 @@ fn probe(o: &Observed, c: Component, host: &str) -> String {
             Some(s) => format!(
                 "ruok {}, mode {}, config version {}",
                 if s.ok { "imok" } else { "no answer" },
-                s.mode.map_or("unknown".into(), |m| format!("{m:?}").to_lowercase()),
+                s.mode
+                    .map_or("unknown".into(), |m| format!("{m:?}").to_lowercase()),
                 s.config_version
                     .map_or("unknown".into(), |v| format!("{v:#x}"))
             ),
@@ -267,7 +281,10 @@ fn leaders(out: &mut String, o: &Observed) {
 /// The report with every secret the document names replaced by its name: the whole
 /// content, each of its lines, and the password of a `user:password` line.
 async fn redact(text: &str, snap: &Snapshot, secrets: &SecretSource) -> String {
-    let mut names: Vec<String> = secret_sites(&snap.doc).into_iter().map(|s| s.secret).collect();
+    let mut names: Vec<String> = secret_sites(&snap.doc)
+        .into_iter()
+        .map(|s| s.secret)
+        .collect();
     names.sort();
     names.dedup();
     let mut pieces: Vec<(String, String)> = Vec::new();
@@ -291,7 +308,7 @@ async fn redact(text: &str, snap: &Snapshot, secrets: &SecretSource) -> String {
         }
     }
     // Longest first, so a line is replaced before a part of it.
-    pieces.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+    pieces.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
     let mut out = text.to_string();
     for (piece, name) in pieces {
         out = out.replace(&piece, &format!("[secret {name} redacted]"));

@@ -111,7 +111,10 @@ async fn other_agents(client: &HostClient, cluster: &str) -> Result<Vec<OtherAge
             .and_then(|c| c.env)
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+            .filter_map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
             .collect();
         out.push(OtherAgent {
             container: inspect

@@ -180,7 +180,10 @@ pub async fn run(
         cmd: Some(vec![]),
         env: Some(vec![format!("DIAL_PORT={DIAL_PORT}")]),
         user: Some("0".into()),
-        labels: Some(HashMap::from([(HELPER_LABEL.to_string(), cluster.to_string())])),
+        labels: Some(HashMap::from([(
+            HELPER_LABEL.to_string(),
+            cluster.to_string(),
+        )])),
         host_config: Some(HostConfig {
             network_mode: Some("host".into()),
             mounts: Some(mounts),
@@ -234,7 +237,11 @@ pub async fn run(
 }
 
 /// A container's output (standard output and error), the last `tail` lines or all.
-pub async fn logs(client: &HostClient, name: &str, tail: Option<usize>) -> Result<String, DockerError> {
+pub async fn logs(
+    client: &HostClient,
+    name: &str,
+    tail: Option<usize>,
+) -> Result<String, DockerError> {
     let opts = LogsOptions {
         stdout: true,
         stderr: true,
@@ -289,7 +296,7 @@ mod tests {
         assert_eq!(i.disk[&Component::Agents].free_bytes, 1 << 20);
         assert_eq!(i.disk[&Component::Agents].total_inodes, 1000);
         assert_eq!(i.controllers["net_cls"], (0, true));
-        assert_eq!(i.reaches["10.0.0.3"], false);
+        assert!(!i.reaches["10.0.0.3"]);
     }
 
     #[test]

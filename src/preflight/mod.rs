@@ -50,10 +50,16 @@ pub async fn run(
         if only.is_some_and(|o| o != h.name) {
             continue;
         }
-        let Some(f) = facts.get(&h.name) else { continue };
+        let Some(f) = facts.get(&h.name) else {
+            continue;
+        };
         let running: BTreeSet<Component> = Component::ALL
             .into_iter()
-            .filter(|c| observed.container(*c, &h.name).is_some_and(|oc| oc.running()))
+            .filter(|c| {
+                observed
+                    .container(*c, &h.name)
+                    .is_some_and(|oc| oc.running())
+            })
             .collect();
         let placed = PlacedHere::on(&desired, &h.name, &running);
         let reached_from: BTreeMap<String, bool> = facts
@@ -136,7 +142,10 @@ async fn facts_of(
         Ok(Err(e)) => Err(e),
         Err(_) => Err(crate::docker::DockerError::Unreachable {
             host: host.clone(),
-            reason: format!("pulling {image} for the helper took over {}s", engine::HELPER_TIMEOUT.as_secs()),
+            reason: format!(
+                "pulling {image} for the helper took over {}s",
+                engine::HELPER_TIMEOUT.as_secs()
+            ),
         }),
     };
     match inside {

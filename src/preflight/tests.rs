@@ -96,8 +96,15 @@ fn fleet() -> DockerFleet {
     )
 }
 
-fn result(r: &mesos_operator_core::preflight::Results, c: Check) -> mesos_operator_core::preflight::CheckResult {
-    r["h1"].iter().find(|x| x.check == c).cloned().expect("reported")
+fn result(
+    r: &mesos_operator_core::preflight::Results,
+    c: Check,
+) -> mesos_operator_core::preflight::CheckResult {
+    r["h1"]
+        .iter()
+        .find(|x| x.check == c)
+        .cloned()
+        .expect("reported")
 }
 
 #[tokio::test]
@@ -110,11 +117,19 @@ async fn an_engine_on_cgroup_v2_fails_agents_with_cgroups_isolation_until_it_run
     let v = result(&r, Check::CgroupVersion);
     assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
     assert!(v.holds(Component::Agents) && !v.holds(Component::Zookeeper));
-    assert!(v.fix.contains("systemd.unified_cgroup_hierarchy=0"), "{}", v.fix);
+    assert!(
+        v.fix.contains("systemd.unified_cgroup_hierarchy=0"),
+        "{}",
+        v.fix
+    );
     // The engine runs no container: what only the inside shows is a warning, not a hold.
     let ports = result(&r, Check::PortsFree);
     assert_eq!(ports.outcome, Outcome::Warn);
-    assert!(ports.detail.contains("helper container did not run"), "{}", ports.detail);
+    assert!(
+        ports.detail.contains("helper container did not run"),
+        "{}",
+        ports.detail
+    );
 
     state.cgroup_version.store(1, Ordering::SeqCst);
     f.forget("sim");
@@ -133,7 +148,10 @@ async fn a_skewed_engine_clock_blocks_the_first_placement_until_it_is_set_right(
     let secrets = SecretSource::Memory(Default::default());
     let f = fleet();
 
-    let Gathered::Ready(snap) = gather(&store, &f, &SystemClock, &secrets, "sim").await.expect("gather") else {
+    let Gathered::Ready(snap) = gather(&store, &f, &SystemClock, &secrets, "sim")
+        .await
+        .expect("gather")
+    else {
         panic!("not ready");
     };
     match &snap.planned.decision {
@@ -157,12 +175,18 @@ async fn a_skewed_engine_clock_blocks_the_first_placement_until_it_is_set_right(
         now: String::new(),
     });
     assert_eq!(status.phase, mesos_operator_core::status::Phase::Blocked);
-    assert!(status.preflight.iter().any(|r| r.check == Check::ClockSkew && r.outcome == Outcome::Fail));
+    assert!(status
+        .preflight
+        .iter()
+        .any(|r| r.check == Check::ClockSkew && r.outcome == Outcome::Fail));
 
     // A small skew warns and holds nothing: the ensemble is bootstrapped.
     state.skew_ms.store(3_000, Ordering::SeqCst);
     f.forget("sim");
-    let Gathered::Ready(snap) = gather(&store, &f, &SystemClock, &secrets, "sim").await.expect("gather") else {
+    let Gathered::Ready(snap) = gather(&store, &f, &SystemClock, &secrets, "sim")
+        .await
+        .expect("gather")
+    else {
         panic!("not ready");
     };
     assert!(

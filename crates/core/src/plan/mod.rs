@@ -143,7 +143,12 @@ pub fn plan_detailed(
 }
 
 /// [`plan_detailed`] before the preflight holds.
-fn plan_unchecked(desired: &Desired, observed: &Observed, recorded: &Recorded, now: u64) -> Planned {
+fn plan_unchecked(
+    desired: &Desired,
+    observed: &Observed,
+    recorded: &Recorded,
+    now: u64,
+) -> Planned {
     let staged = stage(desired, observed, recorded);
     let ctx = View {
         desired: &staged,

@@ -199,7 +199,13 @@ pub fn evaluate(
     out.push(hostname(&r, facts));
     out.push(routable(&r, desired, reached_from));
     out.push(open_files(&r, facts, th));
-    out.push(agents_on_engine(&r, facts, agent.is_some(), cgroups_root, &isolation));
+    out.push(agents_on_engine(
+        &r,
+        facts,
+        agent.is_some(),
+        cgroups_root,
+        &isolation,
+    ));
     out
 }
 
@@ -322,12 +328,7 @@ fn cgroup_version(r: &Reporter, f: &HostFacts, agent: bool, isolation: &[&str]) 
     }
 }
 
-fn cgroup_controllers(
-    r: &Reporter,
-    f: &HostFacts,
-    agent: bool,
-    isolation: &[&str],
-) -> CheckResult {
+fn cgroup_controllers(r: &Reporter, f: &HostFacts, agent: bool, isolation: &[&str]) -> CheckResult {
     let c = Check::CgroupControllers;
     let needed: BTreeSet<&str> = isolation
         .iter()
@@ -422,7 +423,12 @@ fn disk(r: &Reporter, placed: &[PlacedHere], f: &HostFacts, th: &Thresholds) -> 
         } else {
             Outcome::Pass
         };
-        space.push((o, format!("{who}: {} free", gib(s.free_bytes)), fix, p.component));
+        space.push((
+            o,
+            format!("{who}: {} free", gib(s.free_bytes)),
+            fix,
+            p.component,
+        ));
         let o = if s.total_inodes == 0 {
             Outcome::Pass
         } else if s.free_inodes < th.inodes_fail {
@@ -433,7 +439,12 @@ fn disk(r: &Reporter, placed: &[PlacedHere], f: &HostFacts, th: &Thresholds) -> 
             Outcome::Pass
         };
         let fix = "remove files from the filesystem holding Docker's volumes (many small files: old images, logs), or give it more inodes";
-        inodes.push((o, format!("{who}: {} inodes free", s.free_inodes), fix, p.component));
+        inodes.push((
+            o,
+            format!("{who}: {} inodes free", s.free_inodes),
+            fix,
+            p.component,
+        ));
     }
     vec![
         worst(r, Check::DiskSpace, space),
@@ -453,7 +464,11 @@ fn worst(
     };
     let at: Vec<&(Outcome, String, &str, Component)> =
         found.iter().filter(|f| f.0 == top).collect();
-    let detail = at.iter().map(|f| f.1.as_str()).collect::<Vec<_>>().join("; ");
+    let detail = at
+        .iter()
+        .map(|f| f.1.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
     let components = if top == Outcome::Fail {
         at.iter().map(|f| f.3).collect()
     } else {
@@ -487,7 +502,10 @@ fn ports(r: &Reporter, placed: &[PlacedHere], f: &HostFacts) -> CheckResult {
             .iter()
             .flat_map(|p| p.ports.iter().map(|(n, _)| n.to_string()))
             .collect();
-        return r.pass(c, format!("ports {} free or this cluster's own", all.join(", ")));
+        return r.pass(
+            c,
+            format!("ports {} free or this cluster's own", all.join(", ")),
+        );
     }
     r.result(
         c,
@@ -586,7 +604,11 @@ fn agents_on_engine(
         Some(cl) => format!("{} (cluster {cl})", a.container),
         None => a.container.clone(),
     };
-    let killers: Vec<String> = others.iter().filter(|a| a.kills_orphans).map(name).collect();
+    let killers: Vec<String> = others
+        .iter()
+        .filter(|a| a.kills_orphans)
+        .map(name)
+        .collect();
     if !killers.is_empty() {
         return r.result(
             c,
@@ -618,6 +640,9 @@ fn agents_on_engine(
     }
     r.pass(
         c,
-        format!("{} other agent(s) on the engine, none in the way", others.len()),
+        format!(
+            "{} other agent(s) on the engine, none in the way",
+            others.len()
+        ),
     )
 }

@@ -51,7 +51,10 @@ fn run(d: &Desired, facts: &HostFacts, running: &[Component]) -> Vec<CheckResult
 }
 
 fn outcome(results: &[CheckResult], c: Check) -> &CheckResult {
-    results.iter().find(|r| r.check == c).expect("every check is reported")
+    results
+        .iter()
+        .find(|r| r.check == c)
+        .expect("every check is reported")
 }
 
 #[test]
@@ -93,10 +96,14 @@ fn cgroup_v2_fails_agents_with_cgroups_isolation_only() {
     let mut posix = d.clone();
     for (k, c) in posix.containers.iter_mut() {
         if k.0 == Component::Agents {
-            c.env.insert("MESOS_ISOLATION".into(), "posix/cpu,posix/mem".into());
+            c.env
+                .insert("MESOS_ISOLATION".into(), "posix/cpu,posix/mem".into());
         }
     }
-    assert_eq!(outcome(&run(&posix, &facts, &[]), Check::CgroupVersion).outcome, Outcome::Pass);
+    assert_eq!(
+        outcome(&run(&posix, &facts, &[]), Check::CgroupVersion).outcome,
+        Outcome::Pass
+    );
 }
 
 #[test]
@@ -170,7 +177,9 @@ fn a_port_taken_fails_unless_the_clusters_own_member_holds_it() {
     };
     let r = outcome(&run(&d, &facts, &[]), Check::PortsFree).clone();
     assert_eq!(r.outcome, Outcome::Fail);
-    assert!(r.detail.contains("2181 (ZooKeeper client)") && r.detail.contains("5051 (Mesos agent)"));
+    assert!(
+        r.detail.contains("2181 (ZooKeeper client)") && r.detail.contains("5051 (Mesos agent)")
+    );
     assert!(r.holds(Component::Agents) && r.holds(Component::Zookeeper));
     assert!(!r.holds(Component::Masters));
     // Held by this cluster's own running ZooKeeper server: only the agent's port counts.
@@ -192,7 +201,9 @@ fn an_unresolvable_name_an_unreachable_address_and_few_files_fail() {
     let r = evaluate(&d, "h3", &placed, &facts, &reached, &Thresholds::default());
     let name = outcome(&r, Check::HostnameResolves);
     assert_eq!(name.outcome, Outcome::Fail);
-    assert!(name.detail.contains("Failed to obtain the IP address for 'h3'"));
+    assert!(name
+        .detail
+        .contains("Failed to obtain the IP address for 'h3'"));
     let route = outcome(&r, Check::AddressRoutable);
     assert_eq!(route.outcome, Outcome::Fail);
     assert!(route.detail.contains("10.0.0.3") && route.detail.contains("h1"));
@@ -240,7 +251,11 @@ fn facts_that_could_not_be_had_warn_and_hold_nothing() {
 
 /// A converged cluster of three hosts whose agents on `missing` are gone, and a failed
 /// check on `failing`.
-fn with_failure(missing: &[&str], failing: &str, ignored: bool) -> (Desired, crate::observed::Observed) {
+fn with_failure(
+    missing: &[&str],
+    failing: &str,
+    ignored: bool,
+) -> (Desired, crate::observed::Observed) {
     let d = three_of_each();
     let mut o = converged_view(&d, 10_000);
     for h in missing {
@@ -255,7 +270,14 @@ fn with_failure(missing: &[&str], failing: &str, ignored: bool) -> (Desired, cra
         ..healthy()
     };
     let placed = PlacedHere::on(&d, failing, &BTreeSet::new());
-    let mut results = evaluate(&d, failing, &placed, &facts, &BTreeMap::new(), &Thresholds::default());
+    let mut results = evaluate(
+        &d,
+        failing,
+        &placed,
+        &facts,
+        &BTreeMap::new(),
+        &Thresholds::default(),
+    );
     if ignored {
         apply_ignores(&mut results, &[Check::HostnameResolves].into());
     }
@@ -295,7 +317,9 @@ fn the_agents_of_other_hosts_are_placed_while_one_is_held() {
 #[test]
 fn an_ignored_check_is_reported_and_holds_nothing() {
     let (d, o) = with_failure(&["h3"], "h3", true);
-    assert!(o.preflight["h3"].iter().any(|r| r.ignored && r.outcome == Outcome::Fail));
+    assert!(o.preflight["h3"]
+        .iter()
+        .any(|r| r.ignored && r.outcome == Outcome::Fail));
     assert_eq!(
         plan(&d, &o, &Recorded::new_cluster(), 10_000).step(),
         Some(&Step::CreateContainer {
@@ -309,7 +333,11 @@ fn an_ignored_check_is_reported_and_holds_nothing() {
 fn a_host_that_passed_or_was_not_looked_at_holds_nothing() {
     let (d, mut o) = with_failure(&["h3"], "h1", false);
     // h1's failure concerns only h1's placements.
-    assert!(plan(&d, &o, &Recorded::new_cluster(), 10_000).step().is_some());
+    assert!(plan(&d, &o, &Recorded::new_cluster(), 10_000)
+        .step()
+        .is_some());
     o.preflight.clear();
-    assert!(plan(&d, &o, &Recorded::new_cluster(), 10_000).step().is_some());
+    assert!(plan(&d, &o, &Recorded::new_cluster(), 10_000)
+        .step()
+        .is_some());
 }
