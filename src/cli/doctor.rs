@@ -12,7 +12,7 @@ use std::sync::Arc;
 use mesos_operator_core::desired::container_name;
 use mesos_operator_core::observed::Observed;
 use mesos_operator_core::plan::Decision;
-use mesos_operator_core::spec::{secret_sites, Component};
+use mesos_operator_core::spec::{secret_sites, Component, MesosCluster};
 use mesos_operator_core::status::{ready_count, Phase};
 
 use super::CliResult;
@@ -122,7 +122,7 @@ pub(super) async fn run(
             "\nno status: start the operator (`mesos-operator run`) to act on this cluster\n",
         );
     }
-    print!("{}", redact(&out, &snap, &secrets).await);
+    print!("{}", redact(&out, &snap.doc, &secrets).await);
     Ok(())
 }
 
@@ -245,22 +245,7 @@ fn probe(o: &Observed, c: Component, host: &str) -> String {
 }
 
 fn leaders(out: &mut String, o: &Observed) {
-    match &o.zookeeper.committed {
-        Some(c) => {
-            let _ = writeln!(
-                out,
-                "  zookeeper: voters {} (config version {:#x}), leader {}",
-                c.voters
-                    .iter()
-                    .map(|(i, h)| format!("{i}@{h}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                c.version,
-                o.zookeeper.leader.as_deref().unwrap_or("none")
-            );
-        }
-        None => out.push_str("  zookeeper: no serving member answered\n"),
-    }
+    let _ = writeln!(out, "  zookeeper: {}", super::plan::zookeeper_view(o));
     let _ = writeln!(
         out,
         "  mesos: leading master {}",
@@ -280,11 +265,8 @@ fn leaders(out: &mut String, o: &Observed) {
 
 /// The report with every secret the document names replaced by its name: the whole
 /// content, each of its lines, and the password of a `user:password` line.
-async fn redact(text: &str, snap: &Snapshot, secrets: &SecretSource) -> String {
-    let mut names: Vec<String> = secret_sites(&snap.doc)
-        .into_iter()
-        .map(|s| s.secret)
-        .collect();
+async fn redact(text: &str, doc: &MesosCluster, secrets: &SecretSource) -> String {
+    let mut names: Vec<String> = secret_sites(doc).into_iter().map(|s| s.secret).collect();
     names.sort();
     names.dedup();
     let mut pieces: Vec<(String, String)> = Vec::new();
@@ -314,4 +296,37 @@ async fn redact(text: &str, snap: &Snapshot, secrets: &SecretSource) -> String {
         out = out.replace(&piece, &format!("[secret {name} redacted]"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_secret_the_document_names_is_redacted_whole_by_line_and_by_password() {
+        let doc = mesos_operator_core::spec::parse_document(
+            "apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {name: d}\nspec:\n  \
+             hosts: [{name: h1, address: 10.0.0.1, docker: {endpoint: 'unix:///d.sock'}}]\n  \
+             zookeeper: {image: 'zk:1', servers: 1, superDigest: {secret: zk-super}}\n  \
+             masters: {image: 'm:1', count: 1}\n  agents: {image: 'a:1'}\n",
+        )
+        .expect("document");
+        let secrets = SecretSource::Memory(Default::default());
+        if let SecretSource::Memory(m) = &secrets {
+            m.lock()
+                .expect("lock")
+                .insert("zk-super".into(), b"super:hunter2-zk\n".to_vec());
+        }
+        let text = "auth as super:hunter2-zk failed\npassword hunter2-zk in a log line\n";
+        let out = redact(text, &doc, &secrets).await;
+        assert!(!out.contains("hunter2"), "{out}");
+        assert!(
+            out.contains("auth as [secret zk-super redacted] failed"),
+            "{out}"
+        );
+        assert!(
+            out.contains("password [secret zk-super redacted] in a log line"),
+            "{out}"
+        );
+    }
 }

@@ -111,19 +111,7 @@ fn render(d: &Desired, o: &Observed, decision: &Decision) -> String {
         }
     }
     let mut out = output::table(&["HOST", "ROLE", "STATE", "IMAGE", "CONFIG"], &rows);
-    match &o.zookeeper.committed {
-        Some(c) => out.push_str(&format!(
-            "zookeeper: voters {} (config version {:#x}), leader {}\n",
-            c.voters
-                .iter()
-                .map(|(i, h)| format!("{i}@{h}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            c.version,
-            o.zookeeper.leader.as_deref().unwrap_or("-")
-        )),
-        None => out.push_str("zookeeper: no quorum answers\n"),
-    }
+    out.push_str(&format!("zookeeper: {}\n", zookeeper_view(o)));
     out.push_str(&format!(
         "masters: leader {}; marathon: leader {}{}\n",
         o.masters.leader.as_deref().unwrap_or("-"),
@@ -146,4 +134,22 @@ fn render(d: &Desired, o: &Observed, decision: &Decision) -> String {
         ),
     });
     out
+}
+
+/// ZooKeeper as observed, in one line: the committed voters, the config version, the
+/// leader (`plan` and `doctor`).
+pub(super) fn zookeeper_view(o: &Observed) -> String {
+    match &o.zookeeper.committed {
+        Some(c) => format!(
+            "voters {} (config version {:#x}), leader {}",
+            c.voters
+                .iter()
+                .map(|(i, h)| format!("{i}@{h}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            c.version,
+            o.zookeeper.leader.as_deref().unwrap_or("-")
+        ),
+        None => "no quorum answers".into(),
+    }
 }

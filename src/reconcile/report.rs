@@ -116,13 +116,7 @@ pub(super) async fn preflight_events(
             duration_seconds: 0.0,
             generation: snap.generation,
         };
-        let pushed = match ctx.fence.guard() {
-            Ok(guard) => ctx.store.push_event(&guard, &snap.name, event).await,
-            Err(e) => Err(e.into()),
-        };
-        if let Err(e) = pushed {
-            warn!(error = %e, "could not record the preflight hold's event");
-        }
+        super::step::push(ctx, &snap.name, event).await;
         warn!(cluster = %snap.name, host = %r.host, check = %r.check, detail = %r.detail, fix = %r.fix, "preflight check failed; the placement waits");
     }
 }

@@ -302,16 +302,20 @@ fn a_failed_check_holds_the_placement_with_its_name_and_fix() {
     }
 }
 
+fn assert_creates_agent(d: &Desired, o: &crate::observed::Observed, host: &str) {
+    assert_eq!(
+        plan(d, o, &Recorded::new_cluster(), 10_000).step(),
+        Some(&Step::CreateContainer {
+            component: Component::Agents,
+            host: host.into()
+        })
+    );
+}
+
 #[test]
 fn the_agents_of_other_hosts_are_placed_while_one_is_held() {
     let (d, o) = with_failure(&["h2", "h3"], "h2", false);
-    assert_eq!(
-        plan(&d, &o, &Recorded::new_cluster(), 10_000).step(),
-        Some(&Step::CreateContainer {
-            component: Component::Agents,
-            host: "h3".into()
-        })
-    );
+    assert_creates_agent(&d, &o, "h3");
 }
 
 #[test]
@@ -320,13 +324,7 @@ fn an_ignored_check_is_reported_and_holds_nothing() {
     assert!(o.preflight["h3"]
         .iter()
         .any(|r| r.ignored && r.outcome == Outcome::Fail));
-    assert_eq!(
-        plan(&d, &o, &Recorded::new_cluster(), 10_000).step(),
-        Some(&Step::CreateContainer {
-            component: Component::Agents,
-            host: "h3".into()
-        })
-    );
+    assert_creates_agent(&d, &o, "h3");
 }
 
 #[test]
