@@ -195,7 +195,10 @@ pub fn evaluate(
         clock_skew(&r, facts, th),
     ];
     out.extend(disk(&r, placed, facts, th));
-    out.push(ports(&r, placed, facts));
+    let task_ports = agent
+        .map(|a| task_port_ranges(a.env.get("MESOS_RESOURCES").map(String::as_str)))
+        .unwrap_or_default();
+    out.push(ports(&r, placed, facts, &task_ports));
     out.push(hostname(&r, facts));
     out.push(routable(&r, desired, reached_from));
     out.push(open_files(&r, facts, th));
@@ -477,7 +480,37 @@ fn worst(
     r.result(check, top, detail, at[0].2, components)
 }
 
-fn ports(r: &Reporter, placed: &[PlacedHere], f: &HostFacts) -> CheckResult {
+/// Mesos' default range of ports offered to tasks.
+const DEFAULT_TASK_PORTS: (u32, u32) = (31000, 32000);
+
+/// The port ranges an agent offers its tasks: `ports:[a-b,c-d]` in `MESOS_RESOURCES`
+/// (the text form), else Mesos' default.
+pub fn task_port_ranges(resources: Option<&str>) -> Vec<(u32, u32)> {
+    let ranges = resources
+        .and_then(|r| r.split(';').find_map(|kv| kv.trim().strip_prefix("ports:")))
+        .map(|v| {
+            v.trim_matches(|c| c == '[' || c == ']' || c == ' ')
+                .split(',')
+                .filter_map(|part| {
+                    let (a, b) = part.trim().split_once('-')?;
+                    Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+                })
+                .collect::<Vec<(u32, u32)>>()
+        })
+        .unwrap_or_default();
+    if ranges.is_empty() {
+        vec![DEFAULT_TASK_PORTS]
+    } else {
+        ranges
+    }
+}
+
+fn ports(
+    r: &Reporter,
+    placed: &[PlacedHere],
+    f: &HostFacts,
+    task_ports: &[(u32, u32)],
+) -> CheckResult {
     let c = Check::PortsFree;
     if placed.is_empty() {
         return r.pass(c, "nothing placed here");
@@ -496,6 +529,29 @@ fn ports(r: &Reporter, placed: &[PlacedHere], f: &HostFacts) -> CheckResult {
                 }
             }
         }
+    }
+    // A port of the agents' task range something else holds: a task offered it fails to
+    // bind. Reported, not held (the agent itself starts; tasks of this cluster's running
+    // agent hold such ports legitimately, so only a new agent is looked at).
+    let new_agent = placed
+        .iter()
+        .any(|p| p.component == Component::Agents && !p.own_running);
+    let in_range: Vec<String> = listening
+        .iter()
+        .filter(|p| new_agent && task_ports.iter().any(|(a, b)| (*a..=*b).contains(*p)))
+        .map(|p| p.to_string())
+        .collect();
+    if taken.is_empty() && !in_range.is_empty() {
+        return r.result(
+            c,
+            Outcome::Warn,
+            format!(
+                "port(s) {} of the agents' task range are taken on the host; tasks offered them fail to bind",
+                in_range.join(", ")
+            ),
+            "stop what listens there, or leave those ports out of the agents' ports resource (MESOS_RESOURCES in spec.agents.env)",
+            vec![],
+        );
     }
     if taken.is_empty() {
         let all: Vec<String> = placed

@@ -188,6 +188,26 @@ fn a_port_taken_fails_unless_the_clusters_own_member_holds_it() {
 }
 
 #[test]
+fn a_port_of_the_agents_task_range_taken_warns() {
+    let d = three_of_each();
+    let facts = HostFacts {
+        listening: Some([31005].into()),
+        ..healthy()
+    };
+    let r = outcome(&run(&d, &facts, &[]), Check::PortsFree).clone();
+    assert_eq!(r.outcome, Outcome::Warn, "{r:?}");
+    assert!(r.detail.contains("31005"), "{}", r.detail);
+    // The cluster's own agent runs there: its tasks' ports are its own.
+    let r = outcome(&run(&d, &facts, &[Component::Agents]), Check::PortsFree).clone();
+    assert_eq!(r.outcome, Outcome::Pass, "{r:?}");
+    assert_eq!(
+        rules::task_port_ranges(Some("cpus:2;ports:[4000-4010, 5000-5001]")),
+        vec![(4000, 4010), (5000, 5001)]
+    );
+    assert_eq!(rules::task_port_ranges(None), vec![(31000, 32000)]);
+}
+
+#[test]
 fn an_unresolvable_name_an_unreachable_address_and_few_files_fail() {
     let d = three_of_each();
     let facts = HostFacts {
