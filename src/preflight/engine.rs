@@ -68,19 +68,37 @@ pub async fn engine_facts(client: &HostClient, cluster: &str) -> Result<EngineFa
     })
 }
 
-/// Containers labelled as Mesos agents that are not `cluster`'s, with the two flags that
-/// matter to a neighbour (Mesos' defaults when unset: kill orphans, root `mesos`).
+/// Whether a container is a Mesos agent that is not `cluster`'s: another cluster's (by
+/// the operator's role label) or one run by hand (no cluster label, an agent's image). A
+/// container Mesos itself launched (`mesos-<id>`, such as an executor run from the agent's
+/// image under `--docker_mesos_image`) is a task, not an agent.
+pub fn is_other_agent(
+    cluster: &str,
+    labels_of: &HashMap<String, String>,
+    name: &str,
+    image: &str,
+) -> bool {
+    match labels_of.get(labels::CLUSTER) {
+        Some(c) => {
+            c != cluster
+                && labels_of.get(labels::ROLE).map(String::as_str) == Some(Component::Agents.role())
+        }
+        None => {
+            let repo = image.rsplit('/').next().unwrap_or(image);
+            !name.trim_start_matches('/').starts_with("mesos-")
+                && (repo.starts_with("mesos-agent") || repo.starts_with("mesos-slave"))
+        }
+    }
+}
+
+/// Mesos agents on the engine that are not `cluster`'s, with the two flags that matter to
+/// a neighbour (Mesos' defaults when unset: kill orphans, root `mesos`).
 async fn other_agents(client: &HostClient, cluster: &str) -> Result<Vec<OtherAgent>, DockerError> {
-    let filters = HashMap::from([(
-        "label".to_string(),
-        vec![format!("{}={}", labels::ROLE, Component::Agents.role())],
-    )]);
     let list = client
         .call(
             CALL_TIMEOUT,
             client.api().list_containers(Some(ListContainersOptions {
                 all: true,
-                filters: Some(filters),
                 ..Default::default()
             })),
         )
@@ -88,10 +106,21 @@ async fn other_agents(client: &HostClient, cluster: &str) -> Result<Vec<OtherAge
     let mut out = Vec::new();
     for c in list {
         let labels_of = c.labels.unwrap_or_default();
-        let theirs = labels_of.get(labels::CLUSTER).cloned();
-        if theirs.as_deref() == Some(cluster) {
+        let name = c
+            .names
+            .as_ref()
+            .and_then(|n| n.first())
+            .cloned()
+            .unwrap_or_default();
+        if !is_other_agent(
+            cluster,
+            &labels_of,
+            &name,
+            c.image.as_deref().unwrap_or_default(),
+        ) {
             continue;
         }
+        let theirs = labels_of.get(labels::CLUSTER).cloned();
         let Some(id) = c.id else { continue };
         let inspect = match client
             .call(
@@ -153,6 +182,41 @@ pub const HELPER_TIMEOUT: Duration = Duration::from_secs(30);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_agents_are_other_clusters_agents_and_agents_run_by_hand() {
+        let l = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let agent_of = |c: &str| l(&[(labels::CLUSTER, c), (labels::ROLE, "agent")]);
+        assert!(is_other_agent(
+            "a",
+            &agent_of("b"),
+            "/b-agent-h1",
+            "reg/mesos-agent:1"
+        ));
+        assert!(!is_other_agent(
+            "a",
+            &agent_of("a"),
+            "/a-agent-h1",
+            "reg/mesos-agent:1"
+        ));
+        let master = l(&[(labels::CLUSTER, "b"), (labels::ROLE, "master")]);
+        assert!(!is_other_agent("a", &master, "/b-master-h1", "m:1"));
+        assert!(is_other_agent(
+            "a",
+            &l(&[]),
+            "/old-agent",
+            "mesosphere/mesos-slave:1.4.0"
+        ));
+        assert!(!is_other_agent("a", &l(&[]), "/zk", "reg/zookeeper:3.8.0"));
+        // An executor Mesos launched from the agent's image is a task.
+        let executor = "/mesos-0d2c.executor";
+        assert!(!is_other_agent("a", &l(&[]), executor, "reg/mesos-agent:1"));
+    }
 
     #[test]
     fn engine_time_keeps_milliseconds() {
