@@ -241,13 +241,20 @@ impl Fleet for DockerFleet {
     }
 
     async fn preflight(&self, doc: &MesosCluster, observed: &Observed) -> Results {
+        use crate::preflight::{pending, run, Scope};
         let name = &doc.metadata.name;
-        let fingerprint = serde_json::to_string(&doc.spec).unwrap_or_default();
+        // The hosts where members are still to be placed; the same document with other
+        // hosts pending is looked at again.
+        let hosts = pending(doc, observed);
+        let fingerprint = format!(
+            "{}{hosts:?}",
+            serde_json::to_string(&doc.spec).unwrap_or_default()
+        );
         if let Some(r) = self.preflight.get(name, &fingerprint) {
             return r;
         }
         let clients = self.clients(doc).await;
-        let results = crate::preflight::run(doc, &clients, observed, None).await;
+        let results = run(doc, &clients, observed, &Scope::Hosts(hosts)).await;
         self.preflight.put(name, fingerprint, results.clone());
         results
     }

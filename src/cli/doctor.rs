@@ -16,7 +16,6 @@ use mesos_operator_core::spec::{secret_sites, Component, MesosCluster};
 use mesos_operator_core::status::{ready_count, Phase};
 
 use super::CliResult;
-use crate::fleet::Fleet;
 use crate::gather::Snapshot;
 use crate::observe::HostClients;
 use crate::secrets::{Keyring, SecretSource};
@@ -31,11 +30,17 @@ pub(super) async fn run(
     name: &str,
     secrets_dir: Option<PathBuf>,
 ) -> CliResult {
-    let (snap, secrets, fleet) = super::plan::look(store, keys, name, secrets_dir).await?;
+    let (snap, secrets, _) = super::plan::look(store, keys, name, secrets_dir).await?;
     let status = store.status(name).await?;
     let events = store.events(name).await?;
     let clients = crate::observe::connect(&snap.doc, &secrets).await;
-    let preflight = fleet.preflight(&snap.doc, &snap.observed).await;
+    let preflight = crate::preflight::run(
+        &snap.doc,
+        &clients,
+        &snap.observed,
+        &crate::preflight::Scope::All,
+    )
+    .await;
 
     let mut out = String::new();
     let phase = status.as_ref().map(|s| s.phase);

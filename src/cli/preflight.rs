@@ -11,7 +11,7 @@ use mesos_operator_core::preflight::{CheckResult, Outcome, Results};
 
 use super::output;
 use super::{CliError, CliResult, Format};
-use crate::fleet::Fleet;
+use crate::preflight::{self as checks, Scope};
 use crate::secrets::Keyring;
 use crate::store::Store;
 
@@ -23,7 +23,7 @@ pub(super) async fn run(
     format: Format,
     secrets_dir: Option<PathBuf>,
 ) -> CliResult {
-    let (snap, _, fleet) = super::plan::look(store, keys, name, secrets_dir).await?;
+    let (snap, secrets, _) = super::plan::look(store, keys, name, secrets_dir).await?;
     if let Some(h) = &host {
         if snap.doc.host(h).is_none() {
             return Err(CliError::Input(format!(
@@ -38,10 +38,12 @@ pub(super) async fn run(
             )));
         }
     }
-    let mut results = fleet.preflight(&snap.doc, &snap.observed).await;
-    if let Some(h) = &host {
-        results.retain(|k, _| k == h);
-    }
+    let scope = match host {
+        Some(h) => Scope::Hosts([h].into()),
+        None => Scope::All,
+    };
+    let clients = crate::observe::connect(&snap.doc, &secrets).await;
+    let results = checks::run(&snap.doc, &clients, &snap.observed, &scope).await;
     match format {
         Format::Json => println!("{}", output::json(&rows_json(&results))?),
         Format::Yaml => print!("{}", output::yaml(&rows_json(&results))?),

@@ -24,22 +24,77 @@ use crate::docker::HostClient;
 use crate::observe::HostClients;
 use helper::DataAt;
 
-/// Checks `only` (or every host of the document), with what `observed` says runs where.
+/// Hosts looked at at once.
+pub const MAX_CONCURRENT_HOSTS: usize = 16;
+
+/// Other hosts that look at a checked host's address when only some hosts are checked.
+pub const PEERS: usize = 3;
+
+/// Which hosts to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every host of the document (`mesos-operator preflight`).
+    All,
+    /// These hosts, each with up to [`PEERS`] other hosts dialling its address (the
+    /// reconcile: the hosts where a member is still to be placed).
+    Hosts(BTreeSet<String>),
+}
+
+/// The hosts where the document places a member that `observed` does not show: where the
+/// next placements go.
+pub fn pending(doc: &MesosCluster, observed: &Observed) -> BTreeSet<String> {
+    let desired = Desired::from_document(doc);
+    desired
+        .containers
+        .keys()
+        .filter(|(c, h)| observed.container(*c, h).is_none())
+        .map(|(_, h)| h.clone())
+        .collect()
+}
+
+/// Checks the hosts of `scope`, with what `observed` says runs where.
 pub async fn run(
     doc: &MesosCluster,
     clients: &HostClients,
     observed: &Observed,
-    only: Option<&str>,
+    scope: &Scope,
 ) -> Results {
     let desired = Desired::from_document(doc);
     let cluster = doc.metadata.name.as_str();
-    // Every reachable host looks (its reach of the others is needed for their checks).
-    let looks = clients.hosts.iter().filter_map(|(name, c)| match c {
-        Ok(client) if observed.reachable(name) || observed.hosts.is_empty() => {
-            Some(facts_of(doc, &desired, client, cluster))
-        }
-        _ => None,
-    });
+    let answers = |name: &str| {
+        matches!(clients.hosts.get(name), Some(Ok(_)))
+            && (observed.reachable(name) || observed.hosts.is_empty())
+    };
+    let checked: BTreeSet<String> = match scope {
+        Scope::All => doc.spec.hosts.iter().map(|h| h.name.clone()).collect(),
+        Scope::Hosts(h) => h.clone(),
+    };
+    // The checked hosts look, and for their addresses a few others (their reach of the
+    // checked hosts is what `AddressRoutable` reads).
+    let mut looking: BTreeSet<String> = checked.iter().filter(|h| answers(h)).cloned().collect();
+    if matches!(scope, Scope::Hosts(_)) {
+        looking.extend(
+            doc.spec
+                .hosts
+                .iter()
+                .map(|h| h.name.clone())
+                .filter(|h| !checked.contains(h) && answers(h))
+                .take(PEERS),
+        );
+    }
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_HOSTS));
+    let looks = looking
+        .iter()
+        .filter_map(|name| match clients.hosts.get(name) {
+            Some(Ok(client)) => {
+                let (sem, desired) = (sem.clone(), &desired);
+                Some(async move {
+                    let _permit = sem.acquire().await;
+                    facts_of(doc, desired, client, cluster).await
+                })
+            }
+            _ => None,
+        });
     let facts: BTreeMap<String, HostFacts> = futures_util::future::join_all(looks)
         .await
         .into_iter()
@@ -47,7 +102,7 @@ pub async fn run(
     let th = Thresholds::default();
     let mut out = Results::new();
     for h in &doc.spec.hosts {
-        if only.is_some_and(|o| o != h.name) {
+        if !checked.contains(&h.name) {
             continue;
         }
         let Some(f) = facts.get(&h.name) else {
