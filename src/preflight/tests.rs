@@ -25,6 +25,8 @@ use crate::store::memory::MemStore;
 struct EngineState {
     cgroup_version: AtomicU8,
     skew_ms: AtomicI64,
+    /// Another cluster's agent runs on the engine, with Mesos' default (kill orphans).
+    neighbour: std::sync::atomic::AtomicBool,
 }
 
 async fn engine(state: Arc<EngineState>) -> u16 {
@@ -56,7 +58,19 @@ async fn engine(state: Arc<EngineState>) -> u16 {
                 }));
             }
             if path.ends_with("/containers/json") {
-                return json(serde_json::json!([]));
+                if !state.neighbour.load(Ordering::SeqCst) {
+                    return json(serde_json::json!([]));
+                }
+                return json(serde_json::json!([{
+                    "Id": "n1", "Names": ["/other-agent-h1"], "Image": "reg/mesos-agent:1.11.0",
+                    "Labels": {"io.mesos-operator.cluster": "other", "io.mesos-operator.role": "agent"},
+                }]));
+            }
+            if path.ends_with("/containers/n1/json") {
+                return json(serde_json::json!({
+                    "Id": "n1", "Name": "/other-agent-h1",
+                    "Config": {"Env": ["MESOS_MASTER=zk://10.0.0.9:2181/mesos", "MESOS_CGROUPS_ROOT=mesos"]},
+                }));
             }
             if path.ends_with("/volumes") {
                 return json(serde_json::json!({"Volumes": [], "Warnings": []}));
@@ -135,6 +149,29 @@ async fn an_engine_on_cgroup_v2_fails_agents_with_cgroups_isolation_until_it_run
     f.forget("sim");
     let r = f.preflight(&doc, &Observed::default()).await;
     assert_eq!(result(&r, Check::CgroupVersion).outcome, Outcome::Pass);
+    assert_eq!(result(&r, Check::AgentsOnOneEngine).outcome, Outcome::Pass);
+}
+
+#[tokio::test]
+async fn another_clusters_agent_that_kills_orphans_holds_this_clusters_agent() {
+    let state = Arc::new(EngineState::default());
+    state.cgroup_version.store(1, Ordering::SeqCst);
+    state.neighbour.store(true, Ordering::SeqCst);
+    let doc = document(engine(state.clone()).await);
+    let r = fleet().preflight(&doc, &Observed::default()).await;
+    let n = result(&r, Check::AgentsOnOneEngine);
+    assert_eq!(n.outcome, Outcome::Fail, "{n:?}");
+    assert!(
+        n.detail.contains("other-agent-h1 (cluster other)"),
+        "{}",
+        n.detail
+    );
+    assert!(n.holds(Component::Agents) && !n.holds(Component::Masters));
+    assert!(
+        n.fix.contains("MESOS_DOCKER_KILL_ORPHANS=false"),
+        "{}",
+        n.fix
+    );
 }
 
 #[tokio::test]
