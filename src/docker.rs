@@ -179,6 +179,12 @@ fn component_of(role: &str) -> Option<Component> {
 }
 
 impl HostClient {
+    /// The engine's API, for callers with calls of their own (preflight, doctor); each call
+    /// goes through [`HostClient::call`] for its deadline.
+    pub(crate) fn api(&self) -> &Docker {
+        &self.docker
+    }
+
     /// The same client, counting each of its requests in `metrics` by host and result.
     pub fn counted(mut self, metrics: Metrics) -> HostClient {
         self.metrics = Some(metrics);
@@ -198,7 +204,7 @@ impl HostClient {
 
     /// Every request but the long-lived ones (event streams, pulls) goes through here: a
     /// deadline, the error classified, and the request counted.
-    async fn call<T, F>(&self, timeout: Duration, f: F) -> Result<T, DockerError>
+    pub(crate) async fn call<T, F>(&self, timeout: Duration, f: F) -> Result<T, DockerError>
     where
         F: std::future::Future<Output = Result<T, bollard::errors::Error>>,
     {
@@ -831,6 +837,7 @@ mod tests {
                 tls: None,
                 insecure: true,
             },
+            ignore_preflight: vec![],
         };
         connect(&host, &SecretSource::Dir("/nonexistent".into()))
             .await

@@ -49,6 +49,7 @@ pub mod liveness;
 pub mod logging;
 pub mod metrics;
 pub mod observe;
+pub mod preflight;
 pub mod probe;
 pub mod reconcile;
 pub mod secrets;

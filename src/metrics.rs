@@ -280,6 +280,13 @@ struct ClusterHostLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PreflightLabels {
+    cluster: String,
+    host: String,
+    check: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HostResultLabels {
     host: String,
     result: String,
@@ -390,6 +397,8 @@ struct Seen {
     hosts: BTreeSet<String>,
     /// The image info series, as (component, image, state).
     images: BTreeSet<(String, String, ImageState)>,
+    /// (host, check) with a preflight gauge.
+    preflight: BTreeSet<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -404,6 +413,7 @@ struct Inner {
     step_duration: HistogramFamily<KindLabels>,
     cluster_converged: Family<ClusterLabels, Gauge>,
     cluster_phase: Family<PhaseLabels, Gauge>,
+    preflight_check: Family<PreflightLabels, Gauge>,
     component_ready: Family<ComponentLabels, Gauge>,
     component_desired: Family<ComponentLabels, Gauge>,
     zookeeper_voters: Family<ClusterLabels, Gauge>,
@@ -552,6 +562,13 @@ impl Metrics {
             "mesos_operator_leader_term",
             "Term of this replica's leadership (the leadership key's etcd create revision); 0 while a standby",
             leader_term.clone(),
+        );
+
+        let preflight_check = Family::<PreflightLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_preflight_check",
+            "Last result of a host preflight check where a member was about to be placed: 0 pass, 1 warn, 2 fail (a failure ignored by spec.hosts[].ignorePreflight counts as 1)",
+            preflight_check.clone(),
         );
 
         let docker_requests_total = Family::<HostResultLabels, Counter>::default();
@@ -777,6 +794,7 @@ impl Metrics {
                 docker_event_stream_up,
                 docker_event_stream_restarts_total,
                 docker_events_total,
+                preflight_check,
                 seen: Mutex::new(HashMap::new()),
             }),
         }
@@ -1002,6 +1020,21 @@ impl Metrics {
                 kind: kind.to_owned(),
             })
             .observe(secs);
+    }
+
+    /// A host preflight check's last result on `host` (`Check::as_str()`): 0 pass, 1 warn
+    /// (or a failure the host ignores), 2 fail.
+    pub fn set_preflight(&self, cluster: &str, host: &str, check: &str, value: i64) {
+        self.with_cluster(cluster, |m, seen| {
+            seen.preflight.insert((host.to_owned(), check.to_owned()));
+            m.preflight_check
+                .get_or_create(&PreflightLabels {
+                    cluster: cluster.to_owned(),
+                    host: host.to_owned(),
+                    check: check.to_owned(),
+                })
+                .set(value);
+        });
     }
 
     /// The cluster's state after a pass: `converged` and its `phase` (`Phase::as_str()`).
@@ -1265,6 +1298,13 @@ impl Metrics {
                 "scan" => m.autoupdate_scans_total.remove(&labels),
                 _ => m.autoupdate_canaries_total.remove(&labels),
             };
+        }
+        for (host, check) in s.preflight {
+            m.preflight_check.remove(&PreflightLabels {
+                cluster: c(),
+                host,
+                check,
+            });
         }
         for host in s.event_hosts {
             m.docker_event_stream_up

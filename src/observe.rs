@@ -113,6 +113,7 @@ pub async fn observe(doc: &MesosCluster, fleet: &HostClients, auth: Option<&Http
         masters,
         agents,
         marathon,
+        preflight: Default::default(),
     }
 }
 

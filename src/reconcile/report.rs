@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use mesos_operator_core::observed::{HostObservation, Observed};
+use mesos_operator_core::preflight::Outcome;
 use mesos_operator_core::spec::{Component, FieldError};
 use mesos_operator_core::status::{
     self, ClusterStatus, OperatorLeader, Phase, StatusInputs, StepRecord,
@@ -17,6 +18,7 @@ use super::Context;
 use crate::clock::rfc3339;
 use crate::gather::Snapshot;
 use crate::metrics::{ObservedHealth, DOCKER_ENGINE};
+use crate::store::{Event, EventOutcome};
 
 /// The status of a planned cluster.
 pub(super) fn derive(ctx: &Context, snap: &Snapshot) -> ClusterStatus {
@@ -72,6 +74,62 @@ pub(super) fn metrics(ctx: &Context, snap: &Snapshot, status: &ClusterStatus) {
         .filter_map(|(c, s)| Some((c.as_str().to_owned(), s.image.clone()?)))
         .collect();
     ctx.metrics.set_observed(name, &health);
+    for r in snap.observed.preflight.values().flatten() {
+        let value = match r.outcome {
+            Outcome::Pass => 0,
+            Outcome::Fail if !r.ignored => 2,
+            _ => 1,
+        };
+        ctx.metrics
+            .set_preflight(name, &r.host, r.check.as_str(), value);
+    }
+}
+
+/// An event for each preflight failure that newly holds a placement (one not held in the
+/// status last written): `events NAME` then shows when and why a member was not placed,
+/// with the fix, beside the steps taken.
+pub(super) async fn preflight_events(
+    ctx: &Context,
+    snap: &Snapshot,
+    status: &ClusterStatus,
+    state: &ClusterState,
+) {
+    let holding = |s: &ClusterStatus| -> Vec<(String, String)> {
+        s.preflight
+            .iter()
+            .filter(|r| r.outcome == Outcome::Fail && !r.ignored)
+            .map(|r| (r.host.clone(), r.check.as_str().to_string()))
+            .collect()
+    };
+    let before = state.last_status.as_ref().map(holding).unwrap_or_default();
+    for r in status
+        .preflight
+        .iter()
+        .filter(|r| r.outcome == Outcome::Fail && !r.ignored)
+        .filter(|r| !before.contains(&(r.host.clone(), r.check.as_str().to_string())))
+    {
+        let event = Event {
+            at: rfc3339(snap.now),
+            kind: "Preflight".into(),
+            component: if r.components.is_empty() {
+                "all".into()
+            } else {
+                r.components
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
+            host: r.host.clone(),
+            step: format!("{}: {}", r.check, r.detail),
+            outcome: EventOutcome::Held,
+            error: Some(r.fix.clone()),
+            duration_seconds: 0.0,
+            generation: snap.generation,
+        };
+        super::step::push(ctx, &snap.name, event).await;
+        warn!(cluster = %snap.name, host = %r.host, check = %r.check, detail = %r.detail, fix = %r.fix, "preflight check failed; the placement waits");
+    }
 }
 
 /// The hosts whose member did not answer well.
@@ -175,6 +233,7 @@ pub(super) async fn invalid(
         step: None,
         components: Default::default(),
         errors,
+        preflight: Vec::new(),
         zookeeper_highest_id: None,
         operator: None,
         updated_at: rfc3339(ctx.clock.now()),
@@ -205,6 +264,7 @@ pub(super) async fn panicked(
         step: None,
         components: Default::default(),
         errors: Vec::new(),
+        preflight: Vec::new(),
         zookeeper_highest_id: None,
         operator: None,
         updated_at: String::new(),

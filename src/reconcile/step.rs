@@ -177,12 +177,18 @@ async fn push_event(
         duration_seconds: (secs * 1000.0).round() / 1000.0,
         generation: snap.generation,
     };
+    push(ctx, &snap.name, event).await;
+}
+
+/// Writes an event under the fence; a failure to write it is logged, not fatal.
+pub(super) async fn push(ctx: &Context, name: &str, event: Event) {
+    let kind = event.kind.clone();
     let pushed = match ctx.fence.guard() {
-        Ok(guard) => ctx.store.push_event(&guard, &snap.name, event).await,
+        Ok(guard) => ctx.store.push_event(&guard, name, event).await,
         Err(e) => Err(e.into()),
     };
     if let Err(e) = pushed {
-        warn!(error = %e, "could not record the step's event");
+        warn!(error = %e, %kind, "could not record an event");
     }
 }
 

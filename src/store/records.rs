@@ -36,6 +36,9 @@ pub enum EventOutcome {
     Ok,
     /// Failed; the event's `error` says why.
     Error,
+    /// Not taken: a host preflight check failed where it would place a member; the
+    /// event's `step` names the check and what was seen, its `error` the fix.
+    Held,
 }
 
 impl EventOutcome {
@@ -44,6 +47,7 @@ impl EventOutcome {
         match self {
             EventOutcome::Ok => "ok",
             EventOutcome::Error => "error",
+            EventOutcome::Held => "held",
         }
     }
 }

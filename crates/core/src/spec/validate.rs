@@ -228,6 +228,18 @@ fn hosts(doc: &MesosCluster, e: &mut Errors) -> BTreeSet<String> {
             ),
         }
         docker_endpoint(&p, &h.docker, e);
+        for (j, name) in h.ignore_preflight.iter().enumerate() {
+            if crate::preflight::Check::parse(name).is_none() {
+                e.add(
+                    format!("{p}.ignorePreflight[{j}]"),
+                    format!("'{name}' is not a preflight check"),
+                    format!(
+                        "use one of {}",
+                        crate::preflight::Check::ALL.map(|c| c.as_str()).join(", ")
+                    ),
+                );
+            }
+        }
     }
     names
 }
@@ -1097,6 +1109,19 @@ mod tests {
             .agents
             .env
             .insert("MESOS_DOCKER_KILL_ORPHANS".into(), "false".into());
+        assert_eq!(validate(&d, None), Ok(()));
+    }
+
+    #[test]
+    fn ignore_preflight_takes_known_check_names_only() {
+        let mut d = seed();
+        d.spec.hosts[1].ignore_preflight = vec!["OpenFiles".into(), "Swap".into()];
+        let errs = validate(&d, None).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].path, "spec.hosts[1].ignorePreflight[1]");
+        assert!(errs[0].problem.contains("'Swap'"), "{errs:?}");
+        assert!(errs[0].fix.contains("ClockSkew"), "{errs:?}");
+        d.spec.hosts[1].ignore_preflight = vec!["OpenFiles".into()];
         assert_eq!(validate(&d, None), Ok(()));
     }
 
