@@ -224,8 +224,95 @@ pub fn component_converged(d: &Desired, o: &Observed, c: Component) -> bool {
     }
 }
 
-/// Checks one step against the state (and record) it was planned from.
+/// Checks one step against the state (and record) it was planned from. A batch
+/// ([`Step::CreateContainers`]) is judged part by part, each as if alone and each beside
+/// all the others done ([`check_batch`]).
 pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(), Violation> {
+    if let Step::CreateContainers { .. } = step {
+        return check_batch(d, o, r, step);
+    }
+    check_single(d, o, r, step)
+}
+
+/// A batch's parts run side by side, so any of them may be done when another one acts:
+/// each part must be allowed against the state it was planned from (alone) and against
+/// that state with every other part done (together: the most any of them can see, as
+/// creations only add). Only creations of masters, agents or Marathon may be batched, on
+/// hosts named once each; a batch of one is a single step.
+fn check_batch(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(), Violation> {
+    let hosts = step.hosts();
+    let distinct: BTreeSet<&str> = hosts.iter().copied().collect();
+    if hosts.len() < 2 || distinct.len() != hosts.len() {
+        return violation(
+            "batch-shape",
+            format!("{step}: a batch names at least two hosts, each once"),
+        );
+    }
+    if step.component() == Component::Zookeeper {
+        return violation(
+            "batch-shape",
+            format!("{step}: ZooKeeper servers start one at a time (each joins the committed ensemble)"),
+        );
+    }
+    let parts = step.parts();
+    for part in &parts {
+        check_single(d, o, r, part).map_err(|v| Violation {
+            rule: v.rule,
+            detail: format!("{step}, alone: {}", v.detail),
+        })?;
+    }
+    for (i, part) in parts.iter().enumerate() {
+        let mut together = o.clone();
+        for (j, other) in parts.iter().enumerate() {
+            if i != j {
+                done(d, &mut together, other);
+            }
+        }
+        check_single(d, &together, r, part).map_err(|v| Violation {
+            rule: v.rule,
+            detail: format!("{step}, together: {}", v.detail),
+        })?;
+    }
+    Ok(())
+}
+
+/// `o` as it is once the creation `part` is done: its container runs the document's
+/// configuration (a master with the quorum the document gives it), not yet healthy.
+fn done(d: &Desired, o: &mut Observed, part: &Step) {
+    let Step::CreateContainer { component, host } = part else {
+        return;
+    };
+    let Some(spec) = d.containers.get(&(*component, host.clone())) else {
+        return;
+    };
+    let Some(HostObservation::Reachable { containers, .. }) = o.hosts.get_mut(host) else {
+        return;
+    };
+    let master_quorum = (*component == Component::Masters).then(|| {
+        spec.env
+            .get("MESOS_QUORUM")
+            .and_then(|q| q.parse().ok())
+            .unwrap_or(d.master_quorum)
+    });
+    containers.insert(
+        *component,
+        ObservedContainer {
+            name: spec.name.clone(),
+            component: *component,
+            host: host.clone(),
+            image: spec.image.clone(),
+            config_hash: spec.config_hash.clone(),
+            state: ContainerState::Running,
+            started_at: 0,
+            zk_id: None,
+            master_quorum,
+            detail: Default::default(),
+        },
+    );
+}
+
+/// Checks one single step.
+fn check_single(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(), Violation> {
     if d.paused {
         return violation("paused", format!("{step} while spec.rollout.paused"));
     }

@@ -157,7 +157,7 @@ impl Recorded {
     pub fn in_flight_on(&self, host: &str) -> Option<u64> {
         self.in_flight
             .as_ref()
-            .filter(|f| f.step.host() == host)
+            .filter(|f| f.step.hosts().contains(&host))
             .map(|f| f.started_at)
     }
 }
@@ -174,12 +174,25 @@ impl Recorded {
 ///   `AgentUp` when it was asked to end (kept: the request may be lost);
 /// - creating, replacing or starting a master records its host among the master hosts; a
 ///   removal with its volume forgets it.
+///
+/// A batch ([`Step::CreateContainers`]) is recorded as one step in flight, with what each
+/// of its parts records: every master host it creates on is a master host before any of
+/// them is created.
 pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
     let mut r = recorded.clone();
+    for part in step.parts() {
+        r = record_part_before(&part, &r, now);
+    }
     r.in_flight = Some(InFlight {
         step: step.clone(),
         started_at: now,
     });
+    r
+}
+
+/// What one single step records before it is carried out, beside the step in flight.
+fn record_part_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
+    let mut r = recorded.clone();
     // A member the step acts on proves itself healthy again afterwards (not timed by the
     // container's start, which is the Docker host's clock).
     if let Some(seen) = r.healthy.get_mut(&step.component()) {
@@ -287,6 +300,14 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
 pub fn record_after(step: &Step, recorded: &Recorded) -> Recorded {
     let mut r = recorded.clone();
     r.in_flight = None;
+    for part in step.parts() {
+        record_part_after(&part, &mut r);
+    }
+    r
+}
+
+/// What one single step that ran to its end retires from the record.
+fn record_part_after(step: &Step, r: &mut Recorded) {
     // The master and its volume are gone for good: the host holds no master any more.
     if let Step::RemoveContainer {
         component: Component::Masters,
@@ -313,7 +334,6 @@ pub fn record_after(step: &Step, recorded: &Recorded) -> Recorded {
     {
         r.registry_reset.remove(host);
     }
-    r
 }
 
 /// The record brought up to date with what is seen, before planning. An own maintenance

@@ -387,6 +387,40 @@ fn below_floor(ctx: &View, host: &str, what: &str) -> Option<Decision> {
     None
 }
 
+/// The masters of a cluster that has none, all at once: no master container anywhere, no
+/// master volume on any host (no replica that holds a log), no master host out of sight in
+/// the record, no registry reset pending, every master the document places missing and
+/// within the ceiling together. Their replicas are all empty and initialize the log
+/// together, as they do when created one by one; nothing serves yet, so nothing is
+/// disturbed. Anything short of that (a batch cut short leaves some masters created) goes
+/// one master at a time.
+fn all_at_once(ctx: &View, missing: &[&str]) -> Option<Decision> {
+    let d = ctx.desired;
+    let any_volume = ctx.observed.hosts.iter().any(|(h, o)| {
+        let v = crate::desired::volume_name(&d.name, Component::Masters, h);
+        matches!(o, crate::observed::HostObservation::Reachable { volumes, .. } if volumes.contains(&v))
+    });
+    let fresh = missing.len() as u32 == d.master_count
+        && missing.len() > 1
+        && ctx.observed.containers_of(Component::Masters).is_empty()
+        && ctx.recorded.master_hosts.is_empty()
+        && ctx.recorded.registry_reset.is_empty()
+        && !any_volume
+        && within_ceiling(missing.len(), d.master_quorum)
+        && missing.iter().all(|h| ctx.observed.reachable(h));
+    if !fresh {
+        return None;
+    }
+    super::create_all(
+        Component::Masters,
+        missing.iter().map(|h| h.to_string()).collect(),
+        format!(
+            "no master exists yet: create all {} at once (empty replicas initialize the log together; nothing serves yet)",
+            missing.len()
+        ),
+    )
+}
+
 pub(super) fn plan(ctx: &View) -> Option<Decision> {
     let desired = ctx.desired.hosts_of(Component::Masters);
     // Membership is checked per container: a set keeps planning linear in hosts.
@@ -464,6 +498,9 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
         let v = crate::desired::volume_name(&ctx.desired.name, Component::Masters, h);
         matches!(ctx.observed.hosts.get(h), Some(crate::observed::HostObservation::Reachable { volumes, .. }) if volumes.contains(&v))
     };
+    if let Some(d) = all_at_once(ctx, &missing) {
+        return Some(d);
+    }
     if let Some(h) = missing
         .iter()
         .filter(|h| replica_can_catch_up || has_volume(h))

@@ -14,6 +14,8 @@ pub enum StepKind {
     StartContainer,
     /// [`Step::CreateContainer`].
     CreateContainer,
+    /// [`Step::CreateContainers`].
+    CreateContainers,
     /// [`Step::ReplaceContainer`].
     ReplaceContainer,
     /// [`Step::RemoveContainer`].
@@ -42,6 +44,7 @@ impl StepKind {
         match self {
             StepKind::StartContainer => "StartContainer",
             StepKind::CreateContainer => "CreateContainer",
+            StepKind::CreateContainers => "CreateContainers",
             StepKind::ReplaceContainer => "ReplaceContainer",
             StepKind::RemoveContainer => "RemoveContainer",
             StepKind::ZkStartServer => "ZkStartServer",
@@ -98,6 +101,18 @@ pub enum Step {
         component: Component,
         /// Host.
         host: String,
+    },
+    /// Create and start the missing containers of `component` on several hosts at once,
+    /// each as [`Step::CreateContainer`] would: creations that disturb nobody (the masters
+    /// of a cluster that has none, missing agents while the masters serve, the Marathon
+    /// instances of a cluster that has none). One step in flight; its hosts' operations run
+    /// side by side, each host's in order. The planner returns one only when every part is
+    /// allowed alone and all of them together ([`crate::invariants`] judges both).
+    CreateContainers {
+        /// Component.
+        component: Component,
+        /// Hosts, by name, at least two, each once.
+        hosts: Vec<String>,
     },
     /// Stop and remove a container and create it again with the desired configuration on
     /// the same data volume. With `reset_registry` the master's replicated log is wiped
@@ -185,6 +200,7 @@ impl Step {
         match self {
             Step::StartContainer { .. } => StepKind::StartContainer,
             Step::CreateContainer { .. } => StepKind::CreateContainer,
+            Step::CreateContainers { .. } => StepKind::CreateContainers,
             Step::ReplaceContainer { .. } => StepKind::ReplaceContainer,
             Step::RemoveContainer { .. } => StepKind::RemoveContainer,
             Step::ZkStartServer { .. } => StepKind::ZkStartServer,
@@ -198,9 +214,11 @@ impl Step {
         }
     }
 
-    /// The host the step acts on.
+    /// The host the step acts on; for [`Step::CreateContainers`], its first host
+    /// ([`Step::hosts`] names them all).
     pub fn host(&self) -> &str {
         match self {
+            Step::CreateContainers { hosts, .. } => hosts.first().map_or("", String::as_str),
             Step::StartContainer { host, .. }
             | Step::CreateContainer { host, .. }
             | Step::ReplaceContainer { host, .. }
@@ -216,11 +234,40 @@ impl Step {
         }
     }
 
+    /// Every host the step acts on.
+    pub fn hosts(&self) -> Vec<&str> {
+        match self {
+            Step::CreateContainers { hosts, .. } => hosts.iter().map(String::as_str).collect(),
+            _ => vec![self.host()],
+        }
+    }
+
+    /// The hosts, as status, events and logs show them: `h1` or `h1,h2,h3`.
+    pub fn hosts_text(&self) -> String {
+        self.hosts().join(",")
+    }
+
+    /// The step as the single steps it is made of: a batch's parts, each as it would be
+    /// taken alone; any other step is its own only part.
+    pub fn parts(&self) -> Vec<Step> {
+        match self {
+            Step::CreateContainers { component, hosts } => hosts
+                .iter()
+                .map(|h| Step::CreateContainer {
+                    component: *component,
+                    host: h.clone(),
+                })
+                .collect(),
+            _ => vec![self.clone()],
+        }
+    }
+
     /// The component the step acts on.
     pub fn component(&self) -> Component {
         match self {
             Step::StartContainer { component, .. }
             | Step::CreateContainer { component, .. }
+            | Step::CreateContainers { component, .. }
             | Step::ReplaceContainer { component, .. }
             | Step::RemoveContainer { component, .. } => *component,
             Step::ZkStartServer { .. }
@@ -284,6 +331,12 @@ impl fmt::Display for Step {
             Step::CreateContainer { component, host } => {
                 write!(f, "create the {} container on {host}", component.role())
             }
+            Step::CreateContainers { component, hosts } => write!(
+                f,
+                "create the {} containers on {} at once",
+                component.role(),
+                hosts.join(", ")
+            ),
             Step::ReplaceContainer {
                 component,
                 host,
