@@ -2331,3 +2331,159 @@ fn two_leaving_voters_whose_containers_are_gone_do_not_wait_for_each_other() {
     assert!(sim.violations.is_empty(), "{:?}", sim.violations);
     sim.matches(&desired).unwrap();
 }
+
+/// Several steps in one decision (issue 24): the masters of a cluster that has none, the
+/// agents of a cluster that has none, and its Marathon instances are each created in one
+/// batch, each batch allowed by the invariants part by part, alone and together. Taken
+/// one by one instead, the masters wait for each other's health: three gates in a row.
+#[test]
+fn a_new_cluster_creates_its_masters_agents_and_marathons_each_in_one_batch() {
+    let d = doc(3, 3, 3, 2);
+    let desired = Desired::from_document(&d);
+    let mut sim = SimCluster::new(
+        "t",
+        &desired.addresses.keys().cloned().collect::<Vec<_>>(),
+        1_000_000,
+    );
+    let mut batches: Vec<(Component, Vec<String>)> = Vec::new();
+    let converged = drive_with_cuts(&desired, &mut sim, 500, |step, _| {
+        if let Step::CreateContainers { component, hosts } = step {
+            batches.push((*component, hosts.clone()));
+        }
+        Cut::None
+    });
+    assert!(converged, "{:?}", next(&d, &sim));
+    let all = |n: usize| (1..=n).map(|i| format!("h{i}")).collect::<Vec<_>>();
+    assert_eq!(
+        batches,
+        vec![
+            (Component::Masters, all(3)),
+            (Component::Agents, all(3)),
+            (Component::Marathon, all(2)),
+        ]
+    );
+}
+
+/// A batch cut short by the operator's death after its first host's creation: the record
+/// names the whole batch in flight, and every master host before any master exists; the
+/// next plans create the rest one at a time (some masters exist: no longer a cluster that
+/// has none), and the cluster converges with every step within the rules.
+#[test]
+fn a_batch_cut_short_is_finished_one_master_at_a_time() {
+    let d = doc(3, 3, 3, 0);
+    let desired = Desired::from_document(&d);
+    let mut sim = SimCluster::new(
+        "t",
+        &desired.addresses.keys().cloned().collect::<Vec<_>>(),
+        1_000_000,
+    );
+    let first = run_until(&d, &mut sim, 200, |s| {
+        matches!(s, Step::CreateContainers { component: Component::Masters, .. })
+    });
+    let Some(batch) = first.last().cloned() else {
+        panic!("no step");
+    };
+    assert!(matches!(batch, Step::CreateContainers { .. }), "{first:?}");
+    // Dies after h1's pull and creation: h2 and h3 have nothing.
+    let run = sim
+        .apply_cut(&desired, &batch, |ops| after_op(ops, "create"))
+        .unwrap();
+    assert_eq!(run.outcome, None, "the operator died");
+    let in_flight = sim.record.in_flight.clone().map(|f| f.step);
+    assert_eq!(in_flight, Some(batch.clone()), "the batch stays in flight");
+    assert_eq!(
+        sim.record.master_hosts.iter().collect::<Vec<_>>(),
+        ["h1", "h2", "h3"],
+        "every host of the batch was recorded before its first creation"
+    );
+    let o = sim.observe();
+    assert!(o.container(Component::Masters, "h1").is_some());
+    assert!(o.container(Component::Masters, "h2").is_none());
+    let mut later = Vec::new();
+    let converged = drive_with_cuts(&desired, &mut sim, 500, |step, _| {
+        later.push(step.clone());
+        Cut::None
+    });
+    assert!(converged, "{:?}", next(&d, &sim));
+    let masters: Vec<&Step> = later
+        .iter()
+        .filter(|s| s.component() == Component::Masters)
+        .collect();
+    assert!(
+        masters
+            .iter()
+            .all(|s| matches!(s, Step::CreateContainer { .. })),
+        "one at a time once some exist: {masters:?}"
+    );
+    assert_eq!(masters.len(), 2, "{masters:?}");
+}
+
+/// The invariants judge a batch part by part, alone and together: three masters of
+/// quorum 2 at once are within the ceiling of 3; a fourth beside them, planned as if the
+/// others were not there, is not; a batch of one host, or of ZooKeeper servers, is no
+/// batch.
+#[test]
+fn the_invariants_judge_a_batch_alone_and_together() {
+    use mesos_operator_core::invariants::check_step;
+    let d = doc(3, 3, 3, 0);
+    let desired = Desired::from_document(&d);
+    let mut sim = SimCluster::new(
+        "t",
+        &desired.addresses.keys().cloned().collect::<Vec<_>>(),
+        1_000_000,
+    );
+    let steps = run_until(&d, &mut sim, 200, |s| s.component() == Component::Masters);
+    assert!(
+        matches!(steps.last(), Some(Step::CreateContainers { .. })),
+        "{steps:?}"
+    );
+    let o = sim.observe();
+    let hosts = |hs: &[&str]| hs.iter().map(|h| h.to_string()).collect::<Vec<_>>();
+    let batch = |c: Component, hs: &[&str]| Step::CreateContainers {
+        component: c,
+        hosts: hosts(hs),
+    };
+    let ok = check_step(
+        &desired,
+        &o,
+        &sim.record,
+        &batch(Component::Masters, &["h1", "h2", "h3"]),
+    );
+    assert_eq!(ok, Ok(()));
+    // Four hosts, each fine alone (one master of quorum 2), too many together. The
+    // document gets a fourth host that takes no master: placed there by a stale plan.
+    let d4 = doc(4, 3, 3, 0);
+    let mut desired4 = Desired::from_document(&d4);
+    let extra = desired
+        .containers
+        .get(&(Component::Masters, "h3".to_string()))
+        .cloned()
+        .map(|mut s| {
+            s.host = "h4".into();
+            s.name = s.name.replace("h3", "h4");
+            s
+        });
+    if let Some(s) = extra {
+        desired4.containers.insert((Component::Masters, "h4".into()), s);
+    }
+    let mut o4 = o.clone();
+    o4.hosts.insert(
+        "h4".into(),
+        HostObservation::Reachable {
+            containers: Default::default(),
+            volumes: vec![],
+        },
+    );
+    let four = batch(Component::Masters, &["h1", "h2", "h3", "h4"]);
+    let v = check_step(&desired4, &o4, &sim.record, &four).unwrap_err();
+    assert_eq!(v.rule, "masters-ceiling", "{v}");
+    assert!(v.detail.contains("together"), "{v}");
+    for shape in [
+        batch(Component::Masters, &["h1"]),
+        batch(Component::Masters, &["h1", "h1"]),
+        batch(Component::Zookeeper, &["h1", "h2"]),
+    ] {
+        let v = check_step(&desired, &o, &sim.record, &shape).unwrap_err();
+        assert_eq!(v.rule, "batch-shape", "{shape}: {v}");
+    }
+}
