@@ -2332,6 +2332,15 @@ fn two_leaving_voters_whose_containers_are_gone_do_not_wait_for_each_other() {
     sim.matches(&desired).unwrap();
 }
 
+/// A model of `desired`'s hosts with nothing on them yet.
+fn empty(desired: &Desired) -> SimCluster {
+    SimCluster::new(
+        "t",
+        &desired.addresses.keys().cloned().collect::<Vec<_>>(),
+        1_000_000,
+    )
+}
+
 /// Several steps in one decision (issue 24): the masters of a cluster that has none, the
 /// agents of a cluster that has none, and its Marathon instances are each created in one
 /// batch, each batch allowed by the invariants part by part, alone and together. Taken
@@ -2340,11 +2349,7 @@ fn two_leaving_voters_whose_containers_are_gone_do_not_wait_for_each_other() {
 fn a_new_cluster_creates_its_masters_agents_and_marathons_each_in_one_batch() {
     let d = doc(3, 3, 3, 2);
     let desired = Desired::from_document(&d);
-    let mut sim = SimCluster::new(
-        "t",
-        &desired.addresses.keys().cloned().collect::<Vec<_>>(),
-        1_000_000,
-    );
+    let mut sim = empty(&desired);
     let mut batches: Vec<(Component, Vec<String>)> = Vec::new();
     let converged = drive_with_cuts(&desired, &mut sim, 500, |step, _| {
         if let Step::CreateContainers { component, hosts } = step {
@@ -2372,11 +2377,7 @@ fn a_new_cluster_creates_its_masters_agents_and_marathons_each_in_one_batch() {
 fn a_batch_cut_short_is_finished_one_master_at_a_time() {
     let d = doc(3, 3, 3, 0);
     let desired = Desired::from_document(&d);
-    let mut sim = SimCluster::new(
-        "t",
-        &desired.addresses.keys().cloned().collect::<Vec<_>>(),
-        1_000_000,
-    );
+    let mut sim = empty(&desired);
     let first = run_until(&d, &mut sim, 200, |s| {
         matches!(s, Step::CreateContainers { component: Component::Masters, .. })
     });
@@ -2427,11 +2428,7 @@ fn the_invariants_judge_a_batch_alone_and_together() {
     use mesos_operator_core::invariants::check_step;
     let d = doc(3, 3, 3, 0);
     let desired = Desired::from_document(&d);
-    let mut sim = SimCluster::new(
-        "t",
-        &desired.addresses.keys().cloned().collect::<Vec<_>>(),
-        1_000_000,
-    );
+    let mut sim = empty(&desired);
     let steps = run_until(&d, &mut sim, 200, |s| s.component() == Component::Masters);
     assert!(
         matches!(steps.last(), Some(Step::CreateContainers { .. })),
