@@ -251,7 +251,9 @@ fn check_batch(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(
     if step.component() == Component::Zookeeper {
         return violation(
             "batch-shape",
-            format!("{step}: ZooKeeper servers start one at a time (each joins the committed ensemble)"),
+            format!(
+                "{step}: ZooKeeper servers start one at a time (each joins the committed ensemble)"
+            ),
         );
     }
     let parts = step.parts();

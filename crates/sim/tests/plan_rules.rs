@@ -2379,7 +2379,13 @@ fn a_batch_cut_short_is_finished_one_master_at_a_time() {
     let desired = Desired::from_document(&d);
     let mut sim = empty(&desired);
     let first = run_until(&d, &mut sim, 200, |s| {
-        matches!(s, Step::CreateContainers { component: Component::Masters, .. })
+        matches!(
+            s,
+            Step::CreateContainers {
+                component: Component::Masters,
+                ..
+            }
+        )
     });
     let Some(batch) = first.last().cloned() else {
         panic!("no step");
@@ -2461,7 +2467,9 @@ fn the_invariants_judge_a_batch_alone_and_together() {
             s
         });
     if let Some(s) = extra {
-        desired4.containers.insert((Component::Masters, "h4".into()), s);
+        desired4
+            .containers
+            .insert((Component::Masters, "h4".into()), s);
     }
     let mut o4 = o.clone();
     o4.hosts.insert(
