@@ -228,10 +228,111 @@ pub fn component_converged(d: &Desired, o: &Observed, c: Component) -> bool {
 /// ([`Step::CreateContainers`]) is judged part by part, each as if alone and each beside
 /// all the others done ([`check_batch`]).
 pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(), Violation> {
-    if let Step::CreateContainers { .. } = step {
-        return check_batch(d, o, r, step);
+    match step {
+        Step::CreateContainers { .. } => check_batch(d, o, r, step),
+        Step::ZkBootstrap { .. } => check_zk_bootstrap(d, o, r, step),
+        _ => check_single(d, o, r, step),
     }
-    check_single(d, o, r, step)
+}
+
+/// A new ensemble's first servers at once: judged as one, since ZooKeeper forms the
+/// ensemble only from the config they share (no part is a step of its own: a server started
+/// alone with peers and no ensemble is a split). The rule generalizes "a new ensemble's
+/// first server lists only itself": its first servers list exactly themselves. Nothing of
+/// ZooKeeper may exist but the batch itself (on every host, all of them in sight), the ids
+/// are fresh (above the recorded highest and anything in sight), one server per host of the
+/// document; carried out again as recorded (the step in flight), the servers and volumes
+/// of its members may exist, each with its own id, and a committed config must be exactly
+/// its members.
+fn check_zk_bootstrap(
+    d: &Desired,
+    o: &Observed,
+    r: &Recorded,
+    step: &Step,
+) -> Result<(), Violation> {
+    let Step::ZkBootstrap { ensemble } = step else {
+        return Ok(());
+    };
+    if d.paused {
+        return violation("paused", format!("{step} while spec.rollout.paused"));
+    }
+    if let Some(c) = d.port_conflicts.first() {
+        return violation(
+            "shared-ports",
+            format!("{step} while cluster {} binds port {} on the same machine", c.other, c.port),
+        );
+    }
+    let ids: BTreeSet<u64> = ensemble.iter().map(|m| m.id).collect();
+    let hosts: BTreeSet<&str> = ensemble.iter().map(|m| m.host.as_str()).collect();
+    if ensemble.len() < 2 || ids.len() != ensemble.len() || hosts.len() != ensemble.len() {
+        return violation(
+            "batch-shape",
+            format!("{step}: a bootstrap names at least two servers, each id and host once"),
+        );
+    }
+    if let Some(h) = hosts.iter().find(|h| !d.addresses.contains_key(**h)) {
+        return violation("unknown-host", format!("{step}: {h} is not in the document"));
+    }
+    let id_on = |h: &str| ensemble.iter().find(|m| m.host == h).map(|m| m.id);
+    let again = r.in_flight.as_ref().is_some_and(|f| &f.step == step);
+    // Carried out again once a majority of it serves, the ensemble is this one: a host out
+    // of sight cannot hold another that its servers would join.
+    let serving_it = again
+        && o.zookeeper
+            .committed
+            .as_ref()
+            .is_some_and(|c| c.voters.keys().copied().collect::<BTreeSet<u64>>() == ids);
+    if let Some(h) = o.hosts.keys().find(|h| !seen(o, h)).filter(|_| !serving_it) {
+        return violation(
+            "zookeeper-split",
+            format!("{step} while {h} is out of sight and may hold an ensemble"),
+        );
+    }
+    if let Some(h) = hosts.iter().find(|h| !seen(o, h)) {
+        return violation("unreachable", format!("{step} on an unreachable host {h}"));
+    }
+    for c in containers(o, Component::Zookeeper) {
+        if !again || c.zk_id.is_none() || c.zk_id != id_on(&c.host) {
+            return violation(
+                "zookeeper-split",
+                format!("{step} beside the ZooKeeper server on {}", c.host),
+            );
+        }
+    }
+    for h in o.hosts.keys().filter(|h| has_zk_volume(d, o, h)) {
+        let held = o.zookeeper.volume_ids.get(h).copied();
+        if !again || id_on(h).is_none() || held.is_some_and(|v| Some(v) != id_on(h)) {
+            return violation(
+                "zookeeper-split",
+                format!("{step} beside the ZooKeeper data on {h} (holding {held:?})"),
+            );
+        }
+    }
+    match &o.zookeeper.committed {
+        Some(cfg) if !again || cfg.voters.keys().copied().collect::<BTreeSet<u64>>() != ids => {
+            return violation(
+                "zookeeper-split",
+                format!("{step} while a config is committed"),
+            );
+        }
+        _ => {}
+    }
+    if again {
+        return Ok(());
+    }
+    let Some(recorded) = r.zk_highest_id else {
+        return violation(
+            "zookeeper-id-unknown",
+            format!("{step} while the highest id handed out is not recorded"),
+        );
+    };
+    if let Some(id) = ids.iter().find(|id| **id <= recorded) {
+        return violation(
+            "zookeeper-id-reuse",
+            format!("{step}: id {id} is not fresh (recorded {recorded})"),
+        );
+    }
+    Ok(())
 }
 
 /// A batch's parts run side by side, so any of them may be done when another one acts:

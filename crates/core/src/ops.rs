@@ -457,7 +457,7 @@ pub fn ops(
         }
         // A batch: each part's operations, host after host (the runtime runs the hosts'
         // operations side by side; every one is idempotent like its part's).
-        Step::CreateContainers { .. } => {
+        Step::CreateContainers { .. } | Step::ZkBootstrap { .. } => {
             let mut all = Vec::new();
             for part in step.parts() {
                 all.extend(ops(d, o, &part, zk_digest, recorded, now)?);

@@ -140,7 +140,7 @@ fn after_op(ops: &[Op], kind: &str) -> Cut {
 
 #[test]
 fn zookeeper_bootstrap_starts_one_server_as_an_ensemble_of_one() {
-    let d = doc(3, 3, 3, 1);
+    let d = doc(3, 1, 3, 1);
     let sim = SimCluster::new("t", &["h1".into(), "h2".into(), "h3".into()], 0);
     match step_of(next(&d, &sim)) {
         Step::ZkStartServer { host, ensemble, id } => {
@@ -149,6 +149,26 @@ fn zookeeper_bootstrap_starts_one_server_as_an_ensemble_of_one() {
             assert_eq!(ensemble[0].id, id);
         }
         s => panic!("{s:?}"),
+    }
+}
+
+/// Issue 24: a new ensemble of several servers starts them all at once, each with the same
+/// first config naming exactly them, with fresh ids; one server per host of the document.
+#[test]
+fn zookeeper_bootstrap_of_several_starts_them_at_once_on_one_first_config() {
+    let d = doc(3, 3, 3, 1);
+    let sim = SimCluster::new("t", &["h1".into(), "h2".into(), "h3".into()], 0);
+    let step = step_of(next(&d, &sim));
+    let Step::ZkBootstrap { ensemble } = &step else {
+        panic!("{step:?}");
+    };
+    let placed: Vec<(u64, &str)> = ensemble.iter().map(|m| (m.id, m.host.as_str())).collect();
+    assert_eq!(placed, [(1, "h1"), (2, "h2"), (3, "h3")]);
+    for part in step.parts() {
+        assert!(
+            matches!(&part, Step::ZkStartServer { ensemble: e, .. } if e == ensemble),
+            "every server is given the whole first ensemble: {part:?}"
+        );
     }
 }
 
@@ -1576,7 +1596,7 @@ fn zookeeper_a_document_moved_off_every_old_host_does_not_bootstrap_a_second_ens
     moved.spec.zookeeper.accept_new_ensemble = true;
     let step = step_of(plan(&Desired::from_document(&moved), &o, &record, sim.now));
     assert!(
-        matches!(step, Step::ZkStartServer { ref host, .. } if host == "h4"),
+        matches!(step, Step::ZkBootstrap { .. }) && step.host() == "h4",
         "{step}"
     );
 }

@@ -24,6 +24,8 @@ pub enum StepKind {
     ZkStartServer,
     /// [`Step::ZkRecreateServer`].
     ZkRecreateServer,
+    /// [`Step::ZkBootstrap`].
+    ZkBootstrap,
     /// [`Step::ZkAdd`].
     ZkAdd,
     /// [`Step::ZkRemove`].
@@ -49,6 +51,7 @@ impl StepKind {
             StepKind::RemoveContainer => "RemoveContainer",
             StepKind::ZkStartServer => "ZkStartServer",
             StepKind::ZkRecreateServer => "ZkRecreateServer",
+            StepKind::ZkBootstrap => "ZkBootstrap",
             StepKind::ZkAdd => "ZkAdd",
             StepKind::ZkRemove => "ZkRemove",
             StepKind::AgentDrain => "AgentDrain",
@@ -146,6 +149,17 @@ pub enum Step {
         /// Initial dynamic config: the committed members, then this server.
         ensemble: Vec<ZkMember>,
     },
+    /// Start the first servers of a new ensemble at once, every one with the same first
+    /// dynamic config naming exactly them (ZooKeeper's own static start): no ensemble exists
+    /// anywhere, so none can be split, and the config is in force from their first start;
+    /// it serves once a majority of them runs. Each part is a [`Step::ZkStartServer`] with
+    /// the whole ensemble; one step in flight, its hosts side by side. A batch cut short is
+    /// carried out again as it was recorded (same ids, same ensemble): a server whose
+    /// container exists is left as it is.
+    ZkBootstrap {
+        /// The first ensemble: fresh ids, one server per host.
+        ensemble: Vec<ZkMember>,
+    },
     /// Create again the container of voter `id` on `host`, on its existing data volume,
     /// which holds that id: finishing a replacement cut short between removing the old
     /// container and creating the new one. Not a new server: the id is the voter's own.
@@ -205,6 +219,7 @@ impl Step {
             Step::RemoveContainer { .. } => StepKind::RemoveContainer,
             Step::ZkStartServer { .. } => StepKind::ZkStartServer,
             Step::ZkRecreateServer { .. } => StepKind::ZkRecreateServer,
+            Step::ZkBootstrap { .. } => StepKind::ZkBootstrap,
             Step::ZkAdd { .. } => StepKind::ZkAdd,
             Step::ZkRemove { .. } => StepKind::ZkRemove,
             Step::AgentDrain { .. } => StepKind::AgentDrain,
@@ -219,6 +234,7 @@ impl Step {
     pub fn host(&self) -> &str {
         match self {
             Step::CreateContainers { hosts, .. } => hosts.first().map_or("", String::as_str),
+            Step::ZkBootstrap { ensemble } => ensemble.first().map_or("", |m| m.host.as_str()),
             Step::StartContainer { host, .. }
             | Step::CreateContainer { host, .. }
             | Step::ReplaceContainer { host, .. }
@@ -238,6 +254,7 @@ impl Step {
     pub fn hosts(&self) -> Vec<&str> {
         match self {
             Step::CreateContainers { hosts, .. } => hosts.iter().map(String::as_str).collect(),
+            Step::ZkBootstrap { ensemble } => ensemble.iter().map(|m| m.host.as_str()).collect(),
             _ => vec![self.host()],
         }
     }
@@ -258,6 +275,14 @@ impl Step {
                     host: h.clone(),
                 })
                 .collect(),
+            Step::ZkBootstrap { ensemble } => ensemble
+                .iter()
+                .map(|m| Step::ZkStartServer {
+                    host: m.host.clone(),
+                    id: m.id,
+                    ensemble: ensemble.clone(),
+                })
+                .collect(),
             _ => vec![self.clone()],
         }
     }
@@ -271,6 +296,7 @@ impl Step {
             | Step::ReplaceContainer { component, .. }
             | Step::RemoveContainer { component, .. } => *component,
             Step::ZkStartServer { .. }
+            | Step::ZkBootstrap { .. }
             | Step::ZkRecreateServer { .. }
             | Step::ZkAdd { .. }
             | Step::ZkRemove { .. } => Component::Zookeeper,
@@ -299,6 +325,9 @@ impl Step {
             Component::Zookeeper => match self {
                 Step::ZkStartServer { .. } => {
                     "the server answers imok and serves as a synced (non-voting) member"
+                }
+                Step::ZkBootstrap { .. } => {
+                    "a majority of the first servers serves the first config, then every one of them"
                 }
                 Step::ZkAdd { .. } | Step::ZkRemove { .. } => {
                     "every member reports the new config version"
@@ -373,6 +402,20 @@ impl fmt::Display for Step {
                     )
                 }
             }
+            Step::ZkBootstrap { ensemble } => write!(
+                f,
+                "bootstrap ZooKeeper servers {} on {} at once, with one first config naming them all",
+                ensemble
+                    .iter()
+                    .map(|m| m.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                ensemble
+                    .iter()
+                    .map(|m| m.host.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Step::ZkRecreateServer { host, id } => write!(
                 f,
                 "re-create the container of ZooKeeper server {id} on {host} on its data volume (finishing its replacement)"
