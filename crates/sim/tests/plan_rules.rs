@@ -2512,3 +2512,49 @@ fn the_invariants_judge_a_batch_alone_and_together() {
         assert_eq!(v.rule, "batch-shape", "{shape}: {v}");
     }
 }
+
+/// A ZooKeeper bootstrap cut short after one or two of its three servers (no majority, or
+/// a majority serving the first config): the batch stays in flight with its ids recorded,
+/// the next plan carries it out again as recorded (same ids, same first config; the
+/// servers that exist are left as they are), and the ensemble is the three first servers,
+/// with no id handed out twice and every step within the rules.
+#[test]
+fn a_zookeeper_bootstrap_cut_short_is_carried_out_again_as_recorded() {
+    for created in [1, 2] {
+        let d = doc(3, 3, 1, 0);
+        let desired = Desired::from_document(&d);
+        let mut sim = empty(&desired);
+        let batch = step_of(next(&d, &sim));
+        assert!(matches!(batch, Step::ZkBootstrap { .. }), "{batch:?}");
+        let run = sim
+            .apply_cut(&desired, &batch, |ops| {
+                let creates: Vec<usize> = ops
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, op)| op.kind() == "create")
+                    .map(|(i, _)| i)
+                    .collect();
+                Cut::DiesAfter(creates[created - 1] + 1)
+            })
+            .unwrap();
+        assert_eq!(run.outcome, None, "the operator died");
+        assert_eq!(sim.record.zk_highest_id, Some(3), "every id recorded first");
+        sim.tick(5);
+        let o = sim.observe();
+        sim.record = mesos_operator_core::record::note_observed(&sim.record, "t", &o, sim.now);
+        let again = step_of(plan(&desired, &o, &sim.record, sim.now));
+        assert_eq!(again, batch, "{created} created: carried out again as recorded");
+        assert_eq!(
+            mesos_operator_core::invariants::check_step(&desired, &o, &sim.record, &again),
+            Ok(())
+        );
+        assert!(drive_with_cuts(&desired, &mut sim, 500, |_, _| Cut::None));
+        let voters: Vec<u64> = sim
+            .zk
+            .as_ref()
+            .map(|c| c.voters.keys().copied().collect())
+            .unwrap_or_default();
+        assert_eq!(voters, [1, 2, 3], "{created} created");
+        assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    }
+}

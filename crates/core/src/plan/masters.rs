@@ -548,7 +548,14 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
                     .members
                     .get(*h)
                     .is_some_and(|m| !m.healthy);
-            if (c.may_run() && !broken) || !stale(ctx, h) || quorum_of(ctx, c) == 1 {
+            // A quorum-1 master is replaced here only with quorum 1 (the stage of a growth
+            // that must first see it healthy): with a higher one it would be a registry
+            // reset, which has its own step. Seed 425 (issue 24's walks): a lone master's
+            // container removed, created again on the kept volume with a version that never
+            // turns healthy while the document grew to five masters; the stage stays at one
+            // master until it serves, and it never did.
+            let reset = quorum_of(ctx, c) == 1 && ctx.desired.master_quorum > 1;
+            if (c.may_run() && !broken) || !stale(ctx, h) || reset {
                 continue;
             }
             if ceiling_ok_with(ctx, h, ctx.desired.master_quorum) {
