@@ -148,7 +148,10 @@ fn the_seed_cluster_from_nothing_through_every_rollout_to_delete() {
         1,
         "{ev:?}"
     );
-    assert!(step_hosts(&ev, 0, "ZkAdd", "zookeeper").is_empty(), "{ev:?}");
+    assert!(
+        step_hosts(&ev, 0, "ZkAdd", "zookeeper").is_empty(),
+        "{ev:?}"
+    );
     // ZooKeeper, then masters, then agents, then Marathon.
     let order: Vec<&str> = ev.iter().map(|e| e.3.as_str()).collect();
     let last_of = |c: &str| order.iter().rposition(|x| *x == c).unwrap_or(0);

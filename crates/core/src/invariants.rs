@@ -241,7 +241,7 @@ pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
 /// first server lists only itself": its first servers list exactly themselves. Nothing of
 /// ZooKeeper may exist but the batch itself (on every host, all of them in sight), the ids
 /// are fresh (above the recorded highest and anything in sight), one server per host of the
-/// document; carried out again as recorded (the step in flight), the servers and volumes
+/// document; carried out again as recorded (`Recorded::zk_bootstrap`), the servers and volumes
 /// of its members may exist, each with its own id, and a committed config must be exactly
 /// its members.
 fn check_zk_bootstrap(
@@ -259,7 +259,10 @@ fn check_zk_bootstrap(
     if let Some(c) = d.port_conflicts.first() {
         return violation(
             "shared-ports",
-            format!("{step} while cluster {} binds port {} on the same machine", c.other, c.port),
+            format!(
+                "{step} while cluster {} binds port {} on the same machine",
+                c.other, c.port
+            ),
         );
     }
     let ids: BTreeSet<u64> = ensemble.iter().map(|m| m.id).collect();
@@ -271,10 +274,13 @@ fn check_zk_bootstrap(
         );
     }
     if let Some(h) = hosts.iter().find(|h| !d.addresses.contains_key(**h)) {
-        return violation("unknown-host", format!("{step}: {h} is not in the document"));
+        return violation(
+            "unknown-host",
+            format!("{step}: {h} is not in the document"),
+        );
     }
     let id_on = |h: &str| ensemble.iter().find(|m| m.host == h).map(|m| m.id);
-    let again = r.in_flight.as_ref().is_some_and(|f| &f.step == step);
+    let again = r.zk_bootstrap.as_ref() == Some(ensemble);
     // Carried out again once a majority of it serves, the ensemble is this one: a host out
     // of sight cannot hold another that its servers would join.
     let serving_it = again

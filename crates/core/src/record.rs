@@ -117,6 +117,14 @@ pub struct Recorded {
     /// by hand before a rollback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marathon_led: Option<String>,
+    /// The first ensemble of a ZooKeeper bootstrap of several servers
+    /// ([`Step::ZkBootstrap`]), recorded before its first server is created and kept until
+    /// every one of them runs and a majority serves it ([`note_observed`]): a bootstrap cut
+    /// short is carried out again from this, whatever steps come between (a repair that
+    /// starts a server created but not started replaces the step in flight, and one server
+    /// of three alone never serves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zk_bootstrap: Option<Vec<crate::plan::ZkMember>>,
 }
 
 /// A member that was seen healthy on one configuration.
@@ -182,6 +190,9 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
     let mut r = recorded.clone();
     for part in step.parts() {
         r = record_part_before(&part, &r, now);
+    }
+    if let Step::ZkBootstrap { ensemble } = step {
+        r.zk_bootstrap = Some(ensemble.clone());
     }
     r.in_flight = Some(InFlight {
         step: step.clone(),
@@ -401,7 +412,29 @@ pub fn note_observed(
         }
     }
     note_marathon_led(&mut r, observed);
+    note_bootstrap_done(&mut r, observed);
     r
+}
+
+/// A bootstrap of several servers is done once every one of its servers has its container
+/// and a majority serves its first ensemble as the committed config: from then on, a lost
+/// member is an ordinary voter to recreate or replace.
+fn note_bootstrap_done(r: &mut Recorded, observed: &Observed) {
+    let Some(ensemble) = &r.zk_bootstrap else {
+        return;
+    };
+    let ids: BTreeSet<u64> = ensemble.iter().map(|m| m.id).collect();
+    let serving = observed
+        .zookeeper
+        .committed
+        .as_ref()
+        .is_some_and(|c| c.voters.keys().copied().collect::<BTreeSet<u64>>() == ids);
+    let all_there = ensemble
+        .iter()
+        .all(|m| observed.container(Component::Zookeeper, &m.host).is_some());
+    if serving && all_there {
+        r.zk_bootstrap = None;
+    }
 }
 
 /// The leader's image, when it is newer than the one recorded (a version with no readable

@@ -518,9 +518,10 @@ impl SimCluster {
         // data.
         let bootstrap_member = ensemble.len() > 1
             && !self.zk_ids_used.contains(&id)
-            && self.zk.as_ref().is_some_and(|cfg| {
-                cfg.version == 0x1_0000_0000 && cfg.voters == bootstrap
-            });
+            && self
+                .zk
+                .as_ref()
+                .is_some_and(|cfg| cfg.version == 0x1_0000_0000 && cfg.voters == bootstrap);
         if !bootstrap_member
             && self
                 .zk

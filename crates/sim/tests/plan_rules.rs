@@ -2514,7 +2514,7 @@ fn the_invariants_judge_a_batch_alone_and_together() {
 }
 
 /// A ZooKeeper bootstrap cut short after one or two of its three servers (no majority, or
-/// a majority serving the first config): the batch stays in flight with its ids recorded,
+/// a majority serving the first config): the bootstrap and its ids stay recorded,
 /// the next plan carries it out again as recorded (same ids, same first config; the
 /// servers that exist are left as they are), and the ensemble is the three first servers,
 /// with no id handed out twice and every step within the rules.
@@ -2539,11 +2539,18 @@ fn a_zookeeper_bootstrap_cut_short_is_carried_out_again_as_recorded() {
             .unwrap();
         assert_eq!(run.outcome, None, "the operator died");
         assert_eq!(sim.record.zk_highest_id, Some(3), "every id recorded first");
+        assert!(
+            sim.record.zk_bootstrap.is_some(),
+            "the bootstrap is recorded"
+        );
         sim.tick(5);
         let o = sim.observe();
         sim.record = mesos_operator_core::record::note_observed(&sim.record, "t", &o, sim.now);
         let again = step_of(plan(&desired, &o, &sim.record, sim.now));
-        assert_eq!(again, batch, "{created} created: carried out again as recorded");
+        assert_eq!(
+            again, batch,
+            "{created} created: carried out again as recorded"
+        );
         assert_eq!(
             mesos_operator_core::invariants::check_step(&desired, &o, &sim.record, &again),
             Ok(())
@@ -2555,6 +2562,42 @@ fn a_zookeeper_bootstrap_cut_short_is_carried_out_again_as_recorded() {
             .map(|c| c.voters.keys().copied().collect())
             .unwrap_or_default();
         assert_eq!(voters, [1, 2, 3], "{created} created");
+        assert_eq!(sim.record.zk_bootstrap, None, "done once all serve");
         assert!(sim.violations.is_empty(), "{:?}", sim.violations);
     }
+}
+
+/// Seed 468 of the walks: the operator died inside the bootstrap's first creation (the
+/// container created, not started). The repair pass started that server, and its step
+/// replaced the bootstrap in flight: one server of three, alone, never served, and nothing
+/// knew the other two were due. The bootstrap is kept in the record until it is done, so it
+/// is carried out again after the repair.
+#[test]
+fn a_zookeeper_bootstrap_cut_inside_its_first_creation_is_finished_after_a_repair() {
+    let d = doc(3, 3, 1, 0);
+    let desired = Desired::from_document(&d);
+    let mut sim = empty(&desired);
+    let batch = step_of(next(&d, &sim));
+    sim.apply_cut(&desired, &batch, |ops| {
+        let first = ops.iter().position(|op| op.kind() == "create").unwrap_or(0);
+        Cut::DiesInside(first, Partial::NotStarted)
+    })
+    .unwrap();
+    let mut taken = Vec::new();
+    assert!(drive_with_cuts(&desired, &mut sim, 500, |step, _| {
+        taken.push(step.clone());
+        Cut::None
+    }));
+    assert!(
+        matches!(taken.first(), Some(Step::StartContainer { .. })),
+        "the repair goes first: {taken:?}"
+    );
+    assert!(taken.contains(&batch), "the bootstrap again: {taken:?}");
+    let voters: Vec<u64> = sim
+        .zk
+        .as_ref()
+        .map(|c| c.voters.keys().copied().collect())
+        .unwrap_or_default();
+    assert_eq!(voters, [1, 2, 3]);
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
 }

@@ -157,17 +157,15 @@ fn bootstrap_all(ctx: &View, desired: &[&str], first_id: u64) -> Option<Decision
     )
 }
 
-/// A bootstrap of several servers cut short (the operator died, a host failed a call): carry
-/// it out again as recorded, same ids and ensemble (each server's creation is idempotent;
+/// A bootstrap of several servers cut short (the operator died, a host failed a call), as
+/// the record keeps it until it is done ([`crate::record::Recorded::zk_bootstrap`]): carry it out again as
+/// recorded, same ids and ensemble (each server's creation is idempotent;
 /// one whose container exists is left as it is), while nothing but it exists: every server
 /// seen is a member on its own host with its own id, every data volume a member's, the
 /// committed config (if a majority already serves) exactly the members, every member's host
 /// answers and is a ZooKeeper host of the document, and some member has no container.
 fn resume_bootstrap(ctx: &View, committed: Option<&ZkConfig>) -> Option<Decision> {
-    let f = ctx.recorded.in_flight.as_ref()?;
-    let Step::ZkBootstrap { ensemble } = &f.step else {
-        return None;
-    };
+    let ensemble = ctx.recorded.zk_bootstrap.as_ref()?;
     let id_on = |h: &str| ensemble.iter().find(|m| m.host == h).map(|m| m.id);
     let ids: BTreeSet<u64> = ensemble.iter().map(|m| m.id).collect();
     let only_members = ctx
@@ -189,16 +187,23 @@ fn resume_bootstrap(ctx: &View, committed: Option<&ZkConfig>) -> Option<Decision
                         .get(h)
                         .is_none_or(|v| Some(*v) == id_on(h))
             });
-    let config_ok = committed.is_none_or(|cfg| cfg.voters.keys().copied().collect::<BTreeSet<u64>>() == ids);
-    let hosts_ok = ensemble.iter().all(|m| {
-        ctx.observed.reachable(&m.host) && ctx.desired.zookeeper.hosts.contains(&m.host)
-    });
-    let missing = ensemble
+    let config_ok =
+        committed.is_none_or(|cfg| cfg.voters.keys().copied().collect::<BTreeSet<u64>>() == ids);
+    let hosts_ok = ensemble
         .iter()
-        .any(|m| ctx.observed.container(Component::Zookeeper, &m.host).is_none());
+        .all(|m| ctx.observed.reachable(&m.host) && ctx.desired.zookeeper.hosts.contains(&m.host));
+    let missing = ensemble.iter().any(|m| {
+        ctx.observed
+            .container(Component::Zookeeper, &m.host)
+            .is_none()
+    });
     (only_members && config_ok && hosts_ok && missing).then(|| Decision::Act {
-        step: f.step.clone(),
-        reason: "the bootstrap of the ZooKeeper ensemble was cut short; carry it out again as recorded".into(),
+        step: Step::ZkBootstrap {
+            ensemble: ensemble.clone(),
+        },
+        reason:
+            "the bootstrap of the ZooKeeper ensemble was cut short; carry it out again as recorded"
+                .into(),
     })
 }
 
