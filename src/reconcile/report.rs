@@ -29,7 +29,7 @@ pub(super) fn derive(ctx: &Context, snap: &Snapshot) -> ClusterStatus {
         decision,
         step: decision.step().map(|s| StepRecord {
             kind: s.kind(),
-            host: Some(s.host().to_string()),
+            host: Some(s.hosts_text()),
             started_at: rfc3339(snap.now),
         }),
         now: rfc3339(ctx.clock.now()),

@@ -483,6 +483,15 @@ pub fn ops(
                 create(d, spec, zk_id.map(|id| (id, members.as_slice())), zk_digest),
             ]
         }
+        // A batch: each part's operations, host after host (the runtime runs the hosts'
+        // operations side by side; every one is idempotent like its part's).
+        Step::CreateContainers { .. } | Step::ZkBootstrap { .. } => {
+            let mut all = Vec::new();
+            for part in step.parts() {
+                all.extend(ops(d, o, &part, zk_digest, recorded, now)?);
+            }
+            all
+        }
         Step::ReplaceContainer {
             component,
             reset_registry,

@@ -429,7 +429,10 @@ impl SimCluster {
                 .get("ZK_ENSEMBLE")
                 .map(|e| {
                     e.split(',')
-                        .filter_map(|m| m.split_once('=').and_then(|(id, _)| id.parse().ok()))
+                        .filter_map(|m| {
+                            let (id, address) = m.split_once('=')?;
+                            Some((id.parse().ok()?, address.to_string()))
+                        })
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -508,7 +511,21 @@ impl SimCluster {
         let (Some(id), true) = (c.zk_id, h.volumes.contains(&data)) else {
             return;
         };
-        let ensemble: BTreeSet<u64> = c.zk_first_ensemble.iter().copied().collect();
+        let ensemble: BTreeSet<u64> = c.zk_first_ensemble.iter().map(|(id, _)| *id).collect();
+        // The first servers of a new ensemble (one first config naming them all): the
+        // config is theirs from the first start, and serves once a majority runs.
+        let bootstrap: BTreeMap<u64, String> = c
+            .zk_first_ensemble
+            .iter()
+            .map(|(id, address)| {
+                let host = self
+                    .addresses
+                    .iter()
+                    .find(|(_, a)| *a == address)
+                    .map_or_else(|| address.clone(), |(h, _)| h.clone());
+                (*id, host)
+            })
+            .collect();
         let held = *h.zk_volume_id.get_or_insert(id);
         let first = !h.zk_initialized;
         h.zk_initialized = true;
@@ -521,10 +538,20 @@ impl SimCluster {
         if !first {
             return;
         }
-        if self
-            .zk
-            .as_ref()
-            .is_some_and(|cfg| cfg.voters.contains_key(&id))
+        // A first server of the ensemble that is in force, started for the first time
+        // with that very first config: a member of a bootstrap, not a voter that lost its
+        // data.
+        let bootstrap_member = ensemble.len() > 1
+            && !self.zk_ids_used.contains(&id)
+            && self
+                .zk
+                .as_ref()
+                .is_some_and(|cfg| cfg.version == 0x1_0000_0000 && cfg.voters == bootstrap);
+        if !bootstrap_member
+            && self
+                .zk
+                .as_ref()
+                .is_some_and(|cfg| cfg.voters.contains_key(&id))
         {
             self.violation(format!(
                 "voter {id} started on {host} without its data (an empty volume)"
@@ -538,6 +565,16 @@ impl SimCluster {
                 self.zk = Some(ZkConfig {
                     version: 0x1_0000_0000,
                     voters: BTreeMap::from([(id, host.to_string())]),
+                });
+            }
+            None if ensemble.len() > 1
+                && ensemble.contains(&id)
+                && bootstrap.get(&id).map(String::as_str) == Some(host)
+                && bootstrap.values().collect::<BTreeSet<_>>().len() == bootstrap.len() =>
+            {
+                self.zk = Some(ZkConfig {
+                    version: 0x1_0000_0000,
+                    voters: bootstrap,
                 });
             }
             None => self.violation(format!(

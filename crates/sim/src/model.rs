@@ -51,9 +51,9 @@ pub struct SimContainer {
     pub zk_id: Option<u64>,
     /// Master quorum label.
     pub master_quorum: Option<u32>,
-    /// The ids `ZK_ENSEMBLE` names: a ZooKeeper server reads it only on its first start on
-    /// an empty data volume.
-    pub zk_first_ensemble: Vec<u64>,
+    /// The ids `ZK_ENSEMBLE` names, with their addresses: a ZooKeeper server reads it only
+    /// on its first start on an empty data volume.
+    pub zk_first_ensemble: Vec<(u64, String)>,
     /// When it last finished (0: never).
     pub finished_at: u64,
     /// Restarting under its restart policy: runs again at this time.
