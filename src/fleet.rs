@@ -94,6 +94,8 @@ pub struct DockerFleet {
     /// ahead that failed lately (host, image → when; not tried again for
     /// [`PULL_AHEAD_RETRY`]).
     pulling: Arc<Mutex<HashMap<String, PullsAhead>>>,
+    /// Where the hosts' clients count their requests (the operator's registry), if anywhere.
+    metrics: Option<Metrics>,
     /// Per cluster, the last preflight results, while fresh.
     preflight: crate::preflight::cache::PreflightCache,
 }
@@ -108,15 +110,18 @@ impl DockerFleet {
             clients: Mutex::new(HashMap::new()),
             events: None,
             pulling: Arc::default(),
+            metrics: None,
             preflight: Default::default(),
         }
     }
 
     /// A fleet that also keeps each host's Docker event stream open for every cluster it
-    /// looks at, and reports the clusters whose containers change ([`Fleet::wakes`]).
+    /// looks at, reports the clusters whose containers change ([`Fleet::wakes`]), and
+    /// counts every request to a Docker engine in `metrics`.
     pub fn watching(secrets: SecretSource, http: reqwest::Client, metrics: Metrics) -> DockerFleet {
         DockerFleet {
-            events: Some(EventHub::new(metrics)),
+            events: Some(EventHub::new(metrics.clone())),
+            metrics: Some(metrics),
             ..DockerFleet::new(secrets, http)
         }
     }
@@ -182,7 +187,11 @@ impl DockerFleet {
                 }
             }
         }
-        let f = Arc::new(observe::connect(doc, &self.secrets).await);
+        let mut f = observe::connect(doc, &self.secrets).await;
+        if let Some(m) = &self.metrics {
+            f = f.counted(m);
+        }
+        let f = Arc::new(f);
         self.keep(name, Some((fp, f.clone())));
         f
     }

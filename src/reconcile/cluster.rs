@@ -132,7 +132,7 @@ async fn act(ctx: &Context, snap: &Snapshot, waits: &mut u32) -> Result<Next, Re
                 "step",
                 cluster = %snap.name,
                 kind = step.kind().as_str(),
-                host = step.host()
+                host = %step.hosts_text()
             );
             async {
                 info!(%step, %reason, "taking a step");

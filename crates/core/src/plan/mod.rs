@@ -249,6 +249,21 @@ fn canary_hold(ctx: &View, c: Component, d: Decision) -> Decision {
     else {
         return d;
     };
+    // A canary goes alone: a batch of the held component is narrowed to its first part,
+    // which the rules below then judge as any single step.
+    let d = match d {
+        Decision::Act {
+            step: step @ Step::CreateContainers { .. },
+            reason,
+        } if step.component() == c => match step.parts().into_iter().next() {
+            Some(first) => Decision::Act {
+                step: first,
+                reason,
+            },
+            None => return Decision::Act { step, reason },
+        },
+        d => d,
+    };
     let Decision::Act { step, .. } = &d else {
         return d;
     };
@@ -375,6 +390,18 @@ fn blocked(
 /// Majority of `n` voters.
 pub fn majority(n: usize) -> usize {
     n / 2 + 1
+}
+
+/// The creations of `component` on `hosts` as one decision: a batch when there are
+/// several, the single step when there is one, none when there are none. Only for
+/// creations that disturb nobody (see [`Step::CreateContainers`]).
+fn create_all(component: Component, hosts: Vec<String>, reason: String) -> Option<Decision> {
+    let step = match <[String; 1]>::try_from(hosts) {
+        Ok([host]) => Step::CreateContainer { component, host },
+        Err(hosts) if hosts.is_empty() => return None,
+        Err(hosts) => Step::CreateContainers { component, hosts },
+    };
+    act(step, reason)
 }
 
 /// Orders hosts so that the leader comes last (followers first), the rest by name.
