@@ -149,11 +149,11 @@ impl Liveness {
                 }
             }
             s.wedged(now).map(|(c, d)| {
-                    format!(
-                        "the reconcile of cluster {c} has run for {}s (wedged)",
-                        d.as_secs()
-                    )
-                })
+                format!(
+                    "the reconcile of cluster {c} has run for {}s (wedged)",
+                    d.as_secs()
+                )
+            })
         })
     }
 }
@@ -195,7 +195,11 @@ mod tests {
         assert_eq!(l.heartbeat(), HEARTBEAT, "no watchdog, the usual heartbeat");
         let (m, rx) = ServiceManager::recording(Duration::from_secs(8));
         l.feed_watchdog(m);
-        assert_eq!(l.heartbeat(), Duration::from_secs(2), "a quarter of WatchdogSec");
+        assert_eq!(
+            l.heartbeat(),
+            Duration::from_secs(2),
+            "a quarter of WatchdogSec"
+        );
         let pings = || rx.try_iter().filter(|m| *m == Message::Watchdog).count();
         l.tick();
         l.tick();

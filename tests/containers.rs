@@ -424,7 +424,15 @@ fn the_operator_image_runs_unprivileged_without_a_shell_and_converges_a_cluster(
     );
     assert_eq!(String::from_utf8_lossy(&user.stdout).trim(), "10001:10001");
     for shell in ["/bin/sh", "/bin/bash"] {
-        let out = local_docker(&["run", "--rm", "--entrypoint", shell, OPERATOR_IMAGE, "-c", "true"]);
+        let out = local_docker(&[
+            "run",
+            "--rm",
+            "--entrypoint",
+            shell,
+            OPERATOR_IMAGE,
+            "-c",
+            "true",
+        ]);
         assert!(!out.status.success(), "the image has {shell}");
     }
 
@@ -444,8 +452,22 @@ fn the_operator_image_runs_unprivileged_without_a_shell_and_converges_a_cluster(
     let etcd_env = format!("MESOS_OPERATOR_ETCD={}", etcd().endpoint);
     let prefix_env = format!("MESOS_OPERATOR_ETCD_PREFIX={prefix}");
     let started = local_docker(&[
-        "run", "-d", "--name", &name, "--network", "host", "-e", &etcd_env, "-e", &prefix_env,
-        OPERATOR_IMAGE, "run", "--metrics-addr", &metrics, "--poll-ms", "500",
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        "host",
+        "-e",
+        &etcd_env,
+        "-e",
+        &prefix_env,
+        OPERATOR_IMAGE,
+        "run",
+        "--metrics-addr",
+        &metrics,
+        "--poll-ms",
+        "500",
     ]);
     let _container = LocalContainer(name.clone());
     assert!(
@@ -458,7 +480,8 @@ fn the_operator_image_runs_unprivileged_without_a_shell_and_converges_a_cluster(
     let top = local_docker(&["top", &name, "-o", "uid,comm"]);
     let top = String::from_utf8_lossy(&top.stdout);
     assert!(
-        top.lines().any(|l| l.contains("10001") && l.contains("mesos-operator")),
+        top.lines()
+            .any(|l| l.contains("10001") && l.contains("mesos-operator")),
         "{top}"
     );
     assert_eq!(status_of(&metrics, "/readyz"), 200);

@@ -53,7 +53,10 @@ fn assert_fresh(dir: &str, generated: Vec<(String, Vec<u8>)>) {
     committed.sort();
     let mut names: Vec<String> = generated.iter().map(|(n, _)| n.clone()).collect();
     names.sort();
-    assert_eq!(committed, names, "{dir} does not hold the files the code generates: {stale}");
+    assert_eq!(
+        committed, names,
+        "{dir} does not hold the files the code generates: {stale}"
+    );
     for (name, text) in generated {
         let on_disk = std::fs::read(repo_path(&format!("{dir}/{name}"))).unwrap_or_default();
         assert!(on_disk == text, "{dir}/{name} is stale: {stale}");

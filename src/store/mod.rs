@@ -86,10 +86,7 @@ impl StoreError {
         match self {
             StoreError::Connect(ConnectError::Connect { reason, .. }) => Some(reason.clone()),
             StoreError::Etcd(e) => etcd::unreachable_cause(e),
-            StoreError::Timeout => Some(format!(
-                "no answer within {}s",
-                REQUEST_TIMEOUT.as_secs()
-            )),
+            StoreError::Timeout => Some(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())),
             _ => None,
         }
     }

@@ -2508,6 +2508,9 @@ fn masters_that_lost_their_quorum_get_their_kept_replicas_back_before_empty_ones
     );
     let steps = run_until(&d, &mut sim, 600, |_| false);
     assert_eq!(next(&d, &sim), Decision::Converged, "{steps:?}");
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+}
+
 /// A model of `desired`'s hosts with nothing on them yet.
 fn empty(desired: &Desired) -> SimCluster {
     SimCluster::new(
