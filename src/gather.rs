@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use mesos_operator_core::desired::Desired;
 use mesos_operator_core::observed::{HostObservation, Observed};
-use mesos_operator_core::plan::preflight::placement;
+use mesos_operator_core::plan::preflight::placements;
 use mesos_operator_core::plan::{plan_detailed, Planned};
 use mesos_operator_core::record::{note_observed, Recorded};
 use mesos_operator_core::spec::{scope_errors, validate, FieldError, MesosCluster};
@@ -152,7 +152,11 @@ pub async fn gather(
     let mut planned = plan_detailed(&desired, &observed, &recorded, now);
     // About to place a member: the hosts' preflight first (kept for a while by the fleet),
     // and the plan again with it; a failure there holds that placement.
-    if planned.decision.step().and_then(placement).is_some() {
+    if planned
+        .decision
+        .step()
+        .is_some_and(|s| !placements(s).is_empty())
+    {
         observed.preflight = fleet.preflight(&doc, &observed).await;
         planned = plan_detailed(&desired, &observed, &recorded, now);
     }

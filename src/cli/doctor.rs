@@ -91,6 +91,12 @@ pub(super) async fn run(
         for line in super::preflight::table(&not_passed).lines() {
             let _ = writeln!(out, "  {line}");
         }
+        // What each check that did not pass is about, once.
+        let named: std::collections::BTreeSet<_> =
+            not_passed.values().flatten().map(|r| r.check).collect();
+        for check in named {
+            let _ = writeln!(out, "  ({check}: {})", check.meaning());
+        }
     }
 
     let concerned: Vec<Component> = match snap.planned.component {

@@ -16,17 +16,22 @@ use crate::spec::Component;
 
 use super::Step;
 
-/// The member a step adds to a host, if it adds one.
-pub fn placement(step: &Step) -> Option<(Component, &str)> {
-    match step {
-        Step::CreateContainer { component, host } => Some((*component, host)),
-        Step::ZkStartServer { host, .. } => Some((Component::Zookeeper, host)),
-        _ => None,
-    }
+/// The members a step adds to hosts: a container created where none was, a new ZooKeeper
+/// server, or each of those in a batch of them ([`Step::parts`]).
+pub fn placements(step: &Step) -> Vec<(Component, String)> {
+    step.parts()
+        .into_iter()
+        .filter_map(|p| match p {
+            Step::CreateContainer { component, host } => Some((component, host)),
+            Step::ZkStartServer { host, .. } => Some((Component::Zookeeper, host)),
+            _ => None,
+        })
+        .collect()
 }
 
-/// [`super::plan_detailed`] with the holds: plans with `inner`, and while the step places a
-/// member where a check failed, holds it (agents: plans again without that host's agent).
+/// [`super::plan_detailed`] with the holds: plans with `inner`, and while the step (or a part
+/// of a batch) places a member where a check failed, holds it (agents: plans again without
+/// those hosts' agents, so a batch goes on with the others).
 pub(super) fn gate(
     desired: &Desired,
     observed: &Observed,
@@ -38,22 +43,26 @@ pub(super) fn gate(
     let mut held: Vec<&CheckResult> = Vec::new();
     loop {
         let planned = inner(&wanted, observed, recorded, now);
-        let Some((c, host)) = planned.decision.step().and_then(placement) else {
+        let parts = planned.decision.step().map(placements).unwrap_or_default();
+        let failed: Vec<(Component, String, &CheckResult)> = parts
+            .into_iter()
+            .filter_map(|(c, h)| hold(&observed.preflight, c, &h).map(|r| (c, h, r)))
+            .collect();
+        if failed.is_empty() {
             return match planned.decision {
                 // Nothing left but what is held: the cluster is not converged.
                 Decision::Converged if !held.is_empty() => blocked(&held, Component::Agents),
                 _ => planned,
             };
-        };
-        let Some(failed) = hold(&observed.preflight, c, host) else {
-            return planned;
-        };
-        held.push(failed);
-        let key = (c, host.to_string());
-        if c != Component::Agents || !wanted.containers.contains_key(&key) {
-            return blocked(&held, c);
         }
-        wanted.to_mut().containers.remove(&key);
+        for (c, host, r) in failed {
+            held.push(r);
+            let key = (c, host);
+            if c != Component::Agents || !wanted.containers.contains_key(&key) {
+                return blocked(&held, c);
+            }
+            wanted.to_mut().containers.remove(&key);
+        }
     }
 }
 

@@ -339,6 +339,19 @@ fn the_agents_of_other_hosts_are_placed_while_one_is_held() {
 }
 
 #[test]
+fn a_batch_of_agents_goes_on_without_the_held_host() {
+    let (d, o) = with_failure(&["h1", "h2", "h3"], "h2", false);
+    match plan(&d, &o, &Recorded::new_cluster(), 10_000).step() {
+        Some(Step::CreateContainers { component, hosts }) => {
+            assert_eq!(*component, Component::Agents);
+            assert_eq!(hosts, &vec!["h1".to_string(), "h3".to_string()]);
+        }
+        Some(Step::CreateContainer { host, .. }) => assert_ne!(host, "h2"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn an_ignored_check_is_reported_and_holds_nothing() {
     let (d, o) = with_failure(&["h3"], "h3", true);
     assert!(o.preflight["h3"]
