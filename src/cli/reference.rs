@@ -59,9 +59,13 @@ pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
 
 pub(super) fn print_completion(shell: Shell) -> CliResult {
     use std::io::Write;
-    std::io::stdout()
-        .write_all(&completion(shell))
-        .map_err(|e| CliError::Failed(format!("cannot write to standard output: {e}")))
+    match std::io::stdout().write_all(&completion(shell)) {
+        // A reader that has read enough (`| head`) is not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::Failed(format!(
+            "cannot write to standard output: {e}"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 pub(super) fn write_man_pages(dir: &Path) -> CliResult {
