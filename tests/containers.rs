@@ -477,7 +477,8 @@ fn the_operator_image_runs_unprivileged_without_a_shell_and_converges_a_cluster(
     );
     wait_phase(&prefix, IMAGED, "Converged", Duration::from_secs(300));
     // The process in it runs as that user, as the host sees it.
-    let top = local_docker(&["top", &name, "-o", "uid,comm"]);
+    // (docker top needs the pid among the columns it asks ps for)
+    let top = local_docker(&["top", &name, "-o", "pid,uid,comm"]);
     let top = String::from_utf8_lossy(&top.stdout);
     assert!(
         top.lines()
