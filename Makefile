@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all deps build test test-full fuzz lint unit bench demo demo-down schema clean images testbed-up testbed-down
+.PHONY: all deps build test test-full fuzz lint unit bench demo demo-down schema cli-files clean images testbed-up testbed-down
 HOSTS ?= 3
 # The test hooks of src/failpoint.rs (MESOS_OPERATOR_FAILPOINT) exist only in builds with the
 # root package's `failpoints` feature: the tests build with it, `build`, `demo` and release
@@ -73,7 +73,18 @@ bench: deps images
 schema: build
 	$(CARGO) run -q -- schema > crds/mesoscluster.schema.json
 
-demo: deps build images
+# The shell completions (ops/completions/) and man pages (ops/man/), generated from the
+# command line's definitions; tests/schema.rs fails until they are rewritten after a change.
+cli-files:
+	$(CARGO) build -q --bin mesos-operator
+	scripts/cli-files.sh
+
+# Only what the demo runs: the operator's debug binary (not every test and benchmark target,
+# as `build` does) and the images its fleet runs (not the operator's own image, whose
+# release build it does not need).
+demo: deps
+	$(CARGO) build --bin mesos-operator
+	@scripts/images.sh base zookeeper dockerhost registry emulator
 	@scripts/demo.sh up
 
 demo-down:

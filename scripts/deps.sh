@@ -11,6 +11,9 @@ command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # promtool (tests/metrics.rs checks the /metrics body with it) ships in Debian's prometheus.
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# systemd-analyze (tests/service_unit.rs verifies the unit and scores its sandbox) ships in
+# Debian's systemd.
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 for extra in "$@"; do
   case "$extra" in
     mmdebstrap) command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap) ;;

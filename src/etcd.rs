@@ -229,3 +229,49 @@ pub async fn keep_to_healthy_members(
     let health = MemberHealth::new(opts).await;
     Some(tokio::spawn(health.keep(client, Duration::from_secs(1))))
 }
+
+/// Why etcd could not be reached, when `e` says it could not (no connection, refused,
+/// unreachable, a failed TLS handshake): the innermost cause in plain words, such as
+/// `connection refused`. `None` for an answer etcd gave (a refused password, a missing
+/// key): that is not a connection problem.
+///
+/// etcd-client wraps the socket's error in tonic's status and transport errors, whose
+/// chain (`source()`) ends in the `std::io::Error`; etcd-client's own error has no
+/// `source`, hence the match on its two variants that carry one.
+pub fn unreachable_cause(e: &etcd_client::Error) -> Option<String> {
+    let top: &(dyn std::error::Error + 'static) = match e {
+        etcd_client::Error::GRpcStatus(s) => s,
+        etcd_client::Error::TransportError(t) => t,
+        etcd_client::Error::IoError(io) => return Some(io_cause(io)),
+        _ => return None,
+    };
+    let mut cur = Some(top);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return Some(io_cause(io));
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// An I/O error in a few words: its kind (`connection refused`) when that says it all,
+/// otherwise its own text (no route to host, a name that does not resolve, a TLS
+/// certificate refused).
+fn io_cause(io: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match io.kind() {
+        kind @ (ErrorKind::ConnectionRefused
+        | ErrorKind::ConnectionReset
+        | ErrorKind::ConnectionAborted
+        | ErrorKind::NotConnected
+        | ErrorKind::TimedOut
+        | ErrorKind::AddrNotAvailable
+        | ErrorKind::BrokenPipe
+        | ErrorKind::UnexpectedEof) => kind.to_string(),
+        _ => match io.get_ref() {
+            Some(inner) => inner.to_string(),
+            None => io.to_string(),
+        },
+    }
+}

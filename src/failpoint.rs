@@ -21,7 +21,10 @@
 //!   act, and send SIGCONT;
 //! - `stop-before-kind=KIND`: SIGSTOP right before the first action of that kind (an
 //!   operation's kind, such as `require-serving`), so that a test can change the cluster
-//!   between a plan and its step.
+//!   between a plan and its step;
+//! - `freeze-loop-at-round=N`: the reconcile loop stops for good at its Nth round (it awaits
+//!   something that never comes) while the rest of the process (the admin server, the
+//!   election) goes on: a wedged loop, which the systemd watchdog must catch.
 //!
 //! An action is one fenced write of the operator's record to etcd or one operation on the
 //! fleet (a Docker call, a ZooKeeper reconfig, a Mesos or Marathon call).
@@ -63,6 +66,14 @@ pub fn after_action(what: &str) {
     let _ = what;
 }
 
+/// Call once per round of the reconcile loop. Without the `failpoints` feature it returns
+/// at once; with `freeze-loop-at-round=N` armed, the Nth call never returns.
+#[inline]
+pub async fn loop_round() {
+    #[cfg(feature = "failpoints")]
+    live::loop_round().await;
+}
+
 /// The hooks themselves, in builds with the `failpoints` feature only.
 #[cfg(feature = "failpoints")]
 mod live {
@@ -78,6 +89,7 @@ mod live {
         KillAfter(u64),
         StopBefore(u64),
         StopBeforeKind(String),
+        FreezeLoopAt(u64),
     }
 
     pub(super) fn parse(s: &str) -> Option<Failpoint> {
@@ -90,6 +102,7 @@ mod live {
         match what {
             "kill-after-action" => Some(Failpoint::KillAfter(n)),
             "stop-before-action" => Some(Failpoint::StopBefore(n)),
+            "freeze-loop-at-round" => Some(Failpoint::FreezeLoopAt(n)),
             _ => None,
         }
     }
@@ -100,7 +113,7 @@ mod live {
             None => {
                 return format!(
                     "{ENV}={value:?} is not a failpoint (kill-after-action=N, \
-                     stop-before-action=N, stop-before-kind=KIND): ignored"
+                     stop-before-action=N, stop-before-kind=KIND, freeze-loop-at-round=N): ignored"
                 )
             }
             Some(Failpoint::KillAfter(n)) => {
@@ -112,6 +125,9 @@ mod live {
             Some(Failpoint::StopBeforeKind(kind)) => format!(
                 "this process will stop itself (SIGSTOP) right before its first {kind} action"
             ),
+            Some(Failpoint::FreezeLoopAt(n)) => {
+                format!("the reconcile loop will stop for good at its round {n}")
+            }
         };
         format!(
             "failpoint armed by {ENV}={}: {effect} (a test hook of a build with the \
@@ -161,6 +177,20 @@ mod live {
                 what, "failpoint: stopping the process (SIGSTOP) before this action"
             );
             signal_self(rustix::process::Signal::STOP);
+        }
+    }
+
+    /// Rounds of the reconcile loop so far.
+    static ROUNDS: AtomicU64 = AtomicU64::new(0);
+
+    pub(super) async fn loop_round() {
+        let n = ROUNDS.fetch_add(1, Ordering::SeqCst) + 1;
+        if armed() == Some(&Failpoint::FreezeLoopAt(n)) {
+            error!(
+                round = n,
+                "failpoint: the reconcile loop stops here for good (the process goes on)"
+            );
+            std::future::pending::<()>().await;
         }
     }
 
@@ -305,6 +335,11 @@ mod tests {
             Some(Failpoint::StopBeforeKind("require-serving".into()))
         );
         assert_eq!(parse("stop-before-kind="), None);
+        assert_eq!(
+            parse("freeze-loop-at-round=5"),
+            Some(Failpoint::FreezeLoopAt(5))
+        );
+        assert_eq!(parse("freeze-loop-at-round=0"), None);
     }
 
     #[cfg(feature = "failpoints")]

@@ -25,6 +25,8 @@
 //! - [`act`]: carrying out a step's operations on Docker hosts, ZooKeeper and the APIs;
 //! - [`reconcile`]: the loop (watch, scheduler, runner, backoff) and one cluster's reconcile;
 //! - [`metrics`], [`admin`]: Prometheus metrics and `/metrics`, `/healthz`, `/readyz`;
+//!   [`build_info`]: the version, commit and build time they and `mesos-operator version` report;
+//! - [`service_manager`]: systemd's `READY=1`, `STOPPING=1` and watchdog (`Type=notify`);
 //! - [`cli`]: the command line.
 
 #![forbid(unsafe_code)]
@@ -32,6 +34,7 @@
 pub mod act;
 pub mod admin;
 pub mod autoupdate;
+pub mod build_info;
 pub mod cli;
 pub mod clock;
 pub mod docker;
@@ -46,9 +49,11 @@ pub mod liveness;
 pub mod logging;
 pub mod metrics;
 pub mod observe;
+pub mod preflight;
 pub mod probe;
 pub mod reconcile;
 pub mod secrets;
+pub mod service_manager;
 pub mod store;
 pub mod tls;
 

@@ -6,7 +6,8 @@
 //! credentials file given through `secretFiles`) are drained through with the cluster's
 //! `httpCredentials`; wrong ones stop the rollout with an error naming the secret. A
 //! container removed behind the operator's back is created again at once, woken by the
-//! host's Docker event stream, not by the resync.
+//! host's Docker event stream, not by the resync. The operator's own image (`make images`)
+//! runs as an unprivileged user, has no shell, and converges a cluster from inside it.
 
 mod common;
 
@@ -373,4 +374,115 @@ fn a_container_removed_behind_the_operator_s_back_is_created_again_without_waiti
         "the reconcile the removal woke",
         Duration::from_secs(5),
     );
+}
+
+/// The operator's image, as `make images` builds it (images/operator).
+const OPERATOR_IMAGE: &str = "mesos-operator/operator:dev";
+const IMAGED: &str = "imaged";
+
+/// `docker` on this machine (not a test bed host): its output, or a panic naming `args`.
+fn local_docker(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("docker {args:?}: {e}"))
+}
+
+/// A container on this machine, removed (its log printed if the test failed) on drop.
+struct LocalContainer(String);
+
+impl Drop for LocalContainer {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let out = local_docker(&["logs", "--tail", "80", &self.0]);
+            eprintln!(
+                "---- {} (last 80 lines)\n{}{}",
+                self.0,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let _ = local_docker(&["rm", "-f", &self.0]);
+    }
+}
+
+/// The image users run: an unprivileged user, no shell to get into, and `run` from inside
+/// it (on the host's network, as the test bed's etcd listens on loopback) converges a
+/// cluster on the test bed.
+#[test]
+fn the_operator_image_runs_unprivileged_without_a_shell_and_converges_a_cluster() {
+    let _g = exclusive();
+    let f = fleet();
+    let _clean = ClusterGuard {
+        fleet: f,
+        clusters: vec![IMAGED.into()],
+    };
+    let user = local_docker(&["image", "inspect", "-f", "{{.Config.User}}", OPERATOR_IMAGE]);
+    assert!(
+        user.status.success(),
+        "no {OPERATOR_IMAGE}: run `make images`"
+    );
+    assert_eq!(String::from_utf8_lossy(&user.stdout).trim(), "10001:10001");
+    for shell in ["/bin/sh", "/bin/bash"] {
+        let out = local_docker(&[
+            "run",
+            "--rm",
+            "--entrypoint",
+            shell,
+            OPERATOR_IMAGE,
+            "-c",
+            "true",
+        ]);
+        assert!(!out.status.success(), "the image has {shell}");
+    }
+
+    let prefix = unique_prefix("image");
+    store_secrets(&prefix, f);
+    let mut opts = ClusterOpts::seed(IMAGED);
+    opts.hosts = 1;
+    opts.zk_servers = 1;
+    opts.masters = 1;
+    apply(&prefix, &opts.yaml(f));
+    let name = format!("mesos-operator-image-test-{}", std::process::id());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let metrics = format!("127.0.0.1:{port}");
+    let etcd_env = format!("MESOS_OPERATOR_ETCD={}", etcd().endpoint);
+    let prefix_env = format!("MESOS_OPERATOR_ETCD_PREFIX={prefix}");
+    let started = local_docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        "host",
+        "-e",
+        &etcd_env,
+        "-e",
+        &prefix_env,
+        OPERATOR_IMAGE,
+        "run",
+        "--metrics-addr",
+        &metrics,
+        "--poll-ms",
+        "500",
+    ]);
+    let _container = LocalContainer(name.clone());
+    assert!(
+        started.status.success(),
+        "docker run: {}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    wait_phase(&prefix, IMAGED, "Converged", Duration::from_secs(300));
+    // The process in it runs as that user, as the host sees it.
+    let top = local_docker(&["top", &name, "-o", "uid,comm"]);
+    let top = String::from_utf8_lossy(&top.stdout);
+    assert!(
+        top.lines()
+            .any(|l| l.contains("10001") && l.contains("mesos-operator")),
+        "{top}"
+    );
+    assert_eq!(status_of(&metrics, "/readyz"), 200);
 }

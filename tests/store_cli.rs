@@ -123,14 +123,73 @@ fn bad_usage_and_missing_clusters_have_distinct_exit_codes() {
     assert_eq!(parts(&cli(&p, &["--etcd-password", "x", "get"])).0, 2);
 }
 
+/// An etcd that cannot be reached is a failed operation (exit 1), said on one line: the
+/// endpoint, the cause in plain words, and how to name another one (not tonic's chain).
 #[test]
-fn unreachable_etcd_is_a_failed_operation_not_a_hang() {
+fn unreachable_etcd_is_one_line_naming_the_endpoint_the_cause_and_the_fix() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_mesos-operator"))
         .args(["--etcd", "http://127.0.0.1:9", "get"])
+        .env_remove("MESOS_OPERATOR_ETCD")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("etcd"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot reach etcd at http://127.0.0.1:9: connection refused"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--etcd") && err.contains("MESOS_OPERATOR_ETCD"),
+        "{err}"
+    );
+    assert!(!err.contains("tonic") && !err.contains("grpc"), "{err}");
+}
+
+/// `version` names the commit the binary was built from (the checkout's HEAD when built
+/// in one) and when it was built.
+#[test]
+fn version_names_the_commit_and_the_build_time() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mesos-operator"))
+        .arg("version")
+        .output()
+        .unwrap();
+    let (code, stdout, err) = parts(&out);
+    assert_eq!(code, 0, "{err}");
+    let field = |name: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        stdout.starts_with(&format!("mesos-operator {}\n", env!("CARGO_PKG_VERSION"))),
+        "{stdout}"
+    );
+    let head = std::process::Command::new("git")
+        .args([
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "rev-parse",
+            "--short=12",
+            "HEAD",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let expected = std::env::var("MESOS_OPERATOR_COMMIT")
+        .ok()
+        .or(head)
+        .unwrap_or_else(|| "unknown".into());
+    assert_eq!(field("commit"), expected, "{stdout}");
+    let built = time::OffsetDateTime::parse(
+        &field("built"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap_or_else(|e| panic!("built is not an RFC 3339 time ({e}): {stdout}"));
+    assert!(built <= time::OffsetDateTime::now_utc(), "{stdout}");
 }
 
 #[test]

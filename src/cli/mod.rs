@@ -5,15 +5,19 @@
 //! error is mapped here in one place rather than decided command by command.
 
 mod autoupdate;
+mod doctor;
 mod document;
 mod edit;
 mod events;
 mod output;
 mod plan;
+mod preflight;
 mod record;
+pub mod reference;
 mod run;
 mod secret;
 mod status;
+mod version;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -269,6 +273,32 @@ enum Command {
         #[arg(long)]
         secrets_dir: Option<PathBuf>,
     },
+    /// Run the host preflight checks of a cluster's hosts (check, host, result, the fix);
+    /// exit 1 when a check failed.
+    Preflight {
+        /// Cluster name.
+        #[arg(value_parser = cluster_name)]
+        name: String,
+        /// Only this host (a name from spec.hosts).
+        #[arg(long)]
+        host: Option<String>,
+        /// Output format.
+        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+        output: Format,
+        /// Read secrets from DIR/<name> files instead of etcd.
+        #[arg(long)]
+        secrets_dir: Option<PathBuf>,
+    },
+    /// Explain a Blocked or Degraded cluster: failing checks, container logs, probes, the
+    /// last failed step, the leader views, in one report (secrets redacted).
+    Doctor {
+        /// Cluster name.
+        #[arg(value_parser = cluster_name)]
+        name: String,
+        /// Read secrets from DIR/<name> files instead of etcd.
+        #[arg(long)]
+        secrets_dir: Option<PathBuf>,
+    },
     /// Manage secret material (TLS keys, ZooKeeper digests).
     Secret {
         #[command(subcommand)]
@@ -297,6 +327,20 @@ enum Command {
     },
     /// Print the JSON Schema of the document.
     Schema,
+    /// Print the version, the commit and the build time (needs no etcd).
+    Version,
+    /// Print the shell completion script (needs no etcd), e.g.
+    /// `mesos-operator completions bash > /etc/bash_completion.d/mesos-operator`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: reference::Shell,
+    },
+    /// Write the man pages, one per command, into DIR (needs no etcd).
+    ManPages {
+        /// An existing directory, e.g. /usr/local/share/man/man1.
+        dir: PathBuf,
+    },
 }
 
 impl Cli {
@@ -325,6 +369,9 @@ pub(crate) enum CliError {
     Input(String),
     /// A failed operation: exit 1.
     Failed(String),
+    /// etcd could not be reached, and why: exit 1, printed on one line with the endpoints
+    /// tried and how to name others (see [`run`]).
+    Unreachable(String),
 }
 
 impl From<StoreError> for CliError {
@@ -336,7 +383,10 @@ impl From<StoreError> for CliError {
             | StoreError::SharedPorts(_)
             | StoreError::Connect(ConnectError::ReadFile { .. })
             | StoreError::Connect(ConnectError::HalfIdentity) => CliError::Input(e.to_string()),
-            other => CliError::Failed(other.to_string()),
+            other => match other.unreachable() {
+                Some(cause) => CliError::Unreachable(cause),
+                None => CliError::Failed(other.to_string()),
+            },
         }
     }
 }
@@ -435,6 +485,7 @@ impl GlobalOpts {
 
 /// Runs a parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
+    let endpoints = cli.global.etcd.join(",");
     let result = dispatch(cli).await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -446,7 +497,19 @@ pub async fn run(cli: Cli) -> ExitCode {
             eprintln!("error: {m}");
             ExitCode::from(1)
         }
+        Err(CliError::Unreachable(cause)) => {
+            eprintln!("error: {}", unreachable_message(&endpoints, &cause));
+            ExitCode::from(1)
+        }
     }
+}
+
+/// One line for an etcd that cannot be reached: where, why, and how to name another (tonic's
+/// error chain, printed before, said none of it plainly).
+fn unreachable_message(endpoints: &str, cause: &str) -> String {
+    format!(
+        "cannot reach etcd at {endpoints}: {cause}; set another endpoint with --etcd URL or MESOS_OPERATOR_ETCD=URL"
+    )
 }
 
 async fn dispatch(cli: Cli) -> CliResult {
@@ -529,6 +592,19 @@ async fn dispatch(cli: Cli) -> CliResult {
             let keys = g.keyring()?;
             plan::run(&g.store().await?, keys, &name, output, secrets_dir).await
         }
+        Command::Preflight {
+            name,
+            host,
+            output,
+            secrets_dir,
+        } => {
+            let keys = g.keyring()?;
+            preflight::run(&g.store().await?, keys, &name, host, output, secrets_dir).await
+        }
+        Command::Doctor { name, secrets_dir } => {
+            let keys = g.keyring()?;
+            doctor::run(&g.store().await?, keys, &name, secrets_dir).await
+        }
         Command::Secret { command } => {
             let keys = g.keyring()?;
             command.check_keys(keys.as_deref())?;
@@ -545,6 +621,9 @@ async fn dispatch(cli: Cli) -> CliResult {
             print!("{}", mesos_operator_core::spec::json_schema());
             Ok(())
         }
+        Command::Version => version::run(),
+        Command::Completions { shell } => reference::print_completion(shell),
+        Command::ManPages { dir } => reference::write_man_pages(&dir),
     }
 }
 

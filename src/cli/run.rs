@@ -18,6 +18,7 @@ use crate::fleet::DockerFleet;
 use crate::metrics::Metrics;
 use crate::reconcile::{self, Context, RunOptions};
 use crate::secrets::{envelope, Form, SecretSource};
+use crate::service_manager::ServiceManager;
 use crate::store::{ClusterStore, Store};
 
 /// Options of `run`.
@@ -109,14 +110,17 @@ pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
     };
     election_config.validate().map_err(CliError::Input)?;
     let keys = g.keyring()?;
-    let store = g.store().await?;
+    let metrics = Metrics::new();
+    let store = g.store().await?.with_metrics(metrics.clone());
     if keys.is_some() && args.secrets_dir.is_none() {
         warn_clear_secrets(&store).await;
     }
     // A member of a multi-member etcd that goes away is taken out of the client's balancer.
     let member_health =
         crate::etcd::keep_to_healthy_members(&g.etcd_options()?, store.client()).await;
-    let metrics = Metrics::new();
+    // Under systemd (Type=notify): READY=1 below, the watchdog fed by the loop's heartbeat.
+    let manager = ServiceManager::from_env();
+    metrics.liveness().feed_watchdog(manager.clone());
     let listener = admin::bind(&args.metrics_addr).await.map_err(|e| {
         CliError::Input(format!(
             "cannot listen on --metrics-addr {}: {e}",
@@ -165,6 +169,17 @@ pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
             let _ = rx.wait_for(|s| *s).await;
         }
     };
+    // READY=1 once the admin server serves (spawned just below) and etcd answers (the
+    // flag /readyz reads), so `systemctl start` returns when the operator is of use.
+    let notify_ready = {
+        let mut ready = ready_rx.clone();
+        let manager = manager.clone();
+        tokio::spawn(async move {
+            if ready.wait_for(|r| *r).await.is_ok() {
+                manager.ready("serving /metrics; etcd answers");
+            }
+        })
+    };
     let admin = tokio::spawn(admin::serve(
         listener,
         metrics.clone(),
@@ -181,6 +196,7 @@ pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
     let signals = tokio::spawn(async move {
         first_signal().await;
         info!("signal received: finishing the current step, then exiting (a second signal exits at once)");
+        manager.stopping();
         let _ = stop_tx.send(true);
         first_signal().await;
         error!("second signal: exiting now");
@@ -190,6 +206,7 @@ pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
     // Steps are done or abandoned: give the leadership up so a standby takes over at once.
     election.resign().await;
     leader_metric.abort();
+    notify_ready.abort();
     if let Some(t) = member_health {
         t.abort();
     }

@@ -95,6 +95,7 @@ pub async fn reconcile(
             cs.auto_update = Some(r);
         }
     }
+    report::preflight_events(ctx, &snap, &status, state).await;
     report::write(ctx, name, status, state).await?;
 
     let next = act(ctx, &snap, &mut state.waits).await?;

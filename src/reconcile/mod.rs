@@ -140,9 +140,11 @@ pub async fn run(
             scheduler.next_due_of(|n| !running.contains(n))
         }
         .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
-        // Round at least this often, idle or not: `/readyz` reads a silent loop as stuck.
-        .min(Instant::now() + crate::liveness::HEARTBEAT);
+        // Round at least this often, idle or not: `/readyz` reads a silent loop as stuck,
+        // and systemd's watchdog is fed from here (crate::liveness).
+        .min(Instant::now() + ctx.metrics.liveness().heartbeat());
         ctx.metrics.liveness().tick();
+        crate::failpoint::loop_round().await;
         tokio::select! {
             () = &mut shutdown => break,
             wake = wakes.next() => match wake {
@@ -186,6 +188,7 @@ pub async fn run(
                         b.reset();
                         retry_at.remove(&name);
                         ctx.metrics.reconcile_finished(&name, "ok", secs);
+                        ctx.metrics.reconcile_succeeded_at(&name, ctx.clock.now());
                         states.insert(name.clone(), state);
                         let d = if again_now { Duration::ZERO } else { d };
                         scheduler.schedule(&name, Instant::now() + d);

@@ -186,22 +186,14 @@ async fn read_secrets(
     })
 }
 
-/// One operation on the fleet, counted per Docker host.
+/// One operation on the fleet (its Docker requests are counted by the fleet's clients).
 pub(super) async fn execute(
     ctx: &Context,
     doc: &MesosCluster,
     op: &Op,
     secrets: &StepSecrets,
 ) -> Result<(), ActError> {
-    let r = ctx.fleet.execute(doc, op, &ctx.fence, secrets).await;
-    if let Some(host) = op.docker_host() {
-        let label = match &r {
-            Ok(()) => "ok",
-            Err(e) => e.metric_label(),
-        };
-        ctx.metrics.docker_request(host, label);
-    }
-    r
+    ctx.fleet.execute(doc, op, &ctx.fence, secrets).await
 }
 
 /// The step's event; a failure to write it is logged, not fatal (the record is what counts).
@@ -225,12 +217,18 @@ async fn push_event(
         duration_seconds: (secs * 1000.0).round() / 1000.0,
         generation: snap.generation,
     };
+    push(ctx, &snap.name, event).await;
+}
+
+/// Writes an event under the fence; a failure to write it is logged, not fatal.
+pub(super) async fn push(ctx: &Context, name: &str, event: Event) {
+    let kind = event.kind.clone();
     let pushed = match ctx.fence.guard() {
-        Ok(guard) => ctx.store.push_event(&guard, &snap.name, event).await,
+        Ok(guard) => ctx.store.push_event(&guard, name, event).await,
         Err(e) => Err(e.into()),
     };
     if let Err(e) = pushed {
-        warn!(error = %e, "could not record the step's event");
+        warn!(error = %e, %kind, "could not record an event");
     }
 }
 

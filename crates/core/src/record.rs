@@ -117,6 +117,14 @@ pub struct Recorded {
     /// by hand before a rollback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marathon_led: Option<String>,
+    /// A master was seen with its registry recovered since the masters' replicated log was
+    /// created (or last wiped by a registry reset): the log holds the cluster's registry on
+    /// voting replicas, and a replica created empty catches up only from a quorum of them;
+    /// empty replicas never initialize a new log beside one (the simulation's seeds 2251
+    /// and 9408: empty masters created while the log's voting replicas were kept on a
+    /// volume without a container, and no leader for good).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub master_log_recovered: bool,
     /// The first ensemble of a ZooKeeper bootstrap of several servers
     /// ([`Step::ZkBootstrap`]), recorded before its first server is created and kept until
     /// every one of them runs and a majority serves it ([`note_observed`]): a bootstrap cut
@@ -222,6 +230,8 @@ fn record_part_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
             reset_registry: true,
         } => {
             r.registry_reset.insert(host.clone());
+            // The wipe starts a new log: the masters initialize it together.
+            r.master_log_recovered = false;
         }
         Step::AgentDrain { host } => {
             // A window of the operator's that is still open (scheduled again because the
@@ -412,6 +422,9 @@ pub fn note_observed(
         }
     }
     note_marathon_led(&mut r, observed);
+    if observed.masters.members.values().any(|m| m.recovered) {
+        r.master_log_recovered = true;
+    }
     note_bootstrap_done(&mut r, observed);
     r
 }

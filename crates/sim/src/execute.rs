@@ -26,7 +26,7 @@
 
 use mesos_operator_core::desired::{labels, volume_name, ContainerSpec};
 use mesos_operator_core::observed::{ContainerState, Maintenance, ZkConfig};
-use mesos_operator_core::ops::{Machine, Op};
+use mesos_operator_core::ops::{AgentSeen, Machine, Op};
 use mesos_operator_core::spec::Component;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -287,12 +287,25 @@ impl SimCluster {
                 }
                 Ok(())
             }
-            Op::RequireAgentOutOfService { stopping, agent } => {
+            Op::RequireAgentOutOfService {
+                stopping,
+                agent,
+                seen,
+                ..
+            } => {
                 let host = self.host_at(agent).unwrap_or_else(|| stopping.clone());
                 let answers = self
                     .container_seen(Component::Agents, &host)
                     .is_some_and(|c| self.ready(c));
-                if answers {
+                // As the executor: listed active, it serves; answering, it may (seen not
+                // answering), or may not be known not to (seen unlisted, no listing read).
+                let serves = match (self.leader_listing(&host), seen) {
+                    (Some(true), _) => true,
+                    _ if !answers => false,
+                    (_, AgentSeen::NotAnswering) => true,
+                    (listed, AgentSeen::Unlisted) => listed.is_none(),
+                };
+                if serves {
                     return Err(OpFailed::ServesAgain {
                         stopping: stopping.clone(),
                     });
@@ -426,6 +439,7 @@ impl SimCluster {
             finished_at: 0,
             restart_at: None,
             zk_string: crate::model::zk_string_of(spec.component, &spec.env),
+            kills_orphans: crate::model::kills_orphans(spec.component, &spec.env),
             marathon_version: (spec.component == Component::Marathon)
                 .then(|| crate::model::image_version(&spec.image))
                 .flatten(),
@@ -458,6 +472,17 @@ impl SimCluster {
         c.state = ContainerState::Running;
         c.started_at = now;
         c.restart_at = None;
+        if c.kills_orphans {
+            // It recovers: every `mesos-*` container it has no record of goes, another
+            // cluster's tasks on this engine included.
+            if let Some(h) = self.hosts.get_mut(host) {
+                h.foreign.retain(|n| !n.starts_with("mesos-"));
+            }
+            self.violation(format!(
+                "the agent on {host} started with docker_kill_orphans and killed the tasks of another cluster on its engine"
+            ));
+            return;
+        }
         let older = c.marathon_version.clone();
         if comp == Component::Zookeeper {
             self.zookeeper_started(host);

@@ -1912,6 +1912,55 @@ fn agents_an_agent_back_since_the_look_is_not_stopped_without_its_drain() {
     );
 }
 
+/// The survey's seeds 5503 and 10357: under drainAgents an agent cut off from the masters
+/// past `healthTimeout` (answering `/health`, not listed) is restarted as a repair; the
+/// partition heals within the seconds between the plan's look and the stop, the leader
+/// lists it again, and it was stopped without its drain with its tasks. The last look
+/// before such a restart asks the leader's listing: listed again, it is not stopped.
+#[test]
+fn agents_an_unlisted_agent_listed_again_since_the_look_is_not_restarted_as_a_repair() {
+    let d = agents_doc(3, 1, true);
+    let mut sim = converged(&d);
+    let host = ["h1", "h2", "h3"]
+        .into_iter()
+        .find(|h| sim.master_leader.as_deref() != Some(*h))
+        .unwrap();
+    sim.cut_from_peers(host);
+    sim.tick(200); // past the leader's ping timeout: no longer listed
+    let o = sim.observe();
+    let seen = &o.agents.members[host];
+    assert!(seen.healthy && !seen.registered, "{seen:?}");
+    let desired = Desired::from_document(&d);
+    let step = Step::ReplaceContainer {
+        component: Component::Agents,
+        host: host.into(),
+        reset_registry: false,
+    };
+    let staged = stage(&desired, &o, &sim.record);
+    let ops =
+        mesos_operator_core::ops::ops(&staged, &o, &step, false, &sim.record, sim.now).unwrap();
+    let Some(look) = ops
+        .iter()
+        .find(|op| matches!(op, Op::RequireAgentOutOfService { .. }))
+    else {
+        panic!("no last look before a repair restart of an unlisted agent: {ops:?}")
+    };
+    assert_eq!(
+        sim.execute(look),
+        Ok(()),
+        "still unlisted: the repair goes on"
+    );
+    sim.heal_partitions();
+    sim.tick(1);
+    assert!(
+        matches!(
+            sim.execute(look),
+            Err(mesos_operator_sim::OpFailed::ServesAgain { .. })
+        ),
+        "an agent listed again would be restarted without its drain"
+    );
+}
+
 /// Rule 13: another stored cluster binds this cluster's ports on the same machines. Not even
 /// the start of a stopped container is taken (it would fight the other cluster for the
 /// port); the block names the other cluster and the field.
@@ -2125,6 +2174,38 @@ fn a_joiner_on_a_version_the_document_went_back_from_is_replaced_not_waited_for(
     );
     let good = doc(3, 3, 3, 0);
     let steps = run_until(&good, &mut sim, 400, |_| false);
+    assert_eq!(next(&good, &sim), Decision::Converged, "{steps:?}");
+    let voters = voter_hosts(&sim);
+    assert_eq!(voters, ["h1", "h2", "h3"], "{steps:?}");
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+}
+
+#[test]
+fn a_stopped_joiner_on_a_version_the_document_went_back_from_is_replaced_not_waited_for() {
+    // As above, but a person stopped the broken joiner's container before going back. The
+    // repair pass starts no container on an outdated configuration, and before the fix the
+    // planner waited for that joiner to serve, for good ("the joining ZooKeeper server on
+    // h3 is not healthy"; the survey's seed 21931). Stopped or running, it never was a
+    // voter: it goes with its volume, and a server starts again on the good version.
+    let d = doc(3, 2, 3, 0);
+    let mut sim = converged(&d);
+    let mut bad = doc(3, 3, 3, 0);
+    bad.spec.zookeeper.image = "zk:bad".into();
+    sim.broken_images.insert("zk:bad".into());
+    let steps = run_until(&bad, &mut sim, 200, |_| false);
+    assert!(
+        steps
+            .iter()
+            .any(|s| matches!(s, Step::ZkStartServer { host, .. } if host == "h3")),
+        "{steps:?}"
+    );
+    sim.person_stops(Component::Zookeeper, "h3");
+    let good = doc(3, 3, 3, 0);
+    let steps = run_until(&good, &mut sim, 400, |_| false);
+    assert!(
+        steps.iter().any(|s| matches!(s, Step::RemoveContainer { component: Component::Zookeeper, host, remove_volume: true } if host == "h3")),
+        "{steps:?}"
+    );
     assert_eq!(next(&good, &sim), Decision::Converged, "{steps:?}");
     let voters = voter_hosts(&sim);
     assert_eq!(voters, ["h1", "h2", "h3"], "{steps:?}");
@@ -2350,6 +2431,84 @@ fn two_leaving_voters_whose_containers_are_gone_do_not_wait_for_each_other() {
     );
     assert!(sim.violations.is_empty(), "{:?}", sim.violations);
     sim.matches(&desired).unwrap();
+}
+
+/// Item 7 of issue 22: two clusters on one Docker engine. Every model host also runs a task
+/// of another cluster's agent (a `mesos-*` container). An agent started with Mesos' default
+/// `--docker_kill_orphans` recovers by killing it, and the model says so; the operator's
+/// agents, rolled and restarted, never do: it runs each with the flag off.
+#[test]
+fn agents_never_kill_another_cluster_s_tasks_on_a_shared_engine() {
+    let d = agents_doc(3, 1, true);
+    let mut sim = converged(&d);
+    let mut bumped = d.clone();
+    bumped.spec.agents.image = "a:2".into();
+    let steps = run_until(&bumped, &mut sim, 400, |_| false);
+    assert_eq!(next(&bumped, &sim), Decision::Converged, "{steps:?}");
+    sim.crash(Component::Agents, "h1");
+    sim.tick(10);
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    assert!(sim.hosts["h1"]
+        .foreign
+        .iter()
+        .any(|n| n.starts_with("mesos-")));
+
+    // The same agent with Mesos' default: its start kills the other cluster's task.
+    let desired = Desired::from_document(&bumped);
+    let mut spec = desired.containers[&(Component::Agents, "h2".to_string())].clone();
+    spec.env
+        .remove(mesos_operator_core::spec::validate::KILL_ORPHANS_ENV);
+    spec.config_hash = "with-kill-orphans".into();
+    sim.person_removes(Component::Agents, "h2");
+    let create = Op::Create {
+        host: "h2".into(),
+        spec,
+        extra_labels: Default::default(),
+        extra_env: Default::default(),
+        zk_digest_file: false,
+    };
+    assert_eq!(sim.execute(&create), Ok(()));
+    assert!(
+        sim.violations
+            .iter()
+            .any(|v| v.contains("docker_kill_orphans")),
+        "{:?}",
+        sim.violations
+    );
+    assert!(!sim.hosts["h2"]
+        .foreign
+        .iter()
+        .any(|n| n.starts_with("mesos-")));
+}
+
+/// Seeds 2251 and 9408 (liveness, masters): three masters with their log recovered; the
+/// disk of h2 is replaced (its master and its volume gone) and a person removes the master
+/// container of h5 (its volume, a voting replica, kept). h1 runs alone: no quorum, no
+/// leader. Before the fix the planner took "no master has recovered" for a new log and
+/// created h2's empty replica first, beside one voting replica; it catches up only from a
+/// quorum of voting ones (in the survey, the document then moved on and left two empty
+/// replicas beside one voting one: no leader for good). A log that recovered once is held
+/// by its kept replicas: h5 comes back first, the log recovers, then h2 catches up.
+#[test]
+fn masters_that_lost_their_quorum_get_their_kept_replicas_back_before_empty_ones() {
+    let mut d = doc(5, 3, 3, 0);
+    d.spec.masters.hosts = Some(vec!["h1".into(), "h2".into(), "h5".into()]);
+    let mut sim = converged(&d);
+    assert!(sim.record.master_log_recovered, "the log recovered once");
+    sim.person_removes(Component::Masters, "h2");
+    let h2 = sim.hosts.get_mut("h2").unwrap();
+    h2.volumes.clear();
+    h2.master_log = None;
+    sim.person_removes(Component::Masters, "h5");
+    sim.tick(5);
+    let first = next(&d, &sim);
+    assert!(
+        matches!(&first, Decision::Act { step: Step::CreateContainer { component: Component::Masters, host }, .. } if host == "h5"),
+        "the kept replica first, not an empty one: {first:?}"
+    );
+    let steps = run_until(&d, &mut sim, 600, |_| false);
+    assert_eq!(next(&d, &sim), Decision::Converged, "{steps:?}");
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
 }
 
 /// A model of `desired`'s hosts with nothing on them yet.

@@ -483,21 +483,33 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
         .filter(|h| ctx.observed.container(Component::Masters, h).is_none())
         .collect();
     // A new master's replica starts empty and catches up only from `quorum` replicas that
-    // have recovered; while none has (a new cluster, a registry reset) empty ones initialize
-    // the log together, so adding one helps.
+    // have recovered; while none has and the log never did (a new cluster, a registry
+    // reset), empty ones initialize the log together, so adding one helps. A log that did
+    // recover and has lost its quorum is held by voting replicas on the volumes kept: an
+    // empty one beside them initializes nothing and catches up from nothing; the kept ones
+    // come back first (a volume on a wanted host is brought back below). Only with no
+    // master volume left in sight and no master host out of sight is the log gone, and new
+    // replicas start a new one.
     let recovered = ctx
         .observed
         .containers_of(Component::Masters)
         .into_iter()
         .filter(|c| member_ok(ctx, &c.host))
         .count() as u32;
-    let replica_can_catch_up = recovered >= ctx.desired.master_quorum
-        || !ctx.observed.masters.members.values().any(|m| m.recovered);
-    // A host that kept its master's volume (a replacement cut short) brings its replica back.
     let has_volume = |h: &str| {
         let v = crate::desired::volume_name(&ctx.desired.name, Component::Masters, h);
         matches!(ctx.observed.hosts.get(h), Some(crate::observed::HostObservation::Reachable { volumes, .. }) if volumes.contains(&v))
     };
+    let log_kept = ctx.observed.hosts.keys().any(|h| has_volume(h))
+        || ctx
+            .recorded
+            .master_hosts
+            .iter()
+            .any(|h| !ctx.observed.reachable(h));
+    let replica_can_catch_up = recovered >= ctx.desired.master_quorum
+        || (!ctx.observed.masters.members.values().any(|m| m.recovered)
+            && (!ctx.recorded.master_log_recovered || !log_kept));
+    // A host that kept its master's volume (a replacement cut short) brings its replica back.
     if let Some(d) = all_at_once(ctx, &missing) {
         return Some(d);
     }

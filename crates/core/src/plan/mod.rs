@@ -22,6 +22,7 @@ mod agents;
 mod gate;
 mod marathon;
 mod masters;
+pub mod preflight;
 mod repair;
 pub mod step;
 mod zookeeper;
@@ -49,6 +50,9 @@ pub enum BlockKind {
     /// Something is down (a host unreachable, a member lost) that the operator may not fix
     /// without breaking a rule.
     Degraded,
+    /// A host preflight check failed where the next member would be placed
+    /// ([`preflight`]).
+    Preflight,
 }
 
 /// What the planner decided.
@@ -128,7 +132,18 @@ pub struct Planned {
 
 /// [`plan`], saying which component the decision concerns: the automation rolls back a
 /// canary whose component blocks on a health timeout or a crash loop, and only then.
+/// A placement on a host whose preflight failed is held ([`preflight`]).
 pub fn plan_detailed(
+    desired: &Desired,
+    observed: &Observed,
+    recorded: &Recorded,
+    now: u64,
+) -> Planned {
+    preflight::gate(desired, observed, recorded, now, plan_unchecked)
+}
+
+/// [`plan_detailed`] before the preflight holds.
+fn plan_unchecked(
     desired: &Desired,
     observed: &Observed,
     recorded: &Recorded,

@@ -41,6 +41,23 @@ pub enum StepKind {
 }
 
 impl StepKind {
+    /// Every kind, in declaration order: what the metrics write a zero for before the first
+    /// step of each kind, so that a rate over them starts from a known 0.
+    pub const ALL: [StepKind; 12] = [
+        StepKind::StartContainer,
+        StepKind::CreateContainer,
+        StepKind::ReplaceContainer,
+        StepKind::RemoveContainer,
+        StepKind::ZkStartServer,
+        StepKind::ZkRecreateServer,
+        StepKind::ZkAdd,
+        StepKind::ZkRemove,
+        StepKind::AgentDrain,
+        StepKind::AgentDown,
+        StepKind::AgentUp,
+        StepKind::MarathonAbdicate,
+    ];
+
     /// The name, e.g. `ReplaceContainer`.
     pub fn as_str(self) -> &'static str {
         match self {

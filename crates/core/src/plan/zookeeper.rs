@@ -637,16 +637,16 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
             // this one can join.
             continue;
         }
-        if !c.running() {
-            continue; // the repair pass starts it
-        }
         if !joiner_synced(ctx, cfg, c) {
             if stale(ctx, &c.host) {
                 // A joiner on a configuration that is going away (the document went back
                 // from a version that never turned healthy): never a voter, it holds no
                 // voter's data. Waited for, it would block for good; it goes, with its
                 // volume, and a server is started again on the current configuration
-                // under a new id (the simulation's mistakes walk, seed 1085).
+                // under a new id (the simulation's mistakes walk, seed 1085). Stopped (a
+                // person stopped it), it goes all the same: the repair pass starts no
+                // container on an outdated configuration, and waiting for it to serve
+                // would be for ever (the survey's seed 21931).
                 return remove_non_voter(
                     ctx,
                     voters,
@@ -656,6 +656,9 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
                         c.host
                     ),
                 );
+            }
+            if !c.running() {
+                continue; // the repair pass starts it
             }
             return Some(wait_for(
                 ctx,
