@@ -3,9 +3,11 @@
 # "demo") with its etcd on a free loopback port; the TLS material and a ZooKeeper digest
 # stored as secrets; the demo cluster applied; `mesos-operator run` in the background
 # (log in .demo/operator.log); `status --watch` until Converged; then a rolling upgrade of
-# the masters. Everything stays running; `.demo/env` says where it is.
-# `scripts/demo.sh down` stops exactly what `up` started: the operator by its pid, the
-# test bed (and its etcd) by its label and pid.
+# the masters. Everything stays running; `.demo/env` says where it is. A Prometheus server
+# (Debian's `prometheus`, on a free loopback port) scrapes the operator with the alert rules
+# of ops/prometheus loaded (PROMETHEUS_URL in `.demo/env`).
+# `scripts/demo.sh down` stops exactly what `up` started: the operator and Prometheus by
+# their pids, the test bed (and its etcd) by its label and pid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=.demo
@@ -15,7 +17,48 @@ running() {
   [ -f "$state/operator.pid" ] && kill -0 "$(cat "$state/operator.pid")" 2>/dev/null
 }
 
+prometheus_running() {
+  [ -f "$state/prometheus.pid" ] && kill -0 "$(cat "$state/prometheus.pid")" 2>/dev/null
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Prometheus scraping the operator at 127.0.0.1:$1 as job mesos-operator, with the alert
+# rules of ops/prometheus; its config, data and log in $state/prometheus/.
+start_prometheus() {
+  local dir="$state/prometheus" port
+  mkdir -p "$dir"
+  cat >"$dir/prometheus.yml" <<CONFIG
+global:
+  scrape_interval: 5s
+  evaluation_interval: 5s
+rule_files:
+  - $PWD/ops/prometheus/mesos-operator.rules.yml
+scrape_configs:
+  - job_name: mesos-operator
+    static_configs:
+      - targets: ['127.0.0.1:$1']
+CONFIG
+  promtool check config "$dir/prometheus.yml" >/dev/null
+  port=$(free_port)
+  nohup prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+    --web.listen-address="127.0.0.1:$port" >"$dir/prometheus.log" 2>&1 &
+  echo $! >"$state/prometheus.pid"
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1 && break
+    prometheus_running || { echo "demo: prometheus did not start; see $dir/prometheus.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "http://127.0.0.1:$port"
+}
+
 down() {
+  if prometheus_running; then
+    kill -TERM "$(cat "$state/prometheus.pid")" 2>/dev/null || true
+    for _ in $(seq 1 100); do prometheus_running || break; sleep 0.2; done
+  fi
   if running; then
     kill -TERM "$(cat "$state/operator.pid")" 2>/dev/null || true
     for _ in $(seq 1 100); do running || break; sleep 0.2; done
@@ -64,9 +107,11 @@ up() {
   IFS=',' read -ra pairs <<<"$TESTBED_HOSTS"
   for p in "${pairs[@]}"; do ips+=("${p#*=}"); done
   $bin apply -f "$state/demo.yaml"
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(free_port)
   nohup $bin run --metrics-addr "127.0.0.1:$port" >"$state/operator.log" 2>&1 &
   echo $! >"$state/operator.pid"
+  prometheus_url=$(start_prometheus "$port")
+  echo "demo: Prometheus at $prometheus_url scrapes the operator, with the alerts of ops/prometheus"
   {
     echo "MESOS_OPERATOR_ETCD=$TESTBED_ETCD"
     echo "METRICS_URL=http://127.0.0.1:$port/metrics"
@@ -74,6 +119,8 @@ up() {
     echo "MARATHON_URL=http://${ips[0]}:8080"
     echo "ZK_SERVERS=$(printf '%s:2181,' "${ips[@]}" | sed 's/,$//')"
     echo "OPERATOR_PID=$(cat "$state/operator.pid")"
+    echo "PROMETHEUS_URL=$prometheus_url"
+    echo "PROMETHEUS_PID=$(cat "$state/prometheus.pid")"
   } >"$state/env"
   echo "demo: operator running (pid $(cat "$state/operator.pid"), log $state/operator.log); converging the cluster:"
   $bin status demo --watch --until Converged --timeout 600
@@ -96,6 +143,9 @@ Try:
   $bin bump demo zookeeper 3.8.0-2  # a rolling ZooKeeper upgrade, leader last
   $bin events demo                  # every step, newest first
   curl -s \$(grep METRICS_URL $state/env | cut -d= -f2) | grep mesos_operator_
+  curl -s \$(grep PROMETHEUS_URL $state/env | cut -d= -f2)/api/v1/alerts   # alerts firing now
+Prometheus' web page at $prometheus_url shows the alerts (/alerts) and runs any query;
+ops/grafana/mesos-operator.json is the dashboard to import into a Grafana pointed at it.
 Stop everything the demo made with: make demo-down
 MSG
 }

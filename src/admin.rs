@@ -149,6 +149,9 @@ pub fn negotiate(accept: Option<&str>) -> Format {
 async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = negotiate(accept);
+    // `mesos_operator_ready` says what `/readyz` would answer now: an alert can then tell
+    // "not ready" from "down" with the one scrape Prometheus already makes.
+    state.metrics.set_ready(readiness(&state).is_ok());
     match state.metrics.try_encode(format) {
         Ok(body) => ([(header::CONTENT_TYPE, format.content_type())], body).into_response(),
         Err(e) => {
@@ -166,15 +169,25 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
+/// Whether the operator is ready, or what keeps it from being ready (empty when the flag
+/// alone says no).
+fn readiness(state: &AppState) -> Result<(), String> {
     // `has_changed` fails only when the sender is gone.
     let sender_alive = state.ready.has_changed().is_ok();
     if !(sender_alive && *state.ready.borrow()) {
-        return (StatusCode::SERVICE_UNAVAILABLE, "not ready\n".into());
+        return Err(String::new());
     }
     match state.metrics.liveness().problem() {
-        None => (StatusCode::OK, "ready\n".into()),
-        Some(p) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {p}\n")),
+        None => Ok(()),
+        Some(p) => Err(p.to_string()),
+    }
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
+    match readiness(&state) {
+        Ok(()) => (StatusCode::OK, "ready\n".into()),
+        Err(p) if p.is_empty() => (StatusCode::SERVICE_UNAVAILABLE, "not ready\n".into()),
+        Err(p) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {p}\n")),
     }
 }
 

@@ -25,6 +25,7 @@ use mesos_operator_core::desired::{labels, ContainerSpec};
 use mesos_operator_core::observed::{ContainerDetail, ContainerState, ObservedContainer};
 use mesos_operator_core::spec::{Component, Host};
 
+use crate::metrics::Metrics;
 use crate::secrets::{SecretError, SecretSource};
 
 /// Deadline of one Docker API call.
@@ -123,6 +124,9 @@ pub struct HostClient {
     docker: Docker,
     /// Images pulled here by this operator, and when.
     pulled: std::sync::Mutex<HashMap<String, tokio::time::Instant>>,
+    /// Where every request to the engine is counted (`mesos_operator_docker_requests_total`),
+    /// when the caller serves metrics.
+    metrics: Option<Metrics>,
 }
 
 /// Connects to a host's engine (no request is made yet).
@@ -160,6 +164,7 @@ pub async fn connect(host: &Host, secrets: &SecretSource) -> Result<HostClient, 
         name: host.name.clone(),
         docker,
         pulled: std::sync::Mutex::new(HashMap::new()),
+        metrics: None,
     })
 }
 
@@ -174,18 +179,45 @@ fn component_of(role: &str) -> Option<Component> {
 }
 
 impl HostClient {
-    async fn call<T, F>(&self, timeout: Duration, f: F) -> Result<T, DockerError>
+    /// The engine's API, for callers with calls of their own (preflight, doctor); each call
+    /// goes through [`HostClient::call`] for its deadline.
+    pub(crate) fn api(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// The same client, counting each of its requests in `metrics` by host and result.
+    pub fn counted(mut self, metrics: Metrics) -> HostClient {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Counts one finished request.
+    fn count<T>(&self, r: &Result<T, DockerError>) {
+        if let Some(m) = &self.metrics {
+            let result = match r {
+                Ok(_) => "ok",
+                Err(e) => e.metric_label(),
+            };
+            m.docker_request(&self.name, result);
+        }
+    }
+
+    /// Every request but the long-lived ones (event streams, pulls) goes through here: a
+    /// deadline, the error classified, and the request counted.
+    pub(crate) async fn call<T, F>(&self, timeout: Duration, f: F) -> Result<T, DockerError>
     where
         F: std::future::Future<Output = Result<T, bollard::errors::Error>>,
     {
-        match tokio::time::timeout(timeout, f).await {
+        let r = match tokio::time::timeout(timeout, f).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(classify(&self.name, e)),
             Err(_) => Err(DockerError::Unreachable {
                 host: self.name.clone(),
                 reason: format!("no answer within {}s", timeout.as_secs()),
             }),
-        }
+        };
+        self.count(&r);
+        r
     }
 
     /// Checks that the engine answers.
@@ -409,7 +441,7 @@ impl HostClient {
             }
             Ok(())
         };
-        match tokio::time::timeout(PULL_TIMEOUT, drain).await {
+        let r = match tokio::time::timeout(PULL_TIMEOUT, drain).await {
             Ok(r) => r.map_err(|e| match e {
                 DockerError::Api {
                     host,
@@ -429,7 +461,9 @@ impl HostClient {
                     PULL_TIMEOUT.as_secs()
                 ),
             }),
-        }
+        };
+        self.count(&r);
+        r
     }
 
     /// Creates the container of `spec` (with `extra` labels and environment, e.g. a
@@ -803,6 +837,7 @@ mod tests {
                 tls: None,
                 insecure: true,
             },
+            ignore_preflight: vec![],
         };
         connect(&host, &SecretSource::Dir("/nonexistent".into()))
             .await

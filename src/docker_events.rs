@@ -335,6 +335,7 @@ mod tests {
                 tls: None,
                 insecure: true,
             },
+            ignore_preflight: vec![],
         };
         let secrets = crate::secrets::SecretSource::Memory(Default::default());
         let client = crate::docker::connect(&host, &secrets).await;

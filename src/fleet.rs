@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 use mesos_operator_core::observed::Observed;
 use mesos_operator_core::ops::Op;
+use mesos_operator_core::preflight::Results;
 use mesos_operator_core::spec::MesosCluster;
 
 use crate::act::{ActError, Executor};
@@ -73,6 +74,12 @@ pub trait Fleet: Send + Sync + 'static {
     /// fails (a pull that fails here is tried again by the step's own `Op::Pull`), and
     /// pulls only while `fence` holds.
     fn pull_ahead(&self, _doc: &MesosCluster, _images: Vec<(String, String)>, _fence: &Fence) {}
+    /// The host preflight results of the document's hosts (checked now, or kept from a
+    /// recent look), asked for only when the plan is about to place a member. Fleets
+    /// without real hosts (the models) have none: their hosts hold nothing.
+    async fn preflight(&self, _doc: &MesosCluster, _observed: &Observed) -> Results {
+        Results::new()
+    }
 }
 
 /// The real fleet: a client per Docker host (mutual TLS or a unix socket), kept per cluster
@@ -87,6 +94,10 @@ pub struct DockerFleet {
     /// ahead that failed lately (host, image → when; not tried again for
     /// [`PULL_AHEAD_RETRY`]).
     pulling: Arc<Mutex<HashMap<String, PullsAhead>>>,
+    /// Where the hosts' clients count their requests (the operator's registry), if anywhere.
+    metrics: Option<Metrics>,
+    /// Per cluster, the last preflight results, while fresh.
+    preflight: crate::preflight::cache::PreflightCache,
 }
 
 impl DockerFleet {
@@ -99,14 +110,18 @@ impl DockerFleet {
             clients: Mutex::new(HashMap::new()),
             events: None,
             pulling: Arc::default(),
+            metrics: None,
+            preflight: Default::default(),
         }
     }
 
     /// A fleet that also keeps each host's Docker event stream open for every cluster it
-    /// looks at, and reports the clusters whose containers change ([`Fleet::wakes`]).
+    /// looks at, reports the clusters whose containers change ([`Fleet::wakes`]), and
+    /// counts every request to a Docker engine in `metrics`.
     pub fn watching(secrets: SecretSource, http: reqwest::Client, metrics: Metrics) -> DockerFleet {
         DockerFleet {
-            events: Some(EventHub::new(metrics)),
+            events: Some(EventHub::new(metrics.clone())),
+            metrics: Some(metrics),
             ..DockerFleet::new(secrets, http)
         }
     }
@@ -172,7 +187,11 @@ impl DockerFleet {
                 }
             }
         }
-        let f = Arc::new(observe::connect(doc, &self.secrets).await);
+        let mut f = observe::connect(doc, &self.secrets).await;
+        if let Some(m) = &self.metrics {
+            f = f.counted(m);
+        }
+        let f = Arc::new(f);
         self.keep(name, Some((fp, f.clone())));
         f
     }
@@ -216,6 +235,7 @@ impl Fleet for DockerFleet {
 
     fn forget(&self, cluster: &str) {
         self.keep(cluster, None);
+        self.preflight.forget(cluster);
         self.pulling
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -227,6 +247,25 @@ impl Fleet for DockerFleet {
 
     fn wakes(&self) -> Option<BoxStream<'static, String>> {
         self.events.as_ref()?.wakes()
+    }
+
+    async fn preflight(&self, doc: &MesosCluster, observed: &Observed) -> Results {
+        use crate::preflight::{pending, run, Scope};
+        let name = &doc.metadata.name;
+        // The hosts where members are still to be placed; the same document with other
+        // hosts pending is looked at again.
+        let hosts = pending(doc, observed);
+        let fingerprint = format!(
+            "{}{hosts:?}",
+            serde_json::to_string(&doc.spec).unwrap_or_default()
+        );
+        if let Some(r) = self.preflight.get(name, &fingerprint) {
+            return r;
+        }
+        let clients = self.clients(doc).await;
+        let results = run(doc, &clients, observed, &Scope::Hosts(hosts)).await;
+        self.preflight.put(name, fingerprint, results.clone());
+        results
     }
 
     fn watched(&self, cluster: &str) -> bool {

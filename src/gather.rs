@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use mesos_operator_core::desired::Desired;
 use mesos_operator_core::observed::{HostObservation, Observed};
+use mesos_operator_core::plan::preflight::placements;
 use mesos_operator_core::plan::{plan_detailed, Planned};
 use mesos_operator_core::record::{note_observed, Recorded};
 use mesos_operator_core::spec::{scope_errors, validate, FieldError, MesosCluster};
@@ -130,6 +131,7 @@ pub async fn gather(
     );
     let (conflicts, record, autoupdate, fingerprints) =
         (conflicts?, record?, autoupdate?, fingerprints?);
+    let mut observed = observed;
     tracing::debug!(ms = observe_took.as_secs_f64() * 1e3, "observed");
     let mut desired = Desired::from_document_with(&doc, &fingerprints);
     desired.port_conflicts = conflicts;
@@ -147,7 +149,17 @@ pub async fn gather(
     // from when it was first seen.
     let recorded = note_observed(&effective, name, &observed, now);
     let noted = recorded != effective;
-    let planned = plan_detailed(&desired, &observed, &recorded, now);
+    let mut planned = plan_detailed(&desired, &observed, &recorded, now);
+    // About to place a member: the hosts' preflight first (kept for a while by the fleet),
+    // and the plan again with it; a failure there holds that placement.
+    if planned
+        .decision
+        .step()
+        .is_some_and(|s| !placements(s).is_empty())
+    {
+        observed.preflight = fleet.preflight(&doc, &observed).await;
+        planned = plan_detailed(&desired, &observed, &recorded, now);
+    }
     Ok(Gathered::Ready(Box::new(Snapshot {
         name: name.to_string(),
         doc,

@@ -25,9 +25,9 @@
 //! - [`act`]: carrying out a step's operations on Docker hosts, ZooKeeper and the APIs;
 //! - [`reconcile`]: the loop (watch, scheduler, runner, backoff) and one cluster's reconcile;
 //! - [`metrics`], [`admin`]: Prometheus metrics and `/metrics`, `/healthz`, `/readyz`;
+//!   [`build_info`]: the version, commit and build time they and `mesos-operator version` report;
 //! - [`service_manager`]: systemd's `READY=1`, `STOPPING=1` and watchdog (`Type=notify`);
-//! - [`cli`]: the command line;
-//! - [`build_info`]: the version, commit and build time `mesos-operator version` prints.
+//! - [`cli`]: the command line.
 
 #![forbid(unsafe_code)]
 
@@ -49,6 +49,7 @@ pub mod liveness;
 pub mod logging;
 pub mod metrics;
 pub mod observe;
+pub mod preflight;
 pub mod probe;
 pub mod reconcile;
 pub mod secrets;

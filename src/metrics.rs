@@ -27,6 +27,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use mesos_operator_core::plan::StepKind;
+use mesos_operator_core::spec::Component;
 use mesos_operator_core::status::Phase;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -46,6 +48,146 @@ pub const RECONCILE_BUCKETS: [f64; 15] = [
 pub const STEP_BUCKETS: [f64; 13] = [
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
 ];
+
+/// Upper bounds (seconds) of `mesos_operator_etcd_request_duration_seconds`: one request,
+/// from a local read (a millisecond) to the request deadline (`etcd::REQUEST_TIMEOUT`).
+pub const ETCD_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// The `result` values of `mesos_operator_reconcile_total` a pass can end with (`ok`, or
+/// `ReconcileError::metric_label`): each cluster starts with a 0 for every one, so that a
+/// ratio over them has a denominator and a numerator from its first pass.
+pub const RECONCILE_RESULTS: [&str; 14] = [
+    "ok",
+    "deposed",
+    "store",
+    "ops",
+    "config",
+    "unreachable",
+    "api_error",
+    "secret",
+    "zookeeper",
+    "http",
+    "not-serving",
+    "misrouted",
+    "incomplete",
+    "panic",
+];
+
+/// The `result` values of `mesos_operator_steps_total` (`EventOutcome::as_str`).
+pub const STEP_RESULTS: [&str; 2] = ["ok", "error"];
+
+/// The `result` values of `mesos_operator_docker_requests_total` (`ok`, or
+/// `DockerError::metric_label`).
+pub const DOCKER_RESULTS: [&str; 4] = ["ok", "config", "unreachable", "api_error"];
+
+/// The `result` values of `mesos_operator_autoupdate_scans_total` (`ok`, or the scan
+/// error's metric label).
+pub const SCAN_RESULTS: [&str; 7] = [
+    "ok",
+    "transport",
+    "status",
+    "auth",
+    "malformed",
+    "secret",
+    "config",
+];
+
+/// The `result` values of `mesos_operator_autoupdate_canaries_total`.
+pub const CANARY_RESULTS: [&str; 3] = ["started", "passed", "failed"];
+
+/// What the `component` label of `mesos_operator_observe_errors_total` names besides the
+/// four components: the Docker engine of the host itself.
+pub const DOCKER_ENGINE: &str = "docker";
+
+/// An etcd request, by what it asks (the `op` label of the etcd metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EtcdOp {
+    /// A read of a key or a prefix.
+    Get,
+    /// A plain write.
+    Put,
+    /// A transaction (every compare-and-swap).
+    Txn,
+    /// A delete.
+    Delete,
+    /// Opening a watch.
+    Watch,
+}
+
+impl EtcdOp {
+    /// Every op, for the zeros written at start.
+    pub const ALL: [EtcdOp; 5] = [
+        EtcdOp::Get,
+        EtcdOp::Put,
+        EtcdOp::Txn,
+        EtcdOp::Delete,
+        EtcdOp::Watch,
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EtcdOp::Get => "get",
+            EtcdOp::Put => "put",
+            EtcdOp::Txn => "txn",
+            EtcdOp::Delete => "delete",
+            EtcdOp::Watch => "watch",
+        }
+    }
+}
+
+/// How an etcd request ended (the `result` label of `mesos_operator_etcd_requests_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EtcdResult {
+    /// Answered.
+    Ok,
+    /// Answered with an error, or the connection failed.
+    Error,
+    /// No answer within the request deadline.
+    Timeout,
+}
+
+impl EtcdResult {
+    /// Every result, for the zeros written at start.
+    pub const ALL: [EtcdResult; 3] = [EtcdResult::Ok, EtcdResult::Error, EtcdResult::Timeout];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EtcdResult::Ok => "ok",
+            EtcdResult::Error => "error",
+            EtcdResult::Timeout => "timeout",
+        }
+    }
+}
+
+/// What one observation of a cluster found, for its gauges: plain counts and flags, so that
+/// the metrics need not know the observation's model.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedHealth {
+    /// Per host of the document: whether its Docker engine answered.
+    pub hosts: Vec<(String, bool)>,
+    /// (host, component) pairs whose observation failed this time: the host's engine
+    /// ([`DOCKER_ENGINE`]) did not answer, or a running member did not answer its probe or
+    /// answered unhealthy.
+    pub errors: Vec<(String, String)>,
+    /// ZooKeeper has a leader.
+    pub zk_leader: bool,
+    /// Voters of the committed configuration that serve (leader or follower).
+    pub zk_voters_serving: i64,
+    /// The masters have a leader both ZooKeeper and the leader agree on.
+    pub masters_leader: bool,
+    /// That leader's registry (replicated log) is recovered.
+    pub masters_recovered: bool,
+    /// Agents the leading master lists as registered and active.
+    pub agents_registered: i64,
+    /// Per component, the distinct images its containers run (running containers only).
+    pub images: Vec<(String, Vec<String>)>,
+    /// Per component, the image the spec asks for.
+    pub desired_images: Vec<(String, String)>,
+}
 
 /// Content type of [`Format::OpenMetrics`].
 pub const OPENMETRICS_CONTENT_TYPE: &str =
@@ -138,8 +280,66 @@ struct ClusterHostLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PreflightLabels {
+    cluster: String,
+    host: String,
+    check: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HostResultLabels {
     host: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClusterHostComponentLabels {
+    cluster: String,
+    host: String,
+    component: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ImageLabels {
+    cluster: String,
+    component: String,
+    image: String,
+    version: String,
+    state: String,
+}
+
+/// Whose image a `mesos_operator_component_info` series names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum ImageState {
+    /// The spec's.
+    Desired,
+    /// A running container's.
+    Running,
+}
+
+impl ImageState {
+    fn as_str(self) -> &'static str {
+        match self {
+            ImageState::Desired => "desired",
+            ImageState::Running => "running",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: String,
+    commit: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OpLabels {
+    op: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OpResultLabels {
+    op: String,
     result: String,
 }
 
@@ -151,6 +351,32 @@ fn reconcile_histogram() -> Histogram {
 
 fn step_histogram() -> Histogram {
     Histogram::new(STEP_BUCKETS)
+}
+
+/// Creates the series (at 0) unless it exists.
+fn zero<S, M, C>(family: &Family<S, M, C>, labels: &S)
+where
+    S: Clone + std::hash::Hash + Eq,
+    C: prometheus_client::metrics::family::MetricConstructor<M>,
+{
+    drop(family.get_or_create(labels));
+}
+
+fn etcd_histogram() -> Histogram {
+    Histogram::new(ETCD_BUCKETS)
+}
+
+fn image_labels(
+    cluster: &str,
+    (component, image, state): &(String, String, ImageState),
+) -> ImageLabels {
+    ImageLabels {
+        cluster: cluster.to_owned(),
+        component: component.clone(),
+        image: image.clone(),
+        version: mesos_operator_core::autoupdate::decide::tag_of(image),
+        state: state.as_str().to_owned(),
+    }
 }
 
 /// The label values created for one cluster, so that [`Metrics::forget_cluster`] can remove
@@ -167,6 +393,12 @@ struct Seen {
     autoupdate_components: BTreeSet<String>,
     /// Hosts with an event stream gauge.
     event_hosts: BTreeSet<String>,
+    /// Hosts with observation gauges and counters.
+    hosts: BTreeSet<String>,
+    /// The image info series, as (component, image, state).
+    images: BTreeSet<(String, String, ImageState)>,
+    /// (host, check) with a preflight gauge.
+    preflight: BTreeSet<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -181,6 +413,7 @@ struct Inner {
     step_duration: HistogramFamily<KindLabels>,
     cluster_converged: Family<ClusterLabels, Gauge>,
     cluster_phase: Family<PhaseLabels, Gauge>,
+    preflight_check: Family<PreflightLabels, Gauge>,
     component_ready: Family<ComponentLabels, Gauge>,
     component_desired: Family<ComponentLabels, Gauge>,
     zookeeper_voters: Family<ClusterLabels, Gauge>,
@@ -196,6 +429,19 @@ struct Inner {
     autoupdate_candidate: Family<ComponentLabels, Gauge>,
     autoupdate_denied: Family<ComponentLabels, Gauge>,
     autoupdate_pinned: Family<ComponentLabels, Gauge>,
+    ready: Gauge,
+    leader_changes_total: Counter,
+    last_success: Family<ClusterLabels, Gauge>,
+    component_info: Family<ImageLabels, Gauge>,
+    observe_errors_total: Family<ClusterHostComponentLabels, Counter>,
+    docker_host_up: Family<ClusterHostLabels, Gauge>,
+    zookeeper_leader: Family<ClusterLabels, Gauge>,
+    zookeeper_voters_serving: Family<ClusterLabels, Gauge>,
+    masters_leader: Family<ClusterLabels, Gauge>,
+    masters_registry_recovered: Family<ClusterLabels, Gauge>,
+    agents_registered: Family<ClusterLabels, Gauge>,
+    etcd_requests_total: Family<OpResultLabels, Counter>,
+    etcd_request_duration: HistogramFamily<OpLabels>,
     /// Per cluster, what was created. Every per-cluster update holds this lock while it
     /// touches the families, so a concurrent [`Metrics::forget_cluster`] cannot leave a
     /// series behind. Lock order: this, then a family's own lock (encoding takes only the
@@ -318,10 +564,17 @@ impl Metrics {
             leader_term.clone(),
         );
 
+        let preflight_check = Family::<PreflightLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_preflight_check",
+            "Last result of a host preflight check where a member was about to be placed: 0 pass, 1 warn, 2 fail (a failure ignored by spec.hosts[].ignorePreflight counts as 1)",
+            preflight_check.clone(),
+        );
+
         let docker_requests_total = Family::<HostResultLabels, Counter>::default();
         registry.register(
             "mesos_operator_docker_requests",
-            "Requests made to Docker hosts, by host and result",
+            "Docker Engine API requests made to a host (observations, pulls, container and volume changes; the long-lived event streams are counted in mesos_operator_docker_event_stream_restarts_total), by host and result (ok, config, unreachable, api_error)",
             docker_requests_total.clone(),
         );
 
@@ -381,9 +634,143 @@ impl Metrics {
             autoupdate_pinned.clone(),
         );
 
+        let ready = Gauge::default();
+        registry.register(
+            "mesos_operator_ready",
+            "1 while /readyz answers 200 (etcd reachable, the reconcile loop alive, no reconcile wedged), else 0; set at each scrape",
+            ready.clone(),
+        );
+        let leader_changes_total = Counter::default();
+        registry.register(
+            "mesos_operator_leader_changes",
+            "Times this replica became the leader or stopped being it",
+            leader_changes_total.clone(),
+        );
+        let build_info = Family::<BuildLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_build_info",
+            "Always 1; the operator's version and the commit it was built from, as labels",
+            build_info.clone(),
+        );
+        build_info
+            .get_or_create(&BuildLabels {
+                version: crate::build_info::VERSION.to_owned(),
+                commit: crate::build_info::COMMIT.to_owned(),
+            })
+            .set(1);
+        let last_success = Family::<ClusterLabels, Gauge>::default();
+        registry.register_with_unit(
+            "mesos_operator_last_reconcile_success_timestamp",
+            "When a reconcile pass over the cluster last finished without error (seconds since the epoch)",
+            Unit::Seconds,
+            last_success.clone(),
+        );
+        let component_info = Family::<ImageLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_component_info",
+            "1 for the image the spec asks for (state desired) and for each image a component's running containers run (state running; several during a rollout); version is the image's tag",
+            component_info.clone(),
+        );
+        let observe_errors_total = Family::<ClusterHostComponentLabels, Counter>::default();
+        registry.register(
+            "mesos_operator_observe_errors",
+            "Observations in which a host's Docker engine (component docker) or a running member of a component did not answer, or answered unhealthy, by cluster, host and component",
+            observe_errors_total.clone(),
+        );
+        let docker_host_up = Family::<ClusterHostLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_docker_host_up",
+            "1 when the host's Docker engine answered the cluster's last observation, else 0",
+            docker_host_up.clone(),
+        );
+        let zookeeper_leader = Family::<ClusterLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_zookeeper_leader",
+            "1 when a ZooKeeper server of the cluster reports itself leader, else 0",
+            zookeeper_leader.clone(),
+        );
+        let zookeeper_voters_serving = Family::<ClusterLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_zookeeper_voters_serving",
+            "Voters of the committed ZooKeeper configuration that answer and lead or follow",
+            zookeeper_voters_serving.clone(),
+        );
+        let masters_leader = Family::<ClusterLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_masters_leader",
+            "1 when the Mesos masters have a leader (ZooKeeper and the leader's own state agree), else 0",
+            masters_leader.clone(),
+        );
+        let masters_registry_recovered = Family::<ClusterLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_masters_registry_recovered",
+            "1 when the leading Mesos master's registry (replicated log) is recovered, else 0",
+            masters_registry_recovered.clone(),
+        );
+        let agents_registered = Family::<ClusterLabels, Gauge>::default();
+        registry.register(
+            "mesos_operator_agents_registered",
+            "Mesos agents the leading master lists as registered and active",
+            agents_registered.clone(),
+        );
+        let etcd_requests_total = Family::<OpResultLabels, Counter>::default();
+        registry.register(
+            "mesos_operator_etcd_requests",
+            "Requests to etcd made by the store, by op (get, put, txn, delete, watch) and result (ok, error, timeout)",
+            etcd_requests_total.clone(),
+        );
+        let etcd_request_duration: HistogramFamily<OpLabels> =
+            Family::new_with_constructor(etcd_histogram);
+        registry.register_with_unit(
+            "mesos_operator_etcd_request_duration",
+            "Wall time of one request to etcd, by op",
+            Unit::Seconds,
+            etcd_request_duration.clone(),
+        );
+        // The label values known before anything happens get their zero now: a rate or an
+        // alert over them sees a series from the first scrape on.
+        for kind in StepKind::ALL {
+            zero(
+                &step_duration,
+                &KindLabels {
+                    kind: kind.as_str().to_owned(),
+                },
+            );
+        }
+        for op in EtcdOp::ALL {
+            zero(
+                &etcd_request_duration,
+                &OpLabels {
+                    op: op.as_str().to_owned(),
+                },
+            );
+            for result in EtcdResult::ALL {
+                zero(
+                    &etcd_requests_total,
+                    &OpResultLabels {
+                        op: op.as_str().to_owned(),
+                        result: result.as_str().to_owned(),
+                    },
+                );
+            }
+        }
+
         Metrics {
             inner: Arc::new(Inner {
                 liveness: crate::liveness::Liveness::default(),
+                ready,
+                leader_changes_total,
+                last_success,
+                component_info,
+                observe_errors_total,
+                docker_host_up,
+                zookeeper_leader,
+                zookeeper_voters_serving,
+                masters_leader,
+                masters_registry_recovered,
+                agents_registered,
+                etcd_requests_total,
+                etcd_request_duration,
                 autoupdate_scans_total,
                 autoupdate_canaries_total,
                 autoupdate_rollbacks_total,
@@ -407,6 +794,7 @@ impl Metrics {
                 docker_event_stream_up,
                 docker_event_stream_restarts_total,
                 docker_events_total,
+                preflight_check,
                 seen: Mutex::new(HashMap::new()),
             }),
         }
@@ -421,8 +809,54 @@ impl Metrics {
             .seen
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let entry = seen.entry(cluster.to_owned()).or_default();
+        let entry = match seen.entry(cluster.to_owned()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let s = e.insert(Seen::default());
+                Self::zero_cluster(&self.inner, cluster, s);
+                s
+            }
+        };
         f(&self.inner, entry)
+    }
+
+    /// The zeros of a cluster seen for the first time: every reconcile result and every
+    /// step kind and result.
+    fn zero_cluster(m: &Inner, cluster: &str, seen: &mut Seen) {
+        for result in RECONCILE_RESULTS {
+            seen.results.insert(result.to_owned());
+            zero(
+                &m.reconcile_total,
+                &ClusterResultLabels {
+                    cluster: cluster.to_owned(),
+                    result: result.to_owned(),
+                },
+            );
+        }
+        for kind in StepKind::ALL {
+            for result in STEP_RESULTS {
+                seen.steps
+                    .insert((kind.as_str().to_owned(), result.to_owned()));
+                zero(
+                    &m.steps_total,
+                    &StepLabels {
+                        cluster: cluster.to_owned(),
+                        kind: kind.as_str().to_owned(),
+                        result: result.to_owned(),
+                    },
+                );
+            }
+        }
+        for c in Component::ALL {
+            seen.autoupdate_components.insert(c.as_str().to_owned());
+            zero(
+                &m.autoupdate_rollbacks_total,
+                &ComponentLabels {
+                    cluster: cluster.to_owned(),
+                    component: c.as_str().to_owned(),
+                },
+            );
+        }
     }
 
     /// The reconcile loop's liveness (shared with `/readyz`).
@@ -449,6 +883,124 @@ impl Metrics {
         });
     }
 
+    /// A reconcile pass over `cluster` finished without error at `now` (seconds since the
+    /// epoch, the loop's clock).
+    pub fn reconcile_succeeded_at(&self, cluster: &str, now: u64) {
+        self.with_cluster(cluster, |m, _| {
+            m.last_success
+                .get_or_create(&ClusterLabels {
+                    cluster: cluster.to_owned(),
+                })
+                .set(i64::try_from(now).unwrap_or(i64::MAX));
+        });
+    }
+
+    /// What the cluster's last observation found: per host whether its engine answered
+    /// (and a zero for every counter of the host), the observation errors to count, the
+    /// health of ZooKeeper and the masters, and the images each component runs.
+    pub fn set_observed(&self, cluster: &str, o: &ObservedHealth) {
+        self.with_cluster(cluster, |m, seen| {
+            for (host, up) in &o.hosts {
+                seen.hosts.insert(host.clone());
+                m.docker_host_up
+                    .get_or_create(&ClusterHostLabels {
+                        cluster: cluster.to_owned(),
+                        host: host.clone(),
+                    })
+                    .set(i64::from(*up));
+                let components = Component::ALL.iter().map(|c| c.as_str());
+                for component in std::iter::once(DOCKER_ENGINE).chain(components) {
+                    zero(
+                        &m.observe_errors_total,
+                        &ClusterHostComponentLabels {
+                            cluster: cluster.to_owned(),
+                            host: host.clone(),
+                            component: component.to_owned(),
+                        },
+                    );
+                }
+                for result in DOCKER_RESULTS {
+                    zero(
+                        &m.docker_requests_total,
+                        &HostResultLabels {
+                            host: host.clone(),
+                            result: result.to_owned(),
+                        },
+                    );
+                }
+            }
+            for (host, component) in &o.errors {
+                seen.hosts.insert(host.clone());
+                m.observe_errors_total
+                    .get_or_create(&ClusterHostComponentLabels {
+                        cluster: cluster.to_owned(),
+                        host: host.clone(),
+                        component: component.clone(),
+                    })
+                    .inc();
+            }
+            let labels = ClusterLabels {
+                cluster: cluster.to_owned(),
+            };
+            m.zookeeper_leader
+                .get_or_create(&labels)
+                .set(i64::from(o.zk_leader));
+            m.zookeeper_voters_serving
+                .get_or_create(&labels)
+                .set(o.zk_voters_serving);
+            m.masters_leader
+                .get_or_create(&labels)
+                .set(i64::from(o.masters_leader));
+            m.masters_registry_recovered
+                .get_or_create(&labels)
+                .set(i64::from(o.masters_recovered));
+            m.agents_registered
+                .get_or_create(&labels)
+                .set(o.agents_registered);
+            let running = o.images.iter().flat_map(|(component, images)| {
+                images
+                    .iter()
+                    .map(move |image| (component.clone(), image.clone(), ImageState::Running))
+            });
+            let desired = o
+                .desired_images
+                .iter()
+                .map(|(c, image)| (c.clone(), image.clone(), ImageState::Desired));
+            let now: BTreeSet<(String, String, ImageState)> = running.chain(desired).collect();
+            for gone in seen.images.difference(&now) {
+                m.component_info.remove(&image_labels(cluster, gone));
+            }
+            for info in &now {
+                m.component_info
+                    .get_or_create(&image_labels(cluster, info))
+                    .set(1);
+            }
+            seen.images = now;
+        });
+    }
+
+    /// Whether `/readyz` answers 200 now (the admin server sets it at each scrape).
+    pub fn set_ready(&self, ready: bool) {
+        self.inner.ready.set(i64::from(ready));
+    }
+
+    /// One request to etcd of `op` ended with `result` after `secs`.
+    pub fn etcd_request(&self, op: EtcdOp, result: EtcdResult, secs: f64) {
+        self.inner
+            .etcd_requests_total
+            .get_or_create(&OpResultLabels {
+                op: op.as_str().to_owned(),
+                result: result.as_str().to_owned(),
+            })
+            .inc();
+        self.inner
+            .etcd_request_duration
+            .get_or_create(&OpLabels {
+                op: op.as_str().to_owned(),
+            })
+            .observe(secs);
+    }
+
     /// One plan step of `kind` (`Step::kind()`, e.g. `ReplaceMaster`) on `cluster` finished
     /// with `result` (e.g. `ok`, `error`, `timeout`) after `secs` seconds.
     pub fn step_finished(&self, cluster: &str, kind: &str, result: &str, secs: f64) {
@@ -468,6 +1020,21 @@ impl Metrics {
                 kind: kind.to_owned(),
             })
             .observe(secs);
+    }
+
+    /// A host preflight check's last result on `host` (`Check::as_str()`): 0 pass, 1 warn
+    /// (or a failure the host ignores), 2 fail.
+    pub fn set_preflight(&self, cluster: &str, host: &str, check: &str, value: i64) {
+        self.with_cluster(cluster, |m, seen| {
+            seen.preflight.insert((host.to_owned(), check.to_owned()));
+            m.preflight_check
+                .get_or_create(&PreflightLabels {
+                    cluster: cluster.to_owned(),
+                    host: host.to_owned(),
+                    check: check.to_owned(),
+                })
+                .set(value);
+        });
     }
 
     /// The cluster's state after a pass: `converged` and its `phase` (`Phase::as_str()`).
@@ -519,9 +1086,13 @@ impl Metrics {
         });
     }
 
-    /// Whether this replica currently leads.
+    /// Whether this replica currently leads; a change from what it said before counts in
+    /// `mesos_operator_leader_changes_total`.
     pub fn set_leader(&self, leader: bool) {
-        self.inner.leader.set(i64::from(leader));
+        let was = self.inner.leader.set(i64::from(leader));
+        if was != i64::from(leader) {
+            self.inner.leader_changes_total.inc();
+        }
     }
 
     /// The term this replica leads in, 0 while a standby.
@@ -650,6 +1221,24 @@ impl Metrics {
             m.autoupdate_pinned
                 .get_or_create(&labels)
                 .set(i64::from(pinned));
+            let families = [
+                ("canary", &m.autoupdate_canaries_total, &CANARY_RESULTS[..]),
+                ("scan", &m.autoupdate_scans_total, &SCAN_RESULTS[..]),
+            ];
+            for (which, family, results) in families {
+                for result in results {
+                    seen.autoupdate
+                        .insert((format!("{which}:{component}"), (*result).to_owned()));
+                    zero(
+                        family,
+                        &ComponentResultLabels {
+                            cluster: cluster.to_owned(),
+                            component: component.to_owned(),
+                            result: (*result).to_owned(),
+                        },
+                    );
+                }
+            }
         });
     }
 
@@ -710,9 +1299,41 @@ impl Metrics {
                 _ => m.autoupdate_canaries_total.remove(&labels),
             };
         }
+        for (host, check) in s.preflight {
+            m.preflight_check.remove(&PreflightLabels {
+                cluster: c(),
+                host,
+                check,
+            });
+        }
         for host in s.event_hosts {
             m.docker_event_stream_up
                 .remove(&ClusterHostLabels { cluster: c(), host });
+        }
+        m.last_success.remove(&ClusterLabels { cluster: c() });
+        m.zookeeper_leader.remove(&ClusterLabels { cluster: c() });
+        m.zookeeper_voters_serving
+            .remove(&ClusterLabels { cluster: c() });
+        m.masters_leader.remove(&ClusterLabels { cluster: c() });
+        m.masters_registry_recovered
+            .remove(&ClusterLabels { cluster: c() });
+        m.agents_registered.remove(&ClusterLabels { cluster: c() });
+        for host in s.hosts {
+            m.docker_host_up.remove(&ClusterHostLabels {
+                cluster: c(),
+                host: host.clone(),
+            });
+            let components = Component::ALL.iter().map(|c| c.as_str());
+            for component in std::iter::once(DOCKER_ENGINE).chain(components) {
+                m.observe_errors_total.remove(&ClusterHostComponentLabels {
+                    cluster: c(),
+                    host: host.clone(),
+                    component: component.to_owned(),
+                });
+            }
+        }
+        for info in &s.images {
+            m.component_info.remove(&image_labels(cluster, info));
         }
         for component in s.autoupdate_components {
             let labels = ComponentLabels {
@@ -769,7 +1390,25 @@ impl Metrics {
 mod tests {
     use super::*;
 
-    const FAMILIES: [(&str, &str); 18] = [
+    const FAMILIES: [(&str, &str); 33] = [
+        ("mesos_operator_build_info", "gauge"),
+        ("mesos_operator_ready", "gauge"),
+        ("mesos_operator_leader_changes", "counter"),
+        (
+            "mesos_operator_last_reconcile_success_timestamp_seconds",
+            "gauge",
+        ),
+        ("mesos_operator_component_info", "gauge"),
+        ("mesos_operator_observe_errors", "counter"),
+        ("mesos_operator_docker_host_up", "gauge"),
+        ("mesos_operator_zookeeper_leader", "gauge"),
+        ("mesos_operator_zookeeper_voters_serving", "gauge"),
+        ("mesos_operator_masters_leader", "gauge"),
+        ("mesos_operator_masters_registry_recovered", "gauge"),
+        ("mesos_operator_agents_registered", "gauge"),
+        ("mesos_operator_etcd_requests", "counter"),
+        ("mesos_operator_etcd_request_duration_seconds", "histogram"),
+        ("mesos_operator_observe_duration_seconds", "histogram"),
         ("mesos_operator_reconcile", "counter"),
         ("mesos_operator_reconcile_duration_seconds", "histogram"),
         ("mesos_operator_steps", "counter"),
@@ -812,7 +1451,170 @@ mod tests {
         m.autoupdate_canary("prod", "masters", "started");
         m.autoupdate_rollback("prod", "masters");
         m.set_autoupdate("prod", "masters", true, 1, false);
+        m.reconcile_succeeded_at("prod", 1_700_000_000);
+        m.observed("prod", 0.2);
+        m.set_observed("prod", &observed_health());
+        m.etcd_request(EtcdOp::Txn, EtcdResult::Timeout, 5.0);
         m
+    }
+
+    fn observed_health() -> ObservedHealth {
+        ObservedHealth {
+            hosts: vec![("host-1".into(), true), ("host-2".into(), false)],
+            errors: vec![
+                ("host-2".into(), DOCKER_ENGINE.into()),
+                ("host-1".into(), "masters".into()),
+            ],
+            zk_leader: true,
+            zk_voters_serving: 2,
+            masters_leader: true,
+            masters_recovered: false,
+            agents_registered: 1,
+            images: vec![(
+                "masters".into(),
+                vec![
+                    "mesos-master:1.11.0".into(),
+                    "reg.local:5000/mesos-master:1.12.0-rc1".into(),
+                ],
+            )],
+            desired_images: vec![(
+                "masters".into(),
+                "reg.local:5000/mesos-master:1.12.0-rc1".into(),
+            )],
+        }
+    }
+
+    #[test]
+    fn observation_gauges_and_image_info_follow_the_last_observation() {
+        let m = populated();
+        let om = m.encode();
+        for (series, want) in [
+            (
+                r#"mesos_operator_docker_host_up{cluster="prod",host="host-1"}"#,
+                1.0,
+            ),
+            (
+                r#"mesos_operator_docker_host_up{cluster="prod",host="host-2"}"#,
+                0.0,
+            ),
+            (
+                r#"mesos_operator_observe_errors_total{cluster="prod",host="host-2",component="docker"}"#,
+                1.0,
+            ),
+            (
+                r#"mesos_operator_observe_errors_total{cluster="prod",host="host-1",component="masters"}"#,
+                1.0,
+            ),
+            // Known in advance: a zero, not an absent series.
+            (
+                r#"mesos_operator_observe_errors_total{cluster="prod",host="host-1",component="zookeeper"}"#,
+                0.0,
+            ),
+            (
+                r#"mesos_operator_docker_requests_total{host="host-2",result="unreachable"}"#,
+                0.0,
+            ),
+            (r#"mesos_operator_zookeeper_leader{cluster="prod"}"#, 1.0),
+            (
+                r#"mesos_operator_zookeeper_voters_serving{cluster="prod"}"#,
+                2.0,
+            ),
+            (r#"mesos_operator_masters_leader{cluster="prod"}"#, 1.0),
+            (
+                r#"mesos_operator_masters_registry_recovered{cluster="prod"}"#,
+                0.0,
+            ),
+            (r#"mesos_operator_agents_registered{cluster="prod"}"#, 1.0),
+            (
+                r#"mesos_operator_component_info{cluster="prod",component="masters",image="mesos-master:1.11.0",version="1.11.0",state="running"}"#,
+                1.0,
+            ),
+            (
+                r#"mesos_operator_component_info{cluster="prod",component="masters",image="reg.local:5000/mesos-master:1.12.0-rc1",version="1.12.0-rc1",state="running"}"#,
+                1.0,
+            ),
+            (
+                r#"mesos_operator_last_reconcile_success_timestamp_seconds{cluster="prod"}"#,
+                1_700_000_000.0,
+            ),
+            (
+                r#"mesos_operator_etcd_requests_total{op="txn",result="timeout"}"#,
+                1.0,
+            ),
+            (
+                r#"mesos_operator_etcd_requests_total{op="get",result="ok"}"#,
+                0.0,
+            ),
+        ] {
+            assert_eq!(value(&om, series), Some(want), "{series}:\n{om}");
+        }
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_component_info{cluster="prod",component="masters",image="reg.local:5000/mesos-master:1.12.0-rc1",version="1.12.0-rc1",state="desired"}"#
+            ),
+            Some(1.0)
+        );
+        // The rollout ends: the old image's series goes, the counters keep counting.
+        let mut o = observed_health();
+        o.images = vec![(
+            "masters".into(),
+            vec!["reg.local:5000/mesos-master:1.12.0-rc1".into()],
+        )];
+        m.set_observed("prod", &o);
+        let om = m.encode();
+        assert!(!om.contains("image=\"mesos-master:1.11.0\""), "{om}");
+        assert_eq!(
+            value(
+                &om,
+                r#"mesos_operator_observe_errors_total{cluster="prod",host="host-2",component="docker"}"#
+            ),
+            Some(2.0)
+        );
+        m.forget_cluster("prod");
+        let om = m.encode();
+        assert!(!om.contains("cluster=\"prod\""), "{om}");
+    }
+
+    #[test]
+    fn a_cluster_seen_once_has_a_zero_for_every_result_and_step_kind() {
+        let m = Metrics::new();
+        m.set_cluster("prod", true, "Converged");
+        let text = m.encode_text();
+        for result in RECONCILE_RESULTS {
+            let series =
+                format!(r#"mesos_operator_reconcile_total{{cluster="prod",result="{result}"}}"#);
+            assert_eq!(value(&text, &series), Some(0.0), "{series}");
+        }
+        for kind in StepKind::ALL {
+            for result in STEP_RESULTS {
+                let series = format!(
+                    r#"mesos_operator_steps_total{{cluster="prod",kind="{}",result="{result}"}}"#,
+                    kind.as_str()
+                );
+                assert_eq!(value(&text, &series), Some(0.0), "{series}");
+            }
+        }
+        for c in Component::ALL {
+            let series = format!(
+                r#"mesos_operator_autoupdate_rollbacks_total{{cluster="prod",component="{}"}}"#,
+                c.as_str()
+            );
+            assert_eq!(value(&text, &series), Some(0.0), "{series}");
+        }
+    }
+
+    #[test]
+    fn leader_changes_count_transitions_only() {
+        let m = Metrics::new();
+        m.set_leader(false);
+        m.set_leader(true);
+        m.set_leader(true);
+        m.set_leader(false);
+        assert_eq!(
+            value(&m.encode_text(), "mesos_operator_leader_changes_total"),
+            Some(2.0)
+        );
     }
 
     #[test]
@@ -850,20 +1652,42 @@ mod tests {
     }
 
     #[test]
-    fn empty_registry_encodes_only_the_leader_gauges() {
-        // prometheus-client writes no HELP/TYPE for a family without series; the leader
-        // gauges have no labels and are there from the start, at 0 (a standby).
+    fn a_new_registry_has_every_family_without_per_cluster_labels() {
+        // prometheus-client writes no HELP/TYPE for a family without series: those labelled
+        // by cluster appear with the first cluster. Everything else is there from the start.
         let m = Metrics::new();
-        let om = m.encode();
+        let text = m.encode_text();
+        assert_eq!(value(&text, "mesos_operator_leader"), Some(0.0));
+        assert_eq!(value(&text, "mesos_operator_leader_term"), Some(0.0));
         assert_eq!(
-            om,
-            "# HELP mesos_operator_leader 1 while this operator replica holds the leader \
-             election, else 0.\n# TYPE mesos_operator_leader gauge\nmesos_operator_leader 0\n\
-             # HELP mesos_operator_leader_term Term of this replica's leadership (the \
-             leadership key's etcd create revision); 0 while a standby.\n\
-             # TYPE mesos_operator_leader_term gauge\nmesos_operator_leader_term 0\n\
-             # EOF\n"
+            value(&text, "mesos_operator_leader_changes_total"),
+            Some(0.0)
         );
+        assert_eq!(value(&text, "mesos_operator_ready"), Some(0.0));
+        let build = format!(
+            r#"mesos_operator_build_info{{version="{}",commit="{}"}}"#,
+            crate::build_info::VERSION,
+            crate::build_info::COMMIT
+        );
+        assert_eq!(value(&text, &build), Some(1.0), "{text}");
+        for kind in StepKind::ALL {
+            let series = format!(
+                r#"mesos_operator_step_duration_seconds_count{{kind="{}"}}"#,
+                kind.as_str()
+            );
+            assert_eq!(value(&text, &series), Some(0.0), "{series}");
+        }
+        for op in EtcdOp::ALL {
+            for result in EtcdResult::ALL {
+                let series = format!(
+                    r#"mesos_operator_etcd_requests_total{{op="{}",result="{}"}}"#,
+                    op.as_str(),
+                    result.as_str()
+                );
+                assert_eq!(value(&text, &series), Some(0.0), "{series}");
+            }
+        }
+        assert!(!text.contains("cluster="), "{text}");
     }
 
     #[test]

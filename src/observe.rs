@@ -36,6 +36,19 @@ pub struct HostClients {
     pub hosts: BTreeMap<String, Result<HostClient, String>>,
 }
 
+impl HostClients {
+    /// The same clients, each counting its requests in `metrics`.
+    pub fn counted(self, metrics: &crate::metrics::Metrics) -> HostClients {
+        HostClients {
+            hosts: self
+                .hosts
+                .into_iter()
+                .map(|(h, c)| (h, c.map(|c| c.counted(metrics.clone()))))
+                .collect(),
+        }
+    }
+}
+
 /// Sets up a client for every host of the document (no request is made).
 pub async fn connect(doc: &MesosCluster, secrets: &SecretSource) -> HostClients {
     let mut hosts = BTreeMap::new();
@@ -100,6 +113,7 @@ pub async fn observe(doc: &MesosCluster, fleet: &HostClients, auth: Option<&Http
         masters,
         agents,
         marathon,
+        preflight: Default::default(),
     }
 }
 

@@ -4,6 +4,13 @@
 //! a canary (rc10 over rc9), rolls back and denies a tag that never turns healthy, and
 //! never overwrites a person's bump. An independent watcher checks the invariants of
 //! `shared/design/safety.md` throughout.
+//!
+//! A real Prometheus (Debian's `prometheus`) scrapes the operator all along with the alert
+//! rules of `ops/prometheus` loaded (every `for:` shortened to seconds; `promtool test rules`
+//! covers the durations): the automated rollback fires `MesosAutomatedRollback`; a person's
+//! bump to a tag that never turns healthy blocks the cluster and fires `MesosClusterBlocked`,
+//! which resolves after `rollback`; and every query of the Grafana dashboard
+//! (`ops/grafana`) returns data from it.
 
 // The test holds the fleet guard for its whole length on purpose.
 #![allow(clippy::await_holding_lock)]
@@ -18,6 +25,7 @@ use common::operator::{
     apply, containers, event_values, generation, store_secrets, wait_phase, wait_until,
     ClusterGuard, ClusterOpts, Operator, Rules, Series, Watcher,
 };
+use common::prometheus::{dashboard, dashboard_queries, rules_with_short_for, Prometheus};
 use common::{cli, parts, unique_prefix};
 
 const CONVERGE: Duration = Duration::from_secs(300);
@@ -141,6 +149,7 @@ fn new_tags_are_found_canaried_rolled_back_when_bad_and_never_over_a_person() {
     let hs: Vec<String> = f.hosts.keys().take(3).cloned().collect();
     publish(f, "mesos-master:1.11.0", "1.11.0");
     let mut op = Operator::start(&prefix, &[]);
+    let prom = Prometheus::start(&op.metrics_addr, &rules_with_short_for(2));
     let watcher = Watcher::start(
         f,
         hs.clone(),
@@ -262,6 +271,16 @@ fn new_tags_are_found_canaried_rolled_back_when_bad_and_never_over_a_person() {
     wait_phase(&prefix, NAME, "Converged", CONVERGE);
     assert_eq!(spec_tag(&prefix), "1.12.0-rc10");
     assert_eq!(master_tags(f, &hs), vec!["1.12.0-rc10"; 3]);
+    wait_until(
+        "MesosAutomatedRollback fires in Prometheus",
+        Duration::from_secs(60),
+        || {
+            prom.fires(
+                "MesosAutomatedRollback",
+                &[("cluster", NAME), ("component", "masters")],
+            )
+        },
+    );
     let auto = masters_auto(&prefix);
     assert_eq!(auto["denied"], serde_json::json!(["1.12.0"]), "{auto}");
     assert_eq!(
@@ -317,6 +336,47 @@ fn new_tags_are_found_canaried_rolled_back_when_bad_and_never_over_a_person() {
     let _ = t;
     wait_phase(&prefix, NAME, "Converged", CONVERGE);
     assert_eq!(master_tags(f, &hs), vec!["1.12.1"; 3]);
+
+    // 7. A person's bump to the tag that never turns healthy (a bump pins the component: no
+    // automated rollback) blocks the cluster at its first master's health gate; the shipped
+    // alert fires through Prometheus, and resolves once `rollback` brought 1.12.1 back.
+    let broken = Instant::now();
+    let (code, _, err) = parts(&cli(&prefix, &["bump", NAME, "masters", "1.12.0"]));
+    assert_eq!(code, 0, "bump: {err}");
+    wait_phase(&prefix, NAME, "Blocked", Duration::from_secs(180));
+    let blocked = [("cluster", NAME), ("severity", "critical")];
+    let to_fire = wait_until("MesosClusterBlocked fires", Duration::from_secs(60), || {
+        prom.fires("MesosClusterBlocked", &blocked)
+    });
+    let (code, _, err) = parts(&cli(&prefix, &["rollback", NAME]));
+    assert_eq!(code, 0, "rollback: {err}");
+    wait_phase(&prefix, NAME, "Converged", CONVERGE);
+    assert_eq!(master_tags(f, &hs), vec!["1.12.1"; 3]);
+    let to_resolve = wait_until(
+        "MesosClusterBlocked resolves",
+        Duration::from_secs(60),
+        || !prom.fires("MesosClusterBlocked", &blocked),
+    );
+    eprintln!(
+        "alert: Blocked → MesosClusterBlocked firing {:.1} s, Converged → resolved {:.1} s; bump to resolved {:.1} s",
+        to_fire.as_secs_f64(),
+        to_resolve.as_secs_f64(),
+        broken.elapsed().as_secs_f64()
+    );
+
+    // Every query of the dashboard returns data from what Prometheus scraped meanwhile.
+    let queries = dashboard_queries(&dashboard());
+    let empty: Vec<String> = queries
+        .iter()
+        .filter(|q| prom.query(&q.expr).is_empty())
+        .map(|q| format!("{} ({}): {}", q.panel, q.ref_id, q.expr))
+        .collect();
+    assert!(
+        empty.is_empty(),
+        "dashboard queries without data:\n{}",
+        empty.join("\n")
+    );
+    eprintln!("dashboard: all {} queries return data", queries.len());
 
     // Panics with every rule broken on the way, if any was.
     watcher.finish();

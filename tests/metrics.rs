@@ -1,4 +1,5 @@
-//! The admin server over real HTTP: `/metrics` in both formats, `/healthz`, `/readyz`
+//! The admin server over real HTTP: `/metrics` in both formats (every family of the operator,
+//! the on-call ones included, and `mesos_operator_ready` following `/readyz`), `/healthz`, `/readyz`
 //! following its flag, graceful shutdown, and the text body checked by `promtool check
 //! metrics` (Debian's `prometheus` package; `scripts/deps.sh` installs it). Without promtool
 //! the test fails rather than skipping the check.
@@ -15,7 +16,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use mesos_operator::admin;
-use mesos_operator::metrics::{Metrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE};
+use mesos_operator::metrics::{
+    EtcdOp, EtcdResult, Metrics, ObservedHealth, OPENMETRICS_CONTENT_TYPE,
+    PROMETHEUS_TEXT_CONTENT_TYPE,
+};
 use tokio::sync::{oneshot, watch};
 
 /// What Prometheus 2.x sends when it scrapes.
@@ -112,6 +116,22 @@ async fn admin_server_end_to_end() {
     metrics.set_leader(true);
     metrics.docker_request("host-1", "ok");
     metrics.docker_request("host-2", "timeout");
+    metrics.reconcile_succeeded_at("prod", 1_764_000_000);
+    metrics.set_observed(
+        "prod",
+        &ObservedHealth {
+            hosts: vec![("host-1".into(), true), ("host-2".into(), false)],
+            errors: vec![("host-2".into(), "docker".into())],
+            zk_leader: true,
+            zk_voters_serving: 3,
+            masters_leader: true,
+            masters_recovered: true,
+            agents_registered: 2,
+            images: vec![("masters".into(), vec!["mesos-master:1.11.0".into()])],
+            desired_images: vec![("masters".into(), "mesos-master:1.11.0".into())],
+        },
+    );
+    metrics.etcd_request(EtcdOp::Get, EtcdResult::Ok, 0.003);
     metrics.reconcile_finished("gone", "ok", 0.1);
     metrics.set_cluster("gone", true, "Converged");
     metrics.forget_cluster("gone");
@@ -136,6 +156,13 @@ async fn admin_server_end_to_end() {
         get(&client, addr, "/readyz", None).await.status,
         StatusCode::OK
     );
+    // mesos_operator_ready says at each scrape what /readyz would answer.
+    let r = get(&client, addr, "/metrics", None).await;
+    assert!(r.body.contains("mesos_operator_ready 1\n"), "{}", r.body);
+    ready_tx.send(false).expect("send not ready");
+    let r = get(&client, addr, "/metrics", None).await;
+    assert!(r.body.contains("mesos_operator_ready 0\n"), "{}", r.body);
+    ready_tx.send(true).expect("send ready");
 
     // A scrape by Prometheus gets OpenMetrics.
     let r = get(&client, addr, "/metrics", Some(PROMETHEUS_ACCEPT)).await;
@@ -165,6 +192,19 @@ async fn admin_server_end_to_end() {
         "mesos_operator_zookeeper_voters{cluster=\"prod\"} 3\n",
         "mesos_operator_leader 1\n",
         "mesos_operator_docker_requests_total{host=\"host-2\",result=\"timeout\"} 1\n",
+        "mesos_operator_docker_requests_total{host=\"host-2\",result=\"unreachable\"} 0\n",
+        "mesos_operator_docker_host_up{cluster=\"prod\",host=\"host-2\"} 0\n",
+        "mesos_operator_observe_errors_total{cluster=\"prod\",host=\"host-2\",component=\"docker\"} 1\n",
+        "mesos_operator_zookeeper_voters_serving{cluster=\"prod\"} 3\n",
+        "mesos_operator_masters_registry_recovered{cluster=\"prod\"} 1\n",
+        "mesos_operator_agents_registered{cluster=\"prod\"} 2\n",
+        "mesos_operator_component_info{cluster=\"prod\",component=\"masters\",image=\"mesos-master:1.11.0\",version=\"1.11.0\",state=\"running\"} 1\n",
+        "mesos_operator_last_reconcile_success_timestamp_seconds{cluster=\"prod\"} 1764000000\n",
+        "mesos_operator_etcd_requests_total{op=\"get\",result=\"ok\"} 1\n",
+        "mesos_operator_etcd_request_duration_seconds_count{op=\"txn\"} 0\n",
+        "mesos_operator_steps_total{cluster=\"prod\",kind=\"ZkAdd\",result=\"error\"} 0\n",
+        "mesos_operator_leader_changes_total 1\n",
+        "mesos_operator_ready 1\n",
     ] {
         assert!(text.contains(series), "no {series:?} in:\n{text}");
     }

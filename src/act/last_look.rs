@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use mesos_operator_core::ops::Op;
+use mesos_operator_core::ops::{AgentSeen, Op};
 use mesos_operator_core::spec::Component;
 use zookeeper_client as zk;
 
@@ -121,22 +121,50 @@ pub(super) async fn require(
 }
 
 /// Carries out an [`Op::RequireAgentOutOfService`]: the agent the plan saw out of service
-/// must still not answer `/health` (the observation's own probe) before it is stopped
-/// without its drain.
-pub(super) async fn require_out_of_service(op: &Op) -> Result<(), ActError> {
-    let Op::RequireAgentOutOfService { stopping, agent } = op else {
+/// must still be out of service before it is stopped without its drain. Listed active by
+/// the leading master, it serves. Seen not answering, an answer now means it may serve (it
+/// was restarting). Seen answering but unlisted (a repair restart), only the leader's
+/// listing tells, and a listing that cannot be read is no proof: the step waits for one.
+/// The probe and the listing are asked at once.
+pub(super) async fn require_out_of_service(
+    api: super::mesos::Api<'_>,
+    op: &Op,
+) -> Result<(), ActError> {
+    let Op::RequireAgentOutOfService {
+        stopping,
+        agent,
+        seen,
+        masters,
+        machine,
+    } = op
+    else {
         return Err(ActError::Misrouted {
             op: op.kind(),
             module: "last look (out of service)",
         });
     };
-    if probe::status_of(agent, "/health", None).await == Some(200) {
-        return Err(ActError::ServesAgain {
+    let (health, listed) = tokio::join!(
+        probe::status_of(agent, "/health", None),
+        super::mesos::listed_active(api, masters, machine)
+    );
+    let answers = health == Some(200);
+    let sign = match (listed, seen) {
+        (Some(true), _) => Some("the leading master lists it active again"),
+        _ if !answers => None,
+        (_, AgentSeen::NotAnswering) => Some("it answers /health again"),
+        (None, AgentSeen::Unlisted) => {
+            Some("it answers /health and no master answered with the leader's listing of agents")
+        }
+        (Some(false), AgentSeen::Unlisted) => None,
+    };
+    match sign {
+        Some(sign) => Err(ActError::ServesAgain {
             stopping: stopping.clone(),
             agent: agent.clone(),
-        });
+            sign,
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -204,19 +232,98 @@ mod tests {
         require(&op(vec![up, lost], 1), None, None).await.unwrap();
     }
 
+    /// A leading master that lists the agent on `10.9.9.9` active (or not).
+    async fn leader_listing(active: bool) -> String {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let body = format!(
+            "{{\"slaves\": [{{\"hostname\": \"10.9.9.9\", \"active\": {active}}}, {{\"hostname\": \"10.9.9.8\", \"active\": true}}], \"recovered_slaves\": []}}"
+        );
+        let app = axum::Router::new().route(
+            "/master/slaves",
+            axum::routing::get(move || {
+                let b = body.clone();
+                async move { b }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(l, app).await });
+        addr
+    }
+
+    async fn look(seen: AgentSeen, agent: String, masters: Vec<String>) -> Result<(), ActError> {
+        let client = super::super::http_client().unwrap();
+        let api = super::super::mesos::Api {
+            client: &client,
+            auth: None,
+        };
+        let op = Op::RequireAgentOutOfService {
+            stopping: "h2".into(),
+            agent,
+            seen,
+            masters,
+            machine: mesos_operator_core::ops::Machine {
+                hostname: "10.9.9.9".into(),
+                ip: "10.9.9.9".into(),
+            },
+        };
+        require_out_of_service(api, &op).await
+    }
+
     /// An agent seen out of service that answers `/health` again is not stopped without
-    /// its drain; one that still does not answer is.
+    /// its drain; one that still does not answer is, unless the leader lists it active.
     #[tokio::test]
     async fn an_agent_answering_again_is_not_stopped_without_its_drain() {
         let back = master(true).await; // answers /health like an agent
-        let op = |agent: String| Op::RequireAgentOutOfService {
-            stopping: "h2".into(),
-            agent,
-        };
-        let err = require_out_of_service(&op(back.clone())).await.unwrap_err();
+        let unlisted = leader_listing(false).await;
+        let err = look(
+            AgentSeen::NotAnswering,
+            back.clone(),
+            vec![unlisted.clone()],
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, ActError::ServesAgain { .. }), "{err}");
         assert!(err.to_string().contains("drained first"), "{err}");
-        require_out_of_service(&op(closed_port())).await.unwrap();
+        look(AgentSeen::NotAnswering, closed_port(), vec![unlisted])
+            .await
+            .unwrap();
+        // No master answers: one that does not answer either is still out of service.
+        look(AgentSeen::NotAnswering, closed_port(), vec![closed_port()])
+            .await
+            .unwrap();
+        let listed = leader_listing(true).await;
+        let err = look(AgentSeen::NotAnswering, closed_port(), vec![listed])
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("lists it active"), "{err}");
+    }
+
+    /// An agent restarted as a repair because the leader did not list it is not restarted
+    /// once the leader lists it again (a partition healed since the plan's view), nor while
+    /// no master answers with the listing; it is while the leader still leaves it out. The
+    /// simulation's seeds 5503 and 10357 restarted it without its drain.
+    #[tokio::test]
+    async fn an_unlisted_agent_listed_again_is_not_restarted_as_a_repair() {
+        let agent = master(true).await;
+        let not_leader = closed_port();
+        let unlisted = leader_listing(false).await;
+        look(
+            AgentSeen::Unlisted,
+            agent.clone(),
+            vec![not_leader.clone(), unlisted],
+        )
+        .await
+        .unwrap();
+        let listed = leader_listing(true).await;
+        let err = look(AgentSeen::Unlisted, agent.clone(), vec![not_leader, listed])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ActError::ServesAgain { .. }), "{err}");
+        assert!(err.to_string().contains("lists it active again"), "{err}");
+        let err = look(AgentSeen::Unlisted, agent, vec![closed_port()])
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no master answered"), "{err}");
     }
 
     #[tokio::test]

@@ -270,6 +270,24 @@ async fn up(
     .await
 }
 
+/// Whether the leading master lists the machine's agent active: `None` when no master
+/// answered as the leader (a non-leader's 307 is not followed; the leader is among those
+/// asked). `/master/slaves` lists an agent by the `--hostname` it registered with.
+pub(super) async fn listed_active(http: Api<'_>, masters: &[String], m: &Machine) -> Option<bool> {
+    for master in masters {
+        let Ok(v) = get_json(http, &format!("http://{master}/master/slaves")).await else {
+            continue;
+        };
+        let listed = v["slaves"].as_array().into_iter().flatten().any(|a| {
+            let name = a["hostname"].as_str();
+            (name == Some(&m.hostname) || name == Some(&m.ip))
+                && a["active"].as_bool().unwrap_or(false)
+        });
+        return Some(listed);
+    }
+    None
+}
+
 async fn on_masters<'a, F, Fut>(masters: &'a [String], f: F) -> Result<(), ActError>
 where
     F: Fn(&'a str) -> Fut,

@@ -84,15 +84,17 @@ pub enum ActError {
         module: &'static str,
     },
     /// The last look before an agent seen out of service is stopped without its drain found
-    /// it answering again; nothing was stopped.
+    /// it serving again, or could not tell; nothing was stopped.
     #[error(
-        "not stopping the agent on {stopping}: it answers /health again ({agent}) and may run tasks; it is drained first (drainAgents); planning again from a fresh look"
+        "not stopping the agent on {stopping} ({agent}): {sign}, and it may run tasks; it is drained first (drainAgents); planning again from a fresh look"
     )]
     ServesAgain {
         /// The host whose agent was to be stopped.
         stopping: String,
         /// The agent's `ip:port`.
         agent: String,
+        /// What the look saw.
+        sign: &'static str,
     },
 }
 
@@ -174,7 +176,13 @@ impl Executor<'_> {
             Op::RequireServing { .. } => {
                 last_look::require(op, self.zk_super, self.http_auth).await
             }
-            Op::RequireAgentOutOfService { .. } => last_look::require_out_of_service(op).await,
+            Op::RequireAgentOutOfService { .. } => {
+                let api = mesos::Api {
+                    client: self.http,
+                    auth: self.http_auth,
+                };
+                last_look::require_out_of_service(api, op).await
+            }
         }
     }
 }

@@ -5,11 +5,13 @@
 //! error is mapped here in one place rather than decided command by command.
 
 mod autoupdate;
+mod doctor;
 mod document;
 mod edit;
 mod events;
 mod output;
 mod plan;
+mod preflight;
 mod record;
 pub mod reference;
 mod run;
@@ -267,6 +269,32 @@ enum Command {
         /// Output format.
         #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
         output: Format,
+        /// Read secrets from DIR/<name> files instead of etcd.
+        #[arg(long)]
+        secrets_dir: Option<PathBuf>,
+    },
+    /// Run the host preflight checks of a cluster's hosts (check, host, result, the fix);
+    /// exit 1 when a check failed.
+    Preflight {
+        /// Cluster name.
+        #[arg(value_parser = cluster_name)]
+        name: String,
+        /// Only this host (a name from spec.hosts).
+        #[arg(long)]
+        host: Option<String>,
+        /// Output format.
+        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+        output: Format,
+        /// Read secrets from DIR/<name> files instead of etcd.
+        #[arg(long)]
+        secrets_dir: Option<PathBuf>,
+    },
+    /// Explain a Blocked or Degraded cluster: failing checks, container logs, probes, the
+    /// last failed step, the leader views, in one report (secrets redacted).
+    Doctor {
+        /// Cluster name.
+        #[arg(value_parser = cluster_name)]
+        name: String,
         /// Read secrets from DIR/<name> files instead of etcd.
         #[arg(long)]
         secrets_dir: Option<PathBuf>,
@@ -563,6 +591,19 @@ async fn dispatch(cli: Cli) -> CliResult {
         } => {
             let keys = g.keyring()?;
             plan::run(&g.store().await?, keys, &name, output, secrets_dir).await
+        }
+        Command::Preflight {
+            name,
+            host,
+            output,
+            secrets_dir,
+        } => {
+            let keys = g.keyring()?;
+            preflight::run(&g.store().await?, keys, &name, host, output, secrets_dir).await
+        }
+        Command::Doctor { name, secrets_dir } => {
+            let keys = g.keyring()?;
+            doctor::run(&g.store().await?, keys, &name, secrets_dir).await
         }
         Command::Secret { command } => {
             let keys = g.keyring()?;

@@ -13,7 +13,7 @@ use super::output;
 use super::{CliError, CliResult, Format};
 use crate::clock::SystemClock;
 use crate::fleet::DockerFleet;
-use crate::gather::{gather, Gathered};
+use crate::gather::{gather, Gathered, Snapshot};
 use crate::secrets::{Keyring, SecretSource};
 use crate::store::{format_errors, Store};
 
@@ -24,13 +24,33 @@ pub(super) async fn run(
     format: Format,
     secrets_dir: Option<PathBuf>,
 ) -> CliResult {
+    let (snap, _, _) = look(store, keys, name, secrets_dir).await?;
+    let decision = &snap.planned.decision;
+    match format {
+        Format::Json => {
+            let v = serde_json::json!({"observed": snap.observed, "decision": decision});
+            println!("{}", output::json(&v)?);
+        }
+        _ => print!("{}", render(&snap.desired, &snap.observed, decision)),
+    }
+    Ok(())
+}
+
+/// The loop's own first half, for the commands that look at the hosts (`plan`,
+/// `preflight`, `doctor`): what is shown is what the operator would do. Also the secrets
+/// and the fleet it used, for a further look.
+pub(super) async fn look(
+    store: &Store,
+    keys: Option<Arc<Keyring>>,
+    name: &str,
+    secrets_dir: Option<PathBuf>,
+) -> Result<(Box<Snapshot>, SecretSource, DockerFleet), CliError> {
     let secrets = match secrets_dir {
         Some(d) => SecretSource::Dir(d),
         None => SecretSource::store(store.clone(), keys),
     };
     let http = crate::act::http_client().map_err(|e| CliError::Failed(e.to_string()))?;
     let fleet = DockerFleet::new(secrets.clone(), http);
-    // The loop's own first half: what is shown is what the operator would do.
     let snap = match gather(store, &fleet, &SystemClock, &secrets, name).await? {
         Gathered::Gone => return Err(CliError::Failed(format!("cluster {name} not found"))),
         Gathered::Deleting { request, .. } => {
@@ -51,15 +71,7 @@ pub(super) async fn run(
         }
         Gathered::Ready(s) => s,
     };
-    let decision = &snap.planned.decision;
-    match format {
-        Format::Json => {
-            let v = serde_json::json!({"observed": snap.observed, "decision": decision});
-            println!("{}", output::json(&v)?);
-        }
-        _ => print!("{}", render(&snap.desired, &snap.observed, decision)),
-    }
-    Ok(())
+    Ok((snap, secrets, fleet))
 }
 
 fn render(d: &Desired, o: &Observed, decision: &Decision) -> String {
@@ -99,19 +111,7 @@ fn render(d: &Desired, o: &Observed, decision: &Decision) -> String {
         }
     }
     let mut out = output::table(&["HOST", "ROLE", "STATE", "IMAGE", "CONFIG"], &rows);
-    match &o.zookeeper.committed {
-        Some(c) => out.push_str(&format!(
-            "zookeeper: voters {} (config version {:#x}), leader {}\n",
-            c.voters
-                .iter()
-                .map(|(i, h)| format!("{i}@{h}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            c.version,
-            o.zookeeper.leader.as_deref().unwrap_or("-")
-        )),
-        None => out.push_str("zookeeper: no quorum answers\n"),
-    }
+    out.push_str(&format!("zookeeper: {}\n", zookeeper_view(o)));
     out.push_str(&format!(
         "masters: leader {}; marathon: leader {}{}\n",
         o.masters.leader.as_deref().unwrap_or("-"),
@@ -134,4 +134,22 @@ fn render(d: &Desired, o: &Observed, decision: &Decision) -> String {
         ),
     });
     out
+}
+
+/// ZooKeeper as observed, in one line: the committed voters, the config version, the
+/// leader (`plan` and `doctor`).
+pub(super) fn zookeeper_view(o: &Observed) -> String {
+    match &o.zookeeper.committed {
+        Some(c) => format!(
+            "voters {} (config version {:#x}), leader {}",
+            c.voters
+                .iter()
+                .map(|(i, h)| format!("{i}@{h}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            c.version,
+            o.zookeeper.leader.as_deref().unwrap_or("-")
+        ),
+        None => "no quorum answers".into(),
+    }
 }

@@ -110,14 +110,14 @@ pub(super) async fn run(g: &GlobalOpts, args: RunArgs) -> CliResult {
     };
     election_config.validate().map_err(CliError::Input)?;
     let keys = g.keyring()?;
-    let store = g.store().await?;
+    let metrics = Metrics::new();
+    let store = g.store().await?.with_metrics(metrics.clone());
     if keys.is_some() && args.secrets_dir.is_none() {
         warn_clear_secrets(&store).await;
     }
     // A member of a multi-member etcd that goes away is taken out of the client's balancer.
     let member_health =
         crate::etcd::keep_to_healthy_members(&g.etcd_options()?, store.client()).await;
-    let metrics = Metrics::new();
     // Under systemd (Type=notify): READY=1 below, the watchdog fed by the loop's heartbeat.
     let manager = ServiceManager::from_env();
     metrics.liveness().feed_watchdog(manager.clone());

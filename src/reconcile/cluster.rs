@@ -95,6 +95,7 @@ pub async fn reconcile(
             cs.auto_update = Some(r);
         }
     }
+    report::preflight_events(ctx, &snap, &status, state).await;
     report::write(ctx, name, status, state).await?;
 
     let next = act(ctx, &snap, &mut state.waits).await?;
@@ -131,7 +132,7 @@ async fn act(ctx: &Context, snap: &Snapshot, waits: &mut u32) -> Result<Next, Re
                 "step",
                 cluster = %snap.name,
                 kind = step.kind().as_str(),
-                host = step.host()
+                host = %step.hosts_text()
             );
             async {
                 info!(%step, %reason, "taking a step");

@@ -188,6 +188,7 @@ pub async fn run(
                         b.reset();
                         retry_at.remove(&name);
                         ctx.metrics.reconcile_finished(&name, "ok", secs);
+                        ctx.metrics.reconcile_succeeded_at(&name, ctx.clock.now());
                         states.insert(name.clone(), state);
                         let d = if again_now { Duration::ZERO } else { d };
                         scheduler.schedule(&name, Instant::now() + d);

@@ -2,6 +2,10 @@
 //! only when it changed) and the metrics (kept by every replica), both from one
 //! [`ClusterStatus`], so that the phase in etcd and the phase in Prometheus cannot differ.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use mesos_operator_core::observed::{HostObservation, Observed};
+use mesos_operator_core::preflight::Outcome;
 use mesos_operator_core::spec::{Component, FieldError};
 use mesos_operator_core::status::{
     self, ClusterStatus, OperatorLeader, Phase, StatusInputs, StepRecord,
@@ -13,6 +17,8 @@ use super::error::ReconcileError;
 use super::Context;
 use crate::clock::rfc3339;
 use crate::gather::Snapshot;
+use crate::metrics::{ObservedHealth, DOCKER_ENGINE};
+use crate::store::{Event, EventOutcome};
 
 /// The status of a planned cluster.
 pub(super) fn derive(ctx: &Context, snap: &Snapshot) -> ClusterStatus {
@@ -23,7 +29,7 @@ pub(super) fn derive(ctx: &Context, snap: &Snapshot) -> ClusterStatus {
         decision,
         step: decision.step().map(|s| StepRecord {
             kind: s.kind(),
-            host: Some(s.host().to_string()),
+            host: Some(s.hosts_text()),
             started_at: rfc3339(snap.now),
         }),
         now: rfc3339(ctx.clock.now()),
@@ -61,6 +67,149 @@ pub(super) fn metrics(ctx: &Context, snap: &Snapshot, status: &ClusterStatus) {
         status.phase == Phase::Converged,
         status.phase.as_str(),
     );
+    let mut health = health(&snap.observed);
+    health.desired_images = status
+        .components
+        .iter()
+        .filter_map(|(c, s)| Some((c.as_str().to_owned(), s.image.clone()?)))
+        .collect();
+    ctx.metrics.set_observed(name, &health);
+    for r in snap.observed.preflight.values().flatten() {
+        let value = match r.outcome {
+            Outcome::Pass => 0,
+            Outcome::Fail if !r.ignored => 2,
+            _ => 1,
+        };
+        ctx.metrics
+            .set_preflight(name, &r.host, r.check.as_str(), value);
+    }
+}
+
+/// An event for each preflight failure that newly holds a placement (one not held in the
+/// status last written): `events NAME` then shows when and why a member was not placed,
+/// with the fix, beside the steps taken.
+pub(super) async fn preflight_events(
+    ctx: &Context,
+    snap: &Snapshot,
+    status: &ClusterStatus,
+    state: &ClusterState,
+) {
+    let holding = |s: &ClusterStatus| -> Vec<(String, String)> {
+        s.preflight
+            .iter()
+            .filter(|r| r.outcome == Outcome::Fail && !r.ignored)
+            .map(|r| (r.host.clone(), r.check.as_str().to_string()))
+            .collect()
+    };
+    let before = state.last_status.as_ref().map(holding).unwrap_or_default();
+    for r in status
+        .preflight
+        .iter()
+        .filter(|r| r.outcome == Outcome::Fail && !r.ignored)
+        .filter(|r| !before.contains(&(r.host.clone(), r.check.as_str().to_string())))
+    {
+        let event = Event {
+            at: rfc3339(snap.now),
+            kind: "Preflight".into(),
+            component: if r.components.is_empty() {
+                "all".into()
+            } else {
+                r.components
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
+            host: r.host.clone(),
+            step: format!("{}: {}", r.check, r.detail),
+            outcome: EventOutcome::Held,
+            error: Some(r.fix.clone()),
+            duration_seconds: 0.0,
+            generation: snap.generation,
+        };
+        super::step::push(ctx, &snap.name, event).await;
+        warn!(cluster = %snap.name, host = %r.host, check = %r.check, detail = %r.detail, fix = %r.fix, "preflight check failed; the placement waits");
+    }
+}
+
+/// The hosts whose member did not answer well.
+fn failing<T>(members: &BTreeMap<String, T>, ok: impl Fn(&T) -> bool) -> Vec<&String> {
+    members
+        .iter()
+        .filter(|(_, m)| !ok(m))
+        .map(|(h, _)| h)
+        .collect()
+}
+
+/// What an on-call person asks of an observation, as plain counts and flags: which hosts
+/// answered, which members did not, whether ZooKeeper and the masters have a leader, how
+/// many agents are registered, and which images run. A member counts as an observation
+/// error only when its container runs: one not started yet, or stopped by a step, is the
+/// plan's business, not a failure to see.
+fn health(o: &Observed) -> ObservedHealth {
+    let mut errors = Vec::new();
+    let mut images: BTreeMap<Component, BTreeSet<String>> = BTreeMap::new();
+    for (host, h) in &o.hosts {
+        match h {
+            HostObservation::Unreachable { .. } => {
+                errors.push((host.clone(), DOCKER_ENGINE.to_owned()));
+            }
+            HostObservation::Reachable { containers, .. } => {
+                for (c, container) in containers.iter().filter(|(_, c)| c.running()) {
+                    images
+                        .entry(*c)
+                        .or_default()
+                        .insert(container.image.clone());
+                }
+            }
+        }
+    }
+    let running = |c: Component, host: &str| o.container(c, host).is_some_and(|x| x.running());
+    let failed = [
+        (
+            Component::Zookeeper,
+            failing(&o.zookeeper.servers, |s| s.ok),
+        ),
+        (
+            Component::Masters,
+            failing(&o.masters.members, |m| m.healthy),
+        ),
+        (Component::Agents, failing(&o.agents.members, |a| a.healthy)),
+        (
+            Component::Marathon,
+            failing(&o.marathon.members, |m| m.healthy),
+        ),
+    ];
+    for (c, hosts) in failed {
+        for h in hosts.into_iter().filter(|h| running(c, h)) {
+            errors.push((h.clone(), c.as_str().to_owned()));
+        }
+    }
+    let zk = &o.zookeeper;
+    let serving = |host: &String| zk.servers.get(host).is_some_and(|s| s.serves());
+    let masters_leader = o.masters.leader.as_ref();
+    ObservedHealth {
+        hosts: o
+            .hosts
+            .iter()
+            .map(|(h, seen)| (h.clone(), matches!(seen, HostObservation::Reachable { .. })))
+            .collect(),
+        errors,
+        zk_leader: zk.leader.is_some(),
+        zk_voters_serving: zk.committed.as_ref().map_or(0, |c| {
+            c.voters.values().filter(|h| serving(h)).count() as i64
+        }),
+        masters_leader: masters_leader.is_some(),
+        masters_recovered: masters_leader
+            .and_then(|l| o.masters.members.get(l))
+            .is_some_and(|m| m.recovered),
+        agents_registered: o.agents.members.values().filter(|a| a.registered).count() as i64,
+        images: images
+            .into_iter()
+            .map(|(c, i)| (c.as_str().to_owned(), i.into_iter().collect()))
+            .collect(),
+        desired_images: Vec::new(),
+    }
 }
 
 /// The status of a cluster whose stored spec fails validation; nothing else is done.
@@ -84,6 +233,7 @@ pub(super) async fn invalid(
         step: None,
         components: Default::default(),
         errors,
+        preflight: Vec::new(),
         zookeeper_highest_id: None,
         operator: None,
         updated_at: rfc3339(ctx.clock.now()),
@@ -114,6 +264,7 @@ pub(super) async fn panicked(
         step: None,
         components: Default::default(),
         errors: Vec::new(),
+        preflight: Vec::new(),
         zookeeper_highest_id: None,
         operator: None,
         updated_at: String::new(),

@@ -52,16 +52,11 @@ pub(super) async fn take(
     };
     let in_flight = put_record(ctx, name, &read, &begun.record).await?;
     let clock = tokio::time::Instant::now();
-    let mut result = Ok(());
-    for op in &begun.ops {
-        if let Err(source) = execute(ctx, doc, op, &secrets).await {
-            result = Err(ReconcileError::Act {
-                kind: op.kind(),
-                source,
-            });
-            break;
-        }
-    }
+    let result = if step.hosts().len() > 1 {
+        side_by_side(ctx, doc, &begun.ops, &secrets).await
+    } else {
+        in_order(ctx, doc, &begun.ops, &secrets).await
+    };
     let secs = clock.elapsed().as_secs_f64();
     let outcome = match &result {
         Ok(()) => Outcome::Done,
@@ -93,6 +88,51 @@ pub(super) async fn take(
         put_record(ctx, name, &in_flight, &after).await?;
     }
     result
+}
+
+/// Carries `ops` out in order, stopping at the first failure.
+async fn in_order(
+    ctx: &Context,
+    doc: &MesosCluster,
+    ops: &[Op],
+    secrets: &StepSecrets,
+) -> Result<(), ReconcileError> {
+    for op in ops {
+        execute(ctx, doc, op, secrets)
+            .await
+            .map_err(|source| ReconcileError::Act {
+                kind: op.kind(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
+/// A batch's operations: each host's in order, the hosts side by side (a batch's parts
+/// touch one host each and are independent: the planner and the invariants allowed each
+/// alone and all together). Every operation still asks the fence right before it acts, so
+/// a deposed replica stops every host's remaining operations. All hosts run to their end
+/// or first failure; the first failure, in host order, is the step's.
+async fn side_by_side(
+    ctx: &Context,
+    doc: &MesosCluster,
+    ops: &[Op],
+    secrets: &StepSecrets,
+) -> Result<(), ReconcileError> {
+    let mut by_host: BTreeMap<&str, Vec<Op>> = BTreeMap::new();
+    for op in ops {
+        by_host
+            .entry(op.docker_host().unwrap_or_default())
+            .or_default()
+            .push(op.clone());
+    }
+    let runs = by_host
+        .values()
+        .map(|host_ops| in_order(ctx, doc, host_ops, secrets));
+    futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// The ZooKeeper super user's digest and the HTTP credentials, when the document names
@@ -146,22 +186,14 @@ async fn read_secrets(
     })
 }
 
-/// One operation on the fleet, counted per Docker host.
+/// One operation on the fleet (its Docker requests are counted by the fleet's clients).
 pub(super) async fn execute(
     ctx: &Context,
     doc: &MesosCluster,
     op: &Op,
     secrets: &StepSecrets,
 ) -> Result<(), ActError> {
-    let r = ctx.fleet.execute(doc, op, &ctx.fence, secrets).await;
-    if let Some(host) = op.docker_host() {
-        let label = match &r {
-            Ok(()) => "ok",
-            Err(e) => e.metric_label(),
-        };
-        ctx.metrics.docker_request(host, label);
-    }
-    r
+    ctx.fleet.execute(doc, op, &ctx.fence, secrets).await
 }
 
 /// The step's event; a failure to write it is logged, not fatal (the record is what counts).
@@ -178,19 +210,25 @@ async fn push_event(
         at: rfc3339(started),
         kind: step.kind().as_str().to_string(),
         component: step.component().as_str().to_string(),
-        host: step.host().to_string(),
+        host: step.hosts_text(),
         step: step.to_string(),
         outcome,
         error: result.as_ref().err().map(ToString::to_string),
         duration_seconds: (secs * 1000.0).round() / 1000.0,
         generation: snap.generation,
     };
+    push(ctx, &snap.name, event).await;
+}
+
+/// Writes an event under the fence; a failure to write it is logged, not fatal.
+pub(super) async fn push(ctx: &Context, name: &str, event: Event) {
+    let kind = event.kind.clone();
     let pushed = match ctx.fence.guard() {
-        Ok(guard) => ctx.store.push_event(&guard, &snap.name, event).await,
+        Ok(guard) => ctx.store.push_event(&guard, name, event).await,
         Err(e) => Err(e.into()),
     };
     if let Err(e) = pushed {
-        warn!(error = %e, "could not record the step's event");
+        warn!(error = %e, %kind, "could not record an event");
     }
 }
 

@@ -6,8 +6,9 @@ use etcd_client::{Compare, CompareOp, Txn, TxnOp};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{timed, Store, StoreError};
+use super::{Store, StoreError};
 use crate::election::WriteGuard;
+use crate::metrics::EtcdOp;
 
 impl Store {
     /// The value under `key` and its `mod_revision`; absent is the default at revision 0,
@@ -17,7 +18,7 @@ impl Store {
         key: String,
     ) -> Result<(T, i64), StoreError> {
         let mut c = self.client.clone();
-        let r = timed(c.get(key.clone(), None)).await?;
+        let r = self.timed(EtcdOp::Get, c.get(key.clone(), None)).await?;
         match r.kvs().first() {
             None => Ok((T::default(), 0)),
             Some(kv) => {
@@ -50,7 +51,12 @@ impl Store {
             Some(g) => self.fenced_txn(g, vec![compare], vec![put]).await,
             None => {
                 let mut c = self.client.clone();
-                let r = timed(c.txn(Txn::new().when([compare]).and_then([put]))).await?;
+                let r = self
+                    .timed(
+                        EtcdOp::Txn,
+                        c.txn(Txn::new().when([compare]).and_then([put])),
+                    )
+                    .await?;
                 Ok(r.succeeded()
                     .then(|| r.header().map(|h| h.revision()).unwrap_or(0)))
             }

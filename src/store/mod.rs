@@ -24,6 +24,7 @@ use mesos_operator_core::status::ClusterStatus;
 
 use crate::election::WriteGuard;
 use crate::etcd::{self, ConnectError, EtcdOptions, REQUEST_TIMEOUT};
+use crate::metrics::{EtcdOp, EtcdResult, Metrics};
 
 mod autoupdate;
 mod cluster_store;
@@ -198,16 +199,9 @@ pub struct Store {
     history_limit: u64,
     /// Cross-cluster port answers, kept while the loop's watch says no spec changed.
     specs: std::sync::Arc<spec_cache::SpecCache>,
-}
-
-async fn timed<T, F>(f: F) -> Result<T, StoreError>
-where
-    F: Future<Output = Result<T, etcd_client::Error>>,
-{
-    match tokio::time::timeout(REQUEST_TIMEOUT, f).await {
-        Ok(r) => r.map_err(StoreError::from),
-        Err(_) => Err(StoreError::Timeout),
-    }
+    /// Where each request's duration and result is counted, when the process serves
+    /// metrics (`run`); the other commands make a handful of requests and count none.
+    metrics: Option<Metrics>,
 }
 
 fn parse_stored(kv: &KeyValue) -> Result<Stored, StoreError> {
@@ -255,7 +249,32 @@ impl Store {
             prefix,
             history_limit: DEFAULT_HISTORY_LIMIT,
             specs: Default::default(),
+            metrics: None,
         }
+    }
+
+    /// Counts every request this store makes (and its clones make) in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Store {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// One request under [`REQUEST_TIMEOUT`], counted by `op`, its result and how long it
+    /// took.
+    async fn timed<T, F>(&self, op: EtcdOp, f: F) -> Result<T, StoreError>
+    where
+        F: Future<Output = Result<T, etcd_client::Error>>,
+    {
+        let started = tokio::time::Instant::now();
+        let (r, result) = match tokio::time::timeout(REQUEST_TIMEOUT, f).await {
+            Ok(Ok(v)) => (Ok(v), EtcdResult::Ok),
+            Ok(Err(e)) => (Err(StoreError::from(e)), EtcdResult::Error),
+            Err(_) => (Err(StoreError::Timeout), EtcdResult::Timeout),
+        };
+        if let Some(m) = &self.metrics {
+            m.etcd_request(op, result, started.elapsed().as_secs_f64());
+        }
+        r
     }
 
     /// Keeps at most `limit` earlier generations per cluster (at least 1).
@@ -343,14 +362,21 @@ impl Store {
     /// The current etcd revision (tests use it to show nothing was written).
     pub async fn revision(&self) -> Result<i64, StoreError> {
         let mut c = self.client.clone();
-        let r = timed(c.get(self.key(""), Some(GetOptions::new().with_count_only()))).await?;
+        let r = self
+            .timed(
+                EtcdOp::Get,
+                c.get(self.key(""), Some(GetOptions::new().with_count_only())),
+            )
+            .await?;
         Ok(r.header().map(|h| h.revision()).unwrap_or(0))
     }
 
     /// The stored document, if any.
     pub async fn get(&self, name: &str) -> Result<Option<Stored>, StoreError> {
         let mut c = self.client.clone();
-        let r = timed(c.get(self.spec_key(name), None)).await?;
+        let r = self
+            .timed(EtcdOp::Get, c.get(self.spec_key(name), None))
+            .await?;
         r.kvs().first().map(parse_stored).transpose()
     }
 
@@ -418,7 +444,8 @@ impl Store {
         // transaction's compare.
         let spec_writes = self.spec_writes_key();
         let mut c = self.client.clone();
-        let writes_at = timed(c.get(spec_writes.as_str(), None))
+        let writes_at = self
+            .timed(EtcdOp::Get, c.get(spec_writes.as_str(), None))
             .await?
             .kvs()
             .first()
@@ -488,7 +515,7 @@ impl Store {
             Some(g) => self.fenced_txn(g, compares, ops).await?.is_some(),
             None => {
                 let mut c = self.client.clone();
-                timed(c.txn(Txn::new().when(compares).and_then(ops)))
+                self.timed(EtcdOp::Txn, c.txn(Txn::new().when(compares).and_then(ops)))
                     .await?
                     .succeeded()
             }
@@ -561,7 +588,9 @@ impl Store {
         let mut out = Vec::new();
         for g in self.history_generations(name).await? {
             let mut c = self.client.clone();
-            let r = timed(c.get(self.history_key(name, g), None)).await?;
+            let r = self
+                .timed(EtcdOp::Get, c.get(self.history_key(name, g), None))
+                .await?;
             if let Some(Ok(s)) = r.kvs().first().map(parse_stored) {
                 out.push(s.doc);
             }
@@ -573,11 +602,15 @@ impl Store {
     async fn history_generations(&self, name: &str) -> Result<Vec<u64>, StoreError> {
         let mut c = self.client.clone();
         let prefix = self.key(&format!("clusters/{name}/history/"));
-        let r = timed(c.get(
-            prefix.as_str(),
-            Some(GetOptions::new().with_prefix().with_keys_only()),
-        ))
-        .await?;
+        let r = self
+            .timed(
+                EtcdOp::Get,
+                c.get(
+                    prefix.as_str(),
+                    Some(GetOptions::new().with_prefix().with_keys_only()),
+                ),
+            )
+            .await?;
         let mut gens: Vec<u64> = r
             .kvs()
             .iter()
@@ -717,7 +750,9 @@ impl Store {
                 }
                 None => {
                     let mut c = self.client.clone();
-                    let r = timed(c.txn(Txn::new().when(compares).and_then(ops))).await?;
+                    let r = self
+                        .timed(EtcdOp::Txn, c.txn(Txn::new().when(compares).and_then(ops)))
+                        .await?;
                     if r.succeeded() {
                         let removed =
                             r.op_responses()
@@ -761,7 +796,7 @@ impl Store {
             .and_then(ops)
             .or_else([TxnOp::get(guard.leader_key.as_str(), None)]);
         let mut c = self.client.clone();
-        let r = timed(c.txn(txn)).await?;
+        let r = self.timed(EtcdOp::Txn, c.txn(txn)).await?;
         if r.succeeded() {
             return Ok(Some(r.header().map(|h| h.revision()).unwrap_or(0)));
         }
@@ -786,7 +821,7 @@ impl Store {
     pub async fn status(&self, name: &str) -> Result<Option<ClusterStatus>, StoreError> {
         let mut c = self.client.clone();
         let key = self.status_key(name);
-        let r = timed(c.get(key.clone(), None)).await?;
+        let r = self.timed(EtcdOp::Get, c.get(key.clone(), None)).await?;
         match r.kvs().first() {
             None => Ok(None),
             Some(kv) => {
@@ -805,7 +840,7 @@ impl Store {
     pub async fn status_at(&self, name: &str) -> Result<(Option<ClusterStatus>, i64), StoreError> {
         let mut c = self.client.clone();
         let key = self.status_key(name);
-        let r = timed(c.get(key.clone(), None)).await?;
+        let r = self.timed(EtcdOp::Get, c.get(key.clone(), None)).await?;
         let revision = r.header().map(|h| h.revision()).unwrap_or(0);
         let status = match r.kvs().first() {
             None => None,
@@ -829,20 +864,24 @@ impl Store {
     ) -> Result<WatchStream, StoreError> {
         let mut c = self.client.clone();
         let opts = WatchOptions::new().with_start_revision(after_revision + 1);
-        timed(c.watch(self.status_key(name), Some(opts))).await
+        self.timed(EtcdOp::Watch, c.watch(self.status_key(name), Some(opts)))
+            .await
     }
 
     /// Stores secret material.
     pub async fn secret_set(&self, name: &str, value: Vec<u8>) -> Result<(), StoreError> {
         let mut c = self.client.clone();
-        timed(c.put(self.secret_key(name), value, None)).await?;
+        self.timed(EtcdOp::Put, c.put(self.secret_key(name), value, None))
+            .await?;
         Ok(())
     }
 
     /// Reads secret material.
     pub async fn secret_get(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let mut c = self.client.clone();
-        let r = timed(c.get(self.secret_key(name), None)).await?;
+        let r = self
+            .timed(EtcdOp::Get, c.get(self.secret_key(name), None))
+            .await?;
         Ok(r.kvs().first().map(|kv| kv.value().to_vec()))
     }
 
@@ -850,7 +889,12 @@ impl Store {
     pub async fn secret_list(&self) -> Result<Vec<SecretInfo>, StoreError> {
         let mut c = self.client.clone();
         let prefix = self.key("secrets/");
-        let r = timed(c.get(prefix.clone(), Some(GetOptions::new().with_prefix()))).await?;
+        let r = self
+            .timed(
+                EtcdOp::Get,
+                c.get(prefix.clone(), Some(GetOptions::new().with_prefix())),
+            )
+            .await?;
         Ok(r.kvs()
             .iter()
             .map(|kv| SecretInfo {
@@ -866,7 +910,12 @@ impl Store {
     pub async fn secret_entries(&self) -> Result<Vec<SecretEntry>, StoreError> {
         let mut c = self.client.clone();
         let prefix = self.key("secrets/");
-        let r = timed(c.get(prefix.clone(), Some(GetOptions::new().with_prefix()))).await?;
+        let r = self
+            .timed(
+                EtcdOp::Get,
+                c.get(prefix.clone(), Some(GetOptions::new().with_prefix())),
+            )
+            .await?;
         Ok(r.kvs()
             .iter()
             .map(|kv| SecretEntry {
@@ -896,13 +945,15 @@ impl Store {
                 mod_revision,
             )])
             .and_then([TxnOp::put(key, value, None)]);
-        Ok(timed(c.txn(txn)).await?.succeeded())
+        Ok(self.timed(EtcdOp::Txn, c.txn(txn)).await?.succeeded())
     }
 
     /// Deletes a secret. Returns false if there was none.
     pub async fn secret_delete(&self, name: &str) -> Result<bool, StoreError> {
         let mut c = self.client.clone();
-        let r = timed(c.delete(self.secret_key(name), None)).await?;
+        let r = self
+            .timed(EtcdOp::Delete, c.delete(self.secret_key(name), None))
+            .await?;
         Ok(r.deleted() > 0)
     }
 }

@@ -12,8 +12,9 @@ use mesos_operator_core::record::Recorded;
 use mesos_operator_core::status::ClusterStatus;
 use serde::{Deserialize, Serialize};
 
-use super::{timed, Store, StoreError};
+use super::{Store, StoreError};
 use crate::election::WriteGuard;
+use crate::metrics::EtcdOp;
 
 /// How many events a cluster keeps (oldest dropped first).
 pub const MAX_EVENTS: usize = 100;
@@ -35,6 +36,9 @@ pub enum EventOutcome {
     Ok,
     /// Failed; the event's `error` says why.
     Error,
+    /// Not taken: a host preflight check failed where it would place a member; the
+    /// event's `step` names the check and what was seen, its `error` the fix.
+    Held,
 }
 
 impl EventOutcome {
@@ -43,6 +47,7 @@ impl EventOutcome {
         match self {
             EventOutcome::Ok => "ok",
             EventOutcome::Error => "error",
+            EventOutcome::Held => "held",
         }
     }
 }
@@ -165,7 +170,7 @@ impl Store {
             key: key.clone(),
             reason: e.to_string(),
         })?;
-        let r = timed(c.put(key, value, None)).await?;
+        let r = self.timed(EtcdOp::Put, c.put(key, value, None)).await?;
         Ok(r.header().map(|h| h.revision()).unwrap_or(0))
     }
 
@@ -175,7 +180,9 @@ impl Store {
         name: &str,
     ) -> Result<Option<DeletionRequest>, StoreError> {
         let mut c = self.client.clone();
-        let r = timed(c.get(self.deletion_key(name), None)).await?;
+        let r = self
+            .timed(EtcdOp::Get, c.get(self.deletion_key(name), None))
+            .await?;
         Ok(r.kvs().first().map(|kv| DeletionRequest::parse(kv.value())))
     }
 
@@ -279,7 +286,7 @@ impl Store {
     async fn events_at(&self, name: &str) -> Result<(Vec<Event>, i64), StoreError> {
         let mut c = self.client.clone();
         let key = self.events_key(name);
-        let r = timed(c.get(key.clone(), None)).await?;
+        let r = self.timed(EtcdOp::Get, c.get(key.clone(), None)).await?;
         match r.kvs().first() {
             None => Ok((Vec::new(), 0)),
             Some(kv) => Ok((
@@ -334,11 +341,15 @@ impl Store {
     pub async fn cluster_names(&self) -> Result<(Vec<String>, i64), StoreError> {
         let mut c = self.client.clone();
         let prefix = self.key("clusters/");
-        let r = timed(c.get(
-            prefix.clone(),
-            Some(GetOptions::new().with_prefix().with_keys_only()),
-        ))
-        .await?;
+        let r = self
+            .timed(
+                EtcdOp::Get,
+                c.get(
+                    prefix.clone(),
+                    Some(GetOptions::new().with_prefix().with_keys_only()),
+                ),
+            )
+            .await?;
         let names = r
             .kvs()
             .iter()

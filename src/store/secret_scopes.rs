@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use etcd_client::GetOptions;
 use mesos_operator_core::spec::SecretScope;
 
-use super::{timed, Store, StoreError};
+use super::{Store, StoreError};
+use crate::metrics::EtcdOp;
 
 impl Store {
     fn secret_scope_key(&self, name: &str) -> String {
@@ -19,7 +20,12 @@ impl Store {
     pub async fn secret_scopes(&self) -> Result<BTreeMap<String, SecretScope>, StoreError> {
         let mut c = self.client.clone();
         let prefix = self.key("secret-scopes/");
-        let r = timed(c.get(prefix.clone(), Some(GetOptions::new().with_prefix()))).await?;
+        let r = self
+            .timed(
+                EtcdOp::Get,
+                c.get(prefix.clone(), Some(GetOptions::new().with_prefix())),
+            )
+            .await?;
         let mut scopes = BTreeMap::new();
         for kv in r.kvs() {
             let key = String::from_utf8_lossy(kv.key()).into_owned();
@@ -49,10 +55,10 @@ impl Store {
                     key: key.clone(),
                     reason: format!("cannot serialize: {e}"),
                 })?;
-                timed(c.put(key, body, None)).await?;
+                self.timed(EtcdOp::Put, c.put(key, body, None)).await?;
             }
             None => {
-                timed(c.delete(key, None)).await?;
+                self.timed(EtcdOp::Delete, c.delete(key, None)).await?;
             }
         }
         Ok(())

@@ -13,6 +13,7 @@
 pub mod fleet;
 pub mod model;
 pub mod operator;
+pub mod prometheus;
 pub mod secure_etcd;
 
 use std::net::{TcpListener, TcpStream};
@@ -241,6 +242,33 @@ pub fn cli_env(
         .write_all(stdin.as_bytes())
         .expect("write stdin");
     child.wait_with_output().expect("wait")
+}
+
+/// `GET path` on `addr` (`host:port`) as `version` (`HTTP/1.0`, or `HTTP/1.1` with
+/// `Connection: close`); the answer is read until the server closes or `timeout` passes
+/// without a byte: (status, body), or (0, "") when nothing answers.
+pub fn http_get(addr: &str, path: &str, version: &str, timeout: Duration) -> (u16, String) {
+    use std::io::{Read, Write};
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return (0, String::new());
+    };
+    let _ = s.set_read_timeout(Some(timeout));
+    let req = format!("GET {path} {version}\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return (0, String::new());
+    }
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
 }
 
 /// Exit code, stdout and stderr as strings.

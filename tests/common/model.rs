@@ -459,9 +459,12 @@ impl ReplicaFleet {
 fn to_act_error(op: &Op, e: mesos_operator_sim::OpFailed) -> ActError {
     if e.is_last_look() {
         return match op {
-            Op::RequireAgentOutOfService { stopping, agent } => ActError::ServesAgain {
+            Op::RequireAgentOutOfService {
+                stopping, agent, ..
+            } => ActError::ServesAgain {
                 stopping: stopping.clone(),
                 agent: agent.clone(),
+                sign: "the model says it serves",
             },
             Op::RequireServing {
                 component,

@@ -224,8 +224,204 @@ pub fn component_converged(d: &Desired, o: &Observed, c: Component) -> bool {
     }
 }
 
-/// Checks one step against the state (and record) it was planned from.
+/// Checks one step against the state (and record) it was planned from. A batch
+/// ([`Step::CreateContainers`]) is judged part by part, each as if alone and each beside
+/// all the others done ([`check_batch`]).
 pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(), Violation> {
+    match step {
+        Step::CreateContainers { .. } => check_batch(d, o, r, step),
+        Step::ZkBootstrap { .. } => check_zk_bootstrap(d, o, r, step),
+        _ => check_single(d, o, r, step),
+    }
+}
+
+/// A new ensemble's first servers at once: judged as one, since ZooKeeper forms the
+/// ensemble only from the config they share (no part is a step of its own: a server started
+/// alone with peers and no ensemble is a split). The rule generalizes "a new ensemble's
+/// first server lists only itself": its first servers list exactly themselves. Nothing of
+/// ZooKeeper may exist but the batch itself (on every host, all of them in sight), the ids
+/// are fresh (above the recorded highest and anything in sight), one server per host of the
+/// document; carried out again as recorded (`Recorded::zk_bootstrap`), the servers and volumes
+/// of its members may exist, each with its own id, and a committed config must be exactly
+/// its members.
+fn check_zk_bootstrap(
+    d: &Desired,
+    o: &Observed,
+    r: &Recorded,
+    step: &Step,
+) -> Result<(), Violation> {
+    let Step::ZkBootstrap { ensemble } = step else {
+        return Ok(());
+    };
+    if d.paused {
+        return violation("paused", format!("{step} while spec.rollout.paused"));
+    }
+    if let Some(c) = d.port_conflicts.first() {
+        return violation(
+            "shared-ports",
+            format!(
+                "{step} while cluster {} binds port {} on the same machine",
+                c.other, c.port
+            ),
+        );
+    }
+    let ids: BTreeSet<u64> = ensemble.iter().map(|m| m.id).collect();
+    let hosts: BTreeSet<&str> = ensemble.iter().map(|m| m.host.as_str()).collect();
+    if ensemble.len() < 2 || ids.len() != ensemble.len() || hosts.len() != ensemble.len() {
+        return violation(
+            "batch-shape",
+            format!("{step}: a bootstrap names at least two servers, each id and host once"),
+        );
+    }
+    if let Some(h) = hosts.iter().find(|h| !d.addresses.contains_key(**h)) {
+        return violation(
+            "unknown-host",
+            format!("{step}: {h} is not in the document"),
+        );
+    }
+    let id_on = |h: &str| ensemble.iter().find(|m| m.host == h).map(|m| m.id);
+    let again = r.zk_bootstrap.as_ref() == Some(ensemble);
+    // Carried out again once a majority of it serves, the ensemble is this one: a host out
+    // of sight cannot hold another that its servers would join.
+    let serving_it = again
+        && o.zookeeper
+            .committed
+            .as_ref()
+            .is_some_and(|c| c.voters.keys().copied().collect::<BTreeSet<u64>>() == ids);
+    if let Some(h) = o.hosts.keys().find(|h| !seen(o, h)).filter(|_| !serving_it) {
+        return violation(
+            "zookeeper-split",
+            format!("{step} while {h} is out of sight and may hold an ensemble"),
+        );
+    }
+    if let Some(h) = hosts.iter().find(|h| !seen(o, h)) {
+        return violation("unreachable", format!("{step} on an unreachable host {h}"));
+    }
+    for c in containers(o, Component::Zookeeper) {
+        if !again || c.zk_id.is_none() || c.zk_id != id_on(&c.host) {
+            return violation(
+                "zookeeper-split",
+                format!("{step} beside the ZooKeeper server on {}", c.host),
+            );
+        }
+    }
+    for h in o.hosts.keys().filter(|h| has_zk_volume(d, o, h)) {
+        let held = o.zookeeper.volume_ids.get(h).copied();
+        if !again || id_on(h).is_none() || held.is_some_and(|v| Some(v) != id_on(h)) {
+            return violation(
+                "zookeeper-split",
+                format!("{step} beside the ZooKeeper data on {h} (holding {held:?})"),
+            );
+        }
+    }
+    match &o.zookeeper.committed {
+        Some(cfg) if !again || cfg.voters.keys().copied().collect::<BTreeSet<u64>>() != ids => {
+            return violation(
+                "zookeeper-split",
+                format!("{step} while a config is committed"),
+            );
+        }
+        _ => {}
+    }
+    if again {
+        return Ok(());
+    }
+    let Some(recorded) = r.zk_highest_id else {
+        return violation(
+            "zookeeper-id-unknown",
+            format!("{step} while the highest id handed out is not recorded"),
+        );
+    };
+    if let Some(id) = ids.iter().find(|id| **id <= recorded) {
+        return violation(
+            "zookeeper-id-reuse",
+            format!("{step}: id {id} is not fresh (recorded {recorded})"),
+        );
+    }
+    Ok(())
+}
+
+/// A batch's parts run side by side, so any of them may be done when another one acts:
+/// each part must be allowed against the state it was planned from (alone) and against
+/// that state with every other part done (together: the most any of them can see, as
+/// creations only add). Only creations of masters, agents or Marathon may be batched, on
+/// hosts named once each; a batch of one is a single step.
+fn check_batch(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(), Violation> {
+    let hosts = step.hosts();
+    let distinct: BTreeSet<&str> = hosts.iter().copied().collect();
+    if hosts.len() < 2 || distinct.len() != hosts.len() {
+        return violation(
+            "batch-shape",
+            format!("{step}: a batch names at least two hosts, each once"),
+        );
+    }
+    if step.component() == Component::Zookeeper {
+        return violation(
+            "batch-shape",
+            format!(
+                "{step}: ZooKeeper servers start one at a time (each joins the committed ensemble)"
+            ),
+        );
+    }
+    let parts = step.parts();
+    for part in &parts {
+        check_single(d, o, r, part).map_err(|v| Violation {
+            rule: v.rule,
+            detail: format!("{step}, alone: {}", v.detail),
+        })?;
+    }
+    for (i, part) in parts.iter().enumerate() {
+        let mut together = o.clone();
+        for (j, other) in parts.iter().enumerate() {
+            if i != j {
+                done(d, &mut together, other);
+            }
+        }
+        check_single(d, &together, r, part).map_err(|v| Violation {
+            rule: v.rule,
+            detail: format!("{step}, together: {}", v.detail),
+        })?;
+    }
+    Ok(())
+}
+
+/// `o` as it is once the creation `part` is done: its container runs the document's
+/// configuration (a master with the quorum the document gives it), not yet healthy.
+fn done(d: &Desired, o: &mut Observed, part: &Step) {
+    let Step::CreateContainer { component, host } = part else {
+        return;
+    };
+    let Some(spec) = d.containers.get(&(*component, host.clone())) else {
+        return;
+    };
+    let Some(HostObservation::Reachable { containers, .. }) = o.hosts.get_mut(host) else {
+        return;
+    };
+    let master_quorum = (*component == Component::Masters).then(|| {
+        spec.env
+            .get("MESOS_QUORUM")
+            .and_then(|q| q.parse().ok())
+            .unwrap_or(d.master_quorum)
+    });
+    containers.insert(
+        *component,
+        ObservedContainer {
+            name: spec.name.clone(),
+            component: *component,
+            host: host.clone(),
+            image: spec.image.clone(),
+            config_hash: spec.config_hash.clone(),
+            state: ContainerState::Running,
+            started_at: 0,
+            zk_id: None,
+            master_quorum,
+            detail: Default::default(),
+        },
+    );
+}
+
+/// Checks one single step.
+fn check_single(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(), Violation> {
     if d.paused {
         return violation("paused", format!("{step} while spec.rollout.paused"));
     }

@@ -13,6 +13,7 @@
 //! - [`observed`]: what the observe layer saw, as plain data.
 //! - [`record`]: what the operator wrote to etcd before acting (highest ZooKeeper id, the
 //!   step in flight, a pending registry reset, its own maintenance windows).
+//! - [`preflight`]: named checks of a host before a member is placed on it.
 //! - [`plan`]: `plan(desired, observed, recorded, now) -> Decision`, one safe step at a time.
 //! - [`ops`]: what a step means in calls to the fleet, shared by the executor and models.
 //! - [`protocol`]: record, then act, then record again: one step protocol for the runtime
@@ -35,6 +36,7 @@ pub mod invariants;
 pub mod observed;
 pub mod ops;
 pub mod plan;
+pub mod preflight;
 pub mod protocol;
 pub mod record;
 pub mod spec;

@@ -284,6 +284,11 @@ pub struct Observed {
     pub agents: AgentsObservation,
     /// Marathon.
     pub marathon: MarathonsObservation,
+    /// Host preflight results, by host: looked at only when a step is about to place a
+    /// member on a host (and kept for a while), so a host missing here was not looked at
+    /// and holds nothing.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub preflight: crate::preflight::Results,
 }
 
 impl Observed {

@@ -31,6 +31,18 @@ pub struct Machine {
     pub ip: String,
 }
 
+/// How a plan saw an agent out of service, which the last look before its stop checks again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AgentSeen {
+    /// Its `/health` did not answer (or it was not seen at all): it may have been
+    /// restarting, so an answer now means it may serve again.
+    NotAnswering,
+    /// It answered `/health` but the leading master did not list it active: only the
+    /// leader's listing tells whether it serves again, and a listing that cannot be read
+    /// is no proof that it does not.
+    Unlisted,
+}
+
 /// One call to the fleet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op")]
@@ -123,14 +135,23 @@ pub enum Op {
         window_start: Option<u64>,
     },
     /// The last look before an agent the plan saw out of service is stopped without its
-    /// drain (`drainAgents`, the machine not down): an agent that answers `/health` again
-    /// (it was restarting when seen) may run tasks now, and is not stopped; the next plan
-    /// drains it. A seconds-old view of a restarting agent is the case this closes.
+    /// drain (`drainAgents`, the machine not down): an agent the leading master lists active
+    /// again, or one seen not answering that answers `/health` again (it was restarting when
+    /// seen), may run tasks now, and is not stopped; the next plan drains it. A seconds-old
+    /// view is the case this closes: a restarting agent, or an agent restarted as a repair
+    /// because it was not listed, listed again since (a partition that healed; the
+    /// simulation's seeds 5503 and 10357).
     RequireAgentOutOfService {
         /// The host whose agent is about to be stopped.
         stopping: String,
         /// The agent's `ip:port`.
         agent: String,
+        /// How the plan saw it out of service.
+        seen: AgentSeen,
+        /// Masters to ask for the leader's listing (`ip:port`), the leader first.
+        masters: Vec<String>,
+        /// The agent's machine, as the leader lists it.
+        machine: Machine,
     },
     /// The last look before a serving member is stopped: at least `at_least` of `members`
     /// must still serve, or the step fails here with nothing stopped. A plan is made from an
@@ -311,18 +332,25 @@ fn last_look(d: &Desired, o: &Observed, c: Component, host: &str) -> Option<Op> 
         if !o.container(c, host).is_some_and(|x| x.may_run()) {
             return None;
         }
-        // Seen out of service (not answering `/health`, or not seen at all) and about to
-        // be stopped without a drain: look again. An agent seen healthy but not listed is
-        // restarted on purpose (a repair), and one on a machine down needs no drain.
-        let seen_unhealthy = o.agents.members.get(host).is_none_or(|a| !a.healthy);
+        // Seen out of service (not answering `/health`, not seen at all, or answering but
+        // not listed: a repair restart) and about to be stopped without a drain: look again.
+        // One seen in service is drained first, and one on a machine down needs no drain.
+        let seen = match o.agents.members.get(host) {
+            Some(a) if a.healthy && a.registered => return None,
+            Some(a) if a.healthy => AgentSeen::Unlisted,
+            _ => AgentSeen::NotAnswering,
+        };
         let down = o.agents.maintenance.get(host) == Some(&crate::observed::Maintenance::Down);
-        return (d.drain_agents && seen_unhealthy && !down).then(|| Op::RequireAgentOutOfService {
+        let address = d.addresses.get(host).map_or(host, String::as_str);
+        return (d.drain_agents && !down).then(|| Op::RequireAgentOutOfService {
             stopping: host.to_string(),
-            agent: format!(
-                "{}:{}",
-                d.addresses.get(host).map_or(host, String::as_str),
-                d.ports.agent
-            ),
+            agent: format!("{address}:{}", d.ports.agent),
+            seen,
+            masters: masters_to_ask(d, o),
+            machine: Machine {
+                hostname: address.to_string(),
+                ip: address.to_string(),
+            },
         });
     }
     if !o.container(c, host).is_some_and(|x| x.running()) {
@@ -454,6 +482,15 @@ pub fn ops(
                 },
                 create(d, spec, zk_id.map(|id| (id, members.as_slice())), zk_digest),
             ]
+        }
+        // A batch: each part's operations, host after host (the runtime runs the hosts'
+        // operations side by side; every one is idempotent like its part's).
+        Step::CreateContainers { .. } | Step::ZkBootstrap { .. } => {
+            let mut all = Vec::new();
+            for part in step.parts() {
+                all.extend(ops(d, o, &part, zk_digest, recorded, now)?);
+            }
+            all
         }
         Step::ReplaceContainer {
             component,

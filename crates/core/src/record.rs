@@ -117,6 +117,22 @@ pub struct Recorded {
     /// by hand before a rollback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marathon_led: Option<String>,
+    /// A master was seen with its registry recovered since the masters' replicated log was
+    /// created (or last wiped by a registry reset): the log holds the cluster's registry on
+    /// voting replicas, and a replica created empty catches up only from a quorum of them;
+    /// empty replicas never initialize a new log beside one (the simulation's seeds 2251
+    /// and 9408: empty masters created while the log's voting replicas were kept on a
+    /// volume without a container, and no leader for good).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub master_log_recovered: bool,
+    /// The first ensemble of a ZooKeeper bootstrap of several servers
+    /// ([`Step::ZkBootstrap`]), recorded before its first server is created and kept until
+    /// every one of them runs and a majority serves it ([`note_observed`]): a bootstrap cut
+    /// short is carried out again from this, whatever steps come between (a repair that
+    /// starts a server created but not started replaces the step in flight, and one server
+    /// of three alone never serves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zk_bootstrap: Option<Vec<crate::plan::ZkMember>>,
 }
 
 /// A member that was seen healthy on one configuration.
@@ -157,7 +173,7 @@ impl Recorded {
     pub fn in_flight_on(&self, host: &str) -> Option<u64> {
         self.in_flight
             .as_ref()
-            .filter(|f| f.step.host() == host)
+            .filter(|f| f.step.hosts().contains(&host))
             .map(|f| f.started_at)
     }
 }
@@ -174,12 +190,28 @@ impl Recorded {
 ///   `AgentUp` when it was asked to end (kept: the request may be lost);
 /// - creating, replacing or starting a master records its host among the master hosts; a
 ///   removal with its volume forgets it.
+///
+/// A batch ([`Step::CreateContainers`]) is recorded as one step in flight, with what each
+/// of its parts records: every master host it creates on is a master host before any of
+/// them is created.
 pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
     let mut r = recorded.clone();
+    for part in step.parts() {
+        r = record_part_before(&part, &r, now);
+    }
+    if let Step::ZkBootstrap { ensemble } = step {
+        r.zk_bootstrap = Some(ensemble.clone());
+    }
     r.in_flight = Some(InFlight {
         step: step.clone(),
         started_at: now,
     });
+    r
+}
+
+/// What one single step records before it is carried out, beside the step in flight.
+fn record_part_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
+    let mut r = recorded.clone();
     // A member the step acts on proves itself healthy again afterwards (not timed by the
     // container's start, which is the Docker host's clock).
     if let Some(seen) = r.healthy.get_mut(&step.component()) {
@@ -198,6 +230,8 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
             reset_registry: true,
         } => {
             r.registry_reset.insert(host.clone());
+            // The wipe starts a new log: the masters initialize it together.
+            r.master_log_recovered = false;
         }
         Step::AgentDrain { host } => {
             // A window of the operator's that is still open (scheduled again because the
@@ -287,6 +321,14 @@ pub fn record_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
 pub fn record_after(step: &Step, recorded: &Recorded) -> Recorded {
     let mut r = recorded.clone();
     r.in_flight = None;
+    for part in step.parts() {
+        record_part_after(&part, &mut r);
+    }
+    r
+}
+
+/// What one single step that ran to its end retires from the record.
+fn record_part_after(step: &Step, r: &mut Recorded) {
     // The master and its volume are gone for good: the host holds no master any more.
     if let Step::RemoveContainer {
         component: Component::Masters,
@@ -313,7 +355,6 @@ pub fn record_after(step: &Step, recorded: &Recorded) -> Recorded {
     {
         r.registry_reset.remove(host);
     }
-    r
 }
 
 /// The record brought up to date with what is seen, before planning. An own maintenance
@@ -381,7 +422,32 @@ pub fn note_observed(
         }
     }
     note_marathon_led(&mut r, observed);
+    if observed.masters.members.values().any(|m| m.recovered) {
+        r.master_log_recovered = true;
+    }
+    note_bootstrap_done(&mut r, observed);
     r
+}
+
+/// A bootstrap of several servers is done once every one of its servers has its container
+/// and a majority serves its first ensemble as the committed config: from then on, a lost
+/// member is an ordinary voter to recreate or replace.
+fn note_bootstrap_done(r: &mut Recorded, observed: &Observed) {
+    let Some(ensemble) = &r.zk_bootstrap else {
+        return;
+    };
+    let ids: BTreeSet<u64> = ensemble.iter().map(|m| m.id).collect();
+    let serving = observed
+        .zookeeper
+        .committed
+        .as_ref()
+        .is_some_and(|c| c.voters.keys().copied().collect::<BTreeSet<u64>>() == ids);
+    let all_there = ensemble
+        .iter()
+        .all(|m| observed.container(Component::Zookeeper, &m.host).is_some());
+    if serving && all_there {
+        r.zk_bootstrap = None;
+    }
 }
 
 /// The leader's image, when it is newer than the one recorded (a version with no readable

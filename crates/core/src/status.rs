@@ -96,6 +96,10 @@ pub struct ClusterStatus {
     /// With phase `Invalid`: every problem, as `apply` reports them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Host preflight checks that did not pass where the next members go (a failure holds
+    /// its placement unless ignored; a warning is only reported), each with its fix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preflight: Vec<crate::preflight::CheckResult>,
     /// Highest ZooKeeper server id ever handed out, so that ids are never reused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zookeeper_highest_id: Option<u64>,
@@ -221,6 +225,13 @@ pub fn derive(i: StatusInputs<'_>) -> ClusterStatus {
         step: i.step,
         components,
         errors: Vec::new(),
+        preflight: o
+            .preflight
+            .values()
+            .flatten()
+            .filter(|r| r.outcome != crate::preflight::Outcome::Pass)
+            .cloned()
+            .collect(),
         zookeeper_highest_id: None,
         operator: None,
         updated_at: i.now,

@@ -306,7 +306,12 @@ fn interruptions(
         (faults.host_midstep_percent > 0 && rng.percent(chance) && all_reachable).then(|| {
             let at = gaps[rng.below(gaps.len() as u64) as usize];
             let host = if rng.percent(70) || hosts.is_empty() {
-                step.host().to_string()
+                // Any host of a batch: its parts run side by side.
+                let own = step.hosts();
+                match own.len() {
+                    0 | 1 => step.host().to_string(),
+                    n => own[rng.below(n as u64) as usize].to_string(),
+                }
             } else {
                 hosts[rng.below(hosts.len() as u64) as usize].clone()
             };

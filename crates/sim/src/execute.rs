@@ -26,7 +26,7 @@
 
 use mesos_operator_core::desired::{labels, volume_name, ContainerSpec};
 use mesos_operator_core::observed::{ContainerState, Maintenance, ZkConfig};
-use mesos_operator_core::ops::{Machine, Op};
+use mesos_operator_core::ops::{AgentSeen, Machine, Op};
 use mesos_operator_core::spec::Component;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -287,12 +287,25 @@ impl SimCluster {
                 }
                 Ok(())
             }
-            Op::RequireAgentOutOfService { stopping, agent } => {
+            Op::RequireAgentOutOfService {
+                stopping,
+                agent,
+                seen,
+                ..
+            } => {
                 let host = self.host_at(agent).unwrap_or_else(|| stopping.clone());
                 let answers = self
                     .container_seen(Component::Agents, &host)
                     .is_some_and(|c| self.ready(c));
-                if answers {
+                // As the executor: listed active, it serves; answering, it may (seen not
+                // answering), or may not be known not to (seen unlisted, no listing read).
+                let serves = match (self.leader_listing(&host), seen) {
+                    (Some(true), _) => true,
+                    _ if !answers => false,
+                    (_, AgentSeen::NotAnswering) => true,
+                    (listed, AgentSeen::Unlisted) => listed.is_none(),
+                };
+                if serves {
                     return Err(OpFailed::ServesAgain {
                         stopping: stopping.clone(),
                     });
@@ -416,13 +429,17 @@ impl SimCluster {
                 .get("ZK_ENSEMBLE")
                 .map(|e| {
                     e.split(',')
-                        .filter_map(|m| m.split_once('=').and_then(|(id, _)| id.parse().ok()))
+                        .filter_map(|m| {
+                            let (id, address) = m.split_once('=')?;
+                            Some((id.parse().ok()?, address.to_string()))
+                        })
                         .collect()
                 })
                 .unwrap_or_default(),
             finished_at: 0,
             restart_at: None,
             zk_string: crate::model::zk_string_of(spec.component, &spec.env),
+            kills_orphans: crate::model::kills_orphans(spec.component, &spec.env),
             marathon_version: (spec.component == Component::Marathon)
                 .then(|| crate::model::image_version(&spec.image))
                 .flatten(),
@@ -455,6 +472,17 @@ impl SimCluster {
         c.state = ContainerState::Running;
         c.started_at = now;
         c.restart_at = None;
+        if c.kills_orphans {
+            // It recovers: every `mesos-*` container it has no record of goes, another
+            // cluster's tasks on this engine included.
+            if let Some(h) = self.hosts.get_mut(host) {
+                h.foreign.retain(|n| !n.starts_with("mesos-"));
+            }
+            self.violation(format!(
+                "the agent on {host} started with docker_kill_orphans and killed the tasks of another cluster on its engine"
+            ));
+            return;
+        }
         let older = c.marathon_version.clone();
         if comp == Component::Zookeeper {
             self.zookeeper_started(host);
@@ -483,7 +511,21 @@ impl SimCluster {
         let (Some(id), true) = (c.zk_id, h.volumes.contains(&data)) else {
             return;
         };
-        let ensemble: BTreeSet<u64> = c.zk_first_ensemble.iter().copied().collect();
+        let ensemble: BTreeSet<u64> = c.zk_first_ensemble.iter().map(|(id, _)| *id).collect();
+        // The first servers of a new ensemble (one first config naming them all): the
+        // config is theirs from the first start, and serves once a majority runs.
+        let bootstrap: BTreeMap<u64, String> = c
+            .zk_first_ensemble
+            .iter()
+            .map(|(id, address)| {
+                let host = self
+                    .addresses
+                    .iter()
+                    .find(|(_, a)| *a == address)
+                    .map_or_else(|| address.clone(), |(h, _)| h.clone());
+                (*id, host)
+            })
+            .collect();
         let held = *h.zk_volume_id.get_or_insert(id);
         let first = !h.zk_initialized;
         h.zk_initialized = true;
@@ -496,10 +538,20 @@ impl SimCluster {
         if !first {
             return;
         }
-        if self
-            .zk
-            .as_ref()
-            .is_some_and(|cfg| cfg.voters.contains_key(&id))
+        // A first server of the ensemble that is in force, started for the first time
+        // with that very first config: a member of a bootstrap, not a voter that lost its
+        // data.
+        let bootstrap_member = ensemble.len() > 1
+            && !self.zk_ids_used.contains(&id)
+            && self
+                .zk
+                .as_ref()
+                .is_some_and(|cfg| cfg.version == 0x1_0000_0000 && cfg.voters == bootstrap);
+        if !bootstrap_member
+            && self
+                .zk
+                .as_ref()
+                .is_some_and(|cfg| cfg.voters.contains_key(&id))
         {
             self.violation(format!(
                 "voter {id} started on {host} without its data (an empty volume)"
@@ -513,6 +565,16 @@ impl SimCluster {
                 self.zk = Some(ZkConfig {
                     version: 0x1_0000_0000,
                     voters: BTreeMap::from([(id, host.to_string())]),
+                });
+            }
+            None if ensemble.len() > 1
+                && ensemble.contains(&id)
+                && bootstrap.get(&id).map(String::as_str) == Some(host)
+                && bootstrap.values().collect::<BTreeSet<_>>().len() == bootstrap.len() =>
+            {
+                self.zk = Some(ZkConfig {
+                    version: 0x1_0000_0000,
+                    voters: bootstrap,
                 });
             }
             None => self.violation(format!(

@@ -51,9 +51,9 @@ pub struct SimContainer {
     pub zk_id: Option<u64>,
     /// Master quorum label.
     pub master_quorum: Option<u32>,
-    /// The ids `ZK_ENSEMBLE` names: a ZooKeeper server reads it only on its first start on
-    /// an empty data volume.
-    pub zk_first_ensemble: Vec<u64>,
+    /// The ids `ZK_ENSEMBLE` names, with their addresses: a ZooKeeper server reads it only
+    /// on its first start on an empty data volume.
+    pub zk_first_ensemble: Vec<(u64, String)>,
     /// When it last finished (0: never).
     pub finished_at: u64,
     /// Restarting under its restart policy: runs again at this time.
@@ -65,6 +65,10 @@ pub struct SimContainer {
     pub zk_string: Vec<String>,
     /// A Marathon's version, read from its image's tag.
     pub marathon_version: Option<Vec<u64>>,
+    /// An agent started with Mesos' `--docker_kill_orphans` (its default, true): when it
+    /// starts it recovers, and kills every `mesos-*` Docker container on its engine it has
+    /// no record of, another cluster's tasks included.
+    pub kills_orphans: bool,
 }
 
 /// The version an image's tag names (`marathon:1.10.17` → `[1, 10, 17]`), if it names one.
@@ -141,6 +145,26 @@ pub struct SimHost {
     /// The mode the ZooKeeper server here reported when the cut began, which it keeps
     /// reporting for [`ZK_SYNC_SECS`].
     pub zk_mode_at_cut: Option<mesos_operator_core::observed::ZkMode>,
+}
+
+/// Whether a container of `comp` with `env` is an agent that kills orphans when it starts
+/// (Mesos' default unless `MESOS_DOCKER_KILL_ORPHANS=false`).
+pub fn kills_orphans(comp: Component, env: &BTreeMap<String, String>) -> bool {
+    comp == Component::Agents
+        && env
+            .get(mesos_operator_core::spec::validate::KILL_ORPHANS_ENV)
+            .is_none_or(|v| v != "false")
+}
+
+/// What runs on every host beside the cluster and must never change: another program's
+/// container, and a task of another cluster's agent on the same engine (Mesos names task
+/// containers `mesos-*`, and an agent started with `--docker_kill_orphans` kills those it
+/// has no record of).
+pub fn foreign_on(host: &str) -> Vec<String> {
+    vec![
+        format!("someone-else-{host}"),
+        format!("mesos-someone-elses-task-{host}"),
+    ]
 }
 
 /// The model cluster.
@@ -220,7 +244,7 @@ impl SimCluster {
                         h.clone(),
                         SimHost {
                             reachable: true,
-                            foreign: vec![format!("someone-else-{h}")],
+                            foreign: foreign_on(h),
                             ..Default::default()
                         },
                     )
@@ -256,6 +280,7 @@ impl SimCluster {
                 marathon_version: (*comp == Component::Marathon)
                     .then(|| image_version(&spec.image))
                     .flatten(),
+                kills_orphans: kills_orphans(*comp, &spec.env),
             };
             let Some(h) = sim.hosts.get_mut(host) else {
                 continue;
@@ -598,15 +623,27 @@ impl SimCluster {
     pub fn tick(&mut self, secs: u64) {
         self.now += secs;
         let now = self.now;
-        for h in self.hosts.values_mut() {
+        let mut killed = Vec::new();
+        for (name, h) in self.hosts.iter_mut() {
+            let mut recovers_killing = false;
             for c in h.containers.values_mut() {
                 if c.state == ContainerState::Restarting && c.restart_at.is_some_and(|t| t <= now) {
                     // Back by itself under its restart policy.
                     c.state = ContainerState::Running;
                     c.started_at = c.restart_at.unwrap_or(now);
                     c.restart_at = None;
+                    recovers_killing |= c.kills_orphans;
                 }
             }
+            if recovers_killing {
+                h.foreign.retain(|n| !n.starts_with("mesos-"));
+                killed.push(name.clone());
+            }
+        }
+        for host in killed {
+            self.violation(format!(
+                "the agent on {host} restarted with docker_kill_orphans and killed the tasks of another cluster on its engine"
+            ));
         }
         self.settle();
     }
@@ -699,7 +736,7 @@ impl SimCluster {
                     return Err(format!("extra {comp} on {h}"));
                 }
             }
-            if host.foreign != vec![format!("someone-else-{h}")] {
+            if host.foreign != foreign_on(h) {
                 return Err(format!("foreign container on {h} touched"));
             }
         }

@@ -116,17 +116,11 @@ impl SimCluster {
         for h in self.hosts.keys() {
             if let Some(c) = self.container_seen(Component::Agents, h) {
                 let live = self.ready(c);
-                let down = self.maintenance.get(h) == Some(&Maintenance::Down);
-                let reaches = self.agent_reaches_leader(h);
                 o.agents.members.insert(
                     h.clone(),
                     AgentObservation {
                         healthy: live,
-                        registered: live
-                            && qok
-                            && reaches
-                            && !down
-                            && self.now >= self.master_leader_since + AGENT_REREGISTER_SECS,
+                        registered: live && self.agent_listed(h),
                         version: None,
                     },
                 );
@@ -252,6 +246,28 @@ impl SimCluster {
         // `max_agent_ping_timeouts`.
         (self.cut_less_than(h, AGENT_PING_SECS) || self.cut_less_than(leader, AGENT_PING_SECS))
             && self.named_server_serves_elsewhere(Component::Agents, h)
+    }
+
+    /// The leading master lists the agent on `host` active: it runs and is ready, the
+    /// masters have a quorum, it reaches the leader (or was cut off from it less than the
+    /// ping timeout ago), its machine is not down, and it re-registered since the leader
+    /// was elected. Whether the operator reaches the agent's host plays no part.
+    pub(crate) fn agent_listed(&self, h: &str) -> bool {
+        self.container(Component::Agents, h)
+            .is_some_and(|c| self.ready(c))
+            && self.master_quorum_ok()
+            && self.agent_reaches_leader(h)
+            && self.maintenance.get(h) != Some(&Maintenance::Down)
+            && self.now >= self.master_leader_since + AGENT_REREGISTER_SECS
+    }
+
+    /// The leading master's listing of the agent on `host`, as an operator asking the
+    /// masters reads it: `None` when it reaches no leader that answers.
+    pub(crate) fn leader_listing(&self, h: &str) -> Option<bool> {
+        let leader = self.master_leader.as_deref()?;
+        self.container_seen(Component::Masters, leader)
+            .filter(|c| self.ready(c))?;
+        Some(self.agent_listed(h))
     }
 
     /// For `SIM_DEBUG`: whether the live agent on `host` finds the leading master, and the

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use mesos_operator_core::desired::{labels, volume_name, Desired};
 use mesos_operator_core::observed::{ContainerState, Maintenance};
-use mesos_operator_core::ops::{Machine, Op};
+use mesos_operator_core::ops::{AgentSeen, Machine, Op};
 use mesos_operator_core::plan::Step;
 use mesos_operator_core::protocol::Outcome;
 use mesos_operator_core::spec::{parse_document, Component};
@@ -342,6 +342,12 @@ fn the_last_looks_are_answered_by_the_model_now() {
     let agent = Op::RequireAgentOutOfService {
         stopping: "h2".into(),
         agent: "10.0.0.2:5051".into(),
+        seen: AgentSeen::NotAnswering,
+        masters: vec!["10.0.0.1:5050".into()],
+        machine: Machine {
+            hostname: "10.0.0.2".into(),
+            ip: "10.0.0.2".into(),
+        },
     };
     assert!(matches!(
         sim.execute(&agent),

@@ -198,6 +198,32 @@ fn free_the_budget(
         .or_else(|| replace_outdated(ctx, out_of_service, wanted))
 }
 
+/// Every wanted agent with no container, on a host that answers and is in no window people
+/// scheduled, created at once: a creation takes nothing out of service (the budget counts
+/// agents that stop serving), and the masters serve (agents are planned only then), so each
+/// agent registers as it comes. One missing agent is a single step.
+fn create_every_missing(ctx: &View, not_ok: &[&str]) -> Option<Decision> {
+    let missing: Vec<String> = not_ok
+        .iter()
+        .copied()
+        .filter(|h| {
+            ctx.observed.reachable(h)
+                && ctx.observed.container(Component::Agents, h).is_none()
+                && (!ctx.observed.agents.maintenance.contains_key(*h)
+                    || own_window(ctx, h).is_some())
+        })
+        .map(str::to_string)
+        .collect();
+    let reason = match missing.as_slice() {
+        [h] => format!("an agent is wanted on {h}"),
+        _ => format!(
+            "agents are wanted on {} and none is there; creating them disturbs nobody, so all at once",
+            missing.join(", ")
+        ),
+    };
+    super::create_all(Component::Agents, missing, reason)
+}
+
 /// Running the desired configuration, in service, out of maintenance.
 fn agent_ok(ctx: &View, host: &str) -> bool {
     hash_ok(ctx, host)
@@ -420,13 +446,7 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
             continue; // in a window people scheduled: left alone until it ends
         }
         let Some(c) = ctx.observed.container(Component::Agents, h) else {
-            return act(
-                Step::CreateContainer {
-                    component: Component::Agents,
-                    host: h.to_string(),
-                },
-                format!("an agent is wanted on {h}"),
-            );
+            return create_every_missing(ctx, &not_ok);
         };
         if hash_ok(ctx, h) {
             if let Some(d) = failed_agent(ctx, c) {

@@ -237,6 +237,19 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
     if let Some(h) = desired.iter().find(|h| !ctx.observed.reachable(h)) {
         return Some(unreachable(ctx, h, "Marathon instance"));
     }
+    // A cluster with no Marathon at all (none in sight, none out of sight by the record):
+    // every instance at once, on the one version the document names; they elect a
+    // leader among themselves as the parallel start does.
+    if all.is_empty() && ctx.recorded.marathon_hosts.is_empty() && desired.len() > 1 {
+        return super::create_all(
+            Component::Marathon,
+            desired.iter().map(|h| h.to_string()).collect(),
+            format!(
+                "no Marathon instance exists yet: create all {} at once (one version, nothing serves yet)",
+                desired.len()
+            ),
+        );
+    }
     if let Some(h) = desired
         .iter()
         .find(|h| ctx.observed.container(Component::Marathon, h).is_none())

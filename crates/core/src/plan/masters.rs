@@ -387,6 +387,40 @@ fn below_floor(ctx: &View, host: &str, what: &str) -> Option<Decision> {
     None
 }
 
+/// The masters of a cluster that has none, all at once: no master container anywhere, no
+/// master volume on any host (no replica that holds a log), no master host out of sight in
+/// the record, no registry reset pending, every master the document places missing and
+/// within the ceiling together. Their replicas are all empty and initialize the log
+/// together, as they do when created one by one; nothing serves yet, so nothing is
+/// disturbed. Anything short of that (a batch cut short leaves some masters created) goes
+/// one master at a time.
+fn all_at_once(ctx: &View, missing: &[&str]) -> Option<Decision> {
+    let d = ctx.desired;
+    let any_volume = ctx.observed.hosts.iter().any(|(h, o)| {
+        let v = crate::desired::volume_name(&d.name, Component::Masters, h);
+        matches!(o, crate::observed::HostObservation::Reachable { volumes, .. } if volumes.contains(&v))
+    });
+    let fresh = missing.len() as u32 == d.master_count
+        && missing.len() > 1
+        && ctx.observed.containers_of(Component::Masters).is_empty()
+        && ctx.recorded.master_hosts.is_empty()
+        && ctx.recorded.registry_reset.is_empty()
+        && !any_volume
+        && within_ceiling(missing.len(), d.master_quorum)
+        && missing.iter().all(|h| ctx.observed.reachable(h));
+    if !fresh {
+        return None;
+    }
+    super::create_all(
+        Component::Masters,
+        missing.iter().map(|h| h.to_string()).collect(),
+        format!(
+            "no master exists yet: create all {} at once (empty replicas initialize the log together; nothing serves yet)",
+            missing.len()
+        ),
+    )
+}
+
 pub(super) fn plan(ctx: &View) -> Option<Decision> {
     let desired = ctx.desired.hosts_of(Component::Masters);
     // Membership is checked per container: a set keeps planning linear in hosts.
@@ -449,21 +483,36 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
         .filter(|h| ctx.observed.container(Component::Masters, h).is_none())
         .collect();
     // A new master's replica starts empty and catches up only from `quorum` replicas that
-    // have recovered; while none has (a new cluster, a registry reset) empty ones initialize
-    // the log together, so adding one helps.
+    // have recovered; while none has and the log never did (a new cluster, a registry
+    // reset), empty ones initialize the log together, so adding one helps. A log that did
+    // recover and has lost its quorum is held by voting replicas on the volumes kept: an
+    // empty one beside them initializes nothing and catches up from nothing; the kept ones
+    // come back first (a volume on a wanted host is brought back below). Only with no
+    // master volume left in sight and no master host out of sight is the log gone, and new
+    // replicas start a new one.
     let recovered = ctx
         .observed
         .containers_of(Component::Masters)
         .into_iter()
         .filter(|c| member_ok(ctx, &c.host))
         .count() as u32;
-    let replica_can_catch_up = recovered >= ctx.desired.master_quorum
-        || !ctx.observed.masters.members.values().any(|m| m.recovered);
-    // A host that kept its master's volume (a replacement cut short) brings its replica back.
     let has_volume = |h: &str| {
         let v = crate::desired::volume_name(&ctx.desired.name, Component::Masters, h);
         matches!(ctx.observed.hosts.get(h), Some(crate::observed::HostObservation::Reachable { volumes, .. }) if volumes.contains(&v))
     };
+    let log_kept = ctx.observed.hosts.keys().any(|h| has_volume(h))
+        || ctx
+            .recorded
+            .master_hosts
+            .iter()
+            .any(|h| !ctx.observed.reachable(h));
+    let replica_can_catch_up = recovered >= ctx.desired.master_quorum
+        || (!ctx.observed.masters.members.values().any(|m| m.recovered)
+            && (!ctx.recorded.master_log_recovered || !log_kept));
+    // A host that kept its master's volume (a replacement cut short) brings its replica back.
+    if let Some(d) = all_at_once(ctx, &missing) {
+        return Some(d);
+    }
     if let Some(h) = missing
         .iter()
         .filter(|h| replica_can_catch_up || has_volume(h))
@@ -511,7 +560,14 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
                     .members
                     .get(*h)
                     .is_some_and(|m| !m.healthy);
-            if (c.may_run() && !broken) || !stale(ctx, h) || quorum_of(ctx, c) == 1 {
+            // A quorum-1 master is replaced here only with quorum 1 (the stage of a growth
+            // that must first see it healthy): with a higher one it would be a registry
+            // reset, which has its own step. Seed 425 (issue 24's walks): a lone master's
+            // container removed, created again on the kept volume with a version that never
+            // turns healthy while the document grew to five masters; the stage stays at one
+            // master until it serves, and it never did.
+            let reset = quorum_of(ctx, c) == 1 && ctx.desired.master_quorum > 1;
+            if (c.may_run() && !broken) || !stale(ctx, h) || reset {
                 continue;
             }
             if ceiling_ok_with(ctx, h, ctx.desired.master_quorum) {

@@ -22,6 +22,7 @@ mod agents;
 mod gate;
 mod marathon;
 mod masters;
+pub mod preflight;
 mod repair;
 pub mod step;
 mod zookeeper;
@@ -49,6 +50,9 @@ pub enum BlockKind {
     /// Something is down (a host unreachable, a member lost) that the operator may not fix
     /// without breaking a rule.
     Degraded,
+    /// A host preflight check failed where the next member would be placed
+    /// ([`preflight`]).
+    Preflight,
 }
 
 /// What the planner decided.
@@ -128,7 +132,18 @@ pub struct Planned {
 
 /// [`plan`], saying which component the decision concerns: the automation rolls back a
 /// canary whose component blocks on a health timeout or a crash loop, and only then.
+/// A placement on a host whose preflight failed is held ([`preflight`]).
 pub fn plan_detailed(
+    desired: &Desired,
+    observed: &Observed,
+    recorded: &Recorded,
+    now: u64,
+) -> Planned {
+    preflight::gate(desired, observed, recorded, now, plan_unchecked)
+}
+
+/// [`plan_detailed`] before the preflight holds.
+fn plan_unchecked(
     desired: &Desired,
     observed: &Observed,
     recorded: &Recorded,
@@ -233,6 +248,21 @@ fn canary_hold(ctx: &View, c: Component, d: Decision) -> Decision {
         .filter(|h| h.component == c)
     else {
         return d;
+    };
+    // A canary goes alone: a batch of the held component is narrowed to its first part,
+    // which the rules below then judge as any single step.
+    let d = match d {
+        Decision::Act {
+            step: step @ Step::CreateContainers { .. },
+            reason,
+        } if step.component() == c => match step.parts().into_iter().next() {
+            Some(first) => Decision::Act {
+                step: first,
+                reason,
+            },
+            None => return Decision::Act { step, reason },
+        },
+        d => d,
     };
     let Decision::Act { step, .. } = &d else {
         return d;
@@ -360,6 +390,18 @@ fn blocked(
 /// Majority of `n` voters.
 pub fn majority(n: usize) -> usize {
     n / 2 + 1
+}
+
+/// The creations of `component` on `hosts` as one decision: a batch when there are
+/// several, the single step when there is one, none when there are none. Only for
+/// creations that disturb nobody (see [`Step::CreateContainers`]).
+fn create_all(component: Component, hosts: Vec<String>, reason: String) -> Option<Decision> {
+    let step = match <[String; 1]>::try_from(hosts) {
+        Ok([host]) => Step::CreateContainer { component, host },
+        Err(hosts) if hosts.is_empty() => return None,
+        Err(hosts) => Step::CreateContainers { component, hosts },
+    };
+    act(step, reason)
 }
 
 /// Orders hosts so that the leader comes last (followers first), the rest by name.

@@ -14,6 +14,8 @@ pub enum StepKind {
     StartContainer,
     /// [`Step::CreateContainer`].
     CreateContainer,
+    /// [`Step::CreateContainers`].
+    CreateContainers,
     /// [`Step::ReplaceContainer`].
     ReplaceContainer,
     /// [`Step::RemoveContainer`].
@@ -22,6 +24,8 @@ pub enum StepKind {
     ZkStartServer,
     /// [`Step::ZkRecreateServer`].
     ZkRecreateServer,
+    /// [`Step::ZkBootstrap`].
+    ZkBootstrap,
     /// [`Step::ZkAdd`].
     ZkAdd,
     /// [`Step::ZkRemove`].
@@ -37,15 +41,34 @@ pub enum StepKind {
 }
 
 impl StepKind {
+    /// Every kind, in declaration order: what the metrics write a zero for before the first
+    /// step of each kind, so that a rate over them starts from a known 0.
+    pub const ALL: [StepKind; 12] = [
+        StepKind::StartContainer,
+        StepKind::CreateContainer,
+        StepKind::ReplaceContainer,
+        StepKind::RemoveContainer,
+        StepKind::ZkStartServer,
+        StepKind::ZkRecreateServer,
+        StepKind::ZkAdd,
+        StepKind::ZkRemove,
+        StepKind::AgentDrain,
+        StepKind::AgentDown,
+        StepKind::AgentUp,
+        StepKind::MarathonAbdicate,
+    ];
+
     /// The name, e.g. `ReplaceContainer`.
     pub fn as_str(self) -> &'static str {
         match self {
             StepKind::StartContainer => "StartContainer",
             StepKind::CreateContainer => "CreateContainer",
+            StepKind::CreateContainers => "CreateContainers",
             StepKind::ReplaceContainer => "ReplaceContainer",
             StepKind::RemoveContainer => "RemoveContainer",
             StepKind::ZkStartServer => "ZkStartServer",
             StepKind::ZkRecreateServer => "ZkRecreateServer",
+            StepKind::ZkBootstrap => "ZkBootstrap",
             StepKind::ZkAdd => "ZkAdd",
             StepKind::ZkRemove => "ZkRemove",
             StepKind::AgentDrain => "AgentDrain",
@@ -99,6 +122,18 @@ pub enum Step {
         /// Host.
         host: String,
     },
+    /// Create and start the missing containers of `component` on several hosts at once,
+    /// each as [`Step::CreateContainer`] would: creations that disturb nobody (the masters
+    /// of a cluster that has none, missing agents while the masters serve, the Marathon
+    /// instances of a cluster that has none). One step in flight; its hosts' operations run
+    /// side by side, each host's in order. The planner returns one only when every part is
+    /// allowed alone and all of them together ([`crate::invariants`] judges both).
+    CreateContainers {
+        /// Component.
+        component: Component,
+        /// Hosts, by name, at least two, each once.
+        hosts: Vec<String>,
+    },
     /// Stop and remove a container and create it again with the desired configuration on
     /// the same data volume. With `reset_registry` the master's replicated log is wiped
     /// first (only when the document accepts it).
@@ -129,6 +164,17 @@ pub enum Step {
         /// Fresh server id, never used before in this cluster.
         id: u64,
         /// Initial dynamic config: the committed members, then this server.
+        ensemble: Vec<ZkMember>,
+    },
+    /// Start the first servers of a new ensemble at once, every one with the same first
+    /// dynamic config naming exactly them (ZooKeeper's own static start): no ensemble exists
+    /// anywhere, so none can be split, and the config is in force from their first start;
+    /// it serves once a majority of them runs. Each part is a [`Step::ZkStartServer`] with
+    /// the whole ensemble; one step in flight, its hosts side by side. A batch cut short is
+    /// carried out again as it was recorded (same ids, same ensemble): a server whose
+    /// container exists is left as it is.
+    ZkBootstrap {
+        /// The first ensemble: fresh ids, one server per host.
         ensemble: Vec<ZkMember>,
     },
     /// Create again the container of voter `id` on `host`, on its existing data volume,
@@ -185,10 +231,12 @@ impl Step {
         match self {
             Step::StartContainer { .. } => StepKind::StartContainer,
             Step::CreateContainer { .. } => StepKind::CreateContainer,
+            Step::CreateContainers { .. } => StepKind::CreateContainers,
             Step::ReplaceContainer { .. } => StepKind::ReplaceContainer,
             Step::RemoveContainer { .. } => StepKind::RemoveContainer,
             Step::ZkStartServer { .. } => StepKind::ZkStartServer,
             Step::ZkRecreateServer { .. } => StepKind::ZkRecreateServer,
+            Step::ZkBootstrap { .. } => StepKind::ZkBootstrap,
             Step::ZkAdd { .. } => StepKind::ZkAdd,
             Step::ZkRemove { .. } => StepKind::ZkRemove,
             Step::AgentDrain { .. } => StepKind::AgentDrain,
@@ -198,9 +246,12 @@ impl Step {
         }
     }
 
-    /// The host the step acts on.
+    /// The host the step acts on; for [`Step::CreateContainers`], its first host
+    /// ([`Step::hosts`] names them all).
     pub fn host(&self) -> &str {
         match self {
+            Step::CreateContainers { hosts, .. } => hosts.first().map_or("", String::as_str),
+            Step::ZkBootstrap { ensemble } => ensemble.first().map_or("", |m| m.host.as_str()),
             Step::StartContainer { host, .. }
             | Step::CreateContainer { host, .. }
             | Step::ReplaceContainer { host, .. }
@@ -216,14 +267,53 @@ impl Step {
         }
     }
 
+    /// Every host the step acts on.
+    pub fn hosts(&self) -> Vec<&str> {
+        match self {
+            Step::CreateContainers { hosts, .. } => hosts.iter().map(String::as_str).collect(),
+            Step::ZkBootstrap { ensemble } => ensemble.iter().map(|m| m.host.as_str()).collect(),
+            _ => vec![self.host()],
+        }
+    }
+
+    /// The hosts, as status, events and logs show them: `h1` or `h1,h2,h3`.
+    pub fn hosts_text(&self) -> String {
+        self.hosts().join(",")
+    }
+
+    /// The step as the single steps it is made of: a batch's parts, each as it would be
+    /// taken alone; any other step is its own only part.
+    pub fn parts(&self) -> Vec<Step> {
+        match self {
+            Step::CreateContainers { component, hosts } => hosts
+                .iter()
+                .map(|h| Step::CreateContainer {
+                    component: *component,
+                    host: h.clone(),
+                })
+                .collect(),
+            Step::ZkBootstrap { ensemble } => ensemble
+                .iter()
+                .map(|m| Step::ZkStartServer {
+                    host: m.host.clone(),
+                    id: m.id,
+                    ensemble: ensemble.clone(),
+                })
+                .collect(),
+            _ => vec![self.clone()],
+        }
+    }
+
     /// The component the step acts on.
     pub fn component(&self) -> Component {
         match self {
             Step::StartContainer { component, .. }
             | Step::CreateContainer { component, .. }
+            | Step::CreateContainers { component, .. }
             | Step::ReplaceContainer { component, .. }
             | Step::RemoveContainer { component, .. } => *component,
             Step::ZkStartServer { .. }
+            | Step::ZkBootstrap { .. }
             | Step::ZkRecreateServer { .. }
             | Step::ZkAdd { .. }
             | Step::ZkRemove { .. } => Component::Zookeeper,
@@ -252,6 +342,9 @@ impl Step {
             Component::Zookeeper => match self {
                 Step::ZkStartServer { .. } => {
                     "the server answers imok and serves as a synced (non-voting) member"
+                }
+                Step::ZkBootstrap { .. } => {
+                    "a majority of the first servers serves the first config, then every one of them"
                 }
                 Step::ZkAdd { .. } | Step::ZkRemove { .. } => {
                     "every member reports the new config version"
@@ -284,6 +377,12 @@ impl fmt::Display for Step {
             Step::CreateContainer { component, host } => {
                 write!(f, "create the {} container on {host}", component.role())
             }
+            Step::CreateContainers { component, hosts } => write!(
+                f,
+                "create the {} containers on {} at once",
+                component.role(),
+                hosts.join(", ")
+            ),
             Step::ReplaceContainer {
                 component,
                 host,
@@ -320,6 +419,20 @@ impl fmt::Display for Step {
                     )
                 }
             }
+            Step::ZkBootstrap { ensemble } => write!(
+                f,
+                "bootstrap ZooKeeper servers {} on {} at once, with one first config naming them all",
+                ensemble
+                    .iter()
+                    .map(|m| m.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                ensemble
+                    .iter()
+                    .map(|m| m.host.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Step::ZkRecreateServer { host, id } => write!(
                 f,
                 "re-create the container of ZooKeeper server {id} on {host} on its data volume (finishing its replacement)"

@@ -6,7 +6,7 @@
 //! holds none) or a leftover of a removed server. Every reconfig carries the config version
 //! it was planned from, so a stale plan fails with `BadVersion` instead of applying.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::gate::{unreachable, wait_for, wait_since};
 use super::{act, blocked, leader_last, majority, BlockKind, Decision, Step, View, ZkMember};
@@ -126,6 +126,84 @@ fn resume_start(ctx: &View, committed: Option<&ZkConfig>) -> Option<Decision> {
         reason: format!(
             "the start of ZooKeeper server {id} on {host} was cut short; carry it out again"
         ),
+    })
+}
+
+/// A new ensemble's servers all at once, with fresh ids from `first_id` and one first
+/// config naming them all (see [`Step::ZkBootstrap`]): only where the caller found no
+/// ensemble anywhere (every host answers, no ZooKeeper container or data volume, the record
+/// shows none existed), with every server the document places on a host that answers, and
+/// no canary hold on ZooKeeper (a canary goes alone).
+fn bootstrap_all(ctx: &View, desired: &[&str], first_id: u64) -> Option<Decision> {
+    let held = ctx
+        .desired
+        .canary_hold
+        .as_ref()
+        .is_some_and(|h| h.component == Component::Zookeeper);
+    if desired.len() < 2 || held || desired.iter().any(|h| !ctx.observed.reachable(h)) {
+        return None;
+    }
+    let ensemble: Vec<ZkMember> = desired
+        .iter()
+        .zip(first_id..)
+        .map(|(h, id)| member(ctx, id, h))
+        .collect();
+    act(
+        Step::ZkBootstrap { ensemble },
+        format!(
+            "no ZooKeeper ensemble exists: start its {} servers at once on one first config (nothing to split, nothing serves yet)",
+            desired.len()
+        ),
+    )
+}
+
+/// A bootstrap of several servers cut short (the operator died, a host failed a call), as
+/// the record keeps it until it is done ([`crate::record::Recorded::zk_bootstrap`]): carry it out again as
+/// recorded, same ids and ensemble (each server's creation is idempotent;
+/// one whose container exists is left as it is), while nothing but it exists: every server
+/// seen is a member on its own host with its own id, every data volume a member's, the
+/// committed config (if a majority already serves) exactly the members, every member's host
+/// answers and is a ZooKeeper host of the document, and some member has no container.
+fn resume_bootstrap(ctx: &View, committed: Option<&ZkConfig>) -> Option<Decision> {
+    let ensemble = ctx.recorded.zk_bootstrap.as_ref()?;
+    let id_on = |h: &str| ensemble.iter().find(|m| m.host == h).map(|m| m.id);
+    let ids: BTreeSet<u64> = ensemble.iter().map(|m| m.id).collect();
+    let only_members = ctx
+        .observed
+        .containers_of(Component::Zookeeper)
+        .iter()
+        .all(|c| c.zk_id.is_some() && c.zk_id == id_on(&c.host))
+        && ctx
+            .observed
+            .hosts
+            .keys()
+            .filter(|h| has_volume(ctx, h))
+            .all(|h| {
+                id_on(h).is_some()
+                    && ctx
+                        .observed
+                        .zookeeper
+                        .volume_ids
+                        .get(h)
+                        .is_none_or(|v| Some(*v) == id_on(h))
+            });
+    let config_ok =
+        committed.is_none_or(|cfg| cfg.voters.keys().copied().collect::<BTreeSet<u64>>() == ids);
+    let hosts_ok = ensemble
+        .iter()
+        .all(|m| ctx.observed.reachable(&m.host) && ctx.desired.zookeeper.hosts.contains(&m.host));
+    let missing = ensemble.iter().any(|m| {
+        ctx.observed
+            .container(Component::Zookeeper, &m.host)
+            .is_none()
+    });
+    (only_members && config_ok && hosts_ok && missing).then(|| Decision::Act {
+        step: Step::ZkBootstrap {
+            ensemble: ensemble.clone(),
+        },
+        reason:
+            "the bootstrap of the ZooKeeper ensemble was cut short; carry it out again as recorded"
+                .into(),
     })
 }
 
@@ -326,6 +404,9 @@ fn no_quorum(ctx: &View, desired: &[&str]) -> Option<Decision> {
     if let Some(d) = resume_start(ctx, None) {
         return Some(d);
     }
+    if let Some(d) = resume_bootstrap(ctx, None) {
+        return Some(d);
+    }
     if let Some(d) = recreate_lost(ctx, desired) {
         return Some(d);
     }
@@ -352,6 +433,9 @@ fn no_quorum(ctx: &View, desired: &[&str]) -> Option<Decision> {
         let Some(id) = fresh_id(ctx) else {
             return id_unknown();
         };
+        if let Some(d) = bootstrap_all(ctx, desired, id) {
+            return Some(d);
+        }
         return act(
             Step::ZkStartServer {
                 host: first.to_string(),
@@ -384,7 +468,12 @@ fn no_quorum(ctx: &View, desired: &[&str]) -> Option<Decision> {
 /// server whose volume holds the id its container carries, seen by its own probe, never
 /// while a step on its host is in flight.
 fn replace_silent_outdated(ctx: &View) -> Option<Decision> {
-    let in_flight_on = ctx.recorded.in_flight.as_ref().map(|f| f.step.host());
+    let in_flight: Vec<&str> = ctx
+        .recorded
+        .in_flight
+        .as_ref()
+        .map(|f| f.step.hosts())
+        .unwrap_or_default();
     ctx.observed
         .containers_of(Component::Zookeeper)
         .into_iter()
@@ -407,7 +496,7 @@ fn replace_silent_outdated(ctx: &View) -> Option<Decision> {
                 && c.zk_id.is_some()
                 && ctx.observed.zookeeper.volume_ids.get(h) == c.zk_id.as_ref()
                 && ctx.desired.zookeeper_container_on(h).is_some()
-                && in_flight_on != Some(h)
+                && !in_flight.contains(&h)
         })
         .map(|c| Decision::Act {
             step: Step::ReplaceContainer {
@@ -437,17 +526,21 @@ fn recreate_lost(ctx: &View, desired: &[&str]) -> Option<Decision> {
     let highest = ctx.recorded.zk_highest_id?;
     // A start or a removal in flight on the host is finished by its own rules; a
     // replacement cut short after its container was removed is finished by this.
-    let in_flight_on = ctx
+    let in_flight: Vec<&str> = ctx
         .recorded
         .in_flight
         .as_ref()
         .filter(|f| {
             matches!(
                 f.step,
-                Step::ZkStartServer { .. } | Step::RemoveContainer { .. } | Step::ZkRemove { .. }
+                Step::ZkStartServer { .. }
+                    | Step::ZkBootstrap { .. }
+                    | Step::RemoveContainer { .. }
+                    | Step::ZkRemove { .. }
             )
         })
-        .map(|f| f.step.host());
+        .map(|f| f.step.hosts())
+        .unwrap_or_default();
     // The hosts ZooKeeper is placed on first, then the document's other hosts (a server
     // whose host the document moves ZooKeeper away from holds the ensemble's data until
     // the move is done: seed 1921, a lone server's container removed before its move).
@@ -464,7 +557,7 @@ fn recreate_lost(ctx: &View, desired: &[&str]) -> Option<Decision> {
             && ctx.observed.container(Component::Zookeeper, h).is_none()
             && has_volume(ctx, h)
             && id <= highest
-            && in_flight_on != Some(h);
+            && !in_flight.contains(&h);
         lost.then(|| Decision::Act {
             step: Step::ZkRecreateServer {
                 host: h.to_string(),
@@ -478,6 +571,9 @@ fn recreate_lost(ctx: &View, desired: &[&str]) -> Option<Decision> {
 }
 
 fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision> {
+    if let Some(d) = resume_bootstrap(ctx, Some(cfg)) {
+        return Some(d);
+    }
     let voters: &BTreeMap<u64, String> = &cfg.voters;
     let up: Vec<u64> = voters
         .iter()
@@ -541,16 +637,16 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
             // this one can join.
             continue;
         }
-        if !c.running() {
-            continue; // the repair pass starts it
-        }
         if !joiner_synced(ctx, cfg, c) {
             if stale(ctx, &c.host) {
                 // A joiner on a configuration that is going away (the document went back
                 // from a version that never turned healthy): never a voter, it holds no
                 // voter's data. Waited for, it would block for good; it goes, with its
                 // volume, and a server is started again on the current configuration
-                // under a new id (the simulation's mistakes walk, seed 1085).
+                // under a new id (the simulation's mistakes walk, seed 1085). Stopped (a
+                // person stopped it), it goes all the same: the repair pass starts no
+                // container on an outdated configuration, and waiting for it to serve
+                // would be for ever (the survey's seed 21931).
                 return remove_non_voter(
                     ctx,
                     voters,
@@ -560,6 +656,9 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
                         c.host
                     ),
                 );
+            }
+            if !c.running() {
+                continue; // the repair pass starts it
             }
             return Some(wait_for(
                 ctx,

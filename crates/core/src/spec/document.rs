@@ -223,6 +223,11 @@ pub struct Host {
     pub address: String,
     /// How to reach the host's Docker Engine.
     pub docker: DockerEndpoint,
+    /// Preflight checks whose failure does not hold a placement on this host (reported
+    /// still): names as `mesos-operator preflight` prints them, e.g. `OpenFiles`. The
+    /// informed override, as kubeadm's `--ignore-preflight-errors`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_preflight: Vec<String>,
 }
 
 /// How to reach one Docker Engine.

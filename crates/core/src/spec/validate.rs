@@ -228,6 +228,18 @@ fn hosts(doc: &MesosCluster, e: &mut Errors) -> BTreeSet<String> {
             ),
         }
         docker_endpoint(&p, &h.docker, e);
+        for (j, name) in h.ignore_preflight.iter().enumerate() {
+            if crate::preflight::Check::parse(name).is_none() {
+                e.add(
+                    format!("{p}.ignorePreflight[{j}]"),
+                    format!("'{name}' is not a preflight check"),
+                    format!(
+                        "use one of {}",
+                        crate::preflight::Check::ALL.map(|c| c.as_str()).join(", ")
+                    ),
+                );
+            }
+        }
     }
     names
 }
@@ -428,10 +440,22 @@ fn zookeeper_moved(
         .into_iter()
         .map(|h| h.name.as_str())
         .collect();
-    if old.is_empty()
-        || old.iter().any(|h| names.contains(*h))
-        || doc.spec.zookeeper.accept_new_ensemble
-    {
+    let kept: Vec<&str> = old.iter().copied().filter(|h| names.contains(*h)).collect();
+    if doc.spec.zookeeper.accept_new_ensemble && !old.is_empty() && !kept.is_empty() {
+        // The acceptance is for the one apply that moves every host at once. Left set, it
+        // would start a second empty ensemble without a word the next time the ensemble is
+        // out of sight (the issue 22 review: it stayed set).
+        e.add(
+            "spec.zookeeper.acceptNewEnsemble",
+            format!(
+                "is set, but this document keeps hosts of the running ZooKeeper ensemble ({}): it accepts a new, empty ensemble only in the apply that moves every ZooKeeper host at once, and left set it would accept another one later without a word",
+                kept.join(", ")
+            ),
+            "set spec.zookeeper.acceptNewEnsemble to false (or remove it) once the new ensemble runs",
+        );
+        return;
+    }
+    if old.is_empty() || !kept.is_empty() || doc.spec.zookeeper.accept_new_ensemble {
         return;
     }
     e.add(
@@ -1042,6 +1066,18 @@ mod tests {
         kept.spec.hosts.push(prev.spec.hosts[0].clone());
         kept.spec.hosts[0].address = "10.99.0.1".into();
         validate(&kept, Some(&prev)).unwrap();
+        // The acceptance is spent by the apply that moves: applied again (or with any other
+        // edit) while still set, it is refused, naming the field and the fix, so that it
+        // cannot accept a second empty ensemble later.
+        let errs = validate(&ok, Some(&ok)).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].path, "spec.zookeeper.acceptNewEnsemble");
+        assert!(errs[0].fix.contains("false"), "{:?}", errs[0]);
+        let mut cleared = ok.clone();
+        cleared.spec.zookeeper.accept_new_ensemble = false;
+        validate(&cleared, Some(&ok)).unwrap();
+        // A new cluster may carry it in its first document.
+        validate(&ok, None).unwrap();
     }
 
     #[test]
@@ -1073,6 +1109,19 @@ mod tests {
             .agents
             .env
             .insert("MESOS_DOCKER_KILL_ORPHANS".into(), "false".into());
+        assert_eq!(validate(&d, None), Ok(()));
+    }
+
+    #[test]
+    fn ignore_preflight_takes_known_check_names_only() {
+        let mut d = seed();
+        d.spec.hosts[1].ignore_preflight = vec!["OpenFiles".into(), "Swap".into()];
+        let errs = validate(&d, None).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].path, "spec.hosts[1].ignorePreflight[1]");
+        assert!(errs[0].problem.contains("'Swap'"), "{errs:?}");
+        assert!(errs[0].fix.contains("ClockSkew"), "{errs:?}");
+        d.spec.hosts[1].ignore_preflight = vec!["OpenFiles".into()];
         assert_eq!(validate(&d, None), Ok(()));
     }
 
