@@ -34,6 +34,9 @@ _mesos__operator() {
             mesos__operator,delete)
                 cmd="mesos__operator__subcmd__delete"
                 ;;
+            mesos__operator,doctor)
+                cmd="mesos__operator__subcmd__doctor"
+                ;;
             mesos__operator,events)
                 cmd="mesos__operator__subcmd__events"
                 ;;
@@ -54,6 +57,9 @@ _mesos__operator() {
                 ;;
             mesos__operator,plan)
                 cmd="mesos__operator__subcmd__plan"
+                ;;
+            mesos__operator,preflight)
+                cmd="mesos__operator__subcmd__preflight"
                 ;;
             mesos__operator,record)
                 cmd="mesos__operator__subcmd__record"
@@ -124,6 +130,9 @@ _mesos__operator() {
             mesos__operator__subcmd__help,delete)
                 cmd="mesos__operator__subcmd__help__subcmd__delete"
                 ;;
+            mesos__operator__subcmd__help,doctor)
+                cmd="mesos__operator__subcmd__help__subcmd__doctor"
+                ;;
             mesos__operator__subcmd__help,events)
                 cmd="mesos__operator__subcmd__help__subcmd__events"
                 ;;
@@ -144,6 +153,9 @@ _mesos__operator() {
                 ;;
             mesos__operator__subcmd__help,plan)
                 cmd="mesos__operator__subcmd__help__subcmd__plan"
+                ;;
+            mesos__operator__subcmd__help,preflight)
+                cmd="mesos__operator__subcmd__help__subcmd__preflight"
                 ;;
             mesos__operator__subcmd__help,record)
                 cmd="mesos__operator__subcmd__help__subcmd__record"
@@ -254,7 +266,7 @@ _mesos__operator() {
 
     case "${cmd}" in
         mesos__operator)
-            opts="-h -V --etcd --etcd-prefix --history-limit --etcd-user --etcd-password-file --etcd-cacert --etcd-cert --etcd-key --secrets-key-file --etcd-insecure --log-format --help --version validate apply get status events bump pause resume history rollback delete run plan secret autoupdate record approve schema version completions man-pages help"
+            opts="-h -V --etcd --etcd-prefix --history-limit --etcd-user --etcd-password-file --etcd-cacert --etcd-cert --etcd-key --secrets-key-file --etcd-insecure --log-format --help --version validate apply get status events bump pause resume history rollback delete run plan preflight doctor secret autoupdate record approve schema version completions man-pages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -883,6 +895,64 @@ _mesos__operator() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mesos__subcmd__operator__subcmd__doctor)
+            opts="-h --secrets-dir --etcd --etcd-prefix --history-limit --etcd-user --etcd-password-file --etcd-cacert --etcd-cert --etcd-key --secrets-key-file --etcd-insecure --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --secrets-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secrets-key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mesos__subcmd__operator__subcmd__events)
             opts="-o -h --output --etcd --etcd-prefix --history-limit --etcd-user --etcd-password-file --etcd-cacert --etcd-cert --etcd-key --secrets-key-file --etcd-insecure --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1008,7 +1078,7 @@ _mesos__operator() {
             return 0
             ;;
         mesos__subcmd__operator__subcmd__help)
-            opts="validate apply get status events bump pause resume history rollback delete run plan secret autoupdate record approve schema version completions man-pages help"
+            opts="validate apply get status events bump pause resume history rollback delete run plan preflight doctor secret autoupdate record approve schema version completions man-pages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1147,6 +1217,20 @@ _mesos__operator() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mesos__subcmd__operator__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mesos__subcmd__operator__subcmd__help__subcmd__events)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1232,6 +1316,20 @@ _mesos__operator() {
             return 0
             ;;
         mesos__subcmd__operator__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mesos__subcmd__operator__subcmd__help__subcmd__preflight)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1632,6 +1730,76 @@ _mesos__operator() {
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --secrets-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secrets-key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mesos__subcmd__operator__subcmd__preflight)
+            opts="-o -h --host --output --secrets-dir --etcd --etcd-prefix --history-limit --etcd-user --etcd-password-file --etcd-cacert --etcd-cert --etcd-key --secrets-key-file --etcd-insecure --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
