@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use mesos_operator_core::ops::{AgentSeen, Op};
+use mesos_operator_core::ops::Op;
 use mesos_operator_core::spec::Component;
 use zookeeper_client as zk;
 
@@ -147,16 +147,7 @@ pub(super) async fn require_out_of_service(
         probe::status_of(agent, "/health", None),
         super::mesos::listed_active(api, masters, machine)
     );
-    let answers = health == Some(200);
-    let sign = match (listed, seen) {
-        (Some(true), _) => Some("the leading master lists it active again"),
-        _ if !answers => None,
-        (_, AgentSeen::NotAnswering) => Some("it answers /health again"),
-        (None, AgentSeen::Unlisted) => {
-            Some("it answers /health and no master answered with the leader's listing of agents")
-        }
-        (Some(false), AgentSeen::Unlisted) => None,
-    };
+    let sign = seen.serves_again(health == Some(200), listed);
     match sign {
         Some(sign) => Err(ActError::ServesAgain {
             stopping: stopping.clone(),
@@ -170,6 +161,7 @@ pub(super) async fn require_out_of_service(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mesos_operator_core::ops::AgentSeen;
     use std::net::TcpListener as StdListener;
 
     /// A port on loopback where nothing listens.

@@ -43,6 +43,24 @@ pub enum AgentSeen {
     Unlisted,
 }
 
+impl AgentSeen {
+    /// What the last look saw that makes an agent seen so serve again (it is not stopped),
+    /// or `None` while it is still out of service: `answers` is its `/health` answering now,
+    /// `listed` the leader's listing (`None`: no master answered with it). One rule for the
+    /// executor and the model.
+    pub fn serves_again(self, answers: bool, listed: Option<bool>) -> Option<&'static str> {
+        match (listed, self) {
+            (Some(true), _) => Some("the leading master lists it active again"),
+            _ if !answers => None,
+            (_, AgentSeen::NotAnswering) => Some("it answers /health again"),
+            (None, AgentSeen::Unlisted) => Some(
+                "it answers /health and no master answered with the leader's listing of agents",
+            ),
+            (Some(false), AgentSeen::Unlisted) => None,
+        }
+    }
+}
+
 /// One call to the fleet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op")]

@@ -26,7 +26,7 @@
 
 use mesos_operator_core::desired::{labels, volume_name, ContainerSpec};
 use mesos_operator_core::observed::{ContainerState, Maintenance, ZkConfig};
-use mesos_operator_core::ops::{AgentSeen, Machine, Op};
+use mesos_operator_core::ops::{Machine, Op};
 use mesos_operator_core::spec::Component;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -297,15 +297,11 @@ impl SimCluster {
                 let answers = self
                     .container_seen(Component::Agents, &host)
                     .is_some_and(|c| self.ready(c));
-                // As the executor: listed active, it serves; answering, it may (seen not
-                // answering), or may not be known not to (seen unlisted, no listing read).
-                let serves = match (self.leader_listing(&host), seen) {
-                    (Some(true), _) => true,
-                    _ if !answers => false,
-                    (_, AgentSeen::NotAnswering) => true,
-                    (listed, AgentSeen::Unlisted) => listed.is_none(),
-                };
-                if serves {
+                // The executor's rule, on the model's answers.
+                if seen
+                    .serves_again(answers, self.leader_listing(&host))
+                    .is_some()
+                {
                     return Err(OpFailed::ServesAgain {
                         stopping: stopping.clone(),
                     });
