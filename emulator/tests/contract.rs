@@ -7,7 +7,7 @@
 #[path = "../../tests/common/fleet.rs"]
 mod fleet;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -890,6 +890,122 @@ fn marathon_decided(addr: &str, app: &str, n: u64) {
     }
 }
 
+/// Ports as Marathon and Mesos hand them out: an app with port definitions gets service
+/// ports (10000 and up, one per definition, unique across apps); each of its tasks gets
+/// host ports from its agent's `[31000-32000]`, reported in Marathon's tasks (`ports`,
+/// `servicePorts`, with `embed=apps.tasks` too) and in the master's state
+/// (`resources.ports`, `discovery`), and handed to the command as `$PORT0`, `$PORTS`:
+/// `mesos-emulator respond` answers on them with its task id. A standby redirects
+/// `/v2/events` to the leader. The app is deleted again, its tasks gone.
+fn ports_are_assigned_reported_and_served(
+    c: &Cluster,
+    leader: usize,
+    mleader: &str,
+    standby: &str,
+) {
+    let app = r#"{"id":"/hello","cmd":"mesos-emulator respond","instances":2,"cpus":0.1,"mem":16,
+        "portDefinitions":[{"port":0,"name":"http"},{"port":0}]}"#;
+    let r = http("POST", standby, "/v2/apps", app).unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+    let defs = r.json()["portDefinitions"].clone();
+    assert_eq!(defs[0]["port"], 10000, "{defs}");
+    assert_eq!(defs[0]["name"], "http");
+    assert_eq!(defs[0]["protocol"], "tcp");
+    assert_eq!(defs[1]["port"], 10001, "{defs}");
+    let r = http(
+        "POST",
+        mleader,
+        "/v2/apps",
+        r#"{"id":"/other","cmd":"sleep 3600","instances":0,"ports":[0]}"#,
+    )
+    .unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        r.json()["portDefinitions"][0]["port"],
+        10002,
+        "service ports are unique across apps"
+    );
+    let hello = settled(mleader, "/hello", 2, 90);
+    let listed = get(standby, "/v2/apps?embed=apps.tasks").unwrap().json();
+    let embedded = listed["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "/hello")
+        .unwrap()
+        .clone();
+    assert_eq!(embedded["tasks"].as_array().unwrap().len(), 2, "{embedded}");
+    assert!(get(standby, "/v2/apps").unwrap().json()["apps"][0]["tasks"].is_null());
+    let st = c.state(leader);
+    let mesos_tasks: Vec<Value> = st["frameworks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["tasks"].as_array().cloned().unwrap_or_default())
+        .collect();
+    for t in hello["tasks"].as_array().unwrap() {
+        let ports: Vec<u64> = t["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_u64().unwrap())
+            .collect();
+        assert_eq!(ports.len(), 2, "{t}");
+        assert!(ports.iter().all(|p| (31000..=32000).contains(p)), "{t}");
+        assert_eq!(t["servicePorts"], serde_json::json!([10000, 10001]));
+        let id = t["id"].as_str().unwrap();
+        let host = t["host"].as_str().unwrap();
+        let m = mesos_tasks
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap_or_else(|| panic!("{id} in the master's state"));
+        let want = if ports[1] == ports[0] + 1 {
+            format!("[{}-{}]", ports[0], ports[1])
+        } else {
+            format!("[{}-{}, {}-{}]", ports[0], ports[0], ports[1], ports[1])
+        };
+        assert_eq!(m["resources"]["ports"], want.as_str(), "{m}");
+        assert_eq!(m["discovery"]["visibility"], "FRAMEWORK");
+        assert_eq!(m["discovery"]["ports"]["ports"][0]["number"], ports[0]);
+        assert_eq!(m["discovery"]["ports"]["ports"][0]["name"], "http");
+        // The task serves HTTP on each of its ports, naming itself.
+        for p in &ports {
+            let r = eventually(&format!("{id} answering on {host}:{p}"), 30, || {
+                get(&format!("{host}:{p}"), "/").filter(|r| r.status == 200)
+            });
+            assert_eq!(r.body, format!("{id} {host}:{p}\n"));
+            assert_eq!(r.header("x-task-id"), Some(id));
+        }
+    }
+    // Two tasks on one agent never share a host port.
+    let mut taken = BTreeSet::new();
+    for t in hello["tasks"].as_array().unwrap() {
+        for p in t["ports"].as_array().unwrap() {
+            assert!(
+                taken.insert((t["host"].to_string(), p.as_u64().unwrap())),
+                "{hello}"
+            );
+        }
+    }
+    let r = get(standby, "/v2/events").unwrap();
+    assert_eq!(r.status, 302, "a standby redirects the event stream");
+    assert_eq!(
+        r.header("location"),
+        Some(format!("http://{mleader}/v2/events").as_str())
+    );
+    for id in ["/hello", "/other"] {
+        assert_eq!(
+            http("DELETE", mleader, &format!("/v2/apps{id}"), "")
+                .unwrap()
+                .status,
+            200
+        );
+    }
+    eventually("the port app's tasks gone", 60, || {
+        (master_running(c, leader).len() == 3).then_some(())
+    });
+}
+
 /// What an emulated agent logs when the master refuses it for its machine's DOWN.
 const MACHINE_DOWN: &str = "because 'Operator initiated 'Machine DOWN''";
 
@@ -1163,6 +1279,8 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
             "task {id} runs as a container on {hname}"
         );
     }
+
+    ports_are_assigned_reported_and_served(&c, leader, &mleader, &standby);
 
     // Scale: PUT answers with the deployment; the events stream shows it and the tasks.
     let r = http("PUT", &standby, "/v2/apps/web", r#"{"instances":3}"#).unwrap();
