@@ -21,6 +21,7 @@ label=io.mesos-operator.testbed=$id
 IMAGES=(
   "mesos-operator/zookeeper:3.8.0=zookeeper:3.8.0"
   "mesos-operator/zookeeper:3.8.0-2=zookeeper:3.8.0-2"
+  "mesos-operator/marathon-lb:dev=marathon-lb:dev"
 )
 for img in $(docker images --format '{{.Repository}}:{{.Tag}}' --filter dangling=false --filter label=io.mesos-operator.image=emulator 2>/dev/null); do
   IMAGES+=("$img=${img#mesos-operator/}")
