@@ -101,7 +101,6 @@ impl Haproxy {
     async fn check(&self, path: &Path) -> Result<(), HaproxyError> {
         let run = Command::new(&self.bin)
             .arg("-c")
-            .arg("-q")
             .arg("-f")
             .arg(path)
             .stdin(Stdio::null())
@@ -117,10 +116,18 @@ impl Haproxy {
         if out.status.success() {
             return Ok(());
         }
-        let mut why = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        if why.is_empty() {
-            why = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        }
+        // HAProxy's ALERT lines say what is wrong and where (file:line).
+        let text = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let alerts: Vec<&str> = text.lines().filter(|l| l.contains("ALERT")).collect();
+        let why = if alerts.is_empty() {
+            text.trim().to_string()
+        } else {
+            alerts.join(" | ")
+        };
         Err(HaproxyError::Invalid(why))
     }
 
