@@ -209,6 +209,81 @@ pub async fn follow(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::response::IntoResponse;
+
+    /// A fake pair: a standby that redirects `/v2/events` to the leader, and a leader
+    /// that sends `event_stream_attached`, one heartbeat, a status update and a deployment
+    /// event, then falls silent without closing.
+    async fn fake_marathons() -> (String, String) {
+        let leader = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let leader_addr = leader.local_addr().unwrap().to_string();
+        let app = axum::Router::new().route(
+            "/v2/events",
+            axum::routing::get(|| async {
+                let chunks = futures_util::stream::iter([
+                    "event: event_stream_attached\ndata: {\"eventType\":\"event_stream_attached\"}\n\n",
+                    "\n",
+                    "event: status_update_event\ndata: {\"eventType\":\"status_update_event\"}\n\n",
+                    "event: deployment_success\ndata: {}\n\n",
+                    "event: something_new\ndata: {}\n\n",
+                ])
+                .map(|c| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(c)))
+                .chain(futures_util::stream::pending());
+                axum::body::Body::from_stream(chunks).into_response()
+            }),
+        );
+        tokio::spawn(async move { axum::serve(leader, app).await });
+        let standby = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let standby_addr = standby.local_addr().unwrap().to_string();
+        let to = format!("http://{leader_addr}/v2/events");
+        let app = axum::Router::new().route(
+            "/v2/events",
+            axum::routing::get(move || {
+                let to = to.clone();
+                async move { (axum::http::StatusCode::FOUND, [("location", to)]).into_response() }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(standby, app).await });
+        (standby_addr, leader_addr)
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_followed_events_wake_the_updater_and_silence_is_a_loss() {
+        let (standby, _leader) = fake_marathons().await;
+        // The first listed Marathon is down; the second is a standby.
+        let m = Marathons::new(
+            &["http://127.0.0.1:1".into(), format!("http://{standby}")],
+            None,
+        )
+        .unwrap();
+        let metrics = Metrics::default();
+        let (tx, mut rx) = mpsc::channel(16);
+        let mut attached = false;
+        let t = std::time::Instant::now();
+        let lost = follow_one(&m, Duration::from_millis(700), &tx, &metrics, &mut attached).await;
+        assert_eq!(lost, Lost::Silent);
+        assert!(t.elapsed() >= Duration::from_millis(700), "silence was waited for");
+        assert!(attached);
+        assert_eq!(metrics.stream_redirects.get(), 1);
+        let mut wakes = Vec::new();
+        while let Ok(w) = rx.try_recv() {
+            wakes.push(w);
+        }
+        assert_eq!(wakes, [Wake::Attached, Wake::Event, Wake::Event]);
+        assert_eq!(m.in_order()[0].1.as_str(), format!("http://{standby}/"), "the standby that answered is tried first next time");
+        let other = metrics.events.get_or_create(&EventType { r#type: "other".into() }).get();
+        assert_eq!(other, 1, "an unknown event type is counted as other");
+    }
+
+    #[tokio::test]
+    async fn no_marathon_answering_is_a_connect_loss_naming_each() {
+        let m = Marathons::new(&["http://127.0.0.1:1".into()], None).unwrap();
+        let (tx, _rx) = mpsc::channel(1);
+        let mut attached = false;
+        let lost = follow_one(&m, Duration::from_secs(1), &tx, &Metrics::default(), &mut attached).await;
+        assert!(matches!(&lost, Lost::Connect(why) if why.contains("127.0.0.1:1")), "{lost:?}");
+        assert!(!attached);
+    }
 
     #[test]
     fn event_type_labels_are_bounded() {

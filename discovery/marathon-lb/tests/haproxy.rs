@@ -55,17 +55,26 @@ fn free_port() -> u16 {
 
 /// One request through HAProxy: the answering task's id, or why not.
 fn get(port: u16) -> Result<String, String> {
-    let mut s = TcpStream::connect_timeout(&format!("127.0.0.1:{port}").parse().unwrap(), Duration::from_secs(2))
-        .map_err(|e| format!("connect: {e}"))?;
+    let mut s = TcpStream::connect_timeout(
+        &format!("127.0.0.1:{port}").parse().unwrap(),
+        Duration::from_secs(2),
+    )
+    .map_err(|e| format!("connect: {e}"))?;
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     s.write_all(b"GET / HTTP/1.1\r\nHost: lb\r\nConnection: close\r\n\r\n")
         .map_err(|e| format!("write: {e}"))?;
     let mut out = String::new();
-    s.read_to_string(&mut out).map_err(|e| format!("read: {e}"))?;
+    s.read_to_string(&mut out)
+        .map_err(|e| format!("read: {e}"))?;
     if !out.starts_with("HTTP/1.1 200") {
         return Err(out.lines().next().unwrap_or("no answer").to_string());
     }
-    Ok(out.rsplit("\r\n\r\n").next().unwrap_or("").trim().to_string())
+    Ok(out
+        .rsplit("\r\n\r\n")
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string())
 }
 
 fn settings(dir: &std::path::Path) -> Settings {
@@ -98,8 +107,14 @@ fn config(service: u16, tasks: &[(&str, u16)], s: &Settings) -> String {
 
 fn haproxy_bin() -> String {
     let bin = std::env::var("MARATHON_LB_HAPROXY").unwrap_or_else(|_| "haproxy".into());
-    let ok = std::process::Command::new(&bin).arg("-v").output().is_ok_and(|o| o.status.success());
-    assert!(ok, "{bin} not found: run scripts/deps.sh (installs Debian's haproxy)");
+    let ok = std::process::Command::new(&bin)
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "{bin} not found: run scripts/deps.sh (installs Debian's haproxy)"
+    );
     bin
 }
 
@@ -110,7 +125,10 @@ fn seen_within(port: u16, want: &BTreeSet<String>, timeout: Duration) -> Duratio
         if &seen == want {
             return t.elapsed();
         }
-        assert!(t.elapsed() < timeout, "wanted exactly {want:?} through :{port}, saw {seen:?}");
+        assert!(
+            t.elapsed() < timeout,
+            "wanted exactly {want:?} through :{port}, saw {seen:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -120,7 +138,11 @@ async fn traffic_reaches_every_task_and_a_refused_configuration_changes_nothing(
     let bin = haproxy_bin();
     let dir = tempfile::tempdir().unwrap();
     let s = settings(dir.path());
-    let (a, b, c) = (responder("task-a"), responder("task-b"), responder("task-c"));
+    let (a, b, c) = (
+        responder("task-a"),
+        responder("task-b"),
+        responder("task-c"),
+    );
     let service = free_port();
     let mut h = Haproxy::new(&bin, dir.path()).unwrap();
     let three = config(service, &[("a", a), ("b", b), ("c", c)], &s);
@@ -131,9 +153,19 @@ async fn traffic_reaches_every_task_and_a_refused_configuration_changes_nothing(
         .unwrap();
 
     let live = std::fs::read_to_string(h.config_path()).unwrap();
-    let err = h.apply("global\n    no-such-keyword 1\n").await.unwrap_err();
-    assert!(matches!(err, HaproxyError::Invalid(ref why) if why.contains("no-such-keyword")), "{err}");
-    assert_eq!(std::fs::read_to_string(h.config_path()).unwrap(), live, "the live file is untouched");
+    let err = h
+        .apply("global\n    no-such-keyword 1\n")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, HaproxyError::Invalid(ref why) if why.contains("no-such-keyword")),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(h.config_path()).unwrap(),
+        live,
+        "the live file is untouched"
+    );
     assert!(h.master_pid().is_some(), "the master still runs");
 
     let one = config(service, &[("c", c)], &s);
@@ -184,7 +216,10 @@ async fn reloads_under_steady_traffic_refuse_no_connection() {
     let reloads = 20;
     let t = Instant::now();
     for i in 0..reloads {
-        assert_eq!(h.apply(&configs[(i + 1) % 3]).await.unwrap(), Applied::Reloaded);
+        assert_eq!(
+            h.apply(&configs[(i + 1) % 3]).await.unwrap(),
+            Applied::Reloaded
+        );
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     stop.store(true, Ordering::Relaxed);
@@ -196,5 +231,10 @@ async fn reloads_under_steady_traffic_refuse_no_connection() {
     );
     h.stop().await;
     assert!(ok > 50, "traffic flowed during the reloads: {ok}");
-    assert_eq!(failed, 0, "no request failed across {reloads} reloads: {:?}", errors.lock().unwrap());
+    assert_eq!(
+        failed,
+        0,
+        "no request failed across {reloads} reloads: {:?}",
+        errors.lock().unwrap()
+    );
 }
