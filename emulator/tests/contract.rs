@@ -52,34 +52,7 @@ fn the_emulator_honours_the_documented_contract() {
     }
 
     // A real ZooKeeper 3.8 ensemble across the three hosts.
-    let ens: String = ips
-        .iter()
-        .enumerate()
-        .map(|(i, ip)| format!("{}={ip}", i + 1))
-        .collect::<Vec<_>>()
-        .join(",");
-    for (i, ip) in ips.iter().enumerate() {
-        c.run(
-            i,
-            "zk",
-            "zookeeper:3.8.0",
-            &[
-                format!("ZK_SERVER_ID={}", i + 1),
-                format!("ZK_ENSEMBLE={ens}"),
-                format!("ZK_ADDRESS={ip}"),
-            ],
-            &["-v", "contract-zk:/var/lib/zookeeper"],
-        );
-    }
-    eventually("a ZooKeeper quorum", 60, || {
-        let leaders = ips
-            .iter()
-            .filter(|ip| {
-                four_letter(ip, 2181, "srvr", Duration::from_secs(2)).contains("Mode: leader")
-            })
-            .count();
-        (leaders == 1).then_some(())
-    });
+    c.zookeeper();
 
     // A master with --zk and no --quorum exits with Mesos' own message.
     let no_quorum = f.docker(
@@ -452,15 +425,7 @@ fn measure_failover(c: &Cluster, stop_signal: Option<&str>) -> (f64, f64, String
             &extra,
         );
     }
-    eventually("three agents and Marathon", 90, || {
-        let st = c.state(leader);
-        let agents = st["slaves"].as_array()?.len();
-        let fw = st["frameworks"]
-            .as_array()?
-            .iter()
-            .any(|f| f["active"] == true);
-        (agents == 3 && fw).then_some(())
-    });
+    c.agents_and_marathon_registered(leader, 90);
     let t0 = Instant::now();
     f.docker_ok(&format!("host{}", leader + 1), &["stop", "contract-master"]);
     let stop = secs(t0);
@@ -847,15 +812,7 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
     }
     c.marathon(0, "marathon", "marathon:1.10.26");
     c.marathon(1, "marathon", "marathon:1.10.26");
-    eventually("three agents and Marathon", 60, || {
-        let st = c.state(leader);
-        let agents = st["slaves"].as_array()?.len();
-        let fw = st["frameworks"]
-            .as_array()?
-            .iter()
-            .any(|f| f["active"] == true);
-        (agents == 3 && fw).then_some(())
-    });
+    c.agents_and_marathon_registered(leader, 60);
     let mleader = marathon_leader(&c);
     let standby = if mleader == format!("{}:8080", c.ips[0]) {
         format!("{}:8080", c.ips[1])

@@ -212,6 +212,20 @@ impl Cluster<'_> {
         })
     }
 
+    /// Waits until the leading master lists three agents and an active framework
+    /// (Marathon registered).
+    pub fn agents_and_marathon_registered(&self, leader: usize, secs: u64) {
+        eventually("three agents and Marathon", secs, || {
+            let st = self.state(leader);
+            let agents = st["slaves"].as_array()?.len();
+            let fw = st["frameworks"]
+                .as_array()?
+                .iter()
+                .any(|f| f["active"] == true);
+            (agents == 3 && fw).then_some(())
+        });
+    }
+
     pub fn state(&self, leader: usize) -> Value {
         get(&format!("{}:5050", self.ips[leader]), "/master/state")
             .map(|r| r.json())

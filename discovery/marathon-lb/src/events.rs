@@ -262,7 +262,10 @@ mod tests {
         let t = std::time::Instant::now();
         let lost = follow_one(&m, Duration::from_millis(700), &tx, &metrics, &mut attached).await;
         assert_eq!(lost, Lost::Silent);
-        assert!(t.elapsed() >= Duration::from_millis(700), "silence was waited for");
+        assert!(
+            t.elapsed() >= Duration::from_millis(700),
+            "silence was waited for"
+        );
         assert!(attached);
         assert_eq!(metrics.stream_redirects.get(), 1);
         let mut wakes = Vec::new();
@@ -270,8 +273,17 @@ mod tests {
             wakes.push(w);
         }
         assert_eq!(wakes, [Wake::Attached, Wake::Event, Wake::Event]);
-        assert_eq!(m.in_order()[0].1.as_str(), format!("http://{standby}/"), "the standby that answered is tried first next time");
-        let other = metrics.events.get_or_create(&EventType { r#type: "other".into() }).get();
+        assert_eq!(
+            m.in_order()[0].1.as_str(),
+            format!("http://{standby}/"),
+            "the standby that answered is tried first next time"
+        );
+        let other = metrics
+            .events
+            .get_or_create(&EventType {
+                r#type: "other".into(),
+            })
+            .get();
         assert_eq!(other, 1, "an unknown event type is counted as other");
     }
 
@@ -280,8 +292,18 @@ mod tests {
         let m = Marathons::new(&["http://127.0.0.1:1".into()], None).unwrap();
         let (tx, _rx) = mpsc::channel(1);
         let mut attached = false;
-        let lost = follow_one(&m, Duration::from_secs(1), &tx, &Metrics::default(), &mut attached).await;
-        assert!(matches!(&lost, Lost::Connect(why) if why.contains("127.0.0.1:1")), "{lost:?}");
+        let lost = follow_one(
+            &m,
+            Duration::from_secs(1),
+            &tx,
+            &Metrics::default(),
+            &mut attached,
+        )
+        .await;
+        assert!(
+            matches!(&lost, Lost::Connect(why) if why.contains("127.0.0.1:1")),
+            "{lost:?}"
+        );
         assert!(!attached);
     }
 

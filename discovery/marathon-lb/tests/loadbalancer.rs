@@ -84,6 +84,19 @@ fn metric(lb_http: &str, series: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Event streams the bridge lost once attached (ended, broken or silent).
+fn stream_losses(lb_http: &str) -> f64 {
+    ["ended", "transport", "silent"]
+        .iter()
+        .map(|r| {
+            metric(
+                lb_http,
+                &format!("marathon_lb_event_stream_losses_total{{reason=\"{r}\"}}"),
+            )
+        })
+        .sum()
+}
+
 const BY_EVENT: &str = r#"marathon_lb_config_changes_total{trigger="event"}"#;
 const BY_PERIOD: &str = r#"marathon_lb_config_changes_total{trigger="periodic"}"#;
 
@@ -115,15 +128,7 @@ fn haproxy_routes_to_every_task_and_follows_scaling_and_a_marathon_failover() {
     }
     c.marathon(0, "marathon", "marathon:1.10.26");
     c.marathon(1, "marathon", "marathon:1.10.26");
-    eventually("three agents and Marathon", 90, || {
-        let st = c.state(leader);
-        let agents = st["slaves"].as_array()?.len();
-        let fw = st["frameworks"]
-            .as_array()?
-            .iter()
-            .any(|f| f["active"] == true);
-        (agents == 3 && fw).then_some(())
-    });
+    c.agents_and_marathon_registered(leader, 90);
     let mleader = marathon_leader(&c);
 
     // The bridge on host3, told about both Marathons.
@@ -192,16 +197,7 @@ fn haproxy_routes_to_every_task_and_follows_scaling_and_a_marathon_failover() {
     }
 
     // The leading Marathon stopped: the stream is lost, the bridge reaches the other one.
-    let losses_before = metric(
-        &lb_http,
-        "marathon_lb_event_stream_losses_total{reason=\"ended\"}",
-    ) + metric(
-        &lb_http,
-        "marathon_lb_event_stream_losses_total{reason=\"transport\"}",
-    ) + metric(
-        &lb_http,
-        "marathon_lb_event_stream_losses_total{reason=\"silent\"}",
-    );
+    let losses_before = stream_losses(&lb_http);
     let (stopped, other) = if mleader.starts_with(&format!("{}:", c.ips[0])) {
         ("host1", format!("{}:8080", c.ips[1]))
     } else {
@@ -214,16 +210,7 @@ fn haproxy_routes_to_every_task_and_follows_scaling_and_a_marathon_failover() {
         (r.json()["leader"] == other.as_str()).then_some(())
     });
     eventually("the bridge's stream attached again", 60, || {
-        let losses = metric(
-            &lb_http,
-            "marathon_lb_event_stream_losses_total{reason=\"ended\"}",
-        ) + metric(
-            &lb_http,
-            "marathon_lb_event_stream_losses_total{reason=\"transport\"}",
-        ) + metric(
-            &lb_http,
-            "marathon_lb_event_stream_losses_total{reason=\"silent\"}",
-        );
+        let losses = stream_losses(&lb_http);
         (losses > losses_before && metric(&lb_http, "marathon_lb_event_stream_up") == 1.0)
             .then_some(())
     });
