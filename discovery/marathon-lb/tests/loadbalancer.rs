@@ -49,12 +49,31 @@ fn marathon_tasks(marathon: &str) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-/// Waits until requests through HAProxy reach exactly Marathon's `n` running tasks of
-/// `/web`; how long that took.
-fn reached_exactly(lb: &str, marathon: &str, n: usize, since: Instant) -> Duration {
+/// The servers HAProxy itself has in `backend`, from its statistics (CSV).
+fn haproxy_servers(stats: &str, backend: &str) -> BTreeSet<String> {
+    get(stats, "/haproxy?stats;csv")
+        .filter(|r| r.status == 200)
+        .map(|r| {
+            r.body
+                .lines()
+                .filter_map(|l| {
+                    let mut cols = l.split(',');
+                    let (px, sv) = (cols.next()?, cols.next()?);
+                    (px == backend && sv != "FRONTEND" && sv != "BACKEND").then(|| sv.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Waits until HAProxy's backend holds exactly Marathon's `n` running tasks of `/web` and
+/// requests through it reach each of them; how long that took. (Traffic alone would not
+/// do for a scale-down: HAProxy retries a killed task's refused connection on another.)
+fn reached_exactly(lb: &str, stats: &str, marathon: &str, n: usize, since: Instant) -> Duration {
+    let backend = format!("web_{}", lb.rsplit(':').next().unwrap_or_default());
     loop {
         let want = marathon_tasks(marathon);
-        if want.len() == n {
+        if want.len() == n && haproxy_servers(stats, &backend) == want {
             let seen: BTreeSet<String> = (0..n * 4).filter_map(|_| through(lb)).collect();
             if seen == want {
                 return since.elapsed();
@@ -62,7 +81,8 @@ fn reached_exactly(lb: &str, marathon: &str, n: usize, since: Instant) -> Durati
         }
         assert!(
             since.elapsed() < REFLECTED_WITHIN,
-            "HAProxy did not route to exactly Marathon's {n} tasks within {REFLECTED_WITHIN:?}: Marathon has {want:?}"
+            "HAProxy did not route to exactly Marathon's {n} tasks within {REFLECTED_WITHIN:?}: Marathon has {want:?}, HAProxy {:?}",
+            haproxy_servers(stats, &backend)
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -135,6 +155,7 @@ fn haproxy_routes_to_every_task_and_follows_scaling_and_a_marathon_failover() {
     let lb_ip = c.ips[2].clone();
     let marathons = format!("http://{}:8080,http://{}:8080", c.ips[0], c.ips[1]);
     let lb_http = format!("{lb_ip}:9091");
+    let stats = format!("{lb_ip}:9090");
     let image = format!("{}/marathon-lb:dev", f.registry);
     f.docker_ok(
         "host3",
@@ -170,7 +191,7 @@ fn haproxy_routes_to_every_task_and_follows_scaling_and_a_marathon_failover() {
     let lb = format!("{lb_ip}:{service}");
     let t = Instant::now();
     settled(&mleader, "/web", 3, 90);
-    let first = reached_exactly(&lb, &mleader, 3, t);
+    let first = reached_exactly(&lb, &stats, &mleader, 3, t);
     println!(
         "3 tasks created → all 3 reached through HAProxy: {:.1}s",
         first.as_secs_f64()
@@ -180,7 +201,7 @@ fn haproxy_routes_to_every_task_and_follows_scaling_and_a_marathon_failover() {
         let events_before = metric(&lb_http, BY_EVENT);
         let t = Instant::now();
         scale(&mleader, n);
-        let took = reached_exactly(&lb, &mleader, n as usize, t);
+        let took = reached_exactly(&lb, &stats, &mleader, n as usize, t);
         println!(
             "scale to {n} → HAProxy routes to exactly {n} tasks: {:.1}s",
             took.as_secs_f64()
@@ -222,7 +243,7 @@ fn haproxy_routes_to_every_task_and_follows_scaling_and_a_marathon_failover() {
     let events_before = metric(&lb_http, BY_EVENT);
     let t = Instant::now();
     scale(&other, 2);
-    let took = reached_exactly(&lb, &other, 2, t);
+    let took = reached_exactly(&lb, &stats, &other, 2, t);
     println!(
         "after the failover, scale to 2 → HAProxy routes to both: {:.1}s",
         took.as_secs_f64()
