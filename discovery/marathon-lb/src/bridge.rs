@@ -26,6 +26,8 @@ pub struct Health {
     pub last_sync: Option<Instant>,
     /// The last problem, if the last update failed.
     pub last_error: Option<String>,
+    /// The configuration HAProxy runs (served on `/haproxy.cfg`).
+    pub config: Option<String>,
 }
 
 /// Shared between the updater and the HTTP server.
@@ -140,8 +142,12 @@ impl Updater {
                 self.metrics.backends.set(derived.backends as i64);
                 self.metrics.servers.set(derived.servers as i64);
                 self.metrics.skipped.set(derived.skipped.len() as i64);
+                {
+                    let mut h = self.health();
+                    h.haproxy_running = true;
+                    h.config = Some(derived.text.clone());
+                }
                 self.current = Some(derived.text);
-                self.health().haproxy_running = true;
             }
             Err(e) => {
                 if matches!(e, crate::haproxy::HaproxyError::Invalid(_)) {

@@ -48,6 +48,11 @@ impl Mode {
 pub struct Settings {
     /// The address frontends bind (`0.0.0.0`: every address of the host).
     pub bind_address: String,
+    /// The service ports that may be bound (`first..=last`); an app's port outside is left
+    /// out, so HAProxy never takes a port the cluster's own components use.
+    pub service_ports: (u32, u32),
+    /// Ports never bound (the bridge's own HTTP port).
+    pub reserved: Vec<u32>,
     /// HAProxy's own statistics page and `/_haproxy_health_check` on this port, if any.
     pub stats_port: Option<u16>,
     /// The master's CLI socket is not in the configuration; this is the runtime API's.
@@ -65,8 +70,11 @@ pub struct Settings {
 /// Why a port or a task got no route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Skipped {
-    /// The service port is taken by an earlier app (by id) or the stats port.
+    /// The service port is taken by an earlier app (by id), the stats port or a reserved
+    /// one.
     PortTaken { app: String, port: u32 },
+    /// The service port is outside the range the bridge may bind.
+    OutOfRange { app: String, port: u32 },
     /// HAProxy routes TCP only.
     NotTcp { app: String, port: u32 },
     /// The task's host has no known address.
@@ -155,7 +163,7 @@ pub fn derive(apps: &[App], resolved: &BTreeMap<String, IpAddr>, s: &Settings) -
         text,
         "\ndefaults\n    log global\n    option dontlognull\n    timeout connect 5s\n    timeout client 60s\n    timeout server 60s\n    timeout queue 10s\n    retries 3\n    option redispatch 1\n"
     );
-    let mut taken: BTreeSet<u32> = BTreeSet::new();
+    let mut taken: BTreeSet<u32> = s.reserved.iter().copied().collect();
     if let Some(p) = s.stats_port {
         taken.insert(u32::from(p));
         let _ = write!(
@@ -177,6 +185,13 @@ pub fn derive(apps: &[App], resolved: &BTreeMap<String, IpAddr>, s: &Settings) -
             }
             if def.protocol.as_deref().is_some_and(|p| p != "tcp") {
                 skipped.push(Skipped::NotTcp {
+                    app: app.id.clone(),
+                    port,
+                });
+                continue;
+            }
+            if !(s.service_ports.0..=s.service_ports.1).contains(&port) {
+                skipped.push(Skipped::OutOfRange {
                     app: app.id.clone(),
                     port,
                 });
@@ -242,6 +257,8 @@ mod tests {
     fn settings() -> Settings {
         Settings {
             bind_address: "0.0.0.0".into(),
+            service_ports: (9000, 10100),
+            reserved: vec![10007],
             stats_port: Some(9090),
             admin_socket: None,
             groups: vec![],
@@ -303,7 +320,7 @@ mod tests {
         );
         let clash = apps(
             r#"{"apps":[
-            {"id":"/a","portDefinitions":[{"port":9090},{"port":10005,"protocol":"udp"},{"port":10006}],
+            {"id":"/a","portDefinitions":[{"port":9090},{"port":10005,"protocol":"udp"},{"port":10006},{"port":10007},{"port":2181}],
              "tasks":[{"id":"a.1","host":"10.0.0.1","ports":[31000],"state":"TASK_RUNNING","startedAt":"t"}]},
             {"id":"/b","portDefinitions":[{"port":10006}]}]}"#,
         );
@@ -324,12 +341,22 @@ mod tests {
                     index: 2
                 },
                 Skipped::PortTaken {
+                    app: "/a".into(),
+                    port: 10007
+                },
+                Skipped::OutOfRange {
+                    app: "/a".into(),
+                    port: 2181
+                },
+                Skipped::PortTaken {
                     app: "/b".into(),
                     port: 10006
                 },
             ]
         );
         assert!(d.text.contains("frontend a_10006"), "{}", d.text);
+        assert!(!d.text.contains("10007"), "the bridge's own port is never bound");
+        assert!(!d.text.contains(":2181"), "nor one outside the service port range");
         assert!(!d.text.contains("frontend b_10006"));
     }
 

@@ -13,54 +13,73 @@ use marathon_lb::marathon::{Credentials, Marathons};
 use marathon_lb::metrics::Metrics;
 use marathon_lb::server::{router, AppState};
 
-/// Routes each Marathon app's service ports to its healthy tasks through HAProxy.
+/// Routes each Marathon app's service ports to its healthy tasks through HAProxy. Every
+/// option can also be given as the `LB_*` variable named beside it (how the operator
+/// configures the cluster's loadBalancer containers).
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
     /// Marathon instances, comma-separated (`http://host:8080,...`); any may lead.
-    #[arg(
-        long,
-        env = "MARATHON_LB_MARATHON",
-        value_delimiter = ',',
-        required = true
-    )]
+    #[arg(long, env = "LB_MARATHON_URLS", value_delimiter = ',', required = true)]
     marathon: Vec<String>,
     /// A file holding `user:password` for Marathon's HTTP authentication.
-    #[arg(long, env = "MARATHON_LB_MARATHON_AUTH_FILE")]
+    #[arg(long, env = "LB_MARATHON_AUTH_FILE")]
     marathon_auth_file: Option<std::path::PathBuf>,
-    /// The address HAProxy's frontends bind.
-    #[arg(long, env = "MARATHON_LB_BIND_ADDRESS", default_value = "0.0.0.0")]
-    bind_address: String,
-    /// HAProxy's statistics page (`/haproxy?stats`) and `/_haproxy_health_check`; 0: none.
-    #[arg(long, env = "MARATHON_LB_STATS_PORT", default_value_t = 9090)]
+    /// The host's address: HAProxy's frontends and the bridge's own HTTP bind it.
+    #[arg(long, env = "LB_ADDRESS", default_value = "0.0.0.0")]
+    address: std::net::IpAddr,
+    /// The bridge's own HTTP port: `/health`, `/metrics`, `/haproxy.cfg`.
+    #[arg(long, env = "LB_PORT", default_value_t = 9090)]
+    port: u16,
+    /// The service ports HAProxy may bind, `first-last`; apps' ports outside are not routed.
+    #[arg(long, env = "LB_SERVICE_PORTS", default_value = "10000-10100", value_parser = parse_range)]
+    service_ports: (u32, u32),
+    /// HAProxy's statistics page (`/haproxy?stats`) and `/_haproxy_health_check` on this
+    /// port; 0: none.
+    #[arg(long, env = "LB_STATS_PORT", default_value_t = 0)]
     stats_port: u16,
-    /// Where `/metrics` and `/health` are served.
-    #[arg(long, env = "MARATHON_LB_HTTP_ADDR", default_value = "0.0.0.0:9091")]
-    http_addr: std::net::SocketAddr,
     /// Route only apps whose `HAPROXY_GROUP` label names this group (repeatable; none: all).
-    #[arg(long, env = "MARATHON_LB_GROUP", value_delimiter = ',')]
+    #[arg(long, env = "LB_GROUP", value_delimiter = ',')]
     group: Vec<String>,
     /// The mode of ports without a `HAPROXY_<n>_MODE` label: http or tcp.
-    #[arg(long, env = "MARATHON_LB_MODE", default_value = "http", value_parser = parse_mode)]
+    #[arg(long, env = "LB_MODE", default_value = "http", value_parser = parse_mode)]
     mode: Mode,
     /// The haproxy binary.
-    #[arg(long, env = "MARATHON_LB_HAPROXY", default_value = "haproxy")]
+    #[arg(long, env = "LB_HAPROXY", default_value = "haproxy")]
     haproxy: std::path::PathBuf,
     /// Where the configuration and the admin socket live.
-    #[arg(long, env = "MARATHON_LB_RUN_DIR", default_value = "/run/marathon-lb")]
+    #[arg(long, env = "LB_RUN_DIR", default_value = "/run/marathon-lb")]
     run_dir: std::path::PathBuf,
     /// The fallback: a full refetch this often, whatever the event stream says.
-    #[arg(long, env = "MARATHON_LB_REFETCH_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "LB_REFETCH_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     refetch_secs: u64,
     /// An event stream silent this long (Marathon sends heartbeats) counts as lost.
-    #[arg(long, env = "MARATHON_LB_EVENT_IDLE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "LB_EVENT_IDLE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
     event_idle_secs: u64,
     /// Events arriving within this window are served by one read of Marathon.
-    #[arg(long, env = "MARATHON_LB_DEBOUNCE_MS", default_value_t = 100)]
+    #[arg(long, env = "LB_DEBOUNCE_MS", default_value_t = 100)]
     debounce_ms: u64,
     /// HAProxy's maxconn.
-    #[arg(long, env = "MARATHON_LB_MAXCONN", default_value_t = 4096)]
+    #[arg(long, env = "LB_MAXCONN", default_value_t = 4096)]
     maxconn: u32,
+}
+
+/// `first-last`, both ports, first ≤ last.
+fn parse_range(s: &str) -> Result<(u32, u32), String> {
+    let (a, b) = s
+        .split_once('-')
+        .ok_or_else(|| format!("{s}: use first-last, e.g. 10000-10100"))?;
+    let port = |p: &str| -> Result<u32, String> {
+        p.trim()
+            .parse::<u16>()
+            .map(u32::from)
+            .map_err(|_| format!("{s}: {p} is not a port (1-65535)"))
+    };
+    let (a, b) = (port(a)?, port(b)?);
+    if a == 0 || a > b {
+        return Err(format!("{s}: use first-last with 0 < first <= last"));
+    }
+    Ok((a, b))
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
@@ -113,8 +132,11 @@ async fn main() -> anyhow::Result<()> {
         Arc::new(Marathons::new(&args.marathon, credentials).unwrap_or_else(|e| usage(e)));
     let haproxy = Haproxy::new(&args.haproxy, &args.run_dir)
         .unwrap_or_else(|e| usage(format!("--run-dir: {e}")));
+    let http_addr = std::net::SocketAddr::new(args.address, args.port);
     let settings = Settings {
-        bind_address: args.bind_address.clone(),
+        bind_address: args.address.to_string(),
+        service_ports: args.service_ports,
+        reserved: vec![u32::from(args.port)],
         stats_port: (args.stats_port != 0).then_some(args.stats_port),
         admin_socket: Some(haproxy.admin_socket().to_string_lossy().into_owned()),
         groups: args.group.clone(),
@@ -126,9 +148,9 @@ async fn main() -> anyhow::Result<()> {
     let mut registry = prometheus_client::registry::Registry::default();
     metrics.register(&mut registry);
     let health = Arc::new(Mutex::new(Health::default()));
-    let listener = tokio::net::TcpListener::bind(args.http_addr)
+    let listener = tokio::net::TcpListener::bind(http_addr)
         .await
-        .with_context(|| format!("--http-addr {}: cannot listen", args.http_addr))?;
+        .with_context(|| format!("--address/--port {http_addr}: cannot listen"))?;
     let app = router(AppState {
         registry: Arc::new(registry),
         health: health.clone(),
@@ -145,7 +167,7 @@ async fn main() -> anyhow::Result<()> {
         tx,
         metrics.clone(),
     ));
-    tracing::info!(marathon = ?args.marathon, http = %args.http_addr, "marathon-lb starting");
+    tracing::info!(marathon = ?args.marathon, http = %http_addr, "marathon-lb starting");
     Updater {
         marathons,
         haproxy,
@@ -160,4 +182,35 @@ async fn main() -> anyhow::Result<()> {
     .await;
     tracing::info!("marathon-lb stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_port_ranges_are_checked() {
+        assert_eq!(parse_range("10000-10100"), Ok((10000, 10100)));
+        assert!(parse_range("10100-10000").is_err());
+        assert!(parse_range("0-10").is_err());
+        assert!(parse_range("10000").unwrap_err().contains("first-last"));
+        assert!(parse_range("1-70000")
+            .unwrap_err()
+            .contains("70000 is not a port"));
+    }
+
+    #[test]
+    fn the_operators_variables_configure_it() {
+        std::env::set_var(
+            "LB_MARATHON_URLS",
+            "http://10.0.0.1:8080,http://10.0.0.2:8080",
+        );
+        std::env::set_var("LB_ADDRESS", "10.0.0.3");
+        std::env::set_var("LB_PORT", "9191");
+        std::env::set_var("LB_SERVICE_PORTS", "10000-10010");
+        let a = Args::try_parse_from(["marathon-lb"]).unwrap();
+        assert_eq!(a.marathon.len(), 2);
+        assert_eq!(a.address.to_string(), "10.0.0.3");
+        assert_eq!((a.port, a.service_ports), (9191, (10000, 10010)));
+    }
 }

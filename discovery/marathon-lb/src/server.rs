@@ -1,4 +1,5 @@
-//! The bridge's own HTTP endpoint: `/metrics` (Prometheus text) and `/health`: 200 once
+//! The bridge's own HTTP endpoint: `/metrics` (Prometheus text), `/haproxy.cfg` (the
+//! configuration HAProxy runs; 404 before the first) and `/health`: 200 once
 //! HAProxy runs a configuration read from Marathon, 503 with the reason before that or
 //! while HAProxy is down. Marathon being unreachable later does not fail it: HAProxy keeps
 //! routing to what it last knew, and the age of that is in the body and in
@@ -72,11 +73,33 @@ async fn health(State(s): State<AppState>) -> impl IntoResponse {
     health_answer(&h)
 }
 
+async fn config(State(s): State<AppState>) -> impl IntoResponse {
+    let text = s
+        .health
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .config
+        .clone();
+    match text {
+        Some(t) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            t,
+        ),
+        None => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "no configuration loaded yet\n".to_string(),
+        ),
+    }
+}
+
 /// The router.
 pub fn router(state: AppState) -> axum::Router {
     axum::Router::new()
         .route("/metrics", axum::routing::get(metrics))
         .route("/health", axum::routing::get(health))
+        .route("/haproxy.cfg", axum::routing::get(config))
         .with_state(state)
 }
 

@@ -80,6 +80,8 @@ fn get(port: u16) -> Result<String, String> {
 fn settings(dir: &std::path::Path) -> Settings {
     Settings {
         bind_address: "127.0.0.1".into(),
+        service_ports: (1024, 65535),
+        reserved: vec![],
         stats_port: None,
         admin_socket: Some(dir.join("haproxy.sock").to_string_lossy().into_owned()),
         groups: vec![],

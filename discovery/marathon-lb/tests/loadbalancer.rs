@@ -151,34 +151,38 @@ fn haproxy_routes_to_every_task_and_follows_scaling_and_a_marathon_failover() {
     c.agents_and_marathon_registered(leader, 90);
     let mleader = marathon_leader(&c);
 
-    // The bridge on host3, told about both Marathons.
+    // The bridge on host3, configured as the operator configures a loadBalancer container
+    // (LB_* variables: both Marathons, the host's address, its own port, the service port
+    // range), with the fallback refetch pushed out of the test's way.
     let lb_ip = c.ips[2].clone();
     let marathons = format!("http://{}:8080,http://{}:8080", c.ips[0], c.ips[1]);
-    let lb_http = format!("{lb_ip}:9091");
-    let stats = format!("{lb_ip}:9090");
+    let lb_http = format!("{lb_ip}:9090");
+    let stats = format!("{lb_ip}:9092");
     let image = format!("{}/marathon-lb:dev", f.registry);
-    f.docker_ok(
-        "host3",
-        &[
-            "run",
-            "-d",
-            "--name",
-            "contract-lb",
-            "--label",
-            &c.label,
-            "--net",
-            "host",
-            &image,
-            "--marathon",
-            &marathons,
-            "--http-addr",
-            &format!("{lb_ip}:9091"),
-            "--refetch-secs",
-            "600",
-            "--event-idle-secs",
-            "6",
-        ],
-    );
+    let env = [
+        format!("LB_MARATHON_URLS={marathons}"),
+        format!("LB_ADDRESS={lb_ip}"),
+        "LB_PORT=9090".to_string(),
+        "LB_SERVICE_PORTS=10000-10100".to_string(),
+        "LB_STATS_PORT=9092".to_string(),
+        "LB_REFETCH_SECS=600".to_string(),
+        "LB_EVENT_IDLE_SECS=6".to_string(),
+    ];
+    let mut args = vec![
+        "run",
+        "-d",
+        "--name",
+        "contract-lb",
+        "--label",
+        &c.label,
+        "--net",
+        "host",
+    ];
+    for e in &env {
+        args.extend(["-e", e.as_str()]);
+    }
+    args.push(&image);
+    f.docker_ok("host3", &args);
     eventually("the bridge healthy", 60, || {
         get(&lb_http, "/health").filter(|r| r.status == 200)
     });
