@@ -355,8 +355,14 @@ mod tests {
             ]
         );
         assert!(d.text.contains("frontend a_10006"), "{}", d.text);
-        assert!(!d.text.contains("10007"), "the bridge's own port is never bound");
-        assert!(!d.text.contains(":2181"), "nor one outside the service port range");
+        assert!(
+            !d.text.contains("10007"),
+            "the bridge's own port is never bound"
+        );
+        assert!(
+            !d.text.contains(":2181"),
+            "nor one outside the service port range"
+        );
         assert!(!d.text.contains("frontend b_10006"));
     }
 

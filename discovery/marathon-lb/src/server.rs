@@ -1,5 +1,6 @@
 //! The bridge's own HTTP endpoint: `/metrics` (Prometheus text), `/haproxy.cfg` (the
-//! configuration HAProxy runs; 404 before the first) and `/health`: 200 once
+//! configuration HAProxy runs; 404 before the first) and `/health` (also at marathon-lb's
+//! `/_haproxy_health_check`, which existing health checks probe): 200 once
 //! HAProxy runs a configuration read from Marathon, 503 with the reason before that or
 //! while HAProxy is down. Marathon being unreachable later does not fail it: HAProxy keeps
 //! routing to what it last knew, and the age of that is in the body and in
@@ -99,6 +100,8 @@ pub fn router(state: AppState) -> axum::Router {
     axum::Router::new()
         .route("/metrics", axum::routing::get(metrics))
         .route("/health", axum::routing::get(health))
+        // marathon-lb's health path, which health checks written for it probe.
+        .route("/_haproxy_health_check", axum::routing::get(health))
         .route("/haproxy.cfg", axum::routing::get(config))
         .with_state(state)
 }

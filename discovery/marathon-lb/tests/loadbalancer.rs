@@ -259,4 +259,13 @@ fn haproxy_routes_to_every_task_and_follows_scaling_and_a_marathon_failover() {
     assert_eq!(metric(&lb_http, BY_PERIOD), 0.0);
     let r = get(&lb_http, "/health").unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
+    // What the operator's health check of a loadBalancer container probes.
+    let r = get(&lb_http, "/_haproxy_health_check").unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cfg = get(&lb_http, "/haproxy.cfg").unwrap();
+    assert!(
+        cfg.body.contains(&format!("bind {lb_ip}:{service}")),
+        "{}",
+        cfg.body
+    );
 }
