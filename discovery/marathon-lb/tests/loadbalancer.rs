@@ -158,7 +158,7 @@ fn haproxy_routes_to_every_task_and_follows_scaling_and_a_marathon_failover() {
     let marathons = format!("http://{}:8080,http://{}:8080", c.ips[0], c.ips[1]);
     let lb_http = format!("{lb_ip}:9090");
     let stats = format!("{lb_ip}:9092");
-    let image = format!("{}/marathon-lb:dev", f.registry);
+    let image = format!("{}/marathon-lb:0.1.0", f.registry);
     let env = [
         format!("LB_MARATHON_URLS={marathons}"),
         format!("LB_ADDRESS={lb_ip}"),
