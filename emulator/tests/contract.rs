@@ -18,38 +18,15 @@ use emulated::{
     cluster, eventually, get, http, http_with, image_name, marathon_leader, settled, Cluster,
     TaskContainers,
 };
-use fleet::{fleet, four_letter, Fleet, Scoped};
+use fleet::{fleet, four_letter, Fleet};
 use serde_json::Value;
 
 #[test]
 fn the_emulator_honours_the_documented_contract() {
     let _g = fleet::exclusive();
     let f = fleet();
-    let label = format!("io.mesos-operator.test=contract-{}", std::process::id());
-    let _scope = Scoped {
-        fleet: f,
-        label: label.clone(),
-    };
-    let ips: Vec<String> = f.hosts.values().take(3).map(|h| h.ip.clone()).collect();
-    let zk = format!(
-        "zk://{}",
-        ips.iter()
-            .map(|i| format!("{i}:2181"))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    let c = Cluster {
-        f,
-        label,
-        ips: ips.clone(),
-        zk,
-    };
-    for h in f.hosts.values() {
-        f.docker(
-            &h.name,
-            &["volume", "rm", "-f", "agent-work", "contract-zk"],
-        );
-    }
+    let (c, _scope) = cluster(f, "contract");
+    let ips = c.ips.clone();
 
     // A real ZooKeeper 3.8 ensemble across the three hosts.
     c.zookeeper();
