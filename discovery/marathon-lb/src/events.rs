@@ -287,6 +287,83 @@ mod tests {
         assert_eq!(other, 1, "an unknown event type is counted as other");
     }
 
+    /// Marathon with `--http_credentials`: the standby and the leader both ask (401
+    /// without them); the bridge sends them to every hop, the redirect's target included.
+    #[tokio::test]
+    async fn credentials_go_along_to_the_leader_a_standby_redirects_to() {
+        use axum::http::{HeaderMap, StatusCode};
+        const AUTH: &str = "Basic b3BzOnMzY3JldA=="; // ops:s3cret
+        let ok = |h: &HeaderMap| h.get("authorization").is_some_and(|v| v == AUTH);
+        let leader = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let leader_addr = leader.local_addr().unwrap().to_string();
+        let app = axum::Router::new().route(
+            "/v2/events",
+            axum::routing::get(move |h: HeaderMap| async move {
+                if !ok(&h) {
+                    return StatusCode::UNAUTHORIZED.into_response();
+                }
+                let attached = "event: event_stream_attached\ndata: {}\n\n";
+                axum::body::Body::from_stream(futures_util::stream::iter([Ok::<
+                    _,
+                    std::convert::Infallible,
+                >(
+                    axum::body::Bytes::from(attached),
+                )]))
+                .into_response()
+            }),
+        );
+        tokio::spawn(async move { axum::serve(leader, app).await });
+        let standby = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let standby_addr = standby.local_addr().unwrap().to_string();
+        let to = format!("http://{leader_addr}/v2/events");
+        let app = axum::Router::new().route(
+            "/v2/events",
+            axum::routing::get(move |h: HeaderMap| {
+                let to = to.clone();
+                async move {
+                    if !ok(&h) {
+                        return StatusCode::UNAUTHORIZED.into_response();
+                    }
+                    (StatusCode::FOUND, [("location", to)]).into_response()
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(standby, app).await });
+        let url = format!("http://{standby_addr}");
+        let (tx, mut rx) = mpsc::channel(4);
+        let mut attached = false;
+        let without = Marathons::new(std::slice::from_ref(&url), None).unwrap();
+        let lost = follow_one(
+            &without,
+            Duration::from_secs(1),
+            &tx,
+            &Metrics::default(),
+            &mut attached,
+        )
+        .await;
+        assert!(
+            matches!(&lost, Lost::Connect(why) if why.contains("401")),
+            "{lost:?}"
+        );
+        let creds = crate::marathon::Credentials::parse("ops:s3cret").unwrap();
+        let with = Marathons::new(&[url], Some(creds)).unwrap();
+        let lost = follow_one(
+            &with,
+            Duration::from_secs(1),
+            &tx,
+            &Metrics::default(),
+            &mut attached,
+        )
+        .await;
+        assert_eq!(
+            lost,
+            Lost::Ended,
+            "attached at the leader, which then ended the stream"
+        );
+        assert!(attached);
+        assert_eq!(rx.try_recv().ok(), Some(Wake::Attached));
+    }
+
     #[tokio::test]
     async fn no_marathon_answering_is_a_connect_loss_naming_each() {
         let m = Marathons::new(&["http://127.0.0.1:1".into()], None).unwrap();
