@@ -999,7 +999,12 @@ mod tests {
             .collect()
     }
 
-    const CONTAINERS_IN_REVERSE: [&str; 8] = [
+    /// The discovery components first: they read everything else.
+    const CONTAINERS_IN_REVERSE: [&str; 12] = [
+        "lb",
+        "lb",
+        "dns",
+        "dns",
         "marathon",
         "marathon",
         "agent",
