@@ -124,7 +124,12 @@ fn task_address(task: &Task, resolved: &BTreeMap<String, IpAddr>) -> Option<IpAd
 pub fn hosts_to_resolve(apps: &[App]) -> BTreeSet<String> {
     apps.iter()
         .flat_map(|a| &a.tasks)
-        .filter(|t| t.ip_addresses.is_empty() && t.host.parse::<IpAddr>().is_err())
+        .filter(|t| {
+            !t.ip_addresses
+                .iter()
+                .any(|a| a.ip_address.parse::<IpAddr>().is_ok())
+                && t.host.parse::<IpAddr>().is_err()
+        })
         .map(|t| t.host.clone())
         .filter(|h| !h.is_empty())
         .collect()
@@ -393,5 +398,10 @@ mod tests {
     fn hosts_to_resolve_are_the_names_only() {
         let names = hosts_to_resolve(&apps(WEB));
         assert_eq!(names, ["agent2".to_string()].into());
+        // An address that is not one (a hostname in ipAddresses) does not count.
+        let named = apps(
+            r#"{"apps":[{"id":"/a","tasks":[{"id":"a.1","host":"agent3","ipAddresses":[{"ipAddress":"agent3"}]}]}]}"#,
+        );
+        assert_eq!(hosts_to_resolve(&named), ["agent3".to_string()].into());
     }
 }
