@@ -327,44 +327,47 @@ fn dns_follows_the_leader_through_master_and_zookeeper_changes_and_never_goes_si
         workload::call("POST", &marathon, "/v2/apps", body).filter(|(s, _)| *s != 502 && *s != 503)
     });
     assert!(s == 201 || s == 409, "{s} {b}");
-    let want_ports: BTreeSet<String> = wait_until_some("three running tasks with ports", || {
-        let (s, v) = get(&marathon, "/v2/apps/dnsweb/tasks");
-        let tasks = v["tasks"].as_array().cloned().unwrap_or_default();
-        let ports: BTreeSet<String> = tasks
-            .iter()
-            .filter(|t| t["state"] == "TASK_RUNNING")
-            .filter_map(|t| t["ports"][0].as_u64())
-            .map(|p| p.to_string())
-            .collect();
-        (s == 200 && tasks.len() == 3 && ports.len() == 3).then_some(ports)
-    });
+    // (agent address, port) of each running task, as Marathon tells them.
+    let want: BTreeSet<(String, String)> =
+        wait_until_some("three running tasks with ports", || {
+            let (s, v) = get(&marathon, "/v2/apps/dnsweb/tasks");
+            let tasks = v["tasks"].as_array().cloned().unwrap_or_default();
+            let running: BTreeSet<(String, String)> = tasks
+                .iter()
+                .filter(|t| t["state"] == "TASK_RUNNING")
+                .filter_map(|t| {
+                    Some((
+                        t["host"].as_str()?.to_string(),
+                        t["ports"][0].as_u64()?.to_string(),
+                    ))
+                })
+                .collect();
+            (s == 200 && tasks.len() == 3 && running.len() == 3).then_some(running)
+        });
+    // The same, as a client resolves the SRV record: each target's address and its port.
     let srv_name = format!("_dnsweb._tcp.marathon.{DOMAIN}");
-    let took = wait_until(
-        &format!("{srv_name} to list three tasks"),
-        Duration::from_secs(4 * REFRESH_SECS + 10),
-        || {
-            dig(&dns_servers[0], &srv_name, "SRV").is_some_and(|lines| {
-                let ports: BTreeSet<String> = lines
-                    .iter()
-                    .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
-                    .collect();
-                lines.len() == 3 && ports == want_ports
-            })
-        },
-    );
-    eprintln!("SRV listed the three tasks {took:?} after they ran");
-    for line in dig(&dns_servers[1], &srv_name, "SRV").unwrap_or_default() {
-        let target = line
-            .split_whitespace()
-            .nth(3)
+    let resolved = |server: &str| -> BTreeSet<(String, String)> {
+        dig(server, &srv_name, "SRV")
             .unwrap_or_default()
-            .to_string();
-        let a = dig(&dns_servers[1], &target, "A").unwrap_or_default();
-        assert!(
-            a.len() == 1 && ips.contains(&a[0]),
-            "{target} resolves to an agent: {a:?}"
-        );
-    }
+            .iter()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let a = dig(server, f.get(3)?, "A")?;
+                Some((a.first()?.clone(), f.get(2)?.to_string()))
+            })
+            .collect()
+    };
+    let took = wait_until(
+        &format!("{srv_name} to list the three tasks"),
+        Duration::from_secs(4 * REFRESH_SECS + 10),
+        || dns_servers.iter().all(|d| resolved(d) == want),
+    );
+    eprintln!("SRV listed the three tasks on both servers {took:?} after Marathon ran them");
+    assert_eq!(
+        dig(&dns_servers[0], &srv_name, "SRV").map(|l| l.len()),
+        Some(3),
+        "one SRV record per task"
+    );
 
     // 3. Masters rolled (the leader last): the answer follows the one election.
     let watcher = Watcher::start(dns_servers.clone(), ips.clone(), opts.ports.master);
