@@ -307,11 +307,10 @@ fn spec_of(d: &Desired, c: Component, host: &str) -> Result<ContainerSpec, OpsEr
 /// The ZooKeeper container for `host`: the placed one, or the one derived for a host the
 /// document is leaving.
 fn zookeeper_spec_of(d: &Desired, host: &str) -> Result<ContainerSpec, OpsError> {
-    d.zookeeper_container_on(host)
-        .ok_or(OpsError::NotDesired {
-            component: Component::Zookeeper.role(),
-            host: host.to_string(),
-        })
+    d.zookeeper_container_on(host).ok_or(OpsError::NotDesired {
+        component: Component::Zookeeper.role(),
+        host: host.to_string(),
+    })
 }
 
 /// The ZooKeeper committed voters as members, for a server's first dynamic config.

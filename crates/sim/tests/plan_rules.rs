@@ -2834,3 +2834,42 @@ fn zookeeper_a_silent_outdated_server_on_a_host_being_left_is_replaced_once() {
         "{again:?}"
     );
 }
+
+/// The simulation's seeds 13390 and 19438: an agent on an outdated configuration answered
+/// but was never listed again (its ZooKeeper string named only a server removed since, so
+/// it never found a master), and under `drainAgents` the planner waited for it to be listed
+/// before draining it, for good. A master failover's re-registration takes seconds: an
+/// agent a leading master has not listed for `healthTimeout` is drained (never replaced
+/// without its drain).
+#[test]
+fn agents_an_outdated_agent_unlisted_for_the_health_timeout_is_drained_not_waited_for() {
+    let d = agents_doc(3, 1, true);
+    let mut sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.agents.image = "a:2".into();
+    let desired = Desired::from_document(&d2);
+    let look = |sim: &mut SimCluster| {
+        let mut o = sim.observe();
+        for h in ["h1", "h2", "h3"] {
+            if let Some(a) = o.agents.members.get_mut(h) {
+                a.registered = false;
+            }
+        }
+        sim.record =
+            mesos_operator_core::record::note_observed(&sim.record, &desired.name, &o, sim.now);
+        plan(&desired, &o, &sim.record, sim.now)
+    };
+    // First seen unlisted: waited for, as after a master failover.
+    let decision = look(&mut sim);
+    assert!(matches!(decision, Decision::Wait { .. }), "{decision:?}");
+    sim.tick(30);
+    let decision = look(&mut sim);
+    assert!(matches!(decision, Decision::Wait { .. }), "{decision:?}");
+    // Still unlisted once `healthTimeout` (60 s) has passed: drained first.
+    sim.tick(31);
+    let decision = look(&mut sim);
+    assert!(
+        matches!(decision.step(), Some(Step::AgentDrain { .. })),
+        "{decision:?}"
+    );
+}
