@@ -13,7 +13,10 @@
 //! - ZooKeeper 3 → 1 → 3 (the voters on the other hosts leave and come back with new ids):
 //!   the servers are rolled onto the new ZooKeeper strings after Marathon, one at a time,
 //!   and at every sample at least one of them answers (no gap longer than one refresh
-//!   period), and they still follow the leader.
+//!   period), and they still follow the leader;
+//! - every master stopped (Mesos without a leader): the servers keep answering with their
+//!   last records, say they are stale in their metrics, and are fresh again once the
+//!   operator has started the masters.
 //!
 //! Takes about 4 to 6 minutes on the 2-core test machine (most of it the operator's
 //! rollouts).
@@ -435,6 +438,56 @@ fn dns_follows_the_leader_through_master_and_zookeeper_changes_and_never_goes_si
             "{d}"
         );
     }
+
+    // 5. Mesos leaderless: every master stopped by a person. The servers keep answering
+    //    with their last records, marked stale, and never exit; once the operator has
+    //    started the masters again, they are fresh and name the leader.
+    let metric = |d: &str, name: &str| -> Option<f64> {
+        let (_, text) = workload::call("GET", &format!("{d}:{DNS_HTTP_PORT}"), "/metrics", "")?;
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    };
+    for h in &hosts {
+        f.docker_ok(h, &["stop", "-t", "1", &format!("{NAME}-master-{h}")]);
+    }
+    for d in &dns_servers {
+        wait_until(
+            &format!("{d} to say its records are stale"),
+            Duration::from_secs(4 * REFRESH_SECS + 10),
+            || metric(d, "mesos_dns_stale") == Some(1.0),
+        );
+        // No master in the election, or the one named there not answering its state
+        // (its ZooKeeper session outlives it for the session timeout).
+        let failed = ["no_leader", "state_error"]
+            .map(|r| metric(d, &format!("mesos_dns_refreshes_total{{result=\"{r}\"}}")));
+        assert!(
+            failed.iter().flatten().sum::<f64>() > 0.0,
+            "{d}: the failed refreshes are counted: {failed:?}"
+        );
+        assert_eq!(
+            dig(d, &format!("leader.{DOMAIN}"), "A"),
+            Some(vec![leader_ip.clone()]),
+            "{d} keeps its last records while Mesos has no leader"
+        );
+    }
+    let t = Instant::now();
+    wait_phase(&prefix, NAME, "Converged", CONVERGE);
+    let leader_ip = wait_until_some("a master elected", || elected(&ips, opts.ports.master));
+    for d in &dns_servers {
+        wait_until(
+            &format!("{d} to be fresh and name {leader_ip}"),
+            Duration::from_secs(2 * REFRESH_SECS + 5),
+            || {
+                metric(d, "mesos_dns_stale") == Some(0.0)
+                    && dig(d, &format!("leader.{DOMAIN}"), "A") == Some(vec![leader_ip.clone()])
+            },
+        );
+    }
+    eprintln!(
+        "masters stopped: both servers kept answering, stale; fresh again {:?} after the stop",
+        t.elapsed()
+    );
 }
 
 /// The DNS containers' ids on the hosts (to tell that they were replaced).

@@ -150,12 +150,13 @@ pub(super) fn plan(ctx: &View, c: Component) -> Option<Decision> {
         });
     }
 
-    // 5. Every wanted instance exists and is current: wait for those that do not serve.
+    // 5. Every wanted instance exists and is current: wait for those that do not serve (a
+    //    stopped one is the repair's; one restarting or paused is waited for, never taken
+    //    for converged).
     desired
         .iter()
         .find(|h| !serves(ctx, c, h))
         .and_then(|h| ctx.observed.container(c, h))
-        .filter(|oc| oc.running())
         .map(|oc| wait_for(ctx, oc, what(c), gate(c)))
 }
 
