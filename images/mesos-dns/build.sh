@@ -1,38 +1,5 @@
 #!/usr/bin/env bash
-# Builds the mesos-dns binary and packages it as mesos-operator/mesos-dns in two tags: the
-# release, and a rebuilt tag of it (`-2`) so that version bumps of the DNS component can be
-# exercised, as the ZooKeeper image has.
-#
-# An image is rebuilt only when its inputs changed: the crate's sources (and the httplite
-# it uses), Cargo.lock, the workspace's Cargo.toml, this directory and the version, hashed
-# and kept as a label. The binary is compiled only when some image is stale.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-version=${1:-dev}
-hash=$( (find crates/mesos-dns/src crates/mesos-dns/Cargo.toml crates/httplite/src crates/httplite/Cargo.toml images/mesos-dns \
-    -type f -print0 | sort -z | xargs -0 sha256sum; sha256sum Cargo.lock Cargo.toml; echo "$version") |
-  sha256sum | cut -c1-16)
-tags=(0.1.0 0.1.0-2)
-stale=()
-for t in "${tags[@]}"; do
-  ref=mesos-operator/mesos-dns:$t
-  if [ "$(docker image inspect -f '{{ index .Config.Labels "io.mesos-operator.context-hash" }}' "$ref" 2>/dev/null || true)" != "$hash" ]; then
-    stale+=("$t")
-  fi
-done
-if [ ${#stale[@]} -eq 0 ]; then
-  echo "images: mesos-dns images up to date"
-  exit 0
-fi
-${CARGO:-cargo} build -q --release -p mesos-dns
-ctx=$(mktemp -d)
-trap 'rm -rf "$ctx"' EXIT
-cp images/mesos-dns/Dockerfile "$ctx/"
-strip -o "$ctx/mesos-dns" "${CARGO_TARGET_DIR:-target}/release/mesos-dns"
-for t in "${stale[@]}"; do
-  ref=mesos-operator/mesos-dns:$t
-  t0=$SECONDS
-  docker build -q -t "$ref" --label "io.mesos-operator.context-hash=$hash" --build-arg TAG="$t" \
-    --build-arg VERSION="$version" "$ctx" >/dev/null 2>"$ctx/err" || { cat "$ctx/err" >&2; exit 1; }
-  echo "images: built $ref in $((SECONDS - t0))s"
-done
+# mesos-operator/mesos-dns (crates/mesos-dns, with the httplite it uses) in tags 0.1.0 and
+# 0.1.0-2, by images/release-tags.sh.
+exec "$(dirname "$0")/../release-tags.sh" mesos-dns "${1:-dev}" \
+  crates/mesos-dns/src crates/mesos-dns/Cargo.toml crates/httplite/src crates/httplite/Cargo.toml

@@ -276,22 +276,8 @@ impl Server {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::naming::generate;
-    use crate::state::MasterInfo;
+    use crate::naming::one_leader as records;
     use hickory_proto::op::Query;
-
-    fn records() -> Records {
-        generate(
-            "mesos",
-            &[MasterInfo {
-                sequence: 1,
-                ip: "10.0.0.11".parse().unwrap(),
-                port: 5050,
-            }],
-            None,
-            false,
-        )
-    }
 
     fn ask(name: &str, t: RecordType) -> Message {
         let mut m = Message::new();

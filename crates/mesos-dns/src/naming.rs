@@ -225,6 +225,21 @@ pub fn generate(
     r
 }
 
+/// The records of a cluster whose one master, 10.0.0.11:5050, leads (tests of the listeners).
+#[cfg(test)]
+pub fn one_leader() -> Records {
+    generate(
+        "mesos",
+        &[MasterInfo {
+            sequence: 1,
+            ip: Ipv4Addr::new(10, 0, 0, 11),
+            port: 5050,
+        }],
+        None,
+        false,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

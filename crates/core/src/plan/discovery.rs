@@ -150,12 +150,13 @@ pub(super) fn plan(ctx: &View, c: Component) -> Option<Decision> {
         });
     }
 
-    // 5. Every wanted instance exists and is current: wait for those that do not serve.
+    // 5. Every wanted instance exists and is current: wait for those that do not serve (a
+    //    stopped one is the repair's; one restarting or paused is waited for, never taken
+    //    for converged).
     desired
         .iter()
         .find(|h| !serves(ctx, c, h))
         .and_then(|h| ctx.observed.container(c, h))
-        .filter(|oc| oc.running())
         .map(|oc| wait_for(ctx, oc, what(c), gate(c)))
 }
 
@@ -372,5 +373,27 @@ mod tests {
             !matches!(d.step(), Some(Step::RemoveContainer { host, .. }) if host == "h1"),
             "{d:?}"
         );
+    }
+
+    #[test]
+    fn status_has_a_row_for_each_discovery_component_with_its_serving_instances() {
+        let d = doc(3, 2, "dns:1");
+        let mut o = running(&d);
+        o.load_balancer
+            .members
+            .insert("h2".into(), ServiceMember { healthy: false });
+        let status = crate::status::derive(crate::status::StatusInputs {
+            desired: &d,
+            observed: &o,
+            decision: &decide(&d, &o),
+            step: None,
+            now: "2026-12-06T00:00:00Z".into(),
+        });
+        let row = |c| status.components.get(&c).map(|s| (s.desired, s.ready));
+        assert_eq!(row(Component::Dns), Some((2, 2)));
+        assert_eq!(row(Component::LoadBalancer), Some((2, 1)));
+        let json = serde_json::to_value(&status).unwrap();
+        assert!(json["components"]["loadBalancer"].is_object(), "{json}");
+        assert!(json["components"]["dns"].is_object(), "{json}");
     }
 }
