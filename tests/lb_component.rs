@@ -41,13 +41,7 @@ fn tasks(marathon: &str) -> BTreeSet<String> {
         return BTreeSet::new();
     };
     let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    v["app"]["tasks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|t| t["state"] == "TASK_RUNNING")
-        .filter_map(|t| t["id"].as_str().map(str::to_string))
-        .collect()
+    workload::running_ids(&v["app"]["tasks"])
 }
 
 /// Waits until requests through each of `lbs` reach exactly Marathon's `n` tasks.

@@ -120,7 +120,12 @@ pub fn master_running(master: &str) -> BTreeSet<String> {
             }
         },
     );
-    v["tasks"]
+    running_ids(&v["tasks"])
+}
+
+/// The ids of the `TASK_RUNNING` tasks in a JSON list of tasks (Mesos' or Marathon's).
+pub fn running_ids(tasks: &Value) -> BTreeSet<String> {
+    tasks
         .as_array()
         .into_iter()
         .flatten()

@@ -209,58 +209,103 @@ pub async fn follow(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::{HeaderMap, StatusCode};
     use axum::response::IntoResponse;
 
-    /// A fake pair: a standby that redirects `/v2/events` to the leader, and a leader
-    /// that sends `event_stream_attached`, one heartbeat, a status update and a deployment
-    /// event, then falls silent without closing.
-    async fn fake_marathons() -> (String, String) {
-        let leader = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let leader_addr = leader.local_addr().unwrap().to_string();
-        let app = axum::Router::new().route(
-            "/v2/events",
-            axum::routing::get(|| async {
-                let chunks = futures_util::stream::iter([
-                    "event: event_stream_attached\ndata: {\"eventType\":\"event_stream_attached\"}\n\n",
-                    "\n",
-                    "event: status_update_event\ndata: {\"eventType\":\"status_update_event\"}\n\n",
-                    "event: deployment_success\ndata: {}\n\n",
-                    "event: something_new\ndata: {}\n\n",
-                ])
-                .map(|c| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(c)))
-                .chain(futures_util::stream::pending());
-                axum::body::Body::from_stream(chunks).into_response()
-            }),
-        );
-        tokio::spawn(async move { axum::serve(leader, app).await });
-        let standby = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let standby_addr = standby.local_addr().unwrap().to_string();
-        let to = format!("http://{leader_addr}/v2/events");
-        let app = axum::Router::new().route(
-            "/v2/events",
-            axum::routing::get(move || {
-                let to = to.clone();
-                async move { (axum::http::StatusCode::FOUND, [("location", to)]).into_response() }
-            }),
-        );
-        tokio::spawn(async move { axum::serve(standby, app).await });
-        (standby_addr, leader_addr)
+    /// Serves `app` on a free local port; its address.
+    async fn serve(app: axum::Router) -> String {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        tokio::spawn(async move { axum::serve(l, app).await });
+        addr
     }
+
+    /// A Marathon whose `/v2/events` sends `chunks`, then stays open and silent (`silent`)
+    /// or ends; 401 when `auth` is set and the request does not carry it.
+    fn leader(
+        chunks: &'static [&'static str],
+        silent: bool,
+        auth: Option<&'static str>,
+    ) -> axum::Router {
+        axum::Router::new().route(
+            "/v2/events",
+            axum::routing::get(move |h: HeaderMap| async move {
+                if auth.is_some_and(|a| h.get("authorization").is_none_or(|v| v != a)) {
+                    return StatusCode::UNAUTHORIZED.into_response();
+                }
+                let body = futures_util::stream::iter(chunks.iter().map(|c| {
+                    Ok::<_, std::convert::Infallible>(axum::body::Bytes::from_static(c.as_bytes()))
+                }));
+                if silent {
+                    axum::body::Body::from_stream(body.chain(futures_util::stream::pending()))
+                        .into_response()
+                } else {
+                    axum::body::Body::from_stream(body).into_response()
+                }
+            }),
+        )
+    }
+
+    /// A standby redirecting `/v2/events` to `to` (302); 401 without `auth` when set.
+    fn standby(to: String, auth: Option<&'static str>) -> axum::Router {
+        axum::Router::new().route(
+            "/v2/events",
+            axum::routing::get(move |h: HeaderMap| {
+                let to = to.clone();
+                async move {
+                    if auth.is_some_and(|a| h.get("authorization").is_none_or(|v| v != a)) {
+                        return StatusCode::UNAUTHORIZED.into_response();
+                    }
+                    (StatusCode::FOUND, [("location", to)]).into_response()
+                }
+            }),
+        )
+    }
+
+    /// One stream followed until lost: why, whether it attached, the wakes it sent.
+    async fn follow_once(
+        m: &Marathons,
+        idle: Duration,
+        metrics: &Metrics,
+    ) -> (Lost, bool, Vec<Wake>) {
+        let (tx, mut rx) = mpsc::channel(16);
+        let mut attached = false;
+        let lost = follow_one(m, idle, &tx, metrics, &mut attached).await;
+        let mut wakes = Vec::new();
+        while let Ok(w) = rx.try_recv() {
+            wakes.push(w);
+        }
+        (lost, attached, wakes)
+    }
+
+    const ATTACHED: &str =
+        "event: event_stream_attached\ndata: {\"eventType\":\"event_stream_attached\"}\n\n";
 
     #[tokio::test]
     async fn a_redirect_is_followed_events_wake_the_updater_and_silence_is_a_loss() {
-        let (standby, _leader) = fake_marathons().await;
+        // The leader: attached, a heartbeat, a status update, a deployment event and one
+        // of a type the bridge does not know, then silence without closing.
+        let chunks: &'static [&'static str] = &[
+            ATTACHED,
+            "\n",
+            "event: status_update_event\ndata: {\"eventType\":\"status_update_event\"}\n\n",
+            "event: deployment_success\ndata: {}\n\n",
+            "event: something_new\ndata: {}\n\n",
+        ];
+        let leader_addr = serve(leader(chunks, true, None)).await;
+        let standby_addr = serve(standby(format!("http://{leader_addr}/v2/events"), None)).await;
         // The first listed Marathon is down; the second is a standby.
         let m = Marathons::new(
-            &["http://127.0.0.1:1".into(), format!("http://{standby}")],
+            &[
+                "http://127.0.0.1:1".into(),
+                format!("http://{standby_addr}"),
+            ],
             None,
         )
         .unwrap();
         let metrics = Metrics::default();
-        let (tx, mut rx) = mpsc::channel(16);
-        let mut attached = false;
         let t = std::time::Instant::now();
-        let lost = follow_one(&m, Duration::from_millis(700), &tx, &metrics, &mut attached).await;
+        let (lost, attached, wakes) = follow_once(&m, Duration::from_millis(700), &metrics).await;
         assert_eq!(lost, Lost::Silent);
         assert!(
             t.elapsed() >= Duration::from_millis(700),
@@ -268,14 +313,10 @@ mod tests {
         );
         assert!(attached);
         assert_eq!(metrics.stream_redirects.get(), 1);
-        let mut wakes = Vec::new();
-        while let Ok(w) = rx.try_recv() {
-            wakes.push(w);
-        }
         assert_eq!(wakes, [Wake::Attached, Wake::Event, Wake::Event]);
         assert_eq!(
             m.in_order()[0].1.as_str(),
-            format!("http://{standby}/"),
+            format!("http://{standby_addr}/"),
             "the standby that answered is tried first next time"
         );
         let other = metrics
@@ -291,92 +332,38 @@ mod tests {
     /// without them); the bridge sends them to every hop, the redirect's target included.
     #[tokio::test]
     async fn credentials_go_along_to_the_leader_a_standby_redirects_to() {
-        use axum::http::{HeaderMap, StatusCode};
         const AUTH: &str = "Basic b3BzOnMzY3JldA=="; // ops:s3cret
-        let ok = |h: &HeaderMap| h.get("authorization").is_some_and(|v| v == AUTH);
-        let leader = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let leader_addr = leader.local_addr().unwrap().to_string();
-        let app = axum::Router::new().route(
-            "/v2/events",
-            axum::routing::get(move |h: HeaderMap| async move {
-                if !ok(&h) {
-                    return StatusCode::UNAUTHORIZED.into_response();
-                }
-                let attached = "event: event_stream_attached\ndata: {}\n\n";
-                axum::body::Body::from_stream(futures_util::stream::iter([Ok::<
-                    _,
-                    std::convert::Infallible,
-                >(
-                    axum::body::Bytes::from(attached),
-                )]))
-                .into_response()
-            }),
-        );
-        tokio::spawn(async move { axum::serve(leader, app).await });
-        let standby = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let standby_addr = standby.local_addr().unwrap().to_string();
-        let to = format!("http://{leader_addr}/v2/events");
-        let app = axum::Router::new().route(
-            "/v2/events",
-            axum::routing::get(move |h: HeaderMap| {
-                let to = to.clone();
-                async move {
-                    if !ok(&h) {
-                        return StatusCode::UNAUTHORIZED.into_response();
-                    }
-                    (StatusCode::FOUND, [("location", to)]).into_response()
-                }
-            }),
-        );
-        tokio::spawn(async move { axum::serve(standby, app).await });
-        let url = format!("http://{standby_addr}");
-        let (tx, mut rx) = mpsc::channel(4);
-        let mut attached = false;
-        let without = Marathons::new(std::slice::from_ref(&url), None).unwrap();
-        let lost = follow_one(
-            &without,
-            Duration::from_secs(1),
-            &tx,
-            &Metrics::default(),
-            &mut attached,
-        )
+        let leader_addr = serve(leader(&[ATTACHED], false, Some(AUTH))).await;
+        let standby_addr = serve(standby(
+            format!("http://{leader_addr}/v2/events"),
+            Some(AUTH),
+        ))
         .await;
+        let url = format!("http://{standby_addr}");
+        let without = Marathons::new(std::slice::from_ref(&url), None).unwrap();
+        let (lost, _, _) = follow_once(&without, Duration::from_secs(1), &Metrics::default()).await;
         assert!(
             matches!(&lost, Lost::Connect(why) if why.contains("401")),
             "{lost:?}"
         );
         let creds = crate::marathon::Credentials::parse("ops:s3cret").unwrap();
         let with = Marathons::new(&[url], Some(creds)).unwrap();
-        let lost = follow_one(
-            &with,
-            Duration::from_secs(1),
-            &tx,
-            &Metrics::default(),
-            &mut attached,
-        )
-        .await;
+        let (lost, attached, wakes) =
+            follow_once(&with, Duration::from_secs(1), &Metrics::default()).await;
         assert_eq!(
             lost,
             Lost::Ended,
             "attached at the leader, which then ended the stream"
         );
         assert!(attached);
-        assert_eq!(rx.try_recv().ok(), Some(Wake::Attached));
+        assert_eq!(wakes, [Wake::Attached]);
     }
 
     #[tokio::test]
     async fn no_marathon_answering_is_a_connect_loss_naming_each() {
         let m = Marathons::new(&["http://127.0.0.1:1".into()], None).unwrap();
-        let (tx, _rx) = mpsc::channel(1);
-        let mut attached = false;
-        let lost = follow_one(
-            &m,
-            Duration::from_secs(1),
-            &tx,
-            &Metrics::default(),
-            &mut attached,
-        )
-        .await;
+        let (lost, attached, _) =
+            follow_once(&m, Duration::from_secs(1), &Metrics::default()).await;
         assert!(
             matches!(&lost, Lost::Connect(why) if why.contains("127.0.0.1:1")),
             "{lost:?}"

@@ -15,6 +15,8 @@
 mod emulated;
 #[path = "../../../tests/common/fleet.rs"]
 mod fleet;
+#[path = "../../../tests/common/workload.rs"]
+mod workload;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -37,15 +39,7 @@ fn through(lb: &str) -> Option<String> {
 fn marathon_tasks(marathon: &str) -> BTreeSet<String> {
     get(marathon, "/v2/apps/web")
         .filter(|r| r.status == 200)
-        .map(|r| {
-            r.json()["app"]["tasks"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|t| t["state"] == "TASK_RUNNING")
-                .filter_map(|t| t["id"].as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|r| workload::running_ids(&r.json()["app"]["tasks"]))
         .unwrap_or_default()
 }
 
