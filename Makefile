@@ -84,7 +84,7 @@ cli-files:
 # release build it does not need).
 demo: deps
 	$(CARGO) build --bin mesos-operator
-	@scripts/images.sh base zookeeper dockerhost registry emulator
+	@scripts/images.sh base zookeeper dockerhost registry emulator mesos-dns marathon-lb
 	@scripts/demo.sh up
 
 demo-down:

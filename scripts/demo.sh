@@ -102,6 +102,12 @@ up() {
     echo "  masters: {image: 'mesos-master:1.11.0', count: 3}"
     echo "  agents: {image: 'mesos-agent:1.11.0'}"
     echo "  marathon: {image: 'marathon:1.10.17'}"
+    # The Marathon–HAProxy bridge on two hosts (one keeps routing while the other is
+    # replaced): each app's service ports (10000-10100) on those hosts' addresses.
+    echo "  loadBalancer: {image: 'marathon-lb:0.1.0', instances: 2}"
+    # DNS for Mesos on two hosts (one answers while the other is replaced): leader.mesos,
+    # master.mesos, the tasks' A and SRV records, refreshed every 5 s.
+    echo "  dns: {image: 'mesos-dns:0.1.0', instances: 2, refreshSeconds: 5, ttl: 5}"
     echo "  rollout: {healthTimeout: 120s}"
   } >"$state/demo.yaml"
   IFS=',' read -ra pairs <<<"$TESTBED_HOSTS"
@@ -117,6 +123,8 @@ up() {
     echo "METRICS_URL=http://127.0.0.1:$port/metrics"
     echo "MASTER_URLS=$(printf 'http://%s:5050,' "${ips[@]}" | sed 's/,$//')"
     echo "MARATHON_URL=http://${ips[0]}:8080"
+    echo "LB_URL=http://${ips[0]}"
+    echo "DNS_SERVER=${ips[0]}"
     echo "ZK_SERVERS=$(printf '%s:2181,' "${ips[@]}" | sed 's/,$//')"
     echo "OPERATOR_PID=$(cat "$state/operator.pid")"
     echo "PROMETHEUS_URL=$prometheus_url"
@@ -144,6 +152,12 @@ Try:
   $bin events demo                  # every step, newest first
   curl -s \$(grep METRICS_URL $state/env | cut -d= -f2) | grep mesos_operator_
   curl -s \$(grep PROMETHEUS_URL $state/env | cut -d= -f2)/api/v1/alerts   # alerts firing now
+  . $state/env; curl -s -X POST -H 'Content-Type: application/json' \$MARATHON_URL/v2/apps \\
+    -d '{"id":"/hello","cmd":"mesos-emulator respond","instances":3,"cpus":0.1,"mem":16,"portDefinitions":[{"port":0}]}'
+  curl -s \$LB_URL:10000/          # through HAProxy: each request names the task that answered
+  dig +short @\$DNS_SERVER leader.mesos                 # the leading master, from ZooKeeper
+  dig +short @\$DNS_SERVER _hello._tcp.marathon.mesos SRV   # the app's three tasks and ports
+  curl -s \$DNS_SERVER:8123/v1/services/_hello._tcp.marathon.mesos
 Prometheus' web page at $prometheus_url shows the alerts (/alerts) and runs any query;
 ops/grafana/mesos-operator.json is the dashboard to import into a Grafana pointed at it.
 Stop everything the demo made with: make demo-down

@@ -14,6 +14,10 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 # systemd-analyze (tests/service_unit.rs verifies the unit and scores its sandbox) ships in
 # Debian's systemd.
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# dig (tests/dns.rs asks the DNS component as any client would) ships in Debian's dnsutils.
+command -v dig >/dev/null 2>&1 || need+=(dnsutils)
+# haproxy (the Marathon–HAProxy bridge's tests run the real one: discovery/marathon-lb).
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 for extra in "$@"; do
   case "$extra" in
     mmdebstrap) command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap) ;;

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION=$(awk -F'"' '/^version =/{print $2; exit}' Cargo.toml)
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(base zookeeper dockerhost registry emulator operator)
+[ ${#want[@]} -gt 0 ] || want=(base zookeeper dockerhost registry emulator mesos-dns operator marathon-lb)
 
 ctx_hash() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "$VERSION") | sha256sum | cut -c1-16; }
 have_hash() { docker image inspect -f '{{ index .Config.Labels "io.mesos-operator.context-hash" }}' "$1" 2>/dev/null || true; }
@@ -45,8 +45,12 @@ for w in "${want[@]}"; do
     dockerhost) build mesos-operator/dockerhost:dev images/dockerhost ;;
     registry) build mesos-operator/registry:dev images/registry ;;
     emulator) images/emulator/build.sh "$VERSION" ;;
+    # DNS for Mesos (crates/mesos-dns), from its release binary.
+    mesos-dns) images/mesos-dns/build.sh "$VERSION" ;;
     # The operator itself, from its release binary (built on the host, not in Docker).
     operator) images/operator/build.sh "$VERSION" ;;
+    # The Marathon–HAProxy bridge, from its release binary, with Debian's haproxy.
+    marathon-lb) images/marathon-lb/build.sh "$VERSION" ;;
     *) echo "images: unknown image $w" >&2; exit 2 ;;
   esac
 done

@@ -24,7 +24,7 @@ FAILPOINTS=(--features mesos-operator/failpoints)
 
 # The fleet binaries and the longest others, longest first (measured on this 2-core
 # machine; see the README). Any binary not named here runs after them.
-ORDER=(replicas reconcile contract autoupdate membership partitions simulation containers preflight testbed
+ORDER=(replicas reconcile contract autoupdate membership partitions dns simulation loadbalancer containers preflight testbed
   observe model_loop)
 
 mkdir -p "$LOGS"

@@ -22,8 +22,10 @@ IMAGES=(
   "mesos-operator/zookeeper:3.8.0=zookeeper:3.8.0"
   "mesos-operator/zookeeper:3.8.0-2=zookeeper:3.8.0-2"
 )
-for img in $(docker images --format '{{.Repository}}:{{.Tag}}' --filter dangling=false --filter label=io.mesos-operator.image=emulator 2>/dev/null); do
-  IMAGES+=("$img=${img#mesos-operator/}")
+for kind in emulator mesos-dns marathon-lb; do
+  for img in $(docker images --format '{{.Repository}}:{{.Tag}}' --filter dangling=false --filter label=io.mesos-operator.image=$kind 2>/dev/null); do
+    IMAGES+=("$img=${img#mesos-operator/}")
+  done
 done
 
 dockertls() { # host-ip args...
@@ -41,7 +43,7 @@ wait_for() { # description command...
 up() {
   local n=${1:-3}
   local t0=$SECONDS
-  [ -n "${TESTBED_SKIP_IMAGES:-}" ] || scripts/images.sh base zookeeper dockerhost registry emulator
+  [ -n "${TESTBED_SKIP_IMAGES:-}" ] || scripts/images.sh base zookeeper dockerhost registry emulator mesos-dns marathon-lb
   mkdir -p "$state"
   if ! docker network inspect "$prefix" >/dev/null 2>&1; then
     local ok=""

@@ -105,7 +105,11 @@ pub async fn observe(doc: &MesosCluster, fleet: &HostClients, auth: Option<&Http
         seen.into_iter().map(|(h, o, _)| (h, o)).collect();
     // A deadline per component: however many of them hang, an observation ends within the
     // Docker deadline plus this one, keeping what the others (and answering members) told.
-    let (mut zookeeper, masters, agents, marathon) = probe_components(doc, &hosts, auth).await;
+    let ((mut zookeeper, masters, agents, marathon), dns, load_balancer) = tokio::join!(
+        probe_components(doc, &hosts, auth),
+        probe_discovery(doc, &hosts, Component::Dns),
+        probe_discovery(doc, &hosts, Component::LoadBalancer),
+    );
     zookeeper.volume_ids = volume_ids;
     Observed {
         hosts,
@@ -113,7 +117,65 @@ pub async fn observe(doc: &MesosCluster, fleet: &HostClients, auth: Option<&Http
         masters,
         agents,
         marathon,
+        dns,
+        load_balancer,
         preflight: Default::default(),
+    }
+}
+
+/// The load balancer's health check (marathon-lb's path): 200 while HAProxy runs.
+pub const LOAD_BALANCER_HEALTH_PATH: &str = "/_haproxy_health_check";
+
+/// A discovery component's instances, each by its own probe under [`PROBES_DEADLINE`]: a
+/// DNS server serves when its HTTP API names a leading master (`/v1/hosts/leader.<domain>`;
+/// it keeps naming the last one it saw while the masters have no leader), a load balancer
+/// when its health check answers 200. An instance that does not answer is left out
+/// (unknown), one that answers otherwise is unhealthy.
+pub async fn probe_discovery(
+    doc: &MesosCluster,
+    hosts: &BTreeMap<String, HostObservation>,
+    c: Component,
+) -> ServiceObservation {
+    let (port, path) = match (c, &doc.spec.dns, &doc.spec.load_balancer) {
+        (Component::Dns, Some(d), _) => (
+            d.http_port,
+            format!("/v1/hosts/leader.{}", d.domain.trim_end_matches('.')),
+        ),
+        (Component::LoadBalancer, _, Some(l)) => (l.port, LOAD_BALANCER_HEALTH_PATH.to_string()),
+        _ => return ServiceObservation::default(),
+    };
+    let address: BTreeMap<&str, &str> = doc
+        .spec
+        .hosts
+        .iter()
+        .map(|h| (h.name.as_str(), h.address.as_str()))
+        .collect();
+    let deadline = Instant::now() + PROBES_DEADLINE;
+    let probes = probe_hosts(doc, hosts, c).into_iter().map(|h| {
+        let addr = format!(
+            "{}:{port}",
+            address.get(h.as_str()).copied().unwrap_or_default()
+        );
+        let path = path.clone();
+        by(deadline, None, async move {
+            let healthy = if c == Component::Dns {
+                let v = probe::get_json(&addr, &path, None).await?;
+                v.as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|e| e["ip"].as_str().is_some_and(|ip| !ip.is_empty()))
+            } else {
+                probe::status_of(&addr, &path, None).await? == 200
+            };
+            Some((h, ServiceMember { healthy }))
+        })
+    });
+    ServiceObservation {
+        members: futures_util::future::join_all(probes)
+            .await
+            .into_iter()
+            .flatten()
+            .collect(),
     }
 }
 

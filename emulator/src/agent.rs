@@ -76,6 +76,15 @@ pub struct Task {
     pub mem: f64,
     #[serde(default)]
     pub labels: Value,
+    /// Host ports from the agent's `ports` resource.
+    #[serde(default)]
+    pub ports: Vec<u64>,
+    /// The framework's `DiscoveryInfo` (Marathon's names the task's ports).
+    #[serde(default)]
+    pub discovery: Value,
+    /// The command's environment, `KEY=value` each.
+    #[serde(default)]
+    pub env: Vec<String>,
     #[serde(default)]
     pub container_id: String,
     #[serde(default)]
@@ -105,14 +114,37 @@ impl Task {
         if let Some(i) = &self.image {
             container = json!({"type": "DOCKER", "docker": {"image": i, "network": "HOST"}});
         }
-        json!({
+        let mut v = json!({
             "id": self.task_id, "name": self.name, "framework_id": self.framework_id,
             "executor_id": "", "slave_id": agent_id, "agent_id": agent_id, "state": self.state,
             "resources": {"cpus": self.cpus, "mem": self.mem, "disk": 0.0, "gpus": 0.0},
             "role": "*", "labels": self.labels, "container": container,
             "statuses": [{"state": self.state, "timestamp": self.timestamp, "message": self.message,
                 "container_status": {"container_id": {"value": self.container_id}}}],
-        })
+        });
+        add_ports(
+            &mut v,
+            &json!({"ports": self.ports, "discovery": self.discovery}),
+        );
+        v
+    }
+}
+
+/// A task's ports as Mesos reports them: `resources.ports` as a range string and the
+/// framework's `discovery` info, from a launch's `ports` and `discovery`; nothing for a
+/// task without ports.
+pub fn add_ports(task_json: &mut Value, launch: &Value) {
+    let ports: Vec<u64> = launch["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect();
+    if !ports.is_empty() {
+        task_json["resources"]["ports"] = json!(crate::ports::format_ranges(&ports));
+    }
+    if launch["discovery"].is_object() {
+        task_json["discovery"] = launch["discovery"].clone();
     }
 }
 
@@ -410,11 +442,12 @@ async fn launch(a: Arc<Agent>, task_id: String) {
             labels.insert(k.to_string(), json!(v));
         }
     }
-    let env = vec![
+    let mut env = t.env.clone();
+    env.extend([
         format!("MESOS_TASK_ID={}", t.task_id),
         format!("MESOS_AGENT_ID={}", a.lock().id),
         format!("HOST={}", a.hostname),
-    ];
+    ]);
     let mut spec = json!({
         "Image": image, "Labels": labels, "Env": env,
         "HostConfig": {"NetworkMode": "host", "RestartPolicy": {"Name": "no"}},
@@ -731,6 +764,19 @@ fn launch_request(a: &Arc<Agent>, body: &[u8]) -> Response {
         cpus: t["cpus"].as_f64().unwrap_or(0.1),
         mem: t["mem"].as_f64().unwrap_or(32.0),
         labels: t["labels"].clone(),
+        ports: t["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_u64)
+            .collect(),
+        discovery: t["discovery"].clone(),
+        env: t["env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.as_str().map(str::to_string))
+            .collect(),
         container_id: util::uuid(),
         state: "TASK_STAGING".into(),
         message: String::new(),

@@ -1,5 +1,6 @@
 //! `mesos-emulator master|agent|marathon [--flag=value ...]`: an emulated Mesos master,
-//! Mesos agent or Marathon for the test bed, configured like the real ones (flags and
+//! Mesos agent or Marathon for the test bed (and `mesos-emulator respond`, an HTTP service
+//! for apps' tasks: `respond.rs`), configured like the real ones (flags and
 //! `MESOS_*` / `MARATHON_*` variables). The version it reports comes from
 //! `EMULATOR_VERSION`, which each image sets from the tag it was built for; an image built
 //! with `EMULATOR_BROKEN=1` starts but never turns healthy (for tests of blocked rollouts).
@@ -10,6 +11,8 @@ mod docker;
 mod flags;
 mod marathon;
 mod master;
+mod ports;
+mod respond;
 mod util;
 mod workload;
 
@@ -17,7 +20,7 @@ mod workload;
 async fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.is_empty() {
-        eprintln!("usage: mesos-emulator master|agent|marathon [--flag=value ...]");
+        eprintln!("usage: mesos-emulator master|agent|marathon|respond [--flag=value ...]");
         std::process::exit(2);
     }
     let role = args.remove(0);
@@ -28,8 +31,9 @@ async fn main() {
             "master" => master::run(args, version, broken).await,
             "agent" | "slave" => agent::run(args, version, broken).await,
             "marathon" => marathon::run(args, version, broken).await,
+            "respond" => respond::run().await,
             other => {
-                eprintln!("unknown role {other}; use master, agent or marathon");
+                eprintln!("unknown role {other}; use master, agent, marathon or respond");
                 std::process::exit(2);
             }
         }

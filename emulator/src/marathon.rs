@@ -555,8 +555,17 @@ async fn handle(
             );
         }
         if uri.path().trim_end_matches('/') == "/v2/events" {
-            let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
-            return proxy_events(&leader, &m.me, authorization).await;
+            // Marathon 1.7 and later redirect the event stream to the leader instead of
+            // proxying it (MARATHON-7178; marathon-lb #594): 302 with the leader's URL.
+            let target = match uri.query() {
+                Some(q) => format!("http://{leader}/v2/events?{q}"),
+                None => format!("http://{leader}/v2/events"),
+            };
+            let mut r = respond(StatusCode::FOUND, "text/plain", String::new());
+            if let Ok(v) = HeaderValue::from_str(&target) {
+                r.headers_mut().insert("location", v);
+            }
+            return r;
         }
         let mut fwd: Vec<(String, String)> =
             vec![("X-Marathon-Via".into(), format!("1.1 {}", m.me))];
@@ -702,7 +711,11 @@ async fn api(
     let r = match (method.as_str(), path) {
         ("GET", "/v2/apps") => {
             let w = m.work();
-            let apps: Vec<Value> = w.apps.values().map(|a| w.app_json(a, false)).collect();
+            // `embed=apps.tasks` lists each app's tasks with it (marathon-lb's one read).
+            let tasks = query
+                .split('&')
+                .any(|p| p == "embed=apps.tasks" || p == "embed=apps%2Etasks");
+            let apps: Vec<Value> = w.apps.values().map(|a| w.app_json(a, tasks)).collect();
             (StatusCode::OK, json!({"apps": apps}))
         }
         ("POST", "/v2/apps") => create_app(m, &c, body).await,
@@ -890,7 +903,9 @@ async fn create_app(m: &Arc<Marathon>, c: &zk::Client, body: &[u8]) -> (StatusCo
             &format!("An app with id [{id}] already exists."),
         );
     }
-    let (app, _) = match workload::app_definition(&id, &v, None) {
+    let app = match workload::app_definition(&id, &v, None)
+        .and_then(|(app, _)| with_service_ports(m, &id, app))
+    {
         Ok(a) => a,
         Err(e) => return e,
     };
@@ -902,6 +917,30 @@ async fn create_app(m: &Arc<Marathon>, c: &zk::Client, body: &[u8]) -> (StatusCo
             (StatusCode::CREATED, out)
         }
         Err(e) => e,
+    }
+}
+
+/// The app with a service port for each port definition of port 0, none held by another
+/// app; 422 when the range is used up.
+fn with_service_ports(
+    m: &Marathon,
+    id: &str,
+    mut app: Value,
+) -> Result<Value, (StatusCode, Value)> {
+    let taken: std::collections::BTreeSet<u64> = m
+        .work()
+        .apps
+        .iter()
+        .filter(|(other, _)| other.as_str() != id)
+        .flat_map(|(_, a)| crate::ports::service_ports(a))
+        .collect();
+    match crate::ports::assign_service_ports(&mut app, &taken) {
+        Some(()) => Ok(app),
+        None => Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"message": "Object is not valid", "details": [{"path": "/portDefinitions",
+                "errors": ["no free service port left in 10000-20000"]}]}),
+        )),
     }
 }
 
@@ -923,7 +962,9 @@ async fn update_app(
     }
     let base = m.work().apps.get(id).cloned();
     let created = base.is_none();
-    let (app, config_changed) = match workload::app_definition(id, &v, base.as_ref()) {
+    let (app, config_changed) = match workload::app_definition(id, &v, base.as_ref())
+        .and_then(|(app, changed)| Ok((with_service_ports(m, id, app)?, changed)))
+    {
         Ok(a) => a,
         Err(e) => return e,
     };
@@ -1047,6 +1088,9 @@ async fn app_tasks(
     }
 }
 
+/// How often a quiet `/v2/events` stream carries a heartbeat.
+const EVENT_HEARTBEAT: Duration = Duration::from_secs(5);
+
 /// `/v2/events`: server-sent events, `event_stream_attached` first.
 fn events(m: &Arc<Marathon>) -> Response {
     let rx = m.events.subscribe();
@@ -1062,10 +1106,14 @@ fn events(m: &Arc<Marathon>) -> Response {
             ));
         }
         loop {
-            match rx.recv().await {
-                Ok(e) => return Some((Ok(Bytes::from(e)), (None, rx))),
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return None,
+            // A quiet stream carries a heartbeat (an empty line, as akka-http's
+            // `ServerSentEvent.heartbeat`), so subscribers can tell quiet from dead.
+            let next = tokio::time::timeout(EVENT_HEARTBEAT, rx.recv()).await;
+            match next {
+                Err(_) => return Some((Ok(Bytes::from_static(b"\n")), (None, rx))),
+                Ok(Ok(e)) => return Some((Ok(Bytes::from(e)), (None, rx))),
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => continue,
+                Ok(Err(broadcast::error::RecvError::Closed)) => return None,
             }
         }
     });
@@ -1078,98 +1126,5 @@ fn events(m: &Arc<Marathon>) -> Response {
         "cache-control",
         HeaderValue::from_static("no-cache, no-store, must-revalidate"),
     );
-    r
-}
-
-/// A standby streams the leader's `/v2/events` through (as Marathon 1.10's proxy does).
-/// The caller's `Authorization` goes along: the leader checks it again.
-async fn proxy_events(leader: &str, me: &str, authorization: Option<&str>) -> Response {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let auth = authorization
-        .filter(|a| !a.contains(['\r', '\n']))
-        .map(|a| format!("Authorization: {a}\r\n"))
-        .unwrap_or_default();
-    let connect = async {
-        let mut s = tokio::net::TcpStream::connect(leader).await.ok()?;
-        let req = format!(
-            "GET /v2/events HTTP/1.1\r\nHost: {leader}\r\nAccept: text/event-stream\r\nX-Marathon-Via: 1.1 {me}\r\n{auth}\r\n"
-        );
-        s.write_all(req.as_bytes()).await.ok()?;
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 4096];
-        loop {
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
-                let rest = buf[end + 4..].to_vec();
-                return Some((s, head, rest));
-            }
-            let n = s.read(&mut chunk).await.ok()?;
-            if n == 0 {
-                return None;
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-    };
-    let Ok(Some((stream, head, rest))) =
-        tokio::time::timeout(Duration::from_secs(5), connect).await
-    else {
-        return respond(
-            StatusCode::BAD_GATEWAY,
-            "text/plain",
-            "Could not determine the current leader".into(),
-        );
-    };
-    if !head.starts_with("http/1.1 200") {
-        return respond(
-            StatusCode::BAD_GATEWAY,
-            "text/plain",
-            "Leader refused the event stream".into(),
-        );
-    }
-    let chunked = head.contains("transfer-encoding: chunked");
-    let body = futures_util::stream::unfold((stream, rest), move |(mut s, mut buf)| async move {
-        let mut chunk = [0u8; 4096];
-        loop {
-            if !chunked {
-                if !buf.is_empty() {
-                    let out = std::mem::take(&mut buf);
-                    return Some((
-                        Ok::<_, std::convert::Infallible>(Bytes::from(out)),
-                        (s, buf),
-                    ));
-                }
-            } else if let Some(nl) = buf.windows(2).position(|w| w == b"\r\n") {
-                let size = usize::from_str_radix(
-                    String::from_utf8_lossy(&buf[..nl])
-                        .split(';')
-                        .next()
-                        .unwrap_or("")
-                        .trim(),
-                    16,
-                )
-                .unwrap_or(0);
-                if size == 0 {
-                    return None;
-                }
-                if buf.len() >= nl + 2 + size + 2 {
-                    let out = buf[nl + 2..nl + 2 + size].to_vec();
-                    buf.drain(..nl + 2 + size + 2);
-                    return Some((Ok(Bytes::from(out)), (s, buf)));
-                }
-            }
-            match s.read(&mut chunk).await {
-                Ok(0) | Err(_) => return None,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-    });
-    let mut r = Response::new(axum::body::Body::from_stream(body));
-    r.headers_mut().insert(
-        "content-type",
-        HeaderValue::from_static("text/event-stream"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("1.1 {me}")) {
-        r.headers_mut().insert("x-marathon-via", v);
-    }
     r
 }

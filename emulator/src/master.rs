@@ -1245,6 +1245,7 @@ async fn launch(m: &Master, body: &[u8]) -> Response {
                 json["container"] =
                     json!({"type": "DOCKER", "docker": {"image": i, "network": "HOST"}});
             }
+            crate::agent::add_ports(&mut json, task);
             let mut rec = TaskRec {
                 json,
                 agent_id: agent_id.clone(),

@@ -15,7 +15,9 @@
 //! tasks it does not know, and finishes a deployment when every affected app runs its
 //! instances. Simplified: no offers (the leader picks the agent from `/master/state` and
 //! asks the master to launch there), no health checks (`tasksHealthy` is 0), no
-//! constraints, ports or readiness; a config change replaces every instance at once
+//! constraints or readiness; ports as `ports.rs` says (service ports, host ports from the
+//! agent's `ports` resource, the task's environment); a config change replaces every
+//! instance at once
 //! (launch the new ones, then kill the old), a DELETE of a deployment removes it without
 //! a rollback.
 
@@ -48,6 +50,12 @@ pub struct Instance {
     pub state: String,
     #[serde(default)]
     pub killing: bool,
+    /// Host ports taken from the agent's `ports` resource, one per port definition.
+    #[serde(default)]
+    pub ports: Vec<u64>,
+    /// The app's service ports when the task was launched.
+    #[serde(default)]
+    pub service_ports: Vec<u64>,
     #[serde(skip)]
     pub since: Option<Instant>,
 }
@@ -275,6 +283,8 @@ pub fn app_definition(
         match k.as_str() {
             "id" | "version" | "versionInfo" | "tasks" | "deployments" | "tasksRunning"
             | "tasksStaged" | "tasksHealthy" | "tasksUnhealthy" | "lastTaskFailure" => {}
+            // Normalized below, from either form.
+            "ports" | "portDefinitions" => {}
             "instances" => {
                 let Some(n) = v.as_u64() else {
                     return Err(invalid("/instances", "error.min"));
@@ -298,6 +308,12 @@ pub fn app_definition(
             }
         }
     }
+    if let Some(defs) = crate::ports::definitions_from_request(body) {
+        if app["portDefinitions"] != defs {
+            config_changed = true;
+        }
+        app["portDefinitions"] = defs;
+    }
     app["id"] = json!(id);
     let image = app["container"]["docker"]["image"].as_str().is_some();
     if app["cmd"].as_str().is_none() && !app["args"].is_array() && !image {
@@ -319,11 +335,33 @@ pub fn app_definition(
     Ok((app, config_changed))
 }
 
+/// The environment Marathon gives a task (`KEY=value` each): the app's `env` (string
+/// values; secrets are not emulated), its identity and its ports.
+fn task_environment(app: &Value, host_ports: &[u64]) -> Vec<String> {
+    let mut env: Vec<String> = app["env"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some(format!("{k}={}", v.as_str()?)))
+        .collect();
+    for key in ["id", "version"] {
+        if let Some(v) = app[key].as_str() {
+            env.push(format!("MARATHON_APP_{}={v}", key.to_uppercase()));
+        }
+    }
+    env.extend(
+        crate::ports::environment(app, host_ports)
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}")),
+    );
+    env
+}
+
 /// A task in `/v2/tasks` and an app's `tasks`.
 pub fn task_json(i: &Instance) -> Value {
     let mut t = json!({
         "appId": i.app_id, "healthCheckResults": [], "host": i.host, "id": i.task_id,
-        "ipAddresses": [{"ipAddress": i.host, "protocol": "IPv4"}], "ports": [], "servicePorts": [],
+        "ipAddresses": [{"ipAddress": i.host, "protocol": "IPv4"}], "ports": i.ports, "servicePorts": i.service_ports,
         "slaveId": i.agent_id, "state": i.state, "stagedAt": i.staged_at, "version": i.version,
         "localVolumes": [], "role": "*",
     });
@@ -404,6 +442,15 @@ impl Workload {
         let st = &view.state;
         let mut tasks: BTreeMap<String, &Value> = BTreeMap::new();
         let mut used: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        // Host ports taken per agent: every framework's active tasks, and this Marathon's
+        // own instances (launched ones may not be in the master's state yet).
+        let mut used_ports: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+        for i in self.instances.values() {
+            used_ports
+                .entry(i.agent_id.clone())
+                .or_default()
+                .extend(i.ports.iter().copied());
+        }
         let mut known_fw = false;
         for f in st["frameworks"].as_array().into_iter().flatten() {
             let mine = f["id"] == fw;
@@ -411,9 +458,12 @@ impl Workload {
             for key in ["tasks", "unreachable_tasks", "completed_tasks"] {
                 for t in f[key].as_array().into_iter().flatten() {
                     if key == "tasks" {
-                        let u = used
-                            .entry(t["slave_id"].as_str().unwrap_or_default().to_string())
-                            .or_default();
+                        let agent = t["slave_id"].as_str().unwrap_or_default().to_string();
+                        used_ports
+                            .entry(agent.clone())
+                            .or_default()
+                            .extend(crate::ports::ports_of(&t["resources"]));
+                        let u = used.entry(agent).or_default();
                         u.0 += t["resources"]["cpus"].as_f64().unwrap_or(0.0);
                         u.1 += t["resources"]["mem"].as_f64().unwrap_or(0.0);
                     }
@@ -467,7 +517,7 @@ impl Workload {
                     json!({"eventType": "status_update_event", "timestamp": iso(now_f64()),
                         "slaveId": i.agent_id, "taskId": i.task_id, "taskStatus": next,
                         "message": "", "appId": i.app_id, "host": i.host,
-                        "ipAddresses": [{"ipAddress": i.host, "protocol": "IPv4"}], "ports": [],
+                        "ipAddresses": [{"ipAddress": i.host, "protocol": "IPv4"}], "ports": i.ports,
                         "version": i.version}),
                 ));
             }
@@ -541,7 +591,7 @@ impl Workload {
                     a["active"] == true
                         && !draining.contains(a["hostname"].as_str().unwrap_or_default())
                 });
-                let mut best: Option<(&Value, (usize, f64))> = None;
+                let mut best: Option<(&Value, (usize, f64), Vec<u64>)> = None;
                 for a in candidates {
                     let aid = a["id"].as_str().unwrap_or_default().to_string();
                     let u = used.get(&aid).copied().unwrap_or_default();
@@ -550,13 +600,20 @@ impl Workload {
                     if free_cpus + 1e-9 < cpus || free_mem + 1e-9 < mem {
                         continue;
                     }
+                    let Some(host_ports) = crate::ports::pick_host_ports(
+                        app,
+                        a["resources"]["ports"].as_str().unwrap_or_default(),
+                        used_ports.get(&aid).unwrap_or(&BTreeSet::new()),
+                    ) else {
+                        continue;
+                    };
                     let n = per_agent.get(&(id.clone(), aid)).copied().unwrap_or(0);
                     let key = (n, u.0);
-                    if best.as_ref().is_none_or(|(_, k)| key < *k) {
-                        best = Some((a, key));
+                    if best.as_ref().is_none_or(|(_, k, _)| key < *k) {
+                        best = Some((a, key, host_ports));
                     }
                 }
-                let Some((a, _)) = best else {
+                let Some((a, _, host_ports)) = best else {
                     break;
                 };
                 let aid = a["id"].as_str().unwrap_or_default().to_string();
@@ -565,6 +622,10 @@ impl Workload {
                 u.0 += cpus;
                 u.1 += mem;
                 *per_agent.entry((id.clone(), aid.clone())).or_default() += 1;
+                used_ports
+                    .entry(aid.clone())
+                    .or_default()
+                    .extend(host_ports.iter().copied());
                 let task_id = format!(
                     "{}.instance-{}._app.1",
                     id.trim_start_matches('/').replace('/', "."),
@@ -581,6 +642,8 @@ impl Workload {
                     started_at: None,
                     state: "TASK_STAGING".into(),
                     killing: false,
+                    ports: host_ports.clone(),
+                    service_ports: crate::ports::service_ports(app),
                     since: Some(Instant::now()),
                 };
                 let mut labels = vec![json!({"key": "MARATHON_APP_ID", "value": id})];
@@ -589,11 +652,17 @@ impl Workload {
                         labels.push(json!({"key": k, "value": v}));
                     }
                 }
-                let task = json!({
-                    "task_id": task_id, "name": id.trim_start_matches('/').replace('/', "."),
+                let name = id.trim_start_matches('/').replace('/', ".");
+                let mut task = json!({
+                    "task_id": task_id, "name": name,
                     "cmd": app["cmd"], "image": app["container"]["docker"]["image"],
                     "cpus": cpus, "mem": mem, "labels": {"labels": labels},
+                    "env": task_environment(app, &host_ports),
                 });
+                if !host_ports.is_empty() {
+                    task["ports"] = json!(host_ports);
+                    task["discovery"] = crate::ports::discovery(app, &name, &host_ports);
+                }
                 plan.launch.push((inst, task));
             }
         }

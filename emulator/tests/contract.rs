@@ -4,280 +4,32 @@
 //! failover, redirects, Marathon forwarding, agent re-registration, the maintenance state
 //! machine, quorum loss, and the refusal of a Marathon downgrade.
 
+#[path = "../../tests/common/emulated.rs"]
+mod emulated;
 #[path = "../../tests/common/fleet.rs"]
 mod fleet;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use fleet::{fleet, four_letter, Fleet, Scoped};
+use emulated::{
+    cluster, eventually, get, http, http_with, image_name, marathon_leader, settled, Cluster,
+    TaskContainers,
+};
+use fleet::{fleet, four_letter, Fleet};
 use serde_json::Value;
-
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Resp {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-}
-
-fn http(method: &str, addr: &str, path: &str, body: &str) -> Option<Resp> {
-    http_with(method, addr, path, body, "")
-}
-
-/// [`http`] with more header lines (`"Name: value\r\n"` each).
-fn http_with(method: &str, addr: &str, path: &str, body: &str, extra: &str) -> Option<Resp> {
-    let mut s = TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf).to_string();
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let mut lines = head.lines();
-    let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
-        .collect();
-    Some(Resp {
-        status,
-        headers,
-        body: body.to_string(),
-    })
-}
-
-/// An emulator image's name in the test bed's registry: `EMULATOR_IMAGE_PREFIX` (as
-/// `images/emulator/build.sh` was run with) lets a branch test its images without
-/// replacing the shared tags.
-fn image_name(image: &str) -> String {
-    if image.starts_with("zookeeper:") {
-        return image.to_string();
-    }
-    format!(
-        "{}{image}",
-        std::env::var("EMULATOR_IMAGE_PREFIX").unwrap_or_default()
-    )
-}
-
-fn get(addr: &str, path: &str) -> Option<Resp> {
-    http("GET", addr, path, "")
-}
-
-fn eventually<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
-struct Cluster<'a> {
-    f: &'a Fleet,
-    label: String,
-    ips: Vec<String>,
-    zk: String,
-}
-
-impl Cluster<'_> {
-    fn run(&self, host: usize, name: &str, image: &str, env: &[String], extra: &[&str]) {
-        let host = format!("host{}", host + 1);
-        let mut args: Vec<String> = vec![
-            "run".into(),
-            "-d".into(),
-            "--name".into(),
-            format!("contract-{name}"),
-            "--label".into(),
-            self.label.clone(),
-            "--net".into(),
-            "host".into(),
-        ];
-        for e in env {
-            args.push("-e".into());
-            args.push(e.clone());
-        }
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args.push(format!("{}/{}", self.f.registry, image_name(image)));
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.f.docker_ok(&host, &refs);
-    }
-
-    fn master(&self, host: usize, image: &str, quorum: u32) {
-        self.master_with(host, image, quorum, "1secs");
-    }
-
-    /// A master whose agents are unreachable after 3 × `ping` without an answer.
-    fn master_with(&self, host: usize, image: &str, quorum: u32, ping: &str) {
-        let ip = &self.ips[host];
-        self.run(
-            host,
-            "master",
-            image,
-            &[
-                format!("MESOS_ZK={}/mesos", self.zk),
-                format!("MESOS_QUORUM={quorum}"),
-                format!("MESOS_IP={ip}"),
-                format!("MESOS_HOSTNAME={ip}"),
-                "MESOS_WORK_DIR=/var/lib/mesos".into(),
-                "MESOS_REGISTRY_FETCH_TIMEOUT=8secs".into(),
-                format!("MESOS_AGENT_PING_TIMEOUT={ping}"),
-                "MESOS_MAX_AGENT_PING_TIMEOUTS=3".into(),
-                "MESOS_ISOLATOR=ignored".into(),
-            ],
-            &[],
-        );
-    }
-
-    /// An agent as the operator runs it: work dir on a volume, the host's Docker socket,
-    /// executors in the agent's own image.
-    fn agent(&self, host: usize) {
-        self.agent_with(host, &[]);
-    }
-
-    /// [`Cluster::agent`] with more flags (`MESOS_*` variables).
-    fn agent_with(&self, host: usize, more: &[String]) {
-        let ip = &self.ips[host];
-        let mut env = vec![
-            format!("MESOS_MASTER={}/mesos", self.zk),
-            format!("MESOS_IP={ip}"),
-            format!("MESOS_HOSTNAME={ip}"),
-            "MESOS_WORK_DIR=/var/lib/mesos".into(),
-            format!(
-                "MESOS_DOCKER_MESOS_IMAGE={}/{}",
-                self.f.registry,
-                image_name("mesos-agent:1.11.0")
-            ),
-        ];
-        env.extend(more.iter().cloned());
-        self.run(
-            host,
-            "agent",
-            "mesos-agent:1.11.0",
-            &env,
-            &[
-                "-v",
-                "agent-work:/var/lib/mesos",
-                "-v",
-                "/var/run/docker.sock:/var/run/docker.sock",
-                "--restart",
-                "unless-stopped",
-            ],
-        );
-    }
-
-    fn marathon(&self, host: usize, name: &str, image: &str) {
-        let ip = &self.ips[host];
-        self.run(
-            host,
-            name,
-            image,
-            &[
-                format!("MARATHON_MASTER={}/mesos", self.zk),
-                format!("MARATHON_ZK={}/marathon", self.zk),
-                format!("MARATHON_HOSTNAME={ip}"),
-                "MARATHON_HTTP_PORT=8080".into(),
-            ],
-            &[],
-        );
-    }
-
-    fn leader(&self) -> usize {
-        eventually("a single elected master", 60, || {
-            let elected: Vec<usize> = (0..3)
-                .filter(|i| {
-                    get(&format!("{}:5050", self.ips[*i]), "/metrics/snapshot")
-                        .is_some_and(|r| r.status == 200 && r.json()["master/elected"] == 1.0)
-                })
-                .collect();
-            (elected.len() == 1).then(|| elected[0])
-        })
-    }
-
-    fn state(&self, leader: usize) -> Value {
-        get(&format!("{}:5050", self.ips[leader]), "/master/state")
-            .map(|r| r.json())
-            .unwrap_or_default()
-    }
-}
 
 #[test]
 fn the_emulator_honours_the_documented_contract() {
     let _g = fleet::exclusive();
     let f = fleet();
-    let label = format!("io.mesos-operator.test=contract-{}", std::process::id());
-    let _scope = Scoped {
-        fleet: f,
-        label: label.clone(),
-    };
-    let ips: Vec<String> = f.hosts.values().take(3).map(|h| h.ip.clone()).collect();
-    let zk = format!(
-        "zk://{}",
-        ips.iter()
-            .map(|i| format!("{i}:2181"))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    let c = Cluster {
-        f,
-        label,
-        ips: ips.clone(),
-        zk,
-    };
-    for h in f.hosts.values() {
-        f.docker(
-            &h.name,
-            &["volume", "rm", "-f", "agent-work", "contract-zk"],
-        );
-    }
+    let (c, _scope) = cluster(f, "contract");
+    let ips = c.ips.clone();
 
     // A real ZooKeeper 3.8 ensemble across the three hosts.
-    let ens: String = ips
-        .iter()
-        .enumerate()
-        .map(|(i, ip)| format!("{}={ip}", i + 1))
-        .collect::<Vec<_>>()
-        .join(",");
-    for (i, ip) in ips.iter().enumerate() {
-        c.run(
-            i,
-            "zk",
-            "zookeeper:3.8.0",
-            &[
-                format!("ZK_SERVER_ID={}", i + 1),
-                format!("ZK_ENSEMBLE={ens}"),
-                format!("ZK_ADDRESS={ip}"),
-            ],
-            &["-v", "contract-zk:/var/lib/zookeeper"],
-        );
-    }
-    eventually("a ZooKeeper quorum", 60, || {
-        let leaders = ips
-            .iter()
-            .filter(|ip| {
-                four_letter(ip, 2181, "srvr", Duration::from_secs(2)).contains("Mode: leader")
-            })
-            .count();
-        (leaders == 1).then_some(())
-    });
+    c.zookeeper();
 
     // A master with --zk and no --quorum exits with Mesos' own message.
     let no_quorum = f.docker(
@@ -597,66 +349,6 @@ fn the_emulator_honours_the_documented_contract() {
     });
 }
 
-impl Cluster<'_> {
-    /// A ZooKeeper 3.8 ensemble on the first three hosts, waited for.
-    fn zookeeper(&self) {
-        let ens: String = self
-            .ips
-            .iter()
-            .enumerate()
-            .map(|(i, ip)| format!("{}={ip}", i + 1))
-            .collect::<Vec<_>>()
-            .join(",");
-        for (i, ip) in self.ips.iter().enumerate() {
-            self.run(
-                i,
-                "zk",
-                "zookeeper:3.8.0",
-                &[
-                    format!("ZK_SERVER_ID={}", i + 1),
-                    format!("ZK_ENSEMBLE={ens}"),
-                    format!("ZK_ADDRESS={ip}"),
-                ],
-                &["-v", "contract-zk:/var/lib/zookeeper"],
-            );
-        }
-        eventually("a ZooKeeper quorum", 60, || {
-            let leaders = self
-                .ips
-                .iter()
-                .filter(|ip| {
-                    four_letter(ip, 2181, "srvr", Duration::from_secs(2)).contains("Mode: leader")
-                })
-                .count();
-            (leaders == 1).then_some(())
-        });
-    }
-}
-
-/// A cluster of its own on the fleet: label, scope and a clean slate of volumes.
-fn cluster<'a>(f: &'a Fleet, name: &str) -> (Cluster<'a>, Scoped<'a>) {
-    let label = format!("io.mesos-operator.test={name}-{}", std::process::id());
-    let scope = Scoped {
-        fleet: f,
-        label: label.clone(),
-    };
-    let ips: Vec<String> = f.hosts.values().take(3).map(|h| h.ip.clone()).collect();
-    let zk = format!(
-        "zk://{}",
-        ips.iter()
-            .map(|i| format!("{i}:2181"))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    for h in f.hosts.values() {
-        f.docker(
-            &h.name,
-            &["volume", "rm", "-f", "agent-work", "contract-zk"],
-        );
-    }
-    (Cluster { f, label, ips, zk }, scope)
-}
-
 fn secs(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 10.0).round() / 10.0
 }
@@ -710,15 +402,7 @@ fn measure_failover(c: &Cluster, stop_signal: Option<&str>) -> (f64, f64, String
             &extra,
         );
     }
-    eventually("three agents and Marathon", 90, || {
-        let st = c.state(leader);
-        let agents = st["slaves"].as_array()?.len();
-        let fw = st["frameworks"]
-            .as_array()?
-            .iter()
-            .any(|f| f["active"] == true);
-        (agents == 3 && fw).then_some(())
-    });
+    c.agents_and_marathon_registered(leader, 90);
     let t0 = Instant::now();
     f.docker_ok(&format!("host{}", leader + 1), &["stop", "contract-master"]);
     let stop = secs(t0);
@@ -826,40 +510,6 @@ fn zk_children(servers: &str, path: &str) -> Vec<(String, String)> {
     })
 }
 
-/// Removes the task containers the emulated agents started (they carry no test label).
-struct TaskContainers<'a>(&'a Fleet);
-
-impl Drop for TaskContainers<'_> {
-    fn drop(&mut self) {
-        self.0.remove_labelled("io.mesos-emulator.agent");
-    }
-}
-
-fn marathon_leader(c: &Cluster) -> String {
-    eventually("a Marathon leader", 60, || {
-        let r = get(&format!("{}:8080", c.ips[0]), "/v2/leader")
-            .filter(|r| r.status == 200)
-            .or_else(|| get(&format!("{}:8080", c.ips[1]), "/v2/leader"))
-            .filter(|r| r.status == 200)?;
-        Some(r.json()["leader"].as_str().unwrap_or_default().to_string())
-    })
-}
-
-/// The app as Marathon reports it, once it runs `n` instances with no deployment left.
-fn settled(addr: &str, app: &str, n: u64, secs: u64) -> Value {
-    eventually(&format!("{app} running {n} instances"), secs, || {
-        // A standby without a leader yet answers 502 (text).
-        let r = get(addr, &format!("/v2/apps{app}")).filter(|r| r.status == 200)?;
-        let a = r.json()["app"].clone();
-        (r.status == 200
-            && a["tasksRunning"] == n
-            && a["instances"] == n
-            && a["deployments"].as_array()?.is_empty()
-            && a["tasks"].as_array()?.len() == n as usize)
-            .then_some(a)
-    })
-}
-
 /// Waits until the leading Marathon's scheduler has decided twice on what the leading
 /// master shows now. Each time, `app` is scaled to the `n` instances it has: a deployment
 /// that only the scheduler's reconciliation finishes, and only one that found its framework
@@ -888,6 +538,122 @@ fn marathon_decided(addr: &str, app: &str, n: u64) {
             },
         );
     }
+}
+
+/// Ports as Marathon and Mesos hand them out: an app with port definitions gets service
+/// ports (10000 and up, one per definition, unique across apps); each of its tasks gets
+/// host ports from its agent's `[31000-32000]`, reported in Marathon's tasks (`ports`,
+/// `servicePorts`, with `embed=apps.tasks` too) and in the master's state
+/// (`resources.ports`, `discovery`), and handed to the command as `$PORT0`, `$PORTS`:
+/// `mesos-emulator respond` answers on them with its task id. A standby redirects
+/// `/v2/events` to the leader. The app is deleted again, its tasks gone.
+fn ports_are_assigned_reported_and_served(
+    c: &Cluster,
+    leader: usize,
+    mleader: &str,
+    standby: &str,
+) {
+    let app = r#"{"id":"/hello","cmd":"mesos-emulator respond","instances":2,"cpus":0.1,"mem":16,
+        "portDefinitions":[{"port":0,"name":"http"},{"port":0}]}"#;
+    let r = http("POST", standby, "/v2/apps", app).unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+    let defs = r.json()["portDefinitions"].clone();
+    assert_eq!(defs[0]["port"], 10000, "{defs}");
+    assert_eq!(defs[0]["name"], "http");
+    assert_eq!(defs[0]["protocol"], "tcp");
+    assert_eq!(defs[1]["port"], 10001, "{defs}");
+    let r = http(
+        "POST",
+        mleader,
+        "/v2/apps",
+        r#"{"id":"/other","cmd":"sleep 3600","instances":0,"ports":[0]}"#,
+    )
+    .unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        r.json()["portDefinitions"][0]["port"],
+        10002,
+        "service ports are unique across apps"
+    );
+    let hello = settled(mleader, "/hello", 2, 90);
+    let listed = get(standby, "/v2/apps?embed=apps.tasks").unwrap().json();
+    let embedded = listed["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "/hello")
+        .unwrap()
+        .clone();
+    assert_eq!(embedded["tasks"].as_array().unwrap().len(), 2, "{embedded}");
+    assert!(get(standby, "/v2/apps").unwrap().json()["apps"][0]["tasks"].is_null());
+    let st = c.state(leader);
+    let mesos_tasks: Vec<Value> = st["frameworks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["tasks"].as_array().cloned().unwrap_or_default())
+        .collect();
+    for t in hello["tasks"].as_array().unwrap() {
+        let ports: Vec<u64> = t["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_u64().unwrap())
+            .collect();
+        assert_eq!(ports.len(), 2, "{t}");
+        assert!(ports.iter().all(|p| (31000..=32000).contains(p)), "{t}");
+        assert_eq!(t["servicePorts"], serde_json::json!([10000, 10001]));
+        let id = t["id"].as_str().unwrap();
+        let host = t["host"].as_str().unwrap();
+        let m = mesos_tasks
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap_or_else(|| panic!("{id} in the master's state"));
+        let want = if ports[1] == ports[0] + 1 {
+            format!("[{}-{}]", ports[0], ports[1])
+        } else {
+            format!("[{}-{}, {}-{}]", ports[0], ports[0], ports[1], ports[1])
+        };
+        assert_eq!(m["resources"]["ports"], want.as_str(), "{m}");
+        assert_eq!(m["discovery"]["visibility"], "FRAMEWORK");
+        assert_eq!(m["discovery"]["ports"]["ports"][0]["number"], ports[0]);
+        assert_eq!(m["discovery"]["ports"]["ports"][0]["name"], "http");
+        // The task serves HTTP on each of its ports, naming itself.
+        for p in &ports {
+            let r = eventually(&format!("{id} answering on {host}:{p}"), 30, || {
+                get(&format!("{host}:{p}"), "/").filter(|r| r.status == 200)
+            });
+            assert_eq!(r.body, format!("{id} {host}:{p}\n"));
+            assert_eq!(r.header("x-task-id"), Some(id));
+        }
+    }
+    // Two tasks on one agent never share a host port.
+    let mut taken = BTreeSet::new();
+    for t in hello["tasks"].as_array().unwrap() {
+        for p in t["ports"].as_array().unwrap() {
+            assert!(
+                taken.insert((t["host"].to_string(), p.as_u64().unwrap())),
+                "{hello}"
+            );
+        }
+    }
+    let r = get(standby, "/v2/events").unwrap();
+    assert_eq!(r.status, 302, "a standby redirects the event stream");
+    assert_eq!(
+        r.header("location"),
+        Some(format!("http://{mleader}/v2/events").as_str())
+    );
+    for id in ["/hello", "/other"] {
+        assert_eq!(
+            http("DELETE", mleader, &format!("/v2/apps{id}"), "")
+                .unwrap()
+                .status,
+            200
+        );
+    }
+    eventually("the port app's tasks gone", 60, || {
+        (master_running(c, leader).len() == 3).then_some(())
+    });
 }
 
 /// What an emulated agent logs when the master refuses it for its machine's DOWN.
@@ -1023,15 +789,7 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
     }
     c.marathon(0, "marathon", "marathon:1.10.26");
     c.marathon(1, "marathon", "marathon:1.10.26");
-    eventually("three agents and Marathon", 60, || {
-        let st = c.state(leader);
-        let agents = st["slaves"].as_array()?.len();
-        let fw = st["frameworks"]
-            .as_array()?
-            .iter()
-            .any(|f| f["active"] == true);
-        (agents == 3 && fw).then_some(())
-    });
+    c.agents_and_marathon_registered(leader, 60);
     let mleader = marathon_leader(&c);
     let standby = if mleader == format!("{}:8080", c.ips[0]) {
         format!("{}:8080", c.ips[1])
@@ -1163,6 +921,8 @@ fn marathon_apps_run_as_tasks_and_survive_failovers_restarts_and_maintenance() {
             "task {id} runs as a container on {hname}"
         );
     }
+
+    ports_are_assigned_reported_and_served(&c, leader, &mleader, &standby);
 
     // Scale: PUT answers with the deployment; the events stream shows it and the tasks.
     let r = http("PUT", &standby, "/v2/apps/web", r#"{"instances":3}"#).unwrap();

@@ -67,6 +67,13 @@ async fn serves(
             probe::zk_server(addr).await.observation.serves()
                 && commits_through(addr, zk_auth).await
         }
+        // A DNS server's HTTP API (its records are served by the same process), a load
+        // balancer's health check.
+        Component::Dns => probe::status_of(addr, "/v1/version", None).await == Some(200),
+        Component::LoadBalancer => {
+            probe::status_of(addr, crate::observe::LOAD_BALANCER_HEALTH_PATH, None).await
+                == Some(200)
+        }
         // No last look is defined for the others: not proven to serve, so nothing is
         // stopped on the strength of them.
         Component::Agents | Component::Marathon => false,

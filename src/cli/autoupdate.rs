@@ -48,7 +48,7 @@ pub enum AutoUpdateCommand {
 /// A component name on the command line; bad usage (exit 2) otherwise.
 pub(super) fn component(s: &str) -> Result<Component, String> {
     Component::parse(s).ok_or_else(|| {
-        format!("'{s}' is not a component; use zookeeper, masters, agents or marathon")
+        format!("'{s}' is not a component; use zookeeper, masters, agents, marathon, dns or loadBalancer")
     })
 }
 

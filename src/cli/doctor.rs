@@ -252,6 +252,15 @@ fn probe(o: &Observed, c: Component, host: &str) -> String {
             Some(m) => format!("/ping {}", if m.healthy { "pong" } else { "failed" }),
             None => "did not answer".into(),
         },
+        Component::Dns => match o.dns.members.get(host) {
+            Some(m) if m.healthy => "names a leading master (/v1/hosts/leader.<domain>)".into(),
+            Some(_) => "answers, but names no leading master yet".into(),
+            None => "did not answer".into(),
+        },
+        Component::LoadBalancer => match o.load_balancer.members.get(host) {
+            Some(m) => format!("health check {}", if m.healthy { "200" } else { "failed" }),
+            None => "did not answer".into(),
+        },
     }
 }
 

@@ -174,7 +174,7 @@ pub(super) async fn delete_cascade(
     };
     let requested_at = store.request_deletion(name, purge_data).await?;
     eprintln!(
-        "{name}: deletion requested; waiting for the operator to remove Marathon, agents, masters and ZooKeeper{}",
+        "{name}: deletion requested; waiting for the operator to remove the load balancer, DNS, Marathon, agents, masters and ZooKeeper{}",
         if purge_data {
             ", then their data volumes"
         } else {

@@ -28,7 +28,7 @@ fn retag(image: &str, tag: &str) -> Result<String, CliError> {
 pub(super) async fn bump(store: &Store, name: &str, component: &str, tag: &str) -> CliResult {
     let c = Component::parse(component).ok_or_else(|| {
         CliError::Input(format!(
-            "unknown component '{component}'; use zookeeper, masters, agents or marathon"
+            "unknown component '{component}'; use zookeeper, masters, agents, marathon, dns or loadBalancer"
         ))
     })?;
     if tag.is_empty() || tag.contains(['/', ':', '@']) {
@@ -48,12 +48,7 @@ pub(super) async fn bump(store: &Store, name: &str, component: &str, tag: &str) 
     }
     let new_image = retag(cur.doc.image(c).unwrap_or_default(), tag)?;
     let set = |d: &mut MesosCluster| {
-        let slot = match c {
-            Component::Zookeeper => Some(&mut d.spec.zookeeper.image),
-            Component::Masters => Some(&mut d.spec.masters.image),
-            Component::Agents => Some(&mut d.spec.agents.image),
-            Component::Marathon => d.spec.marathon.as_mut().map(|m| &mut m.image),
-        };
+        let slot = d.image_mut(c);
         if let Some(img) = slot {
             if let Ok(n) = retag(img, tag) {
                 *img = n;

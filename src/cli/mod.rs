@@ -205,7 +205,7 @@ enum Command {
         /// Cluster name.
         #[arg(value_parser = cluster_name)]
         name: String,
-        /// zookeeper, masters, agents or marathon.
+        /// zookeeper, masters, agents, marathon, dns or loadBalancer (lb).
         component: String,
         /// The new tag, e.g. 1.12.0-rc1.
         tag: String,
@@ -246,7 +246,7 @@ enum Command {
         /// Cluster name.
         #[arg(value_parser = cluster_name)]
         name: String,
-        /// Also remove the cluster's containers (Marathon, agents, masters, ZooKeeper),
+        /// Also remove the cluster's containers (the load balancer, DNS, Marathon, agents, masters, ZooKeeper),
         /// carried out by the running operator; waits until it is done. The data volumes
         /// stay unless --purge-data.
         #[arg(long)]

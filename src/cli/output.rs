@@ -76,6 +76,8 @@ pub(super) fn cluster_table(docs: &[MesosCluster]) -> String {
             "MASTERS",
             "AGENTS",
             "MARATHON",
+            "DNS",
+            "LOADBALANCER",
             "PAUSED",
         ],
         &rows,

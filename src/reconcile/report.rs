@@ -179,6 +179,11 @@ fn health(o: &Observed) -> ObservedHealth {
             Component::Marathon,
             failing(&o.marathon.members, |m| m.healthy),
         ),
+        (Component::Dns, failing(&o.dns.members, |m| m.healthy)),
+        (
+            Component::LoadBalancer,
+            failing(&o.load_balancer.members, |m| m.healthy),
+        ),
     ];
     for (c, hosts) in failed {
         for h in hosts.into_iter().filter(|h| running(c, h)) {

@@ -258,6 +258,8 @@ pub struct Desired {
     pub containers: BTreeMap<(Component, String), ContainerSpec>,
     /// HTTP ports of the Mesos and Marathon components (for API calls the steps make).
     pub ports: Ports,
+    /// The DNS component's domain, when the document has one.
+    pub dns_domain: Option<String>,
     /// An automated rollout's canary: once one member of this component runs its desired
     /// configuration and is healthy, the rest wait (set by the loop from the automation's
     /// state, never from the document).
@@ -298,6 +300,12 @@ pub struct Ports {
     pub agent: u32,
     /// Marathon.
     pub marathon: u32,
+    /// The DNS servers' HTTP API (their health: `/v1/version`).
+    pub dns_http: u32,
+    /// The DNS servers' DNS port.
+    pub dns: u32,
+    /// The load balancer's own HTTP port (its health).
+    pub load_balancer: u32,
 }
 
 impl Desired {
@@ -470,6 +478,57 @@ impl Desired {
             }
         }
 
+        if let Some(dns) = &s.dns {
+            for h in doc.dns_hosts() {
+                let mut env = BTreeMap::from([
+                    ("MESOS_DNS_ZK".to_string(), zk_url("mesos")),
+                    (
+                        "MESOS_DNS_DOMAIN".to_string(),
+                        dns.domain.trim_end_matches('.').to_string(),
+                    ),
+                    ("MESOS_DNS_LISTENER".to_string(), h.address.clone()),
+                    ("MESOS_DNS_PORT".to_string(), dns.port.to_string()),
+                    ("MESOS_DNS_HTTP_PORT".to_string(), dns.http_port.to_string()),
+                    (
+                        "MESOS_DNS_REFRESH_SECONDS".to_string(),
+                        dns.refresh_seconds.to_string(),
+                    ),
+                    ("MESOS_DNS_TTL".to_string(), dns.ttl.to_string()),
+                ]);
+                if !dns.resolvers.is_empty() {
+                    env.insert("MESOS_DNS_RESOLVERS".into(), dns.resolvers.join(","));
+                }
+                add(Component::Dns, h, &dns.image, env, vec![], vec![], vec![]);
+            }
+        }
+        if let (Some(lb), Some(mar)) = (&s.load_balancer, &s.marathon) {
+            // Every Marathon instance, so that the bridge follows the leader among them;
+            // a change of instances changes this, hence the hash, hence a roll.
+            let marathons = doc
+                .marathon_hosts()
+                .iter()
+                .map(|m| format!("http://{}:{}", m.address, mar.port))
+                .collect::<Vec<_>>()
+                .join(",");
+            for h in doc.load_balancer_hosts() {
+                let env = BTreeMap::from([
+                    ("LB_MARATHON_URLS".to_string(), marathons.clone()),
+                    ("LB_ADDRESS".to_string(), h.address.clone()),
+                    ("LB_PORT".to_string(), lb.port.to_string()),
+                    ("LB_SERVICE_PORTS".to_string(), lb.service_ports.clone()),
+                ]);
+                add(
+                    Component::LoadBalancer,
+                    h,
+                    &lb.image,
+                    env,
+                    vec![],
+                    vec![],
+                    vec![],
+                );
+            }
+        }
+
         for c in masters {
             containers.insert((Component::Masters, c.host.clone()), c);
         }
@@ -511,7 +570,14 @@ impl Desired {
                 master: m.port,
                 agent: a.port,
                 marathon: s.marathon.as_ref().map(|m| m.port).unwrap_or(8080),
+                dns_http: s.dns.as_ref().map(|d| d.http_port).unwrap_or(8123),
+                dns: s.dns.as_ref().map(|d| d.port).unwrap_or(53),
+                load_balancer: s.load_balancer.as_ref().map(|l| l.port).unwrap_or(9090),
             },
+            dns_domain: s
+                .dns
+                .as_ref()
+                .map(|d| d.domain.trim_end_matches('.').to_string()),
             canary_hold: None,
             port_conflicts: Vec::new(),
         }

@@ -83,6 +83,12 @@ pub(crate) fn converged_view(d: &Desired, now: u64) -> Observed {
                         },
                     );
                 }
+                Component::Dns | Component::LoadBalancer => {
+                    if let Some(svc) = o.service_mut(c) {
+                        svc.members
+                            .insert(host.clone(), ServiceMember { healthy: true });
+                    }
+                }
                 _ => {}
             }
             volumes.extend(spec.volumes.iter().map(|v| v.volume.clone()));

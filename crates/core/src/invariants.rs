@@ -221,6 +221,9 @@ pub fn component_converged(d: &Desired, o: &Observed, c: Component) -> bool {
                     && o.marathon.leader.is_some()
                     && o.marathon.registered)
         }
+        Component::Dns | Component::LoadBalancer => {
+            want.iter().all(|h| o.member_health(c, h) == Some(true))
+        }
     }
 }
 
@@ -522,7 +525,39 @@ fn check_single(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<
             check_marathon(d, o, r, step)?;
             check_leader_last(d, o, step)
         }
+        Component::Dns | Component::LoadBalancer => check_discovery(d, o, step),
     }
+}
+
+/// The discovery components (DNS, the load balancer): clients query any instance, so an
+/// instance that serves is replaced or removed only while another serves too, unless the
+/// document asks for a single instance (which cannot be replaced without a gap).
+fn check_discovery(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation> {
+    let c = step.component();
+    let host = step.host();
+    if !matches!(
+        step,
+        Step::ReplaceContainer { .. } | Step::RemoveContainer { .. }
+    ) {
+        return Ok(());
+    }
+    let serving =
+        |h: &str| container(o, c, h).is_some_and(serves) && o.member_health(c, h) == Some(true);
+    if !serving(host) {
+        return Ok(());
+    }
+    let others = o
+        .containers_of(c)
+        .into_iter()
+        .any(|x| x.host != host && serving(&x.host));
+    let alone = d.hosts_of(c).len() <= 1 && matches!(step, Step::ReplaceContainer { .. });
+    if others || alone {
+        return Ok(());
+    }
+    violation(
+        "discovery-serving",
+        format!("{step} takes away the only {c} instance that serves"),
+    )
 }
 
 fn check_zookeeper(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Result<(), Violation> {
@@ -763,7 +798,12 @@ fn check_clients_keep_a_voter(
     r: &Recorded,
     leaving: u64,
 ) -> Result<(), Violation> {
-    for c in [Component::Masters, Component::Agents, Component::Marathon] {
+    for c in [
+        Component::Masters,
+        Component::Agents,
+        Component::Marathon,
+        Component::Dns,
+    ] {
         for x in containers(o, c) {
             let documents = d
                 .containers
@@ -1150,7 +1190,7 @@ fn check_leader_last(d: &Desired, o: &Observed, step: &Step) -> Result<(), Viola
         Component::Zookeeper => o.zookeeper.leader.as_deref(),
         Component::Masters => o.masters.leader.as_deref(),
         Component::Marathon => o.marathon.leader.as_deref(),
-        Component::Agents => None,
+        Component::Agents | Component::Dns | Component::LoadBalancer => None,
     };
     if leader != Some(host.as_str()) {
         return Ok(());
@@ -1168,7 +1208,7 @@ fn check_leader_last(d: &Desired, o: &Observed, step: &Step) -> Result<(), Viola
             container(o, Component::Marathon, host).is_some_and(serves)
                 && o.marathon.members.get(host).is_some_and(|m| m.healthy)
         }
-        Component::Agents => false,
+        Component::Agents | Component::Dns | Component::LoadBalancer => false,
     };
     if !serving {
         return Ok(());

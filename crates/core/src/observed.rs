@@ -271,6 +271,21 @@ pub struct MarathonsObservation {
     pub registered: bool,
 }
 
+/// One instance of a discovery component (DNS, the load balancer) as its probe answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceMember {
+    /// Serves: the DNS server answers `leader.<domain>` with a leader, the load balancer its
+    /// health check.
+    pub healthy: bool,
+}
+
+/// A discovery component as observed: each instance's health, by host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceObservation {
+    /// Per host.
+    pub members: BTreeMap<String, ServiceMember>,
+}
+
 /// Everything observed about one cluster at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observed {
@@ -284,6 +299,12 @@ pub struct Observed {
     pub agents: AgentsObservation,
     /// Marathon.
     pub marathon: MarathonsObservation,
+    /// DNS servers.
+    #[serde(default)]
+    pub dns: ServiceObservation,
+    /// Load balancers.
+    #[serde(default)]
+    pub load_balancer: ServiceObservation,
     /// Host preflight results, by host: looked at only when a step is about to place a
     /// member on a host (and kept for a while), so a host missing here was not looked at
     /// and holds nothing.
@@ -331,6 +352,28 @@ impl Observed {
                 }
             }
             Component::Marathon => self.marathon.members.get(host).map(|m| m.healthy),
+            Component::Dns | Component::LoadBalancer => self
+                .service(c)
+                .and_then(|s| s.members.get(host))
+                .map(|m| m.healthy),
+        }
+    }
+
+    /// The observation of a discovery component.
+    pub fn service(&self, c: Component) -> Option<&ServiceObservation> {
+        match c {
+            Component::Dns => Some(&self.dns),
+            Component::LoadBalancer => Some(&self.load_balancer),
+            _ => None,
+        }
+    }
+
+    /// The observation of a discovery component, to fill it.
+    pub fn service_mut(&mut self, c: Component) -> Option<&mut ServiceObservation> {
+        match c {
+            Component::Dns => Some(&mut self.dns),
+            Component::LoadBalancer => Some(&mut self.load_balancer),
+            _ => None,
         }
     }
 

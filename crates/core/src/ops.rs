@@ -418,7 +418,29 @@ fn last_look(d: &Desired, o: &Observed, c: Component, host: &str) -> Option<Op> 
                 d.zookeeper.client_port,
             )
         }
-        _ => return None,
+        Component::Dns | Component::LoadBalancer => {
+            // An instance that serves is replaced or removed only while another serves
+            // (plan/discovery.rs); the plan's look may be older than a host that went away
+            // since, so the other is asked again right before the stop. One instance alone,
+            // or one that does not serve, needs no look.
+            if d.hosts_of(c).len() <= 1 || o.member_health(c, host) != Some(true) {
+                return None;
+            }
+            let others = o
+                .containers_of(c)
+                .into_iter()
+                .filter(|x| x.host != host && x.running())
+                .map(|x| x.host.as_str())
+                .filter(|h| o.member_health(c, h) == Some(true))
+                .collect();
+            let port = if c == Component::Dns {
+                d.ports.dns_http
+            } else {
+                d.ports.load_balancer
+            };
+            (others, 1, port)
+        }
+        Component::Agents | Component::Marathon => return None,
     };
     let members: Vec<String> = others
         .iter()
@@ -1009,7 +1031,12 @@ mod tests {
             .collect()
     }
 
-    const CONTAINERS_IN_REVERSE: [&str; 8] = [
+    /// The discovery components first: they read everything else.
+    const CONTAINERS_IN_REVERSE: [&str; 12] = [
+        "lb",
+        "lb",
+        "dns",
+        "dns",
         "marathon",
         "marathon",
         "agent",

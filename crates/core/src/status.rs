@@ -193,6 +193,7 @@ pub fn derive(i: StatusInputs<'_>) -> ClusterStatus {
             C::Masters => o.masters.leader.clone(),
             C::Agents => None,
             C::Marathon => o.marathon.leader.clone(),
+            C::Dns | C::LoadBalancer => None,
         };
         components.insert(
             c,

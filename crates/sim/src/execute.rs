@@ -274,6 +274,10 @@ impl SimCluster {
                         }
                         // As the executor: no look is defined for the others, so none of
                         // them is taken to serve.
+                        // Their own probe, now.
+                        Component::Dns | Component::LoadBalancer => {
+                            self.discovery_serves(*component, h)
+                        }
                         Component::Agents | Component::Marathon => false,
                     })
                     .count() as u32;

@@ -85,7 +85,8 @@ pub fn zk_string_of(comp: Component, env: &BTreeMap<String, String>) -> Vec<Stri
         Component::Masters => "MESOS_ZK",
         Component::Agents => "MESOS_MASTER",
         Component::Marathon => "MARATHON_ZK",
-        Component::Zookeeper => return Vec::new(),
+        Component::Dns => "MESOS_DNS_ZK",
+        Component::Zookeeper | Component::LoadBalancer => return Vec::new(),
     };
     // `zk://host:port,host:port/path`
     env.get(key)
@@ -310,6 +311,14 @@ impl SimCluster {
         // Converged for an hour: the leader took over long ago and every agent is listed.
         sim.master_leader_since = now.saturating_sub(3600);
         sim
+    }
+
+    /// A discovery instance serves once it runs: a DNS server keeps answering with its last
+    /// records while ZooKeeper or the masters have no leader (stale, which its own metrics
+    /// say), so a ZooKeeper server or master replaced under it costs it nothing; that its
+    /// string names a voter is rule 12's concern, which counts it among the clients.
+    pub(crate) fn discovery_serves(&self, comp: Component, host: &str) -> bool {
+        self.container(comp, host).is_some_and(|c| self.ready(c))
     }
 
     /// Running, started long enough ago, on an image that works.

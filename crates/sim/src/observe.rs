@@ -4,7 +4,7 @@
 
 use mesos_operator_core::observed::{
     AgentObservation, ContainerDetail, ContainerState, HostObservation, Maintenance,
-    MarathonObservation, MasterObservation, Observed, ObservedContainer, ZkMode,
+    MarathonObservation, MasterObservation, Observed, ObservedContainer, ServiceMember, ZkMode,
     ZkServerObservation,
 };
 use mesos_operator_core::spec::Component;
@@ -145,6 +145,17 @@ impl SimCluster {
         }
         o.marathon.leader = self.marathon_leader.clone();
         o.marathon.registered = self.marathon_leader.is_some() && qok;
+        // DNS and the load balancer: each instance's own probe.
+        for comp in [Component::Dns, Component::LoadBalancer] {
+            for h in self.hosts.keys() {
+                if self.container_seen(comp, h).is_some() {
+                    let healthy = self.discovery_serves(comp, h);
+                    if let Some(s) = o.service_mut(comp) {
+                        s.members.insert(h.clone(), ServiceMember { healthy });
+                    }
+                }
+            }
+        }
         o
     }
 

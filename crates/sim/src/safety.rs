@@ -32,6 +32,9 @@ pub struct Rules {
     /// `marathon.allowDowngrade`: the document says an older Marathon reads the state a
     /// newer one migrated.
     pub allow_marathon_downgrade: bool,
+    /// Instances of DNS and of the load balancer the document asks for: with two or more,
+    /// one that serves always serves (a single one cannot be replaced without a gap).
+    pub discovery_instances: [u32; 2],
 }
 
 impl Rules {
@@ -42,6 +45,7 @@ impl Rules {
             master_quorum: Some(d.master_quorum),
             accept_registry_reset: d.accept_registry_reset,
             allow_marathon_downgrade: d.allow_marathon_downgrade,
+            discovery_instances: DISCOVERY.map(|c| d.hosts_of(c).len() as u32),
         }
     }
 }
@@ -54,10 +58,20 @@ pub(crate) struct Before {
     /// Client containers (masters, agents, Marathon) that reach ZooKeeper through a voter
     /// their string names: (component, host, container name, last start).
     clients_named_a_voter: Vec<(Component, String, String, u64)>,
+    /// DNS and load-balancer instances that serve, per component of [`DISCOVERY`].
+    discovery_serving: [usize; 2],
 }
 
 /// The components that reach ZooKeeper through a connection string of their own.
-const CLIENTS: [Component; 3] = [Component::Masters, Component::Agents, Component::Marathon];
+const CLIENTS: [Component; 4] = [
+    Component::Masters,
+    Component::Agents,
+    Component::Marathon,
+    Component::Dns,
+];
+
+/// The discovery components, whose clients query any instance.
+const DISCOVERY: [Component; 2] = [Component::Dns, Component::LoadBalancer];
 
 impl SimCluster {
     /// The state the rules compare an operation's effect against.
@@ -67,6 +81,28 @@ impl SimCluster {
             zk_quorum: self.zk_has_quorum(),
             masters_live: self.masters_live(),
             clients_named_a_voter: self.clients_naming_a_voter(),
+            discovery_serving: DISCOVERY.map(|c| self.discovery_serving(c)),
+        }
+    }
+
+    /// Instances of a discovery component that serve now.
+    fn discovery_serving(&self, comp: Component) -> usize {
+        self.hosts
+            .keys()
+            .filter(|h| self.discovery_serves(comp, h))
+            .count()
+    }
+
+    /// With two or more instances asked for, an operation never takes away the last one
+    /// that serves (clients would find no DNS server, no load balancer).
+    fn check_discovery_serving(&mut self, what: &str, before: [usize; 2]) {
+        for (i, comp) in DISCOVERY.into_iter().enumerate() {
+            if before[i] > 0
+                && self.rules.discovery_instances[i] >= 2
+                && self.discovery_serving(comp) == 0
+            {
+                self.violation(format!("{what} left no {comp} instance serving"));
+            }
         }
     }
 
@@ -134,6 +170,7 @@ impl SimCluster {
         }
         self.check_clients_keep_a_voter(what, &before.clients_named_a_voter);
         self.check_marathon_versions(what);
+        self.check_discovery_serving(what, before.discovery_serving);
     }
 
     /// Old and new Marathon never side by side as leader candidates: every Marathon that can

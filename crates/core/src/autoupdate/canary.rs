@@ -78,5 +78,13 @@ pub fn check(c: Component, d: &Desired, o: &Observed, baseline_agents: u32) -> R
             }
             Ok(())
         }
+        Component::Dns | Component::LoadBalancer => {
+            for h in hosts {
+                if o.member_health(c, h) != Some(true) {
+                    return Err(format!("the {} on {h} does not serve", c.role()));
+                }
+            }
+            Ok(())
+        }
     }
 }

@@ -19,6 +19,7 @@
 //! returned; [`crate::invariants`] re-checks every returned step independently in tests.
 
 mod agents;
+mod discovery;
 mod gate;
 mod marathon;
 mod masters;
@@ -183,6 +184,7 @@ fn plan_unchecked(
             Component::Masters => masters::plan(&ctx),
             Component::Agents => agents::plan(&ctx),
             Component::Marathon => marathon::plan(&ctx),
+            Component::Dns | Component::LoadBalancer => discovery::plan(&ctx, c),
         };
         if let Some(d) = d {
             return Planned {

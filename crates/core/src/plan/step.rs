@@ -360,6 +360,10 @@ impl Step {
             Component::Marathon => {
                 "Marathon answers /ping, /v2/leader names a leader and the framework is active"
             }
+            Component::Dns => "the DNS server answers its HTTP API and names a leading master",
+            Component::LoadBalancer => {
+                "the load balancer answers its health check with HAProxy running"
+            }
         }
     }
 }

@@ -1028,7 +1028,12 @@ fn with_config(ctx: &View, cfg: &ZkConfig, desired: &[&str]) -> Option<Decision>
 /// answer (its container may run an older string).
 fn clients_off_the_document(ctx: &View) -> Vec<String> {
     let mut v = Vec::new();
-    for c in [Component::Masters, Component::Agents, Component::Marathon] {
+    for c in [
+        Component::Masters,
+        Component::Agents,
+        Component::Marathon,
+        Component::Dns,
+    ] {
         for oc in ctx.observed.containers_of(c) {
             if !ctx.desired.is_current(oc) {
                 v.push(format!("the {c} on {}", oc.host));

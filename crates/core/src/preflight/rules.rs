@@ -138,6 +138,13 @@ impl PlacedHere {
                     Component::Masters => vec![(desired.ports.master, "Mesos master")],
                     Component::Agents => vec![(desired.ports.agent, "Mesos agent")],
                     Component::Marathon => vec![(desired.ports.marathon, "Marathon")],
+                    Component::Dns => vec![
+                        (desired.ports.dns, "DNS"),
+                        (desired.ports.dns_http, "DNS HTTP API"),
+                    ],
+                    Component::LoadBalancer => {
+                        vec![(desired.ports.load_balancer, "load balancer")]
+                    }
                 },
                 own_running: running.contains(&c),
             })

@@ -62,6 +62,14 @@ pub struct ClusterSpec {
     /// Marathon; leave out for a cluster without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marathon: Option<MarathonSpec>,
+    /// DNS for Mesos (Mesos-DNS's naming: `leader.<domain>`, tasks' A and SRV records),
+    /// following the masters through ZooKeeper; leave out for a cluster without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsSpec>,
+    /// The Marathon–HAProxy bridge: each Marathon app's service port routed to its tasks;
+    /// needs `marathon`. Leave out for a cluster without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<LoadBalancerSpec>,
     /// How changes are rolled out.
     #[serde(default)]
     pub rollout: RolloutSpec,
@@ -429,6 +437,71 @@ pub struct MarathonSpec {
     pub env: BTreeMap<String, String>,
 }
 
+/// DNS for Mesos: one server per host it is placed on, each reading the leading master
+/// through the ZooKeeper election (the operator writes the voters into its `zk`, and rolls
+/// it after a change of voters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DnsSpec {
+    /// Image reference (the project's `mesos-dns` image).
+    pub image: String,
+    /// Number of servers; two or more keep one serving while another is replaced.
+    #[serde(default = "default_one")]
+    pub instances: u32,
+    /// Eligible hosts in order of preference; default: every host, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<Vec<String>>,
+    /// DNS port (UDP and TCP).
+    #[serde(default = "default_dns_port")]
+    pub port: u32,
+    /// HTTP API (`/v1/...`) and metrics port.
+    #[serde(default = "default_dns_http_port")]
+    pub http_port: u32,
+    /// The domain served: `leader.<domain>`, `<task>.<framework>.<domain>`.
+    #[serde(default = "default_dns_domain")]
+    pub domain: String,
+    /// Upstream DNS servers (IP addresses, `ip:port` allowed) for names outside the domain;
+    /// none: such names are refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolvers: Vec<String>,
+    /// How often the records are rebuilt from the leading master, in seconds (a change of
+    /// leader is followed at once, through a ZooKeeper watch).
+    #[serde(default = "default_sixty")]
+    pub refresh_seconds: u32,
+    /// TTL of the records, in seconds.
+    #[serde(default = "default_sixty")]
+    pub ttl: u32,
+    /// Automated version bumps of this component (off unless asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_update: Option<AutoUpdatePolicy>,
+}
+
+/// The Marathon–HAProxy bridge: HAProxy configured from Marathon's apps and tasks, kept
+/// current through Marathon's event stream (the operator writes every Marathon instance
+/// into its configuration, and rolls it after a change of instances).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoadBalancerSpec {
+    /// Image reference (the project's load-balancer image).
+    pub image: String,
+    /// Number of instances; two or more keep one serving while another is replaced.
+    #[serde(default = "default_one")]
+    pub instances: u32,
+    /// Eligible hosts in order of preference; default: every host, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<Vec<String>>,
+    /// The bridge's own HTTP port (health, configuration, metrics), marathon-lb's 9090.
+    #[serde(default = "default_lb_port")]
+    pub port: u32,
+    /// The service ports HAProxy may bind for apps: `first-last` (marathon-lb's
+    /// 10000-10100).
+    #[serde(default = "default_lb_service_ports")]
+    pub service_ports: String,
+    /// Automated version bumps of this component (off unless asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_update: Option<AutoUpdatePolicy>,
+}
+
 /// How changes are rolled out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -493,6 +566,24 @@ fn default_agent_port() -> u32 {
 fn default_marathon_port() -> u32 {
     8080
 }
+fn default_dns_port() -> u32 {
+    53
+}
+fn default_dns_http_port() -> u32 {
+    8123
+}
+fn default_dns_domain() -> String {
+    "mesos".into()
+}
+fn default_sixty() -> u32 {
+    60
+}
+fn default_lb_port() -> u32 {
+    9090
+}
+fn default_lb_service_ports() -> String {
+    "10000-10100".into()
+}
 fn default_containerizers() -> Vec<String> {
     vec!["docker".into(), "mesos".into()]
 }
@@ -523,16 +614,39 @@ pub enum Component {
     Agents,
     /// Marathon instances.
     Marathon,
+    /// DNS servers (Mesos-DNS's naming).
+    Dns,
+    /// Marathon–HAProxy bridges.
+    #[serde(rename = "loadBalancer")]
+    LoadBalancer,
 }
 
 impl Component {
-    /// All components in rollout order.
-    pub const ALL: [Component; 4] = [
+    /// All components in rollout order: the discovery components come after Marathon (they
+    /// read it and the masters, and follow their changes).
+    pub const ALL: [Component; 6] = [
+        Component::Zookeeper,
+        Component::Masters,
+        Component::Agents,
+        Component::Marathon,
+        Component::Dns,
+        Component::LoadBalancer,
+    ];
+
+    /// The components a cluster has without asking for them (the discovery components
+    /// exist only where the document has them).
+    pub const CORE: [Component; 4] = [
         Component::Zookeeper,
         Component::Masters,
         Component::Agents,
         Component::Marathon,
     ];
+
+    /// A stateless service that clients reach on every instance (DNS, the load balancer):
+    /// no leader, no quorum, one instance at a time with another serving.
+    pub fn is_discovery(self) -> bool {
+        matches!(self, Component::Dns | Component::LoadBalancer)
+    }
 
     /// The name used on the command line and in status (`zookeeper`, `masters`, ...).
     pub fn as_str(self) -> &'static str {
@@ -541,6 +655,8 @@ impl Component {
             Component::Masters => "masters",
             Component::Agents => "agents",
             Component::Marathon => "marathon",
+            Component::Dns => "dns",
+            Component::LoadBalancer => "loadBalancer",
         }
     }
 
@@ -551,6 +667,8 @@ impl Component {
             Component::Masters => "master",
             Component::Agents => "agent",
             Component::Marathon => "marathon",
+            Component::Dns => "dns",
+            Component::LoadBalancer => "lb",
         }
     }
 
@@ -561,6 +679,10 @@ impl Component {
             "masters" | "master" => Some(Component::Masters),
             "agents" | "agent" => Some(Component::Agents),
             "marathon" => Some(Component::Marathon),
+            "dns" => Some(Component::Dns),
+            "loadBalancer" | "loadbalancer" | "load-balancer" | "lb" => {
+                Some(Component::LoadBalancer)
+            }
             _ => None,
         }
     }
@@ -626,6 +748,22 @@ impl MesosCluster {
         }
     }
 
+    /// Hosts that run a DNS server.
+    pub fn dns_hosts(&self) -> Vec<&Host> {
+        match &self.spec.dns {
+            Some(d) => self.pick(d.hosts.as_ref(), d.instances),
+            None => Vec::new(),
+        }
+    }
+
+    /// Hosts that run a load balancer.
+    pub fn load_balancer_hosts(&self) -> Vec<&Host> {
+        match &self.spec.load_balancer {
+            Some(l) => self.pick(l.hosts.as_ref(), l.instances),
+            None => Vec::new(),
+        }
+    }
+
     /// The hosts of a component.
     pub fn component_hosts(&self, c: Component) -> Vec<&Host> {
         match c {
@@ -633,6 +771,8 @@ impl MesosCluster {
             Component::Masters => self.master_hosts(),
             Component::Agents => self.agent_hosts(),
             Component::Marathon => self.marathon_hosts(),
+            Component::Dns => self.dns_hosts(),
+            Component::LoadBalancer => self.load_balancer_hosts(),
         }
     }
 
@@ -643,6 +783,8 @@ impl MesosCluster {
             Component::Masters => Some(&self.spec.masters.image),
             Component::Agents => Some(&self.spec.agents.image),
             Component::Marathon => self.spec.marathon.as_ref().map(|m| m.image.as_str()),
+            Component::Dns => self.spec.dns.as_ref().map(|d| d.image.as_str()),
+            Component::LoadBalancer => self.spec.load_balancer.as_ref().map(|l| l.image.as_str()),
         }
     }
 
@@ -657,6 +799,12 @@ impl MesosCluster {
                 .marathon
                 .as_ref()
                 .and_then(|m| m.auto_update.as_ref()),
+            Component::Dns => self.spec.dns.as_ref().and_then(|d| d.auto_update.as_ref()),
+            Component::LoadBalancer => self
+                .spec
+                .load_balancer
+                .as_ref()
+                .and_then(|l| l.auto_update.as_ref()),
         }
     }
 
@@ -667,6 +815,8 @@ impl MesosCluster {
             Component::Masters => Some(&mut self.spec.masters.image),
             Component::Agents => Some(&mut self.spec.agents.image),
             Component::Marathon => self.spec.marathon.as_mut().map(|m| &mut m.image),
+            Component::Dns => self.spec.dns.as_mut().map(|d| &mut d.image),
+            Component::LoadBalancer => self.spec.load_balancer.as_mut().map(|l| &mut l.image),
         }
     }
 

@@ -110,6 +110,8 @@ pub fn validate(
     masters(doc, &host_names, previous, &mut e);
     agents(doc, &host_names, &mut e);
     marathon(doc, &host_names, &mut e);
+    dns(doc, &host_names, &mut e);
+    load_balancer(doc, &host_names, &mut e);
     rollout(doc, &mut e);
     auto_update(doc, &mut e);
     secrets_in_containers(doc, &mut e);
@@ -644,6 +646,123 @@ fn marathon(doc: &MesosCluster, names: &BTreeSet<String>, e: &mut Errors) {
     );
 }
 
+/// `instances` against the eligible hosts, as Marathon's.
+fn instances(path: &str, what: &str, n: u32, eligible: usize, e: &mut Errors) {
+    if n == 0 {
+        e.add(
+            format!("{path}.instances"),
+            "is 0",
+            format!("use 1 or more (2 keep one serving during a replacement), or remove {path} for a cluster without {what}"),
+        );
+    } else if n as usize > eligible {
+        e.add(
+            format!("{path}.instances"),
+            format!("{n} instances need {n} hosts, but only {eligible} are eligible"),
+            format!("add hosts, widen {path}.hosts, or lower instances"),
+        );
+    }
+}
+
+fn dns(doc: &MesosCluster, names: &BTreeSet<String>, e: &mut Errors) {
+    let Some(d) = &doc.spec.dns else { return };
+    image("spec.dns.image", &d.image, e);
+    let eligible = placement("spec.dns.hosts", d.hosts.as_ref(), names, e);
+    instances("spec.dns", "DNS", d.instances, eligible, e);
+    port("spec.dns.port", d.port, e);
+    port("spec.dns.httpPort", d.http_port, e);
+    if d.port == d.http_port {
+        e.add(
+            "spec.dns.httpPort",
+            format!("{} is also spec.dns.port", d.http_port),
+            "give the HTTP API its own port (Mesos-DNS's is 8123)",
+        );
+    }
+    let domain = d.domain.trim_end_matches('.');
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if domain.is_empty() || domain.len() > 200 || !domain.split('.').all(label_ok) {
+        e.add(
+            "spec.dns.domain",
+            format!("'{}' is not a domain name", d.domain),
+            "use lowercase DNS labels of letters, digits and dashes separated by dots, e.g. mesos",
+        );
+    }
+    for (i, r) in d.resolvers.iter().enumerate() {
+        let ok = r.parse::<std::net::IpAddr>().is_ok() || r.parse::<std::net::SocketAddr>().is_ok();
+        if !ok {
+            e.add(
+                format!("spec.dns.resolvers[{i}]"),
+                format!("'{r}' is not an IP address"),
+                "write an upstream server as an IP address, or ip:port",
+            );
+        }
+    }
+    if d.refresh_seconds == 0 {
+        e.add(
+            "spec.dns.refreshSeconds",
+            "is 0, so the records would never be rebuilt",
+            "use 1 or more (Mesos-DNS's default is 60)",
+        );
+    }
+    if d.ttl == 0 {
+        e.add(
+            "spec.dns.ttl",
+            "is 0, so no client could cache an answer",
+            "use 1 or more (Mesos-DNS's default is 60)",
+        );
+    }
+}
+
+/// `first-last` → (first, last).
+pub fn service_port_range(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = s.split_once('-')?;
+    let (a, b): (u32, u32) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    (1..=65535).contains(&a).then_some(())?;
+    (a <= b && b <= 65535).then_some((a, b))
+}
+
+fn load_balancer(doc: &MesosCluster, names: &BTreeSet<String>, e: &mut Errors) {
+    let Some(l) = &doc.spec.load_balancer else {
+        return;
+    };
+    if doc.spec.marathon.is_none() {
+        e.add(
+            "spec.loadBalancer",
+            "routes Marathon's apps, but the cluster has no Marathon",
+            "add spec.marathon, or remove spec.loadBalancer",
+        );
+    }
+    image("spec.loadBalancer.image", &l.image, e);
+    let eligible = placement("spec.loadBalancer.hosts", l.hosts.as_ref(), names, e);
+    instances(
+        "spec.loadBalancer",
+        "a load balancer",
+        l.instances,
+        eligible,
+        e,
+    );
+    port("spec.loadBalancer.port", l.port, e);
+    match service_port_range(&l.service_ports) {
+        None => e.add(
+            "spec.loadBalancer.servicePorts",
+            format!("'{}' is not a port range", l.service_ports),
+            "write first-last within 1..65535, e.g. 10000-10100",
+        ),
+        Some((a, b)) if (a..=b).contains(&l.port) => e.add(
+            "spec.loadBalancer.servicePorts",
+            format!("{a}-{b} contains spec.loadBalancer.port {}", l.port),
+            "move the range or the port apart",
+        ),
+        Some(_) => {}
+    }
+}
+
 fn rollout(doc: &MesosCluster, e: &mut Errors) {
     let r = &doc.spec.rollout;
     if r.max_unavailable_agents == 0 {
@@ -910,6 +1029,21 @@ pub fn bound_ports(doc: &MesosCluster) -> BTreeMap<&str, Vec<(u32, &'static str)
                 .push((m.port, "spec.marathon.port"));
         }
     }
+    if let Some(d) = &doc.spec.dns {
+        for h in doc.dns_hosts() {
+            let v = by_host.entry(&h.name).or_default();
+            v.push((d.port, "spec.dns.port"));
+            v.push((d.http_port, "spec.dns.httpPort"));
+        }
+    }
+    if let Some(l) = &doc.spec.load_balancer {
+        for h in doc.load_balancer_hosts() {
+            by_host
+                .entry(&h.name)
+                .or_default()
+                .push((l.port, "spec.loadBalancer.port"));
+        }
+    }
     by_host
 }
 
@@ -931,6 +1065,88 @@ mod tests {
             .into_iter()
             .map(|e| e.path)
             .collect()
+    }
+
+    fn with_discovery() -> MesosCluster {
+        let mut doc = seed();
+        doc.spec.dns = Some(crate::spec::DnsSpec {
+            image: "mesos-dns:0.1.0".into(),
+            instances: 2,
+            hosts: None,
+            port: 53,
+            http_port: 8123,
+            domain: "mesos".into(),
+            resolvers: vec!["10.0.0.53".into()],
+            refresh_seconds: 60,
+            ttl: 60,
+            auto_update: None,
+        });
+        doc.spec.load_balancer = Some(crate::spec::LoadBalancerSpec {
+            image: "marathon-lb:0.1.0".into(),
+            instances: 2,
+            hosts: Some(vec!["host2".into(), "host3".into()]),
+            port: 9090,
+            service_ports: "10000-10100".into(),
+            auto_update: None,
+        });
+        doc
+    }
+
+    #[test]
+    fn dns_and_the_load_balancer_validate_every_field_by_name() {
+        validate(&with_discovery(), None).unwrap();
+        let mut doc = with_discovery();
+        let dns = doc.spec.dns.as_mut().unwrap();
+        dns.instances = 4;
+        dns.domain = "Mesos..".into();
+        dns.resolvers = vec!["8.8.8.8".into(), "dns.google".into()];
+        dns.refresh_seconds = 0;
+        dns.ttl = 0;
+        dns.http_port = 53;
+        dns.image = "Bad Image".into();
+        let lb = doc.spec.load_balancer.as_mut().unwrap();
+        lb.hosts = Some(vec!["host9".into()]);
+        lb.service_ports = "100-50".into();
+        lb.port = 70000;
+        let errors = validate(&doc, None).unwrap_err();
+        let got: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        for want in [
+            "spec.dns.image",
+            "spec.dns.instances",
+            "spec.dns.domain",
+            "spec.dns.resolvers[1]",
+            "spec.dns.refreshSeconds",
+            "spec.dns.ttl",
+            "spec.dns.httpPort",
+            "spec.loadBalancer.hosts[0]",
+            "spec.loadBalancer.servicePorts",
+            "spec.loadBalancer.port",
+        ] {
+            assert!(got.contains(&want), "{want} missing from {got:?}");
+        }
+        // Each error says what to do.
+        assert!(errors.iter().all(|e| !e.fix.is_empty()));
+    }
+
+    #[test]
+    fn a_load_balancer_needs_marathon_and_its_own_ports() {
+        let mut doc = with_discovery();
+        doc.spec.marathon = None;
+        assert!(paths(&doc, None).contains(&"spec.loadBalancer".to_string()));
+        // DNS's HTTP port on a host that runs Marathon on the same port.
+        let mut doc = with_discovery();
+        doc.spec.dns.as_mut().unwrap().http_port = 8080;
+        assert!(
+            paths(&doc, None)
+                .iter()
+                .any(|p| p == "spec.dns.httpPort" || p == "spec.marathon.port"),
+            "{:?}",
+            paths(&doc, None)
+        );
+        // A range that holds the bridge's own port.
+        let mut doc = with_discovery();
+        doc.spec.load_balancer.as_mut().unwrap().service_ports = "9000-9100".into();
+        assert!(paths(&doc, None).contains(&"spec.loadBalancer.servicePorts".to_string()));
     }
 
     #[test]
