@@ -2873,3 +2873,25 @@ fn agents_an_outdated_agent_unlisted_for_the_health_timeout_is_drained_not_waite
         "{decision:?}"
     );
 }
+
+/// The simulation's seed 21962: the document moved the masters (quorum 2) away from two of
+/// their hosts, and a person stopped the masters on both (`docker stop`). The one left has
+/// quorum 2 and never serves alone; the repair pass started only masters the document
+/// places, and the removal of a stopped one waited for a floor (two healthy masters) only
+/// the stopped ones could give: blocked for good. A stopped master on a host being left is
+/// started again while fewer masters than its quorum may run, and leaves by the removal's
+/// rules once the others serve.
+#[test]
+fn masters_stopped_on_hosts_being_left_are_started_while_the_log_lacks_its_quorum() {
+    let d = doc(5, 3, 3, 0);
+    let mut sim = converged(&d);
+    let mut moved = d.clone();
+    moved.spec.masters.hosts = Some(vec!["h1".into(), "h4".into(), "h5".into()]);
+    sim.person_stops(Component::Masters, "h2");
+    sim.person_stops(Component::Masters, "h3");
+    let desired = Desired::from_document(&moved);
+    let converged = drive_with_cuts(&desired, &mut sim, 3_000, |_, _| Cut::None);
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    assert!(converged, "did not converge: {:?}", next(&moved, &sim));
+    sim.matches(&desired).unwrap();
+}

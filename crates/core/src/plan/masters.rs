@@ -303,8 +303,20 @@ fn ceiling_ok_with(ctx: &View, host: &str, q_new: u32) -> bool {
 
 /// Repair may start a stopped master only within the ceiling.
 pub(crate) fn may_start(ctx: &View, c: &ObservedContainer) -> bool {
-    ctx.desired.container(Component::Masters, &c.host).is_some()
+    (ctx.desired.container(Component::Masters, &c.host).is_some() || needed_to_leave(ctx, c))
         && ceiling_ok_with(ctx, &c.host, quorum_of(ctx, c))
+}
+
+/// A stopped master on a host the document moves masters away from, while fewer masters
+/// than its quorum may run: its replica may be exactly the one the log misses. Started, it
+/// takes nothing away (the ceiling is still checked), and it leaves by the removal's rules
+/// once the others serve. Left stopped, the lone master of quorum 2 beside it never serves,
+/// and that removal waited for good for a floor only the stopped one could give (the
+/// simulation's seed 21962: a person stopped it during the move).
+pub(crate) fn needed_to_leave(ctx: &View, c: &ObservedContainer) -> bool {
+    ctx.desired.container(Component::Masters, &c.host).is_none()
+        && c.state != crate::observed::ContainerState::Running
+        && (possibly_running(ctx.desired, ctx.observed).len() as u32) < quorum_of(ctx, c)
 }
 
 /// The quorum floor in force in the staged model `d`: the lower of the lowest running

@@ -110,6 +110,9 @@ fn other_marathon_version(ctx: &View, oc: &ObservedContainer) -> bool {
 /// Whether a stopped container is one the cluster should have running.
 fn belongs(ctx: &View, oc: &ObservedContainer) -> bool {
     let desired_here = ctx.desired.container(oc.component, &oc.host).is_some();
+    if oc.component == Component::Masters {
+        return desired_here || masters::needed_to_leave(ctx, oc);
+    }
     if oc.component != Component::Zookeeper {
         return desired_here;
     }
