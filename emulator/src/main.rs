@@ -10,6 +10,7 @@ mod docker;
 mod flags;
 mod marathon;
 mod master;
+mod registry;
 mod util;
 mod workload;
 
