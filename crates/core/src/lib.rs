@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 
 pub mod autoupdate;
+pub mod backup;
 pub mod desired;
 #[cfg(test)]
 mod fixtures;
