@@ -80,9 +80,7 @@ impl BackupReason {
 }
 
 /// One part of a backup.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum BackupPart {
     /// A ZooKeeper follower's `version-2` directory.
@@ -341,9 +339,14 @@ mod tests {
 
     #[test]
     fn retention_deletes_the_oldest_beyond_keep() {
-        let ids: Vec<String> = ["000000000300", "000000000100", "000000000200", "000000000400"]
-            .map(String::from)
-            .to_vec();
+        let ids: Vec<String> = [
+            "000000000300",
+            "000000000100",
+            "000000000200",
+            "000000000400",
+        ]
+        .map(String::from)
+        .to_vec();
         assert_eq!(
             beyond_retention(&ids, 2),
             ["000000000100", "000000000200"].map(String::from).to_vec()

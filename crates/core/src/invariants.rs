@@ -246,7 +246,10 @@ fn check_backup(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation>
     if let Some(c) = d.port_conflicts.first() {
         return violation(
             "shared-ports",
-            format!("{step} while cluster {} binds port {} on the same machine", c.other, c.port),
+            format!(
+                "{step} while cluster {} binds port {} on the same machine",
+                c.other, c.port
+            ),
         );
     }
     let host = step.host();
@@ -286,11 +289,13 @@ fn check_backup(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation>
                 .iter()
                 .filter(|x| x.host != host && master_healthy(o, &x.host))
                 .count() as u32;
-            let lowest = masters_may_run(d, o, &Recorded::default())
+            // The strictest quorum a running master holds (a quorum change half done).
+            let floor = containers(o, Component::Masters)
                 .iter()
-                .map(|(_, q)| *q)
-                .min();
-            let floor = lowest.unwrap_or(d.master_quorum).max(d.master_quorum);
+                .map(|x| master_quorum_label(d, x))
+                .chain([d.master_quorum])
+                .max()
+                .unwrap_or(d.master_quorum);
             if left < floor {
                 return violation(
                     "masters-quorum",

@@ -42,4 +42,5 @@ pub mod protocol;
 pub mod record;
 pub mod spec;
 pub mod status;
+pub mod zk_data;
 pub mod zk_text;

@@ -708,7 +708,10 @@ pub fn ops(
                 _ => (Component::Masters, BackupPart::Masters),
             };
             let c = o.container(component, &host).ok_or_else(|| {
-                OpsError::Missing(format!("no {} container on {host} to back up", component.role()))
+                OpsError::Missing(format!(
+                    "no {} container on {host} to back up",
+                    component.role()
+                ))
             })?;
             let mut v: Vec<Op> = last_look(d, o, component, &host).into_iter().collect();
             v.push(Op::Stop {

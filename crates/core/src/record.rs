@@ -277,19 +277,19 @@ fn record_part_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
         }
         // A backup starts with its ZooKeeper part: it is pending from then on, carried on
         // after a crash with the same id. A request is taken on once.
-        Step::BackupZookeeper { id, reason, .. } => {
-            if r.backup.pending.as_ref().is_none_or(|p| &p.id != id) {
-                r.backup.pending = Some(PendingBackup {
-                    id: id.clone(),
-                    reason: reason.clone(),
-                    started_at: now,
-                    zookeeper_from: None,
-                    masters_from: None,
-                });
-                r.backup.last_started_at = Some(now);
-                if let BackupReason::Requested { at } = reason {
-                    r.backup.request_done = Some(*at);
-                }
+        Step::BackupZookeeper { id, reason, .. }
+            if r.backup.pending.as_ref().is_none_or(|p| &p.id != id) =>
+        {
+            r.backup.pending = Some(PendingBackup {
+                id: id.clone(),
+                reason: reason.clone(),
+                started_at: now,
+                zookeeper_from: None,
+                masters_from: None,
+            });
+            r.backup.last_started_at = Some(now);
+            if let BackupReason::Requested { at } = reason {
+                r.backup.request_done = Some(*at);
             }
         }
         Step::CreateContainer { component, host }

@@ -101,11 +101,7 @@ fn needs_upgrade_backup(ctx: &View) -> bool {
     let Some(policy) = ctx.desired.backup.as_ref() else {
         return false;
     };
-    let Some(BackupReason::BeforeUpgrade {
-        zookeeper,
-        masters,
-    }) = upgrade_reason(ctx)
-    else {
+    let Some(BackupReason::BeforeUpgrade { zookeeper, masters }) = upgrade_reason(ctx) else {
         return false;
     };
     policy.before_upgrade
@@ -158,11 +154,20 @@ fn zookeeper_follower(ctx: &View) -> Result<String, String> {
     }
     let placed = super::place_voters(ctx.desired, ctx.observed, cfg)
         .map_err(|(id, _)| format!("ZooKeeper voter {id} cannot be placed on one host"))?;
-    if let Some((id, h)) = placed
-        .iter()
-        .find(|(_, h)| !zk.servers.get(h.as_str()).is_some_and(|s| s.serves()))
-    {
-        return Err(format!("ZooKeeper voter {id} on {h} does not serve"));
+    // Serving on the committed config: its container runs, it answers with its own id,
+    // votes, and reports the committed version (not one read in the middle of a reconfig).
+    let up = |id: u64, h: &str| {
+        ctx.observed
+            .container(Component::Zookeeper, h)
+            .is_some_and(|c| c.running() && c.zk_id == Some(id))
+            && zk.servers.get(h).is_some_and(|s| {
+                s.serves() && s.server_id == Some(id) && s.config_version == Some(cfg.version)
+            })
+    };
+    if let Some((id, h)) = placed.iter().find(|(id, h)| !up(**id, h)) {
+        return Err(format!(
+            "ZooKeeper voter {id} on {h} does not serve on the committed config"
+        ));
     }
     placed
         .values()
@@ -194,6 +199,18 @@ fn master_to_stop(ctx: &View) -> Result<String, String> {
     {
         return Err(format!("the master on {h} does not serve"));
     }
+    let quorum = strictest_master_quorum(ctx);
+    let serving = ctx
+        .observed
+        .containers_of(Component::Masters)
+        .iter()
+        .filter(|c| m.members.get(&c.host).is_some_and(|x| x.serves()))
+        .count();
+    if serving <= quorum {
+        return Err(format!(
+            "{serving} master(s) serve with quorum {quorum}: stopping one would lose the registry's quorum"
+        ));
+    }
     hosts
         .iter()
         .find(|h| {
@@ -205,6 +222,44 @@ fn master_to_stop(ctx: &View) -> Result<String, String> {
         })
         .map(|h| h.to_string())
         .ok_or_else(|| "no master other than the leader runs".to_string())
+}
+
+/// The strictest quorum any master holds (a quorum change half done) or the document asks
+/// for: the others must still meet it while one is stopped.
+fn strictest_master_quorum(ctx: &View) -> usize {
+    ctx.observed
+        .containers_of(Component::Masters)
+        .iter()
+        .filter_map(|c| c.master_quorum)
+        .chain([ctx.desired.master_quorum])
+        .max()
+        .unwrap_or(1) as usize
+}
+
+/// Every member of `c` a backup needs is in place (a container, running or not), 3 or more,
+/// and for the masters more than the strictest quorum: what keeps it from serving passes by
+/// itself.
+fn members_in_place(ctx: &View, c: Component) -> bool {
+    let hosts: Vec<String> = match c {
+        Component::Zookeeper => {
+            let Some(cfg) = &ctx.observed.zookeeper.committed else {
+                return false;
+            };
+            match super::place_voters(ctx.desired, ctx.observed, cfg) {
+                Ok(placed) => placed.into_values().collect(),
+                Err(_) => return false,
+            }
+        }
+        _ => ctx
+            .desired
+            .hosts_of(c)
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+    };
+    let room = c != Component::Masters
+        || ctx.observed.containers_of(Component::Masters).len() > strictest_master_quorum(ctx);
+    room && hosts.len() >= 3 && hosts.iter().all(|h| ctx.observed.container(c, h).is_some())
 }
 
 /// A step of the ZooKeeper or masters planner that puts a new image on a member waits while
@@ -226,7 +281,30 @@ pub(super) fn hold_version_change(ctx: &View, c: Component, d: Decision) -> Deci
             .is_some_and(|(oc, image)| oc.image != image),
         _ => false,
     };
-    if !moves_version {
+    // A member that runs and serves nobody is replaced as a repair: the backup needs every
+    // member serving, and would wait for it for ever (the simulation found a master whose
+    // only way back was its replacement). A stopped one (a backup's own stop cut short) is
+    // started by the repair, and waits.
+    let running = ctx
+        .observed
+        .container(step.component(), step.host())
+        .is_some_and(|oc| oc.running());
+    let serves = !running
+        || match step.component() {
+            Component::Zookeeper => ctx
+                .observed
+                .zookeeper
+                .servers
+                .get(step.host())
+                .is_some_and(|s| s.serves()),
+            _ => ctx
+                .observed
+                .masters
+                .members
+                .get(step.host())
+                .is_some_and(|m| m.serves()),
+        };
+    if !moves_version || !serves {
         return d;
     }
     let failed = ctx
@@ -244,6 +322,18 @@ pub(super) fn hold_version_change(ctx: &View, c: Component, d: Decision) -> Deci
             ),
             action: "fix the backup target (spec.backup.target) and apply the document, or run `mesos-operator backup NAME` to try again; or set spec.backup.blockUpgradeOnFailure: false to let version changes go on without one".into(),
         };
+    }
+    // The change waits only for what comes back without it: a member of this component, in
+    // place, that does not serve for now (repaired, restarting). The other component not
+    // whole (a master missing while ZooKeeper's change would come first, a quorum change
+    // half done) waits on this component's planner: holding it would wait for ever. The
+    // change then goes on, and the backup is taken once the cluster is whole.
+    let other_ok = match c {
+        Component::Zookeeper => master_to_stop(ctx).is_ok(),
+        _ => zookeeper_follower(ctx).is_ok(),
+    };
+    if !other_ok || !members_in_place(ctx, c) {
+        return d;
     }
     let why = zookeeper_follower(ctx)
         .and_then(|_| master_to_stop(ctx))

@@ -680,6 +680,16 @@ fn backup(doc: &MesosCluster, e: &mut Errors) {
     let Some(b) = &doc.spec.backup else {
         return;
     };
+    // A backup stops one ZooKeeper follower and one master while the others keep their
+    // quorum: an ensemble of one has no follower, a single master no one to keep serving.
+    let (zk, masters) = (doc.spec.zookeeper.servers, doc.spec.masters.count);
+    if zk < 3 || masters < 3 {
+        e.add(
+            "spec.backup",
+            format!("needs 3 or more ZooKeeper servers and masters (this document has {zk} and {masters}): a backup stops one follower of each while the others keep their quorum"),
+            "grow spec.zookeeper.servers and spec.masters.count to 3, or leave spec.backup out",
+        );
+    }
     if !(1..=MAX_BACKUPS_KEPT).contains(&b.keep) {
         e.add(
             "spec.backup.keep",
@@ -1071,14 +1081,23 @@ mod tests {
                 "spec.backup.target.directory"
             ]
         );
+        let mut small = with_backup("target:\n  directory: /b\n");
+        small.spec.masters.count = 1;
+        assert_eq!(paths(&small, None), ["spec.backup"]);
         let d = with_backup("target: {}\n");
         assert_eq!(paths(&d, None), ["spec.backup.target"]);
-        let d = with_backup("target:\n  directory: /b\n  s3: {bucket: ok-bucket, credentials: {secret: s3}}\n");
+        let d = with_backup(
+            "target:\n  directory: /b\n  s3: {bucket: ok-bucket, credentials: {secret: s3}}\n",
+        );
         assert_eq!(paths(&d, None), ["spec.backup.target"]);
         let d = with_backup("schedule: often\ntarget:\n  directory: /b\n");
         let errs = validate(&d, None).unwrap_err();
         assert_eq!(errs[0].path, "spec.backup.schedule");
-        assert!(errs[0].problem.contains("does not start with a number"), "{}", errs[0]);
+        assert!(
+            errs[0].problem.contains("does not start with a number"),
+            "{}",
+            errs[0]
+        );
     }
 
     #[test]
@@ -1091,7 +1110,10 @@ mod tests {
         assert!(paths(&s3(""), None).is_empty());
         assert!(paths(&s3("    endpoint: https://minio.example:9000\n"), None).is_empty());
         assert_eq!(
-            paths(&s3("    endpoint: http://minio.example:9000\n    allowHttp: true\n"), None),
+            paths(
+                &s3("    endpoint: http://minio.example:9000\n    allowHttp: true\n"),
+                None
+            ),
             ["spec.backup.target.s3.endpoint"]
         );
         assert_eq!(
@@ -1105,9 +1127,14 @@ mod tests {
         .is_empty());
         assert_eq!(
             paths(&s3("    endpoint: ftp://x\n    prefix: /abs\n"), None),
-            ["spec.backup.target.s3.endpoint", "spec.backup.target.s3.prefix"]
+            [
+                "spec.backup.target.s3.endpoint",
+                "spec.backup.target.s3.prefix"
+            ]
         );
-        let d = with_backup("target:\n  s3:\n    bucket: No_Such\n    credentials: {secret: \"-----BEGIN KEY\"}\n");
+        let d = with_backup(
+            "target:\n  s3:\n    bucket: No_Such\n    credentials: {secret: \"-----BEGIN KEY\"}\n",
+        );
         assert_eq!(
             paths(&d, None),
             [
