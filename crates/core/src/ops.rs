@@ -346,6 +346,15 @@ fn spec_of(d: &Desired, c: Component, host: &str) -> Result<ContainerSpec, OpsEr
     })
 }
 
+/// The ZooKeeper container for `host`: the placed one, or the one derived for a host the
+/// document is leaving.
+fn zookeeper_spec_of(d: &Desired, host: &str) -> Result<ContainerSpec, OpsError> {
+    d.zookeeper_container_on(host).ok_or(OpsError::NotDesired {
+        component: Component::Zookeeper.role(),
+        host: host.to_string(),
+    })
+}
+
 /// The ZooKeeper committed voters as members, for a server's first dynamic config.
 fn committed_members(d: &Desired, o: &Observed) -> Vec<ZkMember> {
     o.zookeeper
@@ -557,7 +566,13 @@ pub fn ops(
             reset_registry,
             ..
         } => {
-            let spec = spec_of(d, *component, &host)?;
+            // A ZooKeeper server on a host the document is leaving is replaced with the
+            // container derived for it there (a silent one on an outdated configuration,
+            // while the ensemble has no quorum), as `ZkRecreateServer` recreates one.
+            let spec = match component {
+                Component::Zookeeper => zookeeper_spec_of(d, &host)?,
+                _ => spec_of(d, *component, &host)?,
+            };
             let old = o.container(*component, &host);
             let name = old
                 .map(|c| c.name.clone())
@@ -632,12 +647,7 @@ pub fn ops(
             // The volume holds the voter's config and `myid`; the ensemble given is used
             // only if it does not (the image writes its config on first start only). On a
             // host ZooKeeper is leaving, the same container derived for it.
-            let spec = d
-                .zookeeper_container_on(&host)
-                .ok_or(OpsError::NotDesired {
-                    component: Component::Zookeeper.role(),
-                    host: host.clone(),
-                })?;
+            let spec = zookeeper_spec_of(d, &host)?;
             let mut members = committed_members(d, o);
             if members.is_empty() {
                 // No committed config in sight (no quorum): the servers known by their

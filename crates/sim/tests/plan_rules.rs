@@ -2760,3 +2760,116 @@ fn a_zookeeper_bootstrap_cut_inside_its_first_creation_is_finished_after_a_repai
     assert_eq!(voters, [1, 2, 3]);
     assert!(sim.violations.is_empty(), "{:?}", sim.violations);
 }
+
+/// The simulation's seed 11094: ZooKeeper was leaving h3 while server 3 there ran a
+/// configuration of the past (an image the document went back from) and served nobody,
+/// with the quorum lost. The planner chose to replace server 3 on its data, and the step
+/// had no operations ("the document places no zookeeper container on h3"): the same step,
+/// again and again, for good. On a host the document is leaving, a replacement creates the
+/// container derived for that host, and that container is its current configuration: once
+/// replaced, a server still down there is not replaced again.
+#[test]
+fn zookeeper_a_silent_outdated_server_on_a_host_being_left_is_replaced_once() {
+    let d = doc(4, 3, 3, 0);
+    let mut sim = converged(&d);
+    let mut moved = d.clone();
+    moved.spec.zookeeper.hosts = Some(["h1", "h2", "h4"].map(String::from).to_vec());
+    let desired = Desired::from_document(&moved);
+    sim.tick(600);
+    let long_ago = sim.now - 60 - 1;
+    // Servers 2 and 3 serve nobody (no quorum: none reports a committed config), each on
+    // an outdated configuration until replaced, for longer than `healthTimeout`.
+    let silent = |o: &mut Observed, replaced: &[&str]| {
+        o.zookeeper.committed = None;
+        for h in ["h2", "h3"] {
+            if let Some(s) = o.zookeeper.servers.get_mut(h) {
+                s.ok = false;
+                s.mode = None;
+            }
+            if let Some(HostObservation::Reachable { containers, .. }) = o.hosts.get_mut(h) {
+                if let Some(c) = containers.get_mut(&Component::Zookeeper) {
+                    if !replaced.contains(&h) {
+                        c.config_hash = "a-configuration-of-the-past".into();
+                    }
+                    c.started_at = c.started_at.min(long_ago);
+                }
+            }
+        }
+    };
+    let mut replaced = Vec::new();
+    while !replaced.contains(&"h3") {
+        assert!(replaced.len() < 2, "{replaced:?}");
+        let mut o = sim.observe();
+        silent(&mut o, &replaced);
+        let decision = plan(&desired, &o, &sim.record, sim.now);
+        let host = match &decision {
+            Decision::Act {
+                step:
+                    Step::ReplaceContainer {
+                        component: Component::Zookeeper,
+                        host,
+                        ..
+                    },
+                ..
+            } => host.clone(),
+            other => panic!("expected a ZooKeeper replacement, got {other:?}"),
+        };
+        // Before the fix, on h3: Err("the document places no zookeeper container on h3").
+        sim.apply(&desired, &step_of(decision)).unwrap();
+        replaced.push(if host == "h2" { "h2" } else { "h3" });
+    }
+    let derived = desired.zookeeper_container_on("h3").unwrap();
+    assert_eq!(
+        sim.observe()
+            .container(Component::Zookeeper, "h3")
+            .map(|c| c.config_hash.clone()),
+        Some(derived.config_hash.clone())
+    );
+    // Still silent on the container derived for h3: not replaced again.
+    let mut o = sim.observe();
+    silent(&mut o, &replaced);
+    let again = plan(&desired, &o, &sim.record, sim.now);
+    assert!(
+        !matches!(&again, Decision::Act { step: Step::ReplaceContainer { component: Component::Zookeeper, host, .. }, .. } if host == "h3"),
+        "{again:?}"
+    );
+}
+
+/// The simulation's seeds 13390 and 19438: an agent on an outdated configuration answered
+/// but was never listed again (its ZooKeeper string named only a server removed since, so
+/// it never found a master), and under `drainAgents` the planner waited for it to be listed
+/// before draining it, for good. A master failover's re-registration takes seconds: an
+/// agent a leading master has not listed for `healthTimeout` is drained (never replaced
+/// without its drain).
+#[test]
+fn agents_an_outdated_agent_unlisted_for_the_health_timeout_is_drained_not_waited_for() {
+    let d = agents_doc(3, 1, true);
+    let mut sim = converged(&d);
+    let mut d2 = d.clone();
+    d2.spec.agents.image = "a:2".into();
+    let desired = Desired::from_document(&d2);
+    let look = |sim: &mut SimCluster| {
+        let mut o = sim.observe();
+        for h in ["h1", "h2", "h3"] {
+            if let Some(a) = o.agents.members.get_mut(h) {
+                a.registered = false;
+            }
+        }
+        sim.record =
+            mesos_operator_core::record::note_observed(&sim.record, &desired.name, &o, sim.now);
+        plan(&desired, &o, &sim.record, sim.now)
+    };
+    // First seen unlisted: waited for, as after a master failover.
+    let decision = look(&mut sim);
+    assert!(matches!(decision, Decision::Wait { .. }), "{decision:?}");
+    sim.tick(30);
+    let decision = look(&mut sim);
+    assert!(matches!(decision, Decision::Wait { .. }), "{decision:?}");
+    // Still unlisted once `healthTimeout` (60 s) has passed: drained first.
+    sim.tick(31);
+    let decision = look(&mut sim);
+    assert!(
+        matches!(decision.step(), Some(Step::AgentDrain { .. })),
+        "{decision:?}"
+    );
+}

@@ -756,10 +756,12 @@ fn random_seeds_with_crashes_and_midway_deaths_stay_safe_and_converge() {
 /// master was last seen with; a walk of the step-level model, another walk now). On the
 /// op-level model: 14668, two masters of quorum 3 beside a kept replica the stage left out
 /// (SIMULATION.md, counterexample 23); 38424, a drained window waiting for the budget a
-/// missing agent held (counterexample 24).
+/// missing agent held (counterexample 24). Session 12: 11094, a silent server on a host
+/// ZooKeeper was leaving, whose replacement had no operations (counterexample 40); 13390 and
+/// 19438, an agent never listed again waited for before its drain (counterexample 41).
 #[test]
 fn fixed_seeds_beyond_the_first_2000_stay_fixed() {
-    for seed in [29603, 14668, 38424] {
+    for seed in [29603, 14668, 38424, 11094, 13390, 19438] {
         if let Err(e) = std::panic::catch_unwind(|| random_walk(seed)) {
             let msg = e.downcast_ref::<String>().cloned().unwrap_or_default();
             panic!("seed {seed}: {msg}");

@@ -53,13 +53,59 @@ fn awaiting_listing(ctx: &View, host: &str) -> bool {
     }
 }
 
+/// Such an agent that a leading master has not listed for `healthTimeout` on the
+/// configuration it runs (or, never listed on it, since it started): not re-registering
+/// after a failover any more, which takes seconds. It may never be listed again (a string
+/// that names only ZooKeeper servers gone since: the simulation's seeds 13390 and 19438
+/// waited for good), so it is drained like a listed one: a maintenance window is accepted
+/// for a machine whose agent is not registered, and once the machine is down the master
+/// refuses the agent, should it come back, until its replacement is brought up. Never
+/// replaced without its drain. Health unknown (no leader, probes unanswered) keeps it waiting.
+fn unlisted_for_long(ctx: &View, c: &crate::observed::ObservedContainer) -> bool {
+    let seen = ctx
+        .recorded
+        .healthy
+        .get(&Component::Agents)
+        .and_then(|m| m.get(&c.host))
+        .filter(|s| s.config_hash == c.config_hash);
+    match seen {
+        Some(s) => s
+            .unhealthy_since
+            .is_some_and(|t| ctx.now >= t + ctx.timeout()),
+        None => {
+            ctx.observed.masters.leader.is_some()
+                && ctx
+                    .observed
+                    .agents
+                    .members
+                    .get(&c.host)
+                    .is_some_and(|a| a.healthy)
+                && ctx.now >= c.started_at + ctx.timeout()
+        }
+    }
+}
+
+/// Whether a running agent is drained now (under `drainAgents`): listed by the leading
+/// master, or unlisted for long ([`unlisted_for_long`]).
+fn drain_now(ctx: &View, c: &crate::observed::ObservedContainer) -> bool {
+    let registered = ctx
+        .observed
+        .agents
+        .members
+        .get(&c.host)
+        .is_some_and(|a| a.registered);
+    ctx.desired.drain_agents
+        && c.running()
+        && (registered || (awaiting_listing(ctx, &c.host) && unlisted_for_long(ctx, c)))
+}
+
 /// Waits for such an agent to be listed again. Its container may have run for long, so its
 /// start is no gate to time out on; the status says what is awaited.
 fn unlisted_wait(host: &str) -> Decision {
     Decision::Wait {
         reason: format!(
             "the agent on {host} runs but the leading master does not list it or its probes did not answer (re-registering after a master failover?); \
-             waiting for it to be listed before it is drained"
+             waiting for it to be listed before it is drained (it is drained anyway once unlisted for healthTimeout)"
         ),
         until: None,
     }
@@ -398,13 +444,7 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
         if ctx.observed.agents.maintenance.contains_key(h) {
             continue; // people's window: wait for them (below) or our own (above)
         }
-        let registered = ctx
-            .observed
-            .agents
-            .members
-            .get(h)
-            .is_some_and(|a| a.registered);
-        if ctx.desired.drain_agents && c.running() && registered {
+        if drain_now(ctx, c) {
             return act(
                 Step::AgentDrain { host: h.into() },
                 format!("no agent is wanted on {h}; drain it before it goes"),
@@ -454,13 +494,7 @@ pub(super) fn plan(ctx: &View) -> Option<Decision> {
             }
             continue; // in progress: starting, registering, or being repaired
         }
-        let registered = ctx
-            .observed
-            .agents
-            .members
-            .get(*h)
-            .is_some_and(|a| a.registered);
-        if ctx.desired.drain_agents && c.running() && registered {
+        if drain_now(ctx, c) {
             // Draining keeps the agent in service; the budget applies at `machine/down`.
             return act(
                 Step::AgentDrain {

@@ -58,11 +58,19 @@ fn joiner_synced(ctx: &View, cfg: &ZkConfig, c: &ObservedContainer) -> bool {
         && s.config_version == Some(cfg.version)
 }
 
-/// The container on `host` runs a configuration other than the desired one.
+/// The container on `host` runs a configuration other than the desired one. On a host
+/// ZooKeeper is leaving, the desired one is the container derived for it (what a
+/// replacement there creates): otherwise every server there would count as outdated for
+/// good, and a down one would be replaced again and again while it waits to leave (the
+/// simulation's seed 11094).
 fn stale(ctx: &View, host: &str) -> bool {
     ctx.observed
         .container(Component::Zookeeper, host)
-        .is_some_and(|c| !ctx.desired.is_current(c))
+        .is_some_and(|c| {
+            ctx.desired
+                .zookeeper_container_on(host)
+                .is_none_or(|s| s.config_hash != c.config_hash)
+        })
 }
 
 /// The lowest id never handed out: above the recorded highest id (the durable record; ids
