@@ -603,17 +603,19 @@ async fn handle(
             return basic_auth::unauthorized(realm);
         }
     }
+    // The replicated log answers on every master, leader or not: it is how a new leader
+    // recovers the registry and how the leader writes it to the others.
+    match (method.as_str(), path.as_str()) {
+        ("GET", "/emulator/log/read") if !m.broken => return log_read(&m),
+        ("POST", "/emulator/log/write") if !m.broken => return log_write(&m, &body),
+        _ => {}
+    }
     if let Some(r) = answer_without_leading(&m, &path, &original, &query) {
         return r;
     }
     match (method.as_str(), path.as_str()) {
         ("POST", "/emulator/launch") => return launch(&m, &body).await,
         ("POST", "/emulator/kill") => return kill(&m, &body).await,
-        _ => {}
-    }
-    match (method.as_str(), path.as_str()) {
-        ("GET", "/emulator/log/read") => return log_read(&m),
-        ("POST", "/emulator/log/write") => return log_write(&m, &body),
         _ => {}
     }
     let response = leader_route(&m, &method, &path, uri.query().unwrap_or(""), &body);
