@@ -456,10 +456,7 @@ async fn elect_loop(m: Shared) {
         .get("max_agent_ping_timeouts")
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
-    let reregister = m
-        .flags
-        .duration("agent_reregister_timeout")
-        .unwrap_or(Duration::from_secs(600));
+    let reregister = reregister_timeout(&m);
     let mut round: u64 = 0;
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -991,12 +988,17 @@ fn log_write(m: &Master, body: &[u8]) -> Response {
     }
 }
 
+/// `--agent_reregister_timeout`: how long agents the recovered registry admitted may take
+/// to re-register.
+fn reregister_timeout(m: &Master) -> Duration {
+    m.flags
+        .duration("agent_reregister_timeout")
+        .unwrap_or(Duration::from_secs(600))
+}
+
 /// A master without ZooKeeper leads alone: it only keeps its own copy up to date.
 async fn standalone_loop(m: Shared) {
-    let reregister = m
-        .flags
-        .duration("agent_reregister_timeout")
-        .unwrap_or(Duration::from_secs(600));
+    let reregister = reregister_timeout(&m);
     let mut round: u64 = 0;
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;

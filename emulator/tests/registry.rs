@@ -3,8 +3,10 @@
 //! again on the same `--work_dir`, on a fresh one, and on a copy of the first (a restored
 //! backup). No Docker, no fleet.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+#[path = "../../tests/common/workload.rs"]
+mod workload;
+
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -52,20 +54,9 @@ fn start(work_dir: &Path) -> MasterProcess {
     m
 }
 
+/// One HTTP call, as the fleet tests make them.
 fn call(addr: &str, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf).to_string();
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, body.to_string()))
+    workload::call(method, addr, path, body)
 }
 
 fn get_json(addr: &str, path: &str) -> Value {

@@ -236,10 +236,8 @@ pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
     }
 }
 
-/// A backup part stops one member and starts it again: only a running follower (never the
-/// ZooKeeper leader, never the leading master), and only while the others keep a quorum
-/// without it: a majority of the committed voters, the masters' floor.
-fn check_backup(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation> {
+/// No step while the rollout is paused, or while another cluster binds this one's ports.
+fn check_not_held(d: &Desired, step: &Step) -> Result<(), Violation> {
     if d.paused {
         return violation("paused", format!("{step} while spec.rollout.paused"));
     }
@@ -252,6 +250,14 @@ fn check_backup(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation>
             ),
         );
     }
+    Ok(())
+}
+
+/// A backup part stops one member and starts it again: only a running follower (never the
+/// ZooKeeper leader, never the leading master), and only while the others keep a quorum
+/// without it: a majority of the committed voters, the masters' floor.
+fn check_backup(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation> {
+    check_not_held(d, step)?;
     let host = step.host();
     let c = step.component();
     if !container(o, c, host).is_some_and(serves) {
@@ -325,18 +331,7 @@ fn check_zk_bootstrap(
     let Step::ZkBootstrap { ensemble } = step else {
         return Ok(());
     };
-    if d.paused {
-        return violation("paused", format!("{step} while spec.rollout.paused"));
-    }
-    if let Some(c) = d.port_conflicts.first() {
-        return violation(
-            "shared-ports",
-            format!(
-                "{step} while cluster {} binds port {} on the same machine",
-                c.other, c.port
-            ),
-        );
-    }
+    check_not_held(d, step)?;
     let ids: BTreeSet<u64> = ensemble.iter().map(|m| m.id).collect();
     let hosts: BTreeSet<&str> = ensemble.iter().map(|m| m.host.as_str()).collect();
     if ensemble.len() < 2 || ids.len() != ensemble.len() || hosts.len() != ensemble.len() {
