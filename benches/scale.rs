@@ -69,6 +69,35 @@ impl ClusterStore for Counting {
         self.count("deletion");
         self.inner.deletion_request(name).await
     }
+    async fn backup_request(&self, name: &str) -> Result<Option<u64>, StoreError> {
+        self.count("backup-request");
+        self.inner.backup_request(name).await
+    }
+    async fn backups(
+        &self,
+        name: &str,
+    ) -> Result<Vec<mesos_operator_core::backup::BackupRecord>, StoreError> {
+        self.count("backups");
+        ClusterStore::backups(&self.inner, name).await
+    }
+    async fn put_backup(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        record: &mesos_operator_core::backup::BackupRecord,
+    ) -> Result<(), StoreError> {
+        self.count("put-backup");
+        ClusterStore::put_backup(&self.inner, guard, name, record).await
+    }
+    async fn delete_backup(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        self.count("delete-backup");
+        ClusterStore::delete_backup(&self.inner, guard, name, id).await
+    }
     async fn port_conflicts(&self, doc: &MesosCluster) -> Result<Vec<PortConflict>, StoreError> {
         self.count("port-conflicts");
         if self.uncached {

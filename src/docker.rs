@@ -570,6 +570,62 @@ impl HostClient {
         }
     }
 
+    /// Stops a container (with [`STOP_GRACE_SECS`]), keeping it; stopped or gone already is
+    /// done.
+    pub async fn stop(&self, name: &str) -> Result<(), DockerError> {
+        let stop = StopContainerOptions {
+            t: Some(STOP_GRACE_SECS),
+            ..Default::default()
+        };
+        let deadline = Duration::from_secs(STOP_GRACE_SECS as u64) + CALL_TIMEOUT * 2;
+        match self
+            .call(deadline, self.docker.stop_container(name, Some(stop)))
+            .await
+        {
+            Err(e) if matches!(e.status(), Some(304 | 404)) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Whether container `name` runs (or restarts); gone is not running.
+    pub async fn is_running(&self, name: &str) -> Result<bool, DockerError> {
+        match self
+            .call(
+                CALL_TIMEOUT,
+                self.docker
+                    .inspect_container(name, None::<InspectContainerOptions>),
+            )
+            .await
+        {
+            Ok(c) => Ok(c
+                .state
+                .is_some_and(|s| s.running == Some(true) || s.restarting == Some(true))),
+            Err(e) if e.status() == Some(404) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A tar of `path` in container `name` (running or not), read whole within `timeout`.
+    pub async fn download(
+        &self,
+        name: &str,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, DockerError> {
+        let opts = bollard::query_parameters::DownloadFromContainerOptions {
+            path: path.to_string(),
+        };
+        let read = async {
+            let mut stream = self.docker.download_from_container(name, Some(opts));
+            let mut out = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                out.extend_from_slice(&chunk?);
+            }
+            Ok(out)
+        };
+        self.call(timeout, read).await
+    }
+
     /// Stops and removes a container; with `volume`, removes that named volume too. A
     /// container or volume that is gone already counts as removed.
     pub async fn remove(&self, name: &str, volume: Option<&str>) -> Result<(), DockerError> {

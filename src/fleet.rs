@@ -30,6 +30,8 @@ pub struct StepSecrets {
     pub files: BTreeMap<String, Secret>,
     /// The cluster's `httpCredentials` for its masters and Marathon, when it names them.
     pub http: Option<HttpAuth>,
+    /// The backup target's S3 keys, for a step that stores or records a backup.
+    pub backup: Option<Secret>,
 }
 
 /// How long a pull ahead that failed (a missing tag, an unreachable registry) is not tried
@@ -222,6 +224,13 @@ impl Fleet for DockerFleet {
         secrets: &StepSecrets,
     ) -> Result<(), ActError> {
         let clients = self.clients(doc).await;
+        let target = match (op, doc.spec.backup.as_ref()) {
+            (Op::ArchivePart { .. }, Some(b)) => Some(crate::backup::BackupStore::open(
+                &b.target,
+                secrets.backup.as_ref(),
+            )?),
+            _ => None,
+        };
         let ex = Executor {
             cluster: &doc.metadata.name,
             fleet: &clients,
@@ -229,6 +238,7 @@ impl Fleet for DockerFleet {
             http: &self.http,
             http_auth: secrets.http.as_ref(),
             secret_files: &secrets.files,
+            backup: target.as_ref(),
         };
         ex.execute(op, fence).await
     }

@@ -119,22 +119,35 @@ pub async fn gather(
     // planner blocks and the status names the other cluster and the field.
     // The rest at once: the observation (the longest) beside the reads it does not need.
     let looking = std::time::Instant::now();
-    let (conflicts, record, autoupdate, fingerprints, (observed, observe_took)) = tokio::join!(
+    let (conflicts, record, autoupdate, fingerprints, backup_request, (observed, observe_took)) = tokio::join!(
         store.port_conflicts(&doc),
         store.record(name),
         store.autoupdate(name),
         secret_fingerprints(&doc, secrets),
+        // Read only for a cluster that has backups: no request more per reconcile otherwise.
+        async {
+            match doc.spec.backup {
+                Some(_) => store.backup_request(name).await,
+                None => Ok(None),
+            }
+        },
         async {
             let o = fleet.observe(&doc).await;
             (o, looking.elapsed())
         }
     );
-    let (conflicts, record, autoupdate, fingerprints) =
-        (conflicts?, record?, autoupdate?, fingerprints?);
+    let (conflicts, record, autoupdate, fingerprints, backup_request) = (
+        conflicts?,
+        record?,
+        autoupdate?,
+        fingerprints?,
+        backup_request?,
+    );
     let mut observed = observed;
     tracing::debug!(ms = observe_took.as_secs_f64() * 1e3, "observed");
     let mut desired = Desired::from_document_with(&doc, &fingerprints);
     desired.port_conflicts = conflicts;
+    desired.backup_requested_at = backup_request;
     // An automated rollout's canary holds the rest of its component. It stays held while
     // its component has a policy, whatever its mode (switched to notify or off mid-canary,
     // it waits for a person); a removed policy releases it.

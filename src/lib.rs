@@ -34,6 +34,7 @@
 pub mod act;
 pub mod admin;
 pub mod autoupdate;
+pub mod backup;
 pub mod build_info;
 pub mod cli;
 pub mod clock;

@@ -12,6 +12,7 @@ mod flags;
 mod marathon;
 mod master;
 mod ports;
+mod registry;
 mod respond;
 mod util;
 mod workload;

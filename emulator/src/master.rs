@@ -9,12 +9,15 @@
 //! machine put DOWN `TASK_LOST`, and lists them in `/master/state`, `/master/tasks` (`/tasks`).
 //!
 //! What is emulated: no offers (the framework asks for a launch on an agent it picked from
-//! `/master/state`), no replicated-log contents; the registry counts as recovered while at
-//! least `--quorum` masters of the cluster are up (their replicas visible in `log_replicas`),
-//! and the elected leader exits after `--registry_fetch_timeout` without it, as the real one
-//! does. What the emulator needs to share between masters (each one's `--quorum`, the
-//! maintenance part of the registry) lives under its own ZooKeeper root, `/mesos-emulator`,
-//! never in the nodes clients read.
+//! `/master/state`). The registry (admitted agents, maintenance) is in each master's work
+//! dir, `<work_dir>/replicated_log`, written by the leader to every replica before it
+//! answers a change and recovered by a new leader from a quorum of them
+//! ([`crate::registry`]); agents it admitted wait in `recovered_slaves` until they
+//! re-register. The log counts as recovered while at least `--quorum` masters of the cluster
+//! are up (their replicas visible in `log_replicas`), and the elected leader exits after
+//! `--registry_fetch_timeout` without it, as the real one does. Each master's `--quorum`
+//! (to warn when they disagree) lives under the emulator's own ZooKeeper root,
+//! `/mesos-emulator`, never in the nodes clients read.
 //!
 //! HTTP authentication as Mesos 1.x does it (apache/mesos `docs/authentication.md`,
 //! `src/master/master.cpp` `Master::initialize`): with `--authenticate_http_readwrite` the
@@ -40,6 +43,7 @@ use zookeeper_client as zk;
 use crate::basic_auth;
 use crate::flags::{parse_zk_url, Flags};
 use crate::log;
+use crate::registry::{self, AdmittedAgent, Registry};
 use crate::util::{self, exit_with, now_f64};
 
 const KNOWN: &[(&str, Option<&str>)] = &[
@@ -217,6 +221,16 @@ struct State {
     tasks: BTreeMap<String, TaskRec>,
     completed: VecDeque<Value>,
     completed_ids: BTreeSet<String>,
+    /// Agents the recovered registry admitted that have not re-registered with this leader
+    /// yet (`recovered_slaves`), and since when.
+    recovered_agents: BTreeMap<String, AdmittedAgent>,
+    recovered_at: Option<Instant>,
+    /// The registry as this master last wrote or recovered it.
+    log: Registry,
+    /// Whether this leader has recovered the registry (it admits no agent before).
+    registry_ready: bool,
+    /// The other masters' replicas: `log_replicas` node → `ip:port`.
+    peers: BTreeMap<String, String>,
 }
 
 impl State {
@@ -271,6 +285,7 @@ struct Master {
     hostname: String,
     start_time: f64,
     quorum: usize,
+    work_dir: String,
     zk_path: String,
     zk: Option<zk::Client>,
     http_auth: HttpAuth,
@@ -323,6 +338,8 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
         .unwrap_or(5050);
     let hostname = flags.get("hostname").unwrap_or(&ip).to_string();
     let _ = std::fs::create_dir_all(format!("{work_dir}/replicated_log"));
+    // The replica's own copy, read at start: a log that cannot be read stops the master.
+    let log = registry::load(&work_dir).unwrap_or_else(|e| exit_with(&e));
     let (zk_servers, zk_path) = match zk_url.as_deref().map(parse_zk_url) {
         Some(Some(p)) => p,
         Some(None) => exit_with("Failed to parse --zk: expected zk://host:port[,host:port]/path"),
@@ -349,12 +366,14 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
         hostname,
         start_time: now_f64(),
         quorum: quorum.unwrap_or(1),
+        work_dir,
         zk_path,
         zk,
         flags,
         http_auth,
         state: Mutex::new(State {
             schedule: json!({}),
+            log,
             ..Default::default()
         }),
     });
@@ -380,6 +399,10 @@ pub async fn run(args: Vec<String>, version: String, broken: bool) {
             st.leader_node = Some("standalone".into());
             st.elected_time = Some(now_f64());
             st.recovered = true;
+            let log = st.log.clone();
+            apply_recovered(&mut st, log);
+            drop(st);
+            tokio::spawn(standalone_loop(m.clone()));
         }
     }
     serve(m, &ip, port).await;
@@ -433,8 +456,12 @@ async fn elect_loop(m: Shared) {
         .get("max_agent_ping_timeouts")
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
+    let reregister = reregister_timeout(&m);
+    let mut round: u64 = 0;
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
+        round += 1;
+        registry_round(&m, reregister, round).await;
         let Ok((children, _)) = c.get_children(&m.zk_path).await else {
             continue;
         };
@@ -471,13 +498,9 @@ async fn elect_loop(m: Shared) {
                 }
             }
         }
-        // The registry's maintenance, for when this master takes over.
-        let registry = c
-            .get_data(&maintenance_registry_path(&m))
-            .await
-            .ok()
-            .map(|(d, _)| d);
+        let peers = replica_addresses(&m, &c, &replicas).await;
         let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.peers = peers;
         let was_elected = m.elected(&st);
         st.leader = leader;
         st.leader_node = leader_node.clone();
@@ -490,13 +513,13 @@ async fn elect_loop(m: Shared) {
             st.tasks.clear();
             st.completed.clear();
             st.completed_ids.clear();
-            if let Some(d) = registry {
-                load_maintenance_registry(&mut st, &d);
-            }
+            st.recovered_agents.clear();
+            st.registry_ready = false;
             log!("Elected as the leading master!");
         }
         if !elected {
             st.elected_time = None;
+            st.registry_ready = false;
         }
         if quorums.iter().any(|q| *q != m.quorum) && !st.warned_quorum {
             st.warned_quorum = true;
@@ -577,6 +600,13 @@ async fn handle(
             return basic_auth::unauthorized(realm);
         }
     }
+    // The replicated log answers on every master, leader or not: it is how a new leader
+    // recovers the registry and how the leader writes it to the others.
+    match (method.as_str(), path.as_str()) {
+        ("GET", "/emulator/log/read") if !m.broken => return log_read(&m),
+        ("POST", "/emulator/log/write") if !m.broken => return log_write(&m, &body),
+        _ => {}
+    }
     if let Some(r) = answer_without_leading(&m, &path, &original, &query) {
         return r;
     }
@@ -585,11 +615,11 @@ async fn handle(
         ("POST", "/emulator/kill") => return kill(&m, &body).await,
         _ => {}
     }
-    let (response, registry) = leader_route(&m, &method, &path, uri.query().unwrap_or(""), &body);
-    // Mesos keeps maintenance in its registry (the replicated log) before it answers, so a
-    // new leader knows every window and DOWN machine. Here ZooKeeper stands in for it.
-    if let Some(bytes) = registry {
-        write_maintenance_registry(&m, bytes).await;
+    let response = leader_route(&m, &method, &path, uri.query().unwrap_or(""), &body);
+    // Mesos writes the registry (the replicated log, a quorum of replicas) before it
+    // answers a change to it, so a new leader knows every agent, window and DOWN machine.
+    if method == Method::POST && response.status().is_success() {
+        sync_registry(&m, false).await;
     }
     response
 }
@@ -619,6 +649,10 @@ fn answer_without_leading(m: &Master, path: &str, original: &str, query: &str) -
         )),
         "/metrics/snapshot" => Some(json_response(StatusCode::OK, &metrics(m, &st))),
         "/master/state.json" => Some(text(StatusCode::NOT_FOUND, "")),
+        "/emulator/register-agent" if m.elected(&st) && !st.registry_ready => Some(text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Master is recovering the registry",
+        )),
         "/emulator/register-agent"
         | "/emulator/register-framework"
         | "/emulator/launch"
@@ -658,25 +692,10 @@ fn answer_without_leading(m: &Master, path: &str, original: &str, query: &str) -
     })
 }
 
-/// The leader's routes: the response, and the maintenance registry to persist when a
-/// maintenance call changed it.
-fn leader_route(
-    m: &Master,
-    method: &Method,
-    path: &str,
-    query: &str,
-    body: &[u8],
-) -> (Response, Option<Vec<u8>>) {
+/// The leader's routes.
+fn leader_route(m: &Master, method: &Method, path: &str, query: &str, body: &[u8]) -> Response {
     let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
-    let maintenance = matches!(
-        (method.as_str(), path),
-        ("POST", "/master/maintenance/schedule")
-            | ("POST", "/master/machine/down")
-            | ("POST", "/master/machine/up")
-    );
-    let r = leader_response(m, &mut st, method, path, query, body);
-    let registry = (maintenance && r.status().is_success()).then(|| maintenance_registry(&st));
-    (r, registry)
+    leader_response(m, &mut st, method, path, query, body)
 }
 
 fn leader_response(
@@ -699,7 +718,7 @@ fn leader_response(
         ("GET", "/master/state") => json_response(StatusCode::OK, &state_json(m, st)),
         ("GET", "/master/slaves") => json_response(
             StatusCode::OK,
-            &json!({"slaves": agents_json(st), "recovered_slaves": []}),
+            &json!({"slaves": agents_json(st), "recovered_slaves": recovered_agents_json(st)}),
         ),
         ("GET", "/master/frameworks") => json_response(
             StatusCode::OK,
@@ -722,79 +741,282 @@ fn leader_response(
     }
 }
 
-/// The maintenance part of the registry as stored: the schedule and each machine's mode.
-fn maintenance_registry(st: &State) -> Vec<u8> {
-    let machines: Vec<Value> = st
-        .machines
-        .iter()
-        .map(|((h, ip), mode)| {
-            json!([
-                h,
-                ip,
-                if *mode == MachineMode::Down {
-                    "DOWN"
-                } else {
-                    "DRAINING"
-                }
-            ])
-        })
-        .collect();
-    serde_json::to_vec(&json!({"schedule": st.schedule, "machines": machines})).unwrap_or_default()
-}
-
-fn load_maintenance_registry(st: &mut State, data: &[u8]) {
-    let Ok(v) = serde_json::from_slice::<Value>(data) else {
-        return;
-    };
-    st.schedule = v["schedule"].clone();
-    if st.schedule.is_null() {
-        st.schedule = json!({});
-    }
-    st.machines = v["machines"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|m| {
-            let h = m[0].as_str()?.to_string();
-            let ip = m[1].as_str()?.to_string();
-            let mode = match m[2].as_str()? {
-                "DOWN" => MachineMode::Down,
-                _ => MachineMode::Draining,
-            };
-            Some(((h, ip), mode))
-        })
-        .collect();
-}
-
-fn maintenance_registry_path(m: &Master) -> String {
-    private_path(m, "registry_maintenance")
-}
-
 /// A node of the emulator's own, outside the nodes Mesos clients read.
 fn private_path(m: &Master, name: &str) -> String {
     format!("{PRIVATE_ROOT}{}/{name}", m.zk_path)
 }
 
-/// The root of what the emulator keeps for itself in ZooKeeper.
+/// The root of what the emulator keeps for itself in ZooKeeper (each master's `--quorum`).
 const PRIVATE_ROOT: &str = "/mesos-emulator";
 
-/// Persists the maintenance registry before the call is answered (bounded: a ZooKeeper that
-/// does not answer costs the call's answer time, not the master).
-async fn write_maintenance_registry(m: &Master, bytes: Vec<u8>) {
-    let Some(c) = m.zk.clone() else { return };
-    let path = maintenance_registry_path(m);
-    let write = async {
-        match c.set_data(&path, &bytes, None).await {
-            Ok(_) => {}
-            Err(zk::Error::NoNode) => {
-                let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
-                let _ = util::zk_mkdirs(&c, &private_path(m, "")).await;
-                let _ = c.create(&path, &bytes, &opts).await;
+/// How long a replica may take to answer a read or a write of the log.
+const LOG_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Rounds of the election loop (250 ms each) between two writes of an unchanged registry to
+/// the replicas, so that a master with a wiped work dir catches up.
+const CATCH_UP_ROUNDS: u64 = 20;
+
+/// The registry as the leader holds it now: admitted agents (registered or recovered) and
+/// maintenance, at the position of the last write.
+fn registry_view(st: &State) -> Registry {
+    let mut agents: BTreeMap<String, AdmittedAgent> = st.recovered_agents.clone();
+    for a in st.agents.values() {
+        agents.insert(
+            a.id.clone(),
+            AdmittedAgent {
+                id: a.id.clone(),
+                hostname: a.hostname.clone(),
+                ip: a.ip.clone(),
+                port: a.port,
+                pid: a.pid.clone(),
+                version: a.version.clone(),
+                registered_time: a.registered_time,
+            },
+        );
+    }
+    let machines = st
+        .machines
+        .iter()
+        .map(|((h, ip), mode)| {
+            let mode = if *mode == MachineMode::Down {
+                "DOWN"
+            } else {
+                "DRAINING"
+            };
+            (h.clone(), ip.clone(), mode.to_string())
+        })
+        .collect();
+    Registry {
+        position: st.log.position,
+        agents: agents.into_values().collect(),
+        schedule: st.schedule.clone(),
+        machines,
+    }
+}
+
+/// Takes a recovered registry as the leader's: its agents wait to re-register
+/// (`recovered_slaves`), its maintenance is in force.
+fn apply_recovered(st: &mut State, log: Registry) {
+    st.schedule = if log.schedule.is_null() {
+        json!({})
+    } else {
+        log.schedule.clone()
+    };
+    st.machines = log
+        .machines
+        .iter()
+        .map(|(h, ip, mode)| {
+            let mode = if mode == "DOWN" {
+                MachineMode::Down
+            } else {
+                MachineMode::Draining
+            };
+            ((h.clone(), ip.clone()), mode)
+        })
+        .collect();
+    st.recovered_agents = log
+        .agents
+        .iter()
+        .filter(|a| !st.agents.contains_key(&a.id))
+        .map(|a| (a.id.clone(), a.clone()))
+        .collect();
+    st.recovered_at = Some(Instant::now());
+    log!(
+        "Recovered registry at log position {} with {} agents and {} machines in maintenance",
+        log.position,
+        log.agents.len(),
+        log.machines.len()
+    );
+    st.log = log;
+    st.registry_ready = true;
+}
+
+/// The other masters' replica addresses from their `log_replicas` nodes.
+async fn replica_addresses(
+    m: &Master,
+    c: &zk::Client,
+    nodes: &[String],
+) -> BTreeMap<String, String> {
+    let known = m
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .peers
+        .clone();
+    let own = format!("{}:{}", m.ip, m.port);
+    let mut peers = BTreeMap::new();
+    for n in nodes {
+        if let Some(addr) = known.get(n) {
+            peers.insert(n.clone(), addr.clone());
+            continue;
+        }
+        if let Ok((d, _)) = c.get_data(&format!("{}/log_replicas/{n}", m.zk_path)).await {
+            if let Some(addr) = registry::replica_address(&String::from_utf8_lossy(&d)) {
+                if addr != own {
+                    peers.insert(n.clone(), addr);
+                }
             }
-            Err(e) => log!("could not store the maintenance registry: {e}"),
+        }
+    }
+    peers
+}
+
+/// One round of the leader's registry duties: recover it after an election (from a quorum of
+/// replicas), write it when it changed or to catch replicas up, and forget recovered agents
+/// that did not re-register within `--agent_reregister_timeout`.
+async fn registry_round(m: &Master, reregister: Duration, round: u64) {
+    let (elected, ready, peers) = {
+        let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.recovered_at.is_some_and(|t| t.elapsed() > reregister)
+            && !st.recovered_agents.is_empty()
+        {
+            log!(
+                "{} agents did not re-register within {}secs; removing them",
+                st.recovered_agents.len(),
+                reregister.as_secs()
+            );
+            st.recovered_agents.clear();
+        }
+        (
+            m.elected(&st),
+            st.registry_ready,
+            st.peers.values().cloned().collect::<Vec<_>>(),
+        )
+    };
+    if !elected {
+        return;
+    }
+    if !ready {
+        if let Some(log) = recover_registry(m, &peers).await {
+            let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
+            if m.elected(&st) && !st.registry_ready {
+                apply_recovered(&mut st, log);
+            }
+        }
+        return;
+    }
+    sync_registry(m, round.is_multiple_of(CATCH_UP_ROUNDS)).await;
+}
+
+/// The newest copy among this master's and its replicas', once a quorum of copies (this
+/// master's included) was read; `None`: not yet.
+async fn recover_registry(m: &Master, peers: &[String]) -> Option<Registry> {
+    let own = match registry::load(&m.work_dir) {
+        Ok(r) => r,
+        Err(e) => {
+            log!("{e}");
+            return None;
         }
     };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), write).await;
+    let reads = peers.iter().map(|addr| async move {
+        let r = util::http("GET", addr, "/emulator/log/read", &[], b"", LOG_TIMEOUT).await;
+        r.ok()
+            .filter(|r| r.status == 200)
+            .and_then(|r| serde_json::from_slice::<Registry>(&r.body).ok())
+    });
+    let mut copies: Vec<Registry> = futures_util::future::join_all(reads)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    copies.push(own);
+    (copies.len() >= m.quorum).then(|| registry::newest(copies))
+}
+
+/// Writes the leader's registry, its own copy and every replica's, when its contents changed
+/// (at the next position), or with `force` as it is (to catch up a replica).
+async fn sync_registry(m: &Master, force: bool) {
+    let (doc, changed, peers) = {
+        let mut st = m.state.lock().unwrap_or_else(|e| e.into_inner());
+        if !m.elected(&st) || !st.registry_ready {
+            return;
+        }
+        let mut view = registry_view(&st);
+        let changed = !view.same_contents(&st.log);
+        if !changed && !force {
+            return;
+        }
+        if changed {
+            view.position += 1;
+        }
+        st.log = view.clone();
+        (
+            view,
+            changed,
+            st.peers.values().cloned().collect::<Vec<_>>(),
+        )
+    };
+    if changed {
+        if let Err(e) = registry::store(&m.work_dir, &doc) {
+            log!("could not write the replicated log: {e}");
+        }
+    }
+    let Ok(body) = serde_json::to_vec(&doc) else {
+        return;
+    };
+    let headers = [("Content-Type".to_string(), "application/json".to_string())];
+    let writes = peers.iter().map(|addr| {
+        util::http(
+            "POST",
+            addr,
+            "/emulator/log/write",
+            &headers,
+            &body,
+            LOG_TIMEOUT,
+        )
+    });
+    futures_util::future::join_all(writes).await;
+}
+
+/// A replica's copy, for a recovering leader.
+fn log_read(m: &Master) -> Response {
+    match registry::load(&m.work_dir) {
+        Ok(r) => json_response(StatusCode::OK, &json!(r)),
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &e),
+    }
+}
+
+/// A write from the leader to this replica.
+fn log_write(m: &Master, body: &[u8]) -> Response {
+    let Ok(incoming) = serde_json::from_slice::<Registry>(body) else {
+        return text(StatusCode::BAD_REQUEST, "not a registry");
+    };
+    match registry::accept(&m.work_dir, &incoming) {
+        Ok(true) => StatusCode::OK.into_response(),
+        Ok(false) => text(StatusCode::CONFLICT, "this replica holds a newer position"),
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &e),
+    }
+}
+
+/// `--agent_reregister_timeout`: how long agents the recovered registry admitted may take
+/// to re-register.
+fn reregister_timeout(m: &Master) -> Duration {
+    m.flags
+        .duration("agent_reregister_timeout")
+        .unwrap_or(Duration::from_secs(600))
+}
+
+/// A master without ZooKeeper leads alone: it only keeps its own copy up to date.
+async fn standalone_loop(m: Shared) {
+    let reregister = reregister_timeout(&m);
+    let mut round: u64 = 0;
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        round += 1;
+        registry_round(&m, reregister, round).await;
+    }
+}
+
+fn recovered_agents_json(st: &State) -> Vec<Value> {
+    st.recovered_agents
+        .values()
+        .map(|a| {
+            json!({
+                "id": a.id, "hostname": a.hostname, "port": a.port, "attributes": {},
+                "resources": {"cpus": 4.0, "gpus": 0.0, "mem": 7680.0, "disk": 40000.0, "ports": "[31000-32000]"},
+            })
+        })
+        .collect()
 }
 
 fn metrics(m: &Master, st: &State) -> Value {
@@ -930,7 +1152,7 @@ fn state_json(m: &Master, st: &State) -> Value {
         "unreachable_slaves": st.agents.len() as f64 - active,
         "cluster": m.flags.get("cluster").unwrap_or(""), "log_dir": m.flags.get("log_dir").unwrap_or(""),
         "flags": m.flags.all(),
-        "slaves": agents_json(st), "recovered_slaves": [], "frameworks": frameworks_json(st),
+        "slaves": agents_json(st), "recovered_slaves": recovered_agents_json(st), "frameworks": frameworks_json(st),
         "completed_frameworks": [], "orphan_tasks": [], "unregistered_frameworks": [],
     });
     if let Some(t) = st.elected_time {
@@ -1104,6 +1326,8 @@ fn register_agent(m: &Master, st: &mut State, body: &[u8]) -> Response {
         );
     }
     let wanted = v["id"].as_str().unwrap_or_default().to_string();
+    // An agent the recovered registry admitted: re-registering, it keeps its first time.
+    let admitted = st.recovered_agents.remove(&wanted);
     let now = now_f64();
     let id = if let Some(a) = st.agents.get_mut(&wanted) {
         a.last_seen = Instant::now();
@@ -1139,7 +1363,7 @@ fn register_agent(m: &Master, st: &mut State, body: &[u8]) -> Response {
                 port: v["port"].as_u64().unwrap_or(5051),
                 pid: v["pid"].as_str().unwrap_or_default().to_string(),
                 version: v["version"].as_str().unwrap_or_default().to_string(),
-                registered_time: now,
+                registered_time: admitted.map_or(now, |a| a.registered_time),
                 reregistered_time: rereg.then_some(now),
                 last_seen: Instant::now(),
                 active: true,

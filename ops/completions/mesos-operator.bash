@@ -25,6 +25,12 @@ _mesos__operator() {
             mesos__operator,autoupdate)
                 cmd="mesos__operator__subcmd__autoupdate"
                 ;;
+            mesos__operator,backup)
+                cmd="mesos__operator__subcmd__backup"
+                ;;
+            mesos__operator,backups)
+                cmd="mesos__operator__subcmd__backups"
+                ;;
             mesos__operator,bump)
                 cmd="mesos__operator__subcmd__bump"
                 ;;
@@ -120,6 +126,12 @@ _mesos__operator() {
                 ;;
             mesos__operator__subcmd__help,autoupdate)
                 cmd="mesos__operator__subcmd__help__subcmd__autoupdate"
+                ;;
+            mesos__operator__subcmd__help,backup)
+                cmd="mesos__operator__subcmd__help__subcmd__backup"
+                ;;
+            mesos__operator__subcmd__help,backups)
+                cmd="mesos__operator__subcmd__help__subcmd__backups"
                 ;;
             mesos__operator__subcmd__help,bump)
                 cmd="mesos__operator__subcmd__help__subcmd__bump"
@@ -266,7 +278,7 @@ _mesos__operator() {
 
     case "${cmd}" in
         mesos__operator)
-            opts="-h -V --etcd --etcd-prefix --history-limit --etcd-user --etcd-password-file --etcd-cacert --etcd-cert --etcd-key --secrets-key-file --etcd-insecure --log-format --help --version validate apply get status events bump pause resume history rollback delete run plan preflight doctor secret autoupdate record approve schema version completions man-pages help"
+            opts="-h -V --etcd --etcd-prefix --history-limit --etcd-user --etcd-password-file --etcd-cacert --etcd-cert --etcd-key --secrets-key-file --etcd-insecure --log-format --help --version validate apply get status backup backups events bump pause resume history rollback delete run plan preflight doctor secret autoupdate record approve schema version completions man-pages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -729,6 +741,122 @@ _mesos__operator() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mesos__subcmd__operator__subcmd__backup)
+            opts="-h --etcd --etcd-prefix --history-limit --etcd-user --etcd-password-file --etcd-cacert --etcd-cert --etcd-key --secrets-key-file --etcd-insecure --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --etcd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secrets-key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mesos__subcmd__operator__subcmd__backups)
+            opts="-o -h --output --etcd --etcd-prefix --history-limit --etcd-user --etcd-password-file --etcd-cacert --etcd-cert --etcd-key --secrets-key-file --etcd-insecure --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --etcd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --etcd-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secrets-key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mesos__subcmd__operator__subcmd__bump)
             opts="-h --etcd --etcd-prefix --history-limit --etcd-user --etcd-password-file --etcd-cacert --etcd-cert --etcd-key --secrets-key-file --etcd-insecure --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1078,7 +1206,7 @@ _mesos__operator() {
             return 0
             ;;
         mesos__subcmd__operator__subcmd__help)
-            opts="validate apply get status events bump pause resume history rollback delete run plan preflight doctor secret autoupdate record approve schema version completions man-pages help"
+            opts="validate apply get status backup backups events bump pause resume history rollback delete run plan preflight doctor secret autoupdate record approve schema version completions man-pages help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1164,6 +1292,34 @@ _mesos__operator() {
         mesos__subcmd__operator__subcmd__help__subcmd__autoupdate__subcmd__resume)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mesos__subcmd__operator__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mesos__subcmd__operator__subcmd__help__subcmd__backups)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -9,7 +9,7 @@ use crate::docker::HostClient;
 /// with a rotated secret takes the new digest; `images/zookeeper/entrypoint.sh`).
 const ZK_DIGEST_PATH: &str = "/run/mesos-operator/zk-super-digest";
 
-fn client<'a>(ex: &'a Executor<'_>, host: &str) -> Result<&'a HostClient, ActError> {
+pub(super) fn client<'a>(ex: &'a Executor<'_>, host: &str) -> Result<&'a HostClient, ActError> {
     match ex.fleet.hosts.get(host) {
         Some(Ok(c)) => Ok(c),
         Some(Err(reason)) => Err(ActError::NoClient {
@@ -52,6 +52,7 @@ pub(super) async fn execute(ex: &Executor<'_>, op: &Op) -> Result<(), ActError> 
         Op::Start { host, name } => Ok(client(ex, host)?.start(name).await?),
         Op::Remove { host, name } => Ok(client(ex, host)?.remove_container(name).await?),
         Op::RemoveVolume { host, volume } => Ok(client(ex, host)?.remove_volume(volume).await?),
+        Op::Stop { host, name } => Ok(client(ex, host)?.stop(name).await?),
         other => Err(ActError::Misrouted {
             op: other.kind(),
             module: "docker",

@@ -5,6 +5,7 @@
 //! right before it touches anything, so a replica that lost the right to act stops between
 //! two operations instead of finishing a step it no longer owns.
 
+mod backup;
 mod docker;
 mod last_look;
 mod mesos;
@@ -44,6 +45,12 @@ pub enum ActError {
     /// Secret material could not be had.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// The backup target refused, or a backup's contents do not match their manifest.
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
+    /// etcd refused or did not answer a write of the step (a backup's record).
+    #[error("etcd: {0}")]
+    Store(String),
     /// The `httpCredentials` secret cannot be sent as Basic credentials (names the secret,
     /// never its bytes).
     #[error(transparent)]
@@ -110,6 +117,8 @@ impl ActError {
             ActError::Http(_) => "http",
             ActError::NotServing { .. } | ActError::ServesAgain { .. } => "not-serving",
             ActError::Misrouted { .. } => "misrouted",
+            ActError::Backup(e) => e.metric_label(),
+            ActError::Store(_) => "etcd",
         }
     }
 }
@@ -128,6 +137,8 @@ pub struct Executor<'a> {
     pub http_auth: Option<&'a HttpAuth>,
     /// The secrets the step's containers take as files, by name.
     pub secret_files: &'a std::collections::BTreeMap<String, Secret>,
+    /// The backup target, opened for a step that stores a backup part.
+    pub backup: Option<&'a crate::backup::BackupStore>,
 }
 
 impl Executor<'_> {
@@ -146,7 +157,14 @@ impl Executor<'_> {
             | Op::Create { .. }
             | Op::Start { .. }
             | Op::Remove { .. }
-            | Op::RemoveVolume { .. } => docker::execute(self, op).await,
+            | Op::RemoveVolume { .. }
+            | Op::Stop { .. } => docker::execute(self, op).await,
+            Op::ArchivePart { .. } => backup::archive(self, op).await,
+            // Written to etcd by the step's runner, which holds the store.
+            Op::RecordBackup { .. } => Err(ActError::Misrouted {
+                op: op.kind(),
+                module: "fleet",
+            }),
             Op::ZkReconfig {
                 connect,
                 joining,

@@ -5,6 +5,7 @@
 //! error is mapped here in one place rather than decided command by command.
 
 mod autoupdate;
+mod backup;
 mod doctor;
 mod document;
 mod edit;
@@ -190,6 +191,23 @@ enum Command {
         /// With --watch: give up (exit 1) after this many seconds.
         #[arg(long, value_name = "SECONDS")]
         timeout: Option<u64>,
+    },
+    /// Ask the running operator for a backup of ZooKeeper and the masters' registry now
+    /// (the document's spec.backup says where); it is taken as planned steps.
+    Backup {
+        /// Cluster name.
+        #[arg(value_parser = cluster_name)]
+        name: String,
+    },
+    /// The backups recorded for a cluster, oldest first: time, reason, ZooKeeper's zxid and
+    /// epoch, voters, the master whose log it holds, size and where.
+    Backups {
+        /// Cluster name.
+        #[arg(value_parser = cluster_name)]
+        name: String,
+        /// Output format.
+        #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+        output: Format,
     },
     /// The steps the operator took for a cluster, newest first, with outcome and duration.
     Events {
@@ -547,6 +565,8 @@ async fn dispatch(cli: Cli) -> CliResult {
             }
         }
         Command::Events { name, output } => events::run(&g.store().await?, &name, output).await,
+        Command::Backup { name } => backup::request(&g.store().await?, &name).await,
+        Command::Backups { name, output } => backup::list(&g.store().await?, &name, output).await,
         Command::Run(args) => run::run(g, args).await,
         Command::Bump {
             name,

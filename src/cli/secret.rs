@@ -86,7 +86,7 @@ pub(super) struct ScopeArgs {
     #[arg(long, value_delimiter = ',', value_parser = cluster_or_any)]
     clusters: Vec<String>,
     /// What for, comma-separated: docker-tls, registry-ca, registry-credentials,
-    /// zookeeper-digest, component-file, http-credentials.
+    /// zookeeper-digest, component-file, http-credentials, backup-credentials.
     #[arg(long, value_delimiter = ',')]
     uses: Vec<SecretUse>,
     /// Addresses it may travel to, comma-separated (as the documents write them: the

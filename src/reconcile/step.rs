@@ -86,6 +86,27 @@ pub(super) async fn take(
     if outcome != Outcome::Failed {
         let after = protocol::finish(step, &snap.recorded, &in_flight.record, outcome);
         put_record(ctx, name, &in_flight, &after).await?;
+    } else if let Err(e) = &result {
+        // A backup part that failed is kept in the record with why: status shows it, and
+        // a version change waiting for the backup is blocked with it.
+        let refused = matches!(
+            e,
+            ReconcileError::Act {
+                source: ActError::Backup(_),
+                ..
+            }
+        );
+        let after = protocol::finish_failed(
+            step,
+            &in_flight.record,
+            &e.to_string(),
+            refused,
+            snap.generation,
+            ctx.clock.now(),
+        );
+        if after != in_flight.record {
+            put_record(ctx, name, &in_flight, &after).await?;
+        }
     }
     result
 }
@@ -169,6 +190,19 @@ async fn read_secrets(
         }
         None => None,
     };
+    let backup_op = ops
+        .iter()
+        .any(|op| matches!(op, Op::ArchivePart { .. } | Op::RecordBackup { .. }));
+    let backup = match doc
+        .spec
+        .backup
+        .as_ref()
+        .and_then(|b| b.target.s3.as_ref())
+        .filter(|_| backup_op)
+    {
+        Some(s3) => Some(ctx.secrets.get(&s3.credentials.secret).await?),
+        None => None,
+    };
     let mut files = BTreeMap::new();
     for op in ops {
         if let Op::Create { spec, .. } = op {
@@ -183,6 +217,7 @@ async fn read_secrets(
         zk_super,
         files,
         http,
+        backup,
     })
 }
 
@@ -193,7 +228,45 @@ pub(super) async fn execute(
     op: &Op,
     secrets: &StepSecrets,
 ) -> Result<(), ActError> {
+    if let Op::RecordBackup { .. } = op {
+        // The backup's record goes to etcd, under the fence, and to no machine.
+        crate::failpoint::before_action(op.kind());
+        let result = record_backup(ctx, doc, op, secrets).await;
+        crate::failpoint::after_action(op.kind());
+        return result;
+    }
     ctx.fleet.execute(doc, op, &ctx.fence, secrets).await
+}
+
+async fn record_backup(
+    ctx: &Context,
+    doc: &MesosCluster,
+    op: &Op,
+    secrets: &StepSecrets,
+) -> Result<(), ActError> {
+    let target = doc
+        .spec
+        .backup
+        .as_ref()
+        .ok_or(crate::backup::BackupError::NoTarget)?;
+    let store = crate::backup::BackupStore::open(&target.target, secrets.backup.as_ref())?;
+    let guard = ctx.fence.guard()?;
+    let record = crate::backup::record::record_backup(
+        ctx.store.as_ref(),
+        &guard,
+        &doc.metadata.name,
+        &store,
+        op,
+        ctx.clock.now(),
+    )
+    .await?;
+    info!(
+        backup = %record.id,
+        bytes = record.size(),
+        location = %record.location,
+        "backup stored"
+    );
+    Ok(())
 }
 
 /// The step's event; a failure to write it is logged, not fatal (the record is what counts).

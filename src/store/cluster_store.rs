@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 use mesos_operator_core::autoupdate::AutoUpdateState;
+use mesos_operator_core::backup::BackupRecord;
 use mesos_operator_core::record::Recorded;
 use mesos_operator_core::spec::{Component, MesosCluster, PortConflict, SecretScope};
 use mesos_operator_core::status::ClusterStatus;
@@ -100,12 +101,52 @@ pub trait ClusterStore: Send + Sync + 'static {
     /// Every cluster once, then each change that should wake a reconcile, for as long as the
     /// stream is held; `ready` says whether the store answers.
     fn wakes(&self, ready: watch::Sender<bool>) -> BoxStream<'static, Wake>;
+    /// The last `mesos-operator backup NAME` request (seconds since the epoch), if any.
+    async fn backup_request(&self, name: &str) -> Result<Option<u64>, StoreError>;
+    /// The cluster's backups, oldest first.
+    async fn backups(&self, name: &str) -> Result<Vec<BackupRecord>, StoreError>;
+    /// Records a backup stored whole, fenced.
+    async fn put_backup(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        record: &BackupRecord,
+    ) -> Result<(), StoreError>;
+    /// Forgets a backup (retention), fenced.
+    async fn delete_backup(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        id: &str,
+    ) -> Result<(), StoreError>;
 }
 
 #[async_trait]
 impl ClusterStore for Store {
     async fn get(&self, name: &str) -> Result<Option<Stored>, StoreError> {
         Store::get(self, name).await
+    }
+    async fn backup_request(&self, name: &str) -> Result<Option<u64>, StoreError> {
+        Store::backup_request(self, name).await
+    }
+    async fn backups(&self, name: &str) -> Result<Vec<BackupRecord>, StoreError> {
+        Store::backups(self, name).await
+    }
+    async fn put_backup(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        record: &BackupRecord,
+    ) -> Result<(), StoreError> {
+        Store::put_backup(self, guard, name, record).await
+    }
+    async fn delete_backup(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        Store::delete_backup(self, guard, name, id).await
     }
     async fn deletion_request(&self, name: &str) -> Result<Option<DeletionRequest>, StoreError> {
         Store::deletion_request(self, name).await

@@ -37,6 +37,8 @@ struct Cluster {
     events: Vec<Event>,
     deletion: Option<DeletionRequest>,
     kept_volumes: Option<KeptVolumes>,
+    backup_request: Option<u64>,
+    backups: BTreeMap<String, mesos_operator_core::backup::BackupRecord>,
 }
 
 impl Cluster {
@@ -163,6 +165,26 @@ impl MemStore {
         };
     }
 
+    /// `mesos-operator backup NAME` at `requested_at`.
+    pub fn request_backup(&self, name: &str, requested_at: u64) {
+        let mut s = self.lock();
+        s.next_revision();
+        s.clusters
+            .entry(name.to_string())
+            .or_default()
+            .backup_request = Some(requested_at);
+        s.wake(Wake::Cluster(name.to_string()));
+    }
+
+    /// The backups recorded, oldest first.
+    pub fn backup_records(&self, name: &str) -> Vec<mesos_operator_core::backup::BackupRecord> {
+        let s = self.lock();
+        s.clusters
+            .get(name)
+            .map(|c| c.backups.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// `delete --cascade` (with `purge_data`, `--purge-data`): asks the operator to
     /// remove the cluster's containers (and data volumes).
     pub fn request_deletion(&self, name: &str, purge_data: bool) {
@@ -275,6 +297,58 @@ impl ClusterStore for MemStore {
         let mut s = self.lock();
         s.count("deletion");
         Ok(s.clusters.get(name).and_then(|c| c.deletion.clone()))
+    }
+
+    async fn backup_request(&self, name: &str) -> Result<Option<u64>, StoreError> {
+        let mut s = self.lock();
+        s.count("backup-request");
+        Ok(s.clusters.get(name).and_then(|c| c.backup_request))
+    }
+
+    async fn backups(
+        &self,
+        name: &str,
+    ) -> Result<Vec<mesos_operator_core::backup::BackupRecord>, StoreError> {
+        let mut s = self.lock();
+        s.count("backups");
+        Ok(s.clusters
+            .get(name)
+            .map(|c| c.backups.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn put_backup(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        record: &mesos_operator_core::backup::BackupRecord,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        s.count("put-backup");
+        self.fenced(guard)?;
+        s.next_revision();
+        s.clusters
+            .entry(name.to_string())
+            .or_default()
+            .backups
+            .insert(record.id.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn delete_backup(
+        &self,
+        guard: &WriteGuard,
+        name: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        s.count("delete-backup");
+        self.fenced(guard)?;
+        s.next_revision();
+        if let Some(c) = s.clusters.get_mut(name) {
+            c.backups.remove(id);
+        }
+        Ok(())
     }
 
     async fn port_conflicts(&self, doc: &MesosCluster) -> Result<Vec<PortConflict>, StoreError> {

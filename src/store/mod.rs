@@ -27,6 +27,7 @@ use crate::etcd::{self, ConnectError, EtcdOptions, REQUEST_TIMEOUT};
 use crate::metrics::{EtcdOp, EtcdResult, Metrics};
 
 mod autoupdate;
+mod backups;
 mod cluster_store;
 mod json_key;
 pub mod memory;

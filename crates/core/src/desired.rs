@@ -268,6 +268,11 @@ pub struct Desired {
     /// (set by the loop from the other stored documents, never from this one alone): while
     /// there are any, the planner takes no step.
     pub port_conflicts: Vec<PortConflict>,
+    /// `spec.backup`, if the document asks for backups.
+    pub backup: Option<crate::backup::BackupPolicy>,
+    /// The last `mesos-operator backup NAME` request (seconds since the epoch), set by the
+    /// loop from the request it reads, never from the document.
+    pub backup_requested_at: Option<u64>,
 }
 
 /// The canary phase of an automated rollout, as its state records it.
@@ -580,6 +585,11 @@ impl Desired {
                 .map(|d| d.domain.trim_end_matches('.').to_string()),
             canary_hold: None,
             port_conflicts: Vec::new(),
+            backup: s
+                .backup
+                .as_ref()
+                .map(crate::backup::BackupPolicy::from_spec),
+            backup_requested_at: None,
         }
     }
 

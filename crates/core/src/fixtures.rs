@@ -17,6 +17,16 @@ pub(crate) fn three_of_each() -> Desired {
 /// masters placed on `master_hosts` first (the document's preference list; empty: host
 /// order), an agent on every host.
 pub(crate) fn document(hosts: usize, masters: u32, master_hosts: &[&str]) -> Desired {
+    document_with(hosts, masters, master_hosts, "m:1")
+}
+
+/// [`document`] with the masters' image `masters_image`.
+pub(crate) fn document_with(
+    hosts: usize,
+    masters: u32,
+    master_hosts: &[&str],
+    masters_image: &str,
+) -> Desired {
     let mut y = String::from("apiVersion: mesos-operator.io/v1alpha1\nkind: MesosCluster\nmetadata: {name: t}\nspec:\n  hosts:\n");
     for i in 1..=hosts {
         y.push_str(&format!(
@@ -28,7 +38,7 @@ pub(crate) fn document(hosts: usize, masters: u32, master_hosts: &[&str]) -> Des
     } else {
         format!(", hosts: [{}]", master_hosts.join(", "))
     };
-    y.push_str(&format!("  zookeeper: {{image: zk:1, servers: 3}}\n  masters: {{image: m:1, count: {masters}, acceptRegistryReset: true{placement}}}\n  agents: {{image: a:1}}\n"));
+    y.push_str(&format!("  zookeeper: {{image: zk:1, servers: 3}}\n  masters: {{image: {masters_image}, count: {masters}, acceptRegistryReset: true{placement}}}\n  agents: {{image: a:1}}\n"));
     Desired::from_document(&parse_document(&y).unwrap())
 }
 

@@ -234,8 +234,86 @@ pub fn check_step(d: &Desired, o: &Observed, r: &Recorded, step: &Step) -> Resul
     match step {
         Step::CreateContainers { .. } => check_batch(d, o, r, step),
         Step::ZkBootstrap { .. } => check_zk_bootstrap(d, o, r, step),
+        Step::BackupZookeeper { .. } | Step::BackupMaster { .. } => check_backup(d, o, step),
         _ => check_single(d, o, r, step),
     }
+}
+
+/// No step while the rollout is paused, or while another cluster binds this one's ports.
+fn check_not_held(d: &Desired, step: &Step) -> Result<(), Violation> {
+    if d.paused {
+        return violation("paused", format!("{step} while spec.rollout.paused"));
+    }
+    if let Some(c) = d.port_conflicts.first() {
+        return violation(
+            "shared-ports",
+            format!(
+                "{step} while cluster {} binds port {} on the same machine",
+                c.other, c.port
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// A backup part stops one member and starts it again: only a running follower (never the
+/// ZooKeeper leader, never the leading master), and only while the others keep a quorum
+/// without it: a majority of the committed voters, the masters' floor.
+fn check_backup(d: &Desired, o: &Observed, step: &Step) -> Result<(), Violation> {
+    check_not_held(d, step)?;
+    let host = step.host();
+    let c = step.component();
+    if !container(o, c, host).is_some_and(serves) {
+        return violation(
+            "backup-member",
+            format!("{step}: no running {} container there", c.role()),
+        );
+    }
+    match step {
+        Step::BackupZookeeper { .. } => {
+            let Some(cfg) = &o.zookeeper.committed else {
+                return violation("zookeeper-quorum", format!("{step} while no quorum serves"));
+            };
+            let id = container(o, c, host).and_then(|x| x.zk_id);
+            if id.is_none_or(|i| !cfg.voters.contains_key(&i)) {
+                return violation("backup-member", format!("{step}: not a voter"));
+            }
+            if o.zookeeper.servers.get(host).and_then(|s| s.mode) != Some(ZkMode::Follower) {
+                return violation("backup-member", format!("{step}: not a follower"));
+            }
+            let up = zk_up(o);
+            let left = up.len() - usize::from(id.is_some_and(|i| up.contains(&i)));
+            if left < more_than_half(cfg.voters.len()) {
+                return violation(
+                    "zookeeper-quorum",
+                    format!("{step}: {left} voters left up of {}", cfg.voters.len()),
+                );
+            }
+        }
+        _ => {
+            if o.masters.leader.as_deref() == Some(host) {
+                return violation("backup-member", format!("{step}: the leading master"));
+            }
+            let left = containers(o, Component::Masters)
+                .iter()
+                .filter(|x| x.host != host && master_healthy(o, &x.host))
+                .count() as u32;
+            // The strictest quorum a running master holds (a quorum change half done).
+            let floor = containers(o, Component::Masters)
+                .iter()
+                .map(|x| master_quorum_label(d, x))
+                .chain([d.master_quorum])
+                .max()
+                .unwrap_or(d.master_quorum);
+            if left < floor {
+                return violation(
+                    "masters-quorum",
+                    format!("{step}: {left} healthy left, quorum {floor}"),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A new ensemble's first servers at once: judged as one, since ZooKeeper forms the
@@ -256,18 +334,7 @@ fn check_zk_bootstrap(
     let Step::ZkBootstrap { ensemble } = step else {
         return Ok(());
     };
-    if d.paused {
-        return violation("paused", format!("{step} while spec.rollout.paused"));
-    }
-    if let Some(c) = d.port_conflicts.first() {
-        return violation(
-            "shared-ports",
-            format!(
-                "{step} while cluster {} binds port {} on the same machine",
-                c.other, c.port
-            ),
-        );
-    }
+    check_not_held(d, step)?;
     let ids: BTreeSet<u64> = ensemble.iter().map(|m| m.id).collect();
     let hosts: BTreeSet<&str> = ensemble.iter().map(|m| m.host.as_str()).collect();
     if ensemble.len() < 2 || ids.len() != ensemble.len() || hosts.len() != ensemble.len() {

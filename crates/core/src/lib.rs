@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 
 pub mod autoupdate;
+pub mod backup;
 pub mod desired;
 #[cfg(test)]
 mod fixtures;
@@ -41,4 +42,5 @@ pub mod protocol;
 pub mod record;
 pub mod spec;
 pub mod status;
+pub mod zk_data;
 pub mod zk_text;

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::backup::BackupPart;
 use crate::desired::{labels, volume_name, ContainerSpec, Desired};
 use crate::observed::Observed;
 use crate::plan::{Step, ZkMember};
@@ -193,6 +194,42 @@ pub enum Op {
         /// `ip:port` of the instance.
         address: String,
     },
+    /// Stop a container, keeping it (`docker stop`; stopped or gone already: done).
+    Stop {
+        /// Host name.
+        host: String,
+        /// Container name.
+        name: String,
+    },
+    /// Copy a directory out of a stopped container to the backup target, with its
+    /// manifest ([`crate::backup::PartManifest`]) beside it (for ZooKeeper, with the last
+    /// zxid and the epoch read from the copied files).
+    ArchivePart {
+        /// Host name.
+        host: String,
+        /// Container name.
+        name: String,
+        /// Which part.
+        part: crate::backup::BackupPart,
+        /// The backup's id.
+        id: String,
+        /// The image the container runs.
+        image: String,
+    },
+    /// Record the backup whose parts are stored: check each part's manifest and checksum,
+    /// write `clusters/<name>/backups/<id>`, then delete the backups beyond `keep`.
+    RecordBackup {
+        /// The backup's id.
+        id: String,
+        /// Why it was taken.
+        reason: crate::backup::BackupReason,
+        /// When it started.
+        started_at: u64,
+        /// ZooKeeper's voters when it was taken.
+        voters: Vec<ZkMember>,
+        /// How many backups are kept.
+        keep: u32,
+    },
 }
 
 impl Op {
@@ -211,6 +248,9 @@ impl Op {
             Op::MarathonAbdicate { .. } => "marathon-abdicate",
             Op::RequireServing { .. } => "require-serving",
             Op::RequireAgentOutOfService { .. } => "require-agent-out-of-service",
+            Op::Stop { .. } => "stop",
+            Op::ArchivePart { .. } => "archive-part",
+            Op::RecordBackup { .. } => "record-backup",
         }
     }
 
@@ -221,7 +261,9 @@ impl Op {
             | Op::Create { host, .. }
             | Op::Start { host, .. }
             | Op::Remove { host, .. }
-            | Op::RemoveVolume { host, .. } => Some(host),
+            | Op::RemoveVolume { host, .. }
+            | Op::Stop { host, .. }
+            | Op::ArchivePart { host, .. } => Some(host),
             _ => None,
         }
     }
@@ -688,6 +730,50 @@ pub fn ops(
             vec![Op::MarathonAbdicate {
                 address: format!("{ip}:{}", d.ports.marathon),
             }]
+        }
+        // Stop, copy, start: the last look first, as for any stop of a quorum member; the
+        // container is started again as it was (a crash in between leaves it stopped, and
+        // the repair starts it).
+        Step::BackupZookeeper { id, .. } | Step::BackupMaster { id, .. } => {
+            let (component, part) = match step {
+                Step::BackupZookeeper { .. } => (Component::Zookeeper, BackupPart::Zookeeper),
+                _ => (Component::Masters, BackupPart::Masters),
+            };
+            let c = o.container(component, &host).ok_or_else(|| {
+                OpsError::Missing(format!(
+                    "no {} container on {host} to back up",
+                    component.role()
+                ))
+            })?;
+            let mut v: Vec<Op> = last_look(d, o, component, &host).into_iter().collect();
+            v.push(Op::Stop {
+                host: host.clone(),
+                name: c.name.clone(),
+            });
+            v.push(Op::ArchivePart {
+                host: host.clone(),
+                name: c.name.clone(),
+                part,
+                id: id.clone(),
+                image: c.image.clone(),
+            });
+            v.push(Op::Start {
+                host: host.clone(),
+                name: c.name.clone(),
+            });
+            if part == BackupPart::Masters {
+                let pending = recorded.backup.pending.as_ref().filter(|p| &p.id == id);
+                v.push(Op::RecordBackup {
+                    id: id.clone(),
+                    reason: pending
+                        .map(|p| p.reason.clone())
+                        .unwrap_or(crate::backup::BackupReason::Scheduled),
+                    started_at: pending.map_or(now, |p| p.started_at),
+                    voters: committed_members(d, o),
+                    keep: d.backup.as_ref().map_or(1, |b| b.keep),
+                });
+            }
+            v
         }
     })
 }

@@ -14,7 +14,7 @@ use crate::desired::Desired;
 use crate::observed::Observed;
 use crate::ops::{ops, Op, OpsError};
 use crate::plan::Step;
-use crate::record::{record_after, record_before, Recorded};
+use crate::record::{backup_failed, record_after, record_before, Recorded};
 
 /// A step ready to be carried out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +60,26 @@ pub fn finish(step: &Step, before: &Recorded, in_flight: &Recorded, outcome: Out
         Outcome::Done => record_after(step, in_flight),
         Outcome::NotTaken => before.clone(),
         Outcome::Failed => in_flight.clone(),
+    }
+}
+
+/// The record after `step` failed part-way with `error` ([`Outcome::Failed`]): [`finish`]'s,
+/// and for a backup part that the target refused (`target_refused`: the target's write or
+/// read failed, or a part did not match its manifest) the failure kept with the spec
+/// generation it failed under ([`backup_failed`]), which status shows and the planner reads.
+/// Any other failure (a host that did not answer) leaves the part to be taken again.
+pub fn finish_failed(
+    step: &Step,
+    in_flight: &Recorded,
+    error: &str,
+    target_refused: bool,
+    generation: u64,
+    now: u64,
+) -> Recorded {
+    if target_refused && step.backup_id().is_some() {
+        backup_failed(in_flight, error, generation, now)
+    } else {
+        in_flight.clone()
     }
 }
 

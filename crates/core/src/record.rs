@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::backup::{BackupFailure, BackupReason, BackupState, PendingBackup};
 use crate::observed::{HostObservation, Observed};
 use crate::plan::Step;
 use crate::spec::Component;
@@ -133,6 +134,14 @@ pub struct Recorded {
     /// of three alone never serves).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zk_bootstrap: Option<Vec<crate::plan::ZkMember>>,
+    /// Backups ([`crate::backup`]): the one being taken and its parts stored, the last
+    /// one's start (for the schedule), the version change it cleared, the last failure.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub backup: BackupState,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 /// A member that was seen healthy on one configuration.
@@ -266,6 +275,23 @@ fn record_part_before(step: &Step, recorded: &Recorded, now: u64) -> Recorded {
                 e.up_sent_at = Some(now);
             }
         }
+        // A backup starts with its ZooKeeper part: it is pending from then on, carried on
+        // after a crash with the same id. A request is taken on once.
+        Step::BackupZookeeper { id, reason, .. }
+            if r.backup.pending.as_ref().is_none_or(|p| &p.id != id) =>
+        {
+            r.backup.pending = Some(PendingBackup {
+                id: id.clone(),
+                reason: reason.clone(),
+                started_at: now,
+                zookeeper_from: None,
+                masters_from: None,
+            });
+            r.backup.last_started_at = Some(now);
+            if let BackupReason::Requested { at } = reason {
+                r.backup.request_done = Some(*at);
+            }
+        }
         Step::CreateContainer { component, host }
         | Step::ReplaceContainer {
             component, host, ..
@@ -355,6 +381,54 @@ fn record_part_after(step: &Step, r: &mut Recorded) {
     {
         r.registry_reset.remove(host);
     }
+    match step {
+        Step::BackupZookeeper { host, id, .. } => {
+            if let Some(p) = r.backup.pending.as_mut().filter(|p| &p.id == id) {
+                p.zookeeper_from = Some(host.clone());
+            }
+        }
+        // The last part stored and the backup recorded: it is done.
+        Step::BackupMaster { id, .. } => {
+            if let Some(p) = r.backup.pending.take() {
+                if &p.id != id {
+                    r.backup.pending = Some(p);
+                    return;
+                }
+                if let BackupReason::BeforeUpgrade {
+                    zookeeper, masters, ..
+                } = &p.reason
+                {
+                    r.backup.covers = Some((zookeeper.clone(), masters.clone()));
+                }
+                r.backup.last_id = Some(p.id);
+                r.backup.failure = None;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The record after a backup step failed with `error`: the failure is kept (status and the
+/// planner show it; a backup before a version change blocks it, unless the policy says not
+/// to wait). A requested or scheduled backup is given up (the schedule tries again a period
+/// later, a person asks again); one before a version change stays pending, tried again once
+/// the spec changes (a fixed target) or a person asks for a backup.
+pub fn backup_failed(recorded: &Recorded, error: &str, generation: u64, now: u64) -> Recorded {
+    let mut r = recorded.clone();
+    let Some(p) = r.backup.pending.clone() else {
+        return r;
+    };
+    r.backup.failure = Some(BackupFailure {
+        id: p.id.clone(),
+        reason: p.reason.clone(),
+        error: error.to_string(),
+        at: now,
+        generation,
+    });
+    if !matches!(p.reason, BackupReason::BeforeUpgrade { .. }) {
+        r.backup.pending = None;
+    }
+    r
 }
 
 /// The record brought up to date with what is seen, before planning. An own maintenance

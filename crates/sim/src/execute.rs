@@ -80,7 +80,7 @@ impl SimCluster {
                         sim.create_container(host, spec, extra_labels, extra_env);
                     }
                 }
-                (Op::Remove { host, name }, Partial::Stopped) => {
+                (Op::Remove { host, name } | Op::Stop { host, name }, Partial::Stopped) => {
                     sim.reachable(host)?;
                     if let Some(comp) = sim.named(host, name) {
                         sim.stop(host, comp);
@@ -99,7 +99,7 @@ impl SimCluster {
     ) -> Result<(), OpFailed> {
         let before = self.before_op();
         let stopped = match op {
-            Op::Remove { host, name } => self
+            Op::Remove { host, name } | Op::Stop { host, name } => self
                 .named(host, name)
                 .filter(|c| self.live(*c, host))
                 .map(|c| (c, host.clone())),
@@ -157,6 +157,73 @@ impl SimCluster {
                 Ok(())
             }
             Op::RemoveVolume { host, volume } => self.remove_volume(host, volume),
+            Op::Stop { host, name } => {
+                self.reachable(host)?;
+                if let Some(comp) = self.named(host, name) {
+                    self.stop(host, comp);
+                }
+                Ok(())
+            }
+            Op::ArchivePart {
+                host,
+                name,
+                part,
+                id,
+                ..
+            } => {
+                self.reachable(host)?;
+                let Some(comp) = self.named(host, name) else {
+                    return Err(OpFailed::NoSuchContainer {
+                        host: host.clone(),
+                        name: name.clone(),
+                    });
+                };
+                if self
+                    .container(comp, host)
+                    .is_some_and(|c| c.state == ContainerState::Running)
+                {
+                    return Err(OpFailed::BackupFromRunning {
+                        host: host.clone(),
+                        name: name.clone(),
+                    });
+                }
+                if self.backup_target_broken {
+                    return Err(OpFailed::BackupTarget {
+                        id: id.clone(),
+                        why: "the target refuses writes".into(),
+                    });
+                }
+                self.backup_parts
+                    .entry(id.clone())
+                    .or_default()
+                    .insert(*part);
+                Ok(())
+            }
+            Op::RecordBackup { id, keep, .. } => {
+                if self.backup_target_broken {
+                    return Err(OpFailed::BackupTarget {
+                        id: id.clone(),
+                        why: "the target refuses reads".into(),
+                    });
+                }
+                let parts = self.backup_parts.get(id).map_or(0, BTreeSet::len);
+                if parts != 2 {
+                    return Err(OpFailed::BackupTarget {
+                        id: id.clone(),
+                        why: format!("{parts} of 2 parts stored"),
+                    });
+                }
+                if !self.backups_recorded.contains(id) {
+                    self.backups_recorded.push(id.clone());
+                }
+                // Retention: the oldest beyond `keep` go, parts and record.
+                let ids = self.backups_recorded.clone();
+                for old in mesos_operator_core::backup::beyond_retention(&ids, *keep) {
+                    self.backups_recorded.retain(|x| *x != old);
+                    self.backup_parts.remove(&old);
+                }
+                Ok(())
+            }
             Op::ZkReconfig {
                 joining,
                 leaving,

@@ -231,6 +231,12 @@ pub struct SimCluster {
     /// Steps the executor's last look stopped before anything was stopped (a member the
     /// plan counted on no longer served).
     pub last_looks_failed: u64,
+    /// The backup target refuses writes (a full disk, a bucket without permission).
+    pub backup_target_broken: bool,
+    /// Backup parts stored in the target, by backup id.
+    pub backup_parts: BTreeMap<String, BTreeSet<mesos_operator_core::backup::BackupPart>>,
+    /// Backups recorded whole (`clusters/<name>/backups/<id>`), in the order recorded.
+    pub backups_recorded: Vec<String>,
 }
 
 impl SimCluster {

@@ -111,6 +111,25 @@ pub enum OpFailed {
         /// How many had to.
         at_least: u32,
     },
+    /// The backup target refused the part (or the record found a part missing).
+    #[error("backup {id}: {why}")]
+    BackupTarget {
+        /// The backup.
+        id: String,
+        /// What failed.
+        why: String,
+    },
+    /// A part was to be copied from a container that runs: the copy would not be
+    /// consistent.
+    #[error(
+        "backup: the {name} container on {host} runs; a part is copied only from a stopped one"
+    )]
+    BackupFromRunning {
+        /// Host name.
+        host: String,
+        /// Container name.
+        name: String,
+    },
     /// The last look before an agent seen out of service is stopped without its drain
     /// found it serving again.
     #[error("not stopping the agent on {stopping}: it answers /health again")]

@@ -120,7 +120,17 @@ impl SimCluster {
             Some(_) => Outcome::Failed,
         });
         if let Some(outcome) = outcome {
-            self.record = protocol::finish(step, &before, &begun.record, outcome);
+            self.record = match (&failed, outcome) {
+                (Some((_, e)), Outcome::Failed) => protocol::finish_failed(
+                    step,
+                    &begun.record,
+                    &e.to_string(),
+                    matches!(e, OpFailed::BackupTarget { .. }),
+                    staged.generation,
+                    self.now,
+                ),
+                _ => protocol::finish(step, &before, &begun.record, outcome),
+            };
             if outcome == Outcome::NotTaken {
                 self.last_looks_failed += 1;
             }

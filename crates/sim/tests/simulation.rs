@@ -115,6 +115,91 @@ fn converge(sim: &mut SimCluster, d: &MesosCluster, rng: &mut Rng, faults: Fault
     out.transitions
 }
 
+/// `d` with a backup policy (`spec.backup`) where the document allows one (3 or more
+/// ZooKeeper servers and masters), without one elsewhere, as a person would write it.
+fn with_backup(d: &MesosCluster, on: bool, block: bool) -> MesosCluster {
+    let mut d = d.clone();
+    let fits = d.spec.zookeeper.servers >= 3 && d.spec.masters.count >= 3;
+    d.spec.backup = (on && fits).then(|| {
+        serde_yaml_ng::from_str(&format!(
+            "beforeUpgrade: true\nblockUpgradeOnFailure: {block}\nschedule: 3m\nkeep: 2\ntarget: {{directory: /backups}}\n"
+        ))
+        .unwrap()
+    });
+    d
+}
+
+#[test]
+fn a_version_change_of_the_masters_moves_only_after_its_backup_is_recorded() {
+    let (mut sim, d) = converged_cluster(4, 3, 3, 1);
+    let d = with_backup(&d, true, true);
+    let d2 = bump(&d, Component::Masters, "9.9.9");
+    let desired = Desired::from_document(&d2);
+    let mut rng = Rng::new(3);
+    // Step by step: no master runs the new image before a backup is recorded.
+    for _ in 0..2_000 {
+        let out = drive(&mut sim, &desired, &mut rng, Faults::default(), 1)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let moved = sim.hosts.values().any(|h| {
+            h.containers
+                .get(&Component::Masters)
+                .is_some_and(|c| c.image.ends_with(":9.9.9"))
+        });
+        if moved {
+            assert!(
+                sim.record
+                    .backup
+                    .covers
+                    .as_ref()
+                    .is_some_and(|c| c.1.ends_with(":9.9.9")),
+                "a master moved before its backup was recorded"
+            );
+        }
+        if out.last == Decision::Converged {
+            break;
+        }
+    }
+    sim.matches(&desired).unwrap();
+    // The schedule's first (the policy is new) and the one before the change; keep: 2.
+    assert_eq!(sim.backups_recorded.len(), 2);
+    let covers = sim.record.backup.covers.clone().unwrap();
+    assert!(covers.1.ends_with(":9.9.9"), "{covers:?}");
+}
+
+#[test]
+fn a_backup_target_that_fails_blocks_the_version_change_with_its_reason() {
+    let (mut sim, d) = converged_cluster(4, 3, 3, 1);
+    let d = with_backup(&d, true, true);
+    let d2 = bump(&d, Component::Zookeeper, "3.8.9");
+    sim.backup_target_broken = true;
+    let out = drive(
+        &mut sim,
+        &Desired::from_document(&d2),
+        &mut Rng::new(5),
+        Faults::default(),
+        300,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    match &out.last {
+        Decision::Blocked { kind, reason, .. } => {
+            assert_eq!(*kind, BlockKind::Backup);
+            assert!(reason.contains("refuses writes"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(sim.hosts.values().all(|h| h
+        .containers
+        .get(&Component::Zookeeper)
+        .is_none_or(|c| !c.image.ends_with(":3.8.9"))));
+    // The target fixed and the document applied again: the backup, then the change.
+    sim.backup_target_broken = false;
+    let mut d3 = d2.clone();
+    d3.metadata.generation = d3.metadata.generation.map(|g| g + 1);
+    converge(&mut sim, &d3, &mut Rng::new(6), Faults::default());
+    assert!(sim.record.backup.covers.is_some());
+    assert!(!sim.backups_recorded.is_empty());
+}
+
 #[test]
 fn bootstrap_from_nothing() {
     let mut sim = fleet(5);
@@ -410,8 +495,24 @@ fn random_walk_with(seed: u64, discovery: bool) -> usize {
     let mut sim = fleet(hosts);
     let mut transitions = 0;
     let faults = Faults::unkind();
+    // Backups (issue 26) in half the walks, from an RNG of their own: the walk's draws stay
+    // what they were.
+    let mut backup_rng = Rng::new(seed ^ 0x0bac_0bac);
+    let backups = backup_rng.percent(50);
+    let blocks = backup_rng.percent(70);
+    d = with_backup(&d, backups, blocks);
     transitions += converge(&mut sim, &d, &mut rng, faults);
     for round in 0..4u64 {
+        // The target fails for a while now and then; fixed, the document is applied again.
+        if backups && backup_rng.percent(15) {
+            sim.backup_target_broken = true;
+            let n = 20 + backup_rng.below(100) as usize;
+            let out = drive(&mut sim, &Desired::from_document(&d), &mut rng, faults, n)
+                .unwrap_or_else(|e| panic!("{e}\nmodel: {}", describe(&sim)));
+            transitions += out.transitions;
+            sim.backup_target_broken = false;
+            d.metadata.generation = d.metadata.generation.map(|g| g + 1);
+        }
         // Versions only go forward (a Marathon downgrade is refused by design).
         let v = |rng: &mut Rng| format!("{}.{}.0", 2 + round, rng.below(50));
         let mut d2 = d.clone();
@@ -519,6 +620,7 @@ fn random_walk_with(seed: u64, discovery: bool) -> usize {
                 }
             }
         }
+        d2 = with_backup(&d2, backups, blocks);
         if mesos_operator_core::spec::validate(&d2, Some(&d)).is_err() {
             continue;
         }

@@ -19,6 +19,7 @@
 //! returned; [`crate::invariants`] re-checks every returned step independently in tests.
 
 mod agents;
+mod backup;
 mod discovery;
 mod gate;
 mod marathon;
@@ -54,6 +55,8 @@ pub enum BlockKind {
     /// A host preflight check failed where the next member would be placed
     /// ([`preflight`]).
     Preflight,
+    /// A version change waits for its backup, which failed (`spec.backup.beforeUpgrade`).
+    Backup,
 }
 
 /// What the planner decided.
@@ -178,6 +181,13 @@ fn plan_unchecked(
             component: Some(c),
         };
     }
+    if let Some(d) = backup::plan(&ctx) {
+        let component = d.step().map(Step::component);
+        return Planned {
+            decision: d,
+            component,
+        };
+    }
     for c in Component::ALL {
         let d = match c {
             Component::Zookeeper => zookeeper::plan(&ctx),
@@ -187,8 +197,9 @@ fn plan_unchecked(
             Component::Dns | Component::LoadBalancer => discovery::plan(&ctx, c),
         };
         if let Some(d) = d {
+            let d = backup::hold_version_change(&ctx, c, canary_hold(&ctx, c, d));
             return Planned {
-                decision: canary_hold(&ctx, c, d),
+                decision: d,
                 component: Some(c),
             };
         }

@@ -38,12 +38,16 @@ pub enum StepKind {
     AgentUp,
     /// [`Step::MarathonAbdicate`].
     MarathonAbdicate,
+    /// [`Step::BackupZookeeper`].
+    BackupZookeeper,
+    /// [`Step::BackupMaster`].
+    BackupMaster,
 }
 
 impl StepKind {
     /// Every kind, in declaration order: what the metrics write a zero for before the first
     /// step of each kind, so that a rate over them starts from a known 0.
-    pub const ALL: [StepKind; 12] = [
+    pub const ALL: [StepKind; 14] = [
         StepKind::StartContainer,
         StepKind::CreateContainer,
         StepKind::ReplaceContainer,
@@ -56,6 +60,8 @@ impl StepKind {
         StepKind::AgentDown,
         StepKind::AgentUp,
         StepKind::MarathonAbdicate,
+        StepKind::BackupZookeeper,
+        StepKind::BackupMaster,
     ];
 
     /// The name, e.g. `ReplaceContainer`.
@@ -75,6 +81,8 @@ impl StepKind {
             StepKind::AgentDown => "AgentDown",
             StepKind::AgentUp => "AgentUp",
             StepKind::MarathonAbdicate => "MarathonAbdicate",
+            StepKind::BackupZookeeper => "BackupZookeeper",
+            StepKind::BackupMaster => "BackupMaster",
         }
     }
 }
@@ -223,6 +231,26 @@ pub enum Step {
         /// Host of the leader.
         host: String,
     },
+    /// The first part of backup `id` ([`crate::backup`]): the ZooKeeper follower on `host`
+    /// is stopped (the last look first: every other voter serves), its data directory
+    /// copied to the backup target with its last zxid, and started again.
+    BackupZookeeper {
+        /// Host of the follower.
+        host: String,
+        /// The backup.
+        id: String,
+        /// Why it is taken (recorded with it when it starts).
+        reason: crate::backup::BackupReason,
+    },
+    /// The second and last part of backup `id`: the master on `host` (not the leader) is
+    /// stopped briefly (every other master serves), its replicated log copied to the
+    /// target, started again; then the backup is recorded in etcd and retention applied.
+    BackupMaster {
+        /// Host of the master.
+        host: String,
+        /// The backup.
+        id: String,
+    },
 }
 
 impl Step {
@@ -243,6 +271,8 @@ impl Step {
             Step::AgentDown { .. } => StepKind::AgentDown,
             Step::AgentUp { .. } => StepKind::AgentUp,
             Step::MarathonAbdicate { .. } => StepKind::MarathonAbdicate,
+            Step::BackupZookeeper { .. } => StepKind::BackupZookeeper,
+            Step::BackupMaster { .. } => StepKind::BackupMaster,
         }
     }
 
@@ -262,7 +292,9 @@ impl Step {
             | Step::AgentDrain { host }
             | Step::AgentDown { host }
             | Step::AgentUp { host }
-            | Step::MarathonAbdicate { host } => host,
+            | Step::MarathonAbdicate { host }
+            | Step::BackupZookeeper { host, .. }
+            | Step::BackupMaster { host, .. } => host,
             Step::ZkAdd { member, .. } => &member.host,
         }
     }
@@ -316,7 +348,9 @@ impl Step {
             | Step::ZkBootstrap { .. }
             | Step::ZkRecreateServer { .. }
             | Step::ZkAdd { .. }
-            | Step::ZkRemove { .. } => Component::Zookeeper,
+            | Step::ZkRemove { .. }
+            | Step::BackupZookeeper { .. } => Component::Zookeeper,
+            Step::BackupMaster { .. } => Component::Masters,
             Step::AgentDrain { .. } | Step::AgentDown { .. } | Step::AgentUp { .. } => {
                 Component::Agents
             }
@@ -334,6 +368,14 @@ impl Step {
                 | Step::AgentDown { .. }
                 | Step::MarathonAbdicate { .. }
         )
+    }
+
+    /// The backup this step takes a part of, if it is one.
+    pub fn backup_id(&self) -> Option<&str> {
+        match self {
+            Step::BackupZookeeper { id, .. } | Step::BackupMaster { id, .. } => Some(id),
+            _ => None,
+        }
     }
 
     /// The health gate that must pass after this step before the next is planned.
@@ -465,6 +507,14 @@ impl fmt::Display for Step {
             Step::MarathonAbdicate { host } => {
                 write!(f, "ask the Marathon leader on {host} to abdicate")
             }
+            Step::BackupZookeeper { host, id, .. } => write!(
+                f,
+                "backup {id}: stop the ZooKeeper follower on {host}, copy its data, start it again"
+            ),
+            Step::BackupMaster { host, id } => write!(
+                f,
+                "backup {id}: stop the master on {host}, copy its replicated log, start it again, record the backup"
+            ),
         }
     }
 }

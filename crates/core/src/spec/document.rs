@@ -84,6 +84,73 @@ pub struct ClusterSpec {
     /// principal to Mesos' `--credentials` file and to Marathon.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_credentials: Option<SecretRef>,
+    /// Backups of ZooKeeper's data and the masters' registry, taken at one point; leave out
+    /// for none (`mesos-operator backup NAME` then refuses, naming this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupSpec>,
+}
+
+/// When backups are taken, how many are kept, and where they go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackupSpec {
+    /// Take a backup before every ZooKeeper or masters version change, automated bumps
+    /// included: the first member moves only once it is stored.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub before_upgrade: bool,
+    /// With `beforeUpgrade`, a backup that fails blocks the version change, with its reason
+    /// in status (default). `false`: the change goes on and the failure is only reported.
+    #[serde(default = "default_true")]
+    pub block_upgrade_on_failure: bool,
+    /// Take one every this long, e.g. `24h` (at least `1m`); leave out for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// How many backups to keep, 1 to 1000 (default 7): the oldest beyond are deleted.
+    #[serde(default = "default_backup_keep")]
+    pub keep: u32,
+    /// Where backups are stored: exactly one of `directory` and `s3`.
+    pub target: BackupTarget,
+}
+
+/// Where backups are stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackupTarget {
+    /// An absolute directory on the machine the operator runs on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<String>,
+    /// An S3-compatible object store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Target>,
+}
+
+/// An S3-compatible bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct S3Target {
+    /// Bucket name (3-63 characters: lowercase letters, digits, dots and hyphens).
+    pub bucket: String,
+    /// The store's URL, e.g. `https://minio.example:9000`; leave out for AWS itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Region (default `us-east-1`, what most S3-compatible stores accept).
+    #[serde(default = "default_s3_region")]
+    pub region: String,
+    /// Key prefix under which this cluster's backups go, e.g. `mesos/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Secret holding `ACCESS_KEY_ID:SECRET_ACCESS_KEY` (one line).
+    pub credentials: SecretRef,
+    /// Plain `http://` to `endpoint`; must be asked for, and only to this machine (loopback).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allow_http: bool,
+}
+
+fn default_backup_keep() -> u32 {
+    7
+}
+fn default_s3_region() -> String {
+    "us-east-1".into()
 }
 
 /// How the operator talks to the registry when it looks for new tags (Docker hosts pull

@@ -38,17 +38,20 @@ pub enum SecretUse {
     /// The operator's HTTP Basic credentials (`httpCredentials`), sent to the masters and
     /// Marathon.
     HttpCredentials,
+    /// The backup store's keys (`backup.target.s3.credentials`), sent to its endpoint.
+    BackupCredentials,
 }
 
 impl SecretUse {
     /// Every use, in the order they are listed.
-    pub const ALL: [SecretUse; 6] = [
+    pub const ALL: [SecretUse; 7] = [
         SecretUse::DockerTls,
         SecretUse::RegistryCa,
         SecretUse::RegistryCredentials,
         SecretUse::ZookeeperDigest,
         SecretUse::ComponentFile,
         SecretUse::HttpCredentials,
+        SecretUse::BackupCredentials,
     ];
 
     /// The name on the command line and in the stored scope.
@@ -60,6 +63,7 @@ impl SecretUse {
             SecretUse::ZookeeperDigest => "zookeeper-digest",
             SecretUse::ComponentFile => "component-file",
             SecretUse::HttpCredentials => "http-credentials",
+            SecretUse::BackupCredentials => "backup-credentials",
         }
     }
 }
@@ -179,6 +183,18 @@ pub fn secret_sites(doc: &MesosCluster) -> Vec<SecretSite> {
             used_for: SecretUse::HttpCredentials,
             path: "spec.httpCredentials".into(),
             destinations: all.clone(),
+        });
+    }
+    if let Some(s3) = s.backup.as_ref().and_then(|b| b.target.s3.as_ref()) {
+        let to = match &s3.endpoint {
+            Some(url) => host_of(url),
+            None => format!("s3.{}.amazonaws.com", s3.region),
+        };
+        sites.push(SecretSite {
+            secret: s3.credentials.secret.clone(),
+            used_for: SecretUse::BackupCredentials,
+            path: "spec.backup.target.s3.credentials".into(),
+            destinations: vec![to],
         });
     }
     let files = [

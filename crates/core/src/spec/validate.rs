@@ -116,6 +116,7 @@ pub fn validate(
     auto_update(doc, &mut e);
     secrets_in_containers(doc, &mut e);
     http_credentials(doc, &mut e);
+    backup(doc, &mut e);
     ports(doc, &mut e);
     if e.0.is_empty() {
         Ok(())
@@ -789,6 +790,122 @@ fn rollout(doc: &MesosCluster, e: &mut Errors) {
     }
 }
 
+/// Most backups kept: each holds a ZooKeeper data directory and a registry.
+pub const MAX_BACKUPS_KEPT: u32 = 1000;
+
+/// `spec.backup`: a schedule and retention that make sense, exactly one target, a target
+/// the operator can reach without sending credentials in clear.
+fn backup(doc: &MesosCluster, e: &mut Errors) {
+    let Some(b) = &doc.spec.backup else {
+        return;
+    };
+    // A backup stops one ZooKeeper follower and one master while the others keep their
+    // quorum: an ensemble of one has no follower, a single master no one to keep serving.
+    let (zk, masters) = (doc.spec.zookeeper.servers, doc.spec.masters.count);
+    if zk < 3 || masters < 3 {
+        e.add(
+            "spec.backup",
+            format!("needs 3 or more ZooKeeper servers and masters (this document has {zk} and {masters}): a backup stops one follower of each while the others keep their quorum"),
+            "grow spec.zookeeper.servers and spec.masters.count to 3, or leave spec.backup out",
+        );
+    }
+    if !(1..=MAX_BACKUPS_KEPT).contains(&b.keep) {
+        e.add(
+            "spec.backup.keep",
+            format!("is {}, outside 1..={MAX_BACKUPS_KEPT}", b.keep),
+            "keep at least the backup just taken; 7 is the default",
+        );
+    }
+    if let Some(every) = &b.schedule {
+        match duration::parse(every) {
+            Ok(d) if d.as_secs() < 60 => e.add(
+                "spec.backup.schedule",
+                format!("'{every}' is shorter than a backup may take (each stops a ZooKeeper follower and a master)"),
+                "use 1m or more, e.g. 24h",
+            ),
+            Ok(_) => {}
+            Err(msg) => e.add("spec.backup.schedule", msg, "write e.g. 24h"),
+        }
+    }
+    let t = &b.target;
+    match (&t.directory, &t.s3) {
+        (Some(_), Some(_)) | (None, None) => e.add(
+            "spec.backup.target",
+            "names no target or two",
+            "give exactly one of directory (a path on the operator's machine) and s3",
+        ),
+        _ => {}
+    }
+    if let Some(dir) = &t.directory {
+        if !dir.starts_with('/') || dir.split('/').any(|p| p == "..") {
+            e.add(
+                "spec.backup.target.directory",
+                format!("'{dir}' is not an absolute path without '..'"),
+                "write an absolute directory on the operator's machine, e.g. /var/lib/mesos-operator/backups",
+            );
+        }
+    }
+    if let Some(s3) = &t.s3 {
+        let bucket_ok = (3..=63).contains(&s3.bucket.len())
+            && s3
+                .bucket
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+            && !s3.bucket.starts_with(['.', '-'])
+            && !s3.bucket.ends_with(['.', '-']);
+        if !bucket_ok {
+            e.add(
+                "spec.backup.target.s3.bucket",
+                format!("'{}' is not a bucket name", s3.bucket),
+                "use 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit",
+            );
+        }
+        secret_name(
+            "spec.backup.target.s3.credentials.secret",
+            &s3.credentials.secret,
+            e,
+        );
+        if let Some(url) = &s3.endpoint {
+            let host = crate::spec::address::host_of(url);
+            if let Some(rest) = url.strip_prefix("http://") {
+                if !s3.allow_http || !crate::spec::address::is_loopback(&host) {
+                    e.add(
+                        "spec.backup.target.s3.endpoint",
+                        format!("'{url}' would send the credentials and the backups in clear"),
+                        if rest.is_empty() || !s3.allow_http {
+                            "use https://, or set allowHttp for a store on this machine (loopback)"
+                        } else {
+                            "use https://; plain http is allowed only to this machine (loopback)"
+                        },
+                    );
+                }
+            } else if !url.starts_with("https://") || host.is_empty() {
+                e.add(
+                    "spec.backup.target.s3.endpoint",
+                    format!("'{url}' is not an https:// URL"),
+                    "write e.g. https://minio.example:9000",
+                );
+            }
+        }
+        if s3.region.is_empty() {
+            e.add(
+                "spec.backup.target.s3.region",
+                "is empty",
+                "write the store's region; us-east-1 is what most S3-compatible stores accept",
+            );
+        }
+        if let Some(prefix) = &s3.prefix {
+            if prefix.starts_with('/') || prefix.split('/').any(|p| p == "..") {
+                e.add(
+                    "spec.backup.target.s3.prefix",
+                    format!("'{prefix}' starts with '/' or holds '..'"),
+                    "write a relative key prefix, e.g. mesos/",
+                );
+            }
+        }
+    }
+}
+
 /// Words in a variable name that say it carries a credential.
 const CREDENTIAL_WORDS: [&str; 5] = ["CREDENTIAL", "PASSWORD", "SECRET", "TOKEN", "PRINCIPAL_KEY"];
 
@@ -1152,6 +1269,95 @@ mod tests {
     #[test]
     fn the_seed_example_is_valid() {
         validate(&seed(), None).unwrap();
+    }
+
+    fn with_backup(yaml: &str) -> MesosCluster {
+        let mut d = seed();
+        d.spec.backup = Some(serde_yaml_ng::from_str(yaml).unwrap());
+        d
+    }
+
+    #[test]
+    fn a_backup_policy_with_a_directory_is_valid_and_its_defaults_are_documented() {
+        let d = with_backup("beforeUpgrade: true\nschedule: 24h\ntarget:\n  directory: /var/lib/mesos-operator/backups\n");
+        assert!(paths(&d, None).is_empty(), "{:?}", paths(&d, None));
+        let b = d.spec.backup.unwrap();
+        assert_eq!(b.keep, 7);
+        assert!(b.block_upgrade_on_failure);
+    }
+
+    #[test]
+    fn a_backup_policy_names_each_wrong_field() {
+        let d = with_backup("keep: 0\nschedule: 10s\ntarget:\n  directory: backups/../x\n");
+        assert_eq!(
+            paths(&d, None),
+            [
+                "spec.backup.keep",
+                "spec.backup.schedule",
+                "spec.backup.target.directory"
+            ]
+        );
+        let mut small = with_backup("target:\n  directory: /b\n");
+        small.spec.masters.count = 1;
+        assert_eq!(paths(&small, None), ["spec.backup"]);
+        let d = with_backup("target: {}\n");
+        assert_eq!(paths(&d, None), ["spec.backup.target"]);
+        let d = with_backup(
+            "target:\n  directory: /b\n  s3: {bucket: ok-bucket, credentials: {secret: s3}}\n",
+        );
+        assert_eq!(paths(&d, None), ["spec.backup.target"]);
+        let d = with_backup("schedule: often\ntarget:\n  directory: /b\n");
+        let errs = validate(&d, None).unwrap_err();
+        assert_eq!(errs[0].path, "spec.backup.schedule");
+        assert!(
+            errs[0].problem.contains("does not start with a number"),
+            "{}",
+            errs[0]
+        );
+    }
+
+    #[test]
+    fn an_s3_target_never_sends_credentials_in_clear_except_to_this_machine() {
+        let s3 = |extra: &str| {
+            with_backup(&format!(
+                "target:\n  s3:\n    bucket: mesos-backups\n    credentials: {{secret: s3-login}}\n{extra}"
+            ))
+        };
+        assert!(paths(&s3(""), None).is_empty());
+        assert!(paths(&s3("    endpoint: https://minio.example:9000\n"), None).is_empty());
+        assert_eq!(
+            paths(
+                &s3("    endpoint: http://minio.example:9000\n    allowHttp: true\n"),
+                None
+            ),
+            ["spec.backup.target.s3.endpoint"]
+        );
+        assert_eq!(
+            paths(&s3("    endpoint: http://127.0.0.1:9000\n"), None),
+            ["spec.backup.target.s3.endpoint"]
+        );
+        assert!(paths(
+            &s3("    endpoint: http://127.0.0.1:9000\n    allowHttp: true\n"),
+            None
+        )
+        .is_empty());
+        assert_eq!(
+            paths(&s3("    endpoint: ftp://x\n    prefix: /abs\n"), None),
+            [
+                "spec.backup.target.s3.endpoint",
+                "spec.backup.target.s3.prefix"
+            ]
+        );
+        let d = with_backup(
+            "target:\n  s3:\n    bucket: No_Such\n    credentials: {secret: \"-----BEGIN KEY\"}\n",
+        );
+        assert_eq!(
+            paths(&d, None),
+            [
+                "spec.backup.target.s3.bucket",
+                "spec.backup.target.s3.credentials.secret"
+            ]
+        );
     }
 
     #[test]
